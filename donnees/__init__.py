@@ -1,0 +1,1 @@
+"""Données de Désimper : schémas, référentiel, magasin des opérations, démonstration."""
