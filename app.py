@@ -1,0 +1,17 @@
+"""Désimper : cadre de l'application (configuration, barre latérale, navigation)."""
+
+import streamlit as st
+
+from pages import commun
+
+st.set_page_config(page_title="Désimper", page_icon="🌱", layout="wide")
+
+territoire = commun.verifier_donnees_pretes()
+commun.afficher_barre_laterale(territoire)
+if territoire is None:
+    st.stop()
+
+navigation = st.navigation([
+    st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
+])
+navigation.run()

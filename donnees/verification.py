@@ -1,0 +1,108 @@
+"""Vérification du dossier de données et du magasin : constats en français pour `desimper verifier`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from donnees.config import dossier_donnees, url_base
+from donnees.nomenclatures import codes_revetement, lire_correspondance_ocsge
+from donnees.referentiel import COUCHES_OBLIGATOIRES, lire_couche, lire_territoire
+from donnees.schemas import SCHEMAS, ErreurDonnees
+
+CONSEIL_DEMO = "Lancez `desimper demo` pour créer le territoire de démonstration."
+TABLES_MAGASIN = ("operation", "zone", "financement", "photo", "utilisateur", "journal")
+
+
+@dataclass(frozen=True)
+class Constat:
+    """Un point vérifié : niveau (``ok``, ``avertissement``, ``erreur``), sujet et message."""
+
+    niveau: str
+    sujet: str
+    message: str
+
+
+def _verifier_couches(dossier: Path, codes: set[str]) -> list[Constat]:
+    constats, couches = [], {}
+    for nom in COUCHES_OBLIGATOIRES:
+        try:
+            couches[nom] = lire_couche(nom, dossier)
+        except ErreurDonnees as exc:
+            constats.append(Constat("erreur", SCHEMAS[nom].libelle, str(exc)))
+            continue
+        constats.append(Constat("ok", SCHEMAS[nom].libelle, f"{len(couches[nom]):,} lignes valides"
+                                .replace(",", " ")))
+    if "communes" in couches:
+        presents = set(couches["communes"]["code_insee"])
+        if presents != codes:
+            ecart = sorted(presents ^ codes)
+            constats.append(Constat("erreur", "communes", "Les communes de la couche ne sont pas celles du "
+                                    f"territoire (écart : {', '.join(ecart[:5])}). {CONSEIL_DEMO}"))
+    if "parcelles" in couches:
+        hors = ~couches["parcelles"]["commune"].isin(codes)
+        if hors.any():
+            constats.append(Constat("erreur", "parcelles", f"{int(hors.sum())} parcelles hors des communes "
+                                    "du territoire. Réimportez les parcelles."))
+    if "occupation" in couches:
+        connus = set(lire_correspondance_ocsge()["code_cs"])
+        inconnus = sorted(set(couches["occupation"]["code_cs"]) - connus)
+        if inconnus:
+            constats.append(Constat("erreur", "occupation du sol", "Codes OCS GE absents de la "
+                                    f"correspondance vers les revêtements : {', '.join(inconnus[:5])}. "
+                                    "Complétez donnees/nomenclatures/ocsge_revetements.csv."))
+    return constats
+
+
+def _verifier_magasin(dossier: Path, url: str, codes: set[str]) -> list[Constat]:
+    from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'ici
+
+    try:
+        moteur = sa.create_engine(url)
+        with moteur.connect():
+            tables = set(sa.inspect(moteur).get_table_names())
+    except Exception as exc:
+        return [Constat("erreur", "magasin", f"Base injoignable ({url.split('@')[-1]}) : "
+                        f"{type(exc).__name__}. Vérifiez DESIMPER_BASE_URL.")]
+    manquantes = [t for t in TABLES_MAGASIN if t not in tables]
+    if manquantes:
+        return [Constat("erreur", "magasin", f"Tables absentes de la base : {', '.join(manquantes)}. "
+                        f"{CONSEIL_DEMO}")]
+    magasin = Magasin(url)
+    comptes = magasin.compter()
+    constats = [Constat("ok", "magasin", ", ".join(f"{t} : {n}" for t, n in comptes.items()))]
+    zones = magasin.lire_zones()
+    inconnus = sorted((set(zones["revetement_avant"]) | set(zones["revetement_apres"])) - set(codes_revetement()))
+    if inconnus:
+        constats.append(Constat("erreur", "zones", f"Revêtements inconnus : {', '.join(inconnus)}."))
+    operations = magasin.lire_operations()
+    hors = sorted(set(operations["code_insee"]) - codes) if codes else []
+    if hors:
+        constats.append(Constat("erreur", "opérations", f"Opérations dans des communes hors du territoire : "
+                                f"{', '.join(hors[:5])}."))
+    photos = magasin.lire_photos()
+    absentes = [c for c in photos["chemin"] if not (dossier / c).exists()] if len(photos) else []
+    if absentes:
+        constats.append(Constat("avertissement", "photos", f"{len(absentes)} fichiers photo introuvables "
+                                f"(par exemple {absentes[0]})."))
+    return constats
+
+
+def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> list[Constat]:
+    """Vérifie le dossier de données (territoire, couches) puis le magasin ; renvoie les constats."""
+    dossier = dossier or dossier_donnees()
+    url = url or url_base(dossier)
+    if not dossier.is_dir():
+        return [Constat("erreur", "dossier de données", f"Le dossier {dossier} n'existe pas. {CONSEIL_DEMO}")]
+    try:
+        territoire = lire_territoire(dossier)
+    except ErreurDonnees as exc:
+        return [Constat("erreur", "territoire", str(exc))]
+    codes = set(territoire["codes_insee"])
+    constats = [Constat("ok", "territoire", f"{territoire['nom']} : {len(codes)} communes"
+                       )]
+    constats += _verifier_couches(dossier, codes)
+    constats += _verifier_magasin(dossier, url, codes)
+    return constats

@@ -1,0 +1,1 @@
+"""Indicateurs : calculs purs sur des (Geo)DataFrames, catalogue et paramètres."""

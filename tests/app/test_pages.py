@@ -1,0 +1,42 @@
+"""AppTest : chaque page s'exécute sans exception, sur la démonstration et sans données."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def lancer_app(monkeypatch, dossier: Path) -> AppTest:
+    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    appli = AppTest.from_file(APP, default_timeout=120)
+    appli.run()
+    return appli
+
+
+def test_vue_ensemble_sur_la_demo(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    assert not appli.exception, appli.exception
+    assert [t.value for t in appli.title] == ["Vue d'ensemble"]
+    metriques = {m.label: m.value for m in appli.metric}
+    assert int(metriques["Opérations"].replace("\u202f", "")) > 0
+    assert metriques["Communes concernées"].endswith("/ 25")
+    assert any("démonstration" in w.value.lower() for w in appli.sidebar.warning)
+    assert not appli.error
+
+
+def test_dossier_vide_message_francais_sans_trace(monkeypatch, tmp_path):
+    appli = lancer_app(monkeypatch, tmp_path / "absent")
+    assert not appli.exception
+    assert appli.error, "un message d'erreur doit s'afficher"
+    assert "desimper demo" in appli.error[0].value
+    assert not appli.title
+
+
+def test_couche_corrompue_message_francais(monkeypatch, dossier_demo_copie):
+    (dossier_demo_copie / "communes_affichage.parquet").write_bytes(b"abimee")
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    assert not appli.exception
+    assert "illisible" in appli.error[0].value

@@ -1,0 +1,74 @@
+"""Cartes : communes et opérations envoyées légères, textes échappés, ressources locales."""
+
+import json
+
+import folium
+import geopandas as gpd
+from shapely.geometry import box
+
+from vues import actifs
+from vues.cartes import construire_carte_bassin
+from vues.format import formater_nombre
+
+
+def communes_test() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"code_insee": ["34301", "34157"], "nom": ["Sète", "Mèze"]},
+                            geometry=[box(3.6, 43.3, 3.7, 43.4), box(3.5, 43.4, 3.6, 43.5)], crs=4326)
+
+
+def operations_test() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"nom": ["<img src=x onerror=alert(1)>", "Parking de la gare"], "code_insee": ["34301", "34301"],
+         "type_site": ["cour_ecole", "parking"], "statut": ["realisee", "programmee"]},
+        geometry=[box(3.61, 43.31, 3.6102, 43.3102), box(3.62, 43.32, 3.6203, 43.3203)], crs=4326)
+
+
+def test_carte_bassin_communes_operations_legende():
+    carte = construire_carte_bassin(communes_test(), operations_test())
+    html = carte.get_root().render()
+    assert html.count("desimper-commune") >= 1
+    assert "<img src=x" not in html
+    assert "&lt;img src=x" in html.replace("\\u0026", "&")
+    assert "Cour d&#x27;école" in html or "Cour d'école" in html
+    assert "desimper-legende" in html
+
+
+def test_carte_sans_operation():
+    vide = operations_test().iloc[0:0]
+    html = construire_carte_bassin(communes_test(), vide).get_root().render()
+    assert "desimper-operation" not in html and "desimper-legende" not in html
+
+
+def test_geometries_arrondies_et_proprietes_minimales():
+    carte = construire_carte_bassin(communes_test(), operations_test())
+    couches = [e for e in carte._children.values() if isinstance(e, folium.GeoJson)]
+    communes = couches[0].data
+    assert set(communes["features"][0]["properties"]) == {"code_insee", "nom", "operations"}
+    texte = json.dumps(communes)
+    assert all(len(n.split(".")[-1]) <= 5 for n in texte.replace("]", ",").split(",") if "." in n
+               and n.strip(" [").replace(".", "").replace("-", "").isdigit())
+
+
+def test_actifs_locaux_reorientes(tmp_path):
+    correspondance = {"leaflet": "node_modules/leaflet/dist/leaflet.js", "glyphicons_css": None}
+    (tmp_path / "node_modules/leaflet/dist").mkdir(parents=True)
+    (tmp_path / "node_modules/leaflet/dist/leaflet.js").write_text("//")
+    ressources = [("leaflet", "https://cdn/leaflet.js"), ("glyphicons_css", "https://cdn/g.css"),
+                  ("inconnue", "https://cdn/x.js")]
+    assert actifs._reorienter(ressources, correspondance, tmp_path) == [
+        ("leaflet", "/app/static/node_modules/leaflet/dist/leaflet.js"), ("inconnue", "https://cdn/x.js")]
+
+
+def test_aucune_ressource_distante_quand_npm_installe():
+    if not actifs.utiliser_actifs_locaux():
+        import pytest
+        pytest.skip("static/node_modules absent (npm indisponible)")
+    carte = construire_carte_bassin(communes_test(), operations_test())
+    assert actifs.lister_ressources_distantes(carte) == []
+
+
+def test_formater_nombre_a_la_francaise():
+    assert formater_nombre(12345) == "12\u202f345"
+    assert formater_nombre(3.44, 1, "°C") == "3,4\u202f°C"
+    assert formater_nombre(None) == "—"
+    assert formater_nombre(-0.01, 1) == "0,0"

@@ -1,0 +1,1 @@
+"""Vues : cartes folium, figures plotly et tableaux construits à partir des tables calculées."""
