@@ -41,9 +41,11 @@ def commande_demo(args) -> int:
         fermer()
     duree = time.perf_counter() - debut
     print(f"Territoire de démonstration prêt en {duree:.1f} s.".replace(".", ",", 1))
-    for cle, valeur in resume.items():
-        if isinstance(valeur, int):
-            print(f"  {cle} : {valeur:,}".replace(",", " "))
+    libelles = {"communes": "communes", "parcelles": "parcelles", "occupation": "polygones d'occupation du sol",
+                "operations": "opérations", "zones": "zones", "financements": "financements", "photos": "photos"}
+    for cle, libelle in libelles.items():
+        if isinstance(resume.get(cle), int):
+            print(f"  {libelle} : {resume[cle]:,}".replace(",", " "))
     return 0
 
 

@@ -462,10 +462,10 @@ def generer_occupation(parc: dict, decoupe: dict, communes_terre: np.ndarray, co
     largeur = np.where(est_noyau, 1.0, rng.uniform(*po["couronne_largeur_bati"], k))
     longueur = np.minimum(bati / largeur, 1 - mineral)
     libre = 1 - mineral - longueur
-    longueur = np.where(libre < 0.04, 1 - mineral, longueur)
+    longueur = np.where(libre < po["part_jardin_min"], 1 - mineral, longueur)
     libre = 1 - mineral - longueur
-    debut = mineral + np.where(est_noyau, 0.0, libre * rng.uniform(0, 0.5, k))
-    t0 = np.where(est_noyau, 0.0, (1 - largeur) * rng.uniform(0.2, 0.8, k))
+    debut = mineral + np.where(est_noyau, 0.0, libre * rng.uniform(*po["couronne_recul_bati"], k))
+    t0 = np.where(est_noyau, 0.0, (1 - largeur) * rng.uniform(*po["couronne_position_laterale_bati"], k))
     e, lx, inv = sous_emprise(urb)
     boite = shapely.box(*e)
     b_mineral = _boites_relatives(e, lx, inv, 0.0, mineral, 0.0, 1.0)
@@ -488,7 +488,8 @@ def generer_occupation(parc: dict, decoupe: dict, communes_terre: np.ndarray, co
     ajouter(_boites_relatives(e, lx, inv, 0.0, part_bati, 0.0, 1.0), eq, po["code_cs_bati"])
     ajouter(_boites_relatives(e, lx, inv, part_bati, 1 - part_veg, 0.0, 1.0), eq, po["code_cs_mineral"])
     ajouter(_boites_relatives(e, lx, inv, 1 - part_veg, 1.0, 0.0, 1.0), eq,
-            np.where(rng.random(len(eq)) < 0.5, po["code_cs_jardin_arbore"], po["code_cs_jardin"]))
+            np.where(rng.random(len(eq)) < po["part_equipements_arbores"], po["code_cs_jardin_arbore"],
+                     po["code_cs_jardin"]))
     disposition = {"rang": eq, "part_bati": part_bati, "part_vegetale": part_veg,
                    "long_x": long_x[eq], "inverse": inverse[eq]}
 
@@ -638,7 +639,7 @@ def repartir_operations(population: np.ndarray, disponibles: np.ndarray, total: 
 
 
 def _decouper_zones(x0: float, y0: float, x1: float, y1: float, aire: float, nb: int, espace: float,
-                    rng: np.random.Generator) -> list[shapely.Polygon]:
+                    poids_relatifs: list[float], rng: np.random.Generator) -> list[shapely.Polygon]:
     """Rectangle minéral → ``nb`` zones rectangulaires disjointes couvrant environ ``aire`` m²."""
     w, h = x1 - x0, y1 - y0
     phi = min(1.0, aire / (w * h))
@@ -649,7 +650,7 @@ def _decouper_zones(x0: float, y0: float, x1: float, y1: float, aire: float, nb:
         debut = y0 + rng.uniform(0, h * (1 - phi))
         y0, y1 = debut, debut + h * phi
     w, h = x1 - x0, y1 - y0
-    poids = rng.uniform(0.6, 1.4, nb)
+    poids = rng.uniform(*poids_relatifs, nb)
     coupes = np.concatenate([[0.0], np.cumsum(poids) / poids.sum()])
     zones = []
     for i in range(nb):
@@ -749,7 +750,8 @@ def generer_operations(parc: dict, disposition: dict, communes: pd.DataFrame, no
         par_type = {t: [j for j in candidats if noms_vocations[int(parc["vocation"][disposition["rang"][j]])] == t]
                     for t in noms_vocations}
         noms_pris: set[str] = set()
-        for voulu in (_tirer_poids(po["parts_types"], rng, int(nombre[c]), remise=True) if nombre[c] else []):
+        voulus = _tirer_poids(po["parts_types"], rng, int(nombre[c]), remise=True) if nombre[c] else []
+        for rang_op, voulu in enumerate(voulus):
             j = next((j for j in par_type.get(voulu, []) if j not in utilisees), None)
             if j is None:
                 j = next((j for j in candidats if j not in utilisees), None)
@@ -758,7 +760,8 @@ def generer_operations(parc: dict, disposition: dict, communes: pd.DataFrame, no
             utilisees.add(j)
             groupe = [j]
             freres = [f for f in par_ilot[int(parc["ilot"][disposition["rang"][j]])] if f not in utilisees]
-            if freres and rng.random() < po["probabilite_deux_parcelles"]:
+            libres = sum(f not in utilisees for f in candidats)
+            if freres and rng.random() < po["probabilite_deux_parcelles"] and libres > len(voulus) - rang_op - 1:
                 groupe.append(freres[0])
                 utilisees.add(freres[0])
             type_site = noms_vocations[int(parc["vocation"][disposition["rang"][j]])]
@@ -777,7 +780,7 @@ def _composer_operation(parc, disposition, groupe, type_site, commune, epci, nom
     """Une opération complète : nom, maître d'ouvrage, zones, coûts, aides, statut, dates, textes."""
     po = parametres["operations"]
     # --- nom (unique dans la commune) et maître d'ouvrage
-    modeles = textes["modeles_noms"][type_site]
+    modeles = [m for m in textes["modeles_noms"][type_site] if commune["littorale"] or not m.get("littoral")]
     for _essai in range(12):
         modele = modeles[int(rng.integers(len(modeles)))]
         valeurs = {"personne": textes["personnes"][int(rng.integers(len(textes["personnes"])))],
@@ -811,7 +814,8 @@ def _composer_operation(parc, disposition, groupe, type_site, commune, epci, nom
         apres[int(rng.integers(nb_zones))] = avant
     geometries = []
     for rect, aire, k in zip(rectangles, aires, repartition):
-        geometries += _decouper_zones(*rect, cible * aire / aires.sum(), k, po["espace_entre_zones_m"], rng)
+        geometries += _decouper_zones(*rect, cible * aire / aires.sum(), k, po["espace_entre_zones_m"],
+                                      po["poids_relatifs_zones"], rng)
     zones = [(g, avant, a) for g, a in zip(geometries, apres)]
     surfaces = np.array([g.area for g in geometries])
     surface_totale = float(surfaces.sum())
@@ -966,7 +970,8 @@ def generer_photos(operations: list[dict], dossier: Path, nombre: int, parametre
         operation = operations[i]
         for moment in ("avant", "apres"):
             relatif = f"{SOUS_DOSSIER_PHOTOS}/op{i + 1:04d}_{moment}.jpg"
-            legende = textes["legendes_photos"][moment].format(nom=operation["nom"])
+            revetement = textes["revetements_photos"].get(operation["zones"][0]["revetement_avant"], "")
+            legende = textes["legendes_photos"][moment].format(nom=operation["nom"], revetement=revetement)
             dessiner_photo(moment, legende, dossier / relatif, parametres, rng)
             operation["photos"].append({"moment": moment, "chemin": relatif, "legende": legende,
                                         "ajoutee_le": operation["cree_le"]})
@@ -1017,13 +1022,14 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     dossier.mkdir(parents=True, exist_ok=True)
     url = url_base or url_base_config(dossier)
     rng = np.random.default_rng(graine)
-    magasin = Magasin(url)
     if not url.startswith("sqlite"):
+        magasin = Magasin(url)
         magasin.creer_tables()
-        if magasin.compter().get("operation", 0):
+        deja = magasin.compter().get("operation", 0)
+        magasin.fermer()
+        if deja:
             raise ErreurDonnees("La base du magasin contient déjà des opérations : la démonstration ne les "
                                 "écrase pas. Utilisez une base neuve ou videz-la.", "demo")
-    magasin.fermer()
     _vider_demo(dossier, url)
 
     # 1. communes, lagune, bassin
@@ -1052,6 +1058,7 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
 
     # 4. opérations
     etape("Opérations", 0.45, "occupation")
+    table["littorale"] = shapely.intersects(communes, lagune)
     operations, zones_l93 = generer_operations(parc, disposition, table, decoupe["noms_vocations"],
                                                parametres, config, rng)
     toutes = np.array([z[0] for zs in zones_l93 for z in zs], dtype=object)

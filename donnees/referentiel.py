@@ -34,6 +34,7 @@ def _remplacer_atomiquement(chemin: Path, ecrire) -> None:
     os.close(descripteur)
     try:
         ecrire(Path(temporaire))
+        os.chmod(temporaire, 0o644)
         os.replace(temporaire, chemin)
     except BaseException:
         Path(temporaire).unlink(missing_ok=True)
@@ -60,7 +61,7 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
             f"Couche « {schema.libelle} » absente : le fichier {chemin} n'existe pas. "
             "Lancez `desimper demo` pour créer le territoire de démonstration.", nom)
     try:
-        if schema.geographique:
+        if schema.geographique and (colonnes is None or "geometry" in colonnes):
             table = gpd.read_parquet(chemin, columns=colonnes)
         else:
             table = pd.read_parquet(chemin, columns=colonnes)

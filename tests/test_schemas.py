@@ -114,3 +114,9 @@ def test_territoire_absent_ou_incomplet(tmp_path):
     (tmp_path / "territoire.json").write_text('{"nom": "X"}', encoding="utf-8")
     with pytest.raises(ErreurDonnees, match="codes_insee"):
         lire_territoire(tmp_path)
+
+
+def test_lecture_de_quelques_colonnes(tmp_path):
+    ecrire_couche("communes", communes_valides(), tmp_path)
+    assert list(lire_couche("communes", tmp_path, colonnes=["code_insee"]).columns) == ["code_insee"]
+    assert (tmp_path / "communes.parquet").stat().st_mode & 0o777 == 0o644
