@@ -10,6 +10,7 @@ territoire = commun.verifier_donnees_pretes()
 commun.afficher_barre_laterale(territoire)
 if territoire is None:
     st.stop()
+commun.afficher_filtres(territoire)
 
 navigation = st.navigation([
     st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),

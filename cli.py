@@ -96,6 +96,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     serveur.add_argument("--port", type=int, default=8501)
     serveur.add_argument("--adresse", default="localhost")
     serveur.set_defaults(fonction=commande_serveur)
+    ajouter_commandes_utilisateur(sous)
     return analyseur
 
 
@@ -112,6 +113,118 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
         return 130
+
+
+# ------------------------------------------------------------------------------ comptes utilisateurs
+
+
+def _magasin_comptes(args):
+    """Magasin du dossier de données (tables créées si absentes : premier administrateur)."""
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    dossier = Path(args.dossier).resolve() if args.dossier else None
+    magasin = Magasin(url_base(dossier))
+    magasin.creer_tables()
+    return magasin
+
+
+def _mot_de_passe_cli(args) -> tuple[str, bool]:
+    """Mot de passe du compte et vrai s'il a été généré : option, $DESIMPER_MOT_DE_PASSE, saisie, génération."""
+    import getpass
+
+    from donnees.comptes import generer_mot_de_passe, verifier_politique_mot_de_passe
+    from donnees.schemas import ErreurDonnees
+
+    if args.mot_de_passe:
+        return args.mot_de_passe, False
+    variable = os.environ.get("DESIMPER_MOT_DE_PASSE", "")
+    if variable:
+        return variable, False
+    if sys.stdin is not None and sys.stdin.isatty():
+        for _ in range(3):
+            premier = getpass.getpass("Mot de passe (12 caractères au moins) : ")
+            try:
+                verifier_politique_mot_de_passe(premier, args.email)
+            except ErreurDonnees as exc:
+                print(exc, file=sys.stderr)
+                continue
+            if getpass.getpass("Mot de passe (confirmation) : ") == premier:
+                return premier, False
+            print("Les deux saisies diffèrent : recommencez.", file=sys.stderr)
+        raise ErreurDonnees("Mot de passe non confirmé après trois essais : compte non créé.", "utilisateur")
+    return generer_mot_de_passe(), True
+
+
+def commande_utilisateur_creer(args) -> int:
+    from donnees.comptes import creer_compte
+
+    mot_de_passe, genere = _mot_de_passe_cli(args)
+    magasin = _magasin_comptes(args)
+    try:
+        compte = creer_compte(magasin, args.email, args.nom, args.role, args.communes or "", mot_de_passe,
+                              auteur=f"cli:{_compte_systeme()}")
+    finally:
+        magasin.fermer()
+    communes = f", communes {', '.join(sorted(compte.communes))}" if compte.communes else ""
+    print(f"Compte créé : {compte.email} ({compte.nom}), {compte.libelle_role}{communes}.")
+    if genere:
+        print(f"Mot de passe généré (affiché une seule fois, transmettez-le par un canal sûr) : {mot_de_passe}")
+    return 0
+
+
+def _compte_systeme() -> str:
+    """Compte système qui lance la commande (pour le journal)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - pas de compte système identifiable
+        return "inconnu"
+
+
+def commande_utilisateur_lister(args) -> int:
+    from donnees import nomenclatures
+    from donnees.comptes import lister_comptes
+
+    magasin = _magasin_comptes(args)
+    try:
+        table = lister_comptes(magasin)
+    finally:
+        magasin.fermer()
+    if table.empty:
+        print("Aucun compte. Créez le premier administrateur : desimper utilisateur creer --role administrateur …")
+        return 0
+    print(f"{len(table)} compte(s) :")
+    for ligne in table.itertuples():
+        etat = "actif" if ligne.actif else "désactivé"
+        communes = ", ".join(ligne.communes) or "—"
+        connexion = ligne.derniere_connexion
+        connexion = "jamais" if connexion is None or connexion != connexion else f"{connexion:%Y-%m-%d %H:%M} UTC"
+        print(f"  {ligne.email} · {ligne.nom} · {nomenclatures.ROLES.get(ligne.role, ligne.role)} · "
+              f"communes : {communes} · {etat} · dernière connexion : {connexion}")
+    return 0
+
+
+def ajouter_commandes_utilisateur(sous) -> None:
+    """Sous-commandes `desimper utilisateur creer|lister`."""
+    utilisateur = sous.add_parser("utilisateur", help="comptes : créer (dont le premier administrateur), lister")
+    actions = utilisateur.add_subparsers(dest="action", required=True, metavar="ACTION")
+    creer = actions.add_parser(
+        "creer", help="crée un compte",
+        description="Crée un compte. Sans --mot-de-passe : $DESIMPER_MOT_DE_PASSE, sinon saisie masquée "
+                    "(deux fois) dans un terminal, sinon mot de passe généré et affiché une fois.")
+    creer.add_argument("--email", required=True, help="adresse électronique (identifiant de connexion)")
+    creer.add_argument("--nom", required=True, help="prénom et nom")
+    creer.add_argument("--role", required=True, choices=["administrateur", "referent", "financeur"])
+    creer.add_argument("--communes", help="codes INSEE séparés par des virgules (obligatoire pour un référent)")
+    creer.add_argument("--mot-de-passe", dest="mot_de_passe",
+                       help="mot de passe (12 caractères au moins ; attention, visible dans l'historique du shell)")
+    creer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    creer.set_defaults(fonction=commande_utilisateur_creer)
+    lister = actions.add_parser("lister", help="liste les comptes")
+    lister.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    lister.set_defaults(fonction=commande_utilisateur_lister)
 
 
 if __name__ == "__main__":

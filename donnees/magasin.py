@@ -21,7 +21,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -1263,6 +1263,136 @@ class Magasin:
         compte = dict(ligne)
         compte["communes"] = [c for c in (compte["communes"] or "").split(",") if c]
         return compte
+
+    # =================================================================================================
+    # Comptes : ajouts pour donnees/comptes.py (modification d'un compte, connexions réussies ou non).
+    # Nouvelles méthodes seulement : celles qui précèdent sont inchangées.
+    # =================================================================================================
+
+    CHAMPS_UTILISATEUR_MODIFIABLES = ("nom", "role", "communes", "actif", "mot_de_passe_hash")
+
+    def modifier_utilisateur(self, email: str, modifications: Mapping, auteur: str) -> bool:
+        """Modifie un compte (nom, rôle, communes, actif, empreinte) ; renvoie ``True`` s'il a changé.
+
+        Une nouvelle empreinte remet à zéro les échecs de connexion et lève le blocage ; elle n'est
+        jamais journalisée. Retirer le rôle ou désactiver le dernier administrateur actif est refusé.
+        """
+        contexte = "Utilisateur"
+        auteur = _verifier_auteur(auteur)
+        if not isinstance(modifications, Mapping):
+            raise ErreurDonnees(f"{contexte} : dictionnaire de modifications attendu.", "utilisateur")
+        admis = self.CHAMPS_UTILISATEUR_MODIFIABLES
+        inconnus = [champ for champ in modifications if champ not in admis]
+        if inconnus:
+            raise _erreur(contexte, str(inconnus[0]), f"non modifiable. Champs modifiables : {', '.join(admis)}.",
+                          couche="utilisateur")
+        ut = table_utilisateur
+        adresse = email.strip().lower() if isinstance(email, str) else email
+        with self._ecrire() as conn:
+            ligne = conn.execute(select(ut).where(ut.c.email == adresse)).mappings().first()
+            if ligne is None:
+                raise ErreurDonnees(f"Aucun compte pour l'adresse « {email} ».", "utilisateur", "email")
+            contexte = f"Utilisateur « {adresse} »"
+            avant = {"nom": ligne["nom"], "role": ligne["role"],
+                     "communes": [c for c in (ligne["communes"] or "").split(",") if c],
+                     "actif": bool(ligne["actif"])}
+            apres = dict(avant)
+            if "nom" in modifications:
+                apres["nom"] = _texte(contexte, "nom", modifications["nom"], obligatoire=True)
+            if "role" in modifications:
+                apres["role"] = _code(contexte, "role", modifications["role"], nomenclatures.ROLES)
+            if "communes" in modifications:
+                apres["communes"] = _communes(contexte, modifications["communes"])
+            if "actif" in modifications:
+                apres["actif"] = _booleen(contexte, "actif", modifications["actif"], defaut=avant["actif"])
+            if apres["role"] == "referent" and not apres["communes"]:
+                raise _erreur(contexte, "communes", "un référent commune doit avoir au moins une commune. "
+                                                    "Indiquez son ou ses codes INSEE.", couche="utilisateur")
+            diff: dict[str, Any] = {champ: [avant[champ], apres[champ]] for champ in avant
+                                    if avant[champ] != apres[champ]}
+            valeurs: dict[str, Any] = {champ: apres[champ] for champ in diff}
+            if "communes" in valeurs:
+                valeurs["communes"] = ",".join(valeurs["communes"])
+            if "mot_de_passe_hash" in modifications:
+                empreinte = modifications["mot_de_passe_hash"]
+                if empreinte is not None and not isinstance(empreinte, str):
+                    raise _erreur(contexte, "mot_de_passe_hash", "texte attendu.", couche="utilisateur")
+                if empreinte != ligne["mot_de_passe_hash"]:
+                    valeurs.update(mot_de_passe_hash=empreinte, echecs_connexion=0, bloque_jusqua=None)
+                    diff["mot_de_passe"] = "supprimé" if empreinte is None else "modifié"
+            if not diff:
+                return False
+            etait_admin = avant["role"] == "administrateur" and avant["actif"]
+            reste_admin = apres["role"] == "administrateur" and apres["actif"]
+            if etait_admin and not reste_admin:
+                autres = conn.execute(select(func.count()).select_from(ut).where(
+                    ut.c.role == "administrateur", ut.c.actif.is_(True), ut.c.id != ligne["id"])).scalar_one()
+                if not autres:
+                    raise ErreurDonnees(f"{adresse} est le dernier administrateur actif : nommez d'abord un "
+                                        "autre administrateur avant de lui retirer ce rôle ou de le désactiver.",
+                                        "utilisateur", "role")
+            conn.execute(update(ut).where(ut.c.id == ligne["id"]).values(**valeurs))
+            self._inserer_journal(conn, [_ligne_journal(_maintenant(), auteur, "modification", "utilisateur",
+                                                        ligne["id"], diff)])
+        return True
+
+    def enregistrer_echec_connexion(self, email: str, maintenant: datetime, seuil: int,
+                                    duree_blocage: timedelta) -> dict | None:
+        """Compte un échec de connexion ; à partir de ``seuil`` échecs consécutifs, bloque le compte.
+
+        Le compteur est incrémenté dans la base (sûr en cas de tentatives simultanées). Renvoie
+        ``{"echecs_connexion", "bloque_jusqua"}``, ou ``None`` si l'adresse n'a pas de compte.
+        """
+        maintenant = _horodatage("Connexion", "maintenant", maintenant) or _maintenant()
+        if isinstance(seuil, bool) or not isinstance(seuil, numbers.Integral) or seuil < 1:
+            raise ErreurDonnees(f"Seuil de blocage invalide ({seuil!r}) : entier ≥ 1 attendu.", "utilisateur")
+        if not isinstance(duree_blocage, timedelta):
+            raise ErreurDonnees("Durée de blocage : timedelta attendu.", "utilisateur")
+        if not isinstance(email, str):
+            return None
+        ut = table_utilisateur
+        filtre = ut.c.email == email.strip().lower()
+        with self._ecrire() as conn:
+            resultat = conn.execute(update(ut).where(filtre).values(echecs_connexion=ut.c.echecs_connexion + 1))
+            if resultat.rowcount != 1:
+                return None
+            ligne = conn.execute(select(ut.c.id, ut.c.email, ut.c.echecs_connexion, ut.c.bloque_jusqua)
+                                 .where(filtre)).first()
+            echecs = int(ligne.echecs_connexion)
+            bloque = ligne.bloque_jusqua
+            diff: dict[str, Any] = {"echecs_connexion": [echecs - 1, echecs]}
+            if echecs >= seuil:
+                nouveau = maintenant + duree_blocage
+                conn.execute(update(ut).where(ut.c.id == ligne.id).values(bloque_jusqua=nouveau))
+                diff["bloque_jusqua"] = [_jsonable(bloque), _jsonable(nouveau)]
+                bloque = nouveau
+            self._inserer_journal(conn, [_ligne_journal(_maintenant(), "systeme", "modification", "utilisateur",
+                                                        ligne.id, diff)])
+        return {"echecs_connexion": echecs, "bloque_jusqua": bloque}
+
+    def enregistrer_connexion(self, email: str, maintenant: datetime, mot_de_passe_hash: str | None = None) -> None:
+        """Connexion réussie : échecs remis à zéro, blocage levé, heure notée (et empreinte renouvelée)."""
+        maintenant = _horodatage("Connexion", "maintenant", maintenant) or _maintenant()
+        ut = table_utilisateur
+        adresse = email.strip().lower() if isinstance(email, str) else email
+        with self._ecrire() as conn:
+            ligne = conn.execute(select(ut.c.id, ut.c.echecs_connexion, ut.c.bloque_jusqua, ut.c.derniere_connexion)
+                                 .where(ut.c.email == adresse)).first()
+            if ligne is None:
+                raise ErreurDonnees(f"Aucun compte pour l'adresse « {email} ».", "utilisateur", "email")
+            valeurs: dict[str, Any] = {"echecs_connexion": 0, "bloque_jusqua": None, "derniere_connexion": maintenant}
+            diff: dict[str, Any] = {"derniere_connexion": [_jsonable(ligne.derniere_connexion),
+                                                           _jsonable(maintenant)]}
+            if ligne.echecs_connexion:
+                diff["echecs_connexion"] = [int(ligne.echecs_connexion), 0]
+            if ligne.bloque_jusqua is not None:
+                diff["bloque_jusqua"] = [_jsonable(ligne.bloque_jusqua), None]
+            if mot_de_passe_hash is not None:
+                valeurs["mot_de_passe_hash"] = mot_de_passe_hash
+                diff["mot_de_passe"] = "empreinte renouvelée"
+            conn.execute(update(ut).where(ut.c.id == ligne.id).values(**valeurs))
+            self._inserer_journal(conn, [_ligne_journal(_maintenant(), adresse, "modification", "utilisateur",
+                                                        ligne.id, diff)])
 
 
 def _communes(contexte: str, valeur: Any) -> list[str]:

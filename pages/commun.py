@@ -12,8 +12,17 @@ import streamlit as st
 
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.magasin import Magasin
+from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
 from donnees.schemas import ErreurDonnees
+from indicateurs.calcul import (
+    calculer_indicateurs_annees,
+    calculer_indicateurs_communes,
+    calculer_indicateurs_operations,
+)
+from indicateurs.communs import Filtres, masque_filtres
+from indicateurs.parametres import lire_parametres
+from indicateurs.surfaces import calculer_surface_impermeable_communes
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
 
 
@@ -43,13 +52,17 @@ def charger_territoire() -> dict:
     return _charger_territoire(str(dossier), _signature(chemin_territoire(dossier)))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=12)
 def _charger_couche(nom: str, dossier: str, signature: int):
     return lire_couche(nom, Path(dossier))
 
 
 def charger_couche(nom: str):
-    """Couche du référentiel, validée, mise en cache jusqu'à sa prochaine modification."""
+    """Couche du référentiel, validée, partagée entre sessions jusqu'à sa prochaine modification.
+
+    La table renvoyée est partagée : ne jamais la modifier en place (les indicateurs travaillent sur
+    des copies).
+    """
     dossier = dossier_donnees()
     return _charger_couche(nom, str(dossier), _signature(chemin_couche(nom, dossier)))
 
@@ -67,6 +80,16 @@ def _charger_operations(url: str, revision: tuple):
 @st.cache_data(show_spinner=False, max_entries=8)
 def _charger_zones(url: str, revision: tuple):
     return obtenir_magasin().lire_zones()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _charger_financements(url: str, revision: tuple):
+    return obtenir_magasin().lire_financements()
+
+
+def charger_financements():
+    """Financements des opérations non supprimées."""
+    return _charger_financements(url_base(), revision_magasin())
 
 
 def charger_operations():
@@ -109,3 +132,117 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
         if not utiliser_actifs_locaux() and not st.session_state.get("_avertissement_cdn"):
             st.session_state["_avertissement_cdn"] = True
             st.caption(MESSAGE_CDN)
+
+
+# ------------------------------------------------------------------------------------ indicateurs
+
+
+@st.cache_data(show_spinner=False)
+def _surfaces_impermeables(dossier: str, signature: int):
+    return calculer_surface_impermeable_communes(lire_couche("occupation", Path(dossier)))
+
+
+def charger_surfaces_impermeables():
+    """Surface imperméable de l'occupation du sol par commune (calculée une fois par fichier)."""
+    dossier = dossier_donnees()
+    return _surfaces_impermeables(str(dossier), _signature(chemin_couche("occupation", dossier)))
+
+
+def _signatures_referentiel() -> tuple:
+    dossier = dossier_donnees()
+    return tuple(_signature(chemin_couche(nom, dossier)) for nom in ("communes", "objectifs", "nouvelles_surfaces",
+                                                                     "occupation"))
+
+
+def parametres_territoire():
+    """Paramètres de modèle en vigueur (défauts du projet surchargés par le territoire)."""
+    return lire_parametres(charger_territoire().get("parametres"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _indicateurs_communes(url: str, revision: tuple, signatures: tuple, filtres: Filtres):
+    return calculer_indicateurs_communes(
+        charger_operations(), charger_zones(), charger_financements(), charger_couche("communes"),
+        charger_surfaces_impermeables(), charger_couche("objectifs"), charger_couche("nouvelles_surfaces"),
+        parametres_territoire(), filtres)
+
+
+def calculer_communes(filtres: Filtres):
+    """Indicateurs par commune + ligne ``bassin`` pour les filtres donnés (mis en cache)."""
+    return _indicateurs_communes(url_base(), revision_magasin(), _signatures_referentiel(), filtres)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _indicateurs_annees(url: str, revision: tuple, signatures: tuple, filtres: Filtres):
+    return calculer_indicateurs_annees(
+        charger_operations(), charger_zones(), charger_financements(), charger_couche("communes"),
+        charger_couche("objectifs"), charger_couche("nouvelles_surfaces"), parametres_territoire(), filtres)
+
+
+def calculer_annees(filtres: Filtres):
+    """Indicateurs par territoire et par année pour les filtres donnés (mis en cache)."""
+    return _indicateurs_annees(url_base(), revision_magasin(), _signatures_referentiel(), filtres)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _indicateurs_operations(url: str, revision: tuple, filtres: Filtres):
+    return calculer_indicateurs_operations(charger_operations(), charger_zones(), charger_financements(),
+                                           parametres_territoire(), filtres)
+
+
+def calculer_operations(filtres: Filtres):
+    """Indicateurs par opération retenue par les filtres (mis en cache)."""
+    return _indicateurs_operations(url_base(), revision_magasin(), filtres)
+
+
+# ------------------------------------------------------------------------------------ filtres
+
+
+def _annees_disponibles() -> list[int]:
+    annees = charger_operations()["annee"].dropna().astype(int)
+    return list(range(int(annees.min()), int(annees.max()) + 1)) if len(annees) else []
+
+
+def afficher_filtres(territoire: dict) -> None:
+    """Filtres partagés par toutes les pages, dans la barre latérale (état gardé d'une page à l'autre)."""
+    communes = charger_couche("communes_affichage")
+    noms = dict(zip(communes["code_insee"], communes["nom"]))
+    types = lire_types_site()
+    annees = _annees_disponibles()
+    with st.sidebar:
+        st.markdown("#### Filtres")
+        if len(annees) > 1:
+            st.slider("Années (fin des travaux)", annees[0], annees[-1], (annees[0], annees[-1]),
+                      key="filtre_annees")
+        st.multiselect("Types de site", list(types), format_func=types.get, key="filtre_types",
+                       placeholder="Tous les types")
+        st.pills("Statut", list(STATUTS), format_func=STATUTS.get, selection_mode="multi",
+                 default=list(STATUTS), key="filtre_statuts")
+        st.pills("Validation", list(VALIDATIONS), format_func=VALIDATIONS.get, selection_mode="multi",
+                 default=list(VALIDATIONS), key="filtre_validations")
+        st.multiselect("Communes", sorted(noms, key=noms.get), format_func=noms.get, key="filtre_communes",
+                       placeholder="Toutes les communes")
+
+
+def lire_filtres() -> Filtres:
+    """Filtres courants, lus dans l'état de session (valeurs par défaut : aucune restriction)."""
+    etat = st.session_state
+    annees = etat.get("filtre_annees")
+    disponibles = _annees_disponibles()
+    plage = None
+    if annees and disponibles and (annees[0] > disponibles[0] or annees[1] < disponibles[-1]):
+        plage = tuple(range(int(annees[0]), int(annees[1]) + 1))
+    statuts = etat.get("filtre_statuts")
+    validations = etat.get("filtre_validations")
+    return Filtres(
+        annees=plage,
+        types=tuple(etat.get("filtre_types") or ()) or None,
+        statuts=None if statuts is None or set(statuts) == set(STATUTS) else tuple(statuts),
+        validations=None if validations is None or set(validations) == set(VALIDATIONS) else tuple(validations),
+        communes=tuple(etat.get("filtre_communes") or ()) or None,
+    )
+
+
+def filtrer_operations(operations, filtres: Filtres):
+    """Opérations retenues par les filtres (même règle que les indicateurs)."""
+    return operations.loc[masque_filtres(operations, filtres)]

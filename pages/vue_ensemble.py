@@ -1,38 +1,81 @@
-"""Page « Vue d'ensemble » : chiffres clés et carte du bassin."""
+"""Page « Vue d'ensemble » : chiffres clés, carte du bassin colorée par un indicateur, trajectoire."""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from indicateurs.synthese import calculer_chiffres_cles
+from indicateurs.catalogue import libelle, lire_catalogue, titre_axe, unite
+from indicateurs.communs import CODE_BASSIN
 from pages import commun
-from vues.cartes import construire_carte_bassin
+from vues.cartes import Choroplethe, construire_carte_bassin
+from vues.figures import figure_trajectoire
 from vues.format import formater_nombre
 
+INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
+                     "taux_impermeabilisation", "ratio_compensation_sdage", "taux_atteinte_objectif",
+                     "cout_par_m2", "nombre_operations"]
+CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "cout_total_ht",
+                 "taux_aide"]
+
 territoire = commun.charger_territoire()
+filtres = commun.lire_filtres()
+catalogue = lire_catalogue()
 communes = commun.charger_couche("communes_affichage")
-operations = commun.charger_operations()
-zones = commun.charger_zones()
-chiffres = calculer_chiffres_cles(operations, zones)
+operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+table = commun.calculer_communes(filtres)
+annees = commun.calculer_annees(filtres)
+bassin = table.set_index("territoire").loc[CODE_BASSIN]
+reference = table.attrs.get("annee_reference")
 
 st.title("Vue d'ensemble")
 st.caption(f"{territoire['nom']} — registre des opérations de désimperméabilisation")
 
-colonnes = st.columns(5)
-colonnes[0].metric("Opérations", formater_nombre(chiffres["operations"]))
-colonnes[1].metric("Communes concernées",
-                   f"{chiffres['communes']} / {len(territoire['codes_insee'])}")
-LIBELLES_SURFACES = {"realisee": "Surfaces réalisées", "en_travaux": "Surfaces en travaux",
-                     "programmee": "Surfaces programmées"}
-for colonne, statut in zip(colonnes[2:], LIBELLES_SURFACES):
-    colonne.metric(LIBELLES_SURFACES[statut],
-                   formater_nombre(chiffres["surface_par_statut"][statut], unite="m²"),
-                   help="Somme des surfaces des zones des opérations, calculées en Lambert-93.")
+
+def decrire_evolution(code: str) -> str | None:
+    """Apport de l'année de référence (« +1 234 m² en 2026 ») pour un indicateur cumulable."""
+    if reference is None:
+        return None
+    lignes = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference)]
+    if lignes.empty:
+        return None
+    valeur = float(lignes[code].iloc[0])
+    if code == "taux_aide":
+        precedente = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference - 1)]
+        if precedente.empty or precedente[code].isna().all() or lignes[code].isna().all():
+            return None
+        ecart = valeur - float(precedente[code].iloc[0])
+        return f"{'+' if ecart >= 0 else '-'}{formater_nombre(abs(ecart), 1)} pts en {reference}"
+    return f"+{formater_nombre(valeur, 0, unite(code))} en {reference}"
+
+
+colonnes = [*st.columns(3), *st.columns(3)]
+for colonne, code in zip(colonnes, CHIFFRES_CLES):
+    decimales = int(catalogue.loc[code, "decimales"])
+    colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, unite(code)),
+                   delta=decrire_evolution(code), delta_color="off" if code == "taux_aide" else "normal",
+                   help=catalogue.loc[code, "formule"], border=True)
 
 if operations.empty:
-    st.info("Aucune opération enregistrée pour l'instant.")
+    st.info("Aucune opération ne correspond aux filtres choisis. Élargissez la sélection dans la barre "
+            "latérale.")
 
-carte = construire_carte_bassin(communes, operations)
-st_folium(carte, height=620, use_container_width=True, returned_objects=[], key="carte_bassin")
+carte_col, trajectoire_col = st.columns([3, 2], gap="large")
+with carte_col:
+    choix = st.selectbox("Colorer les communes selon", INDICATEURS_CARTE, format_func=titre_axe,
+                         key="vue_indicateur_carte")
+    valeurs = table.set_index("territoire")[choix].drop(CODE_BASSIN, errors="ignore")
+    choroplethe = Choroplethe(valeurs, titre_axe(choix), unite(choix), int(catalogue.loc[choix, "decimales"]))
+    carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe)
+    st_folium(carte, height=560, use_container_width=True, returned_objects=[], key="carte_bassin")
+with trajectoire_col:
+    st.subheader("Trajectoire du bassin")
+    courbe = annees[annees["territoire"] == CODE_BASSIN]
+    if courbe["surface_cumulee_projetee"].fillna(0).eq(0).all():
+        st.info("Aucune surface désimperméabilisée dans la sélection : pas de trajectoire à tracer.")
+    else:
+        st.plotly_chart(figure_trajectoire(courbe, titre_axe("surface_cumulee"), reference),
+                        width="stretch", config={"displaylogo": False, "locale": "fr"})
+        st.caption("Surface désimperméabilisée cumulée (opérations réalisées), projection avec les opérations "
+                   "en travaux et programmées, et objectif du bassin.")
 if territoire.get("demo"):
     st.caption("Géométries de démonstration (synthétiques) : contours des communes, parcelles et "
                "opérations ne correspondent pas au terrain.")

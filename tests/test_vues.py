@@ -61,7 +61,11 @@ def test_actifs_locaux_reorientes(tmp_path):
 
 def test_aucune_ressource_distante_quand_npm_installe():
     if not actifs.utiliser_actifs_locaux():
+        import os
+
         import pytest
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("static/node_modules absent : `make` doit installer les actifs avec npm sous CI")
         pytest.skip("static/node_modules absent (npm indisponible)")
     carte = construire_carte_bassin(communes_test(), operations_test())
     assert actifs.lister_ressources_distantes(carte) == []
@@ -72,3 +76,19 @@ def test_formater_nombre_a_la_francaise():
     assert formater_nombre(3.44, 1, "°C") == "3,4\u202f°C"
     assert formater_nombre(None) == "—"
     assert formater_nombre(-0.01, 1) == "0,0"
+
+
+def test_choroplethe_classes_couleurs_et_legende():
+    import pandas as pd
+
+    from vues.cartes import Choroplethe, calculer_classes, colorer_valeurs
+
+    valeurs = pd.Series([0.0, 10.0, 20.0, float("nan")], index=["a", "b", "c", "d"])
+    bornes = calculer_classes(valeurs, 2)
+    assert bornes == [0.0, 10.0, 20.0]
+    couleurs = colorer_valeurs(valeurs, bornes, ["#111111", "#222222", "#333333"], "#ddd")
+    assert list(couleurs) == ["#111111", "#333333", "#333333", "#ddd"]
+    choro = Choroplethe(pd.Series({"34301": 1234.5, "34157": float("nan")}), "Surface <b>", "m²")
+    html = construire_carte_bassin(communes_test(), operations_test(), choroplethe=choro).get_root().render()
+    assert "Surface &lt;b&gt;" in html and "Sans donnée" in html
+    assert "1\\u202f234" in html  # valeur formatée à la française dans l'info-bulle

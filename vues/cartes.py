@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
@@ -21,6 +23,7 @@ from jinja2 import Template
 
 from donnees.nomenclatures import STATUTS, lire_types_site
 from vues.actifs import utiliser_actifs_locaux
+from vues.format import formater_nombre
 
 PRECISION_DEGRES = 1e-5
 ATTRIBUTION_OSM = ('&copy; <a href="https://www.openstreetmap.org/copyright">contributeurs '
@@ -57,26 +60,95 @@ def creer_carte_vide(emprise: tuple[float, float, float, float], hauteur: str = 
     return carte
 
 
+@dataclass(frozen=True)
+class Choroplethe:
+    """Valeurs d'un indicateur par commune pour colorer la carte : titre, unité, décimales."""
+
+    valeurs: pd.Series  # indexée par code INSEE
+    titre: str
+    unite: str = ""
+    decimales: int = 0
+
+
+def calculer_classes(valeurs: pd.Series, nombre: int) -> list[float]:
+    """Bornes de classes par quantiles (valeurs finies, bornes distinctes) : ``nombre`` classes au plus."""
+    finies = valeurs[np.isfinite(valeurs.to_numpy(dtype=float, na_value=np.nan))].astype(float)
+    if finies.empty:
+        return []
+    bornes = np.unique(np.quantile(finies, np.linspace(0, 1, nombre + 1)))
+    return [float(b) for b in bornes] if len(bornes) > 1 else [float(bornes[0]), float(bornes[0])]
+
+
+def choisir_couleurs(palette: list[str], nombre: int) -> list[str]:
+    """``nombre`` couleurs réparties sur la palette (de la plus claire à la plus foncée)."""
+    rangs = np.linspace(0, len(palette) - 1, max(nombre, 1)).round().astype(int)
+    return [palette[r] for r in rangs]
+
+
+def colorer_valeurs(valeurs: pd.Series, bornes: list[float], palette: list[str], sans_donnee: str) -> pd.Series:
+    """Couleur de chaque valeur selon sa classe ; ``sans_donnee`` pour NaN."""
+    nombres = valeurs.to_numpy(dtype=float, na_value=np.nan)
+    if not bornes:
+        return pd.Series(sans_donnee, index=valeurs.index)
+    nombre = max(len(bornes) - 1, 1)
+    classes = np.clip(np.searchsorted(bornes, nombres, side="right") - 1, 0, nombre - 1)
+    echelle = choisir_couleurs(palette, nombre)
+    couleurs = [echelle[c] for c in classes]
+    return pd.Series(np.where(np.isfinite(nombres), couleurs, sans_donnee), index=valeurs.index)
+
+
 def ajouter_communes(carte: folium.Map, communes: gpd.GeoDataFrame,
-                     operations_par_commune: pd.Series | None = None) -> folium.GeoJson:
-    """Ajoute les contours des communes (classe SVG ``desimper-commune``) avec une info-bulle."""
-    style = lire_styles()["commune"]
+                     operations_par_commune: pd.Series | None = None,
+                     choroplethe: Choroplethe | None = None) -> folium.GeoJson:
+    """Ajoute les communes (classe SVG ``desimper-commune``), colorées par un indicateur s'il est donné."""
+    styles = lire_styles()
+    style = styles["commune"]
     table = alleger_geometries(communes[["code_insee", "nom", "geometry"]])
     comptes = operations_par_commune if operations_par_commune is not None else pd.Series(dtype="int64")
     table["nom"] = table["nom"].map(html.escape)
     table["operations"] = table["code_insee"].map(comptes).fillna(0).astype(int)
+    champs, alias = ["nom", "code_insee", "operations"], ["Commune", "Code INSEE", "Opérations"]
+    if choroplethe is not None:
+        valeurs = table["code_insee"].map(choroplethe.valeurs).astype(float)
+        bornes = calculer_classes(valeurs, len(styles["choroplethe"]))
+        table["couleur"] = colorer_valeurs(valeurs, bornes, styles["choroplethe"], styles["sans_donnee"]).to_numpy()
+        table["valeur"] = [formater_nombre(v, choroplethe.decimales, choroplethe.unite) for v in valeurs]
+        champs, alias = [*champs, "valeur"], [*alias, html.escape(choroplethe.titre)]
+        remplissage, opacite = (lambda f: f["properties"]["couleur"]), styles["opacite_choroplethe"]
+        Legende(choroplethe.titre, decrire_classes(bornes, styles["choroplethe"], choroplethe),
+                position="bottom:24px; left:10px;", forme="carre").add_to(carte)
+    else:
+        remplissage, opacite = (lambda _: style["remplissage"]), style["opacite"]
     couche = folium.GeoJson(
         table.to_json(drop_id=True),
         name="Communes",
-        style_function=lambda _: {"color": style["contour"], "weight": style["epaisseur"],
-                                  "fillColor": style["remplissage"], "fillOpacity": style["opacite"],
+        style_function=lambda f: {"color": style["contour"], "weight": style["epaisseur"],
+                                  "fillColor": remplissage(f), "fillOpacity": opacite,
                                   "className": "desimper-commune"},
-        highlight_function=lambda _: {"weight": style["epaisseur"] * 2.5, "fillOpacity": 0.55},
-        tooltip=folium.GeoJsonTooltip(["nom", "code_insee", "operations"],
-                                      aliases=["Commune", "Code INSEE", "Opérations"]),
+        highlight_function=lambda _: {"weight": style["epaisseur"] * 2.5, "fillOpacity": 0.8},
+        tooltip=folium.GeoJsonTooltip(champs, aliases=alias),
     )
     couche.add_to(carte)
     return couche
+
+
+def decrire_classes(bornes: list[float], palette: list[str], choroplethe: Choroplethe) -> list[tuple[str, str]]:
+    """Entrées de légende « de … à … » pour chaque classe, plus « sans donnée » si besoin."""
+    styles = lire_styles()
+    if not bornes:
+        return [("Sans donnée", styles["sans_donnee"])]
+    nombre = max(len(bornes) - 1, 1)
+    echelle = choisir_couleurs(palette, nombre)
+    entrees = []
+    for rang in range(nombre):
+        bas, haut = bornes[rang], bornes[min(rang + 1, len(bornes) - 1)]
+        texte = (formater_nombre(bas, choroplethe.decimales, choroplethe.unite) if bas == haut else
+                 f"{formater_nombre(bas, choroplethe.decimales)} – "
+                 f"{formater_nombre(haut, choroplethe.decimales, choroplethe.unite)}")
+        entrees.append((texte, echelle[rang]))
+    if choroplethe.valeurs.isna().any():
+        entrees.append(("Sans donnée", styles["sans_donnee"]))
+    return entrees
 
 
 def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame) -> folium.GeoJson | None:
@@ -109,40 +181,43 @@ def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame) -> foliu
 
 
 class Legende(MacroElement):
-    """Légende HTML fixe (coin bas droit) : titre et pastilles colorées, textes échappés."""
+    """Légende HTML fixe (coin bas droit par défaut) : titre et pastilles colorées, textes échappés."""
 
     _template = Template("""
         {% macro html(this, kwargs) %}
-        <div class="desimper-legende" style="position:absolute; bottom:24px; right:10px; z-index:1000;
+        <div class="desimper-legende" style="position:absolute; {{ this.position }} z-index:1000;
              background:rgba(255,255,255,0.92); padding:8px 10px; border-radius:6px;
              box-shadow:0 1px 4px rgba(0,0,0,0.3); font:13px/1.35 sans-serif; color:#222;">
           <div style="font-weight:600; margin-bottom:4px;">{{ this.titre }}</div>
           {% for libelle, couleur in this.entrees %}
-          <div><span style="display:inline-block; width:11px; height:11px; border-radius:50%;
+          <div><span style="display:inline-block; width:11px; height:11px; border-radius:{{ this.rayon }};
                background:{{ couleur }}; margin-right:6px; border:1px solid #fff;"></span>{{ libelle }}</div>
           {% endfor %}
         </div>
         {% endmacro %}
     """)
 
-    def __init__(self, titre: str, entrees: list[tuple[str, str]]):
+    def __init__(self, titre: str, entrees: list[tuple[str, str]], position: str = "bottom:24px; right:10px;",
+                 forme: str = "rond"):
         super().__init__()
         self._name = "Legende"
+        self.position = position
+        self.rayon = "50%" if forme == "rond" else "2px"
         self.titre = html.escape(titre)
         self.entrees = [(html.escape(libelle), couleur) for libelle, couleur in entrees]
 
 
 def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataFrame,
-                            hauteur: str = "100%") -> folium.Map:
-    """Carte du bassin : communes, opérations colorées par type de site et légende des types."""
+                            hauteur: str = "100%", choroplethe: Choroplethe | None = None) -> folium.Map:
+    """Carte du bassin : communes (colorées par un indicateur si donné), opérations par type, légendes."""
     emprise = tuple(communes.to_crs(4326).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
     comptes = operations.groupby("code_insee").size() if len(operations) else None
-    ajouter_communes(carte, communes, comptes)
+    ajouter_communes(carte, communes, comptes, choroplethe)
     ajouter_operations(carte, operations)
     couleurs = lire_styles()["types_site"]
     presents = set(operations["type_site"]) if len(operations) else set()
     entrees = [(libelle, couleurs[code]) for code, libelle in lire_types_site().items() if code in presents]
     if entrees:
-        Legende("Type de site", entrees).add_to(carte)
+        Legende("Type de site", entrees, position="top:10px; right:10px;").add_to(carte)
     return carte

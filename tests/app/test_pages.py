@@ -21,8 +21,8 @@ def test_vue_ensemble_sur_la_demo(monkeypatch, dossier_demo):
     assert not appli.exception, appli.exception
     assert [t.value for t in appli.title] == ["Vue d'ensemble"]
     metriques = {m.label: m.value for m in appli.metric}
-    assert int(metriques["Opérations"].replace("\u202f", "")) > 0
-    assert metriques["Communes concernées"].endswith("/ 25")
+    assert int(metriques["Nombre d'opérations"].split("\u202fop")[0].replace("\u202f", "")) > 0
+    assert metriques["Surface désimperméabilisée"].endswith("m²")
     assert any("démonstration" in w.value.lower() for w in appli.sidebar.warning)
     assert not appli.error
 

@@ -1,0 +1,472 @@
+"""Chaleur : modèle de rafraîchissement urbain d'InVEST (Urban Cooling Model, méthode des facteurs, jour).
+
+Équations (guide d'utilisation InVEST, « Urban Cooling » ; source natcap/invest
+``urban_cooling_model.py`` ≥ 3.15 et ``pygeoprocessing.convolve_2d``) :
+
+- ETI = kc · ET0 / ET0_max (sans unité) ;
+- CC = w_ombre·ombre + w_albedo·albédo + w_eti·ETI, poids divisés par leur somme (sans unité) ;
+- GA = surface verte (cellules ``espace_vert``) dans un disque de rayon d_cool (en cellules) ;
+- CC_parc = Σ g_j·CC_j·e^(−d/d_cool) / Σ e^(−d/d_cool), noyau exponentiel normalisé coupé à 5·d_cool
+  (CC des espaces verts seulement, correction InVEST 3.15) ;
+- HM = CC si CC ≥ CC_parc ou GA < 2 ha, sinon CC_parc ;
+- T_air_nomix = T_ref + (1 − HM)·UHI_max (°C) ;
+- T_air = moyenne de T_air_nomix pondérée par le noyau exponentiel normalisé de rayon r_mix (°C).
+
+Bords et cellules hors territoire (nodata) : comme ``convolve_2d(ignore_nodata_and_edges=True)``, chaque
+convolution est divisée par la convolution du masque des cellules valides puis multipliée par la somme du
+noyau ; le résultat est nodata (``NaN``) là où le signal l'est. Les distances des noyaux sont
+``round(distance / résolution)`` cellules, comme InVEST.
+
+Convolutions par FFT réelle (``scipy.fft``, ``workers``), en simple précision sauf GA (double : on le
+compare au seuil de 2 ha) ; spectres des noyaux et convolutions des masques réutilisés d'un scénario à
+l'autre.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import fft as sfft
+
+from donnees.schemas import ErreurDonnees
+from indicateurs.grille import (
+    INDICE_HORS_TERRITOIRE,
+    SCENARIOS,
+    Grille,
+    OccupationGrille,
+    construire_noyau_disque,
+    construire_scenarios,
+    indexer_cellules_geometries,
+    indexer_revetements,
+    moyenner_par_etiquette,
+    projeter_lambert93,
+    sommer_par_etiquette,
+    tabuler_proprietes_revetements,
+)
+from indicateurs.parametres import Parametres, lire_parametres, lire_parametres_revetements
+
+VERSION_MODELE = "chaleur-1"
+FACTEUR_COUPURE_NOYAU = 5  # noyau exponentiel coupé à 5 × distance (InVEST, convolve_2d_by_exponential)
+LIBELLE_ESTIMATION = "estimation, sans brassage de l'air"
+TAILLE_CACHE_MEMOIRE = 2
+
+
+@dataclass(frozen=True)
+class ParametresChaleur:
+    """Paramètres du modèle (unités de ``indicateurs/parametres/modele.csv``)."""
+
+    t_ref_c: float
+    uhi_max_c: float
+    d_cool_m: float
+    r_mix_m: float
+    poids_ombre: float
+    poids_albedo: float
+    poids_eti: float
+    surface_verte_min_m2: float
+    seuil_ilot_chaleur_c: float
+    et0_mm_jour: float
+    largeur_anneau_m: float
+
+    @classmethod
+    def depuis_parametres(cls, parametres: Parametres | None = None) -> ParametresChaleur:
+        p = parametres or lire_parametres()
+        return cls(p["t_ref_c"], p["uhi_max_c"], p["d_cool_m"], p["r_mix_m"], p["poids_ombre"],
+                   p["poids_albedo"], p["poids_eti"], p["surface_verte_min_m2"], p["seuil_ilot_chaleur_c"],
+                   p["et0_mm_jour"], p["largeur_anneau_operation_m"])
+
+    def poids_normalises(self) -> tuple[float, float, float]:
+        """(w_ombre, w_albedo, w_eti) divisés par leur somme, comme InVEST."""
+        somme = self.poids_ombre + self.poids_albedo + self.poids_eti
+        if not somme > 0:
+            raise ErreurDonnees("Poids de CC tous nuls : donnez un poids positif à l'ombre, l'albédo ou l'ETI.",
+                                "parametres", "poids_ombre")
+        return (self.poids_ombre / somme, self.poids_albedo / somme, self.poids_eti / somme)
+
+
+# ------------------------------------------------------------------------------------ formules
+
+
+def calculer_indice_evapotranspiration(kc, et0, et0_max: float):
+    """ETI = kc · ET0 / ET0_max (sans unité ; InVEST, équation 1)."""
+    if not et0_max > 0:
+        raise ErreurDonnees(f"ET0 maximale nulle ou négative ({et0_max}) : ETI indéfini.", "et0")
+    return np.asarray(kc) * np.asarray(et0) / et0_max
+
+
+def calculer_capacite_refroidissement(ombre, albedo, eti, poids: tuple[float, float, float]):
+    """CC = w_ombre·ombre + w_albedo·albédo + w_eti·ETI (sans unité ; InVEST, équation 2, poids normalisés)."""
+    w_ombre, w_albedo, w_eti = poids
+    return w_ombre * np.asarray(ombre) + w_albedo * np.asarray(albedo) + w_eti * np.asarray(eti)
+
+
+def calculer_indice_attenuation(cc, surface_verte_px, cc_parc, seuil_px: float):
+    """HM = CC si CC ≥ CC_parc ou GA < seuil (en cellules), sinon CC_parc (InVEST, équation 5)."""
+    cc, cc_parc = np.asarray(cc), np.asarray(cc_parc)
+    garde_cc = (cc >= cc_parc) | (np.asarray(surface_verte_px) < seuil_px)
+    return np.where(garde_cc, cc, cc_parc)
+
+
+def calculer_temperature_sans_brassage(hm, t_ref_c: float, uhi_max_c: float):
+    """T_air_nomix = T_ref + (1 − HM)·UHI_max (°C ; InVEST, équation 6)."""
+    return t_ref_c + (1 - np.asarray(hm)) * uhi_max_c
+
+
+def calculer_cc_revetement(code: str, parametres: ParametresChaleur, et0_relatif: float = 1.0) -> float:
+    """CC d'un revêtement de la table (ET0 / ET0_max = ``et0_relatif``, 1 pour une ET0 uniforme)."""
+    table = lire_parametres_revetements()
+    if code not in table.index:
+        raise ErreurDonnees(f"Revêtement inconnu « {code} ».", "revetements", "code")
+    ligne = table.loc[code]
+    eti = calculer_indice_evapotranspiration(float(ligne["kc"]), et0_relatif, 1.0)
+    return float(calculer_capacite_refroidissement(float(ligne["ombre"]), float(ligne["albedo"]), eti,
+                                                   parametres.poids_normalises()))
+
+
+# ------------------------------------------------------------------------------------ noyaux
+
+
+def construire_noyau_exponentiel(distance_px: float, coupure_px: float) -> np.ndarray:
+    """Noyau e^(−d/distance) pour d ≤ coupure (cellules), normalisé à une somme de 1 (float32).
+
+    Comme ``pygeoprocessing.kernels.exponential_decay_kernel`` : valeurs float32, divisées par leur somme.
+    """
+    if not distance_px > 0:
+        raise ErreurDonnees(f"Distance de noyau nulle ({distance_px} cellule) : augmentez la distance ou "
+                            "affinez la résolution.", "parametres")
+    demi = int(np.floor(coupure_px))
+    y, x = np.mgrid[-demi:demi + 1, -demi:demi + 1]
+    distance = np.hypot(y, x)
+    noyau = np.zeros(distance.shape, dtype=np.float32)
+    dedans = distance <= coupure_px
+    noyau[dedans] = np.exp(-distance[dedans] / distance_px)
+    noyau /= np.float32(noyau.sum(dtype=np.float64))
+    return noyau
+
+
+def distance_en_cellules(distance_m: float, resolution_m: float) -> int:
+    """round(distance / résolution), comme InVEST (``int(numpy.round(...))``)."""
+    return int(np.round(distance_m / resolution_m))
+
+
+class ConvolueurFFT:
+    """Convolutions « same » centrées par FFT réelle sur une grille fixe, normalisées comme
+    ``pygeoprocessing.convolve_2d(ignore_nodata_and_edges=True, mask_nodata=True)``.
+
+    Les spectres des noyaux et les convolutions du masque des cellules valides sont gardés en mémoire :
+    plusieurs scénarios sur la même grille ne les calculent qu'une fois.
+    """
+
+    def __init__(self, valide: np.ndarray, workers: int = -1):
+        self.valide = np.asarray(valide, dtype=bool)
+        self.forme = self.valide.shape
+        self.workers = workers
+        self._spectres: dict = {}
+        self._masques: dict = {}
+
+    def _forme_fft(self, noyau: np.ndarray) -> tuple[int, int]:
+        return tuple(sfft.next_fast_len(n + k - 1, real=True) for n, k in zip(self.forme, noyau.shape))
+
+    def _spectre(self, cle: str, noyau: np.ndarray, dtype) -> tuple[np.ndarray, tuple[int, int]]:
+        forme_fft = self._forme_fft(noyau)
+        index = (cle, np.dtype(dtype).str)
+        if index not in self._spectres:
+            self._spectres[index] = sfft.rfft2(noyau.astype(dtype), s=forme_fft, workers=self.workers)
+        return self._spectres[index], forme_fft
+
+    def convoluer_brut(self, signal: np.ndarray, cle: str, noyau: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """Σ_j K(i − j)·signal_j (signal nul hors grille), même forme que la grille."""
+        spectre, forme_fft = self._spectre(cle, noyau, dtype)
+        produit = sfft.rfft2(np.asarray(signal, dtype=dtype), s=forme_fft, workers=self.workers)
+        produit *= spectre
+        plein = sfft.irfft2(produit, s=forme_fft, workers=self.workers)
+        dy, dx = noyau.shape[0] // 2, noyau.shape[1] // 2
+        return plein[dy:dy + self.forme[0], dx:dx + self.forme[1]]
+
+    def convoluer(self, signal: np.ndarray, cle: str, noyau: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """Convolution normalisée : conv(signal·valide) / conv(valide) × ΣK, ``NaN`` hors cellules valides."""
+        if cle not in self._masques:
+            self._masques[cle] = self.convoluer_brut(self.valide, cle, noyau, dtype)
+        masque = self._masques[cle]
+        propre = np.where(self.valide, signal, 0).astype(dtype, copy=False)
+        resultat = self.convoluer_brut(propre, cle, noyau, dtype)
+        somme_noyau = noyau.sum(dtype=np.float64)
+        garde = self.valide & (masque > 0)
+        sortie = np.full(self.forme, np.nan, dtype=dtype)
+        sortie[garde] = resultat[garde] / masque[garde] * somme_noyau
+        return sortie
+
+
+@dataclass
+class ResultatChaleur:
+    """Grilles d'un calcul (``NaN`` hors territoire) : cc, hm, t_air (°C) ; surface verte en cellules."""
+
+    cc: np.ndarray
+    hm: np.ndarray
+    t_air: np.ndarray
+    surface_verte_px: np.ndarray | None = None
+    cc_parc: np.ndarray | None = None
+    t_air_sans_brassage: np.ndarray | None = None
+
+
+class ModeleChaleur:
+    """Modèle de rafraîchissement urbain sur une grille fixe (masque valide, résolution), réutilisable
+    pour plusieurs occupations du sol (scénarios)."""
+
+    def __init__(self, valide: np.ndarray, resolution_m: float, parametres: ParametresChaleur,
+                 workers: int = -1):
+        self.valide = np.asarray(valide, dtype=bool)
+        self.resolution_m = float(resolution_m)
+        self.parametres = parametres
+        self.convolueur = ConvolueurFFT(self.valide, workers)
+        d_cool_px = distance_en_cellules(parametres.d_cool_m, resolution_m)
+        r_mix_px = distance_en_cellules(parametres.r_mix_m, resolution_m)
+        self.noyau_parc = construire_noyau_exponentiel(d_cool_px, FACTEUR_COUPURE_NOYAU * d_cool_px)
+        self.noyau_disque = construire_noyau_disque(d_cool_px)
+        self.noyau_brassage = construire_noyau_exponentiel(r_mix_px, FACTEUR_COUPURE_NOYAU * r_mix_px)
+        self.seuil_px = parametres.surface_verte_min_m2 / self.resolution_m ** 2
+
+    def calculer(self, kc, espace_vert, ombre, albedo, et0, et0_max: float,
+                 garder_intermediaires: bool = False) -> ResultatChaleur:
+        """CC, HM et T_air à partir des propriétés par cellule (tableaux de la forme de la grille).
+
+        ``et0`` : scalaire ou grille (mm/jour) ; ``et0_max`` : maximum d'ET0 sur les cellules valides.
+        """
+        p = self.parametres
+        v = self.valide
+        eti = calculer_indice_evapotranspiration(np.asarray(kc, dtype=np.float32),
+                                                 np.asarray(et0, dtype=np.float32), et0_max)
+        cc = calculer_capacite_refroidissement(np.asarray(ombre, np.float32), np.asarray(albedo, np.float32),
+                                               eti, p.poids_normalises()).astype(np.float32)
+        cc[~v] = np.nan
+        vert = np.where(v, np.asarray(espace_vert, np.float32), 0).astype(np.float32)
+        surface_verte = self.convolueur.convoluer(vert, "disque", self.noyau_disque, np.float64)
+        cc_parc = self.convolueur.convoluer(vert * np.nan_to_num(cc), "parc", self.noyau_parc, np.float32)
+        hm = calculer_indice_attenuation(cc, surface_verte, cc_parc, self.seuil_px).astype(np.float32)
+        hm[~v] = np.nan
+        # T_air = T_ref + moyenne pondérée de (1 − HM)·UHI_max : linéaire, mieux conditionné en float32
+        anomalie = calculer_temperature_sans_brassage(hm, 0.0, p.uhi_max_c).astype(np.float32)
+        t_air = (p.t_ref_c + self.convolueur.convoluer(anomalie, "brassage", self.noyau_brassage,
+                                                       np.float32)).astype(np.float32)
+        if not garder_intermediaires:
+            return ResultatChaleur(cc, hm, t_air)
+        return ResultatChaleur(cc, hm, t_air, surface_verte, cc_parc, (p.t_ref_c + anomalie).astype(np.float32))
+
+    def calculer_revetements(self, revetement: np.ndarray, et0=None, et0_max: float | None = None,
+                             garder_intermediaires: bool = False) -> ResultatChaleur:
+        """Même calcul à partir d'une grille d'indices de revêtement (table ``revetements.csv``)."""
+        proprietes = tabuler_proprietes_revetements(("kc", "espace_vert", "ombre", "albedo"))
+        et0 = self.parametres.et0_mm_jour if et0 is None else et0
+        et0_max = float(np.nanmax(np.where(self.valide, et0, np.nan))) if et0_max is None else et0_max
+        tables = {cle: np.nan_to_num(valeurs).astype(np.float32) for cle, valeurs in proprietes.items()}
+        return self.calculer(tables["kc"][revetement], tables["espace_vert"][revetement],
+                             tables["ombre"][revetement], tables["albedo"][revetement], et0, et0_max,
+                             garder_intermediaires)
+
+
+# ------------------------------------------------------------------------------------ territoire
+
+
+@dataclass
+class ChaleurTerritoire:
+    """Résultat du modèle sur un territoire : T_air (°C, ``float32``, ``NaN`` hors territoire) par scénario,
+    tables par commune et par opération, grille (``grille.transform``, EPSG:2154) pour la carte."""
+
+    grille: Grille
+    t_air: dict[str, np.ndarray]
+    communes: pd.DataFrame
+    operations: pd.DataFrame
+    cle: str
+    parametres: ParametresChaleur
+    meta: dict = field(default_factory=dict)
+
+    def anomalie(self, scenario: str = "realisees") -> np.ndarray:
+        """T_air − T_ref (°C) d'un scénario."""
+        return self.t_air[scenario] - np.float32(self.parametres.t_ref_c)
+
+
+def agreger_chaleur_communes(t_air: dict[str, np.ndarray], occupation: OccupationGrille,
+                             parametres: ParametresChaleur) -> pd.DataFrame:
+    """Table (commune × scénario) sur les cellules urbaines : T_air moyenne, anomalie moyenne (°C), surface en
+    îlot de chaleur (anomalie > ``seuil_ilot_chaleur_c``, m²) et écarts au scénario ``sans_operations``."""
+    nombre = len(occupation.codes_insee) + 1
+    urbain = occupation.urbain if occupation.urbain is not None else occupation.valide
+    surface = occupation.grille.surface_cellule_m2
+    lignes = []
+    for scenario, grille_t in t_air.items():
+        moyenne, compte = moyenner_par_etiquette(occupation.commune, grille_t, urbain, nombre)
+        chaud = urbain & ((grille_t - parametres.t_ref_c) > parametres.seuil_ilot_chaleur_c)
+        n_chaud = sommer_par_etiquette(occupation.commune, None, chaud, nombre)
+        lignes.append(pd.DataFrame({
+            "code_insee": occupation.codes_insee, "scenario": scenario,
+            "t_air_moyenne_c": moyenne[1:], "anomalie_moyenne_c": moyenne[1:] - parametres.t_ref_c,
+            "surface_ilot_chaleur_m2": n_chaud[1:] * surface, "surface_urbaine_m2": compte[1:] * surface,
+        }))
+    table = pd.concat(lignes, ignore_index=True)
+    if "sans_operations" in t_air:
+        base = table[table["scenario"] == "sans_operations"].set_index("code_insee")
+        table["delta_t_air_c"] = table["t_air_moyenne_c"] - table["code_insee"].map(base["t_air_moyenne_c"])
+        table["delta_surface_ilot_chaleur_m2"] = (table["surface_ilot_chaleur_m2"]
+                                                  - table["code_insee"].map(base["surface_ilot_chaleur_m2"]))
+    return table
+
+
+def agreger_chaleur_operations(t_air: dict[str, np.ndarray], zones, grille: Grille,
+                               parametres: ParametresChaleur) -> pd.DataFrame:
+    """ΔT (°C) par opération, dans son emprise (union de ses zones) et dans un anneau de
+    ``largeur_anneau_m`` autour : moyenne de T_air(scénario) − T_air(sans opérations) sur les cellules.
+
+    Colonnes : ``operation_id``, ``code_insee``, ``statut``, ``cellules_emprise``, ``cellules_anneau``,
+    ``delta_t_emprise_c`` / ``delta_t_anneau_c`` (réalisées − sans), ``delta_t_emprise_programmees_c`` /
+    ``delta_t_anneau_programmees_c`` (réalisées + programmées − sans).
+    """
+    colonnes = ["operation_id", "code_insee", "statut", "cellules_emprise", "cellules_anneau",
+                "delta_t_emprise_c", "delta_t_anneau_c", "delta_t_emprise_programmees_c",
+                "delta_t_anneau_programmees_c"]
+    if not len(zones) or "sans_operations" not in t_air:
+        return pd.DataFrame(columns=colonnes)
+    zones = projeter_lambert93(zones)
+    operations, numero_zone = np.unique(zones["operation_id"].to_numpy(), return_inverse=True)
+    nombre, n_cellules = len(operations), grille.hauteur * grille.largeur
+
+    def paires_uniques(geometries):
+        numeros, cellules = indexer_cellules_geometries(geometries, grille)
+        cles = np.unique(numero_zone[numeros].astype(np.int64) * n_cellules + cellules)
+        return cles // n_cellules, cles % n_cellules, cles
+
+    op_emprise, cel_emprise, cles_emprise = paires_uniques(zones.geometry.values)
+    op_tampon, cel_tampon, cles_tampon = paires_uniques(shapely.buffer(zones.geometry.values,
+                                                                       parametres.largeur_anneau_m))
+    dans_anneau = ~np.isin(cles_tampon, cles_emprise)
+    op_anneau, cel_anneau = op_tampon[dans_anneau], cel_tampon[dans_anneau]
+    premier = pd.DataFrame({"operation_id": zones["operation_id"].to_numpy(),
+                            "code_insee": zones["code_insee"].to_numpy() if "code_insee" in zones else None,
+                            "statut": zones["statut"].to_numpy() if "statut" in zones else None}
+                           ).drop_duplicates("operation_id").set_index("operation_id")
+    table = pd.DataFrame({"operation_id": operations})
+    table["code_insee"] = table["operation_id"].map(premier["code_insee"])
+    table["statut"] = table["operation_id"].map(premier["statut"])
+    table["cellules_emprise"] = np.bincount(op_emprise, minlength=nombre)
+    table["cellules_anneau"] = np.bincount(op_anneau, minlength=nombre)
+    base = t_air["sans_operations"].ravel()
+    for scenario, suffixe in (("realisees", ""), ("realisees_programmees", "_programmees")):
+        if scenario not in t_air:
+            continue
+        ecart = t_air[scenario].ravel()
+        for nom, ops, cellules in (("emprise", op_emprise, cel_emprise), ("anneau", op_anneau, cel_anneau)):
+            d = ecart[cellules].astype(np.float64) - base[cellules]
+            garde = ~np.isnan(d)
+            somme = np.bincount(ops[garde], weights=d[garde], minlength=nombre)
+            compte = np.bincount(ops[garde], minlength=nombre)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table[f"delta_t_{nom}{suffixe}_c"] = np.where(compte > 0, somme / np.maximum(compte, 1), np.nan)
+    return table.reindex(columns=colonnes)
+
+
+def estimer_score_site(zones: pd.DataFrame, parametres: ParametresChaleur | None = None) -> dict:
+    """Score rapide d'une opération, sans grille : CC moyen pondéré par la surface avant et après,
+    ΔT_local ≈ −ΔCC·UHI_max (°C). C'est une **estimation, sans brassage de l'air** (ni effet parc).
+
+    ``zones`` : ``revetement_avant``, ``revetement_apres`` et ``surface_m2`` (ou une géométrie, surface
+    calculée en Lambert-93). ET0 uniforme : ETI = kc.
+    """
+    parametres = parametres or ParametresChaleur.depuis_parametres()
+    if not len(zones):
+        raise ErreurDonnees("Opération sans zone : score de chaleur impossible.", "zones")
+    if "surface_m2" in zones.columns and zones["surface_m2"].notna().all():
+        surfaces = zones["surface_m2"].to_numpy(dtype=float)
+    else:
+        surfaces = projeter_lambert93(zones).geometry.area.to_numpy()
+    if not surfaces.sum() > 0:
+        raise ErreurDonnees("Opération de surface nulle : score de chaleur impossible.", "zones", "surface_m2")
+    indexer_revetements(pd.concat([zones["revetement_avant"], zones["revetement_apres"]]))
+    cc = {code: calculer_cc_revetement(code, parametres)
+          for code in set(zones["revetement_avant"]) | set(zones["revetement_apres"])}
+    cc_avant = float(np.average([cc[c] for c in zones["revetement_avant"]], weights=surfaces))
+    cc_apres = float(np.average([cc[c] for c in zones["revetement_apres"]], weights=surfaces))
+    delta_cc = cc_apres - cc_avant
+    return {"cc_avant": cc_avant, "cc_apres": cc_apres, "delta_cc": delta_cc,
+            "delta_t_local_c": -delta_cc * parametres.uhi_max_c, "surface_m2": float(surfaces.sum()),
+            "estimation": True, "libelle": LIBELLE_ESTIMATION}
+
+
+# ------------------------------------------------------------------------------------ cache
+
+
+_CACHE: OrderedDict[str, ChaleurTerritoire] = OrderedDict()
+_VERROU = threading.Lock()
+
+
+def calculer_cle_chaleur(zones, signature_occupation: str, parametres: ParametresChaleur,
+                         scenarios=tuple(SCENARIOS)) -> str:
+    """Clé (sha256, 20 caractères) des entrées du calcul : géométries, revêtements et statuts des zones,
+    signature de l'occupation du sol, paramètres, tables de revêtements et version du modèle."""
+    empreinte = hashlib.sha256()
+    for morceau in (VERSION_MODELE, signature_occupation, repr(parametres), repr(tuple(scenarios)),
+                    lire_parametres_revetements().to_csv()):
+        empreinte.update(str(morceau).encode("utf-8"))
+    if len(zones):
+        ordre = zones.sort_values("zone_id").index if "zone_id" in zones.columns else zones.index
+        choisies = zones.loc[ordre]
+        for colonne in ("operation_id", "revetement_avant", "revetement_apres", "statut"):
+            empreinte.update(choisies[colonne].astype(str).str.cat(sep="|").encode("utf-8"))
+        empreinte.update(b"".join(shapely.to_wkb(choisies.geometry.values, output_dimension=2)))
+        empreinte.update(str(zones.crs).encode("utf-8"))
+    return empreinte.hexdigest()[:20]
+
+
+def lire_cache_memoire(cle: str) -> ChaleurTerritoire | None:
+    """Résultat déjà calculé pour cette clé dans ce processus, ou ``None``."""
+    with _VERROU:
+        resultat = _CACHE.get(cle)
+        if resultat is not None:
+            _CACHE.move_to_end(cle)
+        return resultat
+
+
+def ecrire_cache_memoire(resultat: ChaleurTerritoire) -> None:
+    """Garde le résultat en mémoire (les ``TAILLE_CACHE_MEMOIRE`` plus récents)."""
+    with _VERROU:
+        _CACHE[resultat.cle] = resultat
+        _CACHE.move_to_end(resultat.cle)
+        while len(_CACHE) > TAILLE_CACHE_MEMOIRE:
+            _CACHE.popitem(last=False)
+
+
+def vider_cache_memoire() -> None:
+    with _VERROU:
+        _CACHE.clear()
+
+
+def calculer_chaleur_territoire(occupation: OccupationGrille, zones, parametres: ParametresChaleur,
+                                signature_occupation: str, scenarios=tuple(SCENARIOS),
+                                utiliser_cache: bool = True) -> ChaleurTerritoire:
+    """Modèle sur tout le territoire pour chaque scénario, tables par commune et par opération.
+
+    Résultat gardé en mémoire sous la clé :func:`calculer_cle_chaleur` : un nouvel appel avec les mêmes
+    zones, la même occupation et les mêmes paramètres ne recalcule rien.
+    """
+    cle = calculer_cle_chaleur(zones, signature_occupation, parametres, scenarios)
+    if utiliser_cache and (deja := lire_cache_memoire(cle)) is not None:
+        return deja
+    revetements = construire_scenarios(occupation, zones, scenarios)
+    modele = ModeleChaleur(occupation.valide, occupation.grille.resolution, parametres)
+    t_air = {nom: modele.calculer_revetements(grille_rev, parametres.et0_mm_jour,
+                                              parametres.et0_mm_jour).t_air
+             for nom, grille_rev in revetements.items()}
+    resultat = ChaleurTerritoire(occupation.grille, t_air, agreger_chaleur_communes(t_air, occupation, parametres),
+                                 agreger_chaleur_operations(t_air, zones, occupation.grille, parametres),
+                                 cle, parametres)
+    if utiliser_cache:
+        ecrire_cache_memoire(resultat)
+    return resultat
+
+
+def revetements_hors_territoire(revetement: np.ndarray) -> np.ndarray:
+    """Masque des cellules hors territoire (indice 0)."""
+    return revetement == INDICE_HORS_TERRITOIRE

@@ -1,0 +1,475 @@
+"""Comptes locaux : mots de passe argon2, politique, blocage temporaire, sessions, CLI (SQLite et PostgreSQL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from argon2 import PasswordHasher
+
+import cli
+from donnees import comptes
+from donnees.comptes import (
+    VISITEUR,
+    ErreurAuthentification,
+    Utilisateur,
+    associer_compte_oidc,
+    authentifier,
+    creer_compte,
+    desactiver_compte,
+    generer_mot_de_passe,
+    hacher_mot_de_passe,
+    lire_compte,
+    lire_parametres_comptes,
+    modifier_compte,
+    reinitialiser_mot_de_passe,
+    session_expiree,
+    verifier_mot_de_passe,
+    verifier_politique_mot_de_passe,
+)
+from donnees.config import RACINE_PROJET
+from donnees.magasin import Magasin
+from donnees.schemas import ErreurDonnees
+
+MOTEURS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+TABLES = "journal, photo, financement, zone, operation, utilisateur"
+T0 = datetime(2026, 3, 2, 9, 0, 0)
+MDP = "une phrase de passe solide"
+ADMIN = "admin@bassin-thau.fr"
+
+
+# ----------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(autouse=True)
+def hacheur_rapide(monkeypatch):
+    """Argon2id à bas coût pour la vitesse des tests (le format et l'algorithme restent ceux de production)."""
+    monkeypatch.setattr(comptes, "HACHEUR", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    comptes._empreinte_leurre.cache_clear()
+    yield
+    comptes._empreinte_leurre.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def url_pg_module(fabrique_base_postgresql):
+    """Base PostgreSQL neuve pour ce module, tables créées une fois."""
+    url = fabrique_base_postgresql("desimper_comptes")
+    m = Magasin(url)
+    m.creer_tables()
+    m.fermer()
+    return url
+
+
+@pytest.fixture(params=MOTEURS)
+def magasin(request, tmp_path):
+    """Magasin vide : fichier SQLite neuf, ou base PostgreSQL vidée (TRUNCATE)."""
+    if request.param == "sqlite":
+        m = Magasin(f"sqlite:///{(tmp_path / 'comptes.sqlite').as_posix()}")
+    else:
+        m = Magasin(request.getfixturevalue("url_pg_module"))
+        with m.moteur.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    m.creer_tables()
+    yield m
+    m.fermer()
+
+
+@pytest.fixture
+def compte(magasin):
+    """Un référent de Sète avec le mot de passe ``MDP``."""
+    creer_compte(magasin, ADMIN, "Alice Admin", "administrateur", [], MDP, auteur="installation")
+    return creer_compte(magasin, "Camille.Martin@Sete.fr", "Camille Martin", "referent", "34301", MDP,
+                        auteur=ADMIN)
+
+
+def etat(magasin, email="camille.martin@sete.fr"):
+    return magasin.lire_utilisateur(email)
+
+
+# ------------------------------------------------------------------------------ paramètres et hachage
+
+
+def test_parametres_justifies():
+    parametres = lire_parametres_comptes()
+    assert parametres["longueur_min_mot_de_passe"] == 12
+    assert parametres["echecs_avant_blocage"] == 5 and parametres["duree_blocage_minutes"] == 15
+    assert parametres["duree_inactivite_session_minutes"] == 60
+    for cle in ("longueur_min_mot_de_passe", "echecs_avant_blocage", "duree_blocage_minutes",
+                "duree_inactivite_session_minutes"):
+        assert len(parametres["justification"][cle]) > 40
+    assert "CNIL" in json.dumps(parametres, ensure_ascii=False)
+
+
+def test_hachage_argon2id_avec_sel():
+    empreinte = hacher_mot_de_passe(MDP)
+    assert empreinte.startswith("$argon2id$")
+    assert MDP not in empreinte
+    assert hacher_mot_de_passe(MDP) != empreinte  # sel aléatoire
+    assert verifier_mot_de_passe(empreinte, MDP)
+    assert not verifier_mot_de_passe(empreinte, MDP + "!")
+    assert not verifier_mot_de_passe("pas une empreinte", MDP)
+    assert not verifier_mot_de_passe(None, MDP)
+    assert not verifier_mot_de_passe(empreinte, None)
+
+
+def test_hacheur_de_production_par_defaut():
+    hacheur = PasswordHasher()
+    assert (hacheur.time_cost, hacheur.memory_cost) == (3, 65536)  # RFC 9106, profil « faible mémoire »
+
+
+@pytest.mark.parametrize(("mot_de_passe", "motif"), [
+    (None, "manquant"),
+    ("", "manquant"),
+    ("   ", "manquant"),
+    ("court", "trop court : 12 caractères au moins \\(il en a 5\\)"),
+    ("onze-caract", "trop court"),
+    ("a" * 300, "trop long"),
+    ("aaaaaaaaaaaaaa", "un seul caractère"),
+    ("camille.martin", "adresse"),
+    ("Camille.Martin@Sete.fr", "adresse"),
+])
+def test_politique_refuse(mot_de_passe, motif):
+    with pytest.raises(ErreurDonnees, match=motif):
+        verifier_politique_mot_de_passe(mot_de_passe, "camille.martin@sete.fr")
+
+
+@pytest.mark.parametrize("mot_de_passe", ["douze-carac.", "une phrase de passe solide", "Ça marche très bien"])
+def test_politique_accepte(mot_de_passe):
+    verifier_politique_mot_de_passe(mot_de_passe, "camille.martin@sete.fr")
+
+
+def test_mot_de_passe_genere():
+    mots = {generer_mot_de_passe() for _ in range(20)}
+    assert len(mots) == 20
+    for mot in mots:
+        verifier_politique_mot_de_passe(mot)
+        assert len(mot) == 23 and not set(mot) & set("0O1lI")
+
+
+# ------------------------------------------------------------------------------------------ comptes
+
+
+def test_utilisateur_fige_et_visiteur():
+    u = Utilisateur("a@b.fr", "A", "referent", frozenset({"34301"}))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        u.role = "administrateur"  # type: ignore[misc]
+    assert not u.est_visiteur and not u.est_administrateur and u.libelle_role == "Référent commune"
+    assert VISITEUR.est_visiteur and VISITEUR.communes == frozenset() and VISITEUR.libelle_role == "Visiteur"
+    assert Utilisateur("x@y.fr", "X", "administrateur", actif=False).est_visiteur
+
+
+def test_creer_compte(magasin, compte):
+    assert compte == Utilisateur("camille.martin@sete.fr", "Camille Martin", "referent", frozenset({"34301"}), True)
+    ligne = etat(magasin)
+    assert ligne["mot_de_passe_hash"].startswith("$argon2id$")
+    journal = magasin.lire_journal()
+    assert list(journal["auteur"]) == ["installation", ADMIN]
+    texte = " ".join(str(d) for d in journal["diff"])
+    assert "argon2" not in texte and MDP not in texte
+    assert lire_compte(magasin, "CAMILLE.MARTIN@sete.fr") == compte
+    assert lire_compte(magasin, "inconnu@sete.fr") is None
+
+
+def test_creer_compte_mot_de_passe_faible_rien_ecrit(magasin):
+    with pytest.raises(ErreurDonnees, match="trop court"):
+        creer_compte(magasin, "x@sete.fr", "X", "financeur", [], "court", auteur=ADMIN)
+    assert magasin.compter()["utilisateur"] == 0 and magasin.compter()["journal"] == 0
+
+
+def test_compte_sans_mot_de_passe_local(magasin):
+    creer_compte(magasin, "oidc@sete.fr", "Par ProConnect", "financeur", None, None, auteur=ADMIN)
+    assert etat(magasin, "oidc@sete.fr")["mot_de_passe_hash"] is None
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, "oidc@sete.fr", "", maintenant=T0)
+    assert erreur.value.motif == "inconnu"
+
+
+def test_modifier_compte(magasin, compte):
+    u = modifier_compte(magasin, compte.email, ADMIN, nom="Camille Durand", communes=["34301", "34157"])
+    assert u.nom == "Camille Durand" and u.communes == {"34301", "34157"}
+    u = modifier_compte(magasin, compte.email, ADMIN, role="financeur", communes=[])
+    assert u.role == "financeur" and u.communes == frozenset()
+    diff = magasin.lire_journal().iloc[-1]["diff"]
+    assert diff == {"role": ["referent", "financeur"], "communes": [["34301", "34157"], []]}
+    nb = magasin.compter()["journal"]
+    assert modifier_compte(magasin, compte.email, ADMIN, nom="Camille Durand") == u  # sans changement
+    assert magasin.compter()["journal"] == nb
+    with pytest.raises(ErreurDonnees, match="au moins une commune"):
+        modifier_compte(magasin, compte.email, ADMIN, role="referent")
+    with pytest.raises(ErreurDonnees, match="rôle"):
+        modifier_compte(magasin, compte.email, ADMIN, role="maire")
+    with pytest.raises(ErreurDonnees, match="Aucun compte"):
+        modifier_compte(magasin, "personne@sete.fr", ADMIN, nom="X")
+    with pytest.raises(ErreurDonnees, match="non modifiable"):
+        magasin.modifier_utilisateur(compte.email, {"email": "autre@sete.fr"}, ADMIN)
+    assert magasin.compter()["journal"] == nb
+
+
+def test_dernier_administrateur_protege(magasin, compte):
+    with pytest.raises(ErreurDonnees, match="dernier administrateur actif"):
+        desactiver_compte(magasin, ADMIN, ADMIN)
+    with pytest.raises(ErreurDonnees, match="dernier administrateur actif"):
+        modifier_compte(magasin, ADMIN, ADMIN, role="financeur")
+    modifier_compte(magasin, compte.email, ADMIN, role="administrateur")
+    assert not desactiver_compte(magasin, ADMIN, compte.email).actif
+
+
+# ---------------------------------------------------------------------------------- authentification
+
+
+def test_authentifier_reussite(magasin, compte):
+    u = authentifier(magasin, "  CAMILLE.martin@sete.fr ", MDP, maintenant=T0)
+    assert u == compte
+    ligne = etat(magasin)
+    assert ligne["derniere_connexion"] == T0 and ligne["echecs_connexion"] == 0
+    derniere = magasin.lire_journal().iloc[-1]
+    assert derniere["auteur"] == compte.email and derniere["table_cible"] == "utilisateur"
+    assert derniere["diff"]["derniere_connexion"] == [None, T0.isoformat()]
+
+
+def test_meme_message_adresse_inconnue_ou_mot_de_passe_faux(magasin, compte):
+    with pytest.raises(ErreurAuthentification) as inconnu:
+        authentifier(magasin, "personne@sete.fr", MDP, maintenant=T0)
+    with pytest.raises(ErreurAuthentification) as faux:
+        authentifier(magasin, compte.email, "mauvais mot de passe", maintenant=T0)
+    with pytest.raises(ErreurAuthentification) as illisible:
+        authentifier(magasin, None, None, maintenant=T0)  # type: ignore[arg-type]
+    assert str(inconnu.value) == str(faux.value) == str(illisible.value)
+    assert "incorrect" in str(faux.value) and "5 échecs" in str(faux.value) and "15 minutes" in str(faux.value)
+    assert (inconnu.value.motif, faux.value.motif) == ("inconnu", "mot_de_passe")
+    assert isinstance(faux.value, ErreurDonnees)
+    assert etat(magasin)["echecs_connexion"] == 1
+
+
+def test_blocage_apres_cinq_echecs_puis_deblocage(magasin, compte):
+    for rang in range(1, 5):
+        with pytest.raises(ErreurAuthentification):
+            authentifier(magasin, compte.email, "mauvais", maintenant=T0 + timedelta(seconds=rang))
+        assert etat(magasin)["echecs_connexion"] == rang and etat(magasin)["bloque_jusqua"] is None
+    cinquieme = T0 + timedelta(seconds=5)
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, compte.email, "mauvais", maintenant=cinquieme)
+    message = str(erreur.value)
+    assert etat(magasin)["echecs_connexion"] == 5
+    assert etat(magasin)["bloque_jusqua"] == cinquieme + timedelta(minutes=15)
+
+    # Bloqué : même le bon mot de passe est refusé, avec le même message, sans compter d'échec.
+    with pytest.raises(ErreurAuthentification) as bloque:
+        authentifier(magasin, compte.email, MDP, maintenant=cinquieme + timedelta(minutes=14, seconds=59))
+    assert bloque.value.motif == "bloque" and str(bloque.value) == message
+    assert etat(magasin)["echecs_connexion"] == 5
+
+    # Le délai écoulé, la connexion réussit et remet tout à zéro.
+    apres = cinquieme + timedelta(minutes=15)
+    assert authentifier(magasin, compte.email, MDP, maintenant=apres) == compte
+    ligne = etat(magasin)
+    assert ligne["echecs_connexion"] == 0 and ligne["bloque_jusqua"] is None and ligne["derniere_connexion"] == apres
+
+
+def test_nouvel_echec_apres_blocage_rebloque(magasin, compte):
+    for rang in range(5):
+        with pytest.raises(ErreurAuthentification):
+            authentifier(magasin, compte.email, "mauvais", maintenant=T0)
+    plus_tard = T0 + timedelta(minutes=20)
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, compte.email, "encore faux", maintenant=plus_tard)
+    assert erreur.value.motif == "mot_de_passe"
+    assert etat(magasin)["echecs_connexion"] == 6
+    assert etat(magasin)["bloque_jusqua"] == plus_tard + timedelta(minutes=15)
+    echecs = magasin.lire_journal()
+    echecs = echecs[echecs["auteur"] == "systeme"]
+    assert len(echecs) == 6 and echecs.iloc[-1]["diff"]["echecs_connexion"] == [5, 6]
+
+
+def test_horloge_avec_fuseau(magasin, compte):
+    paris = timezone(timedelta(hours=1))
+    authentifier(magasin, compte.email, MDP, maintenant=datetime(2026, 3, 2, 10, 0, tzinfo=paris))
+    assert etat(magasin)["derniere_connexion"] == T0
+
+
+def test_compte_desactive(magasin, compte):
+    desactiver_compte(magasin, compte.email, ADMIN)
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, compte.email, MDP, maintenant=T0)
+    assert erreur.value.motif == "inactif"
+    with pytest.raises(ErreurAuthentification) as inconnu:
+        authentifier(magasin, "personne@sete.fr", MDP, maintenant=T0)
+    assert str(erreur.value) == str(inconnu.value)
+    modifier_compte(magasin, compte.email, ADMIN, actif=True)
+    assert authentifier(magasin, compte.email, MDP, maintenant=T0).actif
+
+
+def test_reinitialiser_mot_de_passe(magasin, compte):
+    for _ in range(5):
+        with pytest.raises(ErreurAuthentification):
+            authentifier(magasin, compte.email, "mauvais", maintenant=T0)
+    provisoire = reinitialiser_mot_de_passe(magasin, compte.email, ADMIN)
+    verifier_politique_mot_de_passe(provisoire)
+    ligne = etat(magasin)
+    assert ligne["echecs_connexion"] == 0 and ligne["bloque_jusqua"] is None
+    assert magasin.lire_journal().iloc[-1]["diff"] == {"mot_de_passe": "modifié"}
+    with pytest.raises(ErreurAuthentification):
+        authentifier(magasin, compte.email, MDP, maintenant=T0)
+    assert authentifier(magasin, compte.email, provisoire, maintenant=T0) == compte
+
+    assert reinitialiser_mot_de_passe(magasin, compte.email, ADMIN, "nouvelle phrase choisie") == \
+        "nouvelle phrase choisie"
+    assert authentifier(magasin, compte.email, "nouvelle phrase choisie", maintenant=T0) == compte
+    nb = magasin.compter()["journal"]
+    with pytest.raises(ErreurDonnees, match="trop court"):
+        reinitialiser_mot_de_passe(magasin, compte.email, ADMIN, "court")
+    with pytest.raises(ErreurDonnees, match="Aucun compte"):
+        reinitialiser_mot_de_passe(magasin, "personne@sete.fr", ADMIN)
+    assert magasin.compter()["journal"] == nb
+
+
+def test_empreinte_renouvelee_si_parametres_changent(magasin, compte, monkeypatch):
+    ancienne = etat(magasin)["mot_de_passe_hash"]
+    monkeypatch.setattr(comptes, "HACHEUR", PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1))
+    authentifier(magasin, compte.email, MDP, maintenant=T0)
+    nouvelle = etat(magasin)["mot_de_passe_hash"]
+    assert nouvelle != ancienne and "m=2048,t=2" in nouvelle
+    assert magasin.lire_journal().iloc[-1]["diff"]["mot_de_passe"] == "empreinte renouvelée"
+    assert authentifier(magasin, compte.email, MDP, maintenant=T0) == compte
+
+
+def test_associer_compte_oidc(magasin, compte):
+    assert associer_compte_oidc(magasin, "Camille.Martin@sete.fr", maintenant=T0) == compte
+    assert etat(magasin)["derniere_connexion"] == T0
+    with pytest.raises(ErreurAuthentification):
+        associer_compte_oidc(magasin, "inconnu@sete.fr")
+    desactiver_compte(magasin, compte.email, ADMIN)
+    with pytest.raises(ErreurAuthentification) as erreur:
+        associer_compte_oidc(magasin, compte.email)
+    assert erreur.value.motif == "inactif"
+
+
+def test_session_expiree():
+    assert not session_expiree(T0, T0 + timedelta(minutes=59, seconds=59))
+    assert session_expiree(T0, T0 + timedelta(minutes=60))
+    assert session_expiree(None, T0)
+    utc = T0.replace(tzinfo=timezone.utc)
+    assert not session_expiree(utc, datetime(2026, 3, 2, 10, 30, tzinfo=timezone(timedelta(hours=1))))
+    assert not session_expiree(datetime.now(timezone.utc))
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def dossier_cli(tmp_path, monkeypatch):
+    """Dossier de données vide (SQLite), tables créées."""
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    monkeypatch.delenv("DESIMPER_MOT_DE_PASSE", raising=False)
+    monkeypatch.setenv("DESIMPER_DONNEES", str(tmp_path))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # pas un terminal
+    m = Magasin(f"sqlite:///{(tmp_path / 'desimper.sqlite').as_posix()}")
+    m.creer_tables()
+    yield m
+    m.fermer()
+
+
+def test_cli_creer_avec_option_puis_lister(dossier_cli, capsys):
+    code = cli.main(["utilisateur", "creer", "--email", "Admin@Bassin-Thau.fr", "--nom", "Alice Admin",
+                     "--role", "administrateur", "--mot-de-passe", MDP])
+    sortie = capsys.readouterr().out
+    assert code == 0 and "Compte créé : admin@bassin-thau.fr (Alice Admin), Administrateur." in sortie
+    assert MDP not in sortie
+    assert authentifier(dossier_cli, ADMIN, MDP, maintenant=T0).role == "administrateur"
+    assert dossier_cli.lire_journal().iloc[0]["auteur"].startswith("cli:")
+
+    assert cli.main(["utilisateur", "creer", "--email", "ref@sete.fr", "--nom", "Camille", "--role", "referent",
+                     "--communes", "34301,34157", "--mot-de-passe", MDP]) == 0
+    capsys.readouterr()
+    assert cli.main(["utilisateur", "lister"]) == 0
+    sortie = capsys.readouterr().out
+    assert "2 compte(s)" in sortie
+    assert "ref@sete.fr · Camille · Référent commune · communes : 34301, 34157 · actif" in sortie
+    assert "dernière connexion : 2026-03-02 09:00 UTC" in sortie
+    assert "argon2" not in sortie
+
+
+def test_cli_mot_de_passe_par_variable(dossier_cli, capsys, monkeypatch):
+    monkeypatch.setenv("DESIMPER_MOT_DE_PASSE", MDP)
+    assert cli.main(["utilisateur", "creer", "--email", "f@eau.fr", "--nom", "Farid", "--role", "financeur"]) == 0
+    assert MDP not in capsys.readouterr().out
+    assert authentifier(dossier_cli, "f@eau.fr", MDP, maintenant=T0).role == "financeur"
+
+
+def test_cli_mot_de_passe_genere_affiche_une_fois(dossier_cli, capsys):
+    assert cli.main(["utilisateur", "creer", "--email", "f@eau.fr", "--nom", "Farid", "--role", "financeur"]) == 0
+    sortie = capsys.readouterr().out
+    ligne = [x for x in sortie.splitlines() if "Mot de passe généré" in x]
+    assert len(ligne) == 1
+    genere = ligne[0].rsplit(" : ", 1)[1]
+    assert authentifier(dossier_cli, "f@eau.fr", genere, maintenant=T0).email == "f@eau.fr"
+
+
+def test_cli_saisie_masquee_dans_un_terminal(dossier_cli, capsys, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    saisies = iter(["court", "premier essai long", "différent du premier", MDP, MDP])
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr("getpass.getpass", lambda invite="": next(saisies))
+    assert cli.main(["utilisateur", "creer", "--email", "r@sete.fr", "--nom", "R", "--role", "referent",
+                     "--communes", "34301"]) == 0
+    sorties = capsys.readouterr()
+    assert "trop court" in sorties.err and "diffèrent" in sorties.err
+    assert "Mot de passe généré" not in sorties.out
+    assert authentifier(dossier_cli, "r@sete.fr", MDP, maintenant=T0).communes == {"34301"}
+
+
+@pytest.mark.parametrize(("arguments", "motif"), [
+    (["--role", "referent"], "au moins une commune"),
+    (["--role", "financeur", "--mot-de-passe", "court"], "trop court"),
+    (["--role", "financeur", "--communes", "3430"], "code INSEE"),
+])
+def test_cli_erreurs_en_francais(dossier_cli, capsys, arguments, motif):
+    code = cli.main(["utilisateur", "creer", "--email", "x@sete.fr", "--nom", "X", *arguments])
+    erreur = capsys.readouterr().err
+    assert code == 2 and motif in erreur and "Traceback" not in erreur
+    assert dossier_cli.compter()["utilisateur"] == 0
+
+
+def test_cli_doublon_et_role_inconnu(dossier_cli, capsys):
+    arguments = ["utilisateur", "creer", "--email", "x@sete.fr", "--nom", "X", "--role", "financeur",
+                 "--mot-de-passe", MDP]
+    assert cli.main(arguments) == 0
+    assert cli.main(arguments) == 2
+    assert "existe déjà" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["utilisateur", "creer", "--email", "y@sete.fr", "--nom", "Y", "--role", "maire"])
+
+
+def test_cli_lister_base_vide_cree_les_tables(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    assert cli.main(["utilisateur", "lister", "--dossier", str(tmp_path / "neuf")]) == 0
+    assert "Aucun compte" in capsys.readouterr().out
+
+
+@pytest.mark.postgresql
+def test_cli_sur_postgresql(url_pg_module, capsys, monkeypatch):
+    m = Magasin(url_pg_module)
+    with m.moteur.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    monkeypatch.setenv("DESIMPER_BASE_URL", url_pg_module)
+    monkeypatch.setenv("DESIMPER_MOT_DE_PASSE", MDP)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert cli.main(["utilisateur", "creer", "--email", ADMIN, "--nom", "Alice", "--role", "administrateur"]) == 0
+    assert cli.main(["utilisateur", "lister"]) == 0
+    assert ADMIN in capsys.readouterr().out
+    assert authentifier(m, ADMIN, MDP, maintenant=T0).est_administrateur
+    m.fermer()
+
+
+def test_comptes_et_droits_sans_interface():
+    code = ("import sys, donnees.comptes, donnees.droits; "
+            "assert not {'streamlit', 'folium', 'plotly'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=RACINE_PROJET)

@@ -1,0 +1,64 @@
+"""Figures plotly : mise en page commune (lisible au vidéoprojecteur), trajectoire, barres.
+
+Nombres à la française (séparateurs « , » décimal et espace pour les milliers).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from vues.cartes import lire_styles
+
+SEPARATEURS_FR = ", "
+POLICE = dict(family="Source Sans Pro, DejaVu Sans, sans-serif", size=15, color="#1d2b24")
+
+
+def mettre_en_page(figure: go.Figure, titre_y: str, titre_x: str | None = None, hauteur: int = 420) -> go.Figure:
+    """Mise en page commune : fond blanc, police lisible, légende en haut, séparateurs français."""
+    figure.update_layout(template="plotly_white", separators=SEPARATEURS_FR, font=POLICE, height=hauteur,
+                         margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified",
+                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+    figure.update_yaxes(title_text=titre_y, rangemode="tozero", tickformat=",~r")
+    figure.update_xaxes(title_text=titre_x)
+    return figure
+
+
+def figure_trajectoire(trajectoire: pd.DataFrame, titre_y: str, annee_reference: int | None = None) -> go.Figure:
+    """Surface cumulée réalisée, projection (en travaux + programmées) et objectif, par année.
+
+    ``trajectoire`` : colonnes ``annee``, ``surface_cumulee``, ``surface_cumulee_projetee``,
+    ``objectif_cumule`` (m²) d'un territoire.
+    """
+    couleurs = lire_styles()["trajectoire"]
+    table = trajectoire.sort_values("annee")
+    annees = table["annee"].astype(int)
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=annees, y=table["objectif_cumule"], name="Objectif",
+                                line=dict(color=couleurs["objectif"], width=3, dash="dot"),
+                                hovertemplate="%{y:,.0f} m²"))
+    figure.add_trace(go.Scatter(x=annees, y=table["surface_cumulee_projetee"],
+                                name="Projection (avec en travaux et programmées)",
+                                line=dict(color=couleurs["projection"], width=3, dash="dash"),
+                                hovertemplate="%{y:,.0f} m²"))
+    figure.add_trace(go.Scatter(x=annees, y=table["surface_cumulee"], name="Réalisé", mode="lines+markers",
+                                line=dict(color=couleurs["realise"], width=4), hovertemplate="%{y:,.0f} m²"))
+    if annee_reference is not None:
+        figure.add_vline(x=annee_reference, line=dict(color="#9aa5a0", width=1))
+    figure.update_xaxes(dtick=1)
+    return mettre_en_page(figure, titre_y)
+
+
+def figure_barres(table: pd.DataFrame, x: str, y: str, titre_y: str, couleur: str | None = None,
+                  horizontal: bool = False, hauteur: int = 420, unite: str = "") -> go.Figure:
+    """Barres simples d'une colonne (valeurs au survol avec leur unité)."""
+    survol = "%{y:,.0f} " + unite if not horizontal else "%{x:,.0f} " + unite
+    trace = go.Bar(x=table[y] if horizontal else table[x], y=table[x] if horizontal else table[y],
+                   orientation="h" if horizontal else "v", marker_color=couleur or lire_styles()["accent"],
+                   hovertemplate=survol + "<extra></extra>")
+    figure = go.Figure(trace)
+    mettre_en_page(figure, titre_y if not horizontal else None, titre_y if horizontal else None, hauteur)
+    if horizontal:
+        figure.update_yaxes(autorange="reversed", title_text=None, tickformat=None, rangemode=None)
+        figure.update_xaxes(tickformat=",~r")
+    return figure
