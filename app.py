@@ -14,5 +14,6 @@ commun.afficher_filtres(territoire)
 
 navigation = st.navigation([
     st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
+    st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
 ])
 navigation.run()

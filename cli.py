@@ -68,11 +68,24 @@ def commande_verifier(args) -> int:
 
 
 def commande_serveur(args) -> int:
-    commande = [sys.executable, "-m", "streamlit", "run", str(RACINE / "app.py"),
-                "--server.port", str(args.port), "--server.address", args.adresse]
+    """Lance Streamlit sur app.py, dans ce processus.
+
+    ``pages/`` contient les pages déclarées par ``st.navigation`` dans app.py ; l'ancien mode multipage
+    de Streamlit, qui exécute directement les scripts de ``pages/`` à la première requête, est désactivé
+    avant le démarrage pour qu'un lien profond passe toujours par app.py (connexion, filtres).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli as streamlit_cli
+
     os.chdir(RACINE)
-    os.execv(sys.executable, commande)
-    return 0  # jamais atteint
+    PagesManager.uses_pages_directory = False
+    sys.argv = ["streamlit", "run", str(RACINE / "app.py"), "--server.port", str(args.port),
+                "--server.address", args.adresse, *args.options_streamlit]
+    try:
+        streamlit_cli.main()
+    except SystemExit as sortie:
+        return int(sortie.code or 0)
+    return 0
 
 
 def construire_analyseur() -> argparse.ArgumentParser:
@@ -97,12 +110,17 @@ def construire_analyseur() -> argparse.ArgumentParser:
     serveur.add_argument("--adresse", default="localhost")
     serveur.set_defaults(fonction=commande_serveur)
     ajouter_commandes_utilisateur(sous)
+    ajouter_commandes_modeles(sous)
     return analyseur
 
 
 def main(argv: list[str] | None = None) -> int:
     """Point d'entrée de la commande `desimper`."""
-    args = construire_analyseur().parse_args(argv)
+    analyseur = construire_analyseur()
+    args, inconnus = analyseur.parse_known_args(argv)
+    if inconnus and args.commande != "serveur":
+        analyseur.error(f"arguments inconnus : {' '.join(inconnus)}")
+    args.options_streamlit = inconnus  # `desimper serveur … --server.headless true` : passés à Streamlit
     from donnees.schemas import ErreurDonnees
 
     try:
@@ -225,6 +243,99 @@ def ajouter_commandes_utilisateur(sous) -> None:
     lister = actions.add_parser("lister", help="liste les comptes")
     lister.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     lister.set_defaults(fonction=commande_utilisateur_lister)
+
+
+def ajouter_commandes_modeles(sous) -> None:
+    """Sous-commandes `desimper chaleur` et `desimper eau` : territoire du projet, ou fichiers InVEST."""
+
+    def dossier_de(args) -> Path:
+        from donnees.config import dossier_donnees
+
+        return Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+
+    def mode_invest(args, requis: tuple[str, ...]) -> bool:
+        fournis = [nom for nom in requis if getattr(args, nom)]
+        if fournis and len(fournis) < len(requis):
+            from donnees.schemas import ErreurDonnees
+
+            manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
+            raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")
+        return bool(fournis)
+
+    def afficher(table, colonnes: dict[str, str]) -> None:
+        vue = table[list(colonnes)].rename(columns=colonnes)
+        print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
+
+    def commande_chaleur(args) -> int:
+        from donnees import invest
+
+        sortie = Path(args.sortie).resolve()
+        if mode_invest(args, ("occupation", "biophysique", "et0", "zones", "parametres")):
+            res = invest.executer_chaleur_invest(args.occupation, args.biophysique, args.et0, args.zones,
+                                                 args.parametres, sortie)
+            print("Modèle de rafraîchissement urbain (InVEST, méthode des facteurs) : moyennes par zone")
+            afficher(res["zones"], {c: c for c in res["zones"].columns})
+        else:
+            debut = time.perf_counter()
+            modeles = invest.calculer_modeles_territoire(dossier_de(args), avec_eau=False)
+            invest.ecrire_sorties_territoire(modeles, sortie, eau=False)
+            print(f"Chaleur sur le territoire ({modeles.chaleur.grille.hauteur} × "
+                  f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
+                  f"{time.perf_counter() - debut:.1f} s, cellules urbaines :".replace(".", ",", 1))
+            afficher(modeles.chaleur.communes, {"code_insee": "commune", "scenario": "scénario",
+                                                "t_air_moyenne_c": "T_air (°C)", "anomalie_moyenne_c": "anomalie (°C)",
+                                                "surface_ilot_chaleur_m2": "îlot de chaleur (m²)",
+                                                "delta_t_air_c": "écart (°C)"})
+        print(f"Résultats écrits dans {sortie}")
+        return 0
+
+    def commande_eau(args) -> int:
+        from donnees import invest
+
+        sortie = Path(args.sortie).resolve()
+        if mode_invest(args, ("occupation", "biophysique", "groupe_sol", "zones")):
+            res = invest.executer_eau_invest(args.occupation, args.biophysique, args.groupe_sol, args.pluie,
+                                             args.zones, sortie, args.parametres)
+            print("Modèle de rétention des eaux pluviales (InVEST) : totaux par zone (m³/an)")
+            afficher(res["zones"], {c: c for c in res["zones"].columns})
+        else:
+            modeles = invest.calculer_modeles_territoire(dossier_de(args))
+            invest.ecrire_sorties_territoire(modeles, sortie, chaleur=False)
+            print("Eau sur le territoire (volumes annuels, m³/an) :")
+            afficher(modeles.eau_communes, {"code_insee": "commune", "scenario": "scénario",
+                                            "volume_retention_m3_an": "retenu", "volume_ruissellement_m3_an": "ruisselé",
+                                            "volume_percolation_m3_an": "percolé",
+                                            "delta_volume_retention_m3_an": "retenu en plus"})
+        print(f"Résultats écrits dans {sortie}")
+        return 0
+
+    aide_dossier = "dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)"
+    chaleur = sous.add_parser(
+        "chaleur", help="modèle de chaleur (InVEST Urban Cooling) : territoire, ou fichiers InVEST",
+        description="Sans fichier d'entrée : territoire du dossier de données, 3 scénarios, table par commune. "
+                    "Avec --occupation --biophysique --et0 --zones --parametres : mode InVEST.")
+    chaleur.add_argument("--dossier", help=aide_dossier)
+    chaleur.add_argument("--sortie", default="sorties_chaleur", help="dossier des résultats (défaut : sorties_chaleur)")
+    chaleur.add_argument("--occupation", help="GeoTIFF d'occupation du sol (lucode)")
+    chaleur.add_argument("--biophysique", help="table biophysique CSV (lucode, kc, green_area, shade, albedo)")
+    chaleur.add_argument("--et0", help="GeoTIFF d'évapotranspiration de référence (mm/jour)")
+    chaleur.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
+    chaleur.add_argument("--parametres", help="JSON des paramètres (distances, T_ref, UHI_max, poids)")
+    chaleur.set_defaults(fonction=commande_chaleur)
+
+    eau = sous.add_parser(
+        "eau", help="modèle d'eau (InVEST Urban Stormwater Retention) : territoire, ou fichiers InVEST",
+        description="Sans fichier d'entrée : territoire du dossier de données, 3 scénarios, table par commune. "
+                    "Avec --occupation --biophysique --groupe-sol --pluie --zones [--parametres] : mode InVEST.")
+    eau.add_argument("--dossier", help=aide_dossier)
+    eau.add_argument("--sortie", default="sorties_eau", help="dossier des résultats (défaut : sorties_eau)")
+    eau.add_argument("--occupation", help="GeoTIFF d'occupation du sol (lucode)")
+    eau.add_argument("--biophysique", help="table biophysique CSV (lucode, rc_a…rc_d ou rc, pe_a…pe_d ou pe)")
+    eau.add_argument("--groupe-sol", dest="groupe_sol", help="GeoTIFF des groupes hydrologiques de sol (1 à 4)")
+    eau.add_argument("--pluie", help="GeoTIFF de pluie annuelle (mm/an)")
+    eau.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
+    eau.add_argument("--parametres", help="JSON des paramètres (precipitation_mm_per_year si pas de --pluie)")
+    eau.set_defaults(fonction=commande_eau)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def _table_operations(operations: pd.DataFrame, zones: pd.DataFrame, financement
         "type_site": retenues["type_site"].astype(str).to_numpy(),
         "statut": retenues["statut"].astype(str).to_numpy(),
         "validation": retenues["validation"].astype(str).to_numpy(),
-        "annee": retenues["annee"].astype("Int64").to_numpy(),
+        "annee": retenues["annee"].astype("Int64").array,
         "nombre_operations": np.ones(len(retenues), dtype=np.int64),
     })
     for colonne in sommes.columns:

@@ -3,9 +3,9 @@
 Colonnes du fichier : ``code`` (nom de colonne des tableaux), ``libelle``, ``unite``, ``famille``
 (surfaces, eau, chaleur, trajectoire, finances, priorites), ``niveaux`` (operation, commune, annee,
 parcelle, grille, séparés par « ; »), ``formule`` (texte, symboles Unicode), ``parametres`` (codes de
-``modele.csv``, de ``priorites.csv`` ou colonnes de ``revetements.csv``, séparés par « ; »), ``source``,
-``decimales``, ``definition``. La page Méthode est générée par :func:`decrire_indicateur` ; les légendes
-et titres d'axes par :func:`titre_axe`.
+``modele.csv``, de ``priorites.csv``, colonnes de ``revetements.csv`` ou ``pe`` de ``percolation.csv``,
+séparés par « ; »), ``source``, ``decimales``, ``definition``. La page Méthode est générée par
+:func:`decrire_indicateur` ; les légendes et titres d'axes par :func:`titre_axe`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from donnees.schemas import ErreurDonnees
+from indicateurs.eau_grille import FICHIER_PERCOLATION, lire_percolation
 from indicateurs.parametres import (
     COLONNES_REVETEMENTS,
     lire_parametres,
@@ -45,6 +46,10 @@ PARAMETRES_REVETEMENTS = {
     "kc": ("Coefficient cultural kc (FAO-56)", SANS_UNITE),
     "espace_vert": ("Compte comme espace vert (InVEST)", SANS_UNITE),
 }
+# Paramètres par revêtement tenus dans un fichier à part : code → (libellé, unité, fichier).
+PARAMETRES_PAR_REVETEMENT_FICHIERS = {
+    "pe": ("Part de la pluie qui percole (InVEST, pe)", SANS_UNITE, FICHIER_PERCOLATION),
+}
 COLONNES_CATALOGUE = ["code", "libelle", "unite", "famille", "niveaux", "formule", "parametres", "source",
                       "decimales", "definition"]
 
@@ -64,7 +69,7 @@ def _lire_catalogue_valide() -> pd.DataFrame:
         code = table.loc[table["code"].duplicated(), "code"].iloc[0]
         raise _erreur("code en double.", "code", code)
     connus = set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index) \
-        | set(PARAMETRES_REVETEMENTS)
+        | set(PARAMETRES_REVETEMENTS) | set(PARAMETRES_PAR_REVETEMENT_FICHIERS)
     for _, ligne in table.iterrows():  # quelques dizaines de lignes, validées une fois
         code = ligne["code"]
         if ligne["famille"] not in FAMILLES:
@@ -150,6 +155,12 @@ def _decrire_parametre(code: str, modele: dict, table_modele: pd.DataFrame, tabl
         ligne = table_priorites.loc[code]
         return {"code": code, "libelle": ligne["libelle"], "unite": ligne["unite"], "valeur": float(ligne["valeur"]),
                 "source": ligne["source"], "fichier": "indicateurs/parametres/priorites.csv"}
+    if code in PARAMETRES_PAR_REVETEMENT_FICHIERS:
+        nom, unite_parametre, chemin = PARAMETRES_PAR_REVETEMENT_FICHIERS[code]
+        sources = pd.read_csv(chemin, dtype=str).set_index("code")["source"]
+        return {"code": code, "libelle": nom, "unite": unite_parametre,
+                "valeur": {rev: float(v) for rev, v in lire_percolation().items()},
+                "source": sources.to_dict(), "fichier": f"indicateurs/parametres/{chemin.name}"}
     revetements = lire_parametres_revetements()
     nom, unite_parametre = PARAMETRES_REVETEMENTS[code]
     valeurs = revetements[code]

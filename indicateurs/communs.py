@@ -193,7 +193,7 @@ def preparer_zones(zones: pd.DataFrame, operations: pd.DataFrame,
         table[f"impermeable_{moment}"] = revetements["impermeable"].astype(bool).reindex(codes).to_numpy()
     champs = pd.DataFrame({"operation_id": ids.to_numpy(),
                            "code_insee": operations["code_insee"].astype(str).to_numpy(),
-                           "annee": operations["annee"].astype("Int64").to_numpy(),
+                           "annee": operations["annee"].astype("Int64").array,
                            "statut": operations["statut"].astype(str).to_numpy(),
                            "deconnexion_reseau": operations["deconnexion_reseau"].fillna(False)
                            .astype(bool).to_numpy()})

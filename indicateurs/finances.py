@@ -74,7 +74,7 @@ def calculer_aides_par_financeur(operations: pd.DataFrame, financements: pd.Data
     cles = ["annee"] if par_annee else []
     infos = pd.DataFrame({"operation_id": identifiants_operations(retenues).to_numpy(),
                           "territoire": retenues["code_insee"].astype(str).to_numpy(),
-                          "annee": retenues["annee"].astype("Int64").to_numpy()})
+                          "annee": retenues["annee"].astype("Int64").array})
     aides = pd.DataFrame({"operation_id": financements["operation_id"].to_numpy(),
                           "financeur": financements["financeur"].astype(str).to_numpy(),
                           "montant_aides": financements["montant_eur"].to_numpy(float)})

@@ -234,9 +234,8 @@ def calculer_priorites(parcelles, occupation=None, impermeabilite: pd.DataFrame 
     table = table.sort_values(["code_insee", "parcelle_candidate", "score_priorite",
                                "surface_impermeable_non_batie_parcelle", "id"],
                               ascending=[True, False, False, False, True], na_position="last", ignore_index=True)
-    rang = table.groupby("code_insee").cumcount() + 1
-    table["rang_priorite"] = pd.array(np.where(table["parcelle_candidate"], rang, 0), dtype="Int64")
-    table.loc[~table["parcelle_candidate"], "rang_priorite"] = pd.NA
+    rang = (table.groupby("code_insee").cumcount() + 1).astype("Int64")
+    table["rang_priorite"] = rang.where(table["parcelle_candidate"])
     return table[COLONNES_PRIORITES]
 
 

@@ -21,6 +21,7 @@ from indicateurs.calcul import (
 from indicateurs.catalogue import (
     COLONNES_IDENTIFIANTS,
     FAMILLES,
+    PARAMETRES_PAR_REVETEMENT_FICHIERS,
     PARAMETRES_REVETEMENTS,
     codes_famille,
     decrire_indicateur,
@@ -83,7 +84,7 @@ def test_indicateurs_des_autres_modules_declares():
 def test_chaque_parametre_cite_existe_et_chaque_entree_a_une_source():
     catalogue = lire_catalogue()
     connus = (set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index)
-              | set(PARAMETRES_REVETEMENTS))
+              | set(PARAMETRES_REVETEMENTS) | set(PARAMETRES_PAR_REVETEMENT_FICHIERS))
     for code, ligne in catalogue.iterrows():
         assert ligne["source"].strip(), code
         assert ligne["formule"].strip() and ligne["libelle"].strip() and ligne["unite"].strip(), code

@@ -270,6 +270,16 @@ def test_filtre_d_annees_garde_le_cumul_depuis_le_debut(jeu):
     assert a.loc[("bassin", 2023), "surface_cumulee"] == pytest.approx(200, abs=1e-3)
 
 
+def test_operation_sans_annee(jeu):
+    jeu["operations"]["annee"] = pd.array([2022, None, 2023], dtype="Int64")  # programmée sans date prévue
+    assert operations_de(jeu)["annee"].dtype == "Int64"
+    t = communes_de(jeu)
+    assert t.loc[A, "nombre_operations"] == 2  # comptée sans filtre d'année…
+    assert t.loc[A, "surface_cumulee_projetee"] == pytest.approx(100, abs=1e-3)  # … mais pas placée
+    assert communes_de(jeu, Filtres(annees=[2022, 2023, 2024])).loc[A, "nombre_operations"] == 1
+    assert annees_de(jeu)["nombre_operations"].xs("bassin").sum() == 2
+
+
 def test_filtre_invalide_refuse():
     with pytest.raises(ErreurDonnees, match="statuts"):
         Filtres(statuts=["terminee"])

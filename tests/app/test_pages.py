@@ -40,3 +40,28 @@ def test_couche_corrompue_message_francais(monkeypatch, dossier_demo_copie):
     appli = lancer_app(monkeypatch, dossier_demo_copie)
     assert not appli.exception
     assert "illisible" in appli.error[0].value
+
+
+def test_methode_liste_chaque_indicateur_et_ses_sources(monkeypatch, dossier_demo):
+    from indicateurs.catalogue import lire_catalogue, titre_axe
+
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/methode.py").run()
+    assert not appli.exception, appli.exception
+    assert [t.value for t in appli.title] == ["Méthode"]
+    titres = {e.label.strip("*") for e in appli.expander}
+    assert titres == {titre_axe(code) for code in lire_catalogue().index}
+    textes = " ".join(m.value for m in appli.markdown)
+    assert "Formule" in textes and "Source" in textes
+    assert len(appli.dataframe) >= 3
+
+
+def test_filtre_vide_etat_aucune_operation(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.session_state["filtre_statuts"] = []
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert any("Aucune opération" in i.value for i in appli.info)
+    metriques = {m.label: m.value for m in appli.metric}
+    assert metriques["Surface désimperméabilisée"].startswith("0")
+    assert "nan" not in " ".join(metriques.values()).lower()

@@ -53,8 +53,8 @@ def serveur_app(dossier_demo):
     SORTIES.mkdir(parents=True, exist_ok=True)
     journal = open(SORTIES / "serveur.log", "w")
     processus = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        [sys.executable, "cli.py", "serveur", "--port", str(port), "--adresse", "127.0.0.1",
+         "--server.headless", "true"],
         cwd=RACINE, env=environnement, stdout=journal, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     limite = time.monotonic() + 60
