@@ -42,7 +42,7 @@ from indicateurs.chaleur import (
     ecrire_cache_memoire,
     lire_cache_memoire,
 )
-from indicateurs.eau_grille import agreger_eau_zones, calculer_eau_territoire, modeliser_eau
+from indicateurs.eau_grille import calculer_eau_territoire, modeliser_eau
 from indicateurs.grille import (
     SCENARIOS,
     Grille,

@@ -316,3 +316,23 @@ def calculer_indicateurs_annees(operations: pd.DataFrame, zones: pd.DataFrame,
     table = table[COLONNES_ANNEES]
     table.attrs["annee_reference"] = reference
     return table
+
+
+COLONNES_GROUPES = ["nombre_operations", "surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee",
+                    "volume_infiltre", "volume_abattu_pluie_reference", *COLONNES_FINANCIERES]
+
+
+def calculer_indicateurs_groupes(operations: pd.DataFrame, zones: pd.DataFrame, financements: pd.DataFrame | None,
+                                 cle: str, parametres=None, filtres: Filtres | None = None,
+                                 revetements: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Indicateurs des opérations retenues, regroupées par ``cle`` (``type_site``, ``statut``, ``annee``…).
+
+    Sommes des grandeurs additives, puis rapports financiers recalculés sur les sommes (et non moyennés).
+    Une ligne par valeur de ``cle`` présente ; colonnes : ``cle`` puis :data:`COLONNES_GROUPES`.
+    """
+    parametres = lire_parametres_defaut(parametres)
+    base = _table_operations(operations, zones, financements, parametres, filtres, revetements)
+    if base.empty:
+        return pd.DataFrame({cle: pd.Series(dtype=str), **{c: pd.Series(dtype=float) for c in COLONNES_GROUPES}})
+    table = calculer_ratios_financiers(base.groupby(cle)[ADDITIVES].sum()).reset_index()
+    return table[[cle, *COLONNES_GROUPES]]

@@ -36,7 +36,6 @@ from scipy import fft as sfft
 
 from donnees.schemas import ErreurDonnees
 from indicateurs.grille import (
-    INDICE_HORS_TERRITOIRE,
     SCENARIOS,
     Grille,
     OccupationGrille,
@@ -465,8 +464,3 @@ def calculer_chaleur_territoire(occupation: OccupationGrille, zones, parametres:
     if utiliser_cache:
         ecrire_cache_memoire(resultat)
     return resultat
-
-
-def revetements_hors_territoire(revetement: np.ndarray) -> np.ndarray:
-    """Masque des cellules hors territoire (indice 0)."""
-    return revetement == INDICE_HORS_TERRITOIRE

@@ -35,6 +35,7 @@ from indicateurs.parametres import lire_correspondance_revetements, lire_paramet
 
 INDICE_HORS_TERRITOIRE = 0
 PREFIXE_ARTIFICIALISE = "CS1.1"
+TOLERANCE_PART = 1e-4  # arrondi des convolutions FFT en simple précision (parts entre 0 et 1)
 SCENARIOS = {
     "sans_operations": (),
     "realisees": ("realisee",),
@@ -267,7 +268,7 @@ def calculer_masque_urbain(artificialise: np.ndarray, valide: np.ndarray, resolu
     with np.errstate(invalid="ignore", divide="ignore"):
         part = np.where(nombre > 0.5, somme / np.maximum(nombre, 1e-9), 0.0)
     # les sommes sont des entiers : la tolérance absorbe l'arrondi FFT en simple précision
-    return valide & (artificialise | (part >= part_min - 1e-4))
+    return valide & (artificialise | (part >= part_min - TOLERANCE_PART))
 
 
 def preparer_occupation_grille(occupation: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from donnees.config import chemin_territoire, dossier_donnees, url_base
+from donnees.export import TYPES_MIME, exporter_csv
 from donnees.magasin import Magasin
 from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
@@ -18,12 +19,14 @@ from donnees.schemas import ErreurDonnees
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
+    calculer_indicateurs_groupes,
     calculer_indicateurs_operations,
 )
 from indicateurs.communs import Filtres, masque_filtres
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
+from vues.figures import configurer_export
 
 
 def _signature(chemin: Path) -> int:
@@ -190,6 +193,17 @@ def _indicateurs_operations(url: str, revision: tuple, filtres: Filtres):
                                            parametres_territoire(), filtres)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _indicateurs_groupes(url: str, revision: tuple, filtres: Filtres, cle: str):
+    return calculer_indicateurs_groupes(charger_operations(), charger_zones(), charger_financements(), cle,
+                                        parametres_territoire(), filtres)
+
+
+def calculer_groupes(filtres: Filtres, cle: str):
+    """Indicateurs regroupés par ``cle`` (ex. ``type_site``) pour les filtres donnés (mis en cache)."""
+    return _indicateurs_groupes(url_base(), revision_magasin(), filtres, cle)
+
+
 def calculer_operations(filtres: Filtres):
     """Indicateurs par opération retenue par les filtres (mis en cache)."""
     return _indicateurs_operations(url_base(), revision_magasin(), filtres)
@@ -246,3 +260,17 @@ def lire_filtres() -> Filtres:
 def filtrer_operations(operations, filtres: Filtres):
     """Opérations retenues par les filtres (même règle que les indicateurs)."""
     return operations.loc[masque_filtres(operations, filtres)]
+
+
+# ------------------------------------------------------------------------------------ widgets
+
+
+def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) -> None:
+    """Figure plotly + guide de lecture d'une ligne + téléchargement des données (CSV pour Excel).
+
+    L'image PNG se télécharge avec l'icône « appareil photo » de la figure.
+    """
+    st.plotly_chart(figure, width="stretch", config=configurer_export(nom_fichier), key=f"figure_{cle}")
+    st.caption(f"{guide} — Image : icône appareil photo de la figure.")
+    st.download_button("Télécharger les données (CSV)", exporter_csv(donnees), f"{nom_fichier}.csv",
+                       mime=TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")

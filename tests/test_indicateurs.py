@@ -373,3 +373,25 @@ def test_sur_la_demonstration_avec_les_parametres_par_defaut(dossier_demo):
     assert (ops["surface_desimpermeabilisee"] <= ops["surface_zones"] + 1e-6).all()
     # surfaces recalculées = surfaces du magasin (calculées en Lambert-93 à l'enregistrement)
     assert recalculer_surfaces(zones).to_numpy() == pytest.approx(zones["surface_m2"].to_numpy(), rel=1e-6)
+
+
+def test_indicateurs_par_type_de_site_sommes_et_ratios(dossier_demo):
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+    from indicateurs.calcul import calculer_indicateurs_groupes, calculer_indicateurs_operations
+
+    magasin = Magasin(url_base(dossier_demo))
+    operations, zones, financements = magasin.lire_operations(), magasin.lire_zones(), magasin.lire_financements()
+    par_operation = calculer_indicateurs_operations(operations, zones, financements)
+    par_type = calculer_indicateurs_groupes(operations, zones, financements, "type_site")
+    assert par_type["nombre_operations"].sum() == len(operations)
+    assert par_type["surface_desimpermeabilisee"].sum() == pytest.approx(
+        par_operation["surface_desimpermeabilisee"].sum())
+    ligne = par_type.iloc[0]
+    connues = par_operation[(par_operation["type_site"] == ligne["type_site"])
+                            & par_operation["cout_total_ht"].notna()]
+    assert ligne["cout_par_m2"] == pytest.approx(connues["cout_total_ht"].sum()
+                                                 / connues["surface_desimpermeabilisee"].sum())
+    vide = calculer_indicateurs_groupes(operations, zones, financements, "type_site",
+                                        filtres=Filtres(statuts=()))
+    assert vide.empty and "cout_par_m2" in vide.columns

@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from vues.cartes import lire_styles
+from vues.format import formater_nombre
 
 SEPARATEURS_FR = ", "
 POLICE = dict(family="Source Sans Pro, DejaVu Sans, sans-serif", size=15, color="#1d2b24")
@@ -62,3 +63,31 @@ def figure_barres(table: pd.DataFrame, x: str, y: str, titre_y: str, couleur: st
         figure.update_yaxes(autorange="reversed", title_text=None, tickformat=None, rangemode=None)
         figure.update_xaxes(tickformat=",~r")
     return figure
+
+
+def figure_ratio_sdage(table: pd.DataFrame, cible: float, titre: str) -> go.Figure:
+    """Ratio de compensation SDAGE par commune (barres horizontales) et ligne de la cible (150 %).
+
+    ``table`` : colonnes ``nom`` et ``ratio_compensation_sdage`` ; barres vertes si la cible est atteinte.
+    """
+    styles = lire_styles()
+    table = table.dropna(subset=["ratio_compensation_sdage"]).sort_values("ratio_compensation_sdage",
+                                                                          ascending=False)
+    couleurs = [styles["accent"] if r >= cible else styles["sous_cible"] for r in table["ratio_compensation_sdage"]]
+    figure = go.Figure(go.Bar(x=table["ratio_compensation_sdage"], y=table["nom"], orientation="h",
+                              marker_color=couleurs, hovertemplate="%{y} : %{x:.2f}<extra></extra>"))
+    figure.add_vline(x=cible, line=dict(color="#b2182b", width=2, dash="dash"),
+                     annotation_text=f"Cible SDAGE : {formater_nombre(cible * 100)} %",
+                     annotation_position="top right")
+    mettre_en_page(figure, None, titre, hauteur=max(360, 26 * len(table) + 80))
+    figure.update_yaxes(autorange="reversed", title_text=None, rangemode=None, tickformat=None)
+    figure.update_xaxes(tickformat=".0%")
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+def configurer_export(nom_fichier: str) -> dict:
+    """Configuration plotly : bouton « télécharger en PNG » (haute définition), sans logo, en français."""
+    return {"displaylogo": False, "locale": "fr",
+            "toImageButtonOptions": {"format": "png", "filename": nom_fichier, "scale": 2},
+            "modeBarButtonsToRemove": ["lasso2d", "select2d"]}

@@ -65,3 +65,17 @@ def test_filtre_vide_etat_aucune_operation(monkeypatch, dossier_demo):
     metriques = {m.label: m.value for m in appli.metric}
     assert metriques["Surface désimperméabilisée"].startswith("0")
     assert "nan" not in " ".join(metriques.values()).lower()
+
+
+def test_indicateurs_graphiques_et_telechargements(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/indicateurs.py").run()
+    assert not appli.exception, appli.exception
+    assert [t.value for t in appli.title] == ["Indicateurs"]
+    assert len(appli.get("plotly_chart")) >= 6
+    assert len(appli.get("download_button")) >= 10
+    appli.session_state["filtre_types"] = ["cimetiere"]
+    appli.session_state["filtre_communes"] = ["34017"]
+    appli.run()
+    assert not appli.exception
+    assert any("Aucune opération" in i.value for i in appli.info)

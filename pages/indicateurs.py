@@ -1,0 +1,135 @@
+"""Page « Indicateurs » (financeurs) : graphiques par année, type, commune, financeur ; coût-efficacité ;
+ratio SDAGE ; téléchargements des données et du tableau des opérations."""
+
+import streamlit as st
+
+from donnees.export import TYPES_MIME, exporter_csv, exporter_geojson, exporter_geopackage, exporter_xlsx
+from donnees.nomenclatures import lire_types_site
+from indicateurs.catalogue import titre_axe, unite
+from indicateurs.communs import CODE_BASSIN
+from indicateurs.finances import calculer_aides_par_financeur
+from pages import commun
+from vues.figures import figure_barres, figure_ratio_sdage
+from vues.format import formater_nombre
+from vues.tableaux import preparer_tableau
+
+CHOIX = ["surface_desimpermeabilisee", "volume_infiltre", "surface_active_deconnectee", "cout_total_ht",
+         "montant_aides", "nombre_operations"]
+
+filtres = commun.lire_filtres()
+parametres = commun.parametres_territoire()
+operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+communes = commun.calculer_communes(filtres)
+annees = commun.calculer_annees(filtres)
+par_type = commun.calculer_groupes(filtres, "type_site")
+par_operation = commun.calculer_operations(filtres)
+
+st.title("Indicateurs")
+st.caption("Pour les financeurs : résultats des opérations retenues par les filtres de la barre latérale.")
+
+if operations.empty:
+    st.info("Aucune opération ne correspond aux filtres choisis : aucun graphique à afficher. Élargissez la "
+            "sélection dans la barre latérale.")
+    st.stop()
+
+choix = st.segmented_control("Indicateur des graphiques", CHOIX, format_func=titre_axe, default=CHOIX[0],
+                             key="indicateurs_choix") or CHOIX[0]
+titre = titre_axe(choix)
+
+onglet_annee, onglet_type, onglet_commune, onglet_financeur, onglet_efficacite, onglet_sdage = st.tabs(
+    ["Par année", "Par type de site", "Par commune", "Par financeur", "Coût-efficacité", "Ratio SDAGE"])
+
+with onglet_annee:
+    donnees = annees[annees["territoire"] == CODE_BASSIN][["annee", choix]]
+    donnees = donnees[donnees["annee"].isin(operations["annee"].dropna().astype(int).unique())]
+    commun.afficher_graphique(
+        figure_barres(donnees.assign(annee=donnees["annee"].astype(str)), "annee", choix, titre, unite=unite(choix)),
+        preparer_tableau(donnees, ["annee", choix]), f"{choix}_par_annee",
+        f"Lecture : chaque barre donne le total des opérations dont les travaux finissent (ou doivent finir) "
+        f"cette année-là ; {titre.lower()}.", "annee")
+
+with onglet_type:
+    types = lire_types_site()
+    donnees = par_type.assign(libelle=par_type["type_site"].map(types)).sort_values(choix, ascending=False)
+    commun.afficher_graphique(
+        figure_barres(donnees, "libelle", choix, titre, horizontal=True, unite=unite(choix),
+                      hauteur=max(320, 40 * len(donnees) + 80)),
+        preparer_tableau(donnees, ["type_site", choix]), f"{choix}_par_type",
+        "Lecture : répartition par type de site ; les cours d'école et les parkings pèsent souvent le plus.",
+        "type")
+
+with onglet_commune:
+    donnees = communes[communes["territoire"] != CODE_BASSIN].sort_values(choix, ascending=False)
+    donnees = donnees[donnees[choix].fillna(0) != 0]
+    commun.afficher_graphique(
+        figure_barres(donnees, "nom", choix, titre, horizontal=True, unite=unite(choix),
+                      hauteur=max(320, 26 * len(donnees) + 80)),
+        preparer_tableau(donnees, ["territoire", "nom", choix]), f"{choix}_par_commune",
+        "Lecture : communes classées de la plus forte à la plus faible valeur (communes à zéro masquées).",
+        "commune")
+
+with onglet_financeur:
+    aides = calculer_aides_par_financeur(commun.charger_operations(), commun.charger_financements(), filtres)
+    aides = aides[aides["territoire"] == CODE_BASSIN]
+    if aides.empty:
+        st.info("Aucune aide déclarée pour les opérations retenues.")
+    else:
+        commun.afficher_graphique(
+            figure_barres(aides, "financeur", "montant_aides", titre_axe("montant_aides"), horizontal=True,
+                          unite="€", hauteur=max(280, 50 * len(aides) + 80)),
+            preparer_tableau(aides, ["financeur", "montant_aides", "part_aides_financeur"]), "aides_par_financeur",
+            f"Lecture : montant des aides déclarées par financeur ; taux d'aide global "
+            f"{formater_nombre(communes.set_index('territoire').loc[CODE_BASSIN, 'taux_aide'], 1, '%')}.",
+            "financeur")
+
+with onglet_efficacite:
+    gauche, droite = st.columns(2)
+    types = lire_types_site()
+    donnees = par_type.assign(libelle=par_type["type_site"].map(types))
+    with gauche:
+        tri = donnees.dropna(subset=["cout_par_m2"]).sort_values("cout_par_m2")
+        commun.afficher_graphique(
+            figure_barres(tri, "libelle", "cout_par_m2", titre_axe("cout_par_m2"), horizontal=True, unite="€/m²",
+                          hauteur=max(320, 40 * len(tri) + 80)),
+            preparer_tableau(tri, ["type_site", "cout_par_m2", "cout_total_ht", "surface_desimpermeabilisee"]),
+            "cout_par_m2_par_type", "Lecture : coût HT par m² désimperméabilisé (opérations de coût connu) ; "
+            "plus la barre est courte, plus le m² est économique.", "efficacite_m2")
+    with droite:
+        tri = donnees.dropna(subset=["cout_par_m3_infiltre"]).sort_values("cout_par_m3_infiltre")
+        commun.afficher_graphique(
+            figure_barres(tri, "libelle", "cout_par_m3_infiltre", titre_axe("cout_par_m3_infiltre"),
+                          horizontal=True, unite="€/(m³/an)", hauteur=max(320, 40 * len(tri) + 80)),
+            preparer_tableau(tri, ["type_site", "cout_par_m3_infiltre", "cout_total_ht", "volume_infiltre"]),
+            "cout_par_m3_par_type", "Lecture : coût HT pour chaque m³ de pluie infiltré en plus chaque année.",
+            "efficacite_m3")
+
+with onglet_sdage:
+    cible = parametres["ratio_sdage_cible"]
+    donnees = communes[communes["territoire"] != CODE_BASSIN]
+    bassin = communes.set_index("territoire").loc[CODE_BASSIN, "ratio_compensation_sdage"]
+    commun.afficher_graphique(
+        figure_ratio_sdage(donnees, cible, titre_axe("ratio_compensation_sdage")),
+        preparer_tableau(donnees, ["territoire", "nom", "surface_desimpermeabilisee",
+                                   "nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage"]),
+        "ratio_sdage_par_commune",
+        f"Lecture : m² désimperméabilisés pour 1 m² nouvellement imperméabilisé ; la ligne rouge marque la "
+        f"cible du SDAGE ({formater_nombre(cible * 100)} %). Bassin : "
+        f"{formater_nombre(bassin * 100 if bassin == bassin else None)} %.", "sdage")
+
+st.subheader("Tableau des opérations retenues")
+colonnes = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
+            "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
+            "cout_par_m2"]
+tableau = preparer_tableau(par_operation, colonnes)
+st.dataframe(tableau, hide_index=True, width="stretch", height=320)
+geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
+    par_operation[colonnes], on="operation_id")
+boutons = st.columns(4)
+boutons[0].download_button("CSV (Excel)", exporter_csv(tableau), "operations.csv", mime=TYPES_MIME["csv"],
+                           icon=":material/download:")
+boutons[1].download_button("XLSX", exporter_xlsx(tableau, "opérations"), "operations.xlsx",
+                           mime=TYPES_MIME["xlsx"], icon=":material/download:")
+boutons[2].download_button("GeoJSON", exporter_geojson(geographique), "operations.geojson",
+                           mime=TYPES_MIME["geojson"], icon=":material/download:")
+boutons[3].download_button("GeoPackage", exporter_geopackage(geographique), "operations.gpkg",
+                           mime=TYPES_MIME["gpkg"], icon=":material/download:")
