@@ -14,6 +14,7 @@ commun.afficher_filtres(territoire)
 
 navigation = st.navigation([
     st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
+    st.Page("pages/commune.py", title="Commune", icon=":material/location_city:"),
     st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
     st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
 ])

@@ -283,7 +283,8 @@ def ajouter_commandes_modeles(sous) -> None:
                   f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
                   f"{time.perf_counter() - debut:.1f} s, cellules urbaines :".replace(".", ",", 1))
             afficher(modeles.chaleur.communes, {"code_insee": "commune", "scenario": "scénario",
-                                                "t_air_moyenne_c": "T_air (°C)", "anomalie_moyenne_c": "anomalie (°C)",
+                                                "t_air_moyenne_c": "T_air (°C)",
+                                                "anomalie_moyenne_c": "anomalie (°C)",
                                                 "surface_ilot_chaleur_m2": "îlot de chaleur (m²)",
                                                 "delta_t_air_c": "écart (°C)"})
         print(f"Résultats écrits dans {sortie}")
@@ -303,7 +304,8 @@ def ajouter_commandes_modeles(sous) -> None:
             invest.ecrire_sorties_territoire(modeles, sortie, chaleur=False)
             print("Eau sur le territoire (volumes annuels, m³/an) :")
             afficher(modeles.eau_communes, {"code_insee": "commune", "scenario": "scénario",
-                                            "volume_retention_m3_an": "retenu", "volume_ruissellement_m3_an": "ruisselé",
+                                            "volume_retention_m3_an": "retenu",
+                                            "volume_ruissellement_m3_an": "ruisselé",
                                             "volume_percolation_m3_an": "percolé",
                                             "delta_volume_retention_m3_an": "retenu en plus"})
         print(f"Résultats écrits dans {sortie}")
@@ -315,7 +317,8 @@ def ajouter_commandes_modeles(sous) -> None:
         description="Sans fichier d'entrée : territoire du dossier de données, 3 scénarios, table par commune. "
                     "Avec --occupation --biophysique --et0 --zones --parametres : mode InVEST.")
     chaleur.add_argument("--dossier", help=aide_dossier)
-    chaleur.add_argument("--sortie", default="sorties_chaleur", help="dossier des résultats (défaut : sorties_chaleur)")
+    chaleur.add_argument("--sortie", default="sorties_chaleur",
+                         help="dossier des résultats (défaut : sorties_chaleur)")
     chaleur.add_argument("--occupation", help="GeoTIFF d'occupation du sol (lucode)")
     chaleur.add_argument("--biophysique", help="table biophysique CSV (lucode, kc, green_area, shade, albedo)")
     chaleur.add_argument("--et0", help="GeoTIFF d'évapotranspiration de référence (mm/jour)")

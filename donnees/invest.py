@@ -144,8 +144,9 @@ def lire_table_biophysique(chemin, modele: str) -> pd.DataFrame:
                 for colonne in groupes:
                     table[colonne] = table[prefixe]
             elif obligatoire:
-                raise ErreurDonnees(f"Table biophysique {chemin.name} : colonnes « rc_a » à « rc_d » (ou « rc ») "
-                                    "manquantes : ajoutez le coefficient de ruissellement de chaque classe.",
+                raise ErreurDonnees(f"Table biophysique {chemin.name} : colonnes « rc_a » à « rc_d » "
+                                    "(ou « rc ») manquantes : ajoutez le coefficient de ruissellement de "
+                                    "chaque classe.",
                                     "biophysique", "rc_a")
     else:
         raise ErreurDonnees(f"Modèle inconnu « {modele} » (chaleur ou eau).", "biophysique")
@@ -464,8 +465,10 @@ def executer_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, sorti
                                                              minlength=len(zones_lues))
     sortie = Path(sortie)
     fichiers = {}
-    for nom, grille in (("retention_volume", resultat.volume_retention), ("runoff_volume", resultat.volume_ruissellement),
-                        ("percolation_volume", resultat.volume_percolation), ("retention_ratio", resultat.ratio_retention)):
+    for nom, grille in (("retention_volume", resultat.volume_retention),
+                        ("runoff_volume", resultat.volume_ruissellement),
+                        ("percolation_volume", resultat.volume_percolation),
+                        ("retention_ratio", resultat.ratio_retention)):
         if grille is not None:
             fichiers[nom] = ecrire_raster(sortie / f"{nom}{suffixe}.tif", grille, lulc.transform, lulc.crs,
                                           NODATA_FLOTTANT)

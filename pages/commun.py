@@ -24,6 +24,7 @@ from indicateurs.calcul import (
 )
 from indicateurs.communs import Filtres, masque_filtres
 from indicateurs.parametres import lire_parametres
+from indicateurs.priorites import calculer_priorites
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
 from vues.figures import configurer_export
@@ -265,6 +266,17 @@ def filtrer_operations(operations, filtres: Filtres):
 # ------------------------------------------------------------------------------------ widgets
 
 
+def afficher_tableau(table, hauteur: int | None = None) -> None:
+    """Tableau aux nombres au format du navigateur (français : 12 345,6), sans index."""
+    import pandas as pd
+
+    configuration = {colonne: st.column_config.NumberColumn(format="localized")
+                     for colonne in table.columns if pd.api.types.is_numeric_dtype(table[colonne])
+                     and not pd.api.types.is_bool_dtype(table[colonne])}
+    options = {"height": hauteur} if hauteur else {}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=configuration, **options)
+
+
 def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) -> None:
     """Figure plotly + guide de lecture d'une ligne + téléchargement des données (CSV pour Excel).
 
@@ -274,3 +286,39 @@ def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) 
     st.caption(f"{guide} — Image : icône appareil photo de la figure.")
     st.download_button("Télécharger les données (CSV)", exporter_csv(donnees), f"{nom_fichier}.csv",
                        mime=TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
+
+
+# ------------------------------------------------------------------------------------ communes
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _priorites_commune(dossier: str, signatures: tuple, revision: tuple, code: str):
+    parcelles = charger_couche("parcelles")
+    occupation = charger_couche("occupation")
+    parcelles = parcelles[parcelles["commune"].eq(code).to_numpy(bool)]
+    occupation = occupation[occupation["code_insee"].eq(code).to_numpy(bool)]
+    if parcelles.empty:
+        return None
+    return calculer_priorites(parcelles, occupation, operations=charger_operations(),
+                              parametres=parametres_territoire())
+
+
+def calculer_priorites_commune(code: str):
+    """Priorités des parcelles d'une commune (une commune à la fois, mis en cache), ou None sans parcelle."""
+    dossier = dossier_donnees()
+    signatures = tuple(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation"))
+    return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
+
+
+def choisir_commune(cle: str = "commune_choisie") -> str:
+    """Sélecteur de commune partagé (gardé dans l'URL ``?code=`` et dans l'état de session)."""
+    communes = charger_couche("communes_affichage")
+    noms = dict(zip(communes["code_insee"], communes["nom"]))
+    codes = sorted(noms, key=noms.get)
+    demande = st.query_params.get("code") or st.session_state.get(cle)
+    index = codes.index(demande) if demande in codes else 0
+    code = st.selectbox("Commune", codes, index=index, format_func=lambda c: f"{noms[c]} ({c})")
+    st.session_state[cle] = code
+    if st.query_params.get("code") != code:
+        st.query_params["code"] = code
+    return code

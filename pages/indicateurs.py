@@ -121,7 +121,7 @@ colonnes = ["operation_id", "code_insee", "nom", "type_site", "statut", "validat
             "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
             "cout_par_m2"]
 tableau = preparer_tableau(par_operation, colonnes)
-st.dataframe(tableau, hide_index=True, width="stretch", height=320)
+commun.afficher_tableau(tableau, hauteur=320)
 geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
     par_operation[colonnes], on="operation_id")
 boutons = st.columns(4)

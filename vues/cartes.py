@@ -22,6 +22,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from donnees.nomenclatures import STATUTS, lire_types_site
+from donnees.schemas import CRS_CALCUL
 from vues.actifs import utiliser_actifs_locaux
 from vues.format import formater_nombre
 
@@ -217,6 +218,82 @@ def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataF
     ajouter_operations(carte, operations)
     couleurs = lire_styles()["types_site"]
     presents = set(operations["type_site"]) if len(operations) else set()
+    entrees = [(libelle, couleurs[code]) for code, libelle in lire_types_site().items() if code in presents]
+    if entrees:
+        Legende("Type de site", entrees, position="top:10px; right:10px;").add_to(carte)
+    return carte
+
+
+def ajouter_zones(carte: folium.Map, zones: gpd.GeoDataFrame) -> folium.GeoJson | None:
+    """Zones des opérations (polygones simplifiés à 1 m) colorées par type de site, info-bulle échappée."""
+    if zones is None or zones.empty:
+        return None
+    from donnees.nomenclatures import lire_revetements
+
+    couleurs = lire_styles()["types_site"]
+    libelles = lire_revetements()["libelle"].to_dict()
+    table = gpd.GeoDataFrame({
+        "operation": zones["nom"].astype(str).map(html.escape).to_numpy(),
+        "type_site": zones["type_site"].to_numpy(),
+        "avant": zones["revetement_avant"].map(libelles).fillna(zones["revetement_avant"]).to_numpy(),
+        "apres": zones["revetement_apres"].map(libelles).fillna(zones["revetement_apres"]).to_numpy(),
+        "surface": [formater_nombre(s, 0, "m²") for s in zones["surface_m2"]],
+    }, geometry=zones.geometry.to_crs(CRS_CALCUL).simplify(1.0).to_crs(4326).to_numpy(), crs=4326)
+    couche = folium.GeoJson(
+        alleger_geometries(table).to_json(drop_id=True), name="Zones des opérations",
+        style_function=lambda f: {"color": couleurs.get(f["properties"]["type_site"], "#444"), "weight": 1.5,
+                                  "fillColor": couleurs.get(f["properties"]["type_site"], "#444"),
+                                  "fillOpacity": 0.6, "className": "desimper-zone"},
+        tooltip=folium.GeoJsonTooltip(["operation", "avant", "apres", "surface"],
+                                      aliases=["Opération", "Avant", "Après", "Surface"]),
+    )
+    couche.add_to(carte)
+    return couche
+
+
+def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFrame) -> folium.GeoJson | None:
+    """Parcelles candidates colorées par score de priorité (0–100), rang et surfaces en info-bulle."""
+    if parcelles is None or parcelles.empty:
+        return None
+    palette = lire_styles()["priorites"]
+    bornes = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+    scores = parcelles["score_priorite"].astype(float)
+    table = gpd.GeoDataFrame({
+        "id": parcelles["id"].astype(str).to_numpy(),
+        "rang": parcelles["rang_priorite"].astype("Int64").astype(str).to_numpy(),
+        "score": [formater_nombre(s, 0) for s in scores],
+        "impermeable": [formater_nombre(s, 0, "m²") for s in parcelles["surface_impermeable_non_batie_parcelle"]],
+        "couleur": colorer_valeurs(scores, bornes, palette, lire_styles()["sans_donnee"]).to_numpy(),
+    }, geometry=parcelles.geometry.to_crs(CRS_CALCUL).simplify(0.5).to_crs(4326).to_numpy(), crs=4326)
+    couche = folium.GeoJson(
+        alleger_geometries(table).to_json(drop_id=True), name="Parcelles prioritaires",
+        style_function=lambda f: {"color": "#7f2704", "weight": 0.6, "fillColor": f["properties"]["couleur"],
+                                  "fillOpacity": 0.75, "className": "desimper-parcelle"},
+        tooltip=folium.GeoJsonTooltip(["id", "rang", "score", "impermeable"],
+                                      aliases=["Parcelle", "Rang", "Score (0–100)", "Imperméable non bâti"]),
+    )
+    couche.add_to(carte)
+    entrees = [(f"{int(bas)} – {int(haut)}", couleur) for bas, haut, couleur in
+               zip(bornes[:-1], bornes[1:], choisir_couleurs(palette, len(bornes) - 1))]
+    Legende("Score de priorité", entrees, position="bottom:24px; left:10px;", forme="carre").add_to(carte)
+    return couche
+
+
+def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                             parcelles: gpd.GeoDataFrame | None = None, hauteur: str = "100%") -> folium.Map:
+    """Carte d'une commune : contour, parcelles prioritaires (facultatif) et zones des opérations."""
+    emprise = tuple(commune.to_crs(4326).total_bounds)
+    carte = creer_carte_vide(emprise, hauteur)
+    style = lire_styles()["commune"]
+    contour = alleger_geometries(commune[["code_insee", "geometry"]])
+    folium.GeoJson(contour.to_json(drop_id=True), name="Commune",
+                   style_function=lambda _: {"color": style["contour"], "weight": 2.5, "fill": False,
+                                             "className": "desimper-commune"}).add_to(carte)
+    if parcelles is not None:
+        ajouter_parcelles_prioritaires(carte, parcelles)
+    ajouter_zones(carte, zones)
+    couleurs = lire_styles()["types_site"]
+    presents = set(zones["type_site"]) if zones is not None and len(zones) else set()
     entrees = [(libelle, couleurs[code]) for code, libelle in lire_types_site().items() if code in presents]
     if entrees:
         Legende("Type de site", entrees, position="top:10px; right:10px;").add_to(carte)

@@ -51,11 +51,17 @@ def figure_trajectoire(trajectoire: pd.DataFrame, titre_y: str, annee_reference:
 
 
 def figure_barres(table: pd.DataFrame, x: str, y: str, titre_y: str, couleur: str | None = None,
-                  horizontal: bool = False, hauteur: int = 420, unite: str = "") -> go.Figure:
-    """Barres simples d'une colonne (valeurs au survol avec leur unité)."""
+                  horizontal: bool = False, hauteur: int = 420, unite: str = "",
+                  surlignes: list[str] | None = None) -> go.Figure:
+    """Barres simples d'une colonne (valeurs au survol avec leur unité) ; ``surlignes`` : étiquettes de
+    ``x`` à mettre en évidence (ex. la commune choisie parmi les autres)."""
+    styles = lire_styles()
     survol = "%{y:,.0f} " + unite if not horizontal else "%{x:,.0f} " + unite
+    couleurs = couleur or styles["accent"]
+    if surlignes:
+        couleurs = [styles["surligne"] if v in set(surlignes) else styles["attenue"] for v in table[x]]
     trace = go.Bar(x=table[y] if horizontal else table[x], y=table[x] if horizontal else table[y],
-                   orientation="h" if horizontal else "v", marker_color=couleur or lire_styles()["accent"],
+                   orientation="h" if horizontal else "v", marker_color=couleurs,
                    hovertemplate=survol + "<extra></extra>")
     figure = go.Figure(trace)
     mettre_en_page(figure, titre_y if not horizontal else None, titre_y if horizontal else None, hauteur)

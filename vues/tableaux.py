@@ -34,6 +34,16 @@ def titrer_colonnes(table: pd.DataFrame, libelles: dict[str, str] | None = None)
     return table.rename(columns=noms)
 
 
+def arrondir_indicateurs(table: pd.DataFrame) -> pd.DataFrame:
+    """Copie où chaque indicateur du catalogue est arrondi à ses décimales d'affichage."""
+    catalogue = lire_catalogue()
+    table = table.copy()
+    for colonne in table.columns:
+        if colonne in catalogue.index and pd.api.types.is_float_dtype(table[colonne]):
+            table[colonne] = table[colonne].round(int(catalogue.loc[colonne, "decimales"]))
+    return table
+
+
 def preparer_tableau(table: pd.DataFrame, colonnes: list[str], libelles: dict[str, str] | None = None) -> pd.DataFrame:
-    """Colonnes choisies, codes traduits, en-têtes français : prêt pour l'affichage ou l'export."""
-    return titrer_colonnes(traduire_codes(table[colonnes]), libelles)
+    """Colonnes choisies, arrondies, codes traduits, en-têtes français : prêt pour l'affichage ou l'export."""
+    return titrer_colonnes(traduire_codes(arrondir_indicateurs(table[colonnes])), libelles)

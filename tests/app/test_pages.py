@@ -79,3 +79,27 @@ def test_indicateurs_graphiques_et_telechargements(monkeypatch, dossier_demo):
     appli.run()
     assert not appli.exception
     assert any("Aucune opération" in i.value for i in appli.info)
+
+
+@pytest.mark.parametrize("section", ["Opérations", "Trajectoire", "Profil d'imperméabilisation", "Villes pairs",
+                                     "Parcelles prioritaires"])
+def test_commune_chaque_section(monkeypatch, dossier_demo, section):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/commune.py")
+    appli.query_params["code"] = "34301"
+    appli.session_state["commune_section"] = section
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert appli.selectbox[0].value == "34301"
+    assert len(appli.metric) >= 6
+    assert not any("nan" in m.value.lower() for m in appli.metric)
+
+
+def test_commune_sans_operation(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/commune.py")
+    appli.query_params["code"] = "34017"
+    appli.session_state["filtre_types"] = ["cimetiere"]
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert any("Aucune opération" in i.value for i in appli.info)

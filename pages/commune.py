@@ -1,0 +1,130 @@
+"""Page « Commune » : chiffres, opérations (tableau et carte), trajectoire, profil d'imperméabilisation,
+villes pairs et parcelles prioritaires."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from indicateurs.catalogue import formater_valeur, libelle, titre_axe
+from indicateurs.comparaison import CRITERES, calculer_ratios_communes, choisir_villes_pairs
+from indicateurs.communs import CODE_BASSIN
+from indicateurs.priorites import classer_parcelles
+from pages import commun
+from vues.cartes import construire_carte_commune
+from vues.figures import figure_barres, figure_trajectoire
+from vues.format import formater_nombre
+from vues.tableaux import preparer_tableau
+
+M2_PAR_KM2 = 1_000_000
+SECTIONS = ["Opérations", "Trajectoire", "Profil d'imperméabilisation", "Villes pairs", "Parcelles prioritaires"]
+NOMBRE_PARCELLES_CARTE = 300
+NOMBRE_PARCELLES_LISTE = 20
+CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "taux_impermeabilisation",
+            "ratio_compensation_sdage", "taux_atteinte_objectif"]
+COMPARAISON = ["population", "taux_impermeabilisation", "surface_desimpermeabilisee",
+               "surface_desimpermeabilisee_par_habitant", "surface_desimpermeabilisee_par_ha_impermeable"]
+
+filtres = commun.lire_filtres()
+st.title("Commune")
+code = commun.choisir_commune()
+communes = commun.charger_couche("communes")
+populations = communes.set_index("code_insee")["population"]
+table = calculer_ratios_communes(commun.calculer_communes(filtres.sans("communes")), populations)
+ligne = table.set_index("territoire").loc[code]
+bassin = table.set_index("territoire").loc[CODE_BASSIN]
+operations = commun.filtrer_operations(commun.charger_operations(), filtres.sans("communes"))
+operations = operations[operations["code_insee"].eq(code).to_numpy(bool)]
+
+st.caption(f"{ligne['nom']} — {formater_valeur('population', ligne['population'])} — "
+           f"{formater_nombre(ligne['surface_commune'] / M2_PAR_KM2, 1, 'km²')}")
+colonnes = [*st.columns(3), *st.columns(3)]
+for colonne, indicateur in zip(colonnes, CHIFFRES):
+    colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]), border=True,
+                   help=f"Bassin : {formater_valeur(indicateur, bassin[indicateur])}")
+
+# Une section à la fois (contrôle segmenté plutôt qu'onglets) : une carte Leaflet dans un onglet caché
+# s'initialise sans taille et cadre mal le territoire ; seule la section choisie est calculée.
+section = st.segmented_control("Section", SECTIONS, default=SECTIONS[0], key="commune_section",
+                               label_visibility="collapsed") or SECTIONS[0]
+
+if section == "Opérations":
+    if operations.empty:
+        st.info("Aucune opération dans cette commune pour les filtres choisis.")
+    else:
+        zones = commun.charger_zones()
+        zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)]
+        carte = construire_carte_commune(communes[communes["code_insee"] == code], zones)
+        st_folium(carte, height=480, use_container_width=True, returned_objects=[], key=f"carte_commune_{code}")
+        indicateurs_operations = commun.calculer_operations(filtres.sans("communes"))
+        indicateurs_operations = indicateurs_operations[indicateurs_operations["code_insee"] == code]
+        commun.afficher_tableau(preparer_tableau(indicateurs_operations,
+                                                 ["operation_id", "nom", "type_site", "statut", "validation",
+                                                  "annee", "surface_desimpermeabilisee", "volume_infiltre",
+                                                  "cout_total_ht", "taux_aide"]))
+
+elif section == "Trajectoire":
+    courbe = commun.calculer_annees(filtres.sans("communes"))
+    courbe = courbe[courbe["territoire"] == code]
+    if courbe["surface_cumulee_projetee"].fillna(0).eq(0).all() and courbe["objectif_cumule"].isna().all():
+        st.info("Ni opération ni objectif pour cette commune : pas de trajectoire à tracer.")
+    else:
+        commun.afficher_graphique(
+            figure_trajectoire(courbe, titre_axe("surface_cumulee"), table.attrs.get("annee_reference")),
+            preparer_tableau(courbe, ["annee", "surface_cumulee", "surface_cumulee_projetee", "objectif_cumule"]),
+            f"trajectoire_{code}", "Lecture : surface cumulée réalisée, projection avec les opérations en travaux "
+            "et programmées, et objectif de la commune.", "trajectoire")
+
+elif section == "Profil d'imperméabilisation":
+    impermeable = commun.charger_surfaces_impermeables().set_index("code_insee")
+    gauche, droite = st.columns(2)
+    gauche.metric(libelle("taux_impermeabilisation"), formater_valeur("taux_impermeabilisation",
+                                                                     ligne["taux_impermeabilisation"]),
+                  help=f"Bassin : {formater_valeur('taux_impermeabilisation', bassin['taux_impermeabilisation'])}")
+    droite.metric(libelle("part_desimpermeabilisee"), formater_valeur("part_desimpermeabilisee",
+                                                                     ligne["part_desimpermeabilisee"]))
+    if code in impermeable.index:
+        detail = impermeable.loc[code]
+        st.markdown(
+            f"Surfaces imperméables (occupation du sol) : **{formater_valeur('surface_impermeable', detail['surface_impermeable'])}**, "
+            f"dont bâti {formater_valeur('surface_impermeable', detail['surface_impermeable_batie'])} et "
+            f"non bâti (voiries, cours, parkings) "
+            f"{formater_valeur('surface_impermeable', detail['surface_impermeable_non_batie'])} : "
+            "c'est ce non-bâti qui se prête le plus à la désimperméabilisation.")
+    classement = table[table["territoire"] != CODE_BASSIN].sort_values("taux_impermeabilisation", ascending=False)
+    commun.afficher_graphique(
+        figure_barres(classement, "nom", "taux_impermeabilisation", titre_axe("taux_impermeabilisation"),
+                      horizontal=True, unite="%", hauteur=max(320, 26 * len(classement) + 80),
+                      surlignes=[ligne["nom"]]),
+        preparer_tableau(classement, ["territoire", "nom", "taux_impermeabilisation"]), "taux_impermeabilisation",
+        "Lecture : taux d'imperméabilisation des communes du bassin ; la commune choisie est surlignée.",
+        "profil")
+
+elif section == "Villes pairs":
+    critere = st.radio("Comparer avec les communes de", list(CRITERES), format_func=CRITERES.get, horizontal=True)
+    pairs = choisir_villes_pairs(table, code, critere)
+    commun.afficher_tableau(preparer_tableau(pairs, ["nom", *COMPARAISON]))
+    commun.afficher_graphique(
+        figure_barres(pairs, "nom", "surface_desimpermeabilisee_par_ha_impermeable",
+                      titre_axe("surface_desimpermeabilisee_par_ha_impermeable"), horizontal=True, unite="m²/ha",
+                      hauteur=320, surlignes=[ligne["nom"]]),
+        preparer_tableau(pairs, ["territoire", "nom", *COMPARAISON]), f"villes_pairs_{code}",
+        "Lecture : m² rendus perméables pour chaque hectare imperméable, comparés aux villes pairs.", "pairs")
+
+elif section == "Parcelles prioritaires":
+    priorites = commun.calculer_priorites_commune(code)
+    candidates = classer_parcelles(priorites, code) if priorites is not None else None
+    if candidates is None or candidates.empty:
+        st.info("Aucune parcelle candidate dans cette commune (pas de parcelles ou pas de surface imperméable "
+                "non bâtie suffisante).")
+    else:
+        st.caption(f"{len(candidates)} parcelles candidates ; la carte montre les {NOMBRE_PARCELLES_CARTE} premières. "
+                   "Score et méthode : page Méthode, onglet Priorités.")
+        parcelles = commun.charger_couche("parcelles")
+        premieres = candidates.head(NOMBRE_PARCELLES_CARTE)
+        geometries = parcelles[parcelles["id"].isin(premieres["id"]).to_numpy(bool)][["id", "geometry"]]
+        carte = construire_carte_commune(communes[communes["code_insee"] == code], None,
+                                         geometries.merge(premieres, on="id"))
+        st_folium(carte, height=480, use_container_width=True, returned_objects=[], key=f"carte_priorites_{code}")
+        liste = candidates.head(NOMBRE_PARCELLES_LISTE)
+        commun.afficher_tableau(preparer_tableau(liste, ["rang_priorite", "id", "score_priorite", "surface_parcelle",
+                                                         "surface_impermeable_non_batie_parcelle",
+                                                         "part_impermeable_parcelle"]))
