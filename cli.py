@@ -39,6 +39,11 @@ def commande_demo(args) -> int:
         resume = generer_demo(dossier, taille=args.taille, graine=args.graine, progression=rappel)
     finally:
         fermer()
+    if not args.sans_modeles:
+        from donnees.invest import calculer_modeles_territoire
+
+        print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
+        calculer_modeles_territoire(dossier)
     duree = time.perf_counter() - debut
     print(f"Territoire de démonstration prêt en {duree:.1f} s.".replace(".", ",", 1))
     libelles = {"communes": "communes", "parcelles": "parcelles", "occupation": "polygones d'occupation du sol",
@@ -88,6 +93,39 @@ def commande_serveur(args) -> int:
     return 0
 
 
+def commande_indicateurs(args) -> int:
+    import json
+
+    from donnees.export import exporter_csv
+    from indicateurs.catalogue import lire_catalogue
+    from indicateurs.territoire import calculer_indicateurs_territoire
+
+    dossier = Path(args.dossier).resolve() if args.dossier else None
+    table = calculer_indicateurs_territoire(dossier, avec_grille=not args.sans_grille)
+    if args.commune:
+        inconnues = sorted(set(args.commune) - set(table["territoire"]))
+        if inconnues:
+            print(f"Erreur : commune(s) inconnue(s) dans le territoire : {', '.join(inconnues)}.", file=sys.stderr)
+            return 2
+        table = table[table["territoire"].isin([*args.commune, "bassin"])]
+    if args.format == "csv":
+        sys.stdout.write(exporter_csv(table).decode("utf-8-sig"))
+        return 0
+    catalogue = lire_catalogue()
+    aides = table.attrs["aides_par_financeur"]
+    aides = aides[aides["territoire"].isin(table["territoire"])]
+    codes = [c for c in [*table.columns, *aides.columns] if c in catalogue.index]
+    sortie = {
+        "annee_reference": table.attrs.get("annee_reference"),
+        "indicateurs": {c: {"libelle": catalogue.loc[c, "libelle"], "unite": catalogue.loc[c, "unite"]}
+                        for c in codes},
+        "territoires": json.loads(table.to_json(orient="records", force_ascii=False)),
+        "aides_par_financeur": json.loads(aides.to_json(orient="records", force_ascii=False)),
+    }
+    print(json.dumps(sortie, ensure_ascii=False, indent=2))
+    return 0
+
+
 def construire_analyseur() -> argparse.ArgumentParser:
     analyseur = argparse.ArgumentParser(prog="desimper", description="Désimper : registre et tableau de "
                                         "bord de la désimperméabilisation d'un bassin versant.")
@@ -99,11 +137,22 @@ def construire_analyseur() -> argparse.ArgumentParser:
     demo.add_argument("--graine", type=int, default=42, help="graine aléatoire (défaut : 42)")
     demo.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     demo.add_argument("--si-absent", action="store_true", help="ne rien faire si un territoire existe déjà")
+    demo.add_argument("--sans-modeles", action="store_true",
+                      help="ne pas précalculer les modèles chaleur et eau (calculés à la première visite)")
     demo.set_defaults(fonction=commande_demo)
 
     verifier = sous.add_parser("verifier", help="vérifie le dossier de données et la base")
     verifier.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     verifier.set_defaults(fonction=commande_verifier)
+
+    indicateurs = sous.add_parser("indicateurs", help="indicateurs par commune et pour le bassin (JSON ou CSV)")
+    indicateurs.add_argument("--commune", action="append", metavar="INSEE",
+                             help="limiter à une commune (répétable) ; la ligne du bassin est toujours donnée")
+    indicateurs.add_argument("--format", choices=["json", "csv"], default="json")
+    indicateurs.add_argument("--sans-grille", action="store_true",
+                             help="sans les modèles chaleur et eau sur grille (plus rapide)")
+    indicateurs.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    indicateurs.set_defaults(fonction=commande_indicateurs)
 
     serveur = sous.add_parser("serveur", help="démarre l'application Streamlit")
     serveur.add_argument("--port", type=int, default=8501)

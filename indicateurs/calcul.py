@@ -336,3 +336,57 @@ def calculer_indicateurs_groupes(operations: pd.DataFrame, zones: pd.DataFrame, 
         return pd.DataFrame({cle: pd.Series(dtype=str), **{c: pd.Series(dtype=float) for c in COLONNES_GROUPES}})
     table = calculer_ratios_financiers(base.groupby(cle)[ADDITIVES].sum()).reset_index()
     return table[[cle, *COLONNES_GROUPES]]
+
+
+SCENARIO_REALISE = "realisees"
+SCENARIO_PROGRAMME = "realisees_programmees"
+COLONNES_GRILLE = ["t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "delta_t_operations",
+                   "delta_t_programmees", "volume_retenu_grille", "volume_ruissele_grille", "volume_percole_grille",
+                   "delta_volume_retenu_grille"]
+
+
+def joindre_indicateurs_grille(table_communes: pd.DataFrame, chaleur_communes: pd.DataFrame | None,
+                               eau_communes: pd.DataFrame | None) -> pd.DataFrame:
+    """Ajoute aux indicateurs par commune ceux des modèles sur grille (chaleur et eau), scénario réalisé.
+
+    ``chaleur_communes`` / ``eau_communes`` : tables par commune et scénario de
+    :func:`donnees.invest.calculer_modeles_territoire`. Ligne ``bassin`` : températures et écarts moyennés
+    en pondérant par la surface urbaine de chaque commune (moyenne sur toutes les cellules urbaines),
+    surfaces et volumes sommés. Les modèles portent sur toutes les opérations (filtres non appliqués).
+    Modèles absents → colonnes NaN. Renvoie une copie.
+    """
+    table = table_communes.copy()
+    for colonne in COLONNES_GRILLE:
+        table[colonne] = np.nan
+    codes = table["territoire"].astype(str)
+    communes = codes.ne(CODE_BASSIN).to_numpy()
+    bassin = ~communes
+    if chaleur_communes is not None and len(chaleur_communes):
+        chaleur = chaleur_communes.assign(code_insee=chaleur_communes["code_insee"].astype(str))
+        realise = chaleur[chaleur["scenario"].eq(SCENARIO_REALISE)].set_index("code_insee")
+        programme = chaleur[chaleur["scenario"].eq(SCENARIO_PROGRAMME)].set_index("code_insee")
+        retenues = realise.reindex(codes[communes])
+        poids = retenues["surface_urbaine_m2"].to_numpy(float)
+        colonnes = {"t_air_moyenne": realise["t_air_moyenne_c"], "anomalie_chaleur": realise["anomalie_moyenne_c"],
+                    "delta_t_operations": realise["delta_t_air_c"],
+                    "delta_t_programmees": programme["delta_t_air_c"]}
+        for code, serie in colonnes.items():
+            valeurs = serie.reindex(codes[communes]).to_numpy(float)
+            table.loc[communes, code] = valeurs
+            valides = np.isfinite(valeurs) & np.isfinite(poids) & (poids > 0)
+            table.loc[bassin, code] = (float(np.average(valeurs[valides], weights=poids[valides]))
+                                       if valides.any() else np.nan)
+        ilot = realise["surface_ilot_chaleur_m2"].reindex(codes[communes]).to_numpy(float)
+        table.loc[communes, "surface_ilot_chaleur"] = ilot
+        table.loc[bassin, "surface_ilot_chaleur"] = np.nansum(ilot)
+    if eau_communes is not None and len(eau_communes):
+        eau = eau_communes.assign(code_insee=eau_communes["code_insee"].astype(str))
+        realise = eau[eau["scenario"].eq(SCENARIO_REALISE)].set_index("code_insee")
+        for code, colonne in (("volume_retenu_grille", "volume_retention_m3_an"),
+                              ("volume_ruissele_grille", "volume_ruissellement_m3_an"),
+                              ("volume_percole_grille", "volume_percolation_m3_an"),
+                              ("delta_volume_retenu_grille", "delta_volume_retention_m3_an")):
+            valeurs = realise[colonne].reindex(codes[communes]).to_numpy(float)
+            table.loc[communes, code] = valeurs
+            table.loc[bassin, code] = np.nansum(valeurs)
+    return table

@@ -12,6 +12,7 @@ import streamlit as st
 
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.export import TYPES_MIME, exporter_csv
+from donnees.invest import calculer_modeles_territoire
 from donnees.magasin import Magasin
 from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
@@ -21,6 +22,7 @@ from indicateurs.calcul import (
     calculer_indicateurs_communes,
     calculer_indicateurs_groupes,
     calculer_indicateurs_operations,
+    joindre_indicateurs_grille,
 )
 from indicateurs.communs import Filtres, masque_filtres
 from indicateurs.parametres import lire_parametres
@@ -163,12 +165,28 @@ def parametres_territoire():
     return lire_parametres(charger_territoire().get("parametres"))
 
 
+@st.cache_resource(show_spinner="Calcul des modèles chaleur et eau (première fois seulement)…", max_entries=2)
+def _modeles(dossier: str, revision: tuple, signatures: tuple):
+    return calculer_modeles_territoire(Path(dossier))
+
+
+def charger_modeles():
+    """Modèles chaleur (3 scénarios) et eau sur grille, recalculés seulement si les entrées changent."""
+    dossier = dossier_donnees()
+    signatures = (*_signatures_referentiel(), _signature(chemin_territoire(dossier)))
+    return _modeles(str(dossier), revision_magasin(), signatures)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_communes(url: str, revision: tuple, signatures: tuple, filtres: Filtres):
-    return calculer_indicateurs_communes(
+    table = calculer_indicateurs_communes(
         charger_operations(), charger_zones(), charger_financements(), charger_couche("communes"),
         charger_surfaces_impermeables(), charger_couche("objectifs"), charger_couche("nouvelles_surfaces"),
         parametres_territoire(), filtres)
+    modeles = charger_modeles()
+    complete = joindre_indicateurs_grille(table, modeles.chaleur.communes, modeles.eau_communes)
+    complete.attrs.update(table.attrs)
+    return complete
 
 
 def calculer_communes(filtres: Filtres):

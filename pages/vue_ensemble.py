@@ -11,10 +11,10 @@ from vues.figures import figure_trajectoire
 from vues.format import formater_nombre
 
 INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
-                     "taux_impermeabilisation", "ratio_compensation_sdage", "taux_atteinte_objectif",
+                     "taux_impermeabilisation", "anomalie_chaleur", "delta_t_operations", "ratio_compensation_sdage", "taux_atteinte_objectif",
                      "cout_par_m2", "nombre_operations"]
-CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "cout_total_ht",
-                 "taux_aide"]
+CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "delta_t_operations", "nombre_operations",
+                 "cout_total_ht", "taux_aide"]
 
 territoire = commun.charger_territoire()
 filtres = commun.lire_filtres()
@@ -32,7 +32,7 @@ st.caption(f"{territoire['nom']} — registre des opérations de désimperméabi
 
 def decrire_evolution(code: str) -> str | None:
     """Apport de l'année de référence (« +1 234 m² en 2026 ») pour un indicateur cumulable."""
-    if reference is None:
+    if reference is None or code == "delta_t_operations":
         return None
     lignes = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference)]
     if lignes.empty:
@@ -52,7 +52,9 @@ for colonne, code in zip(colonnes, CHIFFRES_CLES):
     decimales = int(catalogue.loc[code, "decimales"])
     colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, unite(code)),
                    delta=decrire_evolution(code), delta_color="off" if code == "taux_aide" else "normal",
-                   help=catalogue.loc[code, "formule"], border=True)
+                   help=catalogue.loc[code, "formule"] + (
+                       " — Modèle InVEST sur toutes les opérations réalisées (filtres non appliqués)."
+                       if catalogue.loc[code, "famille"] == "chaleur" else ""), border=True)
 
 if operations.empty:
     st.info("Aucune opération ne correspond aux filtres choisis. Élargissez la sélection dans la barre "

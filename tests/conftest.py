@@ -240,13 +240,18 @@ def fabrique_base_postgresql(url_postgresql):
 
 @pytest.fixture(scope="session")
 def dossier_demo(tmp_path_factory) -> Path:
-    """Dossier de données avec la démonstration « petite » (graine 7), base SQLite comprise."""
+    """Dossier de données avec la démonstration « petite » (graine 7, grille de 20 m), base SQLite comprise."""
     from donnees.demo import generer_demo
+    from donnees.referentiel import ecrire_territoire, lire_territoire
 
     dossier = tmp_path_factory.mktemp("demo_petite")
     ancien = os.environ.pop("DESIMPER_BASE_URL", None)
     try:
         generer_demo(dossier, taille="petite", graine=7)
+        # Grille de 20 m pour les tests (4 fois moins de cellules que les 10 m par défaut).
+        territoire = lire_territoire(dossier)
+        territoire["parametres"] = {**territoire.get("parametres", {}), "resolution_grille_m": 20}
+        ecrire_territoire(territoire, dossier)
     finally:
         if ancien is not None:
             os.environ["DESIMPER_BASE_URL"] = ancien

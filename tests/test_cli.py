@@ -39,3 +39,30 @@ def test_demo_si_absent_ne_regenere_pas(dossier_demo_copie, capsys):
     assert cli.main(["demo", "--taille", "petite", "--si-absent", "--dossier", str(dossier_demo_copie)]) == 0
     assert "rien à faire" in capsys.readouterr().out
     assert (dossier_demo_copie / "parcelles.parquet").stat().st_mtime_ns == avant
+
+
+def test_indicateurs_json_chaque_indicateur_communal(dossier_demo, capsys, monkeypatch):
+    import json
+
+    from indicateurs.catalogue import lire_catalogue
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--format", "json"]) == 0
+    sortie = json.loads(capsys.readouterr().out)
+    catalogue = lire_catalogue()
+    communaux = {c for c in catalogue.index if "commune" in catalogue.loc[c, "niveaux"].split(";")}
+    assert communaux <= set(sortie["indicateurs"])
+    assert len(sortie["territoires"]) == 26
+    bassin = next(t for t in sortie["territoires"] if t["territoire"] == "bassin")
+    assert bassin["surface_desimpermeabilisee"] > 0 and bassin["t_air_moyenne"] > 25
+    assert bassin["delta_t_operations"] <= 0
+
+
+def test_indicateurs_csv_une_commune(dossier_demo, capsys, monkeypatch):
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--format", "csv", "--sans-grille",
+                     "--commune", "34301"]) == 0
+    lignes = capsys.readouterr().out.splitlines()
+    assert lignes[0].startswith("territoire;nom;")
+    assert [l.split(";")[0] for l in lignes[1:]] == ["34301", "bassin"]
+    assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--sans-grille", "--commune", "99999"]) == 2

@@ -395,3 +395,28 @@ def test_indicateurs_par_type_de_site_sommes_et_ratios(dossier_demo):
     vide = calculer_indicateurs_groupes(operations, zones, financements, "type_site",
                                         filtres=Filtres(statuts=()))
     assert vide.empty and "cout_par_m2" in vide.columns
+
+
+def test_joindre_indicateurs_grille_moyenne_ponderee_et_sommes():
+    from indicateurs.calcul import joindre_indicateurs_grille
+
+    table = pd.DataFrame({"territoire": ["A", "B", "bassin"], "nom": ["A", "B", "Ensemble du bassin"]})
+    chaleur = pd.DataFrame({
+        "code_insee": ["A", "B", "A", "B"], "scenario": ["realisees", "realisees", "realisees_programmees",
+                                                         "realisees_programmees"],
+        "t_air_moyenne_c": [32.0, 31.0, 31.9, 30.9], "anomalie_moyenne_c": [2.0, 1.0, 1.9, 0.9],
+        "surface_ilot_chaleur_m2": [100.0, 0.0, 90.0, 0.0], "surface_urbaine_m2": [300.0, 100.0, 300.0, 100.0],
+        "delta_t_air_c": [-0.04, 0.0, -0.08, -0.02]})
+    eau = pd.DataFrame({"code_insee": ["A", "B"], "scenario": ["realisees", "realisees"],
+                        "volume_retention_m3_an": [10.0, 5.0], "volume_ruissellement_m3_an": [1.0, 2.0],
+                        "volume_percolation_m3_an": [0.5, 0.5], "delta_volume_retention_m3_an": [3.0, 0.0]})
+    copie = table.copy()
+    resultat = joindre_indicateurs_grille(table, chaleur, eau).set_index("territoire")
+    pd.testing.assert_frame_equal(table, copie)
+    assert resultat.loc["bassin", "t_air_moyenne"] == pytest.approx((32.0 * 300 + 31.0 * 100) / 400)
+    assert resultat.loc["bassin", "delta_t_operations"] == pytest.approx(-0.03)
+    assert resultat.loc["A", "delta_t_programmees"] == pytest.approx(-0.08)
+    assert resultat.loc["bassin", "surface_ilot_chaleur"] == 100.0
+    assert resultat.loc["bassin", "delta_volume_retenu_grille"] == 3.0
+    sans = joindre_indicateurs_grille(table, None, None)
+    assert sans["t_air_moyenne"].isna().all()
