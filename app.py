@@ -14,7 +14,9 @@ commun.afficher_filtres(territoire)
 
 navigation = st.navigation([
     st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
+    st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
     st.Page("pages/commune.py", title="Commune", icon=":material/location_city:"),
+    st.Page("pages/fiche.py", title="Fiche opération", icon=":material/description:"),
     st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
     st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
 ])

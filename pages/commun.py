@@ -24,12 +24,15 @@ from indicateurs.calcul import (
     calculer_indicateurs_operations,
     joindre_indicateurs_grille,
 )
-from indicateurs.communs import Filtres, masque_filtres
+from indicateurs.communs import Filtres, masque_filtres  # noqa: F401 (Filtres réexporté pour les pages)
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
+from vues.cartes import legender_rampe, lire_styles
+from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export
+from vues.images import creer_vignette, grille_en_png
 
 
 def _signature(chemin: Path) -> int:
@@ -340,3 +343,48 @@ def choisir_commune(cle: str = "commune_choisie") -> str:
     if st.query_params.get("code") != code:
         st.query_params["code"] = code
     return code
+
+
+# ------------------------------------------------------------------------------------ cartes
+
+
+SCENARIOS_CHALEUR = {"sans_operations": "Sans opérations", "realisees": "Opérations réalisées",
+                     "realisees_programmees": "Réalisées + programmées"}
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def _image_chaleur(dossier: str, revision: tuple, signatures: tuple, scenario: str):
+    modeles = charger_modeles()
+    chaleur = modeles.chaleur
+    parametres = chaleur.parametres
+    palette = lire_styles()["chaleur"]
+    minimum, maximum = parametres.t_ref_c, parametres.t_ref_c + parametres.uhi_max_c
+    uri, bornes = grille_en_png(chaleur.t_air[scenario], chaleur.grille.transform, chaleur.grille.crs, palette,
+                                minimum, maximum)
+    return {"uri": uri, "bornes": bornes, "titre": f"Température de l'air (°C) — {SCENARIOS_CHALEUR[scenario]}",
+            "legende": legender_rampe(palette, minimum, maximum, 1, "°C")}
+
+
+def image_chaleur(scenario: str) -> dict:
+    """Image de T_air d'un scénario (PNG WGS84 + bornes + légende), mise en cache."""
+    dossier = dossier_donnees()
+    signatures = (*_signatures_referentiel(), _signature(chemin_territoire(dossier)))
+    return _image_chaleur(str(dossier), revision_magasin(), signatures, scenario)
+
+
+def fiches_operations(operations, filtres: Filtres):
+    """HTML échappé de la fenêtre de chaque opération (vignette « après » si une photo existe)."""
+    import pandas as pd
+
+    indicateurs = calculer_operations(filtres).set_index("operation_id")
+    photos = obtenir_magasin().lire_photos()
+    apres = photos[photos["moment"].eq("apres")].drop_duplicates("operation_id").set_index("operation_id")
+    dossier = dossier_donnees()
+    fiches = {}
+    for index, operation in operations.iterrows():
+        ident = int(operation["id"])
+        vignette = creer_vignette(dossier / apres.loc[ident, "chemin"]) if ident in apres.index else None
+        fiches[index] = construire_fiche_html(
+            operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
+            f"./fiche?id={ident}")
+    return pd.Series(fiches, dtype=object)

@@ -100,8 +100,9 @@ def colorer_valeurs(valeurs: pd.Series, bornes: list[float], palette: list[str],
 
 def ajouter_communes(carte: folium.Map, communes: gpd.GeoDataFrame,
                      operations_par_commune: pd.Series | None = None,
-                     choroplethe: Choroplethe | None = None) -> folium.GeoJson:
-    """Ajoute les communes (classe SVG ``desimper-commune``), colorées par un indicateur s'il est donné."""
+                     choroplethe: Choroplethe | None = None, transparentes: bool = False) -> folium.GeoJson:
+    """Ajoute les communes (classe SVG ``desimper-commune``), colorées par un indicateur s'il est donné ;
+    ``transparentes`` : contours seuls (au-dessus d'une image), toujours cliquables."""
     styles = lire_styles()
     style = styles["commune"]
     table = alleger_geometries(communes[["code_insee", "nom", "geometry"]])
@@ -120,6 +121,8 @@ def ajouter_communes(carte: folium.Map, communes: gpd.GeoDataFrame,
                 position="bottom:24px; left:10px;", forme="carre").add_to(carte)
     else:
         remplissage, opacite = (lambda _: style["remplissage"]), style["opacite"]
+    if transparentes:
+        opacite = styles["opacite_transparente"]
     couche = folium.GeoJson(
         table.to_json(drop_id=True),
         name="Communes",
@@ -152,33 +155,57 @@ def decrire_classes(bornes: list[float], palette: list[str], choroplethe: Chorop
     return entrees
 
 
-def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame) -> folium.GeoJson | None:
-    """Ajoute les opérations en points colorés par type de site (classe SVG ``desimper-operation``)."""
+def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_par: str = "type_site",
+                       fiches: pd.Series | None = None) -> folium.GeoJson | None:
+    """Ajoute les opérations en points (classe SVG ``desimper-operation``) colorés par type ou statut.
+
+    ``fiches`` : HTML déjà échappé de la fenêtre de chaque opération (même index que ``operations``).
+    """
     if operations is None or operations.empty:
         return None
-    couleurs = lire_styles()["types_site"]
+    styles = lire_styles()
+    couleurs = styles["types_site"] if couleur_par == "type_site" else styles["statuts"]
     types = lire_types_site()
     table = gpd.GeoDataFrame(
         {
             "nom": operations["nom"].astype(str).map(html.escape).to_numpy(),
             "type": operations["type_site"].map(types).fillna("Autre").to_numpy(),
-            "type_site": operations["type_site"].to_numpy(),
+            "categorie": operations[couleur_par].astype(str).to_numpy(),
             "statut": operations["statut"].map(STATUTS).fillna("").to_numpy(),
         },
         geometry=operations.geometry.to_crs(4326).representative_point().to_numpy(),
         crs=4326,
     )
+    if fiches is not None:
+        table["fiche"] = fiches.reindex(operations.index).fillna("").to_numpy()
     table = alleger_geometries(table)
     couche = folium.GeoJson(
         table.to_json(drop_id=True),
         name="Opérations",
         marker=folium.CircleMarker(radius=5, weight=1, fill_opacity=0.9),
         style_function=lambda f: {"color": "#ffffff", "fill": True, "fillColor": couleurs.get(
-            f["properties"]["type_site"], "#444444"), "className": "desimper-operation"},
+            f["properties"]["categorie"], "#444444"), "className": "desimper-operation"},
         tooltip=folium.GeoJsonTooltip(["nom", "type", "statut"], aliases=["Opération", "Type", "Statut"]),
+        popup=folium.GeoJsonPopup(["fiche"], labels=False, max_width=260) if fiches is not None else None,
     )
     couche.add_to(carte)
     return couche
+
+
+def ajouter_image(carte: folium.Map, uri: str, bornes: list[list[float]], titre: str,
+                  entrees_legende: list[tuple[str, str]]) -> None:
+    """Image colorée (PNG en data URI) calée sur ses bornes WGS84, avec sa légende."""
+    folium.raster_layers.ImageOverlay(uri, bounds=bornes, name=titre, interactive=False, zindex=300,
+                                      class_name="desimper-image").add_to(carte)
+    Legende(titre, entrees_legende, position="bottom:24px; left:10px;", forme="carre").add_to(carte)
+
+
+def legender_rampe(palette: list[str], minimum: float, maximum: float, decimales: int, unite: str,
+                   nombre: int = 5) -> list[tuple[str, str]]:
+    """Entrées de légende d'une rampe continue : ``nombre`` valeurs régulières et leur couleur."""
+    valeurs = np.linspace(minimum, maximum, nombre)
+    rangs = np.linspace(0, len(palette) - 1, nombre).round().astype(int)
+    return [(formater_nombre(v, decimales, unite), palette[r]) for v, r in zip(valeurs, rangs)]
 
 
 class Legende(MacroElement):
@@ -209,18 +236,30 @@ class Legende(MacroElement):
 
 
 def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataFrame,
-                            hauteur: str = "100%", choroplethe: Choroplethe | None = None) -> folium.Map:
-    """Carte du bassin : communes (colorées par un indicateur si donné), opérations par type, légendes."""
+                            hauteur: str = "100%", choroplethe: Choroplethe | None = None,
+                            couleur_par: str = "type_site", fiches: pd.Series | None = None,
+                            image: dict | None = None) -> folium.Map:
+    """Carte du bassin : communes (colorées par un indicateur si donné), image facultative (chaleur),
+    opérations par type ou statut avec leur fiche, légendes.
+
+    ``image`` : ``{"uri", "bornes", "titre", "legende"}`` (voir :func:`ajouter_image`).
+    """
     emprise = tuple(communes.to_crs(4326).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
     comptes = operations.groupby("code_insee").size() if len(operations) else None
-    ajouter_communes(carte, communes, comptes, choroplethe)
-    ajouter_operations(carte, operations)
-    couleurs = lire_styles()["types_site"]
-    presents = set(operations["type_site"]) if len(operations) else set()
-    entrees = [(libelle, couleurs[code]) for code, libelle in lire_types_site().items() if code in presents]
+    ajouter_communes(carte, communes, comptes, choroplethe, transparentes=image is not None)
+    if image is not None:
+        ajouter_image(carte, image["uri"], image["bornes"], image["titre"], image["legende"])
+    ajouter_operations(carte, operations, couleur_par, fiches)
+    styles = lire_styles()
+    presents = set(operations[couleur_par]) if len(operations) else set()
+    if couleur_par == "type_site":
+        titre, libelles, couleurs = "Type de site", lire_types_site(), styles["types_site"]
+    else:
+        titre, libelles, couleurs = "Statut", STATUTS, styles["statuts"]
+    entrees = [(libelle, couleurs[code]) for code, libelle in libelles.items() if code in presents]
     if entrees:
-        Legende("Type de site", entrees, position="top:10px; right:10px;").add_to(carte)
+        Legende(titre, entrees, position="top:10px; right:10px;").add_to(carte)
     return carte
 
 
@@ -280,9 +319,14 @@ def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFram
 
 
 def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-                             parcelles: gpd.GeoDataFrame | None = None, hauteur: str = "100%") -> folium.Map:
-    """Carte d'une commune : contour, parcelles prioritaires (facultatif) et zones des opérations."""
-    emprise = tuple(commune.to_crs(4326).total_bounds)
+                             parcelles: gpd.GeoDataFrame | None = None, hauteur: str = "100%",
+                             cadrer_sur_zones: bool = False) -> folium.Map:
+    """Carte d'une commune : contour, parcelles prioritaires (facultatif) et zones des opérations.
+
+    ``cadrer_sur_zones`` : vue ajustée aux zones (fiche d'une opération) plutôt qu'à la commune.
+    """
+    cadre = zones if cadrer_sur_zones and zones is not None and len(zones) else commune
+    emprise = tuple(cadre.to_crs(4326).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
     style = lire_styles()["commune"]
     contour = alleger_geometries(commune[["code_insee", "geometry"]])

@@ -103,3 +103,24 @@ def test_commune_sans_operation(monkeypatch, dossier_demo):
     appli.run()
     assert not appli.exception, appli.exception
     assert any("Aucune opération" in i.value for i in appli.info)
+
+
+@pytest.mark.parametrize("couche", ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune"])
+def test_carte_chaque_couche(monkeypatch, dossier_demo, couche):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/carte.py")
+    appli.session_state["carte_couche"] = couche
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert [t.value for t in appli.title] == ["Carte"]
+
+
+def test_fiche_operation(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = "3"
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert appli.selectbox[0].value == 3
+    assert len(appli.metric) == 6
+    assert any("estimation" in m.value for m in appli.markdown)

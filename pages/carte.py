@@ -1,0 +1,74 @@
+"""Page « Carte » : grande carte à couches (communes, chaleur, imperméabilisation, parcelles d'une commune),
+opérations par type ou statut avec leur fiche ; un clic sur une commune ouvre sa page."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from indicateurs.catalogue import titre_axe, unite
+from indicateurs.communs import CODE_BASSIN
+from indicateurs.priorites import classer_parcelles
+from pages import commun
+from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
+
+COUCHES = ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune"]
+INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre", "ratio_compensation_sdage",
+               "taux_atteinte_objectif", "anomalie_chaleur", "delta_t_operations", "cout_par_m2",
+               "nombre_operations"]
+COULEURS = {"type_site": "Type de site", "statut": "Statut"}
+NOMBRE_PARCELLES = 300
+
+filtres = commun.lire_filtres()
+communes = commun.charger_couche("communes_affichage")
+operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+table = commun.calculer_communes(filtres).set_index("territoire").drop(CODE_BASSIN)
+
+st.title("Carte")
+gauche, milieu, droite = st.columns([3, 2, 2])
+couche = gauche.segmented_control("Couche", COUCHES, default=COUCHES[0], key="carte_couche") or COUCHES[0]
+couleur_par = milieu.radio("Opérations colorées par", list(COULEURS), format_func=COULEURS.get, horizontal=True,
+                           key="carte_couleur")
+if operations.empty:
+    st.info("Aucune opération ne correspond aux filtres choisis : seules les communes sont affichées.")
+
+fiches = commun.fiches_operations(operations, filtres) if len(operations) else None
+if couche == "Parcelles d'une commune":
+    with droite:
+        code = commun.choisir_commune()
+    priorites = commun.calculer_priorites_commune(code)
+    candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
+    parcelles = commun.charger_couche("parcelles")
+    geometries = None
+    if candidates is not None and len(candidates):
+        geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]].merge(
+            candidates, on="id")
+    zones = commun.charger_zones()
+    zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool) & zones["code_insee"].eq(code).to_numpy(bool)]
+    carte = construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
+                                     geometries)
+    st.caption(f"Les {NOMBRE_PARCELLES} parcelles les plus prioritaires de la commune, colorées par score "
+               "(0 à 100) ; les zones des opérations par type de site.")
+else:
+    choroplethe, image = None, None
+    if couche == "Communes":
+        indicateur = droite.selectbox("Indicateur", INDICATEURS, format_func=titre_axe, key="carte_indicateur")
+        choroplethe = Choroplethe(table[indicateur], titre_axe(indicateur), unite(indicateur))
+    elif couche == "Imperméabilisation":
+        choroplethe = Choroplethe(table["taux_impermeabilisation"], titre_axe("taux_impermeabilisation"), "%", 1)
+    else:
+        scenario = droite.selectbox("Scénario", list(commun.SCENARIOS_CHALEUR), index=1,
+                                    format_func=commun.SCENARIOS_CHALEUR.get, key="carte_scenario")
+        image = commun.image_chaleur(scenario)
+    carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe, couleur_par=couleur_par,
+                                    fiches=fiches, image=image)
+    st.caption("Cliquez sur une commune pour ouvrir sa page, sur une opération pour voir sa fiche.")
+
+retour = st_folium(carte, height=680, use_container_width=True, returned_objects=["last_active_drawing"],
+                   key=f"carte_{couche}")
+clic = (retour or {}).get("last_active_drawing")
+if clic and couche != "Parcelles d'une commune":
+    proprietes = clic.get("properties", {})
+    if "operations" in proprietes and "code_insee" in proprietes:  # une commune, pas une opération
+        marque = f"{proprietes['code_insee']}-{clic.get('geometry', {}).get('type')}"
+        if st.session_state.get("carte_dernier_clic") != marque:
+            st.session_state["carte_dernier_clic"] = marque
+            st.switch_page("pages/commune.py", query_params={"code": proprietes["code_insee"]})

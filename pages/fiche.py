@@ -1,0 +1,90 @@
+"""Page « Fiche opération » : tout ce qu'on sait d'une opération (zones, chiffres, financements, photos,
+retour d'expérience, estimation de l'effet de chaleur)."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from donnees.config import dossier_donnees
+from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
+from indicateurs.catalogue import formater_valeur, libelle
+from indicateurs.chaleur import ParametresChaleur, estimer_score_site
+from pages import commun
+from vues.cartes import construire_carte_commune
+from vues.format import formater_nombre
+
+CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "cout_total_ht",
+            "taux_aide", "cout_par_m2"]
+
+operations = commun.charger_operations()
+st.title("Fiche opération")
+if operations.empty:
+    st.info("Aucune opération enregistrée.")
+    st.stop()
+noms = dict(zip(operations["id"].astype(int), operations["nom"].astype(str) + " — " + operations["code_insee"]))
+demande = st.query_params.get("id")
+identifiants = sorted(noms)
+index = identifiants.index(int(demande)) if demande and demande.isdigit() and int(demande) in noms else 0
+ident = st.selectbox("Opération", identifiants, index=index, format_func=lambda i: f"n° {i} · {noms[i]}")
+if st.query_params.get("id") != str(ident):
+    st.query_params["id"] = str(ident)
+
+operation = operations.set_index("id").loc[ident]
+indicateurs = commun.calculer_operations(commun.Filtres()).set_index("operation_id").loc[ident]
+zones = commun.charger_zones()
+zones = zones[zones["operation_id"].eq(ident).to_numpy(bool)]
+types, revetements = lire_types_site(), lire_revetements()["libelle"]
+
+st.subheader(operation["nom"])
+st.caption(" · ".join(filter(None, [
+    types.get(operation["type_site"], operation["type_site"]), STATUTS.get(operation["statut"]),
+    f"validation : {VALIDATIONS.get(operation['validation'], '').lower()}",
+    f"fin des travaux : {operation['date_fin_travaux']:%d/%m/%Y}" if pd.notna(operation["date_fin_travaux"]) else None,
+    f"maître d'ouvrage : {operation['maitre_ouvrage']}" if isinstance(operation["maitre_ouvrage"], str) else None])))
+if operation.get("localisation_approximative"):
+    st.warning("Localisation approximative : l'opération est placée au centre de la commune, sans géométrie "
+               "connue.")
+if operation["validation"] == "a_corriger" and isinstance(operation["commentaire_validation"], str):
+    st.warning(f"À corriger : {operation['commentaire_validation']}")
+
+colonnes = [*st.columns(3), *st.columns(3)]
+for colonne, code in zip(colonnes, CHIFFRES):
+    colonne.metric(libelle(code), formater_valeur(code, indicateurs[code]), border=True)
+
+gauche, droite = st.columns([3, 2], gap="large")
+with gauche:
+    commune = commun.charger_couche("communes")
+    carte = construire_carte_commune(commune[commune["code_insee"] == operation["code_insee"]], zones,
+                                     cadrer_sur_zones=True)
+    st_folium(carte, height=420, use_container_width=True, returned_objects=[], key=f"carte_fiche_{ident}")
+with droite:
+    st.markdown("**Zones**")
+    commun.afficher_tableau(pd.DataFrame({
+        "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
+        "Après": zones["revetement_apres"].map(revetements).to_numpy(),
+        "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}))
+    score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(commun.parametres_territoire()))
+    st.markdown(f"**Chaleur** ({score['libelle']}) : capacité de rafraîchissement "
+                f"{formater_nombre(score['cc_avant'], 2)} → {formater_nombre(score['cc_apres'], 2)}, soit "
+                f"ΔT local ≈ {formater_nombre(score['delta_t_local_c'], 2, '°C')}.")
+    financements = commun.charger_financements()
+    financements = financements[financements["operation_id"].eq(ident).to_numpy(bool)]
+    if len(financements):
+        st.markdown("**Financements**")
+        commun.afficher_tableau(pd.DataFrame({"Financeur": financements["financeur"].to_numpy(),
+                                              "Montant (€)": financements["montant_eur"].round(0).to_numpy()}))
+
+for titre, champ in (("Description", "description"), ("Retour d'expérience", "retour_experience"),
+                     ("Contact", "contact")):
+    if isinstance(operation[champ], str) and operation[champ].strip():
+        st.markdown(f"**{titre}**")
+        st.text(operation[champ])
+
+photos = commun.obtenir_magasin().lire_photos(ident)
+if len(photos):
+    st.markdown("**Photos**")
+    colonnes = st.columns(min(len(photos), 3))
+    for colonne, (_, photo) in zip(colonnes * 3, photos.iterrows()):
+        chemin = dossier_donnees() / photo["chemin"]
+        if chemin.exists():
+            colonne.image(str(chemin), caption=f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}")

@@ -1,0 +1,413 @@
+"""Mesures (make bench) des pages de l'application à la taille « complète » de la démonstration.
+
+Budgets (CONCEPTION §7, consigne « Speed and weight ») :
+- un changement de filtre relance une page en ≤ 0,5 s (médiane), données en cache : AppTest sur la vue
+  d'ensemble, la page Commune (Sète, section « Opérations ») et la page Indicateurs. Deux médianes par
+  page : « déjà vu » (combinaison de filtres déjà calculée : les fonctions en cache répondent, c'est la
+  médiane soumise au budget) et « première fois » (combinaison nouvelle : les indicateurs sont recalculés,
+  chiffre rapporté sans budget). Un profil cProfile d'une relance « déjà vue » est écrit pour chaque page
+  (tests/sorties/bench_pages_profil_<page>.txt) et résumé dans le JSON, pour désigner l'étape lente ;
+- HTML de la carte du bassin (avec choroplèthe) ≤ 2 Mo ; carte d'une commune avec parcelles (Sète :
+  300 premières parcelles prioritaires + zones des opérations) ≤ 4 Mo ; le pire cas (toutes les parcelles
+  candidates de Sète sur une carte) est mesuré sans budget ;
+- mémoire du serveur réel (processus et enfants, RSS) ≤ 2 Go avec 10 sessions Chromium ouvertes, chacune
+  passée par la vue d'ensemble, la commune de Sète et les indicateurs (navigation dans l'application, une
+  session Streamlit par onglet). Sans Chromium ou Playwright : test ignoré, sauf sous ``CI=true``.
+
+Le territoire complet (graine 42) est généré une fois dans un dossier temporaire, ou lu dans
+``$DESIMPER_DEMO_COMPLETE`` s'il y en a déjà un ; les modèles chaleur et eau sont ensuite mis en cache disque
+comme le fait ``desimper demo``. Les médianes sont écrites dans tests/sorties/bench_pages.json.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import itertools
+import json
+import os
+import pstats
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from donnees.config import url_base
+from donnees.demo import generer_demo
+from donnees.invest import calculer_modeles_territoire
+from donnees.magasin import Magasin
+from donnees.nomenclatures import STATUTS, lire_types_site
+from donnees.referentiel import lire_couche, lire_territoire
+from indicateurs.calcul import calculer_indicateurs_communes
+from indicateurs.catalogue import lire_catalogue, titre_axe, unite
+from indicateurs.communs import Filtres
+from indicateurs.parametres import lire_parametres
+from indicateurs.priorites import calculer_priorites, classer_parcelles
+from indicateurs.surfaces import calculer_surface_impermeable_communes
+from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
+
+RACINE = Path(__file__).resolve().parents[2]
+APP = str(RACINE / "app.py")
+SORTIES = RACINE / "tests" / "sorties"
+CODE_SETE = "34301"
+PASSAGES = 7
+BUDGET_RELANCE_S = 0.5
+BUDGET_CARTE_BASSIN_MO = 2
+BUDGET_CARTE_COMMUNE_MO = 4
+BUDGET_MEMOIRE_MO = 2048
+NOMBRE_SESSIONS = 10
+NOMBRE_PARCELLES_CARTE = 300  # comme pages/commune.py
+INDICATEUR_CARTE = "surface_desimpermeabilisee"  # indicateur proposé par défaut sur la vue d'ensemble
+CHROMIUM = os.environ.get("DESIMPER_CHROMIUM", "/usr/bin/chromium")
+OPTIONS_CHROMIUM = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--disable-dev-shm-usage"]
+
+
+def _enregistrer(cle: str, valeur) -> None:
+    SORTIES.mkdir(parents=True, exist_ok=True)
+    chemin = SORTIES / "bench_pages.json"
+    mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
+    mesures[cle] = valeur
+    chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+
+
+def _mo(texte: str) -> float:
+    return len(texte.encode("utf-8")) / 1e6
+
+
+@pytest.fixture(scope="module")
+def demo_complete(tmp_path_factory) -> Path:
+    """Démonstration complète (graine 42) avec les modèles chaleur et eau en cache disque."""
+    dossier = os.environ.get("DESIMPER_DEMO_COMPLETE")
+    if dossier and (Path(dossier) / "territoire.json").exists() \
+            and lire_territoire(Path(dossier)).get("taille") == "complete":
+        dossier = Path(dossier)
+    else:
+        dossier = tmp_path_factory.mktemp("demo_complete_pages")
+        generer_demo(dossier, taille="complete", graine=42)
+    calculer_modeles_territoire(dossier)  # comme `desimper demo` : la première page ne calcule pas la chaleur
+    return dossier
+
+
+# ------------------------------------------------------------------------------ relance après un filtre
+
+PAGES = {  # nom -> (script passé à switch_page, titre attendu)
+    "vue_ensemble": (None, "Vue d'ensemble"),
+    "commune": ("pages/commune.py", "Commune"),
+    "indicateurs": ("pages/indicateurs.py", "Indicateurs"),
+}
+TYPE_DEJA_VU = "cour_ecole"
+
+
+def _combinaisons_nouvelles():
+    """Combinaisons (types, statuts) jamais demandées dans ce processus : une par relance « première fois »."""
+    variantes_statuts = [list(STATUTS), ["realisee"], ["en_travaux", "realisee"], ["programmee", "realisee"],
+                         ["programmee", "en_travaux"]]
+    for statuts, type_site in itertools.product(variantes_statuts, lire_types_site()):
+        if not (type_site == TYPE_DEJA_VU and statuts == list(STATUTS)):
+            yield [type_site], statuts
+
+
+_NOUVELLES = _combinaisons_nouvelles()
+
+
+def _relancer(appli: AppTest, titre: str) -> float:
+    debut = time.perf_counter()
+    appli.run()
+    duree = time.perf_counter() - debut
+    assert not appli.exception, appli.exception
+    assert [t.value for t in appli.title] == [titre]
+    return duree
+
+
+def _profil(appli: AppTest, titre: str, nom: str) -> list[dict]:
+    """Relance « déjà vue » sous cProfile : fonctions du projet les plus coûteuses (temps cumulé)."""
+    appli.session_state["filtre_types"] = [TYPE_DEJA_VU] if not appli.session_state["filtre_types"] else []
+    profileur = cProfile.Profile()
+    profileur.enable()
+    _relancer(appli, titre)
+    profileur.disable()
+    texte = io.StringIO()
+    statistiques = pstats.Stats(profileur, stream=texte).sort_stats("cumulative")
+    statistiques.print_stats(60)
+    (SORTIES / f"bench_pages_profil_{nom}.txt").write_text(texte.getvalue())
+    lignes = []
+    for (fichier, ligne, fonction), (_, appels, _, cumul, _) in statistiques.stats.items():
+        chemin = Path(fichier)
+        if chemin.is_absolute() and RACINE in chemin.parents and ".venv" not in chemin.parts:
+            lignes.append({"fonction": f"{chemin.relative_to(RACINE)}:{ligne}:{fonction}", "appels": appels,
+                           "cumul_s": round(cumul, 3)})
+    return sorted(lignes, key=lambda e: -e["cumul_s"])[:12]
+
+
+@pytest.mark.parametrize("nom", list(PAGES))
+def test_relance_apres_changement_de_filtre(nom, demo_complete, monkeypatch):
+    script, titre = PAGES[nom]
+    monkeypatch.setenv("DESIMPER_DONNEES", str(demo_complete))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    appli = AppTest.from_file(APP, default_timeout=300)
+    debut = time.perf_counter()
+    appli.run()  # chauffe : couches, modèles (cache disque), indicateurs sans filtre
+    premiere = time.perf_counter() - debut
+    assert not appli.exception, appli.exception
+    if script:
+        if nom == "commune":
+            appli.query_params["code"] = CODE_SETE
+            appli.session_state["commune_section"] = "Opérations"
+        appli.switch_page(script)
+        premiere += _relancer(appli, titre)
+    if nom == "commune":
+        assert appli.selectbox[0].value == CODE_SETE
+        assert appli.session_state["commune_section"] == "Opérations"
+        assert appli.get("iframe") or appli.info  # carte des opérations (ou aucune opération)
+    appli.session_state["filtre_types"] = [TYPE_DEJA_VU]  # la combinaison « déjà vue » est calculée une fois
+    _relancer(appli, titre)
+
+    premiere_fois = []
+    for _ in range(PASSAGES):
+        types, statuts = next(_NOUVELLES)
+        appli.session_state["filtre_types"] = types
+        appli.session_state["filtre_statuts"] = statuts
+        premiere_fois.append(_relancer(appli, titre))
+    deja_vu = []
+    appli.session_state["filtre_statuts"] = list(STATUTS)
+    for rang in range(PASSAGES):
+        appli.session_state["filtre_types"] = [] if rang % 2 == 0 else [TYPE_DEJA_VU]
+        deja_vu.append(_relancer(appli, titre))
+
+    mediane_vu, mediane_nouveau = statistics.median(deja_vu), statistics.median(premiere_fois)
+    _enregistrer(f"relance_filtre_{nom}", {
+        "deja_vu_mediane_s": round(mediane_vu, 3), "deja_vu_durees_s": [round(d, 3) for d in deja_vu],
+        "premiere_fois_mediane_s": round(mediane_nouveau, 3),
+        "premiere_fois_durees_s": [round(d, 3) for d in premiere_fois],
+        "premier_affichage_s": round(premiere, 2),
+        "profil_deja_vu_cumul_s": _profil(appli, titre, nom),
+    })
+    assert mediane_vu <= BUDGET_RELANCE_S, (
+        f"{nom} : relance médiane {mediane_vu:.3f} s > {BUDGET_RELANCE_S} s "
+        f"(profil : tests/sorties/bench_pages_profil_{nom}.txt)")
+
+
+# ------------------------------------------------------------------------------ poids des cartes
+
+
+@pytest.fixture(scope="module")
+def donnees_cartes(demo_complete) -> dict:
+    magasin = Magasin(url_base(demo_complete))
+    try:
+        donnees = {"operations": magasin.lire_operations(), "zones": magasin.lire_zones(),
+                   "financements": magasin.lire_financements()}
+    finally:
+        magasin.fermer()
+    for nom in ("communes", "communes_affichage", "objectifs", "nouvelles_surfaces", "occupation", "parcelles"):
+        donnees[nom] = lire_couche(nom, demo_complete)
+    donnees["parametres"] = lire_parametres(lire_territoire(demo_complete).get("parametres"))
+    return donnees
+
+
+def test_poids_carte_bassin_avec_choroplethe(donnees_cartes):
+    d = donnees_cartes
+    table = calculer_indicateurs_communes(
+        d["operations"], d["zones"], d["financements"], d["communes"],
+        calculer_surface_impermeable_communes(d["occupation"]), d["objectifs"], d["nouvelles_surfaces"],
+        d["parametres"], Filtres())
+    valeurs = table.set_index("territoire")[INDICATEUR_CARTE]
+    choroplethe = Choroplethe(valeurs, titre_axe(INDICATEUR_CARTE), unite(INDICATEUR_CARTE),
+                              int(lire_catalogue().loc[INDICATEUR_CARTE, "decimales"]))
+    html = construire_carte_bassin(d["communes_affichage"], d["operations"], choroplethe=choroplethe) \
+        .get_root().render()
+    taille = _mo(html)
+    _enregistrer("carte_bassin_choroplethe", {"mo": round(taille, 3), "operations": len(d["operations"]),
+                                              "communes": len(d["communes_affichage"])})
+    assert taille <= BUDGET_CARTE_BASSIN_MO
+
+
+def test_poids_carte_commune_avec_parcelles(donnees_cartes):
+    """Sète comme la page Commune la construit : contour, zones des opérations, parcelles prioritaires."""
+    d = donnees_cartes
+    commune = d["communes"][d["communes"]["code_insee"] == CODE_SETE]
+    operations = d["operations"][d["operations"]["code_insee"].eq(CODE_SETE).to_numpy(bool)]
+    zones = d["zones"][d["zones"]["operation_id"].isin(operations["id"]).to_numpy(bool)]
+    parcelles = d["parcelles"][d["parcelles"]["commune"].eq(CODE_SETE).to_numpy(bool)]
+    occupation = d["occupation"][d["occupation"]["code_insee"].eq(CODE_SETE).to_numpy(bool)]
+    debut = time.perf_counter()
+    priorites = calculer_priorites(parcelles, occupation, operations=d["operations"], parametres=d["parametres"])
+    duree_priorites = time.perf_counter() - debut
+    candidates = classer_parcelles(priorites, CODE_SETE)
+    assert len(candidates) > NOMBRE_PARCELLES_CARTE
+
+    def carte_parcelles(classees, avec_zones: bool) -> float:
+        geometries = parcelles[parcelles["id"].isin(classees["id"]).to_numpy(bool)][["id", "geometry"]]
+        carte = construire_carte_commune(commune, zones if avec_zones else None, geometries.merge(classees, on="id"))
+        return _mo(carte.get_root().render())
+
+    premieres = candidates.head(NOMBRE_PARCELLES_CARTE)
+    mesures = {
+        "section_operations_zones_mo": round(_mo(construire_carte_commune(commune, zones).get_root().render()), 3),
+        "section_parcelles_300_mo": round(carte_parcelles(premieres, avec_zones=False), 3),
+        "parcelles_300_et_zones_mo": round(carte_parcelles(premieres, avec_zones=True), 3),
+        "pire_cas_toutes_candidates_et_zones_mo": round(carte_parcelles(candidates, avec_zones=True), 3),
+        "parcelles_commune": len(parcelles), "parcelles_candidates": len(candidates), "zones": len(zones),
+        "calcul_priorites_sete_s": round(duree_priorites, 2),
+    }
+    _enregistrer("carte_commune_sete", mesures)
+    assert mesures["parcelles_300_et_zones_mo"] <= BUDGET_CARTE_COMMUNE_MO
+
+
+# ------------------------------------------------------------------------------ mémoire du serveur
+
+
+def _manque(raison: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{raison} (obligatoire sous CI=true)")
+    pytest.skip(raison)
+
+
+def _port_libre() -> int:
+    with socket.socket() as prise:
+        prise.bind(("127.0.0.1", 0))
+        return prise.getsockname()[1]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Le processus et tous ses descendants (lus dans /proc)."""
+    enfants: dict[int, list[int]] = {}
+    for entree in Path("/proc").iterdir():
+        if not entree.name.isdigit():
+            continue
+        try:
+            etat = (entree / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(etat.rsplit(")", 1)[1].split()[1])
+        enfants.setdefault(parent, []).append(int(entree.name))
+    resultat, pile = [], [pid]
+    while pile:
+        courant = pile.pop()
+        resultat.append(courant)
+        pile.extend(enfants.get(courant, []))
+    return resultat
+
+
+def _rss_mo(pid: int) -> float:
+    """RSS (Mo) du processus et de ses enfants : psutil s'il est installé, sinon /proc/PID/status."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        racine = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [racine, *racine.children(recursive=True)]) / 2**20
+    total_ko = 0
+    for courant in _descendants(pid):
+        try:
+            for ligne in Path(f"/proc/{courant}/status").read_text().splitlines():
+                if ligne.startswith("VmRSS:"):
+                    total_ko += int(ligne.split()[1])
+        except OSError:
+            continue
+    return total_ko / 1024
+
+
+def _pic_mo(pid: int) -> float | None:
+    try:
+        for ligne in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if ligne.startswith("VmHWM:"):
+                return int(ligne.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+@pytest.fixture(scope="module")
+def serveur(demo_complete):
+    """`desimper serveur` réel sur un port libre ; renvoie (url, pid)."""
+    port = _port_libre()
+    environnement = dict(os.environ, DESIMPER_DONNEES=str(demo_complete))
+    environnement.pop("DESIMPER_BASE_URL", None)
+    SORTIES.mkdir(parents=True, exist_ok=True)
+    journal = open(SORTIES / "serveur_bench_pages.log", "w")
+    # sys.executable : le Python de .venv quand `make bench` lance pytest
+    processus = subprocess.Popen(
+        [sys.executable, "cli.py", "serveur", "--port", str(port), "--adresse", "127.0.0.1",
+         "--server.headless", "true"],
+        cwd=RACINE, env=environnement, stdout=journal, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    limite = time.monotonic() + 60
+    while time.monotonic() < limite:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reponse:
+                if reponse.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        processus.terminate()
+        pytest.fail("Le serveur Streamlit n'a pas démarré (voir tests/sorties/serveur_bench_pages.log).")
+    yield url, processus.pid
+    processus.terminate()
+    try:
+        processus.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        processus.kill()
+    journal.close()
+
+
+def _attendre_page(page, titre: str) -> None:
+    """Le titre de la page est affiché et le script a fini de tourner, sans exception."""
+    page.locator("h1", has_text=titre).first.wait_for(timeout=120_000)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=120_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _naviguer(page, chemin: str, titre: str) -> None:
+    """Changement de page dans l'application (même session Streamlit), comme un lien de la navigation."""
+    page.evaluate("chemin => { history.pushState({}, '', chemin); window.dispatchEvent(new PopStateEvent('popstate')); }",
+                  chemin)
+    _attendre_page(page, titre)
+
+
+def test_memoire_serveur_10_sessions(serveur):
+    if not Path(CHROMIUM).exists():
+        _manque(f"Chromium introuvable ({CHROMIUM})")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _manque("Playwright n'est pas installé")
+    url, pid = serveur
+    mesures = {"demarrage_mo": round(_rss_mo(pid), 1), "apres_sessions_mo": []}
+    durees = []
+    with sync_playwright() as pw:
+        navigateur = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=OPTIONS_CHROMIUM)
+        contextes = []
+        try:
+            for _ in range(NOMBRE_SESSIONS):
+                debut = time.perf_counter()
+                contexte = navigateur.new_context(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+                contextes.append(contexte)
+                page = contexte.new_page()
+                page.goto(f"{url}/", wait_until="domcontentloaded")
+                _attendre_page(page, "Vue d'ensemble")
+                _naviguer(page, f"/commune?code={CODE_SETE}", "Commune")
+                assert "Sète" in page.locator('[data-testid="stSelectbox"]').first.inner_text()
+                _naviguer(page, "/indicateurs", "Indicateurs")
+                durees.append(round(time.perf_counter() - debut, 1))
+                mesures["apres_sessions_mo"].append(round(_rss_mo(pid), 1))
+            time.sleep(3)
+            rss = _rss_mo(pid)
+            mesures.update({"sessions": len(contextes), "rss_10_sessions_mo": round(rss, 1),
+                            "pic_vmhwm_processus_mo": _pic_mo(pid), "durees_session_s": durees,
+                            "processus": len(_descendants(pid))})
+        finally:
+            for contexte in contextes:
+                contexte.close()
+            navigateur.close()
+    _enregistrer("memoire_serveur", mesures)
+    assert rss <= BUDGET_MEMOIRE_MO
