@@ -39,9 +39,11 @@ def grille_en_png(valeurs: np.ndarray, transformation: Affine, crs: str, palette
     if pas > 1:
         h, l = hauteur // pas * pas, largeur // pas * pas
         blocs = valeurs[:h, :l].reshape(h // pas, pas, l // pas, pas)
-        with np.errstate(invalid="ignore"):
-            valeurs = np.nanmean(blocs, axis=(1, 3)) if np.isfinite(blocs).any() else blocs.mean(axis=(1, 3))
-        transformation = transformation * Affine.scale(pas)
+        finies = np.isfinite(blocs)
+        sommes = np.where(finies, blocs, 0.0).sum(axis=(1, 3))
+        nombres = finies.sum(axis=(1, 3))
+        valeurs = np.where(nombres > 0, sommes / np.maximum(nombres, 1), np.nan)
+        transformation = transformation @ Affine.scale(pas)
         hauteur, largeur = valeurs.shape
     source = CRS.from_user_input(crs)
     cible = CRS.from_epsg(4326)

@@ -44,14 +44,11 @@ def pytest_runtest_makereport(item, call):
         item.echec_appel = rapport.failed
 
 
-@pytest.fixture(scope="session")
-def serveur_app(dossier_demo):
-    """Lance `streamlit run app.py` sur un port libre avec la démonstration ; renvoie l'URL de base."""
+def _lancer_serveur(dossier: Path, journal_chemin: Path):
     port = _port_libre()
-    environnement = dict(os.environ, DESIMPER_DONNEES=str(dossier_demo))
+    environnement = dict(os.environ, DESIMPER_DONNEES=str(dossier))
     environnement.pop("DESIMPER_BASE_URL", None)
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    journal = open(SORTIES / "serveur.log", "w")
+    journal = open(journal_chemin, "w")
     processus = subprocess.Popen(
         [sys.executable, "cli.py", "serveur", "--port", str(port), "--adresse", "127.0.0.1",
          "--server.headless", "true"],
@@ -62,19 +59,39 @@ def serveur_app(dossier_demo):
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reponse:
                 if reponse.status == 200:
-                    break
+                    return processus, journal, url
         except OSError:
             time.sleep(0.3)
-    else:
-        processus.terminate()
-        pytest.fail(f"Le serveur Streamlit n'a pas démarré (voir {SORTIES / 'serveur.log'}).")
-    yield url
     processus.terminate()
-    try:
-        processus.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        processus.kill()
     journal.close()
+    pytest.fail(f"Le serveur Streamlit n'a pas démarré (voir {journal_chemin}).")
+
+
+@pytest.fixture(scope="session")
+def demarrer_serveur():
+    """Fabrique : ``demarrer_serveur(dossier) -> url`` lance `desimper serveur` sur un port libre."""
+    SORTIES.mkdir(parents=True, exist_ok=True)
+    lances = []
+
+    def demarrer(dossier: Path) -> str:
+        processus, journal, url = _lancer_serveur(dossier, SORTIES / f"serveur-{len(lances)}.log")
+        lances.append((processus, journal))
+        return url
+
+    yield demarrer
+    for processus, journal in lances:
+        processus.terminate()
+        try:
+            processus.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            processus.kill()
+        journal.close()
+
+
+@pytest.fixture(scope="session")
+def serveur_app(dossier_demo, demarrer_serveur):
+    """URL de l'application lancée sur la démonstration."""
+    return demarrer_serveur(dossier_demo)
 
 
 @pytest.fixture(scope="session")

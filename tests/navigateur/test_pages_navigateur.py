@@ -1,0 +1,139 @@
+"""Playwright + Chromium : chaque page se charge, clic sur une commune, filtre, texte hostile échappé."""
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+SORTIES = Path(__file__).resolve().parents[1] / "sorties"
+
+pytestmark = pytest.mark.navigateur
+
+PAGES = {"/": "Vue d'ensemble", "/carte": "Carte", "/commune?code=34301": "Commune", "/fiche?id=1": "Fiche opération",
+         "/indicateurs": "Indicateurs", "/methode": "Méthode"}
+
+
+def attendre_application(page, titre: str) -> None:
+    page.get_by_role("heading", name=titre, exact=True).first.wait_for(timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
+                           timeout=90_000)
+
+
+@pytest.mark.parametrize("chemin, titre", PAGES.items())
+def test_chaque_page_se_charge_sans_exception(page_app, chemin, titre):
+    page = page_app(chemin)
+    attendre_application(page, titre)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert not page_app.erreurs
+
+
+def test_clic_sur_une_commune_ouvre_sa_page(page_app, dossier_demo):
+    import pandas as pd
+
+    noms = pd.read_parquet(dossier_demo / "communes.parquet", columns=["code_insee", "nom"]).set_index(
+        "code_insee")["nom"]
+    page = page_app("/carte")
+    attendre_application(page, "Carte")
+    carte = page.frame_locator("iframe[title*='streamlit_folium']").first
+    commune = carte.locator("path.desimper-commune").nth(3)
+    commune.wait_for(state="attached", timeout=60_000)
+    commune.click(force=True)
+    page.wait_for_url("**/commune?code=*", timeout=60_000)
+    attendre_application(page, "Commune")
+    code = page.url.split("code=")[-1][:5]
+    legende = page.locator("[data-testid='stCaptionContainer']").first
+    legende.wait_for(timeout=30_000)
+    assert legende.inner_text().startswith(noms[code])
+
+
+def test_un_filtre_change_un_chiffre_cle(page_app):
+    page = page_app("/")
+    attendre_application(page, "Vue d'ensemble")
+    metrique = page.locator("[data-testid='stMetricValue']").first
+    avant = metrique.inner_text()
+    page.locator("[data-testid='stSidebar']").get_by_role("button", name="Réalisée").click()
+    page.wait_for_function(
+        "(avant) => document.querySelector('[data-testid=\"stMetricValue\"]').innerText !== avant", arg=avant,
+        timeout=60_000)
+    assert metrique.inner_text() != avant
+
+
+@pytest.fixture(scope="module")
+def dossier_hostile(dossier_demo, tmp_path_factory):
+    """Copie de la démonstration où une opération porte un nom et une description hostiles."""
+    copie = tmp_path_factory.mktemp("hostile") / "demo"
+    shutil.copytree(dossier_demo, copie)
+    with sqlite3.connect(copie / "desimper.sqlite") as base:
+        base.execute("UPDATE operation SET nom = ?, description = ? WHERE id = 1",
+                     ("<img src=x onerror=alert(1)>", "<script>alert(2)</script> texte"))
+    return copie
+
+
+def test_texte_hostile_affiche_en_clair(navigateur, dossier_hostile, demarrer_serveur):
+    url = demarrer_serveur(dossier_hostile)
+    hostile = "<img src=x onerror=alert(1)>"
+    contexte = navigateur.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
+    page = contexte.new_page()
+    alertes = []
+    page.on("dialog", lambda dialogue: (alertes.append(dialogue.message), dialogue.dismiss()))
+    try:
+        # Fiche : titre, liste et description en texte brut.
+        page.goto(url + "/fiche?id=1")
+        attendre_application(page, "Fiche opération")
+        page.get_by_text(hostile).first.wait_for(timeout=30_000)
+        page.get_by_text("<script>alert(2)</script> texte").first.wait_for(timeout=30_000)
+        # Commune : info-bulles des zones et tableau des opérations.
+        page.goto(url + "/commune?code=" + _code_operation_1(dossier_hostile))
+        attendre_application(page, "Commune")
+        carte = page.frame_locator("iframe[title*='streamlit_folium']").first
+        zones = carte.locator("path.desimper-zone")
+        zones.first.wait_for(state="attached", timeout=60_000)
+        vus = []
+        for rang in range(zones.count()):
+            zones.nth(rang).dispatch_event("mouseover")
+            bulle = carte.locator(".leaflet-tooltip").last
+            if bulle.count():
+                vus.append(bulle.inner_text())
+        assert any(hostile in texte for texte in vus), "l'info-bulle doit montrer le nom en clair"
+        assert carte.locator("img[src='x']").count() == 0
+        # Carte : fenêtres des opérations de la commune (filtre de commune dans la barre latérale).
+        page.goto(url + "/carte")
+        attendre_application(page, "Carte")
+        filtre = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").last
+        filtre.click()
+        page.keyboard.type(_nom_commune_operation_1(dossier_hostile))
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(4_000)
+        attendre_application(page, "Carte")
+        carte = page.frame_locator("iframe[title*='streamlit_folium']").first
+        points = carte.locator("path.desimper-operation")
+        points.first.wait_for(state="attached", timeout=60_000)
+        fenetres = []
+        for rang in range(min(points.count(), 80)):
+            points.nth(rang).dispatch_event("click")  # même si les points se recouvrent
+            fenetre = carte.locator(".leaflet-popup-content")
+            if fenetre.count():
+                fenetres.append(fenetre.first.inner_text())
+                carte.locator(".leaflet-popup-close-button").first.click(force=True)
+        assert any(hostile in texte for texte in fenetres), f"la fenêtre doit montrer le nom en clair : {fenetres}"
+        assert carte.locator("img[src='x']").count() == 0
+        assert alertes == []
+    except Exception:
+        page.screenshot(path=str(SORTIES / "texte_hostile.png"), full_page=True)
+        raise
+    finally:
+        contexte.close()
+
+
+def _nom_commune_operation_1(dossier) -> str:
+    import pandas as pd
+
+    communes = pd.read_parquet(dossier / "communes.parquet", columns=["code_insee", "nom"])
+    return dict(zip(communes["code_insee"], communes["nom"]))[_code_operation_1(dossier)]
+
+
+def _code_operation_1(dossier) -> str:
+    with sqlite3.connect(dossier / "desimper.sqlite") as base:
+        return base.execute("SELECT code_insee FROM operation WHERE id = 1").fetchone()[0]
