@@ -15,7 +15,9 @@ from vues.format import formater_nombre
 from vues.tableaux import preparer_tableau
 
 M2_PAR_KM2 = 1_000_000
-SECTIONS = ["Opérations", "Trajectoire", "Profil d'imperméabilisation", "Villes pairs", "Parcelles prioritaires"]
+SECTIONS = ["Opérations", "Trajectoire", "Profil chaleur et imperméabilisation", "Villes pairs",
+            "Parcelles prioritaires"]
+CHALEUR = ["t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "delta_t_operations", "delta_t_programmees"]
 NOMBRE_PARCELLES_CARTE = 300
 NOMBRE_PARCELLES_LISTE = 20
 CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "taux_impermeabilisation",
@@ -73,7 +75,14 @@ elif section == "Trajectoire":
             f"trajectoire_{code}", "Lecture : surface cumulée réalisée, projection avec les opérations en travaux "
             "et programmées, et objectif de la commune.", "trajectoire")
 
-elif section == "Profil d'imperméabilisation":
+elif section == "Profil chaleur et imperméabilisation":
+    st.markdown("**Chaleur** — modèle InVEST Urban Cooling sur les cellules urbaines, après-midi d'été ; "
+                "toutes les opérations réalisées (filtres non appliqués).")
+    colonnes_chaleur = [*st.columns(3), *st.columns(3)]
+    for colonne, indicateur in zip(colonnes_chaleur, CHALEUR):
+        colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]),
+                       help=f"Bassin : {formater_valeur(indicateur, bassin[indicateur])}")
+    st.markdown("**Imperméabilisation**")
     impermeable = commun.charger_surfaces_impermeables().set_index("code_insee")
     gauche, droite = st.columns(2)
     gauche.metric(libelle("taux_impermeabilisation"), formater_valeur("taux_impermeabilisation",

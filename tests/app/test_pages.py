@@ -81,8 +81,8 @@ def test_indicateurs_graphiques_et_telechargements(monkeypatch, dossier_demo):
     assert any("Aucune opération" in i.value for i in appli.info)
 
 
-@pytest.mark.parametrize("section", ["Opérations", "Trajectoire", "Profil d'imperméabilisation", "Villes pairs",
-                                     "Parcelles prioritaires"])
+@pytest.mark.parametrize("section", ["Opérations", "Trajectoire", "Profil chaleur et imperméabilisation",
+                                     "Villes pairs", "Parcelles prioritaires"])
 def test_commune_chaque_section(monkeypatch, dossier_demo, section):
     appli = lancer_app(monkeypatch, dossier_demo)
     appli.switch_page("pages/commune.py")
