@@ -40,7 +40,7 @@ def commande_demo(args) -> int:
     finally:
         fermer()
     if not args.sans_modeles:
-        from donnees.invest import calculer_modeles_territoire
+        from indicateurs.modeles import calculer_modeles_territoire
 
         print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
         calculer_modeles_territoire(dossier)
@@ -316,7 +316,7 @@ def ajouter_commandes_modeles(sous) -> None:
         print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
 
     def commande_chaleur(args) -> int:
-        from donnees import invest
+        from indicateurs import modeles as invest
 
         sortie = Path(args.sortie).resolve()
         if mode_invest(args, ("occupation", "biophysique", "et0", "zones", "parametres")):
@@ -340,7 +340,7 @@ def ajouter_commandes_modeles(sous) -> None:
         return 0
 
     def commande_eau(args) -> int:
-        from donnees import invest
+        from indicateurs import modeles as invest
 
         sortie = Path(args.sortie).resolve()
         if mode_invest(args, ("occupation", "biophysique", "groupe_sol", "zones")):

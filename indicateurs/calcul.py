@@ -350,7 +350,7 @@ def joindre_indicateurs_grille(table_communes: pd.DataFrame, chaleur_communes: p
     """Ajoute aux indicateurs par commune ceux des modèles sur grille (chaleur et eau), scénario réalisé.
 
     ``chaleur_communes`` / ``eau_communes`` : tables par commune et scénario de
-    :func:`donnees.invest.calculer_modeles_territoire`. Ligne ``bassin`` : températures et écarts moyennés
+    :func:`indicateurs.modeles.calculer_modeles_territoire`. Ligne ``bassin`` : températures et écarts moyennés
     en pondérant par la surface urbaine de chaque commune (moyenne sur toutes les cellules urbaines),
     surfaces et volumes sommés. Les modèles portent sur toutes les opérations (filtres non appliqués).
     Modèles absents → colonnes NaN. Renvoie une copie.

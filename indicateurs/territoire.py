@@ -2,7 +2,7 @@
 
 Assemble : indicateurs vectoriels par commune et bassin (:mod:`indicateurs.calcul`), ratios des villes
 pairs (:mod:`indicateurs.comparaison`) et, si demandé, indicateurs des modèles sur grille (chaleur et eau,
-:func:`donnees.invest.calculer_modeles_territoire`).
+:func:`indicateurs.modeles.calculer_modeles_territoire`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
     reference = table.attrs.get("annee_reference")
     table = calculer_ratios_communes(table, communes.set_index("code_insee")["population"])
     if avec_grille:
-        from donnees.invest import calculer_modeles_territoire
+        from indicateurs.modeles import calculer_modeles_territoire
 
         modeles = calculer_modeles_territoire(dossier)
         table = joindre_indicateurs_grille(table, modeles.chaleur.communes, modeles.eau_communes)

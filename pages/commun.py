@@ -12,7 +12,7 @@ import streamlit as st
 
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.export import TYPES_MIME, exporter_csv
-from donnees.invest import calculer_modeles_territoire
+from indicateurs.modeles import calculer_modeles_territoire
 from donnees.magasin import Magasin
 from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire

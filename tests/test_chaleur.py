@@ -202,7 +202,7 @@ def test_zonage_bincount_et_scenarios():
 
 @pytest.fixture(scope="module")
 def sorties_reference(tmp_path_factory):
-    from donnees.invest import executer_chaleur_invest
+    from indicateurs.modeles import executer_chaleur_invest
 
     dossier = _reference()
     entrees = dossier / "entrees"
@@ -238,7 +238,7 @@ def test_grilles_comme_invest(sorties_reference, scenario, nom, tolerance):
 
 
 def test_erreurs_fichiers_invest(tmp_path):
-    from donnees.invest import executer_chaleur_invest, lire_table_biophysique
+    from indicateurs.modeles import executer_chaleur_invest, lire_table_biophysique
 
     entrees = _reference() / "entrees"
     table = pd.read_csv(entrees / "classes.csv")
@@ -293,7 +293,7 @@ def demo_20m(dossier_demo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def modeles_demo(demo_20m):
-    from donnees.invest import calculer_modeles_territoire
+    from indicateurs.modeles import calculer_modeles_territoire
 
     ch.vider_cache_memoire()
     return calculer_modeles_territoire(demo_20m)
@@ -332,7 +332,7 @@ def test_table_operations_et_grille_pour_la_carte(modeles_demo, dossier_demo):
 
 def test_cache_memoire_et_disque(modeles_demo, demo_20m, dossier_demo):
     from donnees.config import url_base
-    from donnees.invest import calculer_modeles_territoire
+    from indicateurs.modeles import calculer_modeles_territoire
     from donnees.magasin import Magasin
 
     assert calculer_modeles_territoire(demo_20m, avec_eau=False).chaleur is modeles_demo.chaleur

@@ -88,7 +88,7 @@ def test_table_par_commune_a_la_main():
 
 @pytest.mark.parametrize("scenario", ["avant", "apres"])
 def test_comme_invest(tmp_path, scenario):
-    from donnees.invest import executer_eau_invest
+    from indicateurs.modeles import executer_eau_invest
 
     dossier = _reference()
     entrees = dossier / "entrees"
@@ -109,7 +109,7 @@ def test_comme_invest(tmp_path, scenario):
 
 
 def test_erreurs_fichiers_eau(tmp_path):
-    from donnees.invest import executer_eau_invest, lire_table_biophysique
+    from indicateurs.modeles import executer_eau_invest, lire_table_biophysique
 
     entrees = _reference() / "entrees"
     pd.read_csv(entrees / "classes.csv").drop(columns="rc").to_csv(tmp_path / "sans_rc.csv", index=False)
@@ -148,7 +148,7 @@ def demo_20m(dossier_demo, tmp_path_factory):
 
 def test_scenarios_coherents_sur_la_demo(demo_20m):
     from donnees.config import url_base
-    from donnees.invest import preparer_grille_territoire
+    from indicateurs.modeles import preparer_grille_territoire
     from donnees.magasin import Magasin
     from indicateurs.parametres import lire_parametres
 

@@ -1,4 +1,4 @@
-"""Fichiers des modèles chaleur et eau : entrées et sorties au format d'InVEST, territoire du projet.
+"""Modèles chaleur et eau sur fichiers : entrées et sorties au format d'InVEST, territoire du projet.
 
 - Mode « InVEST » : lit un GeoTIFF d'occupation du sol (``lucode``), une table biophysique CSV aux noms de
   colonnes d'InVEST (``lucode``, ``kc``, ``green_area``, ``shade``, ``albedo`` ; ``rc_a``…``rc_d`` ou ``rc``,
