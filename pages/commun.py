@@ -305,7 +305,7 @@ def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) 
     """
     st.plotly_chart(figure, width="stretch", config=configurer_export(nom_fichier), key=f"figure_{cle}")
     st.caption(f"{guide} — Image : icône appareil photo de la figure.")
-    st.download_button("Télécharger les données (CSV)", exporter_csv(donnees), f"{nom_fichier}.csv",
+    st.download_button("Télécharger les données (CSV)", lambda: exporter_csv(donnees), f"{nom_fichier}.csv",
                        mime=TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
 
 

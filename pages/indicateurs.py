@@ -125,11 +125,12 @@ commun.afficher_tableau(tableau, hauteur=320)
 geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
     par_operation[colonnes], on="operation_id")
 boutons = st.columns(4)
-boutons[0].download_button("CSV (Excel)", exporter_csv(tableau), "operations.csv", mime=TYPES_MIME["csv"],
+# Fichiers produits seulement au clic (génération différée) : une relance de la page ne les recalcule pas.
+boutons[0].download_button("CSV (Excel)", lambda: exporter_csv(tableau), "operations.csv", mime=TYPES_MIME["csv"],
                            icon=":material/download:")
-boutons[1].download_button("XLSX", exporter_xlsx(tableau, "opérations"), "operations.xlsx",
+boutons[1].download_button("XLSX", lambda: exporter_xlsx(tableau, "opérations"), "operations.xlsx",
                            mime=TYPES_MIME["xlsx"], icon=":material/download:")
-boutons[2].download_button("GeoJSON", exporter_geojson(geographique), "operations.geojson",
+boutons[2].download_button("GeoJSON", lambda: exporter_geojson(geographique), "operations.geojson",
                            mime=TYPES_MIME["geojson"], icon=":material/download:")
-boutons[3].download_button("GeoPackage", exporter_geopackage(geographique), "operations.gpkg",
+boutons[3].download_button("GeoPackage", lambda: exporter_geopackage(geographique), "operations.gpkg",
                            mime=TYPES_MIME["gpkg"], icon=":material/download:")

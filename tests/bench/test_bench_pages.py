@@ -400,17 +400,23 @@ def _naviguer(page, chemin: str, titre: str) -> None:
     _attendre_page(page, titre)
 
 
-def test_memoire_serveur_10_sessions(serveur):
+@pytest.fixture(scope="module")
+def playwright_chromium():
+    """sync_playwright, après vérification de Chromium (avant de lancer le serveur)."""
     if not Path(CHROMIUM).exists():
         _manque(f"Chromium introuvable ({CHROMIUM})")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _manque("Playwright n'est pas installé")
+    return sync_playwright
+
+
+def test_memoire_serveur_10_sessions(playwright_chromium, serveur):
     url, pid = serveur
     mesures = {"demarrage_mo": round(_rss_mo(pid), 1), "apres_sessions_mo": []}
     durees = []
-    with sync_playwright() as pw:
+    with playwright_chromium() as pw:
         navigateur = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=OPTIONS_CHROMIUM)
         contextes = []
         try:

@@ -137,3 +137,16 @@ def _nom_commune_operation_1(dossier) -> str:
 def _code_operation_1(dossier) -> str:
     with sqlite3.connect(dossier / "desimper.sqlite") as base:
         return base.execute("SELECT code_insee FROM operation WHERE id = 1").fetchone()[0]
+
+
+def test_telechargement_du_tableau_des_operations(page_app):
+    page = page_app("/indicateurs")
+    attendre_application(page, "Indicateurs")
+    with page.expect_download(timeout=60_000) as attente:
+        page.get_by_role("button", name="CSV (Excel)").click()
+    chemin = attente.value.path()
+    contenu = open(chemin, "rb").read()
+    assert contenu.startswith(b"\xef\xbb\xbf") and b";" in contenu.splitlines()[0]
+    with page.expect_download(timeout=60_000) as attente:
+        page.get_by_role("button", name="GeoPackage").click()
+    assert attente.value.suggested_filename == "operations.gpkg"
