@@ -264,3 +264,39 @@ def dossier_demo_copie(dossier_demo, tmp_path) -> Path:
     copie = tmp_path / "demo"
     shutil.copytree(dossier_demo, copie)
     return copie
+
+
+# =====================================================================================================
+# Magasin vide sur les deux moteurs (tests du magasin, des comptes et des droits) : fichier SQLite neuf,
+# ou base PostgreSQL propre au module, vidée avant chaque test.
+# =====================================================================================================
+
+TABLES_MAGASIN = "journal, photo, financement, zone, operation, utilisateur"
+
+
+@pytest.fixture(scope="module")
+def url_pg_module(request, fabrique_base_postgresql):
+    """Base PostgreSQL neuve pour le module de test, tables créées une fois."""
+    from donnees.magasin import Magasin
+
+    url = fabrique_base_postgresql(f"desimper_{request.module.__name__.split('.')[-1]}")
+    magasin = Magasin(url)
+    magasin.creer_tables()
+    magasin.fermer()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def magasin(request, tmp_path):
+    """Magasin vide : fichier SQLite neuf, ou base PostgreSQL vidée (TRUNCATE)."""
+    from donnees.magasin import Magasin
+
+    if request.param == "sqlite":
+        m = Magasin(f"sqlite:///{(tmp_path / 'magasin.sqlite').as_posix()}")
+    else:
+        m = Magasin(request.getfixturevalue("url_pg_module"))
+        with m.moteur.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {TABLES_MAGASIN} RESTART IDENTITY CASCADE")
+    m.creer_tables()
+    yield m
+    m.fermer()

@@ -36,7 +36,6 @@ from donnees.config import RACINE_PROJET
 from donnees.magasin import Magasin
 from donnees.schemas import ErreurDonnees
 
-MOTEURS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 TABLES = "journal, photo, financement, zone, operation, utilisateur"
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 MDP = "une phrase de passe solide"
@@ -53,30 +52,6 @@ def hacheur_rapide(monkeypatch):
     comptes._empreinte_leurre.cache_clear()
     yield
     comptes._empreinte_leurre.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def url_pg_module(fabrique_base_postgresql):
-    """Base PostgreSQL neuve pour ce module, tables créées une fois."""
-    url = fabrique_base_postgresql("desimper_comptes")
-    m = Magasin(url)
-    m.creer_tables()
-    m.fermer()
-    return url
-
-
-@pytest.fixture(params=MOTEURS)
-def magasin(request, tmp_path):
-    """Magasin vide : fichier SQLite neuf, ou base PostgreSQL vidée (TRUNCATE)."""
-    if request.param == "sqlite":
-        m = Magasin(f"sqlite:///{(tmp_path / 'comptes.sqlite').as_posix()}")
-    else:
-        m = Magasin(request.getfixturevalue("url_pg_module"))
-        with m.moteur.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    m.creer_tables()
-    yield m
-    m.fermer()
 
 
 @pytest.fixture

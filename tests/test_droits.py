@@ -23,8 +23,6 @@ from donnees.droits import (
 from donnees.magasin import ConflitVersion, Magasin
 from donnees.schemas import ErreurDonnees
 
-MOTEURS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
-TABLES = "journal, photo, financement, zone, operation, utilisateur"
 A, B = "34301", "34157"  # Sète, Mèze
 NOMS = {A: "Sète", B: "Mèze", "34108": "Frontignan"}
 EMAILS = {
@@ -58,30 +56,6 @@ def operation(code: str, validation: str = "a_valider", **autres) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def url_pg_module(fabrique_base_postgresql):
-    """Base PostgreSQL neuve pour ce module, tables créées une fois."""
-    url = fabrique_base_postgresql("desimper_droits")
-    m = Magasin(url)
-    m.creer_tables()
-    m.fermer()
-    return url
-
-
-@pytest.fixture(params=MOTEURS)
-def magasin(request, tmp_path):
-    """Magasin vide : fichier SQLite neuf, ou base PostgreSQL vidée (TRUNCATE)."""
-    if request.param == "sqlite":
-        m = Magasin(f"sqlite:///{(tmp_path / 'droits.sqlite').as_posix()}")
-    else:
-        m = Magasin(request.getfixturevalue("url_pg_module"))
-        with m.moteur.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    m.creer_tables()
-    yield m
-    m.fermer()
 
 
 @pytest.fixture

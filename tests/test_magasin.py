@@ -99,33 +99,6 @@ def tomber_en_panne(*_args, **_kwargs):
 
 # ----------------------------------------------------------------------------------------- fixtures
 
-MOTEURS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
-TABLES = "journal, photo, financement, zone, operation, utilisateur"
-
-
-@pytest.fixture(scope="module")
-def url_pg_module(fabrique_base_postgresql):
-    """Base PostgreSQL neuve pour ce module, tables créées une fois."""
-    url = fabrique_base_postgresql("desimper_magasin")
-    m = Magasin(url)
-    m.creer_tables()
-    m.fermer()
-    return url
-
-
-@pytest.fixture(params=MOTEURS)
-def magasin(request, tmp_path):
-    """Magasin vide : fichier SQLite neuf, ou base PostgreSQL vidée (TRUNCATE)."""
-    if request.param == "sqlite":
-        m = Magasin(f"sqlite:///{(tmp_path / 'magasin.sqlite').as_posix()}")
-    else:
-        m = Magasin(request.getfixturevalue("url_pg_module"))
-        with m.moteur.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    m.creer_tables()
-    yield m
-    m.fermer()
-
 
 # ------------------------------------------------------------------------------------ schéma et base
 

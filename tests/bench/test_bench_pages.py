@@ -343,10 +343,11 @@ def _rss_mo(pid: int) -> float:
 
 
 def _pic_mo(pid: int) -> float | None:
+    """Pic de RSS (VmHWM) du processus serveur depuis son démarrage, en Mo."""
     try:
         for ligne in Path(f"/proc/{pid}/status").read_text().splitlines():
             if ligne.startswith("VmHWM:"):
-                return int(ligne.split()[1]) / 1024
+                return round(int(ligne.split()[1]) / 1024, 1)
     except OSError:
         return None
     return None
