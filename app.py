@@ -19,5 +19,6 @@ navigation = st.navigation([
     st.Page("pages/fiche.py", title="Fiche opération", icon=":material/description:"),
     st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
     st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
+    st.Page("pages/connexion.py", title="Connexion", icon=":material/login:"),
 ])
 navigation.run()

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from datetime import datetime, timezone
+
+from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
+from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.export import TYPES_MIME, exporter_csv
 from indicateurs.modeles import calculer_modeles_territoire
 from donnees.magasin import Magasin
-from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
+from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
 from donnees.schemas import ErreurDonnees
 from indicateurs.calcul import (
@@ -96,19 +100,93 @@ def _charger_financements(url: str, revision: tuple):
     return obtenir_magasin().lire_financements()
 
 
+# ------------------------------------------------------------------------------------ utilisateur
+
+
+def utilisateur_courant() -> Utilisateur:
+    """Utilisateur connecté, ou le visiteur public ; une session inactive trop longtemps est fermée."""
+    utilisateur = st.session_state.get("utilisateur")
+    if utilisateur is None:
+        return VISITEUR
+    maintenant = datetime.now(timezone.utc)
+    if session_expiree(st.session_state.get("derniere_activite"), maintenant):
+        deconnecter()
+        st.session_state["session_expiree"] = True
+        return VISITEUR
+    st.session_state["derniere_activite"] = maintenant
+    return utilisateur
+
+
+def connecter(utilisateur: Utilisateur) -> None:
+    """Ouvre la session d'un utilisateur authentifié (les droits sont revérifiés côté données)."""
+    st.session_state["utilisateur"] = utilisateur
+    st.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    st.session_state.pop("session_expiree", None)
+
+
+def deconnecter() -> None:
+    """Ferme la session : retour à la vue publique."""
+    for cle in ("utilisateur", "derniere_activite"):
+        st.session_state.pop(cle, None)
+
+
+def cle_utilisateur() -> tuple:
+    """Petite clé des droits de lecture (rôle, communes) : les caches en dépendent."""
+    utilisateur = utilisateur_courant()
+    return utilisateur.role, tuple(sorted(utilisateur.communes))
+
+
+def _utilisateur_de_cle(cle: tuple) -> Utilisateur:
+    role, communes = cle
+    return VISITEUR if role == VISITEUR.role else Utilisateur("", "", role, frozenset(communes))
+
+
+def revision_lecture() -> tuple:
+    """Révision du magasin et droits de lecture : clé des tableaux d'indicateurs mis en cache."""
+    return revision_magasin(), cle_utilisateur()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _operations_visibles(url: str, revision: tuple, cle: tuple):
+    return filtrer_selon_droits(_utilisateur_de_cle(cle), _charger_operations(url, revision))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _zones_visibles(url: str, revision: tuple, cle: tuple):
+    zones = _charger_zones(url, revision)
+    return zones[zones["operation_id"].isin(_operations_visibles(url, revision, cle)["id"]).to_numpy(bool)]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _financements_visibles(url: str, revision: tuple, cle: tuple):
+    financements = _charger_financements(url, revision)
+    role, communes = cle
+    if role in ("administrateur", "financeur"):
+        return financements
+    operations = _operations_visibles(url, revision, cle)
+    detaillees = operations["id"][operations["code_insee"].isin(communes).to_numpy(bool)]
+    return financements[financements["operation_id"].isin(detaillees).to_numpy(bool)]
+
+
 def charger_financements():
-    """Financements des opérations non supprimées."""
-    return _charger_financements(url_base(), revision_magasin())
+    """Financements que l'utilisateur a le droit de voir (aucun pour le public)."""
+    return _financements_visibles(url_base(), revision_magasin(), cle_utilisateur())
 
 
 def charger_operations():
-    """Opérations non supprimées (GeoDataFrame WGS84), rechargées quand le magasin change."""
-    return _charger_operations(url_base(), revision_magasin())
+    """Opérations visibles par l'utilisateur (public : validées, sans données personnelles ni coûts)."""
+    return _operations_visibles(url_base(), revision_magasin(), cle_utilisateur())
 
 
 def charger_zones():
-    """Zones des opérations non supprimées (GeoDataFrame WGS84)."""
-    return _charger_zones(url_base(), revision_magasin())
+    """Zones des opérations visibles par l'utilisateur (GeoDataFrame WGS84)."""
+    return _zones_visibles(url_base(), revision_magasin(), cle_utilisateur())
+
+
+def charger_registre_complet():
+    """Registre entier, pour les calculs internes qui n'affichent rien de personnel (ex. parcelles déjà
+    traitées dans les priorités)."""
+    return _charger_operations(url_base(), revision_magasin())
 
 
 def verifier_donnees_pretes() -> dict | None:
@@ -135,6 +213,11 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
         st.markdown("### Désimper")
         if territoire:
             st.markdown(f"**{territoire['nom']}**  \n{len(territoire['codes_insee'])} communes")
+            utilisateur = utilisateur_courant()
+            if utilisateur.role == VISITEUR.role:
+                st.caption("Vue publique : opérations validées, sans coûts ni données personnelles.")
+            else:
+                st.caption(f"Connecté : {utilisateur.nom} ({ROLES.get(utilisateur.role, utilisateur.role)})")
             if territoire.get("demo"):
                 st.warning("Données de démonstration : géométries et opérations synthétiques.",
                            icon=":material/science:")
@@ -194,7 +277,7 @@ def _indicateurs_communes(url: str, revision: tuple, signatures: tuple, filtres:
 
 def calculer_communes(filtres: Filtres):
     """Indicateurs par commune + ligne ``bassin`` pour les filtres donnés (mis en cache)."""
-    return _indicateurs_communes(url_base(), revision_magasin(), _signatures_referentiel(), filtres)
+    return _indicateurs_communes(url_base(), revision_lecture(), _signatures_referentiel(), filtres)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -206,7 +289,7 @@ def _indicateurs_annees(url: str, revision: tuple, signatures: tuple, filtres: F
 
 def calculer_annees(filtres: Filtres):
     """Indicateurs par territoire et par année pour les filtres donnés (mis en cache)."""
-    return _indicateurs_annees(url_base(), revision_magasin(), _signatures_referentiel(), filtres)
+    return _indicateurs_annees(url_base(), revision_lecture(), _signatures_referentiel(), filtres)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -223,12 +306,37 @@ def _indicateurs_groupes(url: str, revision: tuple, filtres: Filtres, cle: str):
 
 def calculer_groupes(filtres: Filtres, cle: str):
     """Indicateurs regroupés par ``cle`` (ex. ``type_site``) pour les filtres donnés (mis en cache)."""
-    return _indicateurs_groupes(url_base(), revision_magasin(), filtres, cle)
+    return _indicateurs_groupes(url_base(), revision_lecture(), filtres, cle)
+
+
+COLONNES_EXPORT = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
+                   "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
+                   "cout_par_m2"]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _exporter_operations(url: str, revision: tuple, filtres: Filtres, format_fichier: str) -> bytes:
+    from donnees.export import exporter_geojson, exporter_geopackage, exporter_xlsx
+    from vues.tableaux import preparer_tableau
+
+    par_operation = calculer_operations(filtres)
+    if format_fichier in ("csv", "xlsx"):
+        tableau = preparer_tableau(par_operation, COLONNES_EXPORT)
+        return exporter_csv(tableau) if format_fichier == "csv" else exporter_xlsx(tableau, "opérations")
+    operations = filtrer_operations(charger_operations(), filtres)
+    geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
+        par_operation[COLONNES_EXPORT], on="operation_id")
+    return exporter_geojson(geographique) if format_fichier == "geojson" else exporter_geopackage(geographique)
+
+
+def exporter_operations(filtres: Filtres, format_fichier: str) -> bytes:
+    """Tableau des opérations retenues (indicateurs compris) au format demandé, mis en cache."""
+    return _exporter_operations(url_base(), revision_lecture(), filtres, format_fichier)
 
 
 def calculer_operations(filtres: Filtres):
     """Indicateurs par opération retenue par les filtres (mis en cache)."""
-    return _indicateurs_operations(url_base(), revision_magasin(), filtres)
+    return _indicateurs_operations(url_base(), revision_lecture(), filtres)
 
 
 # ------------------------------------------------------------------------------------ filtres
@@ -305,7 +413,7 @@ def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) 
     """
     st.plotly_chart(figure, width="stretch", config=configurer_export(nom_fichier), key=f"figure_{cle}")
     st.caption(f"{guide} — Image : icône appareil photo de la figure.")
-    st.download_button("Télécharger les données (CSV)", lambda: exporter_csv(donnees), f"{nom_fichier}.csv",
+    st.download_button("Télécharger les données (CSV)", exporter_csv(donnees), f"{nom_fichier}.csv",
                        mime=TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
 
 
@@ -320,7 +428,7 @@ def _priorites_commune(dossier: str, signatures: tuple, revision: tuple, code: s
     occupation = occupation[occupation["code_insee"].eq(code).to_numpy(bool)]
     if parcelles.empty:
         return None
-    return calculer_priorites(parcelles, occupation, operations=charger_operations(),
+    return calculer_priorites(parcelles, occupation, operations=charger_registre_complet(),
                               parametres=parametres_territoire())
 
 
@@ -373,9 +481,16 @@ def image_chaleur(scenario: str) -> dict:
 
 
 def fiches_operations(operations, filtres: Filtres):
-    """HTML échappé de la fenêtre de chaque opération (vignette « après » si une photo existe)."""
+    """HTML échappé de la fenêtre de chaque opération (vignette « après » si une photo existe), mis en
+    cache par révision, droits et filtres."""
+    return _fiches_operations(url_base(), revision_lecture(), filtres).reindex(operations.index)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     import pandas as pd
 
+    operations = filtrer_operations(charger_operations(), filtres)
     indicateurs = calculer_operations(filtres).set_index("operation_id")
     photos = obtenir_magasin().lire_photos()
     apres = photos[photos["moment"].eq("apres")].drop_duplicates("operation_id").set_index("operation_id")

@@ -40,11 +40,12 @@ st.caption(" · ".join(filter(None, [
     types.get(operation["type_site"], operation["type_site"]), STATUTS.get(operation["statut"]),
     f"validation : {VALIDATIONS.get(operation['validation'], '').lower()}",
     f"fin des travaux : {operation['date_fin_travaux']:%d/%m/%Y}" if pd.notna(operation["date_fin_travaux"]) else None,
-    f"maître d'ouvrage : {operation['maitre_ouvrage']}" if isinstance(operation["maitre_ouvrage"], str) else None])))
+    f"maître d'ouvrage : {operation['maitre_ouvrage']}" if isinstance(operation.get("maitre_ouvrage"), str)
+    else None])))
 if operation.get("localisation_approximative"):
     st.warning("Localisation approximative : l'opération est placée au centre de la commune, sans géométrie "
                "connue.")
-if operation["validation"] == "a_corriger" and isinstance(operation["commentaire_validation"], str):
+if operation["validation"] == "a_corriger" and isinstance(operation.get("commentaire_validation"), str):
     st.warning(f"À corriger : {operation['commentaire_validation']}")
 
 colonnes = [*st.columns(3), *st.columns(3)]
@@ -76,7 +77,7 @@ with droite:
 
 for titre, champ in (("Description", "description"), ("Retour d'expérience", "retour_experience"),
                      ("Contact", "contact")):
-    if isinstance(operation[champ], str) and operation[champ].strip():
+    if isinstance(operation.get(champ), str) and operation[champ].strip():
         st.markdown(f"**{titre}**")
         st.text(operation[champ])
 

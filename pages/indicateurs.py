@@ -3,7 +3,7 @@ ratio SDAGE ; téléchargements des données et du tableau des opérations."""
 
 import streamlit as st
 
-from donnees.export import TYPES_MIME, exporter_csv, exporter_geojson, exporter_geopackage, exporter_xlsx
+from donnees.export import TYPES_MIME
 from donnees.nomenclatures import lire_types_site
 from indicateurs.catalogue import titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
@@ -117,20 +117,11 @@ with onglet_sdage:
         f"{formater_nombre(bassin * 100 if bassin == bassin else None)} %.", "sdage")
 
 st.subheader("Tableau des opérations retenues")
-colonnes = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
-            "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
-            "cout_par_m2"]
-tableau = preparer_tableau(par_operation, colonnes)
+tableau = preparer_tableau(par_operation, commun.COLONNES_EXPORT)
 commun.afficher_tableau(tableau, hauteur=320)
-geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
-    par_operation[colonnes], on="operation_id")
 boutons = st.columns(4)
-# Fichiers produits seulement au clic (génération différée) : une relance de la page ne les recalcule pas.
-boutons[0].download_button("CSV (Excel)", lambda: exporter_csv(tableau), "operations.csv", mime=TYPES_MIME["csv"],
+for bouton, (libelle_bouton, format_fichier) in zip(boutons, [("CSV (Excel)", "csv"), ("XLSX", "xlsx"),
+                                                             ("GeoJSON", "geojson"), ("GeoPackage", "gpkg")]):
+    bouton.download_button(libelle_bouton, commun.exporter_operations(filtres, format_fichier),
+                           f"operations.{format_fichier}", mime=TYPES_MIME[format_fichier],
                            icon=":material/download:")
-boutons[1].download_button("XLSX", lambda: exporter_xlsx(tableau, "opérations"), "operations.xlsx",
-                           mime=TYPES_MIME["xlsx"], icon=":material/download:")
-boutons[2].download_button("GeoJSON", lambda: exporter_geojson(geographique), "operations.geojson",
-                           mime=TYPES_MIME["geojson"], icon=":material/download:")
-boutons[3].download_button("GeoPackage", lambda: exporter_geopackage(geographique), "operations.gpkg",
-                           mime=TYPES_MIME["gpkg"], icon=":material/download:")

@@ -178,9 +178,9 @@ def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_
     )
     if fiches is not None:
         table["fiche"] = fiches.reindex(operations.index).fillna("").to_numpy()
-    table = alleger_geometries(table)
+    table = alleger_geometries(table).reset_index(drop=True)
     couche = folium.GeoJson(
-        table.to_json(drop_id=True),
+        table.to_json(),  # identifiants courts : folium y attache les styles plutôt qu'à la fiche entière
         name="Opérations",
         marker=folium.CircleMarker(radius=5, weight=1, fill_opacity=0.9),
         style_function=lambda f: {"color": "#ffffff", "fill": True, "fillColor": couleurs.get(

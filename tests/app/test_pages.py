@@ -124,3 +124,40 @@ def test_fiche_operation(monkeypatch, dossier_demo):
     assert appli.selectbox[0].value == 3
     assert len(appli.metric) == 6
     assert any("estimation" in m.value for m in appli.markdown)
+
+
+def test_connexion_droits_de_lecture(monkeypatch, dossier_demo_copie):
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [], "une phrase de passe solide",
+                 auteur="test")
+    toutes = len(magasin.lire_operations())
+    validees = int((magasin.lire_operations()["validation"] == "validee").sum())
+    magasin.fermer()
+    assert validees < toutes
+
+    def nombre_operations(appli) -> int:
+        valeur = {m.label: m.value for m in appli.metric}["Nombre d'opérations"]
+        return int(valeur.split("\u202fop")[0].replace("\u202f", ""))
+
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    assert nombre_operations(appli) == validees  # vue publique : validées seulement
+    appli.switch_page("pages/connexion.py").run()
+    appli.text_input[0].input("admin@bassin.fr")
+    appli.text_input[1].input("mauvais mot de passe")
+    appli.button[0].click().run()
+    assert not appli.exception
+    assert "incorrect" in appli.error[0].value.lower() or "refus" in appli.error[0].value.lower()
+    appli.text_input[1].input("une phrase de passe solide")
+    appli.button[0].click().run()
+    assert not appli.exception, appli.exception
+    assert any("Alice Admin" in s.value for s in appli.success)
+    appli.switch_page("pages/vue_ensemble.py").run()
+    assert nombre_operations(appli) == toutes  # administrateur : tout le registre
+    appli.switch_page("pages/connexion.py").run()
+    appli.button[0].click().run()
+    appli.switch_page("pages/vue_ensemble.py").run()
+    assert nombre_operations(appli) == validees

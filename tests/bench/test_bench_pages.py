@@ -2,14 +2,18 @@
 
 Budgets (CONCEPTION §7, consigne « Speed and weight ») :
 - un changement de filtre relance une page en ≤ 0,5 s (médiane), données en cache : AppTest sur la vue
-  d'ensemble, la page Commune (Sète, section « Opérations ») et la page Indicateurs. Deux médianes par
-  page : « déjà vu » (combinaison de filtres déjà calculée : les fonctions en cache répondent, c'est la
-  médiane soumise au budget) et « première fois » (combinaison nouvelle : les indicateurs sont recalculés,
-  chiffre rapporté sans budget). Un profil cProfile d'une relance « déjà vue » est écrit pour chaque page
-  (tests/sorties/bench_pages_profil_<page>.txt) et résumé dans le JSON, pour désigner l'étape lente ;
+  d'ensemble, la carte (si pages/carte.py existe), la page Commune (Sète, section « Opérations ») et la page
+  Indicateurs. Deux médianes par page : « déjà vu » (combinaison de filtres déjà calculée : les fonctions en
+  cache répondent ; c'est la médiane soumise au budget, détaillée aussi par combinaison) et « première fois »
+  (combinaison nouvelle : les indicateurs sont recalculés ; rapportée sans budget). Un profil cProfile d'une
+  relance « déjà vue » sans filtre et d'une relance « première fois » est écrit pour chaque page
+  (tests/sorties/bench_pages_profil_<page>[_premiere_fois].txt) et résumé dans le JSON, pour désigner l'étape
+  lente ;
 - HTML de la carte du bassin (avec choroplèthe) ≤ 2 Mo ; carte d'une commune avec parcelles (Sète :
   300 premières parcelles prioritaires + zones des opérations) ≤ 4 Mo ; le pire cas (toutes les parcelles
-  candidates de Sète sur une carte) est mesuré sans budget ;
+  candidates de Sète sur une carte) est mesuré sans budget. La carte réellement envoyée par chaque vue
+  (argument du composant st_folium relevé par AppTest) est aussi pesée, avec le même budget selon la vue
+  (bassin ou commune) ;
 - mémoire du serveur réel (processus et enfants, RSS) ≤ 2 Go avec 10 sessions Chromium ouvertes, chacune
   passée par la vue d'ensemble, la commune de Sète et les indicateurs (navigation dans l'application, une
   session Streamlit par onglet). Sans Chromium ou Playwright : test ignoré, sauf sous ``CI=true``.
@@ -27,6 +31,7 @@ import itertools
 import json
 import os
 import pstats
+import re
 import socket
 import statistics
 import subprocess
@@ -41,13 +46,13 @@ from streamlit.testing.v1 import AppTest
 
 from donnees.config import url_base
 from donnees.demo import generer_demo
-from indicateurs.modeles import calculer_modeles_territoire
 from donnees.magasin import Magasin
-from donnees.nomenclatures import STATUTS, lire_types_site
+from donnees.nomenclatures import STATUTS, VALIDATIONS
 from donnees.referentiel import lire_couche, lire_territoire
 from indicateurs.calcul import calculer_indicateurs_communes
 from indicateurs.catalogue import lire_catalogue, titre_axe, unite
 from indicateurs.communs import Filtres
+from indicateurs.modeles import calculer_modeles_territoire
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites, classer_parcelles
 from indicateurs.surfaces import calculer_surface_impermeable_communes
@@ -101,22 +106,68 @@ def demo_complete(tmp_path_factory) -> Path:
 
 PAGES = {  # nom -> (script passé à switch_page, titre attendu)
     "vue_ensemble": (None, "Vue d'ensemble"),
+    "carte": ("pages/carte.py", "Carte"),
     "commune": ("pages/commune.py", "Commune"),
     "indicateurs": ("pages/indicateurs.py", "Indicateurs"),
 }
 TYPE_DEJA_VU = "cour_ecole"
 
 
-def _combinaisons_nouvelles():
-    """Combinaisons (types, statuts) jamais demandées dans ce processus : une par relance « première fois »."""
-    variantes_statuts = [list(STATUTS), ["realisee"], ["en_travaux", "realisee"], ["programmee", "realisee"],
-                         ["programmee", "en_travaux"]]
-    for statuts, type_site in itertools.product(variantes_statuts, lire_types_site()):
-        if not (type_site == TYPE_DEJA_VU and statuts == list(STATUTS)):
-            yield [type_site], statuts
+@pytest.fixture(scope="module")
+def selections(demo_complete) -> dict:
+    """Sélection complète (valeurs des filtres par défaut) et réserve de combinaisons jamais demandées.
+
+    Chaque relance « première fois » prend la suivante : une sélection large (une année en moins à un bout,
+    un statut ou une validation décoché), pour comparer à taille égale avec la relance « déjà vue » sans filtre.
+    """
+    magasin = Magasin(url_base(demo_complete))
+    try:
+        annees = magasin.lire_operations()["annee"].dropna().astype(int)
+    finally:
+        magasin.fermer()
+    debut, fin = int(annees.min()), int(annees.max())
+    complete = {"filtre_annees": (debut, fin), "filtre_statuts": list(STATUTS),
+                "filtre_validations": list(VALIDATIONS), "filtre_types": []}
+    variantes = itertools.product(
+        [(debut, fin), (debut + 1, fin), (debut, fin - 1), (debut + 1, fin - 1)],
+        [list(STATUTS), ["en_travaux", "realisee"], ["programmee", "realisee"]],
+        [list(VALIDATIONS), ["a_valider", "validee"], ["a_corriger", "validee"]])
+    nouvelles = ({"filtre_annees": a, "filtre_statuts": s, "filtre_validations": v}
+                 for a, s, v in variantes if (a, s, v) != ((debut, fin), list(STATUTS), list(VALIDATIONS)))
+    return {"complete": complete, "nouvelles": nouvelles}
 
 
-_NOUVELLES = _combinaisons_nouvelles()
+def _page_absente(nom: str) -> bool:
+    script = PAGES[nom][0]
+    return script is not None and not (RACINE / script).exists()
+
+
+def _parametres_pages():
+    return [pytest.param(nom, marks=pytest.mark.skipif(_page_absente(nom), reason=f"{PAGES[nom][0]} absente"))
+            for nom in PAGES]
+
+
+def _ouvrir(nom: str, dossier: Path, monkeypatch, **etat) -> tuple[AppTest, float]:
+    """AppTest sur la page ``nom`` (Sète pour les pages qui choisissent une commune) ; durée du 1er affichage.
+
+    ``etat`` : clés d'état de session posées avant l'affichage de la page (ex. ``commune_section``).
+    """
+    script, titre = PAGES[nom]
+    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    appli = AppTest.from_file(APP, default_timeout=300)
+    debut = time.perf_counter()
+    appli.run()  # chauffe : couches, modèles (cache disque), indicateurs sans filtre
+    duree = time.perf_counter() - debut
+    assert not appli.exception, appli.exception
+    if script:
+        appli.query_params["code"] = CODE_SETE
+        appli.session_state["commune_choisie"] = CODE_SETE
+        for cle, valeur in etat.items():
+            appli.session_state[cle] = valeur
+        appli.switch_page(script)
+        duree += _relancer(appli, titre)
+    return appli, duree
 
 
 def _relancer(appli: AppTest, titre: str) -> float:
@@ -128,8 +179,8 @@ def _relancer(appli: AppTest, titre: str) -> float:
     return duree
 
 
-def _profil(appli: AppTest, titre: str, nom: str, types: list[str]) -> list[dict]:
-    """Relance « déjà vue » sous cProfile : fonctions du projet les plus coûteuses (temps cumulé).
+def _profil(appli: AppTest, titre: str, nom: str, etat: dict) -> list[dict]:
+    """Relance sous cProfile après avoir posé ``etat`` : fonctions du projet les plus coûteuses (temps cumulé).
 
     Le profileur ralentit la relance : sa durée ne compte pas dans les médianes.
 
@@ -143,7 +194,8 @@ def _profil(appli: AppTest, titre: str, nom: str, types: list[str]) -> list[dict
         profileurs.append(profileur)
         profileur.enable()  # remplace ce crochet dans le fil courant
 
-    appli.session_state["filtre_types"] = types
+    for cle, valeur in etat.items():
+        appli.session_state[cle] = valeur
     threading.setprofile(activer)
     try:
         duree = _relancer(appli, titre)
@@ -152,7 +204,7 @@ def _profil(appli: AppTest, titre: str, nom: str, types: list[str]) -> list[dict
     assert profileurs, "aucun fil profilé"
     texte = io.StringIO()
     statistiques = pstats.Stats(*profileurs, stream=texte).sort_stats("cumulative")
-    texte.write(f"Relance « déjà vue » de {nom} sous cProfile : {duree:.3f} s\n")
+    texte.write(f"Relance de {nom} sous cProfile ({etat}) : {duree:.3f} s\n")
     statistiques.print_stats(80)
     SORTIES.mkdir(parents=True, exist_ok=True)
     (SORTIES / f"bench_pages_profil_{nom}.txt").write_text(texte.getvalue())
@@ -166,45 +218,40 @@ def _profil(appli: AppTest, titre: str, nom: str, types: list[str]) -> list[dict
     return sorted(lignes, key=lambda e: -e["cumul_s"])[:15]
 
 
-@pytest.mark.parametrize("nom", list(PAGES))
-def test_relance_apres_changement_de_filtre(nom, demo_complete, monkeypatch):
-    script, titre = PAGES[nom]
-    monkeypatch.setenv("DESIMPER_DONNEES", str(demo_complete))
-    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
-    appli = AppTest.from_file(APP, default_timeout=300)
-    debut = time.perf_counter()
-    appli.run()  # chauffe : couches, modèles (cache disque), indicateurs sans filtre
-    premiere = time.perf_counter() - debut
-    assert not appli.exception, appli.exception
-    if script:
-        if nom == "commune":
-            appli.query_params["code"] = CODE_SETE
-            appli.session_state["commune_section"] = "Opérations"
-        appli.switch_page(script)
-        premiere += _relancer(appli, titre)
+@pytest.mark.parametrize("nom", _parametres_pages())
+def test_relance_apres_changement_de_filtre(nom, demo_complete, selections, monkeypatch):
+    titre = PAGES[nom][1]
+    appli, premiere = _ouvrir(nom, demo_complete, monkeypatch, commune_section="Opérations")
     if nom == "commune":
         assert appli.selectbox[0].value == CODE_SETE
         assert appli.session_state["commune_section"] == "Opérations"
         assert appli.get("component_instance"), "carte des opérations de Sète absente"  # st_folium
-    appli.session_state["filtre_types"] = [TYPE_DEJA_VU]  # la combinaison « déjà vue » est calculée une fois
-    _relancer(appli, titre)
 
+    def poser(valeurs: dict) -> None:
+        for cle, valeur in valeurs.items():
+            appli.session_state[cle] = valeur
+
+    poser({"filtre_types": [TYPE_DEJA_VU]})  # la combinaison « déjà vue » est calculée une fois
+    _relancer(appli, titre)
     premiere_fois = []
     for _ in range(PASSAGES):
-        types, statuts = next(_NOUVELLES)
-        appli.session_state["filtre_types"] = types
-        appli.session_state["filtre_statuts"] = statuts
+        poser(next(selections["nouvelles"]))
         premiere_fois.append(_relancer(appli, titre))
+    poser({**selections["complete"], "filtre_types": [TYPE_DEJA_VU]})
+    _relancer(appli, titre)
+    # alternance de deux combinaisons déjà calculées : la sélection complète et un seul type de site
     deja_vu, alternance = {"sans_filtre": [], TYPE_DEJA_VU: []}, itertools.cycle([[], [TYPE_DEJA_VU]])
-    appli.session_state["filtre_statuts"] = list(STATUTS)
     for _ in range(PASSAGES):
         types = next(alternance)
-        appli.session_state["filtre_types"] = types
+        poser({"filtre_types": types})
         deja_vu[types[0] if types else "sans_filtre"].append(_relancer(appli, titre))
     toutes = [*deja_vu["sans_filtre"], *deja_vu[TYPE_DEJA_VU]]
-    appli.session_state["filtre_types"] = [TYPE_DEJA_VU]
+    poser({"filtre_types": [TYPE_DEJA_VU]})
     _relancer(appli, titre)
-    profil = _profil(appli, titre, nom, [])  # retour à la sélection complète, le cas « déjà vu » le plus lourd
+    profils = {  # sélection complète (le cas « déjà vu » le plus lourd), puis une sélection nouvelle
+        "deja_vu_sans_filtre": _profil(appli, titre, nom, {"filtre_types": []}),
+        "premiere_fois": _profil(appli, titre, f"{nom}_premiere_fois", next(selections["nouvelles"])),
+    }
 
     mediane_vu, mediane_nouveau = statistics.median(toutes), statistics.median(premiere_fois)
     _enregistrer(f"relance_filtre_{nom}", {
@@ -214,7 +261,7 @@ def test_relance_apres_changement_de_filtre(nom, demo_complete, monkeypatch):
         "premiere_fois_mediane_s": round(mediane_nouveau, 3),
         "premiere_fois_durees_s": [round(d, 3) for d in premiere_fois],
         "premier_affichage_s": round(premiere, 2),
-        "profil_deja_vu_sans_filtre_cumul_s": profil,
+        **{f"profil_{cle}_cumul_s": profil for cle, profil in profils.items()},
     })
     assert mediane_vu <= BUDGET_RELANCE_S, (
         f"{nom} : relance médiane {mediane_vu:.3f} s > {BUDGET_RELANCE_S} s "
@@ -285,6 +332,47 @@ def test_poids_carte_commune_avec_parcelles(donnees_cartes):
     }
     _enregistrer("carte_commune_sete", mesures)
     assert mesures["parcelles_300_et_zones_mo"] <= BUDGET_CARTE_COMMUNE_MO
+
+
+VUES_CARTES = [  # (nom, page, état de session avant l'affichage, budget en Mo)
+    ("vue_ensemble", "vue_ensemble", {}, BUDGET_CARTE_BASSIN_MO),
+    ("carte_communes", "carte", {"carte_couche": "Communes"}, BUDGET_CARTE_BASSIN_MO),
+    ("carte_chaleur", "carte", {"carte_couche": "Chaleur"}, BUDGET_CARTE_BASSIN_MO),
+    ("carte_impermeabilisation", "carte", {"carte_couche": "Imperméabilisation"}, BUDGET_CARTE_BASSIN_MO),
+    ("carte_parcelles_sete", "carte", {"carte_couche": "Parcelles d'une commune"}, BUDGET_CARTE_COMMUNE_MO),
+    ("commune_sete_operations", "commune", {"commune_section": "Opérations"}, BUDGET_CARTE_COMMUNE_MO),
+    ("commune_sete_parcelles", "commune", {"commune_section": "Parcelles prioritaires"}, BUDGET_CARTE_COMMUNE_MO),
+]
+
+
+def _poids_carte_envoyee(appli: AppTest) -> dict:
+    """Carte st_folium telle que la page l'envoie : HTML/JS (script, en-tête, corps) et message complet.
+
+    Détail : images en data URI (vignettes, chaleur) et blocs ``case "…":`` du JavaScript de folium (styles
+    par entité, indexés par la première propriété unique quand les entités n'ont pas d'``id``).
+    """
+    composants = appli.get("component_instance")
+    assert len(composants) == 1, f"{len(composants)} composants sur la page (une carte attendue)"
+    message = composants[0].proto.json_args
+    arguments = json.loads(message)
+    script = arguments.get("script", "")
+    html = script + arguments.get("header", "") + arguments.get("html", "")
+    images = sum(len(m) for m in re.findall(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", html))
+    cas = sum(len(ligne) for ligne in script.splitlines() if ligne.lstrip().startswith("case "))
+    return {"html_mo": round(_mo(html), 3), "message_mo": round(_mo(message), 3),
+            "dont_images_data_uri_mo": round(images / 1e6, 3), "dont_cas_de_style_mo": round(cas / 1e6, 3)}
+
+
+@pytest.mark.parametrize("vue", [
+    pytest.param(v, id=v[0], marks=pytest.mark.skipif(_page_absente(v[1]), reason=f"page {v[1]} absente"))
+    for v in VUES_CARTES])
+def test_poids_carte_envoyee_par_la_page(vue, demo_complete, monkeypatch):
+    """Poids de la carte que chaque vue envoie au navigateur (AppTest, sans filtre)."""
+    nom, page, etat, budget = vue
+    appli, _ = _ouvrir(page, demo_complete, monkeypatch, **etat)
+    mesures = {**_poids_carte_envoyee(appli), "budget_mo": budget}
+    _enregistrer(f"carte_envoyee_{nom}", mesures)
+    assert mesures["html_mo"] <= budget, f"{nom} : carte de {mesures['html_mo']} Mo > {budget} Mo ({mesures})"
 
 
 # ------------------------------------------------------------------------------ mémoire du serveur

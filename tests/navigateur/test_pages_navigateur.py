@@ -42,7 +42,7 @@ def test_clic_sur_une_commune_ouvre_sa_page(page_app, dossier_demo):
     page.wait_for_url("**/commune?code=*", timeout=60_000)
     attendre_application(page, "Commune")
     code = page.url.split("code=")[-1][:5]
-    legende = page.locator("[data-testid='stCaptionContainer']").first
+    legende = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first
     legende.wait_for(timeout=30_000)
     assert legende.inner_text().startswith(noms[code])
 
