@@ -161,3 +161,41 @@ def test_connexion_droits_de_lecture(monkeypatch, dossier_demo_copie):
     appli.button[0].click().run()
     appli.switch_page("pages/vue_ensemble.py").run()
     assert nombre_operations(appli) == validees
+
+
+def test_operations_validation_par_l_administrateur(monkeypatch, dossier_demo_copie):
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [],
+                         "une phrase de passe solide", auteur="test")
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    from datetime import datetime, timezone
+
+    appli.session_state["utilisateur"] = admin
+    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    appli.session_state["filtre_validations"] = ["a_valider"]
+    appli.switch_page("pages/operations.py").run()
+    assert not appli.exception, appli.exception
+    appli.selectbox(key="operations_choix").select_index(0).run()
+    assert not appli.exception, appli.exception
+    ident = int(appli.subheader[0].value.split("n° ")[1].split(" ")[0])
+    assert magasin.lire_operation(ident)["validation"] == "a_valider"
+    next(b for b in appli.button if b.label == "Valider").click().run()
+    assert not appli.exception, appli.exception
+    assert magasin.lire_operation(ident)["validation"] == "validee"
+    journal = magasin.lire_journal(ident)
+    assert journal.iloc[-1]["action"] == "validation" and journal.iloc[-1]["auteur"] == "admin@bassin.fr"
+    assert any("validée" in s.value for s in appli.success)
+
+
+def test_operations_visiteur_sans_action(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/operations.py").run()
+    assert not appli.exception, appli.exception
+    appli.selectbox(key="operations_choix").select_index(0).run()
+    assert not appli.exception, appli.exception
+    assert not [b for b in appli.button if b.label in ("Valider", "Supprimer", "Restaurer")]
+    assert any("réservé" in c.value for c in appli.caption)

@@ -11,7 +11,8 @@ SORTIES = Path(__file__).resolve().parents[1] / "sorties"
 pytestmark = pytest.mark.navigateur
 
 PAGES = {"/": "Vue d'ensemble", "/carte": "Carte", "/commune?code=34301": "Commune", "/fiche?id=1": "Fiche opération",
-         "/indicateurs": "Indicateurs", "/methode": "Méthode"}
+         "/indicateurs": "Indicateurs", "/methode": "Méthode", "/operations": "Opérations",
+         "/connexion": "Connexion"}
 
 
 def attendre_application(page, titre: str) -> None:

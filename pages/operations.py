@@ -1,0 +1,135 @@
+"""Page « Opérations » : registre consultable et filtrable ; validation, demande de correction,
+suppression et restauration selon le rôle (droits vérifiés côté données) ; historique de chaque fiche."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from donnees.droits import MagasinProtege
+from donnees.schemas import ErreurDonnees
+from pages import commun
+from vues.tableaux import preparer_tableau
+
+ACTIONS_JOURNAL = {"creation": "Création", "modification": "Modification", "suppression": "Suppression",
+                   "restauration": "Restauration", "validation": "Validation"}
+
+utilisateur = commun.utilisateur_courant()
+facade = MagasinProtege(commun.obtenir_magasin(), utilisateur)
+filtres = commun.lire_filtres()
+st.title("Opérations")
+
+message = st.session_state.pop("operations_message", None)
+if message:
+    st.success(message)
+
+gauche, droite = st.columns([3, 1])
+recherche = gauche.text_input("Rechercher (nom, maître d'ouvrage, description)", key="operations_recherche",
+                              placeholder="ex. école, parking, Jules-Ferry")
+supprimees = droite.toggle("Afficher les supprimées", key="operations_supprimees",
+                           disabled=not facade.peut("lire_supprimees"))
+if supprimees and facade.peut("lire_supprimees"):
+    operations = commun.filtrer_operations(facade.lire_operations(inclure_supprimees=True), filtres)
+else:
+    operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+if recherche.strip():
+    texte = recherche.strip().lower()
+    colonnes = [c for c in ("nom", "maitre_ouvrage", "description") if c in operations.columns]
+    trouve = pd.Series(False, index=operations.index)
+    for colonne in colonnes:
+        trouve |= operations[colonne].fillna("").astype(str).str.lower().str.contains(texte, regex=False)
+    operations = operations[trouve]
+
+if operations.empty:
+    st.info("Aucune opération ne correspond aux filtres et à la recherche.")
+    st.stop()
+
+noms = dict(zip(commun.charger_couche("communes_affichage")["code_insee"],
+                commun.charger_couche("communes_affichage")["nom"]))
+tableau = operations.assign(operation_id=operations["id"], commune=operations["code_insee"].map(noms),
+                            surface_zones_m2=operations["surface_zones_m2"].round(0))
+colonnes = ["operation_id", "nom", "commune", "type_site", "statut", "validation", "annee", "surface_zones_m2"]
+if "supprimee" in tableau.columns and supprimees:
+    colonnes.append("supprimee")
+affichage = preparer_tableau(tableau.sort_values("operation_id", ascending=False), colonnes,
+                             {"commune": "Commune", "surface_zones_m2": "Surface des zones (m²)",
+                              "supprimee": "Supprimée"})
+st.caption(f"{len(operations)} opérations. Sélectionnez une ligne pour agir sur l'opération ou voir son "
+           "historique.")
+selection = st.dataframe(affichage, hide_index=True, width="stretch", height=360, on_select="rerun",
+                         selection_mode="single-row", key="operations_tableau",
+                         column_config={"Surface des zones (m²)": st.column_config.NumberColumn(format="localized")})
+lignes = selection.selection.rows if selection else []
+identifiants = [int(i) for i in affichage["Opération"]]
+if lignes:  # une ligne cliquée dans le tableau choisit l'opération
+    st.session_state["operations_choix"] = identifiants[lignes[0]]
+if st.session_state.get("operations_choix") not in identifiants:
+    st.session_state.pop("operations_choix", None)
+libelles = dict(zip(identifiants, affichage["Nom"]))
+ident = st.selectbox("Opération choisie", identifiants, index=None, key="operations_choix",
+                     format_func=lambda i: f"n° {i} · {libelles[i]}", placeholder="Choisissez une opération")
+if ident is None:
+    st.stop()
+try:
+    operation = facade.lire_operation(ident)
+except ErreurDonnees as erreur:
+    st.error(str(erreur))
+    st.stop()
+
+st.subheader(f"n° {ident} · {operation['nom']}")
+st.page_link("pages/fiche.py", label="Ouvrir la fiche complète", icon=":material/description:",
+             query_params={"id": str(ident)})
+
+
+def executer(action, texte_reussite: str) -> None:
+    """Exécute une écriture vérifiée par la façade ; message en français en cas de refus ou de conflit."""
+    try:
+        action()
+    except ErreurDonnees as erreur:
+        st.error(str(erreur))
+    else:
+        st.session_state["operations_message"] = texte_reussite
+        st.rerun()
+
+
+code, version = operation["code_insee"], operation["version"]
+boutons = st.columns(4)
+if not operation.get("supprimee"):
+    if facade.peut("valider", code, operation) and operation["validation"] != "validee":
+        if boutons[0].button("Valider", type="primary", icon=":material/check:"):
+            executer(lambda: facade.valider_operation(ident, version, "validee"), f"Opération n° {ident} validée.")
+    if facade.peut("supprimer", code, operation):
+        if boutons[2].button("Supprimer", icon=":material/delete:"):
+            executer(lambda: facade.supprimer_operation(ident, version),
+                     f"Opération n° {ident} supprimée (restaurable par un administrateur).")
+    if facade.peut("demander_correction", code, operation):
+        with boutons[1].popover("Demander une correction", icon=":material/edit_note:"):
+            commentaire = st.text_area("Ce qu'il faut corriger", key=f"commentaire_{ident}")
+            if st.button("Envoyer la demande", key=f"correction_{ident}"):
+                executer(lambda: facade.valider_operation(ident, version, "a_corriger", commentaire),
+                         f"Correction demandée pour l'opération n° {ident}.")
+elif facade.peut("restaurer", code, operation):
+    if boutons[0].button("Restaurer", type="primary", icon=":material/restore:"):
+        executer(lambda: facade.restaurer_operation(ident), f"Opération n° {ident} restaurée.")
+
+if facade.peut("lire_journal", code, operation):
+    journal = facade.lire_journal(ident)
+    st.markdown("**Historique**")
+    if journal.empty:
+        st.caption("Aucune entrée au journal.")
+    else:
+        def resumer(diff: str) -> str:
+            try:
+                contenu = json.loads(diff) if isinstance(diff, str) else diff
+            except ValueError:
+                return str(diff)[:200]
+            if isinstance(contenu, dict):
+                return ", ".join(sorted(contenu))[:200]
+            return str(contenu)[:200]
+
+        st.dataframe(pd.DataFrame({
+            "Date": pd.to_datetime(journal["horodatage"]).dt.strftime("%d/%m/%Y %H:%M"),
+            "Auteur": journal["auteur"], "Action": journal["action"].map(ACTIONS_JOURNAL).fillna(journal["action"]),
+            "Champs": journal["diff"].map(resumer)}).iloc[::-1], hide_index=True, width="stretch")
+else:
+    st.caption("Historique réservé aux comptes de la commune, aux financeurs et au syndicat.")
