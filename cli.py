@@ -126,6 +126,40 @@ def commande_indicateurs(args) -> int:
     return 0
 
 
+def commande_operations_importer(args) -> int:
+    from donnees.comptes import Utilisateur
+    from donnees.config import dossier_donnees, url_base
+    from donnees.droits import MagasinProtege
+    from donnees.import_operations import importer_fichier
+    from donnees.magasin import Magasin
+    from donnees.referentiel import lire_couche
+
+    dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+    chemin = Path(args.fichier)
+    if not chemin.exists():
+        print(f"Erreur : fichier introuvable : {chemin}.", file=sys.stderr)
+        return 2
+    magasin = Magasin(url_base(dossier))
+    try:
+        compte = magasin.lire_utilisateur(args.utilisateur)
+        if compte is None or not compte["actif"]:
+            print(f"Erreur : aucun compte actif « {args.utilisateur} ». Créez-le avec `desimper utilisateur creer`.",
+                  file=sys.stderr)
+            return 2
+        utilisateur = Utilisateur.depuis_compte(compte)
+        facade = MagasinProtege(magasin, utilisateur)
+        lecture = {cle: valeur for cle, valeur in (("couche", args.couche), ("crs_declare", args.crs)) if valeur}
+        apercu, rapport = importer_fichier(
+            chemin, facade, utilisateur.email, args.mode, lecture=lecture,
+            parcelles=lambda: lire_couche("parcelles", dossier), communes=lire_couche("communes", dossier),
+            localiser_au_centroide=args.localiser_au_centroide)
+    finally:
+        magasin.fermer()
+    print(apercu.resume())
+    print(rapport.message)
+    return 0 if rapport.ecrit else 1
+
+
 def construire_analyseur() -> argparse.ArgumentParser:
     analyseur = argparse.ArgumentParser(prog="desimper", description="Désimper : registre et tableau de "
                                         "bord de la désimperméabilisation d'un bassin versant.")
@@ -153,6 +187,22 @@ def construire_analyseur() -> argparse.ArgumentParser:
                              help="sans les modèles chaleur et eau sur grille (plus rapide)")
     indicateurs.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     indicateurs.set_defaults(fonction=commande_indicateurs)
+
+    operations = sous.add_parser("operations", help="opérations : importer un fichier (SIG, CSV, XLSX)")
+    actions = operations.add_subparsers(dest="action", required=True, metavar="ACTION")
+    importer = actions.add_parser("importer", help="importe des opérations au nom d'un compte (mêmes droits que "
+                                  "dans l'application)")
+    importer.add_argument("fichier", help="GeoJSON, GeoPackage, Shapefile zippé, KML, CSV ou XLSX")
+    importer.add_argument("--utilisateur", required=True, metavar="EMAIL", help="compte au nom duquel importer")
+    importer.add_argument("--mode", choices=["tout_ou_rien", "lignes_valides"], default="tout_ou_rien",
+                          help="tout_ou_rien (défaut) : rien n'est écrit si une ligne est en erreur")
+    importer.add_argument("--crs", help="système de coordonnées si le fichier n'en déclare pas (ex. EPSG:2154)")
+    importer.add_argument("--couche", help="couche à lire dans un GeoPackage")
+    importer.add_argument("--localiser-au-centroide", action="store_true",
+                          help="placer au centre de la commune les lignes sans géométrie (localisation "
+                               "approximative, surfaces non inventées)")
+    importer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    importer.set_defaults(fonction=commande_operations_importer)
 
     serveur = sous.add_parser("serveur", help="démarre l'application Streamlit")
     serveur.add_argument("--port", type=int, default=8501)

@@ -66,3 +66,44 @@ def test_indicateurs_csv_une_commune(dossier_demo, capsys, monkeypatch):
     assert lignes[0].startswith("territoire;nom;")
     assert [l.split(";")[0] for l in lignes[1:]] == ["34301", "bassin"]
     assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--sans-grille", "--commune", "99999"]) == 2
+
+
+def test_operations_importer_au_nom_d_un_referent(dossier_demo_copie, capsys, monkeypatch, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin = Magasin(url_base(dossier_demo_copie))
+    creer_compte(magasin, "referent@sete.fr", "Référent Sète", "referent", ["34301"], "une phrase de passe solide",
+                 auteur="test")
+    avant = len(magasin.lire_operations())
+    communes = gpd.read_parquet(dossier_demo_copie / "communes.parquet")
+    centre = communes.to_crs(2154).set_index("code_insee").loc["34301", "geometry"].representative_point()
+    zone = gpd.GeoSeries([box(centre.x, centre.y, centre.x + 30, centre.y + 20)], crs=2154).to_crs(4326).iloc[0]
+    lignes = {"code_insee": ["34301"], "nom": ["Cour de l'école des Tests"], "type_site": ["cour_ecole"],
+              "statut": ["realisee"], "date_fin_travaux": ["15/09/2024"], "revetement_avant": ["enrobe"],
+              "revetement_apres": ["pelouse"], "cout_ht_eur": [60000]}
+    chemin = tmp_path / "operations.geojson"
+    gpd.GeoDataFrame(lignes, geometry=[zone], crs=4326).to_file(chemin)
+    code = cli.main(["operations", "importer", str(chemin), "--utilisateur", "referent@sete.fr",
+                     "--dossier", str(dossier_demo_copie)])
+    sortie = capsys.readouterr().out
+    assert code == 0, sortie
+    assert len(magasin.lire_operations()) == avant + 1
+    # Même fichier, commune d'un autre référent : refusé, rien d'écrit.
+    lignes["code_insee"] = ["34157"]
+    autre = tmp_path / "autre.geojson"
+    centre = communes.to_crs(2154).set_index("code_insee").loc["34157", "geometry"].representative_point()
+    zone = gpd.GeoSeries([box(centre.x, centre.y, centre.x + 30, centre.y + 20)], crs=2154).to_crs(4326).iloc[0]
+    gpd.GeoDataFrame(lignes, geometry=[zone], crs=4326).to_file(autre)
+    code = cli.main(["operations", "importer", str(autre), "--utilisateur", "referent@sete.fr",
+                     "--dossier", str(dossier_demo_copie)])
+    sortie = capsys.readouterr().out
+    assert code == 1
+    assert "34157" in sortie
+    assert len(magasin.lire_operations()) == avant + 1
+    magasin.fermer()
