@@ -151,3 +151,51 @@ def test_telechargement_du_tableau_des_operations(page_app):
     with page.expect_download(timeout=60_000) as attente:
         page.get_by_role("button", name="GeoPackage").click()
     assert attente.value.suggested_filename == "operations.gpkg"
+
+
+def test_import_par_un_referent_de_bout_en_bout(navigateur, dossier_demo, demarrer_serveur, tmp_path_factory):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from donnees.comptes import creer_compte
+    from donnees.magasin import Magasin
+
+    dossier = tmp_path_factory.mktemp("import") / "demo"
+    shutil.copytree(dossier_demo, dossier)
+    magasin = Magasin(f"sqlite:///{dossier / 'desimper.sqlite'}")
+    creer_compte(magasin, "referent@sete.fr", "Camille Référente", "referent", ["34301"],
+                 "une phrase de passe solide", auteur="test")
+    avant = len(magasin.lire_operations())
+    communes = gpd.read_parquet(dossier / "communes.parquet").to_crs(2154).set_index("code_insee")
+    centre = communes.loc["34301", "geometry"].representative_point()
+    zone = gpd.GeoSeries([box(centre.x, centre.y, centre.x + 40, centre.y + 25)], crs=2154).to_crs(4326).iloc[0]
+    fichier = tmp_path_factory.mktemp("fichiers") / "cour.geojson"
+    gpd.GeoDataFrame({"code_insee": ["34301"], "nom": ["Cour de l'école du Navigateur"], "type_site": ["cour_ecole"],
+                      "statut": ["realisee"], "date_fin_travaux": ["15/09/2024"], "revetement_avant": ["enrobe"],
+                      "revetement_apres": ["pelouse"]}, geometry=[zone], crs=4326).to_file(fichier)
+    url = demarrer_serveur(dossier)
+    contexte = navigateur.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
+    page = contexte.new_page()
+    try:
+        page.goto(url + "/connexion")
+        attendre_application(page, "Connexion")
+        page.get_by_label("Adresse électronique").fill("referent@sete.fr")
+        page.get_by_label("Mot de passe").fill("une phrase de passe solide")
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_text("Camille Référente").first.wait_for(timeout=30_000)
+        page.get_by_role("link", name="Importer").click()
+        attendre_application(page, "Importer des opérations")
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(fichier))
+        page.get_by_text("Opérations lues").first.wait_for(timeout=60_000)
+        SORTIES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SORTIES / "import_apercu.png"), full_page=True)
+        page.get_by_role("button", name="Importer").click()
+        page.get_by_text("opération(s) importée(s)").first.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(SORTIES / "import_referent.png"), full_page=True)
+        raise
+    finally:
+        contexte.close()
+    assert len(magasin.lire_operations()) == avant + 1
+    assert magasin.lire_journal().iloc[-1]["auteur"] == "referent@sete.fr"
+    magasin.fermer()

@@ -1,0 +1,105 @@
+"""Page « Importer des opérations » : fichier SIG, CSV ou XLSX → correspondance des colonnes → aperçu avec
+les erreurs par ligne → import tout-ou-rien ou des seules lignes valides, avec les droits du compte."""
+
+import streamlit as st
+
+from donnees.droits import MagasinProtege
+from donnees.import_operations import (
+    CHAMPS_IMPORT,
+    generer_modele_xlsx,
+    importer,
+    lire_fichier,
+    preparer_import,
+    proposer_correspondance,
+)
+from donnees.schemas import ErreurDonnees
+from pages import commun
+
+MODES = {"tout_ou_rien": "Tout ou rien : rien n'est écrit si une ligne est en erreur",
+         "lignes_valides": "Seulement les lignes valides"}
+NIVEAUX = {"erreur": "Erreur", "avertissement": "Avertissement"}
+EN_TETES_APERCU = {"operation": "Opération", "lignes": "Lignes", "etat": "État", "nom": "Nom",
+                   "code_insee": "Code INSEE", "type_site": "Type de site", "statut": "Statut",
+                   "date_fin_travaux": "Fin des travaux", "cout_ht_eur": "Coût HT (€)", "aides_eur": "Aides (€)",
+                   "nb_zones": "Zones", "surface_m2": "Surface (m²)", "surface_declaree_m2": "Surface déclarée (m²)",
+                   "localisation_approximative": "Localisation "
+                   "approximative"}
+
+utilisateur = commun.utilisateur_courant()
+facade = MagasinProtege(commun.obtenir_magasin(), utilisateur)
+st.title("Importer des opérations")
+
+if utilisateur.role not in ("administrateur", "referent"):
+    st.info("L'import est réservé aux référents des communes et au syndicat : connectez-vous (page Connexion).")
+    st.stop()
+
+message = st.session_state.pop("import_message", None)
+if message:
+    st.success(message)
+
+st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KML, CSV (géométrie en WKT ou "
+            "références cadastrales « AB 123 ») et XLSX. 50 Mo au plus. Chaque ligne est contrôlée ; vous "
+            "choisissez ensuite d'importer tout ou seulement les lignes valides.")
+st.download_button("Télécharger le modèle XLSX", generer_modele_xlsx(), "modele_import_desimper.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   icon=":material/download:")
+if utilisateur.role == "referent":
+    st.caption(f"Votre compte peut importer dans : {', '.join(sorted(utilisateur.communes))}.")
+
+fichier = st.file_uploader("Fichier à importer", key="import_fichier",
+                           type=["geojson", "json", "gpkg", "zip", "kml", "kmz", "csv", "xlsx"])
+gauche, milieu, droite = st.columns(3)
+crs = gauche.text_input("Système de coordonnées si le fichier n'en déclare pas", placeholder="ex. EPSG:2154",
+                        key="import_crs")
+couche = milieu.text_input("Couche (GeoPackage)", key="import_couche")
+centroide = droite.checkbox("Placer les lignes sans géométrie au centre de leur commune", key="import_centroide",
+                            help="Localisation approximative signalée ; les surfaces absentes ne sont jamais "
+                                 "inventées.")
+if fichier is None:
+    st.stop()
+
+try:
+    lecture = {cle: valeur.strip() for cle, valeur in (("crs_declare", crs), ("couche", couche)) if valeur.strip()}
+    table = lire_fichier(fichier.getvalue(), fichier.name, **lecture)
+except ErreurDonnees as erreur:
+    st.error(str(erreur))
+    st.stop()
+
+proposee = proposer_correspondance(table)
+colonnes = [None, *[str(c) for c in table.donnees.columns]]
+with st.expander("Correspondance des colonnes", expanded=False):
+    st.caption("Proposée automatiquement d'après les en-têtes ; corrigez-la si besoin.")
+    correspondance = {}
+    grille = st.columns(3)
+    for rang, (champ, libelle_champ) in enumerate(CHAMPS_IMPORT.items()):
+        choix = proposee.get(champ)
+        correspondance[champ] = grille[rang % 3].selectbox(
+            libelle_champ, colonnes, index=colonnes.index(choix) if choix in colonnes else 0,
+            format_func=lambda c: "—" if c is None else c, key=f"import_champ_{champ}")
+correspondance = {champ: colonne for champ, colonne in correspondance.items() if colonne}
+
+parcelles = commun.charger_couche("parcelles")
+apercu = preparer_import(table, correspondance, parcelles=parcelles, communes=commun.charger_couche("communes"),
+                         magasin=facade, localiser_au_centroide=centroide)
+resume = st.columns(3)
+resume[0].metric("Opérations lues", apercu.nb_operations)
+resume[1].metric("Erreurs", apercu.nb_erreurs)
+resume[2].metric("Avertissements", apercu.nb_avertissements)
+if len(apercu.erreurs):
+    erreurs = apercu.erreurs.assign(niveau=apercu.erreurs["niveau"].map(NIVEAUX))
+    st.dataframe(erreurs.rename(columns={"fichier": "Fichier", "feuille": "Feuille", "ligne": "Ligne",
+                                         "champ": "Champ", "niveau": "Niveau", "message": "Message"}),
+                 hide_index=True, width="stretch")
+if len(apercu.apercu):
+    st.markdown("**Aperçu**")
+    st.dataframe(apercu.apercu.drop(columns=apercu.apercu.geometry.name).rename(columns=EN_TETES_APERCU),
+                 hide_index=True, width="stretch")
+
+mode = st.radio("Mode d'import", list(MODES), format_func=MODES.get, key="import_mode")
+if st.button("Importer", type="primary", icon=":material/upload:", disabled=not apercu.operations):
+    rapport = importer(apercu, facade, utilisateur.email, mode)
+    if rapport.ecrit:
+        st.session_state["import_message"] = rapport.message
+        st.session_state.pop("import_fichier", None)
+        st.rerun()
+    st.error(rapport.message)
