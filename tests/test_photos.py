@@ -1,0 +1,51 @@
+"""Photos : vraies images seulement, 10 Mo au plus, métadonnées retirées."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from donnees.photos import enregistrer_photo, nettoyer_photo
+from donnees.schemas import ErreurDonnees
+
+
+def image_avec_exif(format_image: str = "JPEG") -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "Appareil secret"  # Make
+    tampon = io.BytesIO()
+    image.save(tampon, format=format_image, exif=exif.tobytes())
+    return tampon.getvalue()
+
+
+def test_jpeg_nettoye_de_ses_metadonnees(tmp_path):
+    octets = image_avec_exif()
+    assert b"Appareil secret" in octets
+    propres, extension = nettoyer_photo(octets, "cour.JPG")
+    assert extension == ".jpg" and b"Appareil secret" not in propres
+    with Image.open(io.BytesIO(propres)) as image:
+        assert image.size == (40, 30) and not image.getexif()
+    chemin = enregistrer_photo(octets, "cour.jpg", tmp_path)
+    assert chemin.startswith("photos/") and (tmp_path / chemin).exists()
+
+
+def test_png_accepte():
+    propres, extension = nettoyer_photo(image_avec_exif("PNG"), "plan.png")
+    assert extension == ".png" and propres.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("octets, nom, extrait", [
+    (b"pas une image", "faux.jpg", "pas une image lisible"),
+    (b"x" * 10, "document.pdf", "extension"),
+    (b"x" * (10 * 1024 * 1024 + 1), "grosse.jpg", "10 Mo"),
+])
+def test_photos_refusees(octets, nom, extrait):
+    with pytest.raises(ErreurDonnees, match=extrait):
+        nettoyer_photo(octets, nom)
+
+
+def test_gif_deguise_en_jpeg_refuse():
+    tampon = io.BytesIO()
+    Image.new("RGB", (5, 5)).save(tampon, format="GIF")
+    with pytest.raises(ErreurDonnees, match="pas une image JPEG ou PNG"):
+        nettoyer_photo(tampon.getvalue(), "deguise.jpg")
