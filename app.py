@@ -18,6 +18,7 @@ navigation = st.navigation([
     st.Page("pages/commune.py", title="Commune", icon=":material/location_city:"),
     st.Page("pages/fiche.py", title="Fiche opération", icon=":material/description:"),
     st.Page("pages/operations.py", title="Opérations", icon=":material/table_rows:"),
+    st.Page("pages/saisie.py", title="Saisir une opération", icon=":material/edit_square:"),
     st.Page("pages/importer.py", title="Importer", icon=":material/upload_file:"),
     st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
     st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),

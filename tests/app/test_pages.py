@@ -199,3 +199,52 @@ def test_operations_visiteur_sans_action(monkeypatch, dossier_demo):
     assert not appli.exception, appli.exception
     assert not [b for b in appli.button if b.label in ("Valider", "Supprimer", "Restaurer")]
     assert any("réservé" in c.value for c in appli.caption)
+
+
+def test_saisie_dessin_injecte_puis_enregistrement(monkeypatch, dossier_demo_copie):
+    from datetime import date, datetime, timezone
+
+    import geopandas as gpd
+    from shapely.geometry import box, mapping
+
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    referent = creer_compte(magasin, "referent@sete.fr", "Camille", "referent", ["34301"],
+                            "une phrase de passe solide", auteur="test")
+    avant = len(magasin.lire_operations())
+    communes = gpd.read_parquet(dossier_demo_copie / "communes.parquet").to_crs(2154).set_index("code_insee")
+    centre = communes.loc["34301", "geometry"].representative_point()
+    zone = gpd.GeoSeries([box(centre.x, centre.y, centre.x + 30, centre.y + 20)], crs=2154).to_crs(4326).iloc[0]
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    appli.session_state["utilisateur"] = referent
+    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    appli.switch_page("pages/saisie.py").run()
+    assert not appli.exception, appli.exception
+    assert appli.selectbox(key="saisie_commune").options == ["Sète (34301)"]
+    appli.session_state["saisie_dessins"] = [{"type": "Feature", "properties": {}, "geometry": mapping(zone)}]
+    appli.text_input(key="saisie_nom").input("Cour de l'école des Essais")
+    appli.date_input(key="saisie_date").set_value(date(2025, 6, 30))
+    appli.run()
+    assert not appli.exception, appli.exception
+    surfaces = {m.label: m.value for m in appli.metric}
+    assert surfaces["Surface désimperméabilisée"].startswith("600")
+    next(b for b in appli.button if b.label == "Enregistrer l'opération").click().run()
+    assert not appli.exception, appli.exception
+    assert any("à valider" in s.value for s in appli.success), [e.value for e in appli.error]
+    operations = magasin.lire_operations()
+    assert len(operations) == avant + 1
+    nouvelle = operations.sort_values("id").iloc[-1]
+    assert nouvelle["nom"] == "Cour de l'école des Essais" and nouvelle["validation"] == "a_valider"
+    assert nouvelle["cree_par"] == "referent@sete.fr"
+    assert abs(nouvelle["surface_zones_m2"] - 600) < 1
+    magasin.fermer()
+
+
+def test_saisie_refusee_au_public(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/saisie.py").run()
+    assert not appli.exception
+    assert any("réservée" in i.value for i in appli.info)
