@@ -20,6 +20,7 @@ navigation = st.navigation([
     st.Page("pages/operations.py", title="Opérations", icon=":material/table_rows:"),
     st.Page("pages/saisie.py", title="Saisir une opération", icon=":material/edit_square:"),
     st.Page("pages/importer.py", title="Importer", icon=":material/upload_file:"),
+    st.Page("pages/retours.py", title="Retours d'expérience", icon=":material/forum:"),
     st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
     st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
     st.Page("pages/connexion.py", title="Connexion", icon=":material/login:"),

@@ -39,3 +39,40 @@ def construire_fiche_html(operation: pd.Series, indicateurs: pd.Series | None, v
             f"<div style='font-weight:600;font-size:14px'>{nom}</div>"
             f"<div style='color:#555'>{sous_titre}</div>{approximatif}{image}"
             f"<table style='width:100%'>{''.join(lignes)}</table>{bouton}</div>")
+
+
+def construire_fiche_imprimable(operation: pd.Series, commune: str, indicateurs: pd.Series | None,
+                                photos: list[tuple[str, str, str]]) -> str:
+    """Page HTML autonome et imprimable d'une opération (textes échappés, photos en data URI).
+
+    ``photos`` : liste de (moment, légende, data URI).
+    """
+    types = lire_types_site()
+
+    def texte(champ: str) -> str:
+        valeur = operation.get(champ)
+        return html.escape(str(valeur)) if isinstance(valeur, str) and valeur.strip() else ""
+
+    chiffres = "".join(
+        f"<tr><th>{html.escape(titre)}</th><td>{html.escape(formater_valeur(code, indicateurs[code]))}</td></tr>"
+        for code, titre in (("surface_desimpermeabilisee", "Surface désimperméabilisée"),
+                            ("volume_infiltre", "Volume infiltré supplémentaire"),
+                            ("cout_total_ht", "Coût HT"), ("taux_aide", "Taux d'aide"))
+        if indicateurs is not None and code in indicateurs.index and not pd.isna(indicateurs[code]))
+    images = "".join(f"<figure><img src='{uri}' alt='{html.escape(moment)}'><figcaption>{html.escape(moment)} — "
+                     f"{html.escape(legende)}</figcaption></figure>" for moment, legende, uri in photos)
+    sections = "".join(f"<h2>{titre}</h2><p>{texte(champ)}</p>" for titre, champ in
+                       (("Description", "description"), ("Retour d'expérience", "retour_experience"),
+                        ("Contact", "contact")) if texte(champ))
+    annee = operation.get("annee")
+    return f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+<title>{texte('nom')}</title>
+<style>body{{font:14px/1.45 sans-serif;max-width:800px;margin:2em auto;color:#1d2b24}}
+h1{{font-size:1.6em;margin-bottom:.2em}} .sous{{color:#555}} table{{border-collapse:collapse;margin:1em 0}}
+th,td{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} figure{{display:inline-block;margin:.5em}}
+img{{max-width:360px;border-radius:4px}} @media print{{body{{margin:0}}}}</style></head><body>
+<h1>{texte('nom')}</h1>
+<div class="sous">{html.escape(commune)} · {html.escape(types.get(operation.get('type_site'), ''))}
+{' · ' + str(int(annee)) if annee is not None and not pd.isna(annee) else ''}</div>
+<table>{chiffres}</table>{images}{sections}
+<p class="sous">Fiche issue du registre Désimper.</p></body></html>"""

@@ -248,3 +248,24 @@ def test_saisie_refusee_au_public(monkeypatch, dossier_demo):
     appli.switch_page("pages/saisie.py").run()
     assert not appli.exception
     assert any("réservée" in i.value for i in appli.info)
+
+
+def test_retours_d_experience_recherche_et_fiche_imprimable(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/retours.py").run()
+    assert not appli.exception, appli.exception
+    assert [t.value for t in appli.title] == ["Retours d'expérience"]
+    assert len(appli.get("download_button")) >= 1
+    appli.text_input(key="retours_recherche").input("aucun-mot-de-ce-genre").run()
+    assert any("Aucun retour" in i.value for i in appli.info)
+
+
+def test_fiche_imprimable_echappe_le_texte():
+    import pandas as pd
+
+    from vues.fiches import construire_fiche_imprimable
+
+    operation = pd.Series({"nom": "<script>alert(1)</script>", "type_site": "parking", "annee": 2024,
+                           "retour_experience": "Conseil <b>utile</b>", "contact": None})
+    page = construire_fiche_imprimable(operation, "Sète", None, [])
+    assert "<script>alert" not in page and "&lt;script&gt;" in page and "Conseil &lt;b&gt;utile" in page

@@ -1,0 +1,69 @@
+"""Page « Retours d'expérience » : galerie des opérations qui partagent ce qu'elles ont appris, avec photos
+avant/après, recherche plein texte, filtres de la barre latérale et fiche imprimable."""
+
+import streamlit as st
+
+from donnees.config import dossier_donnees
+from donnees.nomenclatures import MOMENTS_PHOTO, lire_types_site
+from pages import commun
+from vues.fiches import construire_fiche_imprimable
+from vues.images import creer_vignette
+
+PAR_PAGE = 12
+
+filtres = commun.lire_filtres()
+operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+operations = operations[operations["retour_experience"].fillna("").astype(str).str.strip().ne("").to_numpy(bool)]
+st.title("Retours d'expérience")
+st.caption("Ce que les communes ont appris : difficultés, conseils, contacts. Filtres de la barre latérale "
+           "et recherche ci-dessous.")
+recherche = st.text_input("Rechercher dans les fiches", key="retours_recherche",
+                          placeholder="ex. racines, entretien, parents d'élèves, noue")
+if recherche.strip():
+    texte = recherche.strip().lower()
+    contenu = (operations["nom"].fillna("") + " " + operations["description"].fillna("") + " "
+               + operations["retour_experience"].fillna("")).str.lower()
+    operations = operations[contenu.str.contains(texte, regex=False).to_numpy(bool)]
+if operations.empty:
+    st.info("Aucun retour d'expérience ne correspond aux filtres et à la recherche.")
+    st.stop()
+
+noms = dict(zip(commun.charger_couche("communes_affichage")["code_insee"],
+                commun.charger_couche("communes_affichage")["nom"]))
+photos = commun.obtenir_magasin().lire_photos()
+photos = photos[photos["operation_id"].isin(operations["id"]).to_numpy(bool)]
+avec_photos = set(photos["operation_id"])
+operations = operations.assign(_photo=operations["id"].isin(avec_photos)).sort_values(
+    ["_photo", "annee", "id"], ascending=[False, False, False])
+pages = max(1, -(-len(operations) // PAR_PAGE))
+page = st.number_input(f"Page (sur {pages})", min_value=1, max_value=pages, value=1, key="retours_page") \
+    if pages > 1 else 1
+st.caption(f"{len(operations)} fiches.")
+indicateurs = commun.calculer_operations(filtres).set_index("operation_id")
+types = lire_types_site()
+dossier = dossier_donnees()
+colonnes = st.columns(3)
+for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: page * PAR_PAGE].iterrows()):
+    ident = int(operation["id"])
+    propres = photos[photos["operation_id"].eq(ident).to_numpy(bool)]
+    with colonnes[rang % 3].container(border=True):
+        apres = propres[propres["moment"].eq("apres")]
+        vignette = creer_vignette(dossier / apres.iloc[0]["chemin"]) if len(apres) else None
+        if vignette:
+            st.image(vignette, width="stretch")
+        st.text(operation["nom"])
+        annee = operation["annee"]
+        st.caption(f"{noms.get(operation['code_insee'], operation['code_insee'])} · "
+                   f"{types.get(operation['type_site'], '')}" + ("" if annee is None or annee != annee
+                                                                 else f" · {int(annee)}"))
+        st.text(operation["retour_experience"][:280] + ("…" if len(operation["retour_experience"]) > 280 else ""))
+        liens = st.columns(2)
+        liens[0].page_link("pages/fiche.py", label="Fiche", icon=":material/description:",
+                           query_params={"id": str(ident)})
+        images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "", creer_vignette(dossier / p["chemin"]))
+                  for _, p in propres.iterrows()]
+        imprimable = construire_fiche_imprimable(
+            operation, noms.get(operation["code_insee"], ""), indicateurs.loc[ident] if ident in indicateurs.index
+            else None, [i for i in images if i[2]])
+        liens[1].download_button("Imprimer", imprimable.encode("utf-8"), f"fiche_{ident}.html", mime="text/html",
+                                 key=f"imprimer_{ident}", icon=":material/print:")
