@@ -23,6 +23,7 @@ navigation = st.navigation([
     st.Page("pages/retours.py", title="Retours d'expérience", icon=":material/forum:"),
     st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
     st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
+    st.Page("pages/administration.py", title="Administration", icon=":material/admin_panel_settings:"),
     st.Page("pages/connexion.py", title="Connexion", icon=":material/login:"),
 ])
 navigation.run()

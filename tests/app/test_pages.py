@@ -269,3 +269,33 @@ def test_fiche_imprimable_echappe_le_texte():
                            "retour_experience": "Conseil <b>utile</b>", "contact": None})
     page = construire_fiche_imprimable(operation, "Sète", None, [])
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "Conseil &lt;b&gt;utile" in page
+
+
+def test_administration_creation_de_compte(monkeypatch, dossier_demo_copie):
+    from datetime import datetime, timezone
+
+    from donnees.comptes import authentifier, creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [],
+                         "une phrase de passe solide", auteur="test")
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    appli.switch_page("pages/administration.py").run()
+    assert any("réservée" in i.value for i in appli.info)  # visiteur refusé
+    appli.session_state["utilisateur"] = admin
+    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    appli.run()
+    assert not appli.exception, appli.exception
+    appli.text_input[0].input("referent@meze.fr")
+    appli.text_input[1].input("Dominique Référent")
+    appli.selectbox[0].set_value("referent")
+    appli.multiselect[0].set_value(["34157"])
+    appli.text_input[2].input("une autre phrase solide")
+    next(b for b in appli.button if b.label == "Créer le compte").click().run()
+    assert not appli.exception, appli.exception
+    assert any("referent@meze.fr" in s.value for s in appli.success), [e.value for e in appli.error]
+    compte = authentifier(magasin, "referent@meze.fr", "une autre phrase solide")
+    assert compte.role == "referent" and compte.communes == frozenset({"34157"})
+    magasin.fermer()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.navigateur
 PAGES = {"/": "Vue d'ensemble", "/carte": "Carte", "/commune?code=34301": "Commune", "/fiche?id=1": "Fiche opération",
          "/indicateurs": "Indicateurs", "/methode": "Méthode", "/operations": "Opérations",
          "/connexion": "Connexion", "/saisie": "Saisir une opération", "/importer": "Importer des opérations",
-         "/retours": "Retours d'expérience"}
+         "/retours": "Retours d'expérience", "/administration": "Administration"}
 
 
 def attendre_application(page, titre: str) -> None:
