@@ -3,36 +3,17 @@ le mot de passe. Chaque action est vérifiée et journalisée côté données.""
 
 import streamlit as st
 
-from donnees.droits import MagasinProtege
 from donnees.nomenclatures import ROLES
-from donnees.schemas import ErreurDonnees
 from pages import commun
 
-utilisateur = commun.utilisateur_courant()
-facade = MagasinProtege(commun.obtenir_magasin(), utilisateur)
-st.title("Administration")
-if not facade.peut("gerer_comptes"):
-    st.info("Page réservée aux administrateurs du syndicat de bassin : connectez-vous (page Connexion).")
-    st.stop()
-message = st.session_state.pop("admin_message", None)
-if message:
-    st.success(message)
+facade = commun.obtenir_facade()
+commun.ouvrir_page_reservee(
+    "Administration", facade.peut("gerer_comptes"),
+    "Page réservée aux administrateurs du syndicat de bassin : connectez-vous (page Connexion).", "admin_message")
 
 communes = commun.charger_couche("communes_affichage")
 noms = dict(zip(communes["code_insee"], communes["nom"]))
 codes = sorted(noms, key=noms.get)
-
-
-def executer(action, reussite) -> None:
-    """Exécute une action sur les comptes ; message français en cas de refus."""
-    try:
-        resultat = action()
-    except ErreurDonnees as erreur:
-        st.error(str(erreur))
-    else:
-        st.session_state["admin_message"] = reussite(resultat)
-        st.rerun()
-
 
 st.subheader("Comptes")
 comptes = facade.lire_utilisateurs()
@@ -58,8 +39,9 @@ with st.expander("Créer un compte", expanded=comptes.empty):
                 secret = mot_de_passe or None
                 compte = facade.creer_compte(email, nom, role, rattachees, secret)
                 return compte, secret or facade.reinitialiser_mot_de_passe(compte.email)
-            executer(creer, lambda r: f"Compte {r[0].email} créé." + ("" if mot_de_passe else
-                                                                      f" Mot de passe à transmettre : {r[1]}"))
+            commun.executer_ecriture(
+                creer, lambda r: f"Compte {r[0].email} créé."
+                + ("" if mot_de_passe else f" Mot de passe à transmettre : {r[1]}"), "admin_message")
 
 if not comptes.empty:
     with st.expander("Modifier un compte"):
@@ -74,8 +56,10 @@ if not comptes.empty:
             rattachees = st.multiselect("Communes", codes, default=actuelles, format_func=lambda c: f"{noms[c]} ({c})")
             actif = st.checkbox("Compte actif", value=bool(ligne["actif"]))
             if st.form_submit_button("Enregistrer", type="primary"):
-                executer(lambda: facade.modifier_compte(choisi, nom=nom, role=role, communes=rattachees, actif=actif),
-                         lambda c: f"Compte {c.email} modifié.")
+                commun.executer_ecriture(
+                    lambda: facade.modifier_compte(choisi, nom=nom, role=role, communes=rattachees, actif=actif),
+                    lambda c: f"Compte {c.email} modifié.", "admin_message")
         if st.button("Réinitialiser le mot de passe", key="admin_reinitialiser"):
-            executer(lambda: facade.reinitialiser_mot_de_passe(choisi),
-                     lambda secret: f"Nouveau mot de passe de {choisi} (à transmettre) : {secret}")
+            commun.executer_ecriture(
+                lambda: facade.reinitialiser_mot_de_passe(choisi),
+                lambda secret: f"Nouveau mot de passe de {choisi} (à transmettre) : {secret}", "admin_message")

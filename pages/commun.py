@@ -6,11 +6,10 @@ magasin), jamais des GeoDataFrames.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import streamlit as st
-
-from datetime import datetime, timezone
 
 from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
@@ -503,3 +502,37 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
             operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
             f"./fiche?id={ident}")
     return pd.Series(fiches, dtype=object)
+
+
+# ------------------------------------------------------------------------------------ écritures
+
+
+def obtenir_facade():
+    """Magasin vu par l'utilisateur courant : lectures filtrées, écritures vérifiées côté données."""
+    from donnees.droits import MagasinProtege
+
+    return MagasinProtege(obtenir_magasin(), utilisateur_courant())
+
+
+def ouvrir_page_reservee(titre: str, autorisee: bool, refus: str, cle_message: str) -> None:
+    """Titre de page, refus en français (et arrêt) si l'utilisateur n'a pas le droit, puis le message de
+    réussite laissé par l'action précédente (clé ``cle_message`` de l'état de session)."""
+    st.title(titre)
+    if not autorisee:
+        st.info(refus)
+        st.stop()
+    message = st.session_state.pop(cle_message, None)
+    if message:
+        st.success(message)
+
+
+def executer_ecriture(action, reussite, cle_message: str) -> None:
+    """Exécute une écriture ; refus ou conflit → message d'erreur en français ; réussite → message gardé pour
+    la relance (``reussite`` : texte, ou fonction du résultat qui le renvoie) et relance de la page."""
+    try:
+        resultat = action()
+    except ErreurDonnees as erreur:
+        st.error(str(erreur))
+    else:
+        st.session_state[cle_message] = reussite(resultat) if callable(reussite) else reussite
+        st.rerun()

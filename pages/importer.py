@@ -3,7 +3,6 @@ les erreurs par ligne → import tout-ou-rien ou des seules lignes valides, avec
 
 import streamlit as st
 
-from donnees.droits import MagasinProtege
 from donnees.import_operations import (
     CHAMPS_IMPORT,
     generer_modele_xlsx,
@@ -26,16 +25,11 @@ EN_TETES_APERCU = {"operation": "Opération", "lignes": "Lignes", "etat": "État
                    "approximative"}
 
 utilisateur = commun.utilisateur_courant()
-facade = MagasinProtege(commun.obtenir_magasin(), utilisateur)
-st.title("Importer des opérations")
-
-if utilisateur.role not in ("administrateur", "referent"):
-    st.info("L'import est réservé aux référents des communes et au syndicat : connectez-vous (page Connexion).")
-    st.stop()
-
-message = st.session_state.pop("import_message", None)
-if message:
-    st.success(message)
+facade = commun.obtenir_facade()
+commun.ouvrir_page_reservee(
+    "Importer des opérations", utilisateur.role in ("administrateur", "referent"),
+    "L'import est réservé aux référents des communes et au syndicat : connectez-vous (page Connexion).",
+    "import_message")
 
 st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KML, CSV (géométrie en WKT ou "
             "références cadastrales « AB 123 ») et XLSX. 50 Mo au plus. Chaque ligne est contrôlée ; vous "

@@ -6,7 +6,6 @@ import json
 import pandas as pd
 import streamlit as st
 
-from donnees.droits import MagasinProtege
 from donnees.schemas import ErreurDonnees
 from pages import commun
 from vues.tableaux import preparer_tableau
@@ -14,14 +13,9 @@ from vues.tableaux import preparer_tableau
 ACTIONS_JOURNAL = {"creation": "Création", "modification": "Modification", "suppression": "Suppression",
                    "restauration": "Restauration", "validation": "Validation"}
 
-utilisateur = commun.utilisateur_courant()
-facade = MagasinProtege(commun.obtenir_magasin(), utilisateur)
+facade = commun.obtenir_facade()
 filtres = commun.lire_filtres()
-st.title("Opérations")
-
-message = st.session_state.pop("operations_message", None)
-if message:
-    st.success(message)
+commun.ouvrir_page_reservee("Opérations", True, "", "operations_message")
 
 gauche, droite = st.columns([3, 1])
 recherche = gauche.text_input("Rechercher (nom, maître d'ouvrage, description)", key="operations_recherche",
@@ -82,14 +76,8 @@ st.page_link("pages/fiche.py", label="Ouvrir la fiche complète", icon=":materia
 
 
 def executer(action, texte_reussite: str) -> None:
-    """Exécute une écriture vérifiée par la façade ; message en français en cas de refus ou de conflit."""
-    try:
-        action()
-    except ErreurDonnees as erreur:
-        st.error(str(erreur))
-    else:
-        st.session_state["operations_message"] = texte_reussite
-        st.rerun()
+    """Écriture vérifiée par la façade (message en cas de refus ou de conflit)."""
+    commun.executer_ecriture(action, texte_reussite, "operations_message")
 
 
 code, version = operation["code_insee"], operation["version"]

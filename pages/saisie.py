@@ -12,7 +12,6 @@ from shapely.geometry import shape
 from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
-from donnees.droits import MagasinProtege
 from donnees.nomenclatures import STATUTS, lire_revetements, lire_types_site
 from donnees.photos import enregistrer_photo
 from donnees.schemas import ErreurDonnees
@@ -27,14 +26,11 @@ FINANCEURS = ["Agence de l'eau Rhône Méditerranée Corse", "Région Occitanie"
 MOTIF_REFERENCE = re.compile(r"^\s*(?:(\d{5})(\d{3}))?\s*([0-9A-Z]{1,2})\s*0*(\d{1,4})\s*$")
 
 utilisateur = commun.utilisateur_courant()
-facade = MagasinProtege(commun.obtenir_magasin(), utilisateur)
-st.title("Saisir une opération")
-if utilisateur.role not in ("administrateur", "referent"):
-    st.info("La saisie est réservée aux référents des communes et au syndicat : connectez-vous (page Connexion).")
-    st.stop()
-message = st.session_state.pop("saisie_message", None)
-if message:
-    st.success(message)
+facade = commun.obtenir_facade()
+commun.ouvrir_page_reservee(
+    "Saisir une opération", utilisateur.role in ("administrateur", "referent"),
+    "La saisie est réservée aux référents des communes et au syndicat : connectez-vous (page Connexion).",
+    "saisie_message")
 
 communes = commun.charger_couche("communes")
 noms = dict(zip(communes["code_insee"], communes["nom"]))
