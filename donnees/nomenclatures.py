@@ -45,6 +45,12 @@ def lire_correspondance_ocsge() -> pd.DataFrame:
     return pd.read_csv(DOSSIER_NOMENCLATURES / "ocsge_revetements.csv", dtype=str, keep_default_na=False)
 
 
+@lru_cache(maxsize=None)
+def lire_financeurs() -> list[str]:
+    """Financeurs proposés par défaut à la saisie (le territoire y ajoute ceux déjà enregistrés)."""
+    return pd.read_csv(DOSSIER_NOMENCLATURES / "financeurs.csv", dtype=str)["financeur"].tolist()
+
+
 def codes_revetement() -> list[str]:
     """Codes de revêtement connus."""
     return list(lire_revetements().index)

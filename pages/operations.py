@@ -86,6 +86,9 @@ if not operation.get("supprimee"):
     if facade.peut("valider", code, operation) and operation["validation"] != "validee":
         if boutons[0].button("Valider", type="primary", icon=":material/check:"):
             executer(lambda: facade.valider_operation(ident, version, "validee"), f"Opération n° {ident} validée.")
+    if facade.peut("modifier", code, operation):
+        if boutons[3].button("Modifier", icon=":material/edit:"):
+            st.switch_page("pages/saisie.py", query_params={"id": str(ident)})
     if facade.peut("supprimer", code, operation):
         if boutons[2].button("Supprimer", icon=":material/delete:"):
             executer(lambda: facade.supprimer_operation(ident, version),

@@ -12,8 +12,10 @@ from shapely.geometry import shape
 from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
-from donnees.nomenclatures import STATUTS, lire_revetements, lire_types_site
+from donnees.controles_zones import controler_zones
+from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
 from donnees.photos import enregistrer_photo
+from donnees.magasin import ConflitVersion
 from donnees.schemas import ErreurDonnees
 from indicateurs.catalogue import formater_valeur
 from indicateurs.chaleur import ParametresChaleur, estimer_score_site
@@ -21,25 +23,76 @@ from indicateurs.communs import recalculer_surfaces
 from pages import commun
 from vues.cartes import construire_carte_commune
 
-FINANCEURS = ["Agence de l'eau Rhône Méditerranée Corse", "Région Occitanie", "Département de l'Hérault",
-              "État (Fonds vert)", "Autre"]
+STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
 MOTIF_REFERENCE = re.compile(r"^\s*(?:(\d{5})(\d{3}))?\s*([0-9A-Z]{1,2})\s*0*(\d{1,4})\s*$")
 
 utilisateur = commun.utilisateur_courant()
 facade = commun.obtenir_facade()
+ident_edition = st.query_params.get("id")
 commun.ouvrir_page_reservee(
-    "Saisir une opération", utilisateur.role in ("administrateur", "referent"),
+    f"Modifier l'opération n° {ident_edition}" if ident_edition else "Saisir une opération",
+    utilisateur.role in ("administrateur", "referent"),
     "La saisie est réservée aux référents des communes et au syndicat : connectez-vous (page Connexion).",
     "saisie_message")
 
 communes = commun.charger_couche("communes")
 noms = dict(zip(communes["code_insee"], communes["nom"]))
+
+
+def vider_saisie(garder_commune: bool = False) -> None:
+    """Oublie les champs du formulaire (après un enregistrement, ou pour recharger une opération)."""
+    gardees = ("saisie_message", "saisie_commune") if garder_commune else ("saisie_message",)
+    for cle in [c for c in st.session_state if str(c).startswith(("saisie_", "moment_"))]:
+        if cle not in gardees:
+            del st.session_state[cle]
+
+
+edition = None  # opération modifiée, telle qu'elle était à son ouverture
+if ident_edition:
+    try:
+        edition = facade.lire_operation(int(ident_edition))
+    except (ValueError, ErreurDonnees) as erreur:
+        st.error(str(erreur) if isinstance(erreur, ErreurDonnees) else
+                 f"« {ident_edition} » n'est pas un numéro d'opération.")
+        st.stop()
+    if not facade.peut("modifier", edition["code_insee"], edition):
+        st.error("Vous ne pouvez pas modifier cette opération : elle est hors de vos communes, supprimée, ou "
+                 "votre rôle ne le permet pas.")
+        st.stop()
+    ouverte = st.session_state.get("saisie_edition")
+    if not ouverte or ouverte["id"] != edition["id"]:
+        # Première ouverture : le formulaire est pré-rempli et la version lue est retenue ; si quelqu'un
+        # enregistre entre-temps, notre enregistrement sera refusé (conflit) au lieu d'écraser le sien.
+        vider_saisie()
+        st.session_state["saisie_edition"] = {"id": edition["id"], "version": edition["version"]}
+        st.session_state.update({
+            "saisie_commune": edition["code_insee"], "saisie_nom": edition["nom"],
+            "saisie_type": edition["type_site"], "saisie_statut": edition["statut"],
+            "saisie_date": edition["date_fin_travaux"], "saisie_mo": edition["maitre_ouvrage"] or "",
+            "saisie_contact": edition["contact"] or "", "saisie_cout": edition["cout_ht_eur"],
+            "saisie_arbres": int(edition["arbres_plantes"] or 0), "saisie_stockage": edition["volume_stockage_m3"],
+            "saisie_declaree": edition["surface_declaree_m2"],
+            "saisie_deconnexion": bool(edition["deconnexion_reseau"]),
+            "saisie_description": edition["description"] or "", "saisie_rex": edition["retour_experience"] or "",
+            "saisie_parcelles": ", ".join(edition["parcelles"] or [])})
+    version_ouverte = st.session_state["saisie_edition"]["version"]
+    etat = {"a_valider": "à valider", "validee": "validée", "a_corriger": "à corriger"}[edition["validation"]]
+    st.caption(f"Version {version_ouverte}, {etat}. Les zones déjà enregistrées sont en gris sur la carte ; "
+               "décochez « Garder » pour en retirer une, dessinez pour en ajouter.")
+    if edition["validation"] == "a_corriger" and edition.get("commentaire_validation"):
+        st.warning(f"Correction demandée par le syndicat : {edition['commentaire_validation']}")
+    if utilisateur.role != "administrateur" and edition["validation"] == "validee":
+        st.info("Cette opération est validée : si vous l'enregistrez modifiée, elle repassera « à valider ».")
+elif "saisie_edition" in st.session_state:  # on revient d'une modification : formulaire vierge
+    vider_saisie()
+
 autorisees = sorted(noms if utilisateur.role == "administrateur" else
                     [c for c in utilisateur.communes if c in noms], key=noms.get)
 if not autorisees:
     st.error("Votre compte n'est rattaché à aucune commune du territoire : demandez l'accès à un administrateur.")
     st.stop()
-code = st.selectbox("Commune", autorisees, format_func=lambda c: f"{noms[c]} ({c})", key="saisie_commune")
+code = st.selectbox("Commune", autorisees, format_func=lambda c: f"{noms[c]} ({c})", key="saisie_commune",
+                    disabled=edition is not None)
 revetements = lire_revetements()
 libelles_revetements = revetements["libelle"].to_dict()
 
@@ -61,12 +114,16 @@ def lire_references(texte: str) -> tuple[list[str], list[str]]:
 st.subheader("Zones")
 st.caption("Dessinez chaque zone (pelouse, massif, enrobé conservé…) avec l'outil polygone, ou donnez des "
            "références cadastrales. Chaque zone reçoit ensuite son revêtement avant et après.")
-carte = construire_carte_commune(communes[communes["code_insee"] == code], None)
+commune_choisie = communes[communes["code_insee"] == code]
+carte = construire_carte_commune(commune_choisie, None)
+if edition is not None and edition["zones"]:
+    folium.GeoJson(gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=4326),
+                   name="Zones enregistrées", style_function=lambda _: STYLE_ZONES_ENREGISTREES).add_to(carte)
 folium.plugins.Draw(export=False, draw_options={"polyline": False, "circle": False, "marker": False,
                                                 "circlemarker": False, "rectangle": True, "polygon": True},
                     edit_options={"edit": True, "remove": True}).add_to(carte)
 retour = st_folium(carte, height=460, use_container_width=True, returned_objects=["all_drawings"],
-                   key=f"saisie_carte_{code}")
+                   key=f"saisie_carte_{code}_{edition['id'] if edition else 'nouvelle'}")
 dessins = (retour or {}).get("all_drawings") or (st.session_state.get("saisie_dessins") or [])
 references = st.text_input("Parcelles cadastrales", key="saisie_parcelles", placeholder="ex. AB 123, AB124")
 parcelles_ids, illisibles = lire_references(references)
@@ -79,32 +136,62 @@ inconnues = sorted(set(parcelles_ids) - set(retenues["id"]))
 if inconnues:
     st.error(f"Parcelles introuvables dans {noms[code]} : {', '.join(inconnues)}. Vérifiez la section et le numéro.")
 
-geometries, sources = [], []
+geometries, sources, avants, apres, gardees = [], [], [], [], []
+for rang, zone in enumerate(edition["zones"] if edition is not None else [], start=1):
+    geometries.append(zone["geometrie"])
+    sources.append(f"Zone enregistrée {rang}")
+    avants.append(zone["revetement_avant"])
+    apres.append(zone["revetement_apres"])
+illisibles_dessins = 0
 for rang, dessin in enumerate(dessins, start=1):
     try:
         geometrie = shape(dessin.get("geometry") or {})
     except (ValueError, AttributeError, TypeError):
+        illisibles_dessins += 1
         continue
-    if geometrie.geom_type in ("Polygon", "MultiPolygon") and not geometrie.is_empty:
-        geometries.append(geometrie)
-        sources.append(f"Dessin {rang}")
+    geometries.append(geometrie)
+    sources.append(f"Dessin {rang}")
+deja_prises = set(edition["parcelles"] or []) if edition is not None and edition["zones"] else set()
 for _, parcelle in retenues.iterrows():
+    if parcelle["id"] in deja_prises:  # parcelle déjà transformée en zone lors de la saisie d'origine
+        continue
     geometries.append(parcelle.geometry)
     sources.append(f"Parcelle {parcelle['section']} {parcelle['numero']}")
+if illisibles_dessins:
+    st.warning(f"{illisibles_dessins} dessin(s) illisible(s) ignoré(s) : redessinez-les.")
 
-zones = None
+zones, erreurs_zones = None, []
 if geometries:
     zones = gpd.GeoDataFrame({"source": sources}, geometry=geometries, crs=4326)
-    zones["surface_m2"] = recalculer_surfaces(zones).round(1).to_numpy()
+    constats = controler_zones(zones, sources, commune_choisie.geometry.iloc[0], noms[code],
+                               commun.charger_zones(), edition["id"] if edition is not None else None)
+    erreurs_zones = [m for m in constats if m.niveau == "erreur"]
+    for message in erreurs_zones:
+        st.error(str(message))
+    for message in (m for m in constats if m.niveau == "avertissement"):
+        st.warning(str(message))
+    mauvaises = {m.zone for m in erreurs_zones}
+    surfaces = recalculer_surfaces(zones[~zones["source"].isin(mauvaises)])
+    zones["surface_m2"] = surfaces.reindex(zones.index).round(1).to_numpy()
+    nouvelles = len(sources) - len(avants)
     editeur = st.data_editor(
-        pd.DataFrame({"Zone": sources, "Surface (m²)": zones["surface_m2"].to_numpy(),
-                      "Revêtement avant": "enrobe", "Revêtement après": "pelouse"}),
-        hide_index=True, width="stretch", key=f"saisie_zones_{len(sources)}", disabled=["Zone", "Surface (m²)"],
-        column_config={c: st.column_config.SelectboxColumn(c, options=list(revetements.index), required=True,
-                                                            format_func=libelles_revetements.get)
-                       for c in ("Revêtement avant", "Revêtement après")})
+        pd.DataFrame({"Garder": True, "Zone": sources, "Surface (m²)": zones["surface_m2"].to_numpy(),
+                      "Revêtement avant": avants + ["enrobe"] * nouvelles,
+                      "Revêtement après": apres + ["pelouse"] * nouvelles}),
+        hide_index=True, width="stretch", key=f"saisie_zones_{'|'.join(sources)}",
+        disabled=["Zone", "Surface (m²)"],
+        column_config={"Garder": st.column_config.CheckboxColumn("Garder", help="Décochez pour retirer la zone"),
+                       **{c: st.column_config.SelectboxColumn(c, options=list(revetements.index), required=True,
+                                                               format_func=libelles_revetements.get)
+                          for c in ("Revêtement avant", "Revêtement après")}})
     zones["revetement_avant"] = editeur["Revêtement avant"].to_numpy()
     zones["revetement_apres"] = editeur["Revêtement après"].to_numpy()
+    garder = editeur["Garder"].fillna(True).astype(bool).to_numpy()
+    erreurs_zones = [m for m in erreurs_zones if garder[sources.index(m.zone)]]
+    zones = zones[garder]
+    if zones.empty:
+        zones = None
+        st.info("Toutes les zones sont retirées : une opération garde au moins une zone.")
 else:
     st.info("Aucune zone pour l'instant : dessinez-en une ou saisissez une parcelle.")
 
@@ -114,24 +201,37 @@ types = lire_types_site()
 gauche, droite = st.columns(2)
 nom = gauche.text_input("Nom de l'opération", key="saisie_nom", placeholder="ex. Cour de l'école Jules-Ferry")
 type_site = droite.selectbox("Type de site", list(types), format_func=types.get, key="saisie_type")
-statut = gauche.selectbox("Statut", list(STATUTS), format_func=STATUTS.get, index=2, key="saisie_statut")
+if "saisie_statut" not in st.session_state:
+    st.session_state["saisie_statut"] = "realisee"
+statut = gauche.selectbox("Statut", list(STATUTS), format_func=STATUTS.get, key="saisie_statut")
 date_fin = droite.date_input("Fin des travaux (réelle ou prévue)", value=None, format="DD/MM/YYYY",
                              min_value=date(1990, 1, 1), max_value=date(2100, 12, 31), key="saisie_date")
 maitre_ouvrage = gauche.text_input("Maître d'ouvrage", key="saisie_mo", placeholder=f"ex. Ville de {noms[code]}")
 contact = droite.text_input("Contact (adresse de service, pas de nom de personne)", key="saisie_contact")
 cout = gauche.number_input("Coût HT (€)", min_value=0.0, value=None, step=1000.0, key="saisie_cout")
-arbres = droite.number_input("Arbres plantés", min_value=0, value=0, step=1, key="saisie_arbres")
+arbres = droite.number_input("Arbres plantés", min_value=0, step=1, key="saisie_arbres")
 stockage = gauche.number_input("Volume de stockage des eaux de pluie (m³)", min_value=0.0, value=None,
                                key="saisie_stockage")
 declaree = droite.number_input("Surface déclarée (m²), si connue", min_value=0.0, value=None, key="saisie_declaree")
 deconnexion = st.checkbox("Eaux de pluie déconnectées du réseau", key="saisie_deconnexion")
 description = st.text_area("Description", key="saisie_description")
 retour_experience = st.text_area("Retour d'expérience (difficultés, conseils)", key="saisie_rex")
-financements = st.data_editor(pd.DataFrame({"Financeur": pd.Series(dtype=str), "Montant (€)": pd.Series(dtype=float)}),
-                              num_rows="dynamic", hide_index=True, width="stretch", key="saisie_financements",
-                              column_config={"Financeur": st.column_config.SelectboxColumn(options=FINANCEURS),
-                                             "Montant (€)": st.column_config.NumberColumn(min_value=0.0)})
-photos = st.file_uploader("Photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)", type=["jpg", "jpeg", "png"],
+deja_financees = pd.DataFrame(edition["financements"] if edition is not None else [],
+                              columns=["financeur", "montant_eur"])
+financeurs_connus = sorted(set(lire_financeurs()) | set(commun.charger_financements()["financeur"].dropna())
+                           | set(deja_financees["financeur"]))
+financements = st.data_editor(
+    pd.DataFrame({"Financeur": deja_financees["financeur"].astype(str),
+                  "Montant (€)": deja_financees["montant_eur"].astype(float)}),
+    num_rows="dynamic", hide_index=True, width="stretch", key="saisie_financements",
+    column_config={"Financeur": st.column_config.SelectboxColumn(options=financeurs_connus),
+                   "Montant (€)": st.column_config.NumberColumn(min_value=0.0)})
+photos_gardees = []
+if edition is not None and edition["photos"]:
+    photos_gardees = st.multiselect(
+        "Photos déjà enregistrées (retirez celles à supprimer)", edition["photos"], default=edition["photos"],
+        format_func=lambda p: f"{MOMENTS_PHOTO[p['moment']]} · {p['legende'] or p['chemin']}", key="saisie_photos_gardees")
+photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)", type=["jpg", "jpeg", "png"],
                           accept_multiple_files=True, key="saisie_photos")
 moments = {photo.name: st.radio(f"« {photo.name} »", ["avant", "apres"], horizontal=True,
                                 format_func={"avant": "Avant", "apres": "Après"}.get, key=f"moment_{photo.name}")
@@ -154,10 +254,12 @@ if zones is not None:
     apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_local_c"]),
                      help=score["libelle"])
 
-if st.button("Enregistrer l'opération", type="primary", icon=":material/save:", disabled=zones is None):
+
+def enregistrer() -> None:
+    """Crée ou modifie l'opération avec les droits du compte ; photos retirées si l'écriture est refusée."""
     lignes = financements.dropna(how="any")
     operation = {
-        "code_insee": code, "nom": nom, "type_site": type_site, "statut": statut, "validation": "a_valider",
+        "code_insee": code, "nom": nom, "type_site": type_site, "statut": statut,
         "date_fin_travaux": date_fin, "maitre_ouvrage": maitre_ouvrage or None, "description": description or None,
         "retour_experience": retour_experience or None, "contact": contact or None, "cout_ht_eur": cout,
         "arbres_plantes": int(arbres), "deconnexion_reseau": deconnexion, "volume_stockage_m3": stockage,
@@ -172,16 +274,48 @@ if st.button("Enregistrer l'opération", type="primary", icon=":material/save:",
         for photo in photos or []:
             ecrites.append({"moment": moments[photo.name], "legende": photo.name,
                             "chemin": enregistrer_photo(photo.getvalue(), photo.name, dossier_donnees())})
-        operation["photos"] = ecrites
-        ident = facade.creer_operation(operation)
+        operation["photos"] = [{c: p[c] for c in ("moment", "chemin", "legende")} for p in photos_gardees] + ecrites
+        if edition is None:
+            ident = facade.creer_operation({**operation, "validation": "a_valider"})
+            message = f"Opération n° {ident} enregistrée ; elle est « à valider » par le syndicat de bassin."
+        else:
+            ident = edition["id"]
+            version = facade.modifier_operation(ident, version_ouverte, operation)
+            relue = facade.lire_operation(ident)
+            message = (f"Opération n° {ident} modifiée (version {version})."
+                       if version != version_ouverte else f"Opération n° {ident} : aucun changement à enregistrer.")
+            if relue["validation"] == "a_valider" and edition["validation"] != "a_valider":
+                message += " Elle repasse « à valider » par le syndicat de bassin."
     except ErreurDonnees as erreur:
         for photo in ecrites:  # rien à moitié : les photos d'une saisie refusée sont retirées
             (dossier_donnees() / photo["chemin"]).unlink(missing_ok=True)
-        st.error(str(erreur))
-    else:
-        st.session_state["saisie_message"] = (f"Opération n° {ident} enregistrée ; elle est « à valider » par le "
-                                              "syndicat de bassin.")
-        for cle in [c for c in st.session_state if str(c).startswith(("saisie_", "moment_"))]:
-            if cle not in ("saisie_commune", "saisie_message"):
-                del st.session_state[cle]
+        if isinstance(erreur, ConflitVersion):
+            st.session_state["saisie_conflit"] = str(erreur)
+            st.rerun()
+        else:
+            st.error(str(erreur))
+        return
+    vider_saisie(garder_commune=edition is None)
+    st.session_state["saisie_message"] = message
+    st.session_state["saisie_derniere"] = ident
+    if edition is not None:
+        st.query_params.clear()
+    st.rerun()
+
+
+if st.session_state.get("saisie_conflit"):
+    st.error(st.session_state["saisie_conflit"])
+    if st.button("Recharger la version enregistrée (vos changements non enregistrés seront perdus)",
+                 icon=":material/refresh:"):
+        vider_saisie()
         st.rerun()
+    st.stop()
+libelle_bouton = "Enregistrer les modifications" if edition is not None else "Enregistrer l'opération"
+if st.button(libelle_bouton, type="primary", icon=":material/save:",
+             disabled=zones is None or bool(erreurs_zones),
+             help="Corrigez d'abord les zones signalées en rouge." if erreurs_zones else None):
+    enregistrer()
+derniere = st.session_state.get("saisie_derniere")
+if derniere and edition is None:
+    st.page_link("pages/fiche.py", label=f"Voir la fiche de l'opération n° {derniere}",
+                 icon=":material/description:", query_params={"id": str(derniere)})

@@ -299,3 +299,142 @@ def test_administration_creation_de_compte(monkeypatch, dossier_demo_copie):
     compte = authentifier(magasin, "referent@meze.fr", "une autre phrase solide")
     assert compte.role == "referent" and compte.communes == frozenset({"34157"})
     magasin.fermer()
+
+
+def _referent_sete(magasin):
+    from donnees.comptes import creer_compte
+
+    return creer_compte(magasin, "referent@sete.fr", "Camille", "referent", ["34301"],
+                        "une phrase de passe solide", auteur="test")
+
+
+def _connecter(appli, utilisateur) -> None:
+    from datetime import datetime, timezone
+
+    appli.session_state["utilisateur"] = utilisateur
+    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+
+
+def _operation_validee_de(magasin, code: str) -> dict:
+    operations = magasin.lire_operations()
+    choisie = operations[(operations["code_insee"] == code) & (operations["validation"] == "validee")
+                         & (operations["nb_zones"] > 0)].iloc[0]
+    return magasin.lire_operation(int(choisie["id"]))
+
+
+def test_modification_par_le_referent_repasse_a_valider(monkeypatch, dossier_demo_copie):
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    referent = _referent_sete(magasin)
+    operation = _operation_validee_de(magasin, "34301")
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    _connecter(appli, referent)
+    appli.query_params["id"] = str(operation["id"])
+    appli.switch_page("pages/saisie.py").run()
+    assert not appli.exception, appli.exception
+    assert appli.title[0].value == f"Modifier l'opération n° {operation['id']}"
+    # Formulaire pré-rempli avec l'opération enregistrée.
+    assert appli.text_input(key="saisie_nom").value == operation["nom"]
+    assert appli.selectbox(key="saisie_commune").disabled
+    assert any("repassera « à valider »" in i.value for i in appli.info)
+    appli.text_input(key="saisie_nom").input(operation["nom"] + " (tranche 2)").run()
+    next(b for b in appli.button if b.label == "Enregistrer les modifications").click().run()
+    assert not appli.exception, appli.exception
+    assert any("repasse « à valider »" in s.value for s in appli.success), [e.value for e in appli.error]
+    relue = magasin.lire_operation(operation["id"])
+    assert relue["nom"] == operation["nom"] + " (tranche 2)"
+    assert relue["version"] == operation["version"] + 1 and relue["validation"] == "a_valider"
+    assert relue["modifie_par"] == "referent@sete.fr"
+    assert len(relue["zones"]) == len(operation["zones"])  # zones gardées telles quelles
+    journal = magasin.lire_journal(operation["id"])
+    assert journal.iloc[-1]["action"] == "modification" and journal.iloc[-1]["auteur"] == "referent@sete.fr"
+    magasin.fermer()
+
+
+def test_modification_concurrente_refusee_avec_message(monkeypatch, dossier_demo_copie):
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    referent = _referent_sete(magasin)
+    operation = _operation_validee_de(magasin, "34301")
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    _connecter(appli, referent)
+    appli.query_params["id"] = str(operation["id"])
+    appli.switch_page("pages/saisie.py").run()
+    appli.text_input(key="saisie_nom").input("Ma version").run()
+    # Pendant ce temps, l'administrateur enregistre sa propre modification.
+    magasin.modifier_operation(operation["id"], operation["version"], {"nom": "Version du syndicat"}, "admin@test")
+    next(b for b in appli.button if b.label == "Enregistrer les modifications").click().run()
+    assert not appli.exception, appli.exception
+    assert any("modifiée par quelqu'un d'autre" in e.value for e in appli.error), [e.value for e in appli.error]
+    assert magasin.lire_operation(operation["id"])["nom"] == "Version du syndicat"  # rien d'écrasé
+    next(b for b in appli.button if b.label.startswith("Recharger la version enregistrée")).click().run()
+    assert not appli.exception, appli.exception
+    assert appli.text_input(key="saisie_nom").value == "Version du syndicat"
+    assert not appli.error
+    magasin.fermer()
+
+
+def test_saisie_avertit_et_bloque_les_zones_fautives(monkeypatch, dossier_demo_copie):
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box, mapping
+
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    referent = _referent_sete(magasin)
+    communes = gpd.read_parquet(dossier_demo_copie / "communes.parquet").to_crs(2154).set_index("code_insee")
+    sete = communes.loc["34301", "geometry"]
+    centre = sete.representative_point()
+    existante = magasin.lire_zones()
+    existante = existante[existante["code_insee"] == "34301"].to_crs(2154).iloc[0]
+
+    def dessin(geometrie_l93):
+        geometrie = gpd.GeoSeries([geometrie_l93], crs=2154).to_crs(4326).iloc[0]
+        return {"type": "Feature", "properties": {}, "geometry": mapping(geometrie)}
+
+    x, y = centre.x, centre.y
+    papillon = Polygon([(x, y), (x + 20, y + 20), (x + 20, y), (x, y + 20)])
+    loin = box(sete.bounds[2] + 5000, y, sete.bounds[2] + 5100, y + 100)
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    _connecter(appli, referent)
+    appli.switch_page("pages/saisie.py").run()
+    avant = len(magasin.lire_operations())
+    appli.session_state["saisie_dessins"] = [dessin(papillon), dessin(loin), dessin(box(x, y, x + 0.5, y + 0.5)),
+                                             dessin(existante.geometry.buffer(-0.5))]
+    appli.run()
+    assert not appli.exception, appli.exception
+    erreurs = " ".join(e.value for e in appli.error)
+    avertissements = " ".join(w.value for w in appli.warning)
+    assert "Dessin 1 : contour invalide : le contour se recoupe" in erreurs
+    assert "Dessin 2 : zone à 100\u00a0% hors de la commune Sète" in erreurs
+    assert "Dessin 3 : zone minuscule" in avertissements
+    assert f"Dessin 4 : chevauche l'opération déjà enregistrée n° {existante['operation_id']}" in avertissements
+    bouton = next(b for b in appli.button if b.label == "Enregistrer l'opération")
+    assert bouton.disabled
+    assert len(magasin.lire_operations()) == avant
+    magasin.fermer()
+
+
+def test_operations_bouton_modifier_ouvre_la_saisie(monkeypatch, dossier_demo_copie):
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    referent = _referent_sete(magasin)
+    choisie = _operation_validee_de(magasin, "34301")["id"]
+    magasin.fermer()
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    _connecter(appli, referent)
+    appli.switch_page("pages/operations.py").run()
+    appli.selectbox(key="operations_choix").set_value(choisie).run()
+    assert not appli.exception, appli.exception
+    modifier = [b for b in appli.button if b.label == "Modifier"]
+    assert modifier, "le référent peut modifier une opération de sa commune"
+    modifier[0].click().run()
+    assert not appli.exception, appli.exception
+    assert appli.title[0].value == f"Modifier l'opération n° {choisie}"

@@ -1,0 +1,40 @@
+"""Contrôles des zones saisies au formulaire (mêmes seuils que l'import)."""
+
+import geopandas as gpd
+from shapely.geometry import LineString, box
+
+from donnees.controles_zones import controler_zones
+
+
+def _wgs84(*geometries):
+    return gpd.GeoDataFrame(geometry=list(geometries), crs=2154).to_crs(4326)
+
+
+COMMUNE = gpd.GeoSeries([box(700000, 6250000, 701000, 6251000)], crs=2154).to_crs(4326).iloc[0]
+
+
+def test_zone_correcte_sans_message():
+    zones = _wgs84(box(700100, 6250100, 700150, 6250140))
+    assert controler_zones(zones, ["Dessin 1"], COMMUNE, "Essai") == []
+
+
+def test_debord_leger_ligne_et_tres_grande_zone():
+    zones = _wgs84(box(700950, 6250100, 701010, 6250140), LineString([(700100, 6250100), (700200, 6250200)]),
+                   box(700000, 6250000, 701000, 6250999).buffer(200))
+    messages = controler_zones(zones, ["A", "B", "C"], COMMUNE, "Essai")
+    niveaux = {(m.zone, m.niveau) for m in messages}
+    assert ("A", "avertissement") in niveaux and "hors de la commune Essai" in str(messages[0])
+    assert ("B", "erreur") in niveaux
+    assert any(m.zone == "C" and "plus de 10 ha" in m.texte for m in messages)
+
+
+def test_chevauchement_entre_zones_et_avec_une_operation_existante_sauf_elle_meme():
+    zones = _wgs84(box(700100, 6250100, 700200, 6250200), box(700150, 6250150, 700250, 6250250))
+    existantes = _wgs84(box(700180, 6250180, 700300, 6250300)).assign(operation_id=7, nom="Parking")
+    messages = controler_zones(zones, ["A", "B"], COMMUNE, "Essai", existantes)
+    textes = [str(m) for m in messages]
+    assert any(t.startswith("B : chevauche A sur 2") for t in textes)
+    assert any("n° 7 « Parking »" in t for t in textes)
+    # L'opération qu'on modifie ne se chevauche pas elle-même.
+    messages = controler_zones(zones, ["A", "B"], COMMUNE, "Essai", existantes, operation_exclue=7)
+    assert not any("n° 7" in str(m) for m in messages)
