@@ -21,12 +21,26 @@ Choix :
 - financeurs : le magasin exige un montant par financement ; un texte « Financeur : montant ; … » ou
   « Financeur (montant €), … » où **chaque** financeur a un montant en euros devient des
   financements ; sinon le texte est gardé tel quel dans la description (« Financeurs : … ») ;
-- année seule (« 2024 ») : date de fin des travaux fixée au 31/12 de l'année, avec avertissement ;
-  mois et année : dernier jour du mois ;
+- année seule (« 2024 ») : date de fin des travaux fixée au 31/12 de l'année, avec avertissement,
+  pour une opération réalisée ou une année à venir ; une année passée d'une opération programmée ou
+  en travaux (année d'engagement, d'étude…) n'est pas une fin prévue : elle est seulement notée dans
+  la description (« Année indiquée : … ») ; mois et année : dernier jour du mois ; une opération
+  réalisée sans date ni année est refusée (la date n'est jamais inventée) ;
+- statuts et types de site en texte libre (« programme engagé », « en travaux », « école »…) : table
+  ``nomenclatures/correspondances_import.csv`` (expression → code, approximatif ou non) ; une
+  expression sans code y est refusée avec son explication (« étude », « diagnostic » : pas des
+  opérations) ;
+- colonnes de précision (``precision_surface``, ``precision_cout``) : ajoutées à la description ;
+  nature de la source (``type_source``) : entre parenthèses après la source ; un coût dit « TTC » est
+  gardé tel quel (avertissement, aucune conversion) ;
 - opérations sans géométrie (``localiser_au_centroide=True`` et couche des communes fournie) :
   carré de 10 m au centroïde de la commune, ``localisation_approximative=True``, revêtement avant =
-  après (« enrobe ») pour que cette zone fictive ne compte dans aucune surface ; la surface déclarée
-  reste celle du fichier (vide si absente, jamais inventée) ;
+  après (« enrobe ») ; les indicateurs et les modèles sur grille écartent ces emplacements
+  (:func:`indicateurs.communs.ecarter_zones_approximatives`) ; la surface déclarée reste celle du
+  fichier (vide si absente, jamais inventée), affichée mais pas comptée en m² désimperméabilisés ;
+- commune absente de la couche des communes : ligne refusée (« hors du territoire ») ;
+- opération déjà enregistrée (même commune, même nom, parmi celles que le compte voit) : ligne
+  refusée ; réimporter un fichier en « lignes valides » n'ajoute que les nouvelles lignes ;
 - la validation n'est pas importée : toute opération importée est « à valider » ;
 - plusieurs lignes de même clé (colonne « opération »/« clé », sinon même nom et même commune)
   forment une seule opération à plusieurs zones ; les champs de l'opération sont pris sur la première
@@ -140,6 +154,9 @@ CHAMPS_IMPORT: dict[str, str] = {
     "retour_experience": "retour d'expérience",
     "contact": "contact",
     "source": "source",
+    "type_source": "nature de la source",
+    "precision_surface": "précision sur la surface",
+    "precision_cout": "précision sur le coût",
     "geometrie_wkt": "géométrie (WKT)",
     "parcelles": "parcelles cadastrales",
     "revetement_avant": "revêtement avant travaux",
@@ -191,6 +208,11 @@ SYNONYMES: dict[str, tuple[str, ...]] = {
                           "conseils", "retex"),
     "contact": ("contact", "referent", "email", "courriel", "mail", "telephone", "contact_referent"),
     "source": ("source", "source_url", "url", "lien", "reference_source", "sources"),
+    "type_source": ("type_source", "nature_source", "origine_source", "categorie_source", "type_sources"),
+    "precision_surface": ("precision_surface", "precisions_surface", "note_surface", "commentaire_surface",
+                          "remarque_surface", "precision_surface_m2"),
+    "precision_cout": ("precision_cout", "precisions_cout", "note_cout", "commentaire_cout", "remarque_cout",
+                       "precision_montant", "precision_cout_eur"),
     "geometrie_wkt": ("geometrie_wkt", "wkt", "geometrie", "geometry", "geom", "the_geom", "wkt_geom",
                       "geometrie_wgs84", "contour", "polygone", "geometrie_wkt_wgs84"),
     "parcelles": ("parcelles", "parcelle", "references_cadastrales", "reference_cadastrale",
@@ -1108,6 +1130,16 @@ def _date(valeur: Any, excel: bool = False) -> tuple[date | None, str | None]:
     return resultat, avertissement
 
 
+def _annee_brute(valeur: Any) -> int | None:
+    """Année d'une valeur qui n'est qu'une année (« 2024 », 2024, 2024.0), sinon None."""
+    if isinstance(valeur, numbers.Real) and not isinstance(valeur, bool):
+        nombre = float(valeur)
+        return int(nombre) if nombre.is_integer() and ANNEE_MIN <= nombre <= ANNEE_MAX else None
+    if isinstance(valeur, str) and (m := re.fullmatch(r"(\d{4})(?:\.0)?", valeur.strip())):
+        return int(m[1]) if ANNEE_MIN <= int(m[1]) <= ANNEE_MAX else None
+    return None
+
+
 def _annee_seule(annee: int) -> tuple[date, str]:
     if not ANNEE_MIN <= annee <= ANNEE_MAX:
         raise _Probleme(f"année {annee} invraisemblable ({ANNEE_MIN} à {ANNEE_MAX})")
@@ -1139,31 +1171,27 @@ def _entier(valeur: Any, quoi: str) -> int | None:
     return int(nombre)
 
 
-# Règles (motif sur le texte normalisé → code, approximatif ?).
-_REGLES_STATUT = (
-    (r"(^|_)(realise|realisee|realises|realisees|termine|terminee|termines|acheve|achevee|livre|livree|"
-     r"receptionne|receptionnee|fini|finie|fait|faite|inaugure|inauguree)(_|$)", "realisee", False),
-    (r"(^|_)(travaux|cours|chantier|demarre|demarree)(_|$)", "en_travaux", False),
-    (r"(^|_)(programme|programmee|programmes|prevu|prevue|planifie|planifiee|engage|engagee|engagement|"
-     r"venir|projet|vote|votee|laureat|laureate)(_|$)", "programmee", False),
-    (r"(^|_)(etude|etudes|diagnostic|reflexion|envisage|envisagee|idee|defi)(_|$)", "programmee", True),
-)
-_REGLES_TYPE_SITE = (
-    (r"(^|_)(ecole|ecoles|scolaire|scolaires|maternelle|elementaire|primaire|oasis|creche)(_|$)",
-     "cour_ecole", False),
-    (r"(^|_)(college|colleges|lycee|lycees|etablissement|etablissements|universite|iut|campus)(_|$)",
-     "cour_etablissement", False),
-    (r"(^|_)(parking|parkings|stationnement|parc_stationnement)(_|$)", "parking", False),
-    (r"^(place|places|placette)(_|$)", "place", False),
-    (r"(^|_)(voirie|trottoir|trottoirs|rue|rues|chaussee|avenue|boulevard|route|allee|piste)(_|$)",
-     "voirie", False),
-    (r"(^|_)parvis(_|$)", "parvis", False),
-    (r"(^|_)(cimetiere|cimetieres)(_|$)", "cimetiere", False),
-    (r"(^|_)(prive|privee|particulier|copropriete|entreprise)(_|$)", "prive", False),
-    (r"(^|_)(espace_public|jardin|jardins|parc|square|esplanade|promenade|espace_vert|espaces_verts)(_|$)",
-     "espace_public", False),
-    (r"(^|_)(quartier|village|centre|ville|bourg|secteur)(_|$)", "espace_public", True),
-)
+# Valeurs libres de statut et de type de site : table de correspondance (expression → code), dans
+# donnees/nomenclatures/correspondances_import.csv ; la première ligne dont l'expression figure dans la
+# valeur (mots entiers, après normalisation) l'emporte. Code vide : valeur refusée, avec son explication.
+FICHIER_CORRESPONDANCES = Path(__file__).parent / "nomenclatures" / "correspondances_import.csv"
+
+
+def _lire_regles(champ: str) -> tuple[tuple[str, str | None, bool, str | None], ...]:
+    """Règles (expression normalisée, code ou None, approximatif, explication) d'un champ."""
+    table = pd.read_csv(FICHIER_CORRESPONDANCES, dtype=str, keep_default_na=False)
+    regles = []
+    for ligne in table[table["champ"] == champ].itertuples(index=False):
+        regles.append((_normaliser(ligne.expression), ligne.code.strip() or None,
+                       _normaliser(ligne.approximatif) == "oui", ligne.explication.strip() or None))
+    return tuple(regles)
+
+
+def _contient_expression(texte: str, expression: str) -> bool:
+    """Vrai si l'expression normalisée figure dans le texte normalisé, en mots entiers."""
+    return bool(expression) and f"_{expression}_" in f"_{texte}_"
+
+
 _SYNONYMES_REVETEMENTS = {
     "enrobe": ("bitume", "bitumineux", "asphalte", "goudron", "enrobe_bitumineux", "enrobes", "macadam"),
     "beton": ("beton", "dalles", "dallage", "paves", "paves_joints_etanches", "beton_desactive",
@@ -1204,8 +1232,10 @@ class _Nomenclature:
                 return code, None
         if texte in self.synonymes:
             return self.synonymes[texte], None
-        for motif, code, approximatif in self.regles:
-            if texte and re.search(motif, texte):
+        for expression, code, approximatif, explication in self.regles:
+            if texte and _contient_expression(texte, expression):
+                if code is None:
+                    raise _Probleme(f"« {valeur} » : {explication or 'valeur refusée'}")
                 if approximatif:
                     return code, (f"« {valeur} » interprété comme « {self.libelles[code]} » ({code}) ; "
                                   "corrigez si besoin")
@@ -1226,8 +1256,10 @@ def _nomenclatures() -> dict[str, _Nomenclature]:
     return {
         "revetement": _Nomenclature("revêtement", libelles_rev, synonymes_rev),
         "type_site": _Nomenclature("type de site", dict(types), {},
-                                   tuple(r for r in _REGLES_TYPE_SITE if r[1] in types)),
-        "statut": _Nomenclature("statut", dict(nomenclatures.STATUTS), {}, _REGLES_STATUT),
+                                   tuple(r for r in _lire_regles("type_site") if r[1] is None or r[1] in types)),
+        "statut": _Nomenclature("statut", dict(nomenclatures.STATUTS), {},
+                                tuple(r for r in _lire_regles("statut")
+                                      if r[1] is None or r[1] in nomenclatures.STATUTS)),
     }
 
 
@@ -1555,8 +1587,9 @@ class _Preparation:
             texte = texte.zfill(5)
         if MOTIF_INSEE.match(texte):
             if self.communes_l93 and texte not in self.communes_l93:
-                raise _Probleme(f"commune {texte} absente du territoire (couche des communes). Vérifiez le "
-                                "code INSEE")
+                raise _Probleme(f"commune {texte} hors du territoire (absente de la couche des communes) : "
+                                "la ligne n'est pas importée. Vérifiez le code INSEE, ou retirez la ligne si "
+                                "l'opération est hors du territoire")
             return texte
         if self.noms_communes:
             codes = self.noms_communes.get(_normaliser(valeur), [])
@@ -1596,14 +1629,19 @@ class _Preparation:
         """Champs d'opération d'une ligne (valeurs lues, erreurs signalées)."""
         v = ligne.valeurs
         champs: dict[str, Any] = {"code_insee": self._lire_champ(ligne, "code_insee", self._code_insee)}
-        for champ in ("nom", "maitre_ouvrage", "description", "retour_experience", "contact", "source"):
+        for champ in ("nom", "maitre_ouvrage", "description", "retour_experience", "contact", "source",
+                      "type_source", "precision_surface", "precision_cout"):
             champs[champ] = _texte(v.get(champ))
         champs["type_site"] = self._nomenclature(ligne, "type_site", "type_site")
         champs["statut"] = self._nomenclature(ligne, "statut", "statut")
         date_fin = None
+        champs["_annee"] = None
         for champ in ("date_fin_travaux", "annee"):
             if _est_vide(v.get(champ)):
                 continue
+            if champ == "annee" and (annee := _annee_brute(v.get(champ))) is not None:
+                champs["_annee"] = annee  # date de fin ou simple mention : voir _controler_operation
+                break
             try:
                 date_fin, avertissement = _date(v.get(champ), excel=self.excel)
             except _Probleme as exc:
@@ -1982,6 +2020,7 @@ def preparer_import(table: TableImportee, correspondance: Mapping[str, Any] | No
     for operation in operations:
         _controler_operation(p, operation, champs_absents)
     _controler_chevauchements(p, operations)
+    _controler_doublons(p, operations, magasin)
 
     # Droits (façade qui sait répondre à « peut(action, code_insee) »), règles du magasin, dictionnaires.
     peut = getattr(magasin, "peut", None)
@@ -2069,10 +2108,27 @@ def _controler_operation(p: _Preparation, operation: _Operation, champs_absents:
                     "type_site": "Valeurs possibles : " + ", ".join(p.noms["type_site"].libelles),
                     "statut": "Valeurs possibles : " + ", ".join(p.noms["statut"].libelles)}[champ]
             p.erreur(premiere, champ, f"obligatoire. {aide}")
+    annee = champs.get("_annee")
+    if annee is not None and champs.get("date_fin_travaux") is None and champs.get("statut") is not None:
+        ligne = operation.sources.get("_annee", premiere)
+        if champs["statut"] == "realisee" or annee >= date.today().year:
+            champs["date_fin_travaux"], avertissement = _annee_seule(annee)
+            p.avertir(ligne, "annee", avertissement)
+        else:
+            champs["_annee_mentionnee"] = annee
+            p.avertir(ligne, "annee", f"année {annee} passée pour une opération "
+                      f"« {nomenclatures.STATUTS[champs['statut']].lower()} » : ce n'est pas une date de fin "
+                      f"prévue, elle est seulement notée dans la description (« Année indiquée : {annee} »). "
+                      "Indiquez la date de fin prévue si vous la connaissez")
+    if champs.get("cout_ht_eur") is not None and "ttc" in _normaliser(champs.get("precision_cout")).split("_"):
+        ligne = operation.sources.get("precision_cout", premiere)
+        p.avertir(ligne, "precision_cout", f"coût indiqué TTC ({_euros(champs['cout_ht_eur'])}) : il est enregistré "
+                  "tel quel comme coût HT, sans conversion. Corrigez-le si vous connaissez le montant HT")
     if champs.get("statut") == "realisee" and champs.get("date_fin_travaux") is None \
             and not any(l.erreur and not _est_vide(l.valeurs.get("date_fin_travaux")) for l in operation.lignes):
-        p.erreur(premiere, "date_fin_travaux", "obligatoire quand l'opération est réalisée. Indiquez la date "
-                 "de fin des travaux (jj/mm/aaaa) ou au moins l'année")
+        p.erreur(premiere, "date_fin_travaux", "obligatoire quand l'opération est réalisée, et jamais inventée : "
+                 "la ligne n'est pas importée. Indiquez la date de fin des travaux (jj/mm/aaaa) ou au moins "
+                 "l'année, ou un autre statut si les travaux ne sont pas terminés")
     if champs.get("statut") == "realisee" and champs.get("date_fin_travaux") \
             and champs["date_fin_travaux"] > date.today():
         p.avertir(premiere, "date_fin_travaux", f"date {champs['date_fin_travaux'].strftime('%d/%m/%Y')} dans "
@@ -2181,14 +2237,50 @@ def _controler_chevauchements(p: _Preparation, operations: list[_Operation]) -> 
                       f"({quelle.strip()}) sur {_m2(commun)}. Doublon ? Vérifiez avant d'importer")
 
 
+def _controler_doublons(p: _Preparation, operations: list[_Operation], magasin: Any) -> None:
+    """Refuse une opération déjà enregistrée (même commune, même nom) : réimporter un fichier ne crée
+    pas de doublons ; en « lignes valides », seules les nouvelles lignes sont écrites."""
+    lire = getattr(magasin, "lire_operations", None)
+    if not callable(lire):
+        return
+    try:
+        existantes = lire()
+    except Exception:  # noqa: BLE001 - contrôle facultatif (droits, base indisponible)
+        return
+    if existantes is None or not len(existantes) or not {"code_insee", "nom"} <= set(existantes.columns):
+        return
+    ids = existantes["id"].tolist() if "id" in existantes.columns else [None] * len(existantes)
+    deja: dict[tuple[str, str], Any] = {}
+    for identifiant, code, nom in zip(ids, existantes["code_insee"].astype(str), existantes["nom"]):
+        deja.setdefault((code, _normaliser(nom)), identifiant)
+    for operation in operations:
+        code, nom = operation.champs.get("code_insee"), operation.champs.get("nom")
+        if operation.en_erreur() or not code or not nom or (code, _normaliser(nom)) not in deja:
+            continue
+        identifiant = deja[(code, _normaliser(nom))]
+        numero = f"n° {identifiant}, " if identifiant is not None else ""
+        p.erreur(operation.premiere, "nom", f"opération déjà enregistrée ({numero}« {nom} », commune {code}) : la "
+                 "ligne n'est pas importée une seconde fois. Si c'est une autre opération, donnez-lui un nom "
+                 "distinct ; sinon modifiez la fiche existante")
+
+
 def _dictionnaire(p: _Preparation, operation: _Operation) -> dict:
     champs = operation.champs
-    description = champs.get("description")
-    texte = champs.get("_texte_financeurs")
-    if texte:
-        ajout = f"Financeurs : {texte}"
-        description = f"{description}\n{ajout}" if description else ajout
-    source = champs.get("source") or f"Fichier importé « {p.table.nom_fichier} » ({p.repere(operation.premiere)})"
+    ajouts = [champs.get("description")]
+    if champs.get("precision_surface"):
+        ajouts.append(f"Surface : {champs['precision_surface']}")
+    if champs.get("precision_cout"):
+        ajouts.append(f"Coût : {champs['precision_cout']}")
+    if champs.get("_annee_mentionnee"):
+        ajouts.append(f"Année indiquée : {champs['_annee_mentionnee']}")
+    if champs.get("_texte_financeurs"):
+        ajouts.append(f"Financeurs : {champs['_texte_financeurs']}")
+    description = "\n".join(a for a in ajouts if a) or None
+    source = champs.get("source")
+    if source and champs.get("type_source"):
+        source = f"{source} ({champs['type_source']})"
+    source = source or champs.get("type_source") or \
+        f"Fichier importé « {p.table.nom_fichier} » ({p.repere(operation.premiere)})"
     parcelles = list(dict.fromkeys(i for z in operation.zones for i in z.parcelles))
     return {
         "code_insee": champs.get("code_insee"),

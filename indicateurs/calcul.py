@@ -23,6 +23,7 @@ from indicateurs.communs import (
     CODE_BASSIN,
     LIBELLE_BASSIN,
     Filtres,
+    ecarter_zones_approximatives,
     identifiants_operations,
     lire_parametres_defaut,
     masque_filtres,
@@ -78,7 +79,7 @@ def _table_operations(operations: pd.DataFrame, zones: pd.DataFrame, financement
     """Une ligne par opération retenue : indicateurs additifs et colonnes auxiliaires."""
     retenues = operations.loc[masque_filtres(operations, filtres)]
     ids = identifiants_operations(retenues).to_numpy()
-    zp = preparer_zones(zones, retenues, revetements)
+    zp = preparer_zones(ecarter_zones_approximatives(zones, retenues), retenues, revetements)
     par_zone = pd.DataFrame({
         "operation_id": zp["operation_id"].to_numpy(),
         "surface_zones": zp["surface_m2"].to_numpy(float),
@@ -120,6 +121,9 @@ def _table_operations(operations: pd.DataFrame, zones: pd.DataFrame, financement
     table["surface_declaree"] = declaree
     ecart, signale = signaler_ecart_surface(declaree, table["surface_zones"].to_numpy(float),
                                             parametres["ecart_surface_declaree"])
+    if "localisation_approximative" in retenues.columns:  # rien de dessiné : pas d'écart à signaler
+        approximatives = retenues["localisation_approximative"].astype("boolean").fillna(False).to_numpy(bool)
+        ecart, signale = np.where(approximatives, np.nan, ecart), signale & ~approximatives
     table["ecart_surface_relatif"] = ecart
     table["ecart_surface_signale"] = signale
     table["nombre_ecarts_signales"] = signale.astype(np.int64)

@@ -124,6 +124,19 @@ def identifiants_operations(operations: pd.DataFrame) -> pd.Series:
     raise ErreurDonnees("Table des opérations sans colonne « operation_id » ni « id ».", "operation", "id")
 
 
+def ecarter_zones_approximatives(zones: pd.DataFrame, operations: pd.DataFrame) -> pd.DataFrame:
+    """Zones sans celles des opérations à ``localisation_approximative`` : leur zone n'est qu'un
+    emplacement au centre de la commune, sans surface ni revêtement réels ; elle ne compte ni dans les
+    surfaces ni dans les modèles sur grille (la surface déclarée reste affichée, jamais inventée)."""
+    if "localisation_approximative" not in operations.columns or not len(zones):
+        return zones
+    approximatives = operations["localisation_approximative"].astype("boolean").fillna(False).to_numpy(bool)
+    if not approximatives.any():
+        return zones
+    ids = identifiants_operations(operations).to_numpy()[approximatives]
+    return zones[~zones["operation_id"].isin(ids).to_numpy(bool)]
+
+
 def lire_parametres_defaut(parametres=None) -> dict[str, float]:
     """Paramètres de modèle en dictionnaire (``None`` → valeurs de ``modele.csv``)."""
     if parametres is None:

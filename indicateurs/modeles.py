@@ -42,6 +42,7 @@ from indicateurs.chaleur import (
     ecrire_cache_memoire,
     lire_cache_memoire,
 )
+from indicateurs.communs import ecarter_zones_approximatives
 from indicateurs.eau_grille import calculer_eau_territoire, modeliser_eau
 from indicateurs.grille import (
     SCENARIOS,
@@ -609,7 +610,8 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
     magasin = Magasin(url_base(dossier))
     try:
-        zones = magasin.lire_zones()
+        # Emplacements approximatifs (opérations sans géométrie) : pas gravés dans les grilles.
+        zones = ecarter_zones_approximatives(magasin.lire_zones(), magasin.lire_operations())
     finally:
         magasin.fermer()
     p_chaleur = ParametresChaleur.depuis_parametres(parametres)

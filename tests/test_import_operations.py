@@ -921,22 +921,111 @@ def _donnees_partagees(nom: str) -> Path:
     return chemin
 
 
-def test_donnees_partagees_operations_reelles_sans_geometrie(magasin):
-    chemin = _donnees_partagees("operations-desimpermeabilisation-exemples.csv")
-    brut = pd.read_csv(chemin, dtype=str, keep_default_na=False)
+FICHIER_OPERATIONS_REELLES = "operations-desimpermeabilisation-exemples.csv"
+
+
+def _communes_partagees() -> gpd.GeoDataFrame:
+    """Les 25 communes réelles du bassin (fichier partagé), comme la couche « communes » du territoire."""
+    communes = gpd.read_file(_donnees_partagees("communes-bassin-thau.geojson"))
+    return communes[["code_insee", "nom", "geometry"]]
+
+
+def _communes_du_fichier(brut: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Territoire fictif contenant toutes les communes citées par le fichier (pour tester chaque ligne)."""
     codes = sorted(set(brut["code_insee"]))
-    communes = gpd.GeoDataFrame({"code_insee": codes, "nom": codes},
-                                geometry=[carre(700000 + 3000 * i, 6250000, 2000) for i in range(len(codes))],
-                                crs="EPSG:2154").to_crs("EPSG:4326")
+    return gpd.GeoDataFrame({"code_insee": codes, "nom": codes},
+                            geometry=[carre(700000 + 3000 * i, 6250000, 2000) for i in range(len(codes))],
+                            crs="EPSG:2154").to_crs("EPSG:4326")
+
+
+def _erreurs_par_ligne(apercu: ApercuImport) -> dict[int, list[str]]:
+    erreurs = apercu.erreurs[apercu.erreurs["niveau"] == "erreur"]
+    resultat: dict[int, list[str]] = {}
+    for ligne, message in zip(erreurs["ligne"], erreurs["message"]):
+        resultat.setdefault(int(ligne), []).append(message)
+    return resultat
+
+
+def test_donnees_partagees_correspondance_automatique():
+    table = lire_fichier(_donnees_partagees(FICHIER_OPERATIONS_REELLES))
+    assert proposer_correspondance(table) == {
+        "cle_operation": "id", "code_insee": "code_insee", "nom": "site", "type_site": "type_site",
+        "statut": "statut", "annee": "annee", "cout_ht_eur": "cout_eur", "financements": "financeurs",
+        "surface_declaree_m2": "surface_desimper_m2", "description": "remarque", "source": "source_url",
+        "type_source": "type_source", "precision_surface": "precision_surface", "precision_cout": "precision_cout"}
+
+
+def test_donnees_partagees_operations_reelles_sur_le_territoire_reel(magasin):
+    """Chaque ligne du fichier partagé est importée ou refusée avec un message qui dit pourquoi."""
+    chemin = _donnees_partagees(FICHIER_OPERATIONS_REELLES)
+    brut = pd.read_csv(chemin, dtype=str, keep_default_na=False)
+    communes = _communes_partagees()
     table = lire_fichier(chemin)
     apercu = preparer_import(table, proposer_correspondance(table), communes=communes,
-                             localiser_au_centroide=True)
-    # Les opérations « réalisées » sans année ne peuvent pas être datées : refusées, jamais inventées.
-    sans_date = brut.index[(brut["statut"] == "réalisé") & (brut["annee"] == "")]
-    assert apercu.lignes_en_erreur == [i + 2 for i in sans_date]
-    assert all("date de fin des travaux" in m for m in messages(apercu, "erreur"))
+                             localiser_au_centroide=True, magasin=magasin)
+    numero = {op: rang + 2 for rang, op in enumerate(brut["id"])}  # ligne 1 : en-têtes
+    erreurs = _erreurs_par_ligne(apercu)
+    hors = [numero[o] for o in brut.loc[~brut["code_insee"].isin(communes["code_insee"]), "id"]]
+    assert len(hors) == 7 and all(brut.loc[brut["code_insee"].isin(communes["code_insee"]),
+                                           "dans_perimetre_smbt"] == "oui")
+    for ligne in hors:
+        assert any("hors du territoire" in m and f"ligne {ligne}," in m for m in erreurs[ligne])
+    for op in ("OP05", "OP06", "OP07"):  # études : pas des opérations
+        assert any("champ « statut »" in m and "étude" in m and "n'est pas importée" in m
+                   for m in erreurs[numero[op]])
+    assert any("date de fin des travaux" in m and "jamais inventée" in m for m in erreurs[numero["OP03"]])
+    assert sorted(erreurs) == sorted(hors + [numero[o] for o in ("OP03", "OP05", "OP06", "OP07")])
+    assert apercu.lignes_valides == [numero[o] for o in ("OP01", "OP02", "OP04")]
+
+    assert not importer(apercu, magasin, AUTEUR).ecrit  # tout ou rien : rien d'écrit
+    assert len(magasin.lire_operations()) == 0
     rapport = importer(apercu, magasin, AUTEUR, mode="lignes_valides")
-    assert rapport.ecrit and rapport.nb_operations == len(brut) - len(sans_date)
+    assert rapport.ecrit and rapport.nb_operations == 3
+    operations = magasin.lire_operations().set_index("nom")
+    assert operations["localisation_approximative"].all()
+    assert operations["surface_declaree_m2"].isna().all()  # aucune surface dans ces lignes : aucune inventée
+    assert set(operations["validation"]) == {"a_valider"}
+    sete = operations.loc[brut.set_index("id").loc["OP01", "site"]]
+    assert (sete["code_insee"], sete["type_site"], sete["statut"]) == ("34301", "cour_ecole", "programmee")
+    assert pd.isna(sete["date_fin_travaux"])  # 2021 : année d'engagement, pas une fin de travaux prévue
+    assert "Année indiquée : 2021" in sete["description"] and "Coût : par école" in sete["description"]
+    assert "Financeurs : Agence de l'eau RMC" in sete["description"]
+    assert sete["source"] == ("https://plusfraichemaville.fr/projet/desimpermeabilisation-vegetalisation-cours-"
+                              "ecoles-sete (plateforme ADEME Plus fraîche ma ville)")
+    anatole = operations.loc[brut.set_index("id").loc["OP02", "site"]]
+    assert anatole["statut"] == "realisee" and anatole["date_fin_travaux"] == pd.Timestamp("2024-12-31")
+    assert anatole["cout_ht_eur"] == 6_750_000
+    assert len(magasin.lire_financements()) == 0  # financeurs sans montant : gardés dans la description
+    # Zone : un carré de 10 m dans la commune, revêtement inchangé.
+    zones = magasin.lire_zones()
+    assert (zones["revetement_avant"] == zones["revetement_apres"]).all()
+    assert zones["surface_m2"].between(90, 110).all()
+    contours = communes.set_index("code_insee").geometry
+    assert all(contours[c].contains(g) for c, g in zip(zones["code_insee"], zones.geometry))
+
+    # Réimport : rien n'est dupliqué, chaque ligne déjà importée est signalée.
+    apercu = preparer_import(lire_fichier(chemin), None, communes=communes, localiser_au_centroide=True,
+                             magasin=magasin)
+    assert apercu.operations == []
+    erreurs = _erreurs_par_ligne(apercu)
+    for op in ("OP01", "OP02", "OP04"):
+        assert any("déjà enregistrée" in m for m in erreurs[numero[op]])
+    rapport = importer(apercu, magasin, AUTEUR, mode="lignes_valides")
+    assert not rapport.ecrit and len(magasin.lire_operations()) == 3
+
+
+def test_donnees_partagees_toutes_les_lignes_si_le_territoire_les_contient(magasin):
+    """Territoire qui contient toutes les communes : surfaces gardées telles quelles, jamais inventées."""
+    chemin = _donnees_partagees(FICHIER_OPERATIONS_REELLES)
+    brut = pd.read_csv(chemin, dtype=str, keep_default_na=False)
+    table = lire_fichier(chemin)
+    apercu = preparer_import(table, proposer_correspondance(table), communes=_communes_du_fichier(brut),
+                             localiser_au_centroide=True)
+    etudes = brut.index[brut["statut"] == "étude"]
+    sans_date = brut.index[(brut["statut"] == "réalisé") & (brut["annee"] == "")]
+    assert apercu.lignes_en_erreur == sorted(i + 2 for i in [*etudes, *sans_date])
+    rapport = importer(apercu, magasin, AUTEUR, mode="lignes_valides")
+    assert rapport.ecrit and rapport.nb_operations == len(brut) - len(etudes) - len(sans_date) == 8
     operations = magasin.lire_operations().set_index("nom")
     assert operations["localisation_approximative"].all()
     for _, ligne in brut.iterrows():
@@ -945,13 +1034,25 @@ def test_donnees_partagees_operations_reelles_sans_geometrie(magasin):
         declaree = operations.loc[ligne["site"], "surface_declaree_m2"]
         if ligne["surface_desimper_m2"]:
             assert declaree == pytest.approx(float(ligne["surface_desimper_m2"]))
+            assert f"Surface : {ligne['precision_surface']}" in operations.loc[ligne["site"], "description"]
         else:
             assert pd.isna(declaree)
-    bize = magasin.lire_financements()
-    assert sorted(bize["montant_eur"]) == [11000, 36000, 77000]
-    # Zones fictives : aucune surface désimperméabilisée comptée.
-    zones = magasin.lire_zones()
-    assert (zones["revetement_avant"] == zones["revetement_apres"]).all()
+    assert sorted(magasin.lire_financements()["montant_eur"]) == [11000, 36000, 77000]  # Bize-Minervois
+    moussan = apercu.erreurs[apercu.erreurs["ligne"] == 15]["message"].tolist()
+    assert any("TTC" in m and "sans conversion" in m for m in moussan)
+
+    # Indicateurs : l'emplacement au centre de la commune ne compte pour rien ; la surface déclarée reste
+    # affichée comme telle.
+    from indicateurs.calcul import calculer_indicateurs_operations
+
+    indicateurs = calculer_indicateurs_operations(magasin.lire_operations(), magasin.lire_zones(),
+                                                  magasin.lire_financements()).set_index("nom")
+    for colonne in ("surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee",
+                    "volume_infiltre", "volume_abattu_pluie_reference"):
+        assert (indicateurs[colonne] == 0).all(), colonne
+    assert not indicateurs["ecart_surface_signale"].any()
+    assert indicateurs.loc["École André-Boulloche", "surface_declaree"] == 500
+    assert indicateurs["cout_par_m2"].isna().all()
 
 
 def test_donnees_partagees_cadastre_reel(magasin):
@@ -970,3 +1071,132 @@ def test_donnees_partagees_cadastre_reel(magasin):
     surface = magasin.lire_zones()["surface_m2"].iloc[0]
     assert surface == pytest.approx(premiere["contenance"], rel=0.15)
     assert len(ids) == 1
+
+
+def test_donnees_partagees_par_la_commande(dossier_demo_copie, monkeypatch, capsys):
+    """`desimper operations importer … --localiser-au-centroide --mode lignes_valides` sur le territoire
+    de démonstration (25 communes réelles) ; un second passage n'ajoute rien ; les modèles sur grille
+    ne gravent pas les emplacements approximatifs."""
+    import cli
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from indicateurs import modeles
+
+    chemin = _donnees_partagees(FICHIER_OPERATIONS_REELLES)
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    base = Magasin(url_base(dossier_demo_copie))
+    creer_compte(base, "admin@exemple.fr", "Admin", "administrateur", None, "une phrase de passe solide",
+                 auteur="test")
+    avant = base.lire_operations()
+    commande = ["operations", "importer", str(chemin), "--utilisateur", "admin@exemple.fr",
+                "--localiser-au-centroide", "--mode", "lignes_valides", "--dossier", str(dossier_demo_copie)]
+    assert cli.main(commande) == 0
+    sortie = capsys.readouterr().out
+    assert "14 opération(s) lue(s), 3 valide(s)" in sortie and "3 opération(s) importée(s)" in sortie
+    nouvelles = base.lire_operations().query("id not in @avant.id")
+    assert len(nouvelles) == 3 and nouvelles["localisation_approximative"].all()
+    assert cli.main(commande) == 1  # même fichier : rien de nouveau
+    assert "déjà enregistrée" in capsys.readouterr().out
+    assert len(base.lire_operations()) == len(avant) + 3
+
+    vues: list = []
+    monkeypatch.setattr(modeles, "calculer_eau_territoire", lambda occupation, zones, parametres: vues.append(zones)
+                        or pd.DataFrame())
+    modeles.calculer_modeles_territoire(dossier_demo_copie, cache_disque=False)
+    assert len(vues) == 1 and not set(vues[0]["operation_id"]) & set(nouvelles["id"])
+    assert len(vues[0]) == len(base.lire_zones()) - 3
+    base.fermer()
+
+
+@pytest.mark.parametrize("valeur, attendu", [
+    ("réalisé", "realisee"), ("Réalisée", "realisee"), ("travaux terminés", "realisee"),
+    ("programme engagé", "programmee"), ("engagement (lauréat TEN 2021)", "programmee"),
+    ("prévu", "programmee"), ("en travaux", "en_travaux"), ("en cours", "en_travaux"),
+    ("chantier démarré", "en_travaux"),
+])
+def test_statuts_en_texte_libre(valeur, attendu, communes):
+    apercu = preparer_csv([{**LIGNE_BASE, "statut": valeur}], communes)
+    assert apercu.nb_erreurs == 0, messages(apercu)
+    assert apercu.operations[0]["statut"] == attendu
+
+
+@pytest.mark.parametrize("valeur", ["étude", "Études préalables", "diagnostic", "défi étudiant"])
+def test_etudes_refusees_avec_explication(valeur, communes):
+    apercu = preparer_csv([{**LIGNE_BASE, "statut": valeur}], communes)
+    (message,) = messages(apercu, "erreur")
+    assert "ligne 2, champ « statut »" in message and "n'est pas une opération" in message
+    assert "n'est pas importée" in message
+
+
+def test_table_des_correspondances_coherente_avec_les_nomenclatures():
+    from donnees import nomenclatures
+
+    table = pd.read_csv(imp.FICHIER_CORRESPONDANCES, dtype=str, keep_default_na=False)
+    assert set(table["champ"]) == {"statut", "type_site"}
+    assert not table.duplicated(["champ", "expression"]).any()
+    codes = {"statut": set(nomenclatures.STATUTS), "type_site": set(nomenclatures.lire_types_site())}
+    for ligne in table.itertuples():
+        if ligne.code:
+            assert ligne.code in codes[ligne.champ], ligne
+            assert ligne.approximatif in ("oui", "non"), ligne
+        else:
+            assert ligne.explication, ligne  # valeur refusée : l'explication est montrée à l'utilisateur
+        assert imp._normaliser(ligne.expression) == ligne.expression, ligne
+
+
+def test_annee_seule_selon_le_statut(communes):
+    futur = date.today().year + 2
+    lignes = [{**LIGNE_BASE, "nom": "Réalisée", "date_fin_travaux": "", "annee": "2021"},
+              {**LIGNE_BASE, "nom": "Programmée passée", "statut": "programmee", "date_fin_travaux": "",
+               "annee": "2021"},
+              {**LIGNE_BASE, "nom": "Programmée future", "statut": "programmee", "date_fin_travaux": "",
+               "annee": str(futur)},
+              {**LIGNE_BASE, "nom": "Date complète", "statut": "programmee", "date_fin_travaux": "",
+               "annee": "15/06/2021"}]
+    apercu = preparer_csv(lignes, communes)
+    assert apercu.nb_erreurs == 0, messages(apercu)
+    realisee, passee, future, complete = apercu.operations
+    assert realisee["date_fin_travaux"] == date(2021, 12, 31)
+    assert passee["date_fin_travaux"] is None and "Année indiquée : 2021" in passee["description"]
+    assert future["date_fin_travaux"] == date(futur, 12, 31)
+    assert complete["date_fin_travaux"] == date(2021, 6, 15)
+    assert any("ligne 3, champ « année »" in m and "pas une date de fin prévue" in m
+               for m in messages(apercu, "avertissement"))
+
+
+def test_precisions_et_nature_de_la_source_dans_la_fiche(communes):
+    ligne = {**LIGNE_BASE, "remarque": "Cour oasis.", "precision_surface": "surface citée par la presse",
+             "precision_cout": "TTC", "source_url": "https://exemple.fr/article", "type_source": "presse locale"}
+    apercu = preparer_csv([ligne], communes)
+    operation = apercu.operations[0]
+    assert operation["description"] == "Cour oasis.\nSurface : surface citée par la presse\nCoût : TTC"
+    assert operation["source"] == "https://exemple.fr/article (presse locale)"
+    assert operation["cout_ht_eur"] == 100000
+    assert any("champ « précision sur le coût »" in m and "TTC" in m for m in messages(apercu, "avertissement"))
+
+
+def test_indicateurs_ignorent_les_emplacements_approximatifs(magasin, communes):
+    """Une opération dessinée compte ; une opération placée au centre de sa commune ne compte pour rien,
+    même avec une surface déclarée (surface déclarée affichée, jamais convertie en m² désimperméabilisés)."""
+    from indicateurs.calcul import calculer_indicateurs_communes, calculer_indicateurs_operations
+    from indicateurs.communs import ecarter_zones_approximatives
+
+    lignes = [{**LIGNE_BASE, "nom": "Dessinée"},
+              {"code_insee": "34301", "nom": "Sans contour", "type_site": "parking", "statut": "realisee",
+               "annee": "2022", "surface": "800"}]
+    apercu = preparer_csv(lignes, communes, localiser_au_centroide=True)
+    assert apercu.nb_erreurs == 0, messages(apercu)
+    importer(apercu, magasin, AUTEUR)
+    operations, zones = magasin.lire_operations(), magasin.lire_zones()
+    assert len(ecarter_zones_approximatives(zones, operations)) == 1
+    assert len(ecarter_zones_approximatives(zones, operations.drop(columns="localisation_approximative"))) == 2
+    table = calculer_indicateurs_operations(operations, zones, magasin.lire_financements()).set_index("nom")
+    assert table.loc["Dessinée", "surface_desimpermeabilisee"] == pytest.approx(900, rel=0.01)
+    assert table.loc["Sans contour", ["surface_zones", "surface_desimpermeabilisee", "volume_infiltre"]].eq(0).all()
+    assert table.loc["Sans contour", "surface_declaree"] == 800
+    assert not table.loc["Sans contour", "ecart_surface_signale"]
+    bassin = calculer_indicateurs_communes(operations, zones, magasin.lire_financements(),
+                                           communes).set_index("territoire").loc["bassin"]
+    assert bassin["surface_zones"] == pytest.approx(900, rel=0.01)
+    assert bassin["surface_desimpermeabilisee"] == pytest.approx(900, rel=0.01)
+    assert bassin["nombre_operations"] == 2

@@ -92,3 +92,20 @@ def test_choroplethe_classes_couleurs_et_legende():
     html = construire_carte_bassin(communes_test(), operations_test(), choroplethe=choro).get_root().render()
     assert "Surface &lt;b&gt;" in html and "Sans donnée" in html
     assert "1\\u202f234" in html  # valeur formatée à la française dans l'info-bulle
+
+
+def test_fiches_signalent_la_localisation_approximative():
+    import pandas as pd
+
+    from vues.fiches import construire_fiche_html, construire_fiche_imprimable
+
+    base = {"nom": "Cour <b>A</b>", "type_site": "cour_ecole", "statut": "realisee", "annee": 2024,
+            "description": "Texte"}
+    for valeur, attendu in ((True, True), (False, False), (None, False), (float("nan"), False)):
+        operation = pd.Series({**base, "localisation_approximative": valeur})
+        popup = construire_fiche_html(operation, None, None, None)
+        imprimable = construire_fiche_imprimable(operation, "Sète", None, [])
+        assert ("Localisation approximative" in popup) is attendu
+        assert ("Localisation approximative" in imprimable) is attendu
+        assert "<b>A</b>" not in popup and "<b>A</b>" not in imprimable
+    assert "Localisation approximative" not in construire_fiche_html(pd.Series(base), None, None, None)

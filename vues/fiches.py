@@ -12,6 +12,12 @@ from indicateurs.catalogue import formater_valeur
 CHIFFRES_FICHE = ["surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "taux_aide"]
 
 
+def _est_approximative(operation: pd.Series) -> bool:
+    """Vrai si l'opération est placée au centre de sa commune faute de géométrie (valeur absente : faux)."""
+    valeur = operation.get("localisation_approximative", False)
+    return bool(valeur) if valeur is not None and not pd.isna(valeur) else False
+
+
 def construire_fiche_html(operation: pd.Series, indicateurs: pd.Series | None, vignette: str | None,
                           lien: str | None) -> str:
     """Fiche courte : nom, type, statut, année, chiffres clés, vignette « après » et lien vers la fiche."""
@@ -33,7 +39,7 @@ def construire_fiche_html(operation: pd.Series, indicateurs: pd.Series | None, v
     image = (f"<img src='{vignette}' alt='Photo après travaux' style='width:100%;max-width:200px;"
              "border-radius:4px;margin:4px 0'>" if vignette else "")
     approximatif = ("<div style='color:#a15c00'>Localisation approximative</div>"
-                    if bool(operation.get("localisation_approximative", False)) else "")
+                    if _est_approximative(operation) else "")
     bouton = (f"<a href='{html.escape(lien, quote=True)}' target='_top'>Voir la fiche</a>" if lien else "")
     return (f"<div class='desimper-fiche' style='font:13px/1.35 sans-serif;min-width:200px'>"
             f"<div style='font-weight:600;font-size:14px'>{nom}</div>"
@@ -65,14 +71,17 @@ def construire_fiche_imprimable(operation: pd.Series, commune: str, indicateurs:
                        (("Description", "description"), ("Retour d'expérience", "retour_experience"),
                         ("Contact", "contact")) if texte(champ))
     annee = operation.get("annee")
+    approximatif = ("<p class='approx'>Localisation approximative : opération placée au centre de la commune, "
+                    "sans contour connu ; sa surface n'est pas comptée dans les indicateurs.</p>"
+                    if _est_approximative(operation) else "")
     return f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
 <title>{texte('nom')}</title>
 <style>body{{font:14px/1.45 sans-serif;max-width:800px;margin:2em auto;color:#1d2b24}}
 h1{{font-size:1.6em;margin-bottom:.2em}} .sous{{color:#555}} table{{border-collapse:collapse;margin:1em 0}}
 th,td{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}} figure{{display:inline-block;margin:.5em}}
-img{{max-width:360px;border-radius:4px}} @media print{{body{{margin:0}}}}</style></head><body>
+img{{max-width:360px;border-radius:4px}} .approx{{color:#a15c00}} @media print{{body{{margin:0}}}}</style></head><body>
 <h1>{texte('nom')}</h1>
 <div class="sous">{html.escape(commune)} · {html.escape(types.get(operation.get('type_site'), ''))}
 {' · ' + str(int(annee)) if annee is not None and not pd.isna(annee) else ''}</div>
-<table>{chiffres}</table>{images}{sections}
+{approximatif}<table>{chiffres}</table>{images}{sections}
 <p class="sous">Fiche issue du registre Désimper.</p></body></html>"""
