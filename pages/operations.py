@@ -40,8 +40,10 @@ if operations.empty:
 
 noms = dict(zip(commun.charger_couche("communes_affichage")["code_insee"],
                 commun.charger_couche("communes_affichage")["nom"]))
+approximatives = operations["localisation_approximative"].fillna(False).astype(bool)
 tableau = operations.assign(operation_id=operations["id"], commune=operations["code_insee"].map(noms),
-                            surface_zones_m2=operations["surface_zones_m2"].round(0))
+                            # carré provisoire au centre de la commune : pas une surface réelle
+                            surface_zones_m2=operations["surface_zones_m2"].round(0).mask(approximatives))
 colonnes = ["operation_id", "nom", "commune", "type_site", "statut", "validation", "annee", "surface_zones_m2"]
 if "supprimee" in tableau.columns and supprimees:
     colonnes.append("supprimee")

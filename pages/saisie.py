@@ -79,6 +79,9 @@ if ident_edition:
     etat = {"a_valider": "à valider", "validee": "validée", "a_corriger": "à corriger"}[edition["validation"]]
     st.caption(f"Version {version_ouverte}, {etat}. Les zones déjà enregistrées sont en gris sur la carte ; "
                "décochez « Garder » pour en retirer une, dessinez pour en ajouter.")
+    if edition.get("localisation_approximative"):
+        st.warning("Localisation approximative : l'opération est placée au centre de la commune. Dessinez ses "
+                   "zones réelles puis décochez « Garder » sur la zone enregistrée.")
     if edition["validation"] == "a_corriger" and edition.get("commentaire_validation"):
         st.warning(f"Correction demandée par le syndicat : {edition['commentaire_validation']}")
     if utilisateur.role != "administrateur" and edition["validation"] == "validee":
@@ -160,7 +163,7 @@ for _, parcelle in retenues.iterrows():
 if illisibles_dessins:
     st.warning(f"{illisibles_dessins} dessin(s) illisible(s) ignoré(s) : redessinez-les.")
 
-zones, erreurs_zones = None, []
+zones, erreurs_zones, approximative = None, [], False
 if geometries:
     zones = gpd.GeoDataFrame({"source": sources}, geometry=geometries, crs=4326)
     constats = controler_zones(zones, sources, commune_choisie.geometry.iloc[0], noms[code],
@@ -181,6 +184,7 @@ if geometries:
         hide_index=True, width="stretch", key=f"saisie_zones_{'|'.join(sources)}",
         disabled=["Zone", "Surface (m²)"],
         column_config={"Garder": st.column_config.CheckboxColumn("Garder", help="Décochez pour retirer la zone"),
+                       "Surface (m²)": st.column_config.NumberColumn(format="localized"),
                        **{c: st.column_config.SelectboxColumn(c, options=list(revetements.index), required=True,
                                                                format_func=libelles_revetements.get)
                           for c in ("Revêtement avant", "Revêtement après")}})
@@ -189,6 +193,10 @@ if geometries:
     garder = editeur["Garder"].fillna(True).astype(bool).to_numpy()
     erreurs_zones = [m for m in erreurs_zones if garder[sources.index(m.zone)]]
     zones = zones[garder]
+    # Une opération placée au centre de sa commune (import sans géométrie) cesse d'être « approximative »
+    # dès que son carré provisoire est retiré au profit de zones réelles.
+    approximative = bool(edition is not None and edition.get("localisation_approximative")
+                         and zones["source"].str.startswith("Zone enregistrée").any())
     if zones.empty:
         zones = None
         st.info("Toutes les zones sont retirées : une opération garde au moins une zone.")
@@ -264,6 +272,7 @@ def enregistrer() -> None:
         "retour_experience": retour_experience or None, "contact": contact or None, "cout_ht_eur": cout,
         "arbres_plantes": int(arbres), "deconnexion_reseau": deconnexion, "volume_stockage_m3": stockage,
         "surface_declaree_m2": declaree, "parcelles": list(retenues["id"]),
+        "localisation_approximative": approximative,
         "zones": [{"geometrie": g, "revetement_avant": a, "revetement_apres": p}
                   for g, a, p in zip(zones.geometry, zones["revetement_avant"], zones["revetement_apres"])],
         "financements": [{"financeur": f, "montant_eur": float(m)} for f, m in

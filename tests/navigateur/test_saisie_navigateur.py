@@ -1,0 +1,176 @@
+"""Playwright + Chromium, de bout en bout : un référent se connecte, dessine une zone à la souris, remplit
+la fiche et enregistre ; l'opération paraît sur la Carte et dans les totaux de la Vue d'ensemble ;
+l'administrateur la valide, puis le public la compte."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from test_pages_navigateur import attendre_application
+
+SORTIES = Path(__file__).resolve().parents[1] / "sorties"
+MOT_DE_PASSE = "une phrase de passe solide"
+NOM = "Cour de l'école Saisie-Navigateur"
+
+pytestmark = pytest.mark.navigateur
+
+
+def _nombre(texte: str) -> int:
+    return int(re.sub(r"\D", "", texte.split("op")[0]))
+
+
+def _nombre_operations(page) -> int:
+    page.get_by_role("link", name="Vue d'ensemble").click()
+    attendre_application(page, "Vue d'ensemble")
+    metrique = page.locator("[data-testid='stMetric']").filter(has_text="Nombre d'opérations")
+    metrique.first.wait_for(timeout=60_000)
+    return _nombre(metrique.locator("[data-testid='stMetricValue']").first.inner_text())
+
+
+def _se_connecter(page, url: str, email: str, nom: str) -> None:
+    page.goto(url + "/connexion")
+    attendre_application(page, "Connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(MOT_DE_PASSE)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_text(nom).first.wait_for(timeout=30_000)
+
+
+def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
+    """Outil polygone de Leaflet.draw, quatre clics de souris autour du point, clic sur le premier pour fermer."""
+    iframe = page.locator("iframe[title*='streamlit_folium']").first
+    iframe.wait_for(timeout=60_000)
+    cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
+    outil = cadre.locator("a.leaflet-draw-draw-polygon")
+    outil.wait_for(timeout=60_000)
+    contenu = iframe.element_handle().content_frame()
+    # Position du centre en pixels dans l'iframe, lue dans la carte Leaflet elle-même (window.map).
+    contenu.wait_for_function("() => window.map && window.map.getContainer", timeout=60_000)
+    # L'agent zoome sur son site avant de dessiner (ici, directement au niveau 18).
+    zooms = contenu.evaluate("""([lon, lat]) => {
+        const avant = window.map.getZoom();
+        window.map.setView([lat, lon], 18, {animate: false});
+        return [avant, window.map.getZoom(), window.map.getMaxZoom()];
+    }""", list(centre_lonlat))
+    assert zooms[1] == 18, zooms
+    page.wait_for_timeout(300)
+    x, y = contenu.evaluate(
+        """([lon, lat]) => {
+            const p = window.map.latLngToContainerPoint([lat, lon]);
+            const r = window.map.getContainer().getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y];
+        }""", list(centre_lonlat))
+    boite_iframe = iframe.bounding_box()
+    ox, oy = boite_iframe["x"], boite_iframe["y"]
+    assert 0 < x < boite_iframe["width"] and 0 < y < boite_iframe["height"], (x, y, boite_iframe)
+    outil.click()
+    sommets = [(x - 20, y - 15), (x + 20, y - 15), (x + 20, y + 15), (x - 20, y + 15)]
+    for sx, sy in sommets:
+        page.mouse.click(ox + sx, oy + sy)
+        page.wait_for_timeout(250)
+    page.mouse.click(ox + sommets[0][0], oy + sommets[0][1])
+
+
+def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, demarrer_serveur, tmp_path_factory):
+    import geopandas as gpd
+
+    from donnees.comptes import creer_compte
+    from donnees.magasin import Magasin
+
+    dossier = tmp_path_factory.mktemp("saisie") / "demo"
+    shutil.copytree(dossier_demo, dossier)
+    magasin = Magasin(f"sqlite:///{dossier / 'desimper.sqlite'}")
+    creer_compte(magasin, "referent@sete.fr", "Camille Référente", "referent", ["34301"], MOT_DE_PASSE, auteur="test")
+    creer_compte(magasin, "admin@bassin.fr", "Dominique Syndicat", "administrateur", [], MOT_DE_PASSE, auteur="test")
+    avant = len(magasin.lire_operations())
+    communes = gpd.read_parquet(dossier / "communes.parquet").set_index("code_insee")
+    point = communes.to_crs(2154).loc["34301", "geometry"].representative_point()
+    centre = gpd.GeoSeries([point], crs=2154).to_crs(4326).iloc[0]
+    url = demarrer_serveur(dossier)
+
+    public = navigateur.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
+    referent = navigateur.new_context(viewport={"width": 1440, "height": 1100}, locale="fr-FR")
+    admin = navigateur.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
+    pages = {}
+    try:
+        pages["public"] = page = public.new_page()
+        page.goto(url + "/")
+        attendre_application(page, "Vue d'ensemble")
+        public_avant = _nombre_operations(page)
+
+        # 1. Le référent se connecte, compte ses opérations, puis dessine et enregistre.
+        pages["referent"] = page = referent.new_page()
+        erreurs_js: list[str] = []
+        page.on("pageerror", lambda exc: erreurs_js.append(str(exc)))
+        _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
+        referent_avant = _nombre_operations(page)
+        page.get_by_role("link", name="Saisir une opération").click()
+        attendre_application(page, "Saisir une opération")
+        _dessiner_polygone(page, (centre.x, centre.y))
+        page.get_by_role("heading", name="Aperçu").wait_for(timeout=60_000)  # la zone dessinée est reçue
+        attendre_application(page, "Saisir une opération")
+        page.get_by_label("Nom de l'opération").fill(NOM)
+        page.get_by_label("Maître d'ouvrage").fill("Ville de Sète")
+        jour = page.get_by_role("spinbutton", name="day, Fin des travaux")
+        jour.click()
+        page.keyboard.type("30062025")  # les segments jour, mois, année s'enchaînent
+        page.keyboard.press("Tab")
+        page.get_by_label("Coût HT (€)").fill("85000")
+        page.get_by_label("Coût HT (€)").press("Enter")
+        attendre_application(page, "Saisir une opération")
+        page.get_by_text("Surface désimperméabilisée").first.wait_for(timeout=30_000)
+        SORTIES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SORTIES / "saisie_dessin_avant_enregistrement.png"), full_page=True)
+        page.get_by_role("button", name="Enregistrer l'opération").click()
+        page.get_by_text("est « à valider » par le syndicat").first.wait_for(timeout=60_000)
+        assert not erreurs_js, erreurs_js
+
+        operations = magasin.lire_operations()
+        assert len(operations) == avant + 1
+        nouvelle = magasin.lire_operation(int(operations["id"].max()))
+        assert nouvelle["nom"] == NOM and nouvelle["code_insee"] == "34301"
+        assert nouvelle["cree_par"] == "referent@sete.fr" and nouvelle["validation"] == "a_valider"
+        assert nouvelle["cout_ht_eur"] == 85000 and str(nouvelle["date_fin_travaux"]) == "2025-06-30"
+        assert len(nouvelle["zones"]) == 1 and 50 < nouvelle["zones"][0]["surface_m2"] < 2000
+        assert nouvelle["zones"][0]["geometrie"].distance(centre) < 0.01
+
+        # 2. Elle paraît sur la Carte (fiche de la fenêtre) et dans les totaux du référent.
+        page.get_by_role("link", name="Carte").click()
+        attendre_application(page, "Carte")
+        cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
+        cadre.locator("path.desimper-operation").first.wait_for(state="attached", timeout=60_000)
+        html_carte = page.locator("iframe[title*='streamlit_folium']").first.element_handle().content_frame().content()
+        assert "Saisie-Navigateur" in html_carte
+        assert _nombre_operations(page) == referent_avant + 1
+
+        # 3. L'administrateur la valide depuis la page Opérations.
+        pages["admin"] = page = admin.new_page()
+        _se_connecter(page, url, "admin@bassin.fr", "Dominique Syndicat")
+        page.get_by_role("link", name="Opérations").click()
+        attendre_application(page, "Opérations")
+        page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").fill("Saisie-Navigateur")
+        page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").press("Enter")
+        page.get_by_text("1 opérations").first.wait_for(timeout=60_000)
+        page.get_by_label("Opération choisie").click()
+        page.get_by_role("option", name=re.compile("Saisie-Navigateur")).click()
+        page.get_by_role("button", name="Valider", exact=True).click()
+        page.get_by_text(f"Opération n° {nouvelle['id']} validée").first.wait_for(timeout=60_000)
+        assert magasin.lire_operation(nouvelle["id"])["validation"] == "validee"
+        assert magasin.lire_journal(nouvelle["id"]).iloc[-1]["auteur"] == "admin@bassin.fr"
+
+        # 4. Le public la compte désormais.
+        page = pages["public"]
+        page.reload()
+        attendre_application(page, "Vue d'ensemble")
+        assert _nombre_operations(page) == public_avant + 1
+    except Exception:
+        SORTIES.mkdir(parents=True, exist_ok=True)
+        for nom, page in pages.items():
+            page.screenshot(path=str(SORTIES / f"saisie_{nom}.png"), full_page=True)
+        raise
+    finally:
+        for contexte in (public, referent, admin):
+            contexte.close()
+        magasin.fermer()
