@@ -294,8 +294,8 @@ def calculer_indicateurs_annees(operations: pd.DataFrame, zones: pd.DataFrame,
     if len(annees):
         table.loc[CODE_BASSIN] = (table.drop(index=CODE_BASSIN, level="territoire").groupby(level="annee").sum()
                                   .reindex(annees).to_numpy())
-    nouvelles = sommer_nouvelles_surfaces(nouvelles_surfaces, par_annee=True)
-    if nouvelles_surfaces is not None:
+    if nouvelles_surfaces is not None and len(nouvelles_surfaces):  # sinon inconnues : ratio SDAGE vide
+        nouvelles = sommer_nouvelles_surfaces(nouvelles_surfaces, par_annee=True)
         nouvelles = nouvelles.rename_axis(["territoire", "annee"])
         bassin = nouvelles[nouvelles.index.get_level_values(0).isin(codes)].groupby(level="annee").sum()
         bassin.index = pd.MultiIndex.from_product([[CODE_BASSIN], bassin.index], names=["territoire", "annee"])

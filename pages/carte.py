@@ -34,6 +34,8 @@ fiches = commun.fiches_operations(operations, filtres) if len(operations) else N
 if couche == "Parcelles d'une commune":
     with droite:
         code = commun.choisir_commune()
+    commun.signaler_couche_absente("parcelles", "pas de parcelle à classer")
+    commun.signaler_couche_absente("occupation", "pas de surface imperméable pour classer les parcelles")
     priorites = commun.calculer_priorites_commune(code)
     candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
     parcelles = commun.charger_couche("parcelles")
@@ -53,11 +55,14 @@ else:
         indicateur = droite.selectbox("Indicateur", INDICATEURS, format_func=titre_axe, key="carte_indicateur")
         choroplethe = Choroplethe(table[indicateur], titre_axe(indicateur), unite(indicateur))
     elif couche == "Imperméabilisation":
+        commun.signaler_couche_absente("occupation", "le taux d'imperméabilisation des communes est inconnu")
         choroplethe = Choroplethe(table["taux_impermeabilisation"], titre_axe("taux_impermeabilisation"), "%", 1)
     else:
         scenario = droite.selectbox("Scénario", list(commun.SCENARIOS_CHALEUR), index=1,
                                     format_func=commun.SCENARIOS_CHALEUR.get, key="carte_scenario")
-        image = commun.image_chaleur(scenario)
+        if not commun.signaler_couche_absente("occupation", "pas de carte de chaleur (le modèle part de "
+                                                         "l'occupation du sol)"):
+            image = commun.image_chaleur(scenario)
     carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe, couleur_par=couleur_par,
                                     fiches=fiches, image=image)
     st.caption("Cliquez sur une commune pour ouvrir sa page, sur une opération pour voir sa fiche.")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from donnees.comptes import VISITEUR, Utilisateur, session_expiree
@@ -19,7 +21,7 @@ from indicateurs.modeles import calculer_modeles_territoire
 from donnees.magasin import Magasin
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
-from donnees.schemas import ErreurDonnees
+from donnees.schemas import CRS_STOCKAGE, SCHEMAS, ErreurDonnees
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
@@ -45,7 +47,9 @@ def _signature(chemin: Path) -> int:
 
 @st.cache_resource(show_spinner=False)
 def _obtenir_magasin(url: str) -> Magasin:
-    return Magasin(url)
+    magasin = Magasin(url)
+    magasin.creer_tables()  # territoire réel tout juste initialisé : base encore vide
+    return magasin
 
 
 def obtenir_magasin() -> Magasin:
@@ -64,9 +68,45 @@ def charger_territoire() -> dict:
     return _charger_territoire(str(dossier), _signature(chemin_territoire(dossier)))
 
 
+# Couches qu'un territoire réel peut ne pas (encore) avoir importées : les pages les remplacent par une
+# table vide et disent quelle commande les charge (les contours des communes restent obligatoires).
+COUCHES_FACULTATIVES = ("parcelles", "batiments", "occupation", "objectifs", "nouvelles_surfaces")
+
+
+def _couche_vide(nom: str):
+    schema = SCHEMAS[nom]
+    colonnes = {colonne: pd.Series(dtype=str(definition.dtype) if definition.dtype else object)
+                for colonne, definition in schema.colonnes.columns.items()}
+    if schema.geographique:
+        return gpd.GeoDataFrame(colonnes, geometry=gpd.GeoSeries([], crs=CRS_STOCKAGE), crs=CRS_STOCKAGE)
+    return pd.DataFrame(colonnes)
+
+
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _charger_couche(nom: str, dossier: str, signature: int):
+    if signature == 0 and nom in COUCHES_FACULTATIVES and not chemin_couche(nom, Path(dossier)).exists():
+        return _couche_vide(nom)
     return lire_couche(nom, Path(dossier))
+
+
+def couche_presente(nom: str) -> bool:
+    """Vrai si la couche a été importée (ou générée par la démonstration)."""
+    return chemin_couche(nom, dossier_donnees()).exists()
+
+
+def signaler_couche_absente(nom: str, effet: str) -> bool:
+    """Si la couche manque, dit en français ce qui manque, son effet et la commande qui la charge ; renvoie
+    vrai si elle manque."""
+    if couche_presente(nom):
+        return False
+    commandes = {"parcelles": "desimper importer parcelles --telecharger",
+                 "batiments": "desimper importer batiments --telecharger",
+                 "occupation": "desimper importer occupation --depuis OCS_GE.gpkg"}
+    commande = commandes.get(nom)
+    conseil = f" Un administrateur la charge avec `{commande}`." if commande else ""
+    st.info(f"Couche « {SCHEMAS[nom].libelle} » non importée pour ce territoire : {effet}.{conseil}",
+            icon=":material/layers_clear:")
+    return True
 
 
 def charger_couche(nom: str):
@@ -230,7 +270,7 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
 
 @st.cache_data(show_spinner=False)
 def _surfaces_impermeables(dossier: str, signature: int):
-    return calculer_surface_impermeable_communes(lire_couche("occupation", Path(dossier)))
+    return calculer_surface_impermeable_communes(_charger_couche("occupation", dossier, signature))
 
 
 def charger_surfaces_impermeables():
@@ -258,6 +298,8 @@ def _modeles(dossier: str, revision: tuple, signatures: tuple):
 def charger_modeles():
     """Modèles chaleur (3 scénarios) et eau sur grille, recalculés seulement si les entrées changent."""
     dossier = dossier_donnees()
+    if not chemin_couche("occupation", dossier).exists():
+        return None  # territoire réel sans occupation du sol importée : pas de modèle chaleur ni eau
     signatures = (*_signatures_referentiel(), _signature(chemin_territoire(dossier)))
     return _modeles(str(dossier), revision_magasin(), signatures)
 
@@ -269,7 +311,8 @@ def _indicateurs_communes(url: str, revision: tuple, signatures: tuple, filtres:
         charger_surfaces_impermeables(), charger_couche("objectifs"), charger_couche("nouvelles_surfaces"),
         parametres_territoire(), filtres)
     modeles = charger_modeles()
-    complete = joindre_indicateurs_grille(table, modeles.chaleur.communes, modeles.eau_communes)
+    complete = joindre_indicateurs_grille(table, modeles.chaleur.communes if modeles else None,
+                                          modeles.eau_communes if modeles else None)
     complete.attrs.update(table.attrs)
     return complete
 

@@ -76,6 +76,7 @@ elif section == "Trajectoire":
             "et programmées, et objectif de la commune.", "trajectoire")
 
 elif section == "Profil chaleur et imperméabilisation":
+    commun.signaler_couche_absente("occupation", "chaleur et imperméabilisation ne peuvent pas être calculées")
     st.markdown("**Chaleur** — modèle InVEST Urban Cooling sur les cellules urbaines, après-midi d'été ; "
                 "toutes les opérations réalisées (filtres non appliqués).")
     colonnes_chaleur = [*st.columns(3), *st.columns(3)]
@@ -119,6 +120,8 @@ elif section == "Villes pairs":
         "Lecture : m² rendus perméables pour chaque hectare imperméable, comparés aux villes pairs.", "pairs")
 
 elif section == "Parcelles prioritaires":
+    commun.signaler_couche_absente("parcelles", "pas de parcelle à classer")
+    commun.signaler_couche_absente("occupation", "pas de surface imperméable pour classer les parcelles")
     priorites = commun.calculer_priorites_commune(code)
     candidates = classer_parcelles(priorites, code) if priorites is not None else None
     if candidates is None or candidates.empty:

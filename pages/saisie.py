@@ -133,6 +133,9 @@ parcelles_ids, illisibles = lire_references(references)
 if illisibles:
     st.error(f"Références cadastrales illisibles : {', '.join(illisibles)}. Écrivez « AB 123 », « AB123 » ou "
              "l'identifiant à 14 caractères.")
+if parcelles_ids:
+    commun.signaler_couche_absente("parcelles", "les références cadastrales ne peuvent pas être retrouvées ; "
+                                                "dessinez les zones sur la carte")
 parcelles = commun.charger_couche("parcelles")
 retenues = parcelles[parcelles["id"].isin(parcelles_ids).to_numpy(bool) & parcelles["commune"].eq(code).to_numpy(bool)]
 inconnues = sorted(set(parcelles_ids) - set(retenues["id"]))

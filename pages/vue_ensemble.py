@@ -56,6 +56,8 @@ for colonne, code in zip(colonnes, CHIFFRES_CLES):
                        " — Modèle InVEST sur toutes les opérations réalisées (filtres non appliqués)."
                        if catalogue.loc[code, "famille"] == "chaleur" else ""), border=True)
 
+commun.signaler_couche_absente("occupation", "la température (modèle de chaleur), le volume sur grille et le "
+                                "taux d'imperméabilisation restent vides")
 if operations.empty:
     st.info("Aucune opération ne correspond aux filtres choisis. Élargissez la sélection dans la barre "
             "latérale.")

@@ -438,3 +438,49 @@ def test_operations_bouton_modifier_ouvre_la_saisie(monkeypatch, dossier_demo_co
     modifier[0].click().run()
     assert not appli.exception, appli.exception
     assert appli.title[0].value == f"Modifier l'opération n° {choisie}"
+
+
+@pytest.fixture
+def dossier_communes_seules(dossier_demo, tmp_path):
+    """Territoire réel tout juste initialisé : fichier du territoire et communes, rien d'autre (base vide)."""
+    import json
+    import shutil
+
+    dossier = tmp_path / "reel"
+    dossier.mkdir()
+    for nom in ("communes.parquet", "communes_affichage.parquet"):
+        shutil.copy(dossier_demo / nom, dossier / nom)
+    territoire = json.loads((dossier_demo / "territoire.json").read_text(encoding="utf-8"))
+    territoire.update(nom="Territoire réel d'essai", demo=False)
+    (dossier / "territoire.json").write_text(json.dumps(territoire, ensure_ascii=False), encoding="utf-8")
+    return dossier
+
+
+PAGES_TOUTES = ["pages/vue_ensemble.py", "pages/carte.py", "pages/commune.py", "pages/fiche.py", "pages/operations.py",
+                "pages/saisie.py", "pages/importer.py", "pages/retours.py", "pages/indicateurs.py", "pages/methode.py",
+                "pages/administration.py", "pages/connexion.py"]
+
+
+@pytest.mark.parametrize("page", PAGES_TOUTES)
+def test_territoire_reel_avec_les_seules_communes(monkeypatch, dossier_communes_seules, page):
+    appli = lancer_app(monkeypatch, dossier_communes_seules)
+    if page != "pages/vue_ensemble.py":
+        appli.switch_page(page).run()
+    assert not appli.exception, appli.exception
+    assert not [e.value for e in appli.error if "Données indisponibles" in e.value]
+    assert not any("démonstration" in w.value.lower() for w in appli.sidebar.warning)
+    if page == "pages/vue_ensemble.py":
+        assert any("occupation du sol" in i.value and "desimper importer occupation" in i.value for i in appli.info)
+
+
+def test_territoire_reel_carte_de_chaleur_explique_la_couche_manquante(monkeypatch, dossier_communes_seules):
+    appli = lancer_app(monkeypatch, dossier_communes_seules)
+    appli.switch_page("pages/carte.py").run()
+    appli.session_state["carte_couche"] = "Chaleur"
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert any("pas de carte de chaleur" in i.value for i in appli.info)
+    appli.session_state["carte_couche"] = "Parcelles d'une commune"
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert any("desimper importer parcelles" in i.value for i in appli.info)
