@@ -575,6 +575,41 @@ class MagasinProtege:
         garder = journal["table_cible"].eq("operation") & journal["enregistrement_id"].isin(permises)
         return journal[garder.to_numpy()]
 
+    # ---------------------------------------------------------------- objectifs (administrateur)
+
+    def ecrire_objectifs(self, objectifs: pd.DataFrame, dossier: Path | None = None) -> dict:
+        """Remplace les objectifs de désimperméabilisation (administrateur).
+
+        La table (``territoire`` = ``bassin`` ou code INSEE, ``annee``, ``surface_m2`` en m²) est validée puis
+        écrite d'un coup (rien n'est écrit si elle est refusée) ; le changement est journalisé. Renvoie le
+        diff ``{"territoire annee": [avant, après]}``.
+        """
+        from donnees.referentiel import chemin_couche, ecrire_couche, lire_couche
+
+        u = self.utilisateur
+        self._exiger(u, "gerer_parametres")
+        avant = (lire_couche("objectifs", dossier) if chemin_couche("objectifs", dossier).exists()
+                 else pd.DataFrame(columns=["territoire", "annee", "surface_m2"]))
+        nouveaux = objectifs[["territoire", "annee", "surface_m2"]].copy()
+        nouveaux["territoire"] = nouveaux["territoire"].astype(str).str.strip()
+        codes = set(lire_noms_communes(dossier))
+        inconnus = sorted(set(nouveaux["territoire"]) - codes - {"bassin"}) if codes else []
+        if inconnus:
+            raise ErreurDonnees(f"Objectifs : territoire(s) inconnu(s) {', '.join(inconnus)}. Écrivez « bassin » ou "
+                                "le code INSEE d'une commune du territoire.", "objectifs", "territoire")
+
+        def cles(table):
+            return {f"{t} {int(a)}": float(v) for t, a, v in zip(table["territoire"], table["annee"],
+                                                                 table["surface_m2"])}
+
+        ecrire_couche("objectifs", nouveaux, dossier)
+        anciens, recents = cles(avant), cles(nouveaux)
+        diff = {cle: [anciens.get(cle), recents.get(cle)] for cle in sorted(set(anciens) | set(recents))
+                if anciens.get(cle) != recents.get(cle)}
+        if diff:
+            self._magasin.journaliser(u.email, "modification", "objectifs", diff)
+        return diff
+
     # ---------------------------------------------------------------- comptes (administrateur)
 
     def lire_utilisateurs(self) -> pd.DataFrame:

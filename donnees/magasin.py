@@ -834,6 +834,13 @@ class Magasin:
         if lignes:
             conn.execute(table_photo.insert(), lignes)
 
+    def journaliser(self, auteur: str, action: str, table_cible: str, diff: dict, enregistrement_id: int = 0) -> None:
+        """Une ligne de journal pour un changement hors des opérations (ex. objectifs du référentiel)."""
+        auteur = _verifier_auteur(auteur)
+        with self._ecrire() as conn:
+            self._inserer_journal(conn, [_ligne_journal(_maintenant(), auteur, action, table_cible,
+                                                        enregistrement_id, diff)])
+
     def _inserer_journal(self, conn: Connection, lignes: list[dict]) -> None:
         if lignes:
             conn.execute(table_journal.insert(), lignes)

@@ -1,0 +1,60 @@
+"""Objectifs de désimperméabilisation : réservés à l'administrateur, validés, écrits d'un coup, journalisés."""
+
+import pandas as pd
+import pytest
+
+from donnees.comptes import creer_compte
+from donnees.config import url_base
+from donnees.droits import MagasinProtege
+from donnees.magasin import Magasin
+from donnees.referentiel import chemin_couche, lire_couche
+from donnees.schemas import ErreurDonnees
+
+MOT_DE_PASSE = "une phrase de passe solide"
+
+
+@pytest.fixture
+def magasin(dossier_demo_copie):
+    magasin = Magasin(url_base(dossier_demo_copie))
+    creer_compte(magasin, "admin@bassin.fr", "Admin", "administrateur", [], MOT_DE_PASSE, auteur="test")
+    creer_compte(magasin, "ref@sete.fr", "Réf", "referent", ["34301"], MOT_DE_PASSE, auteur="test")
+    yield magasin
+    magasin.fermer()
+
+
+def _facade(magasin, email):
+    from donnees.comptes import authentifier
+
+    return MagasinProtege(magasin, authentifier(magasin, email, MOT_DE_PASSE))
+
+
+def test_administrateur_remplace_les_objectifs_et_le_journal_le_dit(magasin, dossier_demo_copie):
+    avant = lire_couche("objectifs", dossier_demo_copie)
+    nouveaux = pd.concat([avant, pd.DataFrame({"territoire": ["34301"], "annee": [2031], "surface_m2": [5000.0]})])
+    diff = _facade(magasin, "admin@bassin.fr").ecrire_objectifs(nouveaux, dossier_demo_copie)
+    assert diff == {"34301 2031": [None, 5000.0]}
+    relus = lire_couche("objectifs", dossier_demo_copie)
+    assert len(relus) == len(avant) + 1
+    journal = magasin.lire_journal()
+    derniere = journal.iloc[-1]
+    assert derniere["table_cible"] == "objectifs" and derniere["auteur"] == "admin@bassin.fr"
+
+
+@pytest.mark.parametrize("table, motif", [
+    (pd.DataFrame({"territoire": ["99999"], "annee": [2030], "surface_m2": [1.0]}), r"territoire\(s\) inconnu\(s\) 99999"),
+    (pd.DataFrame({"territoire": ["bassin"], "annee": [2030], "surface_m2": [-5.0]}), "surface_m2"),
+    (pd.DataFrame({"territoire": ["bassin", "bassin"], "annee": [2030, 2030], "surface_m2": [1.0, 2.0]}), "territoire"),
+])
+def test_objectifs_fautifs_refuses_sans_rien_ecrire(magasin, dossier_demo_copie, table, motif):
+    octets = chemin_couche("objectifs", dossier_demo_copie).read_bytes()
+    with pytest.raises(ErreurDonnees, match=motif):
+        _facade(magasin, "admin@bassin.fr").ecrire_objectifs(table, dossier_demo_copie)
+    assert chemin_couche("objectifs", dossier_demo_copie).read_bytes() == octets
+
+
+def test_referent_ne_peut_pas_fixer_les_objectifs(magasin, dossier_demo_copie):
+    octets = chemin_couche("objectifs", dossier_demo_copie).read_bytes()
+    with pytest.raises(ErreurDonnees, match="objectifs"):
+        _facade(magasin, "ref@sete.fr").ecrire_objectifs(
+            pd.DataFrame({"territoire": ["34301"], "annee": [2030], "surface_m2": [1.0]}), dossier_demo_copie)
+    assert chemin_couche("objectifs", dossier_demo_copie).read_bytes() == octets
