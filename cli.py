@@ -32,6 +32,18 @@ def commande_demo(args) -> int:
     if args.si_absent and chemin_territoire(dossier).exists():
         print(f"Territoire déjà présent dans {dossier} : rien à faire.")
         return 0
+    if chemin_territoire(dossier).exists():
+        from donnees.referentiel import lire_territoire
+        from donnees.schemas import ErreurDonnees
+
+        try:
+            reel = not lire_territoire(dossier).get("demo", True)
+        except ErreurDonnees:
+            reel = False
+        if reel:
+            raise ErreurDonnees(f"Le dossier {dossier} contient un territoire réel : la démonstration ne l'écrase "
+                                "pas (ses couches et sa base des opérations seraient remplacées). Choisissez un "
+                                "autre dossier avec --dossier.", "demo")
     print(f"Génération du territoire de démonstration ({args.taille}, graine {args.graine}) dans {dossier}…")
     rappel, fermer = _barre_progression()
     debut = time.perf_counter()
@@ -60,7 +72,7 @@ def commande_verifier(args) -> int:
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
     constats = verifier_donnees(dossier, url_base(dossier))
-    marques = {"ok": "✔", "avertissement": "⚠", "erreur": "✘"}
+    marques = {"ok": "✔", "information": "ℹ", "avertissement": "⚠", "erreur": "✘"}
     print(f"Vérification du dossier de données {dossier}")
     for constat in constats:
         print(f"  {marques[constat.niveau]} {constat.sujet} : {constat.message}")
@@ -210,6 +222,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     serveur.set_defaults(fonction=commande_serveur)
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)
+    ajouter_commandes_referentiel(sous)
     return analyseur
 
 
@@ -438,6 +451,116 @@ def ajouter_commandes_modeles(sous) -> None:
     eau.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
     eau.add_argument("--parametres", help="JSON des paramètres (precipitation_mm_per_year si pas de --pluie)")
     eau.set_defaults(fonction=commande_eau)
+
+
+# ------------------------------------------------------------------------ territoire réel et référentiel
+
+
+def commande_territoire_initialiser(args) -> int:
+    from donnees.config import dossier_donnees
+    from donnees.territoire import initialiser_territoire
+    from indicateurs.parametres import lire_parametres
+
+    dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+    description = initialiser_territoire(args.nom, args.insee, dossier, parametres=lire_parametres().en_dict(),
+                                         remplacer=args.remplacer)
+    if description["archive"]:
+        print(f"Ancien territoire rangé dans {description['archive']}.")
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier))
+    try:
+        magasin.creer_tables()  # base des opérations prête (vide, ou gardée si elle existait)
+    finally:
+        magasin.fermer()
+    print(f"Territoire « {description['nom']} » initialisé dans {dossier} : {len(description['codes_insee'])} "
+          "communes.")
+    print("Paramètres des modèles : valeurs par défaut du projet, modifiables dans la clé « parametres » de "
+          "territoire.json.")
+    print("Étape suivante : desimper importer communes (puis parcelles, batiments, occupation).")
+    return 0
+
+
+def commande_importer(args) -> int:
+    from donnees.config import dossier_donnees
+    from donnees.import_referentiel import importer_couche
+    from donnees.referentiel import couche_presente, lire_couche
+
+    dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+    debut = time.perf_counter()
+    rapport = importer_couche(
+        args.couche, dossier, telecharger=True if args.telecharger else None, fichiers=args.depuis,
+        forcer=args.forcer, millesime=args.millesime, crs=args.crs, couche_fichier=args.couche_fichier,
+        colonne_couverture=args.colonne_couverture, correspondance=args.correspondance,
+        progression=sys.stderr.isatty())
+    noms = {}
+    if couche_presente("communes", dossier):
+        communes = lire_couche("communes", dossier, colonnes=["code_insee", "nom"], valider=False)
+        noms = dict(zip(communes["code_insee"], communes["nom"]))
+    for ligne in rapport.lignes(noms):
+        print(ligne)
+    print(f"Terminé en {time.perf_counter() - debut:.1f} s.".replace(".", ",", 1))
+    return 0
+
+
+def ajouter_commandes_referentiel(sous) -> None:
+    """Sous-commandes `desimper territoire initialiser` et `desimper importer COUCHE`."""
+    aide_dossier = "dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)"
+    territoire = sous.add_parser("territoire", help="territoire réel : initialiser par codes INSEE")
+    actions = territoire.add_subparsers(dest="action", required=True, metavar="ACTION")
+    initialiser = actions.add_parser(
+        "initialiser", help="écrit territoire.json (nom, codes INSEE, paramètres par défaut, sources)",
+        description="Écrit le fichier du territoire dans le dossier de données. Un territoire existant n'est "
+                    "remplacé qu'avec --remplacer : ses fichiers sont alors rangés dans archives/ (pour la "
+                    "démonstration : couches, base SQLite, photos ; pour un territoire réel : couches seulement, "
+                    "la base des opérations est gardée). Adresses des sources : variables DESIMPER_URL_GEO_API et "
+                    "DESIMPER_URL_CADASTRE, sinon clé « sources » de territoire.json.")
+    initialiser.add_argument("--nom", required=True, help="nom du territoire, par exemple \"Bassin de Thau\"")
+    initialiser.add_argument("--insee", required=True, metavar="CODES",
+                             help="codes INSEE des communes, séparés par des virgules (34301,34157,…)")
+    initialiser.add_argument("--remplacer", action="store_true",
+                             help="remplacer le territoire existant (démonstration ou réel), rangé dans archives/")
+    initialiser.add_argument("--dossier", help=aide_dossier)
+    initialiser.set_defaults(fonction=commande_territoire_initialiser)
+
+    importer = sous.add_parser(
+        "importer", help="importe une couche réelle : communes, parcelles, batiments, occupation",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Importe une couche du référentiel pour les communes du territoire, la valide et la "
+                    "remplace d'un seul coup\n(un import refusé laisse la couche précédente en place).\n\n"
+                    "  communes    geo.api.gouv.fr, ou fichier IGN ADMIN EXPRESS (Shapefile, GeoPackage) ou GeoJSON\n"
+                    "  parcelles   cadastre Etalab, un fichier par commune (cadastre-<insee>-parcelles.json.gz)\n"
+                    "  batiments   cadastre Etalab, un fichier par commune (cadastre-<insee>-batiments.json.gz)\n"
+                    "  occupation  GeoPackage IGN OCS GE du département (--depuis obligatoire), découpé par les\n"
+                    "              communes ; ou autre couche avec --colonne-couverture et --correspondance\n\n"
+                    "Sans --telecharger ni --depuis : communes, parcelles et bâtiments sont téléchargés.\n"
+                    "Hors ligne : téléchargez les fichiers ailleurs et passez-les avec --depuis.",
+        epilog="Exemples :\n"
+               "  desimper importer communes\n"
+               "  desimper importer parcelles --telecharger\n"
+               "  desimper importer parcelles --depuis cadastre-34301-parcelles.json.gz "
+               "cadastre-34157-parcelles.json.gz\n"
+               "  desimper importer occupation --depuis OCS-GE_D034.gpkg")
+    importer.add_argument("couche", choices=["communes", "parcelles", "batiments", "occupation"],
+                          help="couche à importer")
+    source = importer.add_mutually_exclusive_group()
+    source.add_argument("--telecharger", action="store_true",
+                        help="télécharger depuis les sources officielles (défaut, sauf pour occupation)")
+    source.add_argument("--depuis", nargs="+", metavar="FICHIER",
+                        help="fichiers locaux (un ou plusieurs : GeoJSON, .json.gz, GeoPackage, Shapefile)")
+    importer.add_argument("--forcer", action="store_true", help="retélécharger même ce qui est déjà en cache")
+    importer.add_argument("--millesime", help="millésime des données (ex. 2025-04-01), sinon déduit de la source")
+    importer.add_argument("--crs", help="système de coordonnées des fichiers qui n'en déclarent pas (ex. EPSG:2154)")
+    importer.add_argument("--couche", dest="couche_fichier", metavar="NOM",
+                          help="couche à lire dans un GeoPackage (défaut : OCCUPATION_SOL, COMMUNE ou "
+                               "l'unique couche)")
+    importer.add_argument("--colonne-couverture", dest="colonne_couverture", metavar="COLONNE",
+                          help="occupation hors OCS GE : colonne de couverture du sol du fichier")
+    importer.add_argument("--correspondance", metavar="TABLE.csv",
+                          help="occupation hors OCS GE : table CSV valeur → code_cs [code_us] ou revetement")
+    importer.add_argument("--dossier", help=aide_dossier)
+    importer.set_defaults(fonction=commande_importer)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ import shapely
 
 from donnees.config import SOUS_DOSSIER_PHOTOS, dossier_photos
 from donnees.config import url_base as url_base_config
-from donnees.referentiel import ecrire_couche, ecrire_territoire
+from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees
+from donnees.sources import enregistrer_sources, fiches_demo
 
 DOSSIER_DEMO = Path(__file__).resolve().parent / "demo"
 TAILLES = ("petite", "complete")
@@ -1083,10 +1084,8 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
         {"code_insee": codes_insee, "nom": table["nom"].to_numpy(), "population": population.astype(np.int64),
          "source_geometrie": source}, geometry=communes, crs=CRS_CALCUL)
     ecrire_couche("communes", couche_communes.to_crs(CRS_STOCKAGE), dossier)
-    simplifiees = shapely.simplify(communes, parametres["bassin"]["tolerance_affichage_m"], preserve_topology=True)
-    ecrire_couche("communes_affichage", gpd.GeoDataFrame(
-        {"code_insee": codes_insee, "nom": table["nom"].to_numpy()}, geometry=simplifiees, crs=CRS_CALCUL
-    ).to_crs(CRS_STOCKAGE), dossier)
+    ecrire_couche("communes_affichage", construire_communes_affichage(
+        couche_communes, parametres["bassin"]["tolerance_affichage_m"]), dossier)
     ordre = np.argsort(parc["attributs"]["id"].to_numpy(), kind="stable")
     couche_parcelles = gpd.GeoDataFrame(parc["attributs"].iloc[ordre].reset_index(drop=True),
                                         geometry=parc["geometrie"][ordre], crs=CRS_CALCUL)
@@ -1104,6 +1103,16 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     ecrire_couche("occupation", couche_occupation.to_crs(CRS_STOCKAGE), dossier)
     ecrire_couche("objectifs", objectifs, dossier)
     ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
+    (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
+
+    def compter(serie: pd.Series) -> tuple[int, dict[str, int]]:
+        return len(serie), {str(k): int(v) for k, v in serie.value_counts().items() if k != "bassin"}
+
+    enregistrer_sources(fiches_demo({
+        "communes": compter(pd.Series(codes_insee)), "communes_affichage": compter(pd.Series(codes_insee)),
+        "parcelles": compter(couche_parcelles["commune"]), "occupation": compter(couche_occupation["code_insee"]),
+        "objectifs": compter(objectifs["territoire"]), "nouvelles_surfaces": compter(nouvelles["code_insee"]),
+    }), dossier, remplacer_tout=True)
 
     # 7. magasin
     etape("Enregistrement des opérations", 0.85, "ecriture_couches")

@@ -14,12 +14,17 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from donnees.config import chemin_territoire, dossier_donnees
-from donnees.schemas import SCHEMAS, ErreurDonnees, valider_couche
+from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, SCHEMAS, ErreurDonnees, valider_couche
 
 COUCHES_OBLIGATOIRES = ("communes", "communes_affichage", "parcelles", "occupation", "objectifs",
                         "nouvelles_surfaces")
+# Un territoire réel peut n'avoir importé que ses communes : les autres couches sont facultatives.
+COUCHES_REQUISES_REEL = ("communes", "communes_affichage")
+COUCHES_FACULTATIVES_REEL = ("parcelles", "batiments", "occupation", "objectifs", "nouvelles_surfaces")
+TOLERANCE_AFFICHAGE_M = 5.0
 
 
 def chemin_couche(nom: str, dossier: Path | None = None) -> Path:
@@ -41,12 +46,46 @@ def _remplacer_atomiquement(chemin: Path, ecrire) -> None:
         raise
 
 
+def ecrire_fichier_atomiquement(chemin: Path, texte: str) -> Path:
+    """Écrit un fichier texte (UTF-8) en remplaçant l'ancien d'un seul coup."""
+    _remplacer_atomiquement(Path(chemin), lambda t: t.write_text(texte, encoding="utf-8"))
+    return Path(chemin)
+
+
+def couche_presente(nom: str, dossier: Path | None = None) -> bool:
+    """Vrai si le fichier de la couche existe (sans la lire ni la valider)."""
+    return chemin_couche(nom, dossier).exists()
+
+
+def couches_presentes(dossier: Path | None = None) -> dict[str, bool]:
+    """Présence de chaque couche connue : ``{nom: présente ?}`` (couches facultatives d'un territoire réel)."""
+    return {nom: couche_presente(nom, dossier) for nom in SCHEMAS}
+
+
+def construire_communes_affichage(communes: gpd.GeoDataFrame,
+                                  tolerance_m: float = TOLERANCE_AFFICHAGE_M) -> gpd.GeoDataFrame:
+    """Contours simplifiés pour les cartes : simplification en Lambert-93, résultat en WGS84."""
+    en_metres = communes.to_crs(CRS_CALCUL)
+    simplifiees = shapely.simplify(en_metres.geometry.values, tolerance_m, preserve_topology=True)
+    return gpd.GeoDataFrame({"code_insee": en_metres["code_insee"].to_numpy(), "nom": en_metres["nom"].to_numpy()},
+                            geometry=simplifiees, crs=CRS_CALCUL).to_crs(CRS_STOCKAGE)
+
+
 def ecrire_couche(nom: str, table: pd.DataFrame, dossier: Path | None = None) -> Path:
     """Valide puis écrit une couche (GeoParquet si géographique), en remplaçant l'ancienne d'un coup."""
     table = valider_couche(nom, table)
     chemin = chemin_couche(nom, dossier)
     _remplacer_atomiquement(chemin, lambda t: table.to_parquet(t, index=False))
     return chemin
+
+
+def _conseil_couche_absente(nom: str) -> str:
+    importables = {"communes": "communes", "communes_affichage": "communes", "parcelles": "parcelles",
+                   "batiments": "batiments", "occupation": "occupation"}
+    if nom in importables:
+        return (f"Importez-la (`desimper importer {importables[nom]}`) ou lancez `desimper demo` pour créer "
+                "le territoire de démonstration.")
+    return "Lancez `desimper demo` pour créer le territoire de démonstration."
 
 
 def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | None = None,
@@ -59,7 +98,7 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
     if not chemin.exists():
         raise ErreurDonnees(
             f"Couche « {schema.libelle} » absente : le fichier {chemin} n'existe pas. "
-            "Lancez `desimper demo` pour créer le territoire de démonstration.", nom)
+            f"{_conseil_couche_absente(nom)}", nom)
     try:
         if schema.geographique and (colonnes is None or "geometry" in colonnes):
             table = gpd.read_parquet(chemin, columns=colonnes)
@@ -76,10 +115,8 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
 
 def ecrire_territoire(description: dict, dossier: Path | None = None) -> Path:
     """Écrit le fichier du territoire (nom, codes INSEE, démonstration, paramètres)."""
-    chemin = chemin_territoire(dossier)
-    texte = json.dumps(description, ensure_ascii=False, indent=2)
-    _remplacer_atomiquement(chemin, lambda t: t.write_text(texte, encoding="utf-8"))
-    return chemin
+    return ecrire_fichier_atomiquement(chemin_territoire(dossier),
+                                       json.dumps(description, ensure_ascii=False, indent=2))
 
 
 def lire_territoire(dossier: Path | None = None) -> dict:
@@ -89,7 +126,7 @@ def lire_territoire(dossier: Path | None = None) -> dict:
         raise ErreurDonnees(
             f"Aucun territoire dans le dossier de données ({chemin.parent}) : le fichier "
             f"{chemin.name} n'existe pas. Lancez `desimper demo` pour créer le territoire de "
-            "démonstration.", "territoire")
+            "démonstration, ou `desimper territoire initialiser` pour un territoire réel.", "territoire")
     try:
         description = json.loads(chemin.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -79,6 +79,15 @@ SCHEMAS: dict[str, SchemaCouche] = {
             "contenance": pa.Column("int64", pa.Check.ge(0), coerce=True),
         }),
         ("id",), _POLYGONES),
+    "batiments": SchemaCouche(
+        "batiments", "bâtiments (cadastre)",
+        pa.DataFrameSchema({
+            "id": _texte(r"\S"),
+            "commune": _texte(r"^\d[\dAB]\d{3}$"),
+            "type": _texte(r"^\d{2}$", nullable=True),
+            "nom": _texte(nullable=True),
+        }),
+        ("id",), _POLYGONES),
     "occupation": SchemaCouche(
         "occupation", "occupation du sol (OCS GE)",
         pa.DataFrameSchema({

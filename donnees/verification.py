@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from donnees.config import dossier_donnees, url_base
 from donnees.nomenclatures import codes_revetement, lire_correspondance_ocsge
-from donnees.referentiel import COUCHES_OBLIGATOIRES, lire_couche, lire_territoire
+from donnees.referentiel import (COUCHES_FACULTATIVES_REEL, COUCHES_OBLIGATOIRES, COUCHES_REQUISES_REEL,
+                                 couche_presente, lire_couche, lire_territoire)
 from donnees.schemas import SCHEMAS, ErreurDonnees
 
 CONSEIL_DEMO = "Lancez `desimper demo` pour créer le territoire de démonstration."
@@ -18,16 +19,31 @@ TABLES_MAGASIN = ("operation", "zone", "financement", "photo", "utilisateur", "j
 
 @dataclass(frozen=True)
 class Constat:
-    """Un point vérifié : niveau (``ok``, ``avertissement``, ``erreur``), sujet et message."""
+    """Un point vérifié : niveau (``ok``, ``information``, ``avertissement``, ``erreur``), sujet et message."""
 
     niveau: str
     sujet: str
     message: str
 
 
-def _verifier_couches(dossier: Path, codes: set[str]) -> list[Constat]:
+CONSEILS_IMPORT = {
+    "parcelles": "desimper importer parcelles", "batiments": "desimper importer batiments",
+    "occupation": "desimper importer occupation --depuis OCS-GE_….gpkg",
+    "objectifs": "à saisir par le syndicat",
+    "nouvelles_surfaces": "à saisir ou mesurer entre deux millésimes OCS GE",
+}
+
+
+def _verifier_couches(dossier: Path, codes: set[str], demo: bool = True) -> list[Constat]:
     constats, couches = [], {}
-    for nom in COUCHES_OBLIGATOIRES:
+    requises = COUCHES_OBLIGATOIRES if demo else COUCHES_REQUISES_REEL
+    facultatives = () if demo else COUCHES_FACULTATIVES_REEL
+    for nom in requises + facultatives:
+        if nom in facultatives and not couche_presente(nom, dossier):
+            constats.append(Constat("information", SCHEMAS[nom].libelle, "couche facultative non importée "
+                                    f"({CONSEILS_IMPORT.get(nom, 'facultative')}) ; les pages qui en ont besoin "
+                                    "le signalent."))
+            continue
         try:
             couches[nom] = lire_couche(nom, dossier)
         except ErreurDonnees as exc:
@@ -35,12 +51,18 @@ def _verifier_couches(dossier: Path, codes: set[str]) -> list[Constat]:
             continue
         constats.append(Constat("ok", SCHEMAS[nom].libelle, f"{len(couches[nom]):,} lignes valides"
                                 .replace(",", " ")))
+    conseil = CONSEIL_DEMO if demo else "Réimportez-les : desimper importer communes."
     if "communes" in couches:
         presents = set(couches["communes"]["code_insee"])
         if presents != codes:
             ecart = sorted(presents ^ codes)
             constats.append(Constat("erreur", "communes", "Les communes de la couche ne sont pas celles du "
-                                    f"territoire (écart : {', '.join(ecart[:5])}). {CONSEIL_DEMO}"))
+                                    f"territoire (écart : {', '.join(ecart[:5])}). {conseil}"))
+    if "batiments" in couches:
+        hors = ~couches["batiments"]["commune"].isin(codes)
+        if hors.any():
+            constats.append(Constat("erreur", "bâtiments", f"{int(hors.sum())} bâtiments hors des communes "
+                                    "du territoire. Réimportez les bâtiments."))
     if "parcelles" in couches:
         hors = ~couches["parcelles"]["commune"].isin(codes)
         if hors.any():
@@ -56,7 +78,7 @@ def _verifier_couches(dossier: Path, codes: set[str]) -> list[Constat]:
     return constats
 
 
-def _verifier_magasin(dossier: Path, url: str, codes: set[str]) -> list[Constat]:
+def _verifier_magasin(dossier: Path, url: str, codes: set[str], demo: bool = True) -> list[Constat]:
     from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'ici
 
     try:
@@ -67,9 +89,12 @@ def _verifier_magasin(dossier: Path, url: str, codes: set[str]) -> list[Constat]
         return [Constat("erreur", "magasin", f"Base injoignable ({url.split('@')[-1]}) : "
                         f"{type(exc).__name__}. Vérifiez DESIMPER_BASE_URL.")]
     manquantes = [t for t in TABLES_MAGASIN if t not in tables]
+    if manquantes and not demo and not tables:
+        return [Constat("information", "magasin", "Base des opérations pas encore créée : elle le sera au "
+                        "premier compte (`desimper utilisateur creer --role administrateur …`).")]
     if manquantes:
         return [Constat("erreur", "magasin", f"Tables absentes de la base : {', '.join(manquantes)}. "
-                        f"{CONSEIL_DEMO}")]
+                        f"{CONSEIL_DEMO if demo else 'Créez-les : desimper utilisateur creer …'}")]
     magasin = Magasin(url)
     comptes = magasin.compter()
     constats = [Constat("ok", "magasin", ", ".join(f"{t} : {n}" for t, n in comptes.items()))]
@@ -101,8 +126,26 @@ def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> lis
     except ErreurDonnees as exc:
         return [Constat("erreur", "territoire", str(exc))]
     codes = set(territoire["codes_insee"])
-    constats = [Constat("ok", "territoire", f"{territoire['nom']} : {len(codes)} communes"
-                       )]
-    constats += _verifier_couches(dossier, codes)
-    constats += _verifier_magasin(dossier, url, codes)
+    demo = bool(territoire.get("demo", True))
+    genre = "démonstration" if demo else "territoire réel"
+    constats = [Constat("ok", "territoire", f"{territoire['nom']} ({genre}) : {len(codes)} communes")]
+    if not demo:
+        try:
+            from donnees.sources import lire_sources
+
+            sources = lire_sources(dossier)
+        except ErreurDonnees as exc:
+            constats.append(Constat("avertissement", "sources", str(exc)))
+        else:
+            sans_fiche = [n for n in SCHEMAS if couche_presente(n, dossier) and n not in sources]
+            if sans_fiche:
+                constats.append(Constat("avertissement", "sources", "Couches sans fiche de source (licence, "
+                                        f"millésime) : {', '.join(sans_fiche)}. Réimportez-les avec "
+                                        "`desimper importer`."))
+            demos = [n for n, f in sources.items() if f.get("demo") and couche_presente(n, dossier)]
+            if demos:
+                constats.append(Constat("erreur", "sources", "Couches de démonstration dans un territoire réel : "
+                                        f"{', '.join(demos)}. Réimportez-les ou supprimez-les."))
+    constats += _verifier_couches(dossier, codes, demo)
+    constats += _verifier_magasin(dossier, url, codes, demo)
     return constats

@@ -300,3 +300,25 @@ def magasin(request, tmp_path):
     m.creer_tables()
     yield m
     m.fermer()
+
+
+# =====================================================================================================
+# Sources de données ouvertes simulées (geo.api.gouv.fr, cadastre Etalab) sur 127.0.0.1, avec pannes
+# injectables : voir tests/serveur_sources.py. Les variables DESIMPER_URL_* pointent vers ce serveur et
+# les délais de téléchargement sont raccourcis.
+# =====================================================================================================
+
+
+@pytest.fixture
+def serveur_sources(monkeypatch):
+    """Serveur local des sources officielles (ServeurSources), arrêté en fin de test."""
+    from serveur_sources import ServeurSources
+
+    serveur = ServeurSources()
+    monkeypatch.setenv("DESIMPER_URL_GEO_API", serveur.url)
+    monkeypatch.setenv("DESIMPER_URL_CADASTRE", serveur.url)
+    monkeypatch.setenv("DESIMPER_TELECHARGEMENT_DELAI_S", "0.5")
+    monkeypatch.setenv("DESIMPER_TELECHARGEMENT_ESSAIS", "3")
+    monkeypatch.setenv("DESIMPER_TELECHARGEMENT_ATTENTE_S", "0.01")
+    yield serveur
+    serveur.arreter()
