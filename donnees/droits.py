@@ -610,6 +610,41 @@ class MagasinProtege:
             self._magasin.journaliser(u.email, "modification", "objectifs", diff)
         return diff
 
+    def ecrire_parametres(self, surcharges: Mapping[str, float], sources: Mapping[str, str],
+                          valider: Any, dossier: Path | None = None) -> dict:
+        """Remplace les valeurs des paramètres de modèle propres au territoire (administrateur).
+
+        ``surcharges`` : code → valeur (les autres paramètres gardent leur valeur par défaut) ; ``sources`` :
+        code → source de la valeur, obligatoire pour chaque surcharge ; ``valider`` : fonction qui lève
+        :class:`ErreurDonnees` pour un code inconnu ou une valeur hors bornes (celle des indicateurs). Le
+        fichier du territoire est réécrit d'un coup et le changement journalisé. Renvoie le diff.
+        """
+        from donnees.referentiel import ecrire_territoire, lire_territoire
+
+        u = self.utilisateur
+        self._exiger(u, "gerer_parametres")
+        surcharges = {str(c): float(v) for c, v in surcharges.items()}
+        sources = {c: str(sources.get(c) or "").strip() for c in surcharges}
+        territoire = lire_territoire(dossier)
+        anciennes = {c: float(v) for c, v in (territoire.get("parametres") or {}).items()}
+        anciennes_sources = territoire.get("sources_parametres") or {}
+        # Une valeur nouvelle ou changée doit citer sa source (une valeur inchangée garde la sienne).
+        sans_source = sorted(c for c, texte in sources.items() if not texte and anciennes.get(c) != surcharges[c])
+        if sans_source:
+            raise ErreurDonnees(f"Paramètres : source manquante pour {', '.join(sans_source)}. Dites d'où vient "
+                                "chaque valeur propre au territoire (étude, station Météo-France, arrêté…).",
+                                "territoire", "source")
+        valider(surcharges)
+        diff = {c: [anciennes.get(c), surcharges.get(c)] for c in sorted(set(anciennes) | set(surcharges))
+                if anciennes.get(c) != surcharges.get(c)}
+        diff.update({f"source {c}": [anciennes_sources.get(c), sources[c]] for c in sorted(sources)
+                     if (anciennes_sources.get(c) or "") != sources[c]})
+        sources = {c: texte for c, texte in sources.items() if texte}
+        if diff:
+            ecrire_territoire({**territoire, "parametres": surcharges, "sources_parametres": sources}, dossier)
+            self._magasin.journaliser(u.email, "modification", "parametres", diff)
+        return diff
+
     # ---------------------------------------------------------------- comptes (administrateur)
 
     def lire_utilisateurs(self) -> pd.DataFrame:

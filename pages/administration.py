@@ -1,10 +1,18 @@
-"""Page « Administration » (administrateur) : comptes et rôles — créer, modifier, désactiver, réinitialiser
-le mot de passe. Chaque action est vérifiée et journalisée côté données."""
+"""Page « Administration » (administrateur) : comptes et rôles (créer, modifier, désactiver, réinitialiser le
+mot de passe), objectifs de désimperméabilisation, données du référentiel (source, licence, millésime,
+comptes par commune). Chaque écriture est vérifiée et journalisée côté données."""
 
+import pandas as pd
 import streamlit as st
 
+from donnees.config import dossier_donnees
 from donnees.nomenclatures import ROLES
+from donnees.schemas import SCHEMAS
+from donnees.sources import lire_sources
+from indicateurs.parametres import lire_parametres, lire_table_parametres
 from pages import commun
+
+SECTIONS = ["Comptes", "Objectifs", "Paramètres", "Données"]
 
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
@@ -14,6 +22,135 @@ commun.ouvrir_page_reservee(
 communes = commun.charger_couche("communes_affichage")
 noms = dict(zip(communes["code_insee"], communes["nom"]))
 codes = sorted(noms, key=noms.get)
+section = st.segmented_control("Section", SECTIONS, default=SECTIONS[0], key="admin_section",
+                               label_visibility="collapsed") or SECTIONS[0]
+
+
+def afficher_objectifs() -> None:
+    """Objectifs (m² désimperméabilisés par année, pour le bassin ou une commune), modifiables en tableau."""
+    st.caption("Surface à désimperméabiliser **cumulée** à atteindre à la fin de chaque année, pour le bassin "
+               "(« bassin ») ou pour une commune. Les pages Vue d'ensemble, Commune et Indicateurs comparent la "
+               "trajectoire à ces objectifs.")
+    objectifs = commun.charger_couche("objectifs")
+    libelles = {"bassin": "Bassin (tout le territoire)", **{c: f"{noms[c]} ({c})" for c in codes}}
+    tableau = pd.DataFrame({"territoire": objectifs["territoire"].astype(str),
+                            "annee": objectifs["annee"].astype("Int64"),
+                            "surface_m2": objectifs["surface_m2"].astype(float)}).sort_values(["territoire", "annee"])
+    edite = st.data_editor(
+        tableau, num_rows="dynamic", hide_index=True, width="stretch",
+        key=f"admin_objectifs_{int(pd.util.hash_pandas_object(tableau, index=False).sum())}",  # neuf après écriture
+        column_config={
+            "territoire": st.column_config.SelectboxColumn("Territoire", options=list(libelles), required=True,
+                                                           format_func=libelles.get),
+            "annee": st.column_config.NumberColumn("Année", min_value=1990, max_value=2100, step=1, required=True,
+                                                   format="%d"),
+            "surface_m2": st.column_config.NumberColumn("Surface cumulée visée (m²)", min_value=0.0, required=True,
+                                                        format="localized")})
+    if st.button("Enregistrer les objectifs", type="primary", icon=":material/save:"):
+        def ecrire():
+            complets = edite.dropna(how="all")
+            manquantes = complets[complets.isna().any(axis=1)]
+            if len(manquantes):
+                from donnees.schemas import ErreurDonnees
+                raise ErreurDonnees(f"Objectifs : {len(manquantes)} ligne(s) incomplète(s) ; donnez le territoire, "
+                                    "l'année et la surface, ou supprimez la ligne.", "objectifs")
+            return facade.ecrire_objectifs(complets, dossier_donnees())
+
+        commun.executer_ecriture(
+            ecrire, lambda diff: f"Objectifs enregistrés ({len(diff)} changement(s), journalisés)." if diff
+            else "Objectifs inchangés.", "admin_message")
+
+
+def afficher_donnees() -> None:
+    """Couches du référentiel : source, licence, millésime, date d'import, nombres (total et par commune)."""
+    sources = lire_sources(dossier_donnees())
+    territoire = commun.charger_territoire()
+    attendues = territoire["codes_insee"]
+    lignes = []
+    for nom, schema in SCHEMAS.items():
+        fiche = sources.get(nom, {})
+        presente = commun.couche_presente(nom)
+        par_commune = fiche.get("par_commune") or {}
+        lignes.append({
+            "Couche": schema.libelle, "État": "importée" if presente else "absente",
+            "Source": fiche.get("source") or ("—" if presente else ""),
+            "Licence": fiche.get("licence") or "", "Millésime": fiche.get("millesime") or "",
+            "Importée le": pd.to_datetime(fiche["importe_le"]).strftime("%d/%m/%Y %H:%M") if fiche.get("importe_le")
+            else "",
+            "Nombre": fiche.get("nombre"),
+            "Communes couvertes": f"{sum(1 for c in attendues if par_commune.get(c))} / {len(attendues)}"
+            if par_commune else ""})
+    st.dataframe(pd.DataFrame(lignes), hide_index=True, width="stretch",
+                 column_config={"Nombre": st.column_config.NumberColumn(format="localized")})
+    attributions = sorted({f["attribution"] for f in sources.values() if f.get("attribution")})
+    licences = sorted({(f.get("licence"), f.get("url_licence")) for f in sources.values() if f.get("licence")})
+    if attributions:
+        st.markdown("**Mentions obligatoires** (à reprendre dans toute réutilisation)  \n"
+                    + "  \n".join(attributions))
+    for licence, url in licences:
+        st.caption(f"Licence : [{licence}]({url})" if url else f"Licence : {licence}")
+    absentes = [n for n in ("parcelles", "batiments", "occupation") if not commun.couche_presente(n)]
+    if absentes or not territoire.get("demo"):
+        st.markdown("**Charger ou mettre à jour une couche** (en ligne de commande, sur le serveur)")
+        st.code("desimper importer communes --telecharger\n"
+                "desimper importer parcelles --telecharger\n"
+                "desimper importer batiments --telecharger\n"
+                "desimper importer occupation --depuis OCS_GE_D034.gpkg\n"
+                "# hors ligne : --depuis FICHIER… au lieu de --telecharger", language="bash")
+    comptes = {nom: fiche.get("par_commune") or {} for nom, fiche in sources.items() if fiche.get("par_commune")}
+    if comptes:
+        with st.expander("Nombre d'objets par commune"):
+            table = pd.DataFrame({SCHEMAS[n].libelle if n in SCHEMAS else n: pd.Series(v, dtype=float)
+                                  for n, v in comptes.items()}).reindex(attendues)
+            table.insert(0, "Commune", [noms.get(c, c) for c in table.index])
+            manquantes = table.drop(columns="Commune").isna() | table.drop(columns="Commune").eq(0)
+            if manquantes.any().any():
+                st.warning("Des communes n'ont aucun objet dans au moins une couche : voir les cases vides.")
+            st.dataframe(table.rename_axis("Code INSEE").reset_index(), hide_index=True, width="stretch")
+
+
+def afficher_parametres() -> None:
+    """Valeurs des paramètres de modèle propres au territoire (vide = valeur par défaut du projet)."""
+    st.caption("Laissez « Valeur du territoire » vide pour garder la valeur par défaut du projet. Toute valeur "
+               "propre au territoire doit citer sa source ; la page Méthode l'affiche. Les modèles de chaleur "
+               "et d'eau sont recalculés au prochain affichage.")
+    defauts = lire_table_parametres()
+    territoire = commun.charger_territoire()
+    surcharges = territoire.get("parametres") or {}
+    sources = territoire.get("sources_parametres") or {}
+    tableau = pd.DataFrame({
+        "code": defauts.index, "libelle": defauts["libelle"].to_numpy(), "unite": defauts["unite"].to_numpy(),
+        "defaut": defauts["valeur"].to_numpy(float),
+        "bornes": [f"{a:g} – {b:g}" for a, b in zip(defauts["minimum"], defauts["maximum"])],
+        "valeur": [float(surcharges[c]) if c in surcharges else None for c in defauts.index],
+        "source": [sources.get(c, "") for c in defauts.index]})
+    edite = st.data_editor(
+        tableau, hide_index=True, width="stretch", disabled=["code", "libelle", "unite", "defaut", "bornes"],
+        key=f"admin_parametres_{int(pd.util.hash_pandas_object(tableau, index=False).sum())}",
+        column_config={"code": "Code", "libelle": "Paramètre", "unite": "Unité",
+                       "defaut": st.column_config.NumberColumn("Défaut du projet", format="localized"),
+                       "bornes": "Bornes",
+                       "valeur": st.column_config.NumberColumn("Valeur du territoire", format="localized"),
+                       "source": st.column_config.TextColumn("Source de la valeur du territoire", width="large")})
+    if st.button("Enregistrer les paramètres", type="primary", icon=":material/save:"):
+        retenues = edite[edite["valeur"].notna()]
+        commun.executer_ecriture(
+            lambda: facade.ecrire_parametres(dict(zip(retenues["code"], retenues["valeur"])),
+                                             dict(zip(retenues["code"], retenues["source"])), lire_parametres,
+                                             dossier_donnees()),
+            lambda diff: f"Paramètres enregistrés ({len(diff)} changement(s), journalisés)." if diff
+            else "Paramètres inchangés.", "admin_message")
+
+
+if section == "Paramètres":
+    afficher_parametres()
+    st.stop()
+if section == "Objectifs":
+    afficher_objectifs()
+    st.stop()
+if section == "Données":
+    afficher_donnees()
+    st.stop()
 
 st.subheader("Comptes")
 comptes = facade.lire_utilisateurs()

@@ -36,7 +36,8 @@ with onglets[-1]:
     st.subheader("Paramètres des modèles")
     st.caption("Fichier `indicateurs/parametres/modele.csv` ; le territoire peut surcharger une valeur "
                "(clé `parametres` de `territoire.json`).")
-    st.dataframe(tableau_modele(parametres), hide_index=True, width="stretch")
+    st.dataframe(tableau_modele(parametres, commun.charger_territoire().get("sources_parametres")),
+                 hide_index=True, width="stretch")
     st.subheader("Revêtements")
     st.caption("Fichier `donnees/nomenclatures/revetements.csv`.")
     st.dataframe(tableau_revetements(), hide_index=True, width="stretch")

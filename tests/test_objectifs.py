@@ -58,3 +58,31 @@ def test_referent_ne_peut_pas_fixer_les_objectifs(magasin, dossier_demo_copie):
         _facade(magasin, "ref@sete.fr").ecrire_objectifs(
             pd.DataFrame({"territoire": ["34301"], "annee": [2030], "surface_m2": [1.0]}), dossier_demo_copie)
     assert chemin_couche("objectifs", dossier_demo_copie).read_bytes() == octets
+
+
+def test_parametres_du_territoire_avec_source_bornes_et_droits(magasin, dossier_demo_copie):
+    import json
+
+    from donnees.config import chemin_territoire
+    from indicateurs.parametres import lire_parametres
+
+    admin = _facade(magasin, "admin@bassin.fr")
+    chemin = chemin_territoire(dossier_demo_copie)
+    octets = chemin.read_bytes()
+    with pytest.raises(ErreurDonnees, match="source manquante pour pluie_annuelle_mm"):
+        admin.ecrire_parametres({"pluie_annuelle_mm": 650}, {}, lire_parametres, dossier_demo_copie)
+    with pytest.raises(ErreurDonnees, match="hors des bornes"):
+        admin.ecrire_parametres({"pluie_annuelle_mm": 99999}, {"pluie_annuelle_mm": "essai"}, lire_parametres,
+                                dossier_demo_copie)
+    with pytest.raises(ErreurDonnees, match="paramètres"):
+        _facade(magasin, "ref@sete.fr").ecrire_parametres({"pluie_annuelle_mm": 650}, {"pluie_annuelle_mm": "x"},
+                                                           lire_parametres, dossier_demo_copie)
+    assert chemin.read_bytes() == octets  # rien d'écrit après trois refus
+    diff = admin.ecrire_parametres({"pluie_annuelle_mm": 650}, {"pluie_annuelle_mm": "Normales Météo-France Sète"},
+                                   lire_parametres, dossier_demo_copie)
+    assert diff["pluie_annuelle_mm"] == [None, 650.0]
+    territoire = json.loads(chemin.read_text(encoding="utf-8"))
+    assert territoire["parametres"] == {"pluie_annuelle_mm": 650.0}
+    assert territoire["sources_parametres"] == {"pluie_annuelle_mm": "Normales Météo-France Sète"}
+    assert lire_parametres(territoire["parametres"])["pluie_annuelle_mm"] == 650.0
+    assert magasin.lire_journal().iloc[-1]["table_cible"] == "parametres"

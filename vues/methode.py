@@ -57,17 +57,20 @@ def tableau_revetements() -> pd.DataFrame:
                                  "kc": "kc", "espace_vert": "Espace vert", "source": "Source"})
 
 
-def tableau_modele(parametres=None) -> pd.DataFrame:
-    """Paramètres de modèle : valeur en vigueur (territoire), valeur par défaut, bornes et source."""
+def tableau_modele(parametres=None, sources_territoire: dict | None = None) -> pd.DataFrame:
+    """Paramètres de modèle : valeur en vigueur (territoire), valeur par défaut, bornes et source (celle du
+    territoire quand il a sa propre valeur)."""
     table = lire_table_parametres().reset_index()
     en_vigueur = parametres.en_dict() if parametres is not None else dict(zip(table["code"], table["valeur"]))
+    sources_territoire = sources_territoire or {}
     return pd.DataFrame({
         "Code": table["code"], "Paramètre": table["libelle"],
         "Valeur": [formater_parametre(en_vigueur[c]) for c in table["code"]],
         "Défaut": [formater_parametre(v) for v in table["valeur"]], "Unité": table["unite"],
         "Bornes": [f"{formater_parametre(a)} – {formater_parametre(b)}" for a, b in zip(table["minimum"],
                                                                                        table["maximum"])],
-        "Source": table["source"]})
+        "Source": [f"Territoire : {sources_territoire[c]}" if sources_territoire.get(c) else source
+                   for c, source in zip(table["code"], table["source"])]})
 
 
 def tableau_correspondance_ocsge() -> pd.DataFrame:

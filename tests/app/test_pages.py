@@ -484,3 +484,38 @@ def test_territoire_reel_carte_de_chaleur_explique_la_couche_manquante(monkeypat
     appli.run()
     assert not appli.exception, appli.exception
     assert any("desimper importer parcelles" in i.value for i in appli.info)
+
+
+def test_administration_objectifs_et_donnees(monkeypatch, dossier_demo_copie):
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+    from donnees.comptes import creer_compte
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [],
+                         "une phrase de passe solide", auteur="test")
+    magasin.fermer()
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    _connecter(appli, admin)
+    appli.switch_page("pages/administration.py").run()
+    appli.session_state["admin_section"] = "Objectifs"
+    appli.run()
+    assert not appli.exception, appli.exception
+    next(b for b in appli.button if b.label == "Enregistrer les objectifs").click().run()
+    assert not appli.exception, appli.exception
+    assert any("Objectifs inchangés" in s.value for s in appli.success), [e.value for e in appli.error]
+    appli.session_state["admin_section"] = "Paramètres"
+    appli.run()
+    assert not appli.exception, appli.exception
+    next(b for b in appli.button if b.label == "Enregistrer les paramètres").click().run()
+    assert not appli.exception, appli.exception
+    assert any("Paramètres inchangés" in s.value for s in appli.success), [e.value for e in appli.error]
+    appli.session_state["admin_section"] = "Données"
+    appli.run()
+    assert not appli.exception, appli.exception
+    couches = appli.dataframe[0].value
+    assert {"Couche", "État", "Source", "Licence", "Millésime", "Importée le", "Nombre"} <= set(couches.columns)
+    etats = dict(zip(couches["Couche"], couches["État"]))
+    assert etats["parcelles cadastrales"] == "importée"
+    sources = dict(zip(couches["Couche"], couches["Source"]))
+    assert "Démonstration" in sources["parcelles cadastrales"]
