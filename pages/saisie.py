@@ -4,7 +4,7 @@ revêtements avant/après, aperçu des indicateurs, photos ; enregistrement avec
 import re
 from datetime import date
 
-import folium.plugins
+import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -21,7 +21,7 @@ from indicateurs.catalogue import formater_valeur
 from indicateurs.chaleur import ParametresChaleur, estimer_score_site
 from indicateurs.communs import recalculer_surfaces
 from pages import commun
-from vues.cartes import construire_carte_commune
+from vues.cartes import ajouter_outils_dessin, construire_carte_commune
 
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
 MOTIF_REFERENCE = re.compile(r"^\s*(?:(\d{5})(\d{3}))?\s*([0-9A-Z]{1,2})\s*0*(\d{1,4})\s*$")
@@ -122,9 +122,7 @@ carte = construire_carte_commune(commune_choisie, None)
 if edition is not None and edition["zones"]:
     folium.GeoJson(gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=4326),
                    name="Zones enregistrées", style_function=lambda _: STYLE_ZONES_ENREGISTREES).add_to(carte)
-folium.plugins.Draw(export=False, draw_options={"polyline": False, "circle": False, "marker": False,
-                                                "circlemarker": False, "rectangle": True, "polygon": True},
-                    edit_options={"edit": True, "remove": True}).add_to(carte)
+ajouter_outils_dessin(carte)
 retour = st_folium(carte, height=460, use_container_width=True, returned_objects=["all_drawings"],
                    key=f"saisie_carte_{code}_{edition['id'] if edition else 'nouvelle'}")
 dessins = (retour or {}).get("all_drawings") or (st.session_state.get("saisie_dessins") or [])

@@ -342,3 +342,60 @@ def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
     if entrees:
         Legende("Type de site", entrees, position="top:10px; right:10px;").add_to(carte)
     return carte
+
+
+# Textes de Leaflet.draw en français (L.drawLocal), fusionnés dans les textes anglais du greffon.
+TEXTES_DESSIN = {
+    "draw": {
+        "toolbar": {
+            "actions": {"title": "Annuler le dessin", "text": "Annuler"},
+            "finish": {"title": "Terminer le dessin", "text": "Terminer"},
+            "undo": {"title": "Retirer le dernier point", "text": "Retirer le dernier point"},
+            "buttons": {"polygon": "Dessiner une zone (polygone)", "rectangle": "Dessiner une zone rectangulaire"},
+        },
+        "handlers": {
+            "polygon": {"tooltip": {"start": "Cliquez pour placer le premier sommet.",
+                                    "cont": "Cliquez pour placer le sommet suivant.",
+                                    "end": "Cliquez sur le premier sommet pour fermer la zone."}},
+            "rectangle": {"tooltip": {"start": "Cliquez et faites glisser pour dessiner un rectangle."}},
+            "simpleshape": {"tooltip": {"end": "Relâchez la souris pour terminer."}},
+            "polyline": {"error": "<strong>Erreur :</strong> les bords de la zone ne doivent pas se croiser."},
+        },
+    },
+    "edit": {
+        "toolbar": {
+            "actions": {"save": {"title": "Garder les modifications", "text": "Enregistrer"},
+                        "cancel": {"title": "Annuler les modifications", "text": "Annuler"},
+                        "clearAll": {"title": "Effacer toutes les zones", "text": "Tout effacer"}},
+            "buttons": {"edit": "Modifier les zones", "editDisabled": "Aucune zone à modifier",
+                        "remove": "Supprimer des zones", "removeDisabled": "Aucune zone à supprimer"},
+        },
+        "handlers": {
+            "edit": {"tooltip": {"text": "Déplacez les poignées pour modifier la zone.",
+                                 "subtext": "Cliquez sur Annuler pour revenir en arrière."}},
+            "remove": {"tooltip": {"text": "Cliquez sur une zone pour la supprimer."}},
+        },
+    },
+}
+
+
+def ajouter_outils_dessin(carte: folium.Map) -> folium.Map:
+    """Outils Leaflet.draw (polygone et rectangle, modifier, supprimer) aux textes français ; les bords qui se
+    croisent sont refusés pendant le dessin."""
+    import folium.plugins
+
+    # Le script des textes est rendu avec ceux de la carte, avant la création de l'outil (un <script> de la
+    # partie HTML ne serait pas exécuté par streamlit-folium).
+    textes = MacroElement()
+    textes._template = Template(
+        "{% macro script(this, kwargs) %}(function () {function fusionner(c, s) {for (var k in s) {"
+        "if (s[k] && typeof s[k] === 'object') {c[k] = c[k] || {}; fusionner(c[k], s[k]);} else {c[k] = s[k];}}}"
+        "if (window.L && L.drawLocal) {fusionner(L.drawLocal, " + json.dumps(TEXTES_DESSIN, ensure_ascii=False)
+        + ");}})();{% endmacro %}")
+    carte.add_child(textes)
+    folium.plugins.Draw(
+        export=False,
+        draw_options={"polyline": False, "circle": False, "marker": False, "circlemarker": False,
+                      "rectangle": True, "polygon": {"allowIntersection": False, "showArea": False}},
+        edit_options={"edit": True, "remove": True}).add_to(carte)
+    return carte

@@ -38,6 +38,19 @@ def _se_connecter(page, url: str, email: str, nom: str) -> None:
     page.get_by_text(nom).first.wait_for(timeout=30_000)
 
 
+def _proprietes_carte(cadre) -> str:
+    """Propriétés (fiche, nom…) de tous les objets GeoJSON de la carte Leaflet d'un cadre, en texte."""
+    try:
+        return cadre.evaluate("""() => {
+            if (!window.map || !window.map.eachLayer) return "";
+            const textes = [];
+            window.map.eachLayer(l => { if (l.feature) textes.push(JSON.stringify(l.feature.properties)); });
+            return textes.join(" ");
+        }""")
+    except Exception:  # cadre détaché pendant une relance
+        return ""
+
+
 def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
     """Outil polygone de Leaflet.draw, quatre clics de souris autour du point, clic sur le premier pour fermer."""
     iframe = page.locator("iframe[title*='streamlit_folium']").first
@@ -49,12 +62,15 @@ def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
     # Position du centre en pixels dans l'iframe, lue dans la carte Leaflet elle-même (window.map).
     contenu.wait_for_function("() => window.map && window.map.getContainer", timeout=60_000)
     # L'agent zoome sur son site avant de dessiner (ici, directement au niveau 18).
-    zooms = contenu.evaluate("""([lon, lat]) => {
-        const avant = window.map.getZoom();
-        window.map.setView([lat, lon], 18, {animate: false});
-        return [avant, window.map.getZoom(), window.map.getMaxZoom()];
-    }""", list(centre_lonlat))
-    assert zooms[1] == 18, zooms
+    zoom = None
+    for _ in range(40):  # la carte peut encore se recadrer ou être redessinée juste après son chargement
+        contenu.wait_for_function("() => window.map && window.map.getContainer", timeout=60_000)
+        contenu.evaluate("([lon, lat]) => window.map.setView([lat, lon], 18, {animate: false})", list(centre_lonlat))
+        page.wait_for_timeout(500)
+        zoom = contenu.evaluate("() => window.map.getZoom()")
+        if zoom == 18:
+            break
+    assert zoom == 18, zoom
     page.wait_for_timeout(300)
     x, y = contenu.evaluate(
         """([lon, lat]) => {
@@ -65,6 +81,7 @@ def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
     boite_iframe = iframe.bounding_box()
     ox, oy = boite_iframe["x"], boite_iframe["y"]
     assert 0 < x < boite_iframe["width"] and 0 < y < boite_iframe["height"], (x, y, boite_iframe)
+    assert outil.get_attribute("title") == "Dessiner une zone (polygone)"  # textes de Leaflet.draw en français
     outil.click()
     sommets = [(x - 20, y - 15), (x + 20, y - 15), (x + 20, y + 15), (x - 20, y + 15)]
     for sx, sy in sommets:
@@ -141,8 +158,15 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, 
         attendre_application(page, "Carte")
         cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
         cadre.locator("path.desimper-operation").first.wait_for(state="attached", timeout=60_000)
-        html_carte = page.locator("iframe[title*='streamlit_folium']").first.element_handle().content_frame().content()
-        assert "Saisie-Navigateur" in html_carte
+        cadre.locator("text=Saisie-Navigateur").or_(cadre.locator("path.desimper-operation")).first.wait_for(
+            state="attached", timeout=60_000)
+        contenus = ""
+        for _ in range(60):  # propriétés des objets dessinés par Leaflet dans la carte affichée
+            contenus = " ".join(_proprietes_carte(cadre_) for cadre_ in page.frames)
+            if "Saisie-Navigateur" in contenus:
+                break
+            page.wait_for_timeout(500)
+        assert "Saisie-Navigateur" in contenus
         assert _nombre_operations(page) == referent_avant + 1
 
         # 3. L'administrateur la valide depuis la page Opérations.
