@@ -66,6 +66,19 @@ def afficher_donnees() -> None:
     sources = lire_sources(dossier_donnees())
     territoire = commun.charger_territoire()
     attendues = territoire["codes_insee"]
+    obtenir = {"communes": "desimper importer communes", "communes_affichage": "desimper importer communes",
+               "parcelles": "desimper importer parcelles", "batiments": "desimper importer batiments",
+               "occupation": "desimper importer occupation --depuis …", "objectifs": "section Objectifs",
+               "nouvelles_surfaces": "déclarées ou mesurées entre deux millésimes OCS GE"}
+
+    def dater(texte) -> str:
+        if not texte:
+            return ""
+        try:
+            return pd.to_datetime(texte).strftime("%d/%m/%Y" if len(str(texte)) <= 10 else "%d/%m/%Y %H:%M")
+        except (ValueError, TypeError):
+            return str(texte)
+
     lignes = []
     for nom, schema in SCHEMAS.items():
         fiche = sources.get(nom, {})
@@ -74,14 +87,17 @@ def afficher_donnees() -> None:
         lignes.append({
             "Couche": schema.libelle, "État": "importée" if presente else "absente",
             "Source": fiche.get("source") or ("—" if presente else ""),
-            "Licence": fiche.get("licence") or "", "Millésime": fiche.get("millesime") or "",
-            "Importée le": pd.to_datetime(fiche["importe_le"]).strftime("%d/%m/%Y %H:%M") if fiche.get("importe_le")
-            else "",
+            "Licence": fiche.get("licence") or "", "Millésime": dater(fiche.get("millesime")),
+            "Importée le": dater(fiche.get("importe_le")),
             "Nombre": fiche.get("nombre"),
             "Communes couvertes": f"{sum(1 for c in attendues if par_commune.get(c))} / {len(attendues)}"
-            if par_commune else ""})
-    st.dataframe(pd.DataFrame(lignes), hide_index=True, width="stretch",
-                 column_config={"Nombre": st.column_config.NumberColumn(format="localized")})
+            if par_commune else "",
+            "Comment l'obtenir": obtenir.get(nom, "")})
+    tableau = pd.DataFrame(lignes).astype({"Nombre": "Int64"})
+    st.dataframe(tableau, hide_index=True, width="stretch",
+                 column_config={"Nombre": st.column_config.NumberColumn(format="localized"),
+                                "Source": st.column_config.TextColumn(width="medium"),
+                                "Licence": st.column_config.TextColumn(width="medium")})
     attributions = sorted({f["attribution"] for f in sources.values() if f.get("attribution")})
     licences = sorted({(f.get("licence"), f.get("url_licence")) for f in sources.values() if f.get("licence")})
     if attributions:
