@@ -57,6 +57,24 @@ def couche_presente(nom: str, dossier: Path | None = None) -> bool:
     return chemin_couche(nom, dossier).exists()
 
 
+def couche_vide(nom: str) -> pd.DataFrame:
+    """Table vide aux colonnes et types du schéma de la couche (GeoDataFrame WGS84 si géographique)."""
+    schema = SCHEMAS[nom]
+    colonnes = {colonne: pd.Series(dtype=str(definition.dtype) if definition.dtype else object)
+                for colonne, definition in schema.colonnes.columns.items()}
+    if schema.geographique:
+        return gpd.GeoDataFrame(colonnes, geometry=gpd.GeoSeries([], crs=CRS_STOCKAGE), crs=CRS_STOCKAGE)
+    return pd.DataFrame(colonnes)
+
+
+def lire_couche_facultative(nom: str, dossier: Path | None = None) -> pd.DataFrame:
+    """Comme :func:`lire_couche`, mais une couche facultative absente (territoire réel partiellement importé)
+    donne une table vide au lieu d'une erreur."""
+    if nom in COUCHES_FACULTATIVES_REEL and not couche_presente(nom, dossier):
+        return couche_vide(nom)
+    return lire_couche(nom, dossier)
+
+
 def couches_presentes(dossier: Path | None = None) -> dict[str, bool]:
     """Présence de chaque couche connue : ``{nom: présente ?}`` (couches facultatives d'un territoire réel)."""
     return {nom: couche_presente(nom, dossier) for nom in SCHEMAS}

@@ -13,7 +13,7 @@ import pandas as pd
 
 from donnees.config import dossier_donnees, url_base
 from donnees.magasin import Magasin
-from donnees.referentiel import lire_couche, lire_territoire
+from donnees.referentiel import couche_presente, lire_couche, lire_couche_facultative, lire_territoire
 from indicateurs.calcul import calculer_indicateurs_communes, joindre_indicateurs_grille
 from indicateurs.communs import Filtres
 from indicateurs.comparaison import calculer_ratios_communes
@@ -40,15 +40,19 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
         magasin.fermer()
     communes = lire_couche("communes", dossier)
     table = calculer_indicateurs_communes(
-        operations, zones, financements, communes, calculer_surface_impermeable_communes(lire_couche("occupation", dossier)),
-        lire_couche("objectifs", dossier), lire_couche("nouvelles_surfaces", dossier), parametres, filtres)
+        operations, zones, financements, communes,
+        calculer_surface_impermeable_communes(lire_couche_facultative("occupation", dossier)),
+        lire_couche_facultative("objectifs", dossier), lire_couche_facultative("nouvelles_surfaces", dossier),
+        parametres, filtres)
     reference = table.attrs.get("annee_reference")
     table = calculer_ratios_communes(table, communes.set_index("code_insee")["population"])
-    if avec_grille:
+    if avec_grille and couche_presente("occupation", dossier):
         from indicateurs.modeles import calculer_modeles_territoire
 
         modeles = calculer_modeles_territoire(dossier)
         table = joindre_indicateurs_grille(table, modeles.chaleur.communes, modeles.eau_communes)
+    elif avec_grille:  # territoire réel sans occupation du sol : colonnes de grille vides
+        table = joindre_indicateurs_grille(table, None, None)
     table.attrs["annee_reference"] = reference
     table.attrs["aides_par_financeur"] = calculer_aides_par_financeur(operations, financements, filtres)
     return table

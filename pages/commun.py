@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
@@ -20,8 +19,8 @@ from donnees.export import TYPES_MIME, exporter_csv
 from indicateurs.modeles import calculer_modeles_territoire
 from donnees.magasin import Magasin
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
-from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
-from donnees.schemas import CRS_STOCKAGE, SCHEMAS, ErreurDonnees
+from donnees.referentiel import chemin_couche, lire_couche, lire_couche_facultative, lire_territoire
+from donnees.schemas import SCHEMAS, ErreurDonnees
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
@@ -68,25 +67,11 @@ def charger_territoire() -> dict:
     return _charger_territoire(str(dossier), _signature(chemin_territoire(dossier)))
 
 
-# Couches qu'un territoire réel peut ne pas (encore) avoir importées : les pages les remplacent par une
-# table vide et disent quelle commande les charge (les contours des communes restent obligatoires).
-COUCHES_FACULTATIVES = ("parcelles", "batiments", "occupation", "objectifs", "nouvelles_surfaces")
-
-
-def _couche_vide(nom: str):
-    schema = SCHEMAS[nom]
-    colonnes = {colonne: pd.Series(dtype=str(definition.dtype) if definition.dtype else object)
-                for colonne, definition in schema.colonnes.columns.items()}
-    if schema.geographique:
-        return gpd.GeoDataFrame(colonnes, geometry=gpd.GeoSeries([], crs=CRS_STOCKAGE), crs=CRS_STOCKAGE)
-    return pd.DataFrame(colonnes)
-
-
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _charger_couche(nom: str, dossier: str, signature: int):
-    if signature == 0 and nom in COUCHES_FACULTATIVES and not chemin_couche(nom, Path(dossier)).exists():
-        return _couche_vide(nom)
-    return lire_couche(nom, Path(dossier))
+    # Territoire réel partiellement importé : une couche facultative absente est une table vide, et les
+    # pages disent quelle commande la charge (signaler_couche_absente).
+    return lire_couche_facultative(nom, Path(dossier))
 
 
 def couche_presente(nom: str) -> bool:

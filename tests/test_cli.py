@@ -107,3 +107,22 @@ def test_operations_importer_au_nom_d_un_referent(dossier_demo_copie, capsys, mo
     assert "34157" in sortie
     assert len(magasin.lire_operations()) == avant + 1
     magasin.fermer()
+
+
+def test_indicateurs_sur_un_territoire_reel_aux_seules_communes(dossier_demo, tmp_path, capsys, monkeypatch):
+    """Territoire réel dont seules les communes sont importées : indicateurs des opérations, grille vide."""
+    import json
+
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    for nom in ("communes.parquet", "communes_affichage.parquet"):
+        shutil.copy(dossier_demo / nom, tmp_path / nom)
+    territoire = json.loads((dossier_demo / "territoire.json").read_text(encoding="utf-8"))
+    (tmp_path / "territoire.json").write_text(json.dumps({**territoire, "demo": False}), encoding="utf-8")
+    Magasin(f"sqlite:///{tmp_path / 'desimper.sqlite'}").creer_tables()
+    assert cli.main(["indicateurs", "--dossier", str(tmp_path), "--format", "json"]) == 0
+    lignes = json.loads(capsys.readouterr().out)["territoires"]
+    assert len(lignes) == len(territoire["codes_insee"]) + 1
+    bassin = next(ligne for ligne in lignes if ligne["territoire"] == "bassin")
+    assert bassin["nombre_operations"] == 0 and bassin["t_air_moyenne"] is None
