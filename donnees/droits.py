@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 from donnees import comptes, nomenclatures
 from donnees.comptes import ROLE_VISITEUR, VISITEUR, Utilisateur
 from donnees.magasin import CHAMPS_CREATION, CHAMPS_LECTURE_SEULE, ConflitVersion, Magasin
-from donnees.schemas import ErreurDonnees
+from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees
 
 __all__ = [
     "ACTIONS",
@@ -108,6 +108,67 @@ def _noms_depuis(chemin: str, _date_modification: float) -> dict[str, str]:
 
     table = lire_couche("communes", Path(chemin).parent, colonnes=["code_insee", "nom"], valider=False)
     return dict(zip(table["code_insee"].astype(str), table["nom"].astype(str)))
+
+
+@lru_cache(maxsize=4)
+def _contours_depuis(chemin: str, _date_modification: float) -> dict[str, BaseGeometry]:
+    from donnees.referentiel import lire_couche
+
+    table = lire_couche("communes", Path(chemin).parent, colonnes=["code_insee", "geometry"], valider=False)
+    table = table.to_crs(CRS_CALCUL)
+    return dict(zip(table["code_insee"].astype(str), shapely.make_valid(table.geometry.to_numpy())))
+
+
+def lire_contours_communes(dossier: Path | None = None) -> dict[str, BaseGeometry]:
+    """Code INSEE → contour de la commune en Lambert-93 ; ``{}`` si la couche manque."""
+    from donnees.referentiel import chemin_couche
+
+    chemin = chemin_couche("communes", dossier)
+    try:
+        return _contours_depuis(str(chemin), chemin.stat().st_mtime)
+    except Exception:  # noqa: BLE001 - couche absente ou illisible : contrôle impossible, le magasin vérifie le reste
+        return {}
+
+
+def _geometrie_l93(valeur: Any) -> BaseGeometry | None:
+    """Géométrie d'une zone (objet shapely, GeoJSON ou WKT, en WGS84) projetée en Lambert-93, ou None."""
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    try:
+        if isinstance(valeur, Mapping):
+            valeur = shape(valeur)
+        elif isinstance(valeur, str):
+            valeur = shapely.from_wkt(valeur)
+    except Exception:  # noqa: BLE001 - géométrie illisible : le magasin la refusera avec son message
+        return None
+    if not isinstance(valeur, BaseGeometry) or valeur.is_empty:
+        return None
+    transformateur = Transformer.from_crs(CRS_STOCKAGE, CRS_CALCUL, always_xy=True)
+    return shapely.transform(valeur, lambda xy: np.column_stack(transformateur.transform(xy[:, 0], xy[:, 1])))
+
+
+def verifier_zones_dans_commune(code_insee: str, zones: Any, contours: Mapping[str, BaseGeometry],
+                                noms: Mapping[str, str] | None = None) -> None:
+    """Lève :class:`ErreurDroits` si une zone est en majorité hors de la commune de l'opération.
+
+    Seuil : plus de ``PART_MAX_HORS_COMMUNE`` (50 %) de la surface hors du contour, comme à l'import et au
+    formulaire ; un référent ne peut pas saisir chez le voisin en déclarant sa propre commune.
+    """
+    from donnees.import_operations import PART_MAX_HORS_COMMUNE
+
+    contour = contours.get(str(code_insee))
+    if contour is None or not isinstance(zones, (list, tuple)):
+        return
+    for rang, zone in enumerate(zones, start=1):
+        geometrie = _geometrie_l93(zone.get("geometrie") if isinstance(zone, Mapping) else None)
+        if geometrie is None or geometrie.area <= 0:
+            continue
+        hors = 1 - geometrie.intersection(contour).area / geometrie.area
+        if hors > PART_MAX_HORS_COMMUNE:
+            raise ErreurDroits(f"Zone {rang} : {hors * 100:.0f}\u00a0% de sa surface est hors de la commune "
+                               f"{_nommer(str(code_insee), noms)}. Un référent ne saisit que dans ses communes : "
+                               "redessinez la zone, ou demandez au syndicat de bassin.", "creer")
 
 
 @lru_cache(maxsize=1)
@@ -384,11 +445,23 @@ class MagasinProtege:
         self._magasin = magasin
         self._utilisateur = utilisateur if isinstance(utilisateur, Utilisateur) else VISITEUR
         self._noms = noms_communes
+        self._contours: Mapping[str, BaseGeometry] | None = None
 
     def __repr__(self) -> str:
         return f"MagasinProtege({self._magasin!r}, {self._utilisateur.email or 'visiteur'!r})"
 
     # ---------------------------------------------------------------- outils
+
+    @property
+    def contours_communes(self) -> Mapping[str, BaseGeometry]:
+        """Contours des communes (Lambert-93) du dossier de données dont ce magasin est la base ; vide si le
+        magasin n'est pas celui du dossier de données courant (contrôle géographique alors laissé à l'import)."""
+        if self._contours is None:
+            from donnees.config import dossier_donnees, url_base
+
+            dossier = dossier_donnees()
+            self._contours = lire_contours_communes(dossier) if self._magasin.url == url_base(dossier) else {}
+        return self._contours
 
     @property
     def noms_communes(self) -> Mapping[str, str]:
@@ -446,6 +519,7 @@ class MagasinProtege:
                     _normaliser(operation.get("cree_par")) not in (None, u.email):
                 raise ErreurDroits("Les champs « date de création » et « auteur de la création » sont remplis "
                                    "par l'application : laissez-les vides.", "creer")
+            verifier_zones_dans_commune(code, operation.get("zones"), self.contours_communes, self.noms_communes)
         return self._magasin.creer_operation(operation, auteur=u.email)
 
     def modifier_operation(self, operation_id: int, version_attendue: int, modifications: Mapping) -> int:
@@ -470,6 +544,9 @@ class MagasinProtege:
                                    "de bassin : vous ne pouvez pas le modifier.", "valider")
             if actuelle["validation"] != "a_valider" and reelles:
                 modifications = {**modifications, "validation": "a_valider"}
+            if "zones" in modifications:
+                verifier_zones_dans_commune(nouveau_code or actuelle["code_insee"], modifications["zones"],
+                                            self.contours_communes, self.noms_communes)
         return self._magasin.modifier_operation(operation_id, version_attendue, modifications, u.email)
 
     def supprimer_operation(self, operation_id: int, version_attendue: int) -> int:

@@ -495,3 +495,38 @@ def test_peut_avec_une_ligne_de_table(magasin, ops):
     ligne = table[table["id"] == ops["a_val"]].iloc[0]
     assert peut(REF_A, "modifier", operation=ligne) and not peut(REF_A, "supprimer", operation=ligne)
     assert Utilisateur("x@y.fr", "X", "referent", ["34301"]).communes == frozenset({A})  # liste acceptée
+
+
+def test_referent_ne_peut_pas_dessiner_chez_le_voisin_en_declarant_sa_commune(dossier_demo_copie, monkeypatch):
+    """Appel forgé à la couche de données : code INSEE de sa commune, zone dans la commune voisine."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from donnees.comptes import authentifier, creer_compte
+    from donnees.config import url_base
+    from donnees.droits import ErreurDroits, MagasinProtege
+    from donnees.magasin import Magasin
+
+    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier_demo_copie))
+    magasin = Magasin(url_base(dossier_demo_copie))
+    creer_compte(magasin, "ref@sete.fr", "Réf", "referent", ["34301"], "une phrase de passe solide", auteur="test")
+    facade = MagasinProtege(magasin, authentifier(magasin, "ref@sete.fr", "une phrase de passe solide"))
+    communes = gpd.read_parquet(dossier_demo_copie / "communes.parquet").to_crs(2154).set_index("code_insee")
+
+    def zone_dans(code):
+        point = communes.loc[code, "geometry"].representative_point()
+        return gpd.GeoSeries([box(point.x, point.y, point.x + 30, point.y + 20)], crs=2154).to_crs(4326).iloc[0]
+
+    operation = {"code_insee": "34301", "nom": "Cour forgée", "type_site": "cour_ecole", "statut": "programmee",
+                 "zones": [{"geometrie": zone_dans("34157"), "revetement_avant": "enrobe",
+                            "revetement_apres": "pelouse"}]}
+    avant = len(magasin.lire_operations())
+    with pytest.raises(ErreurDroits, match="hors de la commune"):
+        facade.creer_operation(operation)
+    assert len(magasin.lire_operations()) == avant
+    ident = facade.creer_operation({**operation, "zones": [{**operation["zones"][0], "geometrie": zone_dans("34301")}]})
+    version = magasin.lire_operation(ident)["version"]
+    with pytest.raises(ErreurDroits, match="hors de la commune"):
+        facade.modifier_operation(ident, version, {"zones": operation["zones"]})
+    assert magasin.lire_operation(ident)["version"] == version
+    magasin.fermer()
