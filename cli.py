@@ -459,11 +459,10 @@ def ajouter_commandes_modeles(sous) -> None:
 def commande_territoire_initialiser(args) -> int:
     from donnees.config import dossier_donnees
     from donnees.territoire import initialiser_territoire
-    from indicateurs.parametres import lire_parametres
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
-    description = initialiser_territoire(args.nom, args.insee, dossier, parametres=lire_parametres().en_dict(),
-                                         remplacer=args.remplacer)
+    # Aucune surcharge : le territoire suit les valeurs par défaut du projet (et leurs mises à jour).
+    description = initialiser_territoire(args.nom, args.insee, dossier, remplacer=args.remplacer)
     if description["archive"]:
         print(f"Ancien territoire rangé dans {description['archive']}.")
     from donnees.config import url_base
@@ -476,8 +475,8 @@ def commande_territoire_initialiser(args) -> int:
         magasin.fermer()
     print(f"Territoire « {description['nom']} » initialisé dans {dossier} : {len(description['codes_insee'])} "
           "communes.")
-    print("Paramètres des modèles : valeurs par défaut du projet, modifiables dans la clé « parametres » de "
-          "territoire.json.")
+    print("Paramètres des modèles : valeurs par défaut du projet (page Méthode) ; les valeurs propres au "
+          "territoire se donnent, avec leur source, dans Administration → Paramètres.")
     print("Étape suivante : desimper importer communes (puis parcelles, batiments, occupation).")
     return 0
 
