@@ -11,6 +11,8 @@ from donnees.schemas import SCHEMAS
 from donnees.sources import lire_sources
 from indicateurs.parametres import lire_parametres, lire_table_parametres
 from pages import commun
+from vues.format import formater_nombre
+from vues.methode import formater_parametre
 
 SECTIONS = ["Comptes", "Objectifs", "Paramètres", "Données"]
 
@@ -89,14 +91,13 @@ def afficher_donnees() -> None:
             "Source": fiche.get("source") or ("—" if presente else ""),
             "Licence": fiche.get("licence") or "", "Millésime": dater(fiche.get("millesime")),
             "Importée le": dater(fiche.get("importe_le")),
-            "Nombre": fiche.get("nombre"),
+            "Nombre": formater_nombre(fiche["nombre"], 0) if fiche.get("nombre") is not None else "",
             "Communes couvertes": f"{sum(1 for c in attendues if par_commune.get(c))} / {len(attendues)}"
             if par_commune else "",
             "Comment l'obtenir": obtenir.get(nom, "")})
-    tableau = pd.DataFrame(lignes).astype({"Nombre": "Int64"})
+    tableau = pd.DataFrame(lignes)
     st.dataframe(tableau, hide_index=True, width="stretch",
-                 column_config={"Nombre": st.column_config.NumberColumn(format="localized"),
-                                "Source": st.column_config.TextColumn(width="medium"),
+                 column_config={"Source": st.column_config.TextColumn(width="medium"),
                                 "Licence": st.column_config.TextColumn(width="medium")})
     attributions = sorted({f["attribution"] for f in sources.values() if f.get("attribution")})
     licences = sorted({(f.get("licence"), f.get("url_licence")) for f in sources.values() if f.get("licence")})
@@ -105,8 +106,11 @@ def afficher_donnees() -> None:
                     + "  \n".join(attributions))
     for licence, url in licences:
         st.caption(f"Licence : [{licence}]({url})" if url else f"Licence : {licence}")
-    absentes = [n for n in ("parcelles", "batiments", "occupation") if not commun.couche_presente(n)]
-    if absentes or not territoire.get("demo"):
+    if territoire.get("demo"):
+        st.info("Territoire de démonstration : ses couches sont synthétiques et ne se réimportent pas. Pour "
+                "passer à un vrai territoire : `desimper territoire initialiser --nom … --insee … --remplacer` "
+                "puis `desimper importer communes` (README, « Charger un vrai territoire »).")
+    else:
         st.markdown("**Charger ou mettre à jour une couche** (en ligne de commande, sur le serveur)")
         st.code("desimper importer communes --telecharger\n"
                 "desimper importer parcelles --telecharger\n"
@@ -137,7 +141,8 @@ def afficher_parametres() -> None:
     tableau = pd.DataFrame({
         "code": defauts.index, "libelle": defauts["libelle"].to_numpy(), "unite": defauts["unite"].to_numpy(),
         "defaut": defauts["valeur"].to_numpy(float),
-        "bornes": [f"{a:g} – {b:g}" for a, b in zip(defauts["minimum"], defauts["maximum"])],
+        "bornes": [f"{formater_parametre(a)} – {formater_parametre(b)}"
+                   for a, b in zip(defauts["minimum"], defauts["maximum"])],
         "valeur": [float(surcharges[c]) if c in surcharges else None for c in defauts.index],
         "source": [sources.get(c, "") for c in defauts.index]})
     edite = st.data_editor(
