@@ -118,10 +118,17 @@ st.subheader("Zones")
 st.caption("Dessinez chaque zone (pelouse, massif, enrobé conservé…) avec l'outil polygone, ou donnez des "
            "références cadastrales. Chaque zone reçoit ensuite son revêtement avant et après.")
 commune_choisie = communes[communes["code_insee"] == code]
-carte = construire_carte_commune(commune_choisie, None)
+enregistrees = None
 if edition is not None and edition["zones"]:
-    folium.GeoJson(gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=4326),
-                   name="Zones enregistrées", style_function=lambda _: STYLE_ZONES_ENREGISTREES).add_to(carte)
+    enregistrees = gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=4326)
+# En modification, la carte est cadrée sur les zones déjà enregistrées (marge de 30 m autour).
+carte = construire_carte_commune(
+    commune_choisie, None,
+    emprise=tuple(enregistrees.to_crs(2154).buffer(30).to_crs(4326).total_bounds) if enregistrees is not None
+    else None)
+if enregistrees is not None:
+    folium.GeoJson(enregistrees, name="Zones enregistrées",
+                   style_function=lambda _: STYLE_ZONES_ENREGISTREES).add_to(carte)
 ajouter_outils_dessin(carte)
 retour = st_folium(carte, height=460, use_container_width=True, returned_objects=["all_drawings"],
                    key=f"saisie_carte_{code}_{edition['id'] if edition else 'nouvelle'}")
@@ -217,11 +224,12 @@ date_fin = droite.date_input("Fin des travaux (réelle ou prévue)", value=None,
                              min_value=date(1990, 1, 1), max_value=date(2100, 12, 31), key="saisie_date")
 maitre_ouvrage = gauche.text_input("Maître d'ouvrage", key="saisie_mo", placeholder=f"ex. Ville de {noms[code]}")
 contact = droite.text_input("Contact (adresse de service, pas de nom de personne)", key="saisie_contact")
-cout = gauche.number_input("Coût HT (€)", min_value=0.0, value=None, step=1000.0, key="saisie_cout")
+cout = gauche.number_input("Coût HT (€)", min_value=0.0, value=None, step=1000.0, format="%.0f", key="saisie_cout")
 arbres = droite.number_input("Arbres plantés", min_value=0, step=1, key="saisie_arbres")
-stockage = gauche.number_input("Volume de stockage des eaux de pluie (m³)", min_value=0.0, value=None,
+stockage = gauche.number_input("Volume de stockage des eaux de pluie (m³)", min_value=0.0, value=None, format="%.1f",
                                key="saisie_stockage")
-declaree = droite.number_input("Surface déclarée (m²), si connue", min_value=0.0, value=None, key="saisie_declaree")
+declaree = droite.number_input("Surface déclarée (m²), si connue", min_value=0.0, value=None, format="%.0f",
+                               key="saisie_declaree")
 deconnexion = st.checkbox("Eaux de pluie déconnectées du réseau", key="saisie_deconnexion")
 description = st.text_area("Description", key="saisie_description")
 retour_experience = st.text_area("Retour d'expérience (difficultés, conseils)", key="saisie_rex")
@@ -229,6 +237,7 @@ deja_financees = pd.DataFrame(edition["financements"] if edition is not None els
                               columns=["financeur", "montant_eur"])
 financeurs_connus = sorted(set(lire_financeurs()) | set(commun.charger_financements()["financeur"].dropna())
                            | set(deja_financees["financeur"]))
+st.markdown("**Financements** (une ligne par financeur ; montant de l'aide en € HT)")
 financements = st.data_editor(
     pd.DataFrame({"Financeur": deja_financees["financeur"].astype(str),
                   "Montant (€)": deja_financees["montant_eur"].astype(float)}),

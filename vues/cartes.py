@@ -320,13 +320,16 @@ def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFram
 
 def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
                              parcelles: gpd.GeoDataFrame | None = None, hauteur: str = "100%",
-                             cadrer_sur_zones: bool = False) -> folium.Map:
+                             cadrer_sur_zones: bool = False,
+                             emprise: tuple[float, float, float, float] | None = None) -> folium.Map:
     """Carte d'une commune : contour, parcelles prioritaires (facultatif) et zones des opérations.
 
-    ``cadrer_sur_zones`` : vue ajustée aux zones (fiche d'une opération) plutôt qu'à la commune.
+    ``cadrer_sur_zones`` : vue ajustée aux zones (fiche d'une opération) plutôt qu'à la commune ;
+    ``emprise`` (lon min, lat min, lon max, lat max) : vue imposée (ex. zones d'une opération modifiée).
     """
-    cadre = zones if cadrer_sur_zones and zones is not None and len(zones) else commune
-    emprise = tuple(cadre.to_crs(4326).total_bounds)
+    if emprise is None:
+        cadre = zones if cadrer_sur_zones and zones is not None and len(zones) else commune
+        emprise = tuple(cadre.to_crs(4326).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
     style = lire_styles()["commune"]
     contour = alleger_geometries(commune[["code_insee", "geometry"]])
