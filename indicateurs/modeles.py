@@ -596,7 +596,8 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
                                 avec_eau: bool = True) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
 
-    Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées), gardés en mémoire et dans
+    Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
+    gardés en mémoire et dans
     ``cache/chaleur_<clé>.npz`` ; la clé change quand les zones (géométrie, revêtements, statut),
     l'occupation du sol ou les paramètres changent.
     """
@@ -610,8 +611,11 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
     magasin = Magasin(url_base(dossier))
     try:
-        # Emplacements approximatifs (opérations sans géométrie) : pas gravés dans les grilles.
+        # Emplacements approximatifs (opérations sans géométrie) : pas gravés dans les grilles. Seules les
+        # opérations validées par le syndicat entrent dans les modèles : ces indicateurs sont publics et le
+        # même pour tous les rôles, sans rien révéler des saisies en attente.
         zones = ecarter_zones_approximatives(magasin.lire_zones(), magasin.lire_operations())
+        zones = zones[zones["validation"].eq("validee").to_numpy(bool)]
     finally:
         magasin.fermer()
     p_chaleur = ParametresChaleur.depuis_parametres(parametres)

@@ -78,7 +78,7 @@ elif section == "Trajectoire":
 elif section == "Profil chaleur et imperméabilisation":
     commun.signaler_couche_absente("occupation", "chaleur et imperméabilisation ne peuvent pas être calculées")
     st.markdown("**Chaleur** — modèle InVEST Urban Cooling sur les cellules urbaines, après-midi d'été ; "
-                "toutes les opérations réalisées (filtres non appliqués).")
+                "toutes les opérations réalisées et validées (filtres non appliqués).")
     colonnes_chaleur = [*st.columns(3), *st.columns(3)]
     for colonne, indicateur in zip(colonnes_chaleur, CHALEUR):
         colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]),

@@ -53,7 +53,7 @@ for colonne, code in zip(colonnes, CHIFFRES_CLES):
     colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, unite(code)),
                    delta=decrire_evolution(code), delta_color="off" if code == "taux_aide" else "normal",
                    help=catalogue.loc[code, "formule"] + (
-                       " — Modèle InVEST sur toutes les opérations réalisées (filtres non appliqués)."
+                       " — Modèle InVEST sur les opérations réalisées et validées (filtres non appliqués)."
                        if catalogue.loc[code, "famille"] == "chaleur" else ""), border=True)
 
 commun.signaler_couche_absente("occupation", "la température (modèle de chaleur), le volume sur grille et le "
