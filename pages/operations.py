@@ -52,7 +52,8 @@ affichage = preparer_tableau(tableau.sort_values("operation_id", ascending=False
                               "supprimee": "Supprimée"})
 st.caption(f"{len(operations)} opérations. Sélectionnez une ligne pour agir sur l'opération ou voir son "
            "historique.")
-selection = st.dataframe(affichage, hide_index=True, width="stretch", height=360, on_select="rerun",
+selection = st.dataframe(affichage, hide_index=True, width="stretch", height=min(360, 35 * (len(affichage) + 1) + 3),
+                         on_select="rerun",
                          selection_mode="single-row", key="operations_tableau",
                          column_config={"Surface des zones (m²)": st.column_config.NumberColumn(format="localized")})
 lignes = selection.selection.rows if selection else []

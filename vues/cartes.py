@@ -155,6 +155,15 @@ def decrire_classes(bornes: list[float], palette: list[str], choroplethe: Chorop
     return entrees
 
 
+def _style_operation(proprietes: dict, couleurs: dict) -> dict:
+    """Point plein (emplacement dessiné) ou cercle en pointillés (placé au centre de la commune)."""
+    couleur = couleurs.get(proprietes["categorie"], "#444444")
+    if proprietes.get("lieu", "").startswith("approximatif"):
+        return {"color": couleur, "weight": 2, "dashArray": "3 3", "fill": True, "fillColor": couleur,
+                "fillOpacity": 0.2, "radius": 8, "className": "desimper-operation"}
+    return {"color": "#ffffff", "fill": True, "fillColor": couleur, "className": "desimper-operation"}
+
+
 def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_par: str = "type_site",
                        fiches: pd.Series | None = None) -> folium.GeoJson | None:
     """Ajoute les opérations en points (classe SVG ``desimper-operation``) colorés par type ou statut.
@@ -172,6 +181,9 @@ def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_
             "type": operations["type_site"].map(types).fillna("Autre").to_numpy(),
             "categorie": operations[couleur_par].astype(str).to_numpy(),
             "statut": operations["statut"].map(STATUTS).fillna("").to_numpy(),
+            "lieu": np.where(operations["localisation_approximative"].fillna(False).astype(bool).to_numpy()
+                             if "localisation_approximative" in operations.columns else False,
+                             "approximatif (centre de la commune)", "dessiné"),
         },
         geometry=operations.geometry.to_crs(4326).representative_point().to_numpy(),
         crs=4326,
@@ -183,9 +195,9 @@ def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_
         table.to_json(),  # identifiants courts : folium y attache les styles plutôt qu'à la fiche entière
         name="Opérations",
         marker=folium.CircleMarker(radius=5, weight=1, fill_opacity=0.9),
-        style_function=lambda f: {"color": "#ffffff", "fill": True, "fillColor": couleurs.get(
-            f["properties"]["categorie"], "#444444"), "className": "desimper-operation"},
-        tooltip=folium.GeoJsonTooltip(["nom", "type", "statut"], aliases=["Opération", "Type", "Statut"]),
+        style_function=lambda f: _style_operation(f["properties"], couleurs),
+        tooltip=folium.GeoJsonTooltip(["nom", "type", "statut", "lieu"],
+                                      aliases=["Opération", "Type", "Statut", "Emplacement"]),
         popup=folium.GeoJsonPopup(["fiche"], labels=False, max_width=260) if fiches is not None else None,
     )
     couche.add_to(carte)
