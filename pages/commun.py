@@ -215,14 +215,19 @@ def charger_registre_complet():
 
 def verifier_donnees_pretes() -> dict | None:
     """Territoire chargé et magasin joignable ; sinon affiche un message en français et renvoie None."""
+    territoire = None
     try:
         territoire = charger_territoire()
         charger_couche("communes_affichage")
         obtenir_magasin().compter()
     except ErreurDonnees as exc:
         st.error(f"**Données indisponibles.** {exc}")
-        st.info("Pour préparer le territoire de démonstration : `desimper demo` (ou `make demo`), "
-                "puis rechargez la page.")
+        if territoire is not None and not territoire.get("demo"):
+            st.info(f"Territoire « {territoire['nom']} » initialisé : importez ses communes "
+                    "(`desimper importer communes`, ou `--depuis FICHIER` hors ligne), puis rechargez la page.")
+        else:
+            st.info("Pour préparer le territoire de démonstration : `desimper demo` (ou `make demo`), "
+                    "puis rechargez la page.")
         return None
     except Exception as exc:  # base injoignable, fichier corrompu…
         st.error(f"**Données indisponibles** ({type(exc).__name__}). Vérifiez le dossier de données "

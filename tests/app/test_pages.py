@@ -519,3 +519,15 @@ def test_administration_objectifs_et_donnees(monkeypatch, dossier_demo_copie):
     assert etats["parcelles cadastrales"] == "importée"
     sources = dict(zip(couches["Couche"], couches["Source"]))
     assert "Démonstration" in sources["parcelles cadastrales"]
+
+
+def test_territoire_reel_initialise_sans_communes_dit_quoi_importer(monkeypatch, tmp_path):
+    import cli
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    assert cli.main(["territoire", "initialiser", "--nom", "Bassin d'essai", "--insee", "34301,34157",
+                     "--dossier", str(tmp_path)]) == 0
+    appli = lancer_app(monkeypatch, tmp_path)
+    assert not appli.exception, appli.exception
+    assert any("Données indisponibles" in e.value for e in appli.error)
+    assert any("Bassin d'essai" in i.value and "desimper importer communes" in i.value for i in appli.info)
