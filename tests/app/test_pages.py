@@ -322,17 +322,23 @@ def _operation_validee_de(magasin, code: str) -> dict:
     return magasin.lire_operation(int(choisie["id"]))
 
 
-def test_modification_par_le_referent_repasse_a_valider(monkeypatch, dossier_demo_copie):
+def _ouvrir_en_modification(monkeypatch, dossier):
+    """Référent de Sète connecté, page de saisie ouverte sur une opération validée de Sète."""
     from donnees.config import url_base
     from donnees.magasin import Magasin
 
-    magasin = Magasin(url_base(dossier_demo_copie))
+    magasin = Magasin(url_base(dossier))
     referent = _referent_sete(magasin)
     operation = _operation_validee_de(magasin, "34301")
-    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    appli = lancer_app(monkeypatch, dossier)
     _connecter(appli, referent)
     appli.query_params["id"] = str(operation["id"])
     appli.switch_page("pages/saisie.py").run()
+    return magasin, operation, appli
+
+
+def test_modification_par_le_referent_repasse_a_valider(monkeypatch, dossier_demo_copie):
+    magasin, operation, appli = _ouvrir_en_modification(monkeypatch, dossier_demo_copie)
     assert not appli.exception, appli.exception
     assert appli.title[0].value == f"Modifier l'opération n° {operation['id']}"
     # Formulaire pré-rempli avec l'opération enregistrée.
@@ -354,16 +360,7 @@ def test_modification_par_le_referent_repasse_a_valider(monkeypatch, dossier_dem
 
 
 def test_modification_concurrente_refusee_avec_message(monkeypatch, dossier_demo_copie):
-    from donnees.config import url_base
-    from donnees.magasin import Magasin
-
-    magasin = Magasin(url_base(dossier_demo_copie))
-    referent = _referent_sete(magasin)
-    operation = _operation_validee_de(magasin, "34301")
-    appli = lancer_app(monkeypatch, dossier_demo_copie)
-    _connecter(appli, referent)
-    appli.query_params["id"] = str(operation["id"])
-    appli.switch_page("pages/saisie.py").run()
+    magasin, operation, appli = _ouvrir_en_modification(monkeypatch, dossier_demo_copie)
     appli.text_input(key="saisie_nom").input("Ma version").run()
     # Pendant ce temps, l'administrateur enregistre sa propre modification.
     magasin.modifier_operation(operation["id"], operation["version"], {"nom": "Version du syndicat"}, "admin@test")
