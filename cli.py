@@ -141,10 +141,11 @@ def commande_indicateurs(args) -> int:
 def commande_operations_importer(args) -> int:
     from donnees.comptes import Utilisateur
     from donnees.config import dossier_donnees, url_base
-    from donnees.droits import MagasinProtege
+    from donnees.droits import MagasinProtege, exiger
     from donnees.import_operations import importer_fichier
     from donnees.magasin import Magasin
-    from donnees.referentiel import lire_couche
+    from donnees.referentiel import lire_couche, lire_couche_facultative
+    from donnees.schemas import ErreurDonnees
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
     chemin = Path(args.fichier)
@@ -160,10 +161,16 @@ def commande_operations_importer(args) -> int:
             return 2
         utilisateur = Utilisateur.depuis_compte(compte)
         facade = MagasinProtege(magasin, utilisateur)
+        if not facade.peut("creer"):  # rôle en lecture seule : le dire tout de suite, sans lire le fichier
+            try:
+                exiger(utilisateur, "creer")
+            except ErreurDonnees as refus:
+                print(f"Erreur : {refus}", file=sys.stderr)
+                return 1
         lecture = {cle: valeur for cle, valeur in (("couche", args.couche), ("crs_declare", args.crs)) if valeur}
         apercu, rapport = importer_fichier(
             chemin, facade, utilisateur.email, args.mode, lecture=lecture,
-            parcelles=lambda: lire_couche("parcelles", dossier), communes=lire_couche("communes", dossier),
+            parcelles=lambda: lire_couche_facultative("parcelles", dossier), communes=lire_couche("communes", dossier),
             localiser_au_centroide=args.localiser_au_centroide)
     finally:
         magasin.fermer()

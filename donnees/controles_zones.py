@@ -16,9 +16,10 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from donnees.format import formater_nombre
 from donnees.import_operations import (CHEVAUCHEMENT_MIN_M2, PART_ALERTE_HORS_COMMUNE, PART_MAX_HORS_COMMUNE,
                                        SURFACE_MAX_M2, SURFACE_MIN_M2)
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE
+from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, decrire_invalidite
 
 
 @dataclass(frozen=True)
@@ -34,20 +35,11 @@ class MessageZone:
 
 
 def _m2(valeur: float) -> str:
-    return f"{valeur:,.0f}".replace(",", "\u202f") + " m²"
+    return formater_nombre(valeur, 0, "m²")
 
 
 def _pourcent(part: float) -> str:
-    return f"{part * 100:.0f}\u00a0%"
-
-
-def _raison(geometrie: BaseGeometry) -> str:
-    raison = shapely.is_valid_reason(geometrie)
-    if "Self-intersection" in raison or "Ring Self-intersection" in raison:
-        return "le contour se recoupe (forme en papillon)"
-    if "Too few points" in raison:
-        return "pas assez de sommets"
-    return raison
+    return formater_nombre(part * 100, 0, "%")
 
 
 def controler_zones(zones: gpd.GeoDataFrame, libelles: list[str], commune: BaseGeometry | None,
@@ -65,7 +57,7 @@ def controler_zones(zones: gpd.GeoDataFrame, libelles: list[str], commune: BaseG
     commune_l93 = (gpd.GeoSeries([commune], crs=CRS_STOCKAGE).to_crs(CRS_CALCUL).iloc[0]
                    if commune is not None and not commune.is_empty else None)
     bonnes: list[tuple[str, BaseGeometry]] = []
-    for libelle, geometrie in zip(libelles, l93):
+    for libelle, geometrie, origine in zip(libelles, l93, zones.geometry):
         if geometrie is None or geometrie.is_empty:
             messages.append(MessageZone("erreur", libelle, "géométrie vide : dessinez le contour de la zone."))
             continue
@@ -74,15 +66,15 @@ def controler_zones(zones: gpd.GeoDataFrame, libelles: list[str], commune: BaseG
                                         "une zone se dessine avec l'outil polygone ou rectangle."))
             continue
         if not geometrie.is_valid:
-            messages.append(MessageZone("erreur", libelle, f"contour invalide : {_raison(geometrie)}. "
+            messages.append(MessageZone("erreur", libelle, f"contour invalide : {decrire_invalidite(origine)}. "
                                         "Supprimez la zone et redessinez-la sans croiser ses bords."))
             continue
         surface = geometrie.area
         if surface < SURFACE_MIN_M2:
-            messages.append(MessageZone("avertissement", libelle, f"zone minuscule ({surface:.2f} m², moins "
-                                        "de 1 m²). Est-ce un clic involontaire ?"))
+            messages.append(MessageZone("avertissement", libelle, f"zone minuscule ({formater_nombre(surface, 2, 'm²')}, "
+                                        "moins de 1 m²). Est-ce un clic involontaire ?"))
         elif surface > SURFACE_MAX_M2:
-            messages.append(MessageZone("avertissement", libelle, f"zone très grande ({surface / 10000:.1f} ha, "
+            messages.append(MessageZone("avertissement", libelle, f"zone très grande ({formater_nombre(surface / 10000, 1, 'ha')}, "
                                         "plus de 10 ha). Vérifiez qu'elle ne couvre que le site."))
         if commune_l93 is not None and surface > 0:
             hors = 1 - geometrie.intersection(commune_l93).area / surface

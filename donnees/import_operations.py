@@ -79,8 +79,10 @@ from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
 from donnees import nomenclatures
+from donnees.format import formater_nombre
 from donnees.magasin import verifier_operation
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees
+from donnees.schemas import decrire_invalidite as _raison_invalidite
 
 __all__ = [
     "ApercuImport",
@@ -252,18 +254,6 @@ MOTIF_ID_PARCELLE = re.compile(r"^(\d[\dAB]\d{3})([0-9A-Z]{3})([0-9A-Z]{2})(\d{4
 MOTIF_REF_PARCELLE = re.compile(r"^(?:(\d{3})\s*)?0*([A-Z]{1,2})\s*0*(\d{1,4})$")
 
 # Traductions des raisons d'invalidité de GEOS.
-_RAISONS_GEOS = {
-    "Ring Self-intersection": "un anneau se recoupe",
-    "Self-intersection": "le contour se recoupe (auto-intersection)",
-    "Too few points": "trop peu de points",
-    "Hole lies outside shell": "un trou est hors du contour",
-    "Nested shells": "contours imbriqués",
-    "Interior is disconnected": "intérieur coupé en morceaux",
-    "Duplicate Rings": "anneaux en double",
-    "Invalid Coordinate": "coordonnée invalide",
-    "Nested holes": "trous imbriqués",
-    "Ring is not closed": "anneau non fermé",
-}
 
 
 # ------------------------------------------------------------------------------------- outils
@@ -298,7 +288,7 @@ def _euros(montant: float) -> str:
 
 
 def _m2(surface: float) -> str:
-    return f"{surface:,.0f}".replace(",", " ") + " m²" if surface >= 10 else f"{surface:.2f} m²".replace(".", ",")
+    return formater_nombre(surface, 0 if surface >= 10 else 2, "m²")
 
 
 class _Probleme(Exception):
@@ -403,8 +393,9 @@ def _lire_octets(source: Any, nom_fichier: str | None) -> tuple[bytes, str]:
     """Octets du fichier et son nom, après contrôle de la taille (avant toute lecture complète)."""
     limite = TAILLE_MAX_FICHIER
     trop_gros = (lambda taille, nom: ErreurDonnees(
-        f"{nom} : fichier trop volumineux ({taille / 1024 / 1024:.1f} Mo ; maximum "
-        f"{limite / 1024 / 1024:.0f} Mo). Découpez-le en plusieurs fichiers ou simplifiez les géométries.",
+        f"{nom} : fichier trop volumineux ({formater_nombre(taille, 0, 'octets')}, soit plus que le maximum de "
+        f"{formater_nombre(limite / 1024 / 1024, 0, 'Mo')}). Découpez-le en plusieurs fichiers ou simplifiez les "
+        "géométries.",
         "import", "fichier"))
     if isinstance(source, (str, os.PathLike)):
         chemin = Path(source)
@@ -587,6 +578,7 @@ def _choisir_couche(chemin: Path, nom: str, couche: str | None) -> str | None:
 def _nettoyer_exception(exc: Exception) -> str:
     """Détail technique (souvent en anglais, venant de GDAL) à mettre entre parenthèses."""
     texte = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    texte = re.sub(r"\S*desimper-import-[^/\s]*/", "", texte)  # pas de chemin temporaire dans le message
     return f"détail technique : {texte[:200]}"
 
 
@@ -1358,22 +1350,6 @@ def _parties_polygonales(geometrie: BaseGeometry) -> BaseGeometry | None:
         union = shapely.union_all(parties)
         return union if union.geom_type in ("Polygon", "MultiPolygon") else None
     return None
-
-
-def _raison_invalidite(geometrie: BaseGeometry) -> str:
-    raison = shapely.is_valid_reason(geometrie)
-    m = re.match(r"^([^\[]+)(\[(.*)\])?", raison)
-    if not m:
-        return raison
-    libelle = _RAISONS_GEOS.get(m[1].strip(), m[1].strip())
-    if m[3]:
-        coords = m[3].split()
-        if len(coords) >= 2:
-            try:
-                libelle += f" vers {float(coords[0]):.6f}, {float(coords[1]):.6f}"
-            except ValueError:
-                pass
-    return libelle
 
 
 def _lire_wkt(valeur: Any, crs_wkt: str) -> BaseGeometry:
@@ -2176,7 +2152,7 @@ def _controler_operation(p: _Preparation, operation: _Operation, champs_absents:
             p.avertir(zone.ligne, zone.champ, f"zone minuscule ({_m2(surface)}). Vérifiez le contour et le "
                       "système de coordonnées")
         elif surface > SURFACE_MAX_M2:
-            p.avertir(zone.ligne, zone.champ, f"zone très grande ({surface / 10000:.1f} ha, plus de 10 ha). "
+            p.avertir(zone.ligne, zone.champ, f"zone très grande ({formater_nombre(surface / 10000, 1, 'ha')}, plus de 10 ha). "
                       "Vérifiez qu'il s'agit bien de la surface aménagée")
         if code and code in p.communes_l93 and surface > 0:
             hors = 1 - zone.l93.intersection(p.communes_l93[code]).area / surface

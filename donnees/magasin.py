@@ -64,7 +64,7 @@ from sqlalchemy.types import TypeDecorator
 
 from donnees import nomenclatures
 from donnees.config import url_base
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees
+from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees, decrire_invalidite
 
 __all__ = [
     "ConflitVersion",
@@ -496,7 +496,7 @@ def _geometrie(contexte: str, valeur: Any) -> BaseGeometry:
     if shapely.has_z(valeur):
         valeur = shapely.force_2d(valeur)
     if not valeur.is_valid:
-        raise _erreur(contexte, champ, f"géométrie invalide ({shapely.is_valid_reason(valeur)}). Corrigez "
+        raise _erreur(contexte, champ, f"géométrie invalide ({decrire_invalidite(valeur)}). Corrigez "
                                        "le contour (il ne doit pas se recouper).")
     xmin, ymin, xmax, ymax = valeur.bounds
     if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):

@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
+from donnees.format import formater_nombre
 from donnees.schemas import ErreurDonnees
 
 TAILLE_MAX_OCTETS = 10 * 1024 * 1024
@@ -31,8 +32,9 @@ def nettoyer_photo(octets: bytes, nom_fichier: str) -> tuple[bytes, str]:
         raise ErreurDonnees(f"Photo « {nom_fichier} » : extension « {extension or 'absente'} » refusée ; "
                             "envoyez un fichier JPEG (.jpg) ou PNG (.png).", "photo", "fichier")
     if len(octets) > TAILLE_MAX_OCTETS:
-        raise ErreurDonnees(f"Photo « {nom_fichier} » : {len(octets) / 1e6:.1f} Mo, au-delà de 10 Mo. "
-                            "Réduisez-la avant de l'envoyer.".replace(".", ",", 1), "photo", "fichier")
+        raise ErreurDonnees(f"Photo « {nom_fichier} » : {formater_nombre(len(octets) / 2**20, 1, 'Mo')}, au-delà "
+                            f"de {formater_nombre(TAILLE_MAX_OCTETS / 2**20, 0, 'Mo')}. Réduisez-la avant de "
+                            "l'envoyer.", "photo", "fichier")
     try:
         with Image.open(io.BytesIO(octets)) as image:
             if image.format not in FORMATS:
@@ -46,8 +48,9 @@ def nettoyer_photo(octets: bytes, nom_fichier: str) -> tuple[bytes, str]:
             propre = Image.frombytes(image.mode, image.size, image.tobytes())  # pixels seuls
             if image.mode == "P" and image.getpalette():
                 propre.putpalette(image.getpalette())
-    except (UnidentifiedImageError, OSError, SyntaxError) as erreur:
-        raise ErreurDonnees(f"Photo « {nom_fichier} » : ce n'est pas une image lisible ({erreur}).", "photo",
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise ErreurDonnees(f"Photo « {nom_fichier} » : ce n'est pas une image lisible (fichier abîmé, tronqué "
+                            "ou d'un autre type renommé en image). Réenregistrez-la en JPEG ou PNG.", "photo",
                             "fichier") from None
     tampon = io.BytesIO()
     if format_image == "JPEG":

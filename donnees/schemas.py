@@ -8,6 +8,7 @@ couche, la colonne et les premières lignes fautives.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -195,3 +196,35 @@ def valider_couche(nom: str, table: pd.DataFrame) -> pd.DataFrame:
     if schema.geographique:
         _verifier_geometries(schema, table)
     return table
+
+
+# Raisons d'invalidité de GEOS (shapely.is_valid_reason) traduites pour les messages.
+RAISONS_GEOS = {
+    "Ring Self-intersection": "un anneau se recoupe",
+    "Self-intersection": "le contour se recoupe (auto-intersection)",
+    "Too few points": "trop peu de points",
+    "Hole lies outside shell": "un trou est hors du contour",
+    "Nested shells": "contours imbriqués",
+    "Interior is disconnected": "intérieur coupé en morceaux",
+    "Duplicate Rings": "anneaux en double",
+    "Invalid Coordinate": "coordonnée invalide",
+    "Nested holes": "trous imbriqués",
+    "Ring is not closed": "anneau non fermé",
+}
+
+
+def decrire_invalidite(geometrie) -> str:
+    """Raison, en français, pour laquelle une géométrie est invalide (d'après GEOS), avec son lieu."""
+    raison = shapely.is_valid_reason(geometrie)
+    m = re.match(r"^([^\[]+)(\[(.*)\])?", raison)
+    if not m:
+        return raison
+    libelle = RAISONS_GEOS.get(m[1].strip(), m[1].strip())
+    if m[3]:
+        coords = m[3].split()
+        if len(coords) >= 2:
+            try:
+                libelle += f" vers {float(coords[0]):.6f}, {float(coords[1]):.6f}"
+            except ValueError:
+                pass
+    return libelle

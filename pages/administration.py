@@ -19,7 +19,7 @@ SECTIONS = ["Comptes", "Objectifs", "Paramètres", "Données"]
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
     "Administration", facade.peut("gerer_comptes"),
-    "Page réservée aux administrateurs du syndicat de bassin : connectez-vous (page Connexion).", "admin_message")
+    "Page réservée aux administrateurs du syndicat de bassin", "admin_message")
 
 communes = commun.charger_couche("communes_affichage")
 noms = dict(zip(communes["code_insee"], communes["nom"]))

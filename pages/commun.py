@@ -552,7 +552,12 @@ def ouvrir_page_reservee(titre: str, autorisee: bool, refus: str, cle_message: s
     réussite laissé par l'action précédente (clé ``cle_message`` de l'état de session)."""
     st.title(titre)
     if not autorisee:
-        st.info(refus)
+        utilisateur = utilisateur_courant()
+        if utilisateur.role == VISITEUR.role:
+            st.info(f"{refus} : connectez-vous (page Connexion).")
+        else:
+            st.info(f"{refus}. Votre compte ({ROLES.get(utilisateur.role, utilisateur.role)}) ne le permet pas : "
+                    "demandez l'accès à un administrateur du syndicat de bassin si besoin.")
         st.stop()
     message = st.session_state.pop(cle_message, None)
     if message:

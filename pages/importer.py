@@ -28,7 +28,7 @@ utilisateur = commun.utilisateur_courant()
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
     "Importer des opérations", utilisateur.role in ("administrateur", "referent"),
-    "L'import est réservé aux référents des communes et au syndicat : connectez-vous (page Connexion).",
+    "L'import est réservé aux référents des communes et au syndicat",
     "import_message")
 
 st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KML, CSV (géométrie en WKT ou "

@@ -32,7 +32,7 @@ ident_edition = st.query_params.get("id")
 commun.ouvrir_page_reservee(
     f"Modifier l'opération n° {ident_edition}" if ident_edition else "Saisir une opération",
     utilisateur.role in ("administrateur", "referent"),
-    "La saisie est réservée aux référents des communes et au syndicat : connectez-vous (page Connexion).",
+    "La saisie est réservée aux référents des communes et au syndicat",
     "saisie_message")
 
 communes = commun.charger_couche("communes")

@@ -126,3 +126,22 @@ def test_indicateurs_sur_un_territoire_reel_aux_seules_communes(dossier_demo, tm
     assert len(lignes) == len(territoire["codes_insee"]) + 1
     bassin = next(ligne for ligne in lignes if ligne["territoire"] == "bassin")
     assert bassin["nombre_operations"] == 0 and bassin["t_air_moyenne"] is None
+
+
+def test_operations_importer_par_un_financeur_refuse_pour_son_role(dossier_demo_copie, capsys, monkeypatch,
+                                                                    tmp_path):
+    from donnees.comptes import creer_compte
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin = Magasin(f"sqlite:///{dossier_demo_copie / 'desimper.sqlite'}")
+    creer_compte(magasin, "agence@eau.fr", "Agence", "financeur", [], "une phrase de passe solide", auteur="test")
+    avant = len(magasin.lire_operations())
+    fichier = tmp_path / "ops.csv"
+    fichier.write_text("code_insee;nom\n34301;Essai\n", encoding="utf-8")
+    code = cli.main(["operations", "importer", str(fichier), "--utilisateur", "agence@eau.fr",
+                     "--dossier", str(dossier_demo_copie)])
+    erreur = capsys.readouterr().err
+    assert code == 1 and "Financeur" in erreur and "commune" not in erreur.split("Financeur")[0]
+    assert len(magasin.lire_operations()) == avant
+    magasin.fermer()

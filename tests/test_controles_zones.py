@@ -1,5 +1,7 @@
 """Contrôles des zones saisies au formulaire (mêmes seuils que l'import)."""
 
+import re
+
 import geopandas as gpd
 from shapely.geometry import LineString, box
 
@@ -38,3 +40,15 @@ def test_chevauchement_entre_zones_et_avec_une_operation_existante_sauf_elle_mem
     # L'opération qu'on modifie ne se chevauche pas elle-même.
     messages = controler_zones(zones, ["A", "B"], COMMUNE, "Essai", existantes, operation_exclue=7)
     assert not any("n° 7" in str(m) for m in messages)
+
+
+def test_nombres_au_format_francais_et_raison_en_francais():
+    from shapely.geometry import Polygon
+
+    papillon = Polygon([(700100, 6250100), (700120, 6250120), (700120, 6250100), (700100, 6250120)])
+    zones = _wgs84(box(700100, 6250100, 700100.5, 6250100.5), box(700000, 6250000, 701000, 6250999).buffer(200),
+                   papillon)
+    textes = [str(m) for m in controler_zones(zones, ["A", "B", "C"], COMMUNE, "Essai")]
+    assert any("zone minuscule (0,25\u202fm²" in t for t in textes), textes
+    assert any(re.search(r"zone très grande \(\d+,\d\u202fha", t) for t in textes), textes
+    assert any(t.startswith("C : contour invalide : le contour se recoupe") and "Self" not in t for t in textes)

@@ -611,7 +611,7 @@ def test_chevauchements_et_surfaces_extremes_sont_des_avertissements(magasin, co
     avertissements = messages(apercu, "avertissement")
     assert any("ligne 3" in m and "chevauche une autre opération du fichier (ligne 2)" in m for m in avertissements)
     assert any("ligne 4" in m and "minuscule" in m for m in avertissements)
-    assert any("ligne 5" in m and "16.0 ha" in m for m in avertissements)
+    assert any("ligne 5" in m and "16,0\u202fha" in m for m in avertissements)
     assert importer(apercu, magasin, AUTEUR).ecrit  # tout_ou_rien : les avertissements ne bloquent pas
 
     encore = preparer_csv([{**LIGNE_BASE, "nom": "C", "wkt": wkt(carre(700510, 6250510, 20))}], communes,
@@ -704,7 +704,8 @@ def test_fichier_de_plus_de_50_mo_refuse_sans_etre_lu(tmp_path, monkeypatch):
     with open(chemin, "wb") as f:
         f.truncate(51 * 1024 * 1024)  # fichier creux : rien n'est écrit sur le disque
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("fichier lu malgré sa taille"))
-    with pytest.raises(ErreurDonnees, match=r"enorme.geojson : fichier trop volumineux \(51.0 Mo ; maximum 50 Mo\)"):
+    attendu = "enorme.geojson : fichier trop volumineux \\(53\u202f477\u202f376\u202foctets, soit plus que le maximum de 50\u202fMo\\)"
+    with pytest.raises(ErreurDonnees, match=attendu):
         lire_fichier(chemin)
     monkeypatch.setattr(imp, "TAILLE_MAX_FICHIER", 100)
     with pytest.raises(ErreurDonnees, match="trop volumineux"):

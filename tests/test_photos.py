@@ -35,9 +35,9 @@ def test_png_accepte():
 
 
 @pytest.mark.parametrize("octets, nom, extrait", [
-    (b"pas une image", "faux.jpg", "pas une image lisible"),
+    (b"pas une image", "faux.jpg", r"« faux\.jpg » : ce n'est pas une image lisible \(fichier abîmé"),
     (b"x" * 10, "document.pdf", "extension"),
-    (b"x" * (10 * 1024 * 1024 + 1), "grosse.jpg", "10 Mo"),
+    (b"x" * (11 * 1024 * 1024), "grosse.jpg", "« grosse\\.jpg » : 11,0\u202fMo, au-delà de 10\u202fMo"),
 ])
 def test_photos_refusees(octets, nom, extrait):
     with pytest.raises(ErreurDonnees, match=extrait):
@@ -49,3 +49,9 @@ def test_gif_deguise_en_jpeg_refuse():
     Image.new("RGB", (5, 5)).save(tampon, format="GIF")
     with pytest.raises(ErreurDonnees, match="pas une image JPEG ou PNG"):
         nettoyer_photo(tampon.getvalue(), "deguise.jpg")
+
+
+def test_message_d_image_illisible_sans_detail_anglais():
+    with pytest.raises(ErreurDonnees) as erreur:
+        nettoyer_photo(b"\x89PNG\r\n\x1a\n tronque", "coupee.png")
+    assert "BytesIO" not in str(erreur.value) and "cannot" not in str(erreur.value)

@@ -408,7 +408,7 @@ def test_saisie_avertit_et_bloque_les_zones_fautives(monkeypatch, dossier_demo_c
     erreurs = " ".join(e.value for e in appli.error)
     avertissements = " ".join(w.value for w in appli.warning)
     assert "Dessin 1 : contour invalide : le contour se recoupe" in erreurs
-    assert "Dessin 2 : zone à 100\u00a0% hors de la commune Sète" in erreurs
+    assert "Dessin 2 : zone à 100\u202f% hors de la commune Sète" in erreurs
     assert "Dessin 3 : zone minuscule" in avertissements
     assert f"Dessin 4 : chevauche l'opération déjà enregistrée n° {existante['operation_id']}" in avertissements
     bouton = next(b for b in appli.button if b.label == "Enregistrer l'opération")
@@ -528,3 +528,21 @@ def test_territoire_reel_initialise_sans_communes_dit_quoi_importer(monkeypatch,
     assert not appli.exception, appli.exception
     assert any("Données indisponibles" in e.value for e in appli.error)
     assert any("Bassin d'essai" in i.value and "desimper importer communes" in i.value for i in appli.info)
+
+
+def test_financeur_connecte_sur_la_saisie_apprend_que_son_role_est_en_lecture(monkeypatch, dossier_demo_copie):
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    financeur = creer_compte(magasin, "agence@eau.fr", "Agence", "financeur", [], "une phrase de passe solide",
+                             auteur="test")
+    magasin.fermer()
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    _connecter(appli, financeur)
+    for page in ("pages/saisie.py", "pages/importer.py"):
+        appli.switch_page(page).run()
+        assert not appli.exception, appli.exception
+        refus = " ".join(i.value for i in appli.info)
+        assert "Votre compte (Financeur) ne le permet pas" in refus and "connectez-vous" not in refus
