@@ -32,9 +32,9 @@ def nettoyer_photo(octets: bytes, nom_fichier: str) -> tuple[bytes, str]:
         raise ErreurDonnees(f"Photo « {nom_fichier} » : extension « {extension or 'absente'} » refusée ; "
                             "envoyez un fichier JPEG (.jpg) ou PNG (.png).", "photo", "fichier")
     if len(octets) > TAILLE_MAX_OCTETS:
-        raise ErreurDonnees(f"Photo « {nom_fichier} » : {formater_nombre(len(octets) / 2**20, 1, 'Mo')}, au-delà "
-                            f"de {formater_nombre(TAILLE_MAX_OCTETS / 2**20, 0, 'Mo')}. Réduisez-la avant de "
-                            "l'envoyer.", "photo", "fichier")
+        raise ErreurDonnees(f"Photo « {nom_fichier} » : {formater_nombre(len(octets), 0, 'octets')}, soit plus que "
+                            f"le maximum de {formater_nombre(TAILLE_MAX_OCTETS / 2**20, 0, 'Mo')}. Réduisez-la "
+                            "avant de l'envoyer.", "photo", "fichier")
     try:
         with Image.open(io.BytesIO(octets)) as image:
             if image.format not in FORMATS:
