@@ -17,6 +17,8 @@ INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_
 COULEURS = {"type_site": "Type de site", "statut": "Statut"}
 NOMBRE_PARCELLES = 300
 
+if not commun.couts_visibles():
+    INDICATEURS = [code for code in INDICATEURS if not code.startswith("cout")]
 filtres = commun.lire_filtres()
 communes = commun.charger_couche("communes_affichage")
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)

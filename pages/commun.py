@@ -154,6 +154,15 @@ def deconnecter() -> None:
         st.session_state.pop(cle, None)
 
 
+def couts_visibles() -> bool:
+    """Vrai si l'utilisateur voit coûts et aides (pas la vue publique, CONCEPTION §6)."""
+    return utilisateur_courant().role != VISITEUR.role
+
+
+MESSAGE_COUTS_RESERVES = ("Coûts et aides ne sont pas publics : ils sont réservés aux financeurs, aux communes et au "
+                          "syndicat de bassin (page Connexion).")
+
+
 def cle_utilisateur() -> tuple:
     """Petite clé des droits de lecture (rôle, communes) : les caches en dépendent."""
     utilisateur = utilisateur_courant()

@@ -61,7 +61,8 @@ if section == "Opérations":
         commun.afficher_tableau(preparer_tableau(indicateurs_operations,
                                                  ["operation_id", "nom", "type_site", "statut", "validation",
                                                   "annee", "surface_desimpermeabilisee", "volume_infiltre",
-                                                  "cout_total_ht", "taux_aide"]))
+                                                  *(["cout_total_ht", "taux_aide"] if commun.couts_visibles()
+                                                    else [])]))
 
 elif section == "Trajectoire":
     courbe = commun.calculer_annees(filtres.sans("communes"))

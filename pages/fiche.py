@@ -48,6 +48,8 @@ if operation.get("localisation_approximative"):
 if operation["validation"] == "a_corriger" and isinstance(operation.get("commentaire_validation"), str):
     st.warning(f"À corriger : {operation['commentaire_validation']}")
 
+if not commun.couts_visibles():  # vue publique : ni coût ni aide (CONCEPTION §6)
+    CHIFFRES = [*CHIFFRES[:3], "surface_zones", "surface_active_deconnectee", "volume_stockage"]
 colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, code in zip(colonnes, CHIFFRES):
     colonne.metric(libelle(code), formater_valeur(code, indicateurs[code]), border=True)

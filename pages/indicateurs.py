@@ -16,6 +16,8 @@ from vues.tableaux import preparer_tableau
 CHOIX = ["surface_desimpermeabilisee", "volume_infiltre", "surface_active_deconnectee", "cout_total_ht",
          "montant_aides", "nombre_operations"]
 
+if not commun.couts_visibles():
+    CHOIX = [code for code in CHOIX if code not in ("cout_total_ht", "montant_aides")]
 filtres = commun.lire_filtres()
 parametres = commun.parametres_territoire()
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)
@@ -69,39 +71,45 @@ with onglet_commune:
         "commune")
 
 with onglet_financeur:
-    aides = calculer_aides_par_financeur(commun.charger_operations(), commun.charger_financements(), filtres)
-    aides = aides[aides["territoire"] == CODE_BASSIN]
-    if aides.empty:
-        st.info("Aucune aide déclarée pour les opérations retenues.")
+    if not commun.couts_visibles():
+        st.info(commun.MESSAGE_COUTS_RESERVES)
     else:
-        commun.afficher_graphique(
-            figure_barres(aides, "financeur", "montant_aides", titre_axe("montant_aides"), horizontal=True,
-                          unite="€", hauteur=max(280, 50 * len(aides) + 80)),
-            preparer_tableau(aides, ["financeur", "montant_aides", "part_aides_financeur"]), "aides_par_financeur",
-            f"Lecture : montant des aides déclarées par financeur ; taux d'aide global "
-            f"{formater_nombre(communes.set_index('territoire').loc[CODE_BASSIN, 'taux_aide'], 1, '%')}.",
-            "financeur")
+        aides = calculer_aides_par_financeur(commun.charger_operations(), commun.charger_financements(), filtres)
+        aides = aides[aides["territoire"] == CODE_BASSIN]
+        if aides.empty:
+            st.info("Aucune aide déclarée pour les opérations retenues.")
+        else:
+            commun.afficher_graphique(
+                figure_barres(aides, "financeur", "montant_aides", titre_axe("montant_aides"), horizontal=True,
+                              unite="€", hauteur=max(280, 50 * len(aides) + 80)),
+                preparer_tableau(aides, ["financeur", "montant_aides", "part_aides_financeur"]), "aides_par_financeur",
+                f"Lecture : montant des aides déclarées par financeur ; taux d'aide global "
+                f"{formater_nombre(communes.set_index('territoire').loc[CODE_BASSIN, 'taux_aide'], 1, '%')}.",
+                "financeur")
 
 with onglet_efficacite:
-    gauche, droite = st.columns(2)
-    types = lire_types_site()
-    donnees = par_type.assign(libelle=par_type["type_site"].map(types))
-    with gauche:
-        tri = donnees.dropna(subset=["cout_par_m2"]).sort_values("cout_par_m2")
-        commun.afficher_graphique(
-            figure_barres(tri, "libelle", "cout_par_m2", titre_axe("cout_par_m2"), horizontal=True, unite="€/m²",
-                          hauteur=max(320, 40 * len(tri) + 80)),
-            preparer_tableau(tri, ["type_site", "cout_par_m2", "cout_total_ht", "surface_desimpermeabilisee"]),
-            "cout_par_m2_par_type", "Lecture : coût HT par m² désimperméabilisé (opérations de coût connu) ; "
-            "plus la barre est courte, plus le m² est économique.", "efficacite_m2")
-    with droite:
-        tri = donnees.dropna(subset=["cout_par_m3_infiltre"]).sort_values("cout_par_m3_infiltre")
-        commun.afficher_graphique(
-            figure_barres(tri, "libelle", "cout_par_m3_infiltre", titre_axe("cout_par_m3_infiltre"),
-                          horizontal=True, unite="€/(m³/an)", hauteur=max(320, 40 * len(tri) + 80)),
-            preparer_tableau(tri, ["type_site", "cout_par_m3_infiltre", "cout_total_ht", "volume_infiltre"]),
-            "cout_par_m3_par_type", "Lecture : coût HT pour chaque m³ de pluie infiltré en plus chaque année.",
-            "efficacite_m3")
+    if not commun.couts_visibles():
+        st.info(commun.MESSAGE_COUTS_RESERVES)
+    else:
+        gauche, droite = st.columns(2)
+        types = lire_types_site()
+        donnees = par_type.assign(libelle=par_type["type_site"].map(types))
+        with gauche:
+            tri = donnees.dropna(subset=["cout_par_m2"]).sort_values("cout_par_m2")
+            commun.afficher_graphique(
+                figure_barres(tri, "libelle", "cout_par_m2", titre_axe("cout_par_m2"), horizontal=True, unite="€/m²",
+                              hauteur=max(320, 40 * len(tri) + 80)),
+                preparer_tableau(tri, ["type_site", "cout_par_m2", "cout_total_ht", "surface_desimpermeabilisee"]),
+                "cout_par_m2_par_type", "Lecture : coût HT par m² désimperméabilisé (opérations de coût connu) ; "
+                "plus la barre est courte, plus le m² est économique.", "efficacite_m2")
+        with droite:
+            tri = donnees.dropna(subset=["cout_par_m3_infiltre"]).sort_values("cout_par_m3_infiltre")
+            commun.afficher_graphique(
+                figure_barres(tri, "libelle", "cout_par_m3_infiltre", titre_axe("cout_par_m3_infiltre"),
+                              horizontal=True, unite="€/(m³/an)", hauteur=max(320, 40 * len(tri) + 80)),
+                preparer_tableau(tri, ["type_site", "cout_par_m3_infiltre", "cout_total_ht", "volume_infiltre"]),
+                "cout_par_m3_par_type", "Lecture : coût HT pour chaque m³ de pluie infiltré en plus chaque année.",
+                "efficacite_m3")
 
 with onglet_sdage:
     cible = parametres["ratio_sdage_cible"]

@@ -15,7 +15,15 @@ INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "v
                      "cout_par_m2", "nombre_operations"]
 CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "delta_t_operations", "nombre_operations",
                  "cout_total_ht", "taux_aide"]
+# Vue publique : ni coûts ni aides (CONCEPTION §6) ; la progression vers l'objectif et le ratio SDAGE à la place.
+CHIFFRES_PUBLICS = {"cout_total_ht": "taux_atteinte_objectif", "taux_aide": "ratio_compensation_sdage"}
+# Chiffres qui ne s'additionnent pas d'une année sur l'autre : pas d'« apport de l'année ».
+NON_CUMULABLES = {"delta_t_operations", "taux_atteinte_objectif", "ratio_compensation_sdage"}
+INDICATEURS_COUTS = {"cout_par_m2", "cout_total_ht", "taux_aide", "montant_aides"}
 
+if not commun.couts_visibles():
+    CHIFFRES_CLES = [CHIFFRES_PUBLICS.get(code, code) for code in CHIFFRES_CLES]
+    INDICATEURS_CARTE = [code for code in INDICATEURS_CARTE if code not in INDICATEURS_COUTS]
 territoire = commun.charger_territoire()
 filtres = commun.lire_filtres()
 catalogue = lire_catalogue()
@@ -32,7 +40,7 @@ st.caption(f"{territoire['nom']} — registre des opérations de désimperméabi
 
 def decrire_evolution(code: str) -> str | None:
     """Apport de l'année de référence (« +1 234 m² en 2026 ») pour un indicateur cumulable."""
-    if reference is None or code == "delta_t_operations":
+    if reference is None or code in NON_CUMULABLES:
         return None
     lignes = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference)]
     if lignes.empty:
@@ -50,7 +58,8 @@ def decrire_evolution(code: str) -> str | None:
 colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, code in zip(colonnes, CHIFFRES_CLES):
     decimales = int(catalogue.loc[code, "decimales"])
-    colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, unite(code)),
+    symbole = unite(code) if unite(code) not in ("—", "") else None  # ratio sans unité
+    colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, symbole),
                    delta=decrire_evolution(code), delta_color="off" if code == "taux_aide" else "normal",
                    help=catalogue.loc[code, "formule"] + (
                        " — Modèle InVEST sur les opérations réalisées et validées (filtres non appliqués)."

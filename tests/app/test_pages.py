@@ -67,12 +67,23 @@ def test_filtre_vide_etat_aucune_operation(monkeypatch, dossier_demo):
     assert "nan" not in " ".join(metriques.values()).lower()
 
 
-def test_indicateurs_graphiques_et_telechargements(monkeypatch, dossier_demo):
-    appli = lancer_app(monkeypatch, dossier_demo)
+def test_indicateurs_graphiques_et_telechargements(monkeypatch, dossier_demo_copie):
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    financeur = creer_compte(magasin, "agence@eau.fr", "Agence", "financeur", [], "une phrase de passe solide",
+                             auteur="test")
+    magasin.fermer()
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
     appli.switch_page("pages/indicateurs.py").run()
+    assert len(appli.get("plotly_chart")) == 4  # vue publique : ni aides par financeur ni coût-efficacité
+    _connecter(appli, financeur)
+    appli.run()
     assert not appli.exception, appli.exception
     assert [t.value for t in appli.title] == ["Indicateurs"]
-    assert len(appli.get("plotly_chart")) >= 6
+    assert len(appli.get("plotly_chart")) >= 7
     assert len(appli.get("download_button")) >= 10
     appli.session_state["filtre_types"] = ["cimetiere"]
     appli.session_state["filtre_communes"] = ["34017"]
@@ -546,3 +557,15 @@ def test_financeur_connecte_sur_la_saisie_apprend_que_son_role_est_en_lecture(mo
         assert not appli.exception, appli.exception
         refus = " ".join(i.value for i in appli.info)
         assert "Votre compte (Financeur) ne le permet pas" in refus and "connectez-vous" not in refus
+
+
+def test_vue_publique_sans_couts_ni_aides(monkeypatch, dossier_demo):
+    appli = lancer_app(monkeypatch, dossier_demo)
+    metriques = {m.label: m.value for m in appli.metric}
+    assert "Coût total HT" not in metriques and "Taux d'aide" not in metriques
+    assert "Taux d'atteinte de l'objectif" in metriques and not metriques["Ratio de compensation SDAGE"].endswith("—")
+    for page in ("pages/indicateurs.py", "pages/fiche.py"):
+        appli.switch_page(page).run()
+        assert not appli.exception, appli.exception
+        assert not [m for m in appli.metric if m.label.startswith(("Coût", "Taux d'aide"))]
+    assert any("ne sont pas publics" in i.value for i in appli.switch_page("pages/indicateurs.py").run().info)
