@@ -25,17 +25,19 @@ if not commun.couts_visibles():
     CHIFFRES_CLES = [CHIFFRES_PUBLICS.get(code, code) for code in CHIFFRES_CLES]
     INDICATEURS_CARTE = [code for code in INDICATEURS_CARTE if code not in INDICATEURS_COUTS]
 territoire = commun.charger_territoire()
-filtres = commun.lire_filtres()
-catalogue = lire_catalogue()
-communes = commun.charger_couche("communes_affichage")
-operations = commun.filtrer_operations(commun.charger_operations(), filtres)
-table = commun.calculer_communes(filtres)
-annees = commun.calculer_annees(filtres)
-bassin = table.set_index("territoire").loc[CODE_BASSIN]
-reference = table.attrs.get("annee_reference")
-
 st.title("Vue d'ensemble")
 st.caption(f"{territoire['nom']} — registre des opérations de désimperméabilisation")
+
+# Premier affichage après le démarrage : modèles relus sur disque et indicateurs calculés (quelques secondes).
+with st.spinner("Calcul des indicateurs…"):
+    filtres = commun.lire_filtres()
+    catalogue = lire_catalogue()
+    communes = commun.charger_couche("communes_affichage")
+    operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+    table = commun.calculer_communes(filtres)
+    annees = commun.calculer_annees(filtres)
+bassin = table.set_index("territoire").loc[CODE_BASSIN]
+reference = table.attrs.get("annee_reference")
 
 
 def decrire_evolution(code: str) -> str | None:
