@@ -191,6 +191,13 @@ def lire_noms_communes(dossier: Path | None = None) -> dict[str, str]:
             return {}
 
 
+def _premier(valeurs: list | None):
+    """Valeur journalisée : la surface seule si c'est la seule colonne, sinon la liste des valeurs."""
+    if valeurs is None:
+        return None
+    return valeurs[0] if len(valeurs) == 1 else valeurs
+
+
 def _nommer(code: str, noms: Mapping[str, str] | None) -> str:
     nom = (noms or {}).get(code)
     return f"{nom} ({code})" if nom else code
@@ -657,34 +664,55 @@ class MagasinProtege:
     def ecrire_objectifs(self, objectifs: pd.DataFrame, dossier: Path | None = None) -> dict:
         """Remplace les objectifs de désimperméabilisation (administrateur).
 
-        La table (``territoire`` = ``bassin`` ou code INSEE, ``annee``, ``surface_m2`` en m²) est validée puis
-        écrite d'un coup (rien n'est écrit si elle est refusée) ; le changement est journalisé. Renvoie le
+        Table : ``territoire`` (``bassin`` ou code INSEE), ``annee``, ``surface_m2`` (m² cumulés visés). Validée
+        puis écrite d'un coup (rien n'est écrit si elle est refusée) ; le changement est journalisé. Renvoie le
         diff ``{"territoire annee": [avant, après]}``.
         """
+        return self._remplacer_couche_administree("objectifs", objectifs, "territoire", ["surface_m2"], dossier,
+                                                  bassin_admis=True)
+
+    def ecrire_nouvelles_surfaces(self, surfaces: pd.DataFrame, dossier: Path | None = None) -> dict:
+        """Remplace les surfaces nouvellement imperméabilisées (administrateur), pour le ratio SDAGE.
+
+        Table : ``code_insee``, ``annee``, ``surface_m2`` (m² imperméabilisés dans l'année), ``source``
+        (déclaration de la commune, mesure entre deux millésimes OCS GE…). Mêmes garanties que les objectifs.
+        """
+        return self._remplacer_couche_administree("nouvelles_surfaces", surfaces, "code_insee",
+                                                  ["surface_m2", "source"], dossier)
+
+    def _remplacer_couche_administree(self, nom: str, table: pd.DataFrame, colonne_territoire: str,
+                                      valeurs: list[str], dossier: Path | None, bassin_admis: bool = False) -> dict:
         from donnees.referentiel import chemin_couche, ecrire_couche, lire_couche
+        from donnees.schemas import SCHEMAS
 
         u = self.utilisateur
         self._exiger(u, "gerer_parametres")
-        avant = (lire_couche("objectifs", dossier) if chemin_couche("objectifs", dossier).exists()
-                 else pd.DataFrame(columns=["territoire", "annee", "surface_m2"]))
-        nouveaux = objectifs[["territoire", "annee", "surface_m2"]].copy()
-        nouveaux["territoire"] = nouveaux["territoire"].astype(str).str.strip()
-        codes = set(lire_noms_communes(dossier))
-        inconnus = sorted(set(nouveaux["territoire"]) - codes - {"bassin"}) if codes else []
+        colonnes = [colonne_territoire, "annee", *valeurs]
+        libelle = SCHEMAS[nom].libelle
+        manquantes = [c for c in colonnes if c not in table.columns]
+        if manquantes:
+            raise ErreurDonnees(f"{libelle.capitalize()} : colonne(s) manquante(s) {', '.join(manquantes)}.", nom)
+        avant = lire_couche(nom, dossier) if chemin_couche(nom, dossier).exists() else pd.DataFrame(columns=colonnes)
+        nouveaux = table[colonnes].copy()
+        nouveaux[colonne_territoire] = nouveaux[colonne_territoire].astype(str).str.strip()
+        codes = set(lire_noms_communes(dossier)) | ({"bassin"} if bassin_admis else set())
+        inconnus = sorted(set(nouveaux[colonne_territoire]) - codes) if len(codes) > bassin_admis else []
         if inconnus:
-            raise ErreurDonnees(f"Objectifs : territoire(s) inconnu(s) {', '.join(inconnus)}. Écrivez « bassin » ou "
-                                "le code INSEE d'une commune du territoire.", "objectifs", "territoire")
+            raise ErreurDonnees(f"{libelle.capitalize()} : territoire(s) inconnu(s) {', '.join(inconnus)}. Écrivez "
+                                + ("« bassin » ou " if bassin_admis else "")
+                                + "le code INSEE d'une commune du territoire.", nom, colonne_territoire)
 
-        def cles(table):
-            return {f"{t} {int(a)}": float(v) for t, a, v in zip(table["territoire"], table["annee"],
-                                                                 table["surface_m2"])}
+        def cles(lignes: pd.DataFrame) -> dict:
+            return {f"{t} {int(a)}": [lignes[v].iloc[i] if v != "surface_m2" else float(lignes[v].iloc[i])
+                                      for v in valeurs]
+                    for i, (t, a) in enumerate(zip(lignes[colonne_territoire], lignes["annee"]))}
 
-        ecrire_couche("objectifs", nouveaux, dossier)
-        anciens, recents = cles(avant), cles(nouveaux)
-        diff = {cle: [anciens.get(cle), recents.get(cle)] for cle in sorted(set(anciens) | set(recents))
-                if anciens.get(cle) != recents.get(cle)}
+        ecrire_couche(nom, nouveaux, dossier)
+        anciens, recents = cles(avant.reset_index(drop=True)), cles(nouveaux.reset_index(drop=True))
+        diff = {cle: [_premier(anciens.get(cle)), _premier(recents.get(cle))]
+                for cle in sorted(set(anciens) | set(recents)) if anciens.get(cle) != recents.get(cle)}
         if diff:
-            self._magasin.journaliser(u.email, "modification", "objectifs", diff)
+            self._magasin.journaliser(u.email, "modification", nom, diff)
         return diff
 
     def ecrire_parametres(self, surcharges: Mapping[str, float], sources: Mapping[str, str],

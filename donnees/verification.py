@@ -29,8 +29,8 @@ class Constat:
 CONSEILS_IMPORT = {
     "parcelles": "desimper importer parcelles", "batiments": "desimper importer batiments",
     "occupation": "desimper importer occupation --depuis OCS-GE_….gpkg",
-    "objectifs": "à saisir par le syndicat",
-    "nouvelles_surfaces": "à saisir ou mesurer entre deux millésimes OCS GE",
+    "objectifs": "à saisir par le syndicat : Administration → Objectifs",
+    "nouvelles_surfaces": "à saisir par le syndicat : Administration → Nouvelles surfaces imperméabilisées",
 }
 
 

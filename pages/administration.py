@@ -7,14 +7,14 @@ import streamlit as st
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import ROLES
-from donnees.schemas import SCHEMAS
+from donnees.schemas import SCHEMAS, ErreurDonnees
 from donnees.sources import lire_sources
 from indicateurs.parametres import lire_parametres, lire_table_parametres
 from pages import commun
 from vues.format import formater_nombre
 from vues.methode import formater_parametre
 
-SECTIONS = ["Comptes", "Objectifs", "Paramètres", "Données"]
+SECTIONS = ["Comptes", "Objectifs", "Nouvelles surfaces imperméabilisées", "Paramètres", "Données"]
 
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
@@ -28,6 +28,34 @@ section = st.segmented_control("Section", SECTIONS, default=SECTIONS[0], key="ad
                                label_visibility="collapsed") or SECTIONS[0]
 
 
+def editer_couche(nom: str, tableau: pd.DataFrame, colonnes: dict, libelle: str, ecrire) -> None:
+    """Tableau modifiable d'une couche saisie par le syndicat, enregistré d'un coup par la façade (``ecrire``)."""
+    edite = st.data_editor(
+        tableau, num_rows="dynamic", hide_index=True, width="stretch", column_config=colonnes,
+        key=f"admin_{nom}_{int(pd.util.hash_pandas_object(tableau, index=False).sum())}")  # neuf après écriture
+    if st.button(f"Enregistrer les {libelle}", type="primary", icon=":material/save:", key=f"enregistrer_{nom}"):
+        def enregistrer():
+            complets = edite.dropna(how="all")
+            incompletes = complets[complets.isna().any(axis=1)]
+            if len(incompletes):
+                raise ErreurDonnees(f"{libelle.capitalize()} : {len(incompletes)} ligne(s) incomplète(s) ; remplissez "
+                                    "chaque colonne, ou supprimez la ligne.", nom)
+            return ecrire(complets, dossier_donnees())
+
+        commun.executer_ecriture(
+            enregistrer, lambda diff: f"{libelle.capitalize()} : {len(diff)} changement(s) enregistré(s) et journalisé(s)."
+            if diff else f"{libelle.capitalize()} : aucun changement.", "admin_message")
+
+
+def colonne_commune(libelles: dict) -> st.column_config.SelectboxColumn:
+    return st.column_config.SelectboxColumn("Territoire", options=list(libelles), required=True,
+                                            format_func=libelles.get)
+
+
+COLONNE_ANNEE = st.column_config.NumberColumn("Année", min_value=1990, max_value=2100, step=1, required=True,
+                                              format="%d")
+
+
 def afficher_objectifs() -> None:
     """Objectifs (m² désimperméabilisés par année, pour le bassin ou une commune), modifiables en tableau."""
     st.caption("Surface à désimperméabiliser **cumulée** à atteindre à la fin de chaque année, pour le bassin "
@@ -38,29 +66,29 @@ def afficher_objectifs() -> None:
     tableau = pd.DataFrame({"territoire": objectifs["territoire"].astype(str),
                             "annee": objectifs["annee"].astype("Int64"),
                             "surface_m2": objectifs["surface_m2"].astype(float)}).sort_values(["territoire", "annee"])
-    edite = st.data_editor(
-        tableau, num_rows="dynamic", hide_index=True, width="stretch",
-        key=f"admin_objectifs_{int(pd.util.hash_pandas_object(tableau, index=False).sum())}",  # neuf après écriture
-        column_config={
-            "territoire": st.column_config.SelectboxColumn("Territoire", options=list(libelles), required=True,
-                                                           format_func=libelles.get),
-            "annee": st.column_config.NumberColumn("Année", min_value=1990, max_value=2100, step=1, required=True,
-                                                   format="%d"),
-            "surface_m2": st.column_config.NumberColumn("Surface cumulée visée (m²)", min_value=0.0, required=True,
-                                                        format="localized")})
-    if st.button("Enregistrer les objectifs", type="primary", icon=":material/save:"):
-        def ecrire():
-            complets = edite.dropna(how="all")
-            manquantes = complets[complets.isna().any(axis=1)]
-            if len(manquantes):
-                from donnees.schemas import ErreurDonnees
-                raise ErreurDonnees(f"Objectifs : {len(manquantes)} ligne(s) incomplète(s) ; donnez le territoire, "
-                                    "l'année et la surface, ou supprimez la ligne.", "objectifs")
-            return facade.ecrire_objectifs(complets, dossier_donnees())
+    editer_couche("objectifs", tableau, {
+        "territoire": colonne_commune(libelles), "annee": COLONNE_ANNEE,
+        "surface_m2": st.column_config.NumberColumn("Surface cumulée visée (m²)", min_value=0.0, required=True,
+                                                    format="localized")}, "objectifs", facade.ecrire_objectifs)
 
-        commun.executer_ecriture(
-            ecrire, lambda diff: f"Objectifs enregistrés ({len(diff)} changement(s), journalisés)." if diff
-            else "Objectifs inchangés.", "admin_message")
+
+def afficher_nouvelles_surfaces() -> None:
+    """Surfaces nouvellement imperméabilisées par commune et par année (dénominateur du ratio SDAGE)."""
+    st.caption("m² **nouvellement imperméabilisés** dans l'année, par commune (permis de construire, déclaration de "
+               "la commune, ou écart entre deux millésimes OCS GE), avec leur source. C'est le dénominateur du ratio "
+               "de compensation SDAGE (cible 150 %).")
+    surfaces = commun.charger_couche("nouvelles_surfaces")
+    libelles = {c: f"{noms[c]} ({c})" for c in codes}
+    tableau = pd.DataFrame({"code_insee": surfaces["code_insee"].astype(str),
+                            "annee": surfaces["annee"].astype("Int64"),
+                            "surface_m2": surfaces["surface_m2"].astype(float),
+                            "source": surfaces["source"].astype(str)}).sort_values(["code_insee", "annee"])
+    editer_couche("nouvelles_surfaces", tableau, {
+        "code_insee": colonne_commune(libelles), "annee": COLONNE_ANNEE,
+        "surface_m2": st.column_config.NumberColumn("Surface imperméabilisée dans l'année (m²)", min_value=0.0,
+                                                    required=True, format="localized"),
+        "source": st.column_config.TextColumn("Source", required=True, width="large")},
+        "surfaces imperméabilisées", facade.ecrire_nouvelles_surfaces)
 
 
 def afficher_donnees() -> None:
@@ -71,7 +99,7 @@ def afficher_donnees() -> None:
     obtenir = {"communes": "desimper importer communes", "communes_affichage": "desimper importer communes",
                "parcelles": "desimper importer parcelles", "batiments": "desimper importer batiments",
                "occupation": "desimper importer occupation --depuis …", "objectifs": "section Objectifs",
-               "nouvelles_surfaces": "déclarées ou mesurées entre deux millésimes OCS GE"}
+               "nouvelles_surfaces": "section Nouvelles surfaces imperméabilisées"}
 
     def dater(texte) -> str:
         if not texte:
@@ -168,6 +196,9 @@ if section == "Paramètres":
     st.stop()
 if section == "Objectifs":
     afficher_objectifs()
+    st.stop()
+if section == "Nouvelles surfaces imperméabilisées":
+    afficher_nouvelles_surfaces()
     st.stop()
 if section == "Données":
     afficher_donnees()

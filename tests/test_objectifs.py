@@ -86,3 +86,20 @@ def test_parametres_du_territoire_avec_source_bornes_et_droits(magasin, dossier_
     assert territoire["sources_parametres"] == {"pluie_annuelle_mm": "Normales Météo-France Sète"}
     assert lire_parametres(territoire["parametres"])["pluie_annuelle_mm"] == 650.0
     assert magasin.lire_journal().iloc[-1]["table_cible"] == "parametres"
+
+
+def test_nouvelles_surfaces_du_syndicat_pour_le_ratio_sdage(magasin, dossier_demo_copie):
+    avant = lire_couche("nouvelles_surfaces", dossier_demo_copie)
+    ligne = pd.DataFrame({"code_insee": ["34301"], "annee": [2031], "surface_m2": [1200.0],
+                          "source": ["Déclaration de la commune (permis 2031)"]})
+    diff = _facade(magasin, "admin@bassin.fr").ecrire_nouvelles_surfaces(pd.concat([avant, ligne]),
+                                                                        dossier_demo_copie)
+    assert diff == {"34301 2031": [None, [1200.0, "Déclaration de la commune (permis 2031)"]]}
+    assert len(lire_couche("nouvelles_surfaces", dossier_demo_copie)) == len(avant) + 1
+    octets = chemin_couche("nouvelles_surfaces", dossier_demo_copie).read_bytes()
+    sans_source = ligne.assign(source=[""])
+    with pytest.raises(ErreurDonnees, match="source"):
+        _facade(magasin, "admin@bassin.fr").ecrire_nouvelles_surfaces(sans_source, dossier_demo_copie)
+    with pytest.raises(ErreurDonnees, match="paramètres"):
+        _facade(magasin, "ref@sete.fr").ecrire_nouvelles_surfaces(ligne, dossier_demo_copie)
+    assert chemin_couche("nouvelles_surfaces", dossier_demo_copie).read_bytes() == octets

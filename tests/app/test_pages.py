@@ -511,7 +511,14 @@ def test_administration_objectifs_et_donnees(monkeypatch, dossier_demo_copie):
     assert not appli.exception, appli.exception
     next(b for b in appli.button if b.label == "Enregistrer les objectifs").click().run()
     assert not appli.exception, appli.exception
-    assert any("Objectifs inchangés" in s.value for s in appli.success), [e.value for e in appli.error]
+    assert any("Objectifs : aucun changement" in s.value for s in appli.success), [e.value for e in appli.error]
+    appli.session_state["admin_section"] = "Nouvelles surfaces imperméabilisées"
+    appli.run()
+    assert not appli.exception, appli.exception
+    next(b for b in appli.button if b.label == "Enregistrer les surfaces imperméabilisées").click().run()
+    assert not appli.exception, appli.exception
+    assert any("Surfaces imperméabilisées : aucun changement" in s.value for s in appli.success), \
+        [e.value for e in appli.error]
     appli.session_state["admin_section"] = "Paramètres"
     appli.run()
     assert not appli.exception, appli.exception
