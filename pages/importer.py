@@ -71,6 +71,11 @@ with st.expander("Correspondance des colonnes", expanded=False):
             libelle_champ, colonnes, index=colonnes.index(choix) if choix in colonnes else 0,
             format_func=lambda c: "—" if c is None else c, key=f"import_champ_{champ}")
 correspondance = {champ: colonne for champ, colonne in correspondance.items() if colonne}
+if not (table.a_geometrie or "geometrie_wkt" in correspondance or "parcelles" in correspondance or centroide):
+    st.info("Ce fichier n'a ni géométrie, ni colonne WKT, ni références cadastrales : cochez « Placer les lignes "
+            "sans géométrie au centre de leur commune » pour l'importer en localisation approximative (les "
+            "surfaces absentes ne sont pas inventées), ou ajoutez la géométrie des zones au fichier.",
+            icon=":material/location_searching:")
 
 parcelles = commun.charger_couche("parcelles")
 apercu = preparer_import(table, correspondance, parcelles=parcelles, communes=commun.charger_couche("communes"),
@@ -81,12 +86,18 @@ resume[1].metric("Erreurs", apercu.nb_erreurs)
 resume[2].metric("Avertissements", apercu.nb_avertissements)
 if len(apercu.erreurs):
     erreurs = apercu.erreurs.assign(niveau=apercu.erreurs["niveau"].map(NIVEAUX))
-    st.dataframe(erreurs.rename(columns={"fichier": "Fichier", "feuille": "Feuille", "ligne": "Ligne",
-                                         "champ": "Champ", "niveau": "Niveau", "message": "Message"}),
-                 hide_index=True, width="stretch")
+    # Le message d'abord ; fichier et feuille seulement s'ils varient (un classeur, plusieurs fichiers).
+    colonnes_erreurs = ["ligne", "niveau", "champ", "message", "fichier", "feuille"]
+    colonnes_erreurs = [c for c in colonnes_erreurs if c in erreurs.columns
+                        and (c not in ("fichier", "feuille") or erreurs[c].nunique(dropna=True) > 1)]
+    st.dataframe(erreurs[colonnes_erreurs].astype(object).where(erreurs[colonnes_erreurs].notna(), "")
+                 .rename(columns={"fichier": "Fichier", "feuille": "Feuille", "ligne": "Ligne", "champ": "Champ",
+                                  "niveau": "Niveau", "message": "Message"}),
+                 hide_index=True, width="stretch", column_config={"Message": st.column_config.TextColumn(width="large")})
 if len(apercu.apercu):
     st.markdown("**Aperçu**")
-    st.dataframe(apercu.apercu.drop(columns=apercu.apercu.geometry.name).rename(columns=EN_TETES_APERCU),
+    lignes_apercu = apercu.apercu.drop(columns=apercu.apercu.geometry.name)
+    st.dataframe(lignes_apercu.astype(object).where(lignes_apercu.notna(), "").rename(columns=EN_TETES_APERCU),
                  hide_index=True, width="stretch")
 
 mode = st.radio("Mode d'import", list(MODES), format_func=MODES.get, key="import_mode")
