@@ -13,6 +13,8 @@ from pages import commun
 from vues.cartes import construire_carte_commune
 from vues.format import formater_nombre
 
+CHIFFRES_GEOMETRIQUES = {"surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference",
+                          "cout_par_m2", "surface_zones", "surface_active_deconnectee"}
 CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "cout_total_ht",
             "taux_aide", "cout_par_m2"]
 
@@ -50,9 +52,16 @@ if operation["validation"] == "a_corriger" and isinstance(operation.get("comment
 
 if not commun.couts_visibles():  # vue publique : ni coût ni aide (CONCEPTION §6)
     CHIFFRES = [*CHIFFRES[:3], "surface_zones", "surface_active_deconnectee", "volume_stockage"]
+approximative = bool(operation.get("localisation_approximative"))
 colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, code in zip(colonnes, CHIFFRES):
-    colonne.metric(libelle(code), formater_valeur(code, indicateurs[code]), border=True)
+    # Sans géométrie connue, surfaces et volumes sont inconnus (« — »), pas nuls : rien n'est inventé.
+    inconnu = approximative and code in CHIFFRES_GEOMETRIQUES
+    colonne.metric(libelle(code), "—" if inconnu else formater_valeur(code, indicateurs[code]), border=True,
+                   help="Inconnu : l'opération n'a pas de géométrie (localisation approximative)." if inconnu else None)
+if approximative and pd.notna(operation.get("surface_declaree_m2")):
+    st.caption(f"Surface déclarée par la source : {formater_nombre(operation['surface_declaree_m2'], 0, 'm²')} "
+               "(non comptée dans les indicateurs tant que les zones ne sont pas dessinées).")
 
 gauche, droite = st.columns([3, 2], gap="large")
 with gauche:
@@ -62,14 +71,18 @@ with gauche:
     st_folium(carte, height=420, use_container_width=True, returned_objects=[], key=f"carte_fiche_{ident}")
 with droite:
     st.markdown("**Zones**")
-    commun.afficher_tableau(pd.DataFrame({
-        "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
-        "Après": zones["revetement_apres"].map(revetements).to_numpy(),
-        "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}))
-    score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(commun.parametres_territoire()))
-    st.markdown(f"**Chaleur** ({score['libelle']}) : capacité de rafraîchissement "
-                f"{formater_nombre(score['cc_avant'], 2)} → {formater_nombre(score['cc_apres'], 2)}, soit "
-                f"ΔT local ≈ {formater_nombre(score['delta_t_local_c'], 2, '°C')}.")
+    if approximative:
+        st.caption("Aucune zone connue : le point sur la carte est un emplacement provisoire au centre de la "
+                   "commune. La commune peut dessiner les zones réelles (page Opérations, « Modifier »).")
+    else:
+        commun.afficher_tableau(pd.DataFrame({
+            "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
+            "Après": zones["revetement_apres"].map(revetements).to_numpy(),
+            "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}))
+        score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(commun.parametres_territoire()))
+        st.markdown(f"**Chaleur** ({score['libelle']}) : capacité de rafraîchissement "
+                    f"{formater_nombre(score['cc_avant'], 2)} → {formater_nombre(score['cc_apres'], 2)}, soit "
+                    f"ΔT local ≈ {formater_nombre(score['delta_t_local_c'], 2, '°C')}.")
     financements = commun.charger_financements()
     financements = financements[financements["operation_id"].eq(ident).to_numpy(bool)]
     if len(financements):

@@ -109,3 +109,18 @@ def test_fiches_signalent_la_localisation_approximative():
         assert ("Localisation approximative" in imprimable) is attendu
         assert "<b>A</b>" not in popup and "<b>A</b>" not in imprimable
     assert "Localisation approximative" not in construire_fiche_html(pd.Series(base), None, None, None)
+
+
+def test_operation_approximative_sans_surface_affichee():
+    import pandas as pd
+
+    from vues.fiches import construire_fiche_html, construire_fiche_imprimable
+
+    operation = pd.Series({"nom": "Cour oasis", "type_site": "cour_ecole", "statut": "realisee", "annee": 2024,
+                           "localisation_approximative": True})
+    indicateurs = pd.Series({"surface_desimpermeabilisee": 0.0, "volume_infiltre": 0.0, "cout_total_ht": 550000.0,
+                             "taux_aide": float("nan")})
+    fiche = construire_fiche_html(operation, indicateurs, None, None)
+    assert "Localisation approximative" in fiche and "Désimperméabilisé" not in fiche and "Coût HT" in fiche
+    imprimable = construire_fiche_imprimable(operation, "Sète", indicateurs, [])
+    assert "Surface désimperméabilisée" not in imprimable and "sa surface n'est pas comptée" in imprimable

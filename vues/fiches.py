@@ -10,6 +10,8 @@ from donnees.nomenclatures import STATUTS, lire_types_site
 from indicateurs.catalogue import formater_valeur
 
 CHIFFRES_FICHE = ["surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "taux_aide"]
+# Chiffres tirés des zones : inconnus (et non affichés) pour une opération à localisation approximative.
+CHIFFRES_GEOMETRIQUES = {"surface_desimpermeabilisee", "volume_infiltre"}
 
 
 def _est_approximative(operation: pd.Series) -> bool:
@@ -31,6 +33,8 @@ def construire_fiche_html(operation: pd.Series, indicateurs: pd.Series | None, v
     lignes = []
     if indicateurs is not None:
         for code in CHIFFRES_FICHE:
+            if _est_approximative(operation) and code in CHIFFRES_GEOMETRIQUES:
+                continue  # sans géométrie, surface et volume sont inconnus, pas nuls
             if code in indicateurs.index and not pd.isna(indicateurs[code]):
                 libelle = {"surface_desimpermeabilisee": "Désimperméabilisé", "volume_infiltre": "Infiltré",
                            "cout_total_ht": "Coût HT", "taux_aide": "Aides"}[code]
@@ -64,7 +68,8 @@ def construire_fiche_imprimable(operation: pd.Series, commune: str, indicateurs:
         for code, titre in (("surface_desimpermeabilisee", "Surface désimperméabilisée"),
                             ("volume_infiltre", "Volume infiltré supplémentaire"),
                             ("cout_total_ht", "Coût HT"), ("taux_aide", "Taux d'aide"))
-        if indicateurs is not None and code in indicateurs.index and not pd.isna(indicateurs[code]))
+        if indicateurs is not None and code in indicateurs.index and not pd.isna(indicateurs[code])
+        and not (_est_approximative(operation) and code in CHIFFRES_GEOMETRIQUES))
     images = "".join(f"<figure><img src='{uri}' alt='{html.escape(moment)}'><figcaption>{html.escape(moment)} — "
                      f"{html.escape(legende)}</figcaption></figure>" for moment, legende, uri in photos)
     sections = "".join(f"<h2>{titre}</h2><p>{texte(champ)}</p>" for titre, champ in

@@ -576,3 +576,30 @@ def test_vue_publique_sans_couts_ni_aides(monkeypatch, dossier_demo):
         assert not appli.exception, appli.exception
         assert not [m for m in appli.metric if m.label.startswith(("Coût", "Taux d'aide"))]
     assert any("ne sont pas publics" in i.value for i in appli.switch_page("pages/indicateurs.py").run().info)
+
+
+def test_fiche_d_une_operation_approximative_ne_montre_aucune_surface(monkeypatch, dossier_demo_copie):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    centre = gpd.read_parquet(dossier_demo_copie / "communes.parquet").to_crs(2154).set_index(
+        "code_insee").loc["34301", "geometry"].representative_point()
+    carre = gpd.GeoSeries([box(centre.x - 5, centre.y - 5, centre.x + 5, centre.y + 5)], crs=2154).to_crs(4326).iloc[0]
+    ident = magasin.creer_operation({
+        "code_insee": "34301", "nom": "Cour oasis (source presse)", "type_site": "cour_ecole", "statut": "programmee",
+        "validation": "validee", "localisation_approximative": True, "surface_declaree_m2": 1800.0,
+        "zones": [{"geometrie": carre, "revetement_avant": "enrobe", "revetement_apres": "enrobe"}]}, "test")
+    magasin.fermer()
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = str(ident)
+    appli.run()
+    assert not appli.exception, appli.exception
+    metriques = {m.label: m.value for m in appli.metric}
+    assert metriques["Surface désimperméabilisée"] == "—" and metriques["Volume infiltré supplémentaire"] == "—"
+    assert any("1\u202f800\u202fm²" in c.value and "non comptée" in c.value for c in appli.caption)
+    assert any("Aucune zone connue" in c.value for c in appli.caption)
