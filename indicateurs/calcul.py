@@ -59,6 +59,9 @@ COLONNES_OPERATIONS = [*IDENTIFIANTS_OPERATION, "surface_zones", "surface_desimp
                        "volume_stockage", "cout_total_ht", "montant_aides", "reste_a_charge", "taux_aide",
                        "cout_par_m2", "cout_par_m3_infiltre", "surface_declaree", "ecart_surface_relatif",
                        "ecart_surface_signale"]
+# Indicateurs d'opération tirés de la géométrie des zones (inconnus pour une localisation approximative).
+COLONNES_GEOMETRIQUES = ["surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee", "volume_infiltre",
+                         "volume_abattu_pluie_reference", "cout_par_m2", "cout_par_m3_infiltre", "ecart_surface_relatif"]
 COLONNES_SDAGE = ["nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage", "ratio_sdage_atteint"]
 COLONNES_FINANCIERES = ["cout_total_ht", "montant_aides", "nombre_operations_cout_connu", "reste_a_charge",
                         "taux_aide", "cout_par_m2", "cout_par_m3_infiltre"]
@@ -146,7 +149,13 @@ def calculer_indicateurs_operations(operations: pd.DataFrame, zones: pd.DataFram
     parametres = lire_parametres_defaut(parametres)
     table = calculer_ratios_financiers(_table_operations(operations, zones, financements, parametres, filtres,
                                                          revetements))
-    return table[COLONNES_OPERATIONS].reset_index(drop=True)
+    table = table[COLONNES_OPERATIONS].reset_index(drop=True)
+    if "localisation_approximative" in operations.columns:
+        # Sans géométrie connue (placée au centre de la commune), surfaces et volumes sont inconnus : NaN, pas 0.
+        approximatives = operations.set_index("id")["localisation_approximative"].fillna(False).astype(bool)
+        masque = table["operation_id"].map(approximatives).fillna(False).astype(bool).to_numpy()
+        table.loc[masque, COLONNES_GEOMETRIQUES] = np.nan
+    return table
 
 
 # -------------------------------------------------------------------------------------- agrégats

@@ -1042,15 +1042,15 @@ def test_donnees_partagees_toutes_les_lignes_si_le_territoire_les_contient(magas
     moussan = apercu.erreurs[apercu.erreurs["ligne"] == 15]["message"].tolist()
     assert any("TTC" in m and "sans conversion" in m for m in moussan)
 
-    # Indicateurs : l'emplacement au centre de la commune ne compte pour rien ; la surface déclarée reste
-    # affichée comme telle.
+    # Indicateurs : l'emplacement au centre de la commune ne compte pour rien (surfaces inconnues : NaN) ; la
+    # surface déclarée reste affichée comme telle.
     from indicateurs.calcul import calculer_indicateurs_operations
 
     indicateurs = calculer_indicateurs_operations(magasin.lire_operations(), magasin.lire_zones(),
                                                   magasin.lire_financements()).set_index("nom")
     for colonne in ("surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee",
                     "volume_infiltre", "volume_abattu_pluie_reference"):
-        assert (indicateurs[colonne] == 0).all(), colonne
+        assert indicateurs[colonne].isna().all(), colonne
     assert not indicateurs["ecart_surface_signale"].any()
     assert indicateurs.loc["École André-Boulloche", "surface_declaree"] == 500
     assert indicateurs["cout_par_m2"].isna().all()
@@ -1194,7 +1194,7 @@ def test_indicateurs_ignorent_les_emplacements_approximatifs(magasin, communes):
     assert len(ecarter_zones_approximatives(zones, operations.drop(columns="localisation_approximative"))) == 2
     table = calculer_indicateurs_operations(operations, zones, magasin.lire_financements()).set_index("nom")
     assert table.loc["Dessinée", "surface_desimpermeabilisee"] == pytest.approx(900, rel=0.01)
-    assert table.loc["Sans contour", ["surface_zones", "surface_desimpermeabilisee", "volume_infiltre"]].eq(0).all()
+    assert table.loc["Sans contour", ["surface_zones", "surface_desimpermeabilisee", "volume_infiltre"]].isna().all()
     assert table.loc["Sans contour", "surface_declaree"] == 800
     assert not table.loc["Sans contour", "ecart_surface_signale"]
     bassin = calculer_indicateurs_communes(operations, zones, magasin.lire_financements(),
