@@ -232,6 +232,23 @@ def _vers_wgs84(table: gpd.GeoDataFrame, nom: str) -> gpd.GeoDataFrame:
                 f"Fichier {nom} : systèmes de coordonnées mélangés, les entités {_citer(lignes)} ont des "
                 "coordonnées hors de WGS84 et les autres non. Exportez tout le fichier dans un même système.",
                 "import", "crs")
+    elif table.crs.is_projected:
+        # Des degrés dans un fichier déclaré en mètres (Lambert-93…) : |x| ≤ 180 et |y| ≤ 90, soit un carré de
+        # 180 m près de l'origine du système, invraisemblable pour un territoire.
+        xmin, ymin, xmax, ymax = (shapely.bounds(table.geometry.values).T)
+        en_degres = (np.abs(xmin) <= 180) & (np.abs(xmax) <= 180) & (np.abs(ymin) <= 90) & (np.abs(ymax) <= 90)
+        systeme = table.crs.to_string()
+        if en_degres.all():
+            raise ErreurDonnees(
+                f"Fichier {nom} : coordonnées en degrés alors que le système déclaré ({systeme}) est en mètres. "
+                "Exportez le fichier dans le système déclaré, ou déclarez-le en WGS84 (--crs EPSG:4326).",
+                "import", "crs")
+        if en_degres.any():
+            lignes = np.flatnonzero(en_degres) + 1
+            raise ErreurDonnees(
+                f"Fichier {nom} : systèmes de coordonnées mélangés, les entités {_citer(lignes)} sont en degrés "
+                f"et les autres en mètres ({systeme}). Exportez tout le fichier dans un même système.",
+                "import", "crs")
     table = table.to_crs(CRS_STOCKAGE)
     table = table.set_geometry(shapely.force_2d(table.geometry.values))
     return table

@@ -339,6 +339,15 @@ def test_systemes_de_coordonnees_melanges_ou_absents(parcelles_importees, capsys
     shp.with_suffix(".prj").unlink()
     code, sortie = lancer(capsys, "importer", "parcelles", "--depuis", shp, "--dossier", dossier)
     assert code == 2 and "système de coordonnées absent (fichier .prj manquant ?)" in sortie
+    # Déclaré en Lambert-93 mais en degrés (tout le fichier, puis une seule entité).
+    faux = dossier / "degres_declares_2154.json"
+    faux.write_bytes(geojson([parcelle("34202000BM0006", wgs84)], crs="urn:ogc:def:crs:EPSG::2154"))
+    code, sortie = lancer(capsys, "importer", "parcelles", "--depuis", faux, "--dossier", dossier)
+    assert code == 2 and "coordonnées en degrés alors que le système déclaré (EPSG:2154) est en mètres" in sortie
+    faux.write_bytes(geojson([parcelle("34202000BM0006", lambert), parcelle("34202000BM0007", wgs84)],
+                             crs="urn:ogc:def:crs:EPSG::2154"))
+    code, sortie = lancer(capsys, "importer", "parcelles", "--depuis", faux, "--dossier", dossier)
+    assert code == 2 and "les entités 2 sont en degrés" in sortie
     assert octets(dossier, "parcelles") == avant
     # Système précisé : la couche est reprojetée en WGS84.
     code, sortie = lancer(capsys, "importer", "parcelles", "--depuis", absent, "--crs", "EPSG:2154",
