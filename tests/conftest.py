@@ -9,7 +9,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,8 @@ from glob import glob
 from pathlib import Path
 
 import pytest
+
+from outils import manquer, port_libre
 
 # =====================================================================================================
 # PostgreSQL + PostGIS (magasin des opérations)
@@ -40,15 +41,9 @@ _PG_NOM_BASE = "desimper_test"
 _PG_DELAI_DEMARRAGE_S = 60
 
 
-def _pg_en_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
 def _pg_indisponible(message: str):
     """Ignore le test, ou le fait échouer sous CI où PostgreSQL doit être présent."""
-    if _pg_en_ci():
-        pytest.fail(f"PostgreSQL/PostGIS requis sous CI : {message}", pytrace=False)
-    pytest.skip(f"PostgreSQL/PostGIS indisponible : {message}")
+    manquer(f"PostgreSQL/PostGIS indisponible : {message}")
 
 
 def _pg_masquer(url: str) -> str:
@@ -74,12 +69,6 @@ def _pg_dossier_binaires() -> Path | None:
     return None
 
 
-def _pg_port_libre() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _GrappeJetable:
     """Grappe PostgreSQL temporaire, accessible par socket Unix seulement."""
 
@@ -88,7 +77,7 @@ class _GrappeJetable:
         self.racine = Path(tempfile.mkdtemp(prefix="desimper-pg-"))
         self.donnees = self.racine / "data"
         self.journal = self.racine / "postgresql.log"
-        self.port = _pg_port_libre()
+        self.port = port_libre()
         self.prefixe: list[str] = []
         if os.geteuid() == 0:
             try:

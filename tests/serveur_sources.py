@@ -19,29 +19,20 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
+from outils import chemin_partage
 
-RACINE_PROJET = Path(__file__).resolve().parent.parent
-DOSSIER_PARTAGE = RACINE_PROJET.parent / "shared" / "data"
 PREFIXE_CADASTRE = "/data/etalab-cadastre/latest/geojson/communes/"
 DATE_SERVEUR = "Tue, 01 Apr 2025 00:00:00 GMT"
 
 
 def fichier_partage(nom: str) -> Path:
     """Chemin d'un fichier de ``../shared/data`` ; test ignoré s'il manque (échec sous CI=true)."""
-    chemin = DOSSIER_PARTAGE / nom
-    if not chemin.exists():
-        message = f"fichier partagé absent : {chemin}"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return chemin
+    return chemin_partage("data", nom)
 
 
 def communes_geo_api(codes: list[str]) -> dict:

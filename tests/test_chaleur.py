@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -19,21 +18,16 @@ from shapely.geometry import box
 from donnees.schemas import ErreurDonnees
 from indicateurs import chaleur as ch
 from indicateurs import grille as gr
+from outils import DOSSIER_PARTAGE, chemin_partage
 
-PARTAGE = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = PARTAGE / "reference" / "invest-cas-ville"
+REFERENCE = DOSSIER_PARTAGE / "reference" / "invest-cas-ville"
 PARAMS = ch.ParametresChaleur(t_ref_c=30, uhi_max_c=3, d_cool_m=450, r_mix_m=500, poids_ombre=0.6,
                               poids_albedo=0.2, poids_eti=0.2, surface_verte_min_m2=20000,
                               seuil_ilot_chaleur_c=2, et0_mm_jour=6, largeur_anneau_m=100)
 
 
 def _reference() -> Path:
-    if not REFERENCE.is_dir():
-        message = f"cas de référence InVEST absent ({REFERENCE})"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return REFERENCE
+    return chemin_partage("reference", "invest-cas-ville")
 
 
 # ------------------------------------------------------------------------------------ formules

@@ -3,7 +3,6 @@ commune, comparaison avec InVEST 3.20.2 sur shared/reference/invest-cas-ville/, 
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,18 +14,13 @@ import rasterio
 from donnees.schemas import ErreurDonnees
 from indicateurs import eau_grille as eau
 from indicateurs import grille as gr
+from outils import DOSSIER_PARTAGE, chemin_partage
 
-PARTAGE = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = PARTAGE / "reference" / "invest-cas-ville"
+REFERENCE = DOSSIER_PARTAGE / "reference" / "invest-cas-ville"
 
 
 def _reference() -> Path:
-    if not REFERENCE.is_dir():
-        message = f"cas de référence InVEST absent ({REFERENCE})"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return REFERENCE
+    return chemin_partage("reference", "invest-cas-ville")
 
 
 def test_formules_a_la_main():

@@ -24,7 +24,6 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from donnees import import_operations as imp
-from donnees.config import RACINE_PROJET
 from donnees.import_operations import (
     ApercuImport,
     generer_modele_xlsx,
@@ -35,6 +34,7 @@ from donnees.import_operations import (
 )
 from donnees.magasin import Magasin
 from donnees.schemas import ErreurDonnees
+from outils import chemin_partage
 
 VERS_4326 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 AUTEUR = "agent@mairie-sete.fr"
@@ -910,16 +910,8 @@ def test_operations_sans_geometrie_au_centroide(magasin, communes):
 # --------------------------------------------------------------------------- données partagées
 
 
-DOSSIER_PARTAGE = RACINE_PROJET.parent / "shared" / "data"
-
-
 def _donnees_partagees(nom: str) -> Path:
-    chemin = DOSSIER_PARTAGE / nom
-    if not chemin.exists():
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(f"données partagées absentes sous CI : {chemin}", pytrace=False)
-        pytest.skip(f"données partagées absentes : {chemin}")
-    return chemin
+    return chemin_partage("data", nom)
 
 
 FICHIER_OPERATIONS_REELLES = "operations-desimpermeabilisation-exemples.csv"

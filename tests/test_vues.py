@@ -61,12 +61,9 @@ def test_actifs_locaux_reorientes(tmp_path):
 
 def test_aucune_ressource_distante_quand_npm_installe():
     if not actifs.utiliser_actifs_locaux():
-        import os
+        from outils import manquer
 
-        import pytest
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("static/node_modules absent : `make` doit installer les actifs avec npm sous CI")
-        pytest.skip("static/node_modules absent (npm indisponible)")
+        manquer("static/node_modules absent : `make` installe les actifs avec npm")
     carte = construire_carte_bassin(communes_test(), operations_test())
     assert actifs.lister_ressources_distantes(carte) == []
 

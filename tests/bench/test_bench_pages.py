@@ -32,13 +32,9 @@ import json
 import os
 import pstats
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -56,6 +52,7 @@ from indicateurs.modeles import calculer_modeles_territoire
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites, classer_parcelles
 from indicateurs.surfaces import calculer_surface_impermeable_communes
+from outils import CHROMIUM, OPTIONS_CHROMIUM, arreter_serveur, importer_playwright, lancer_serveur
 from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
 
 RACINE = Path(__file__).resolve().parents[2]
@@ -70,10 +67,6 @@ BUDGET_MEMOIRE_MO = 2048
 NOMBRE_SESSIONS = 10
 NOMBRE_PARCELLES_CARTE = 300  # comme pages/commune.py
 INDICATEUR_CARTE = "surface_desimpermeabilisee"  # indicateur proposé par défaut sur la vue d'ensemble
-CHROMIUM = os.environ.get("DESIMPER_CHROMIUM", "/usr/bin/chromium")
-OPTIONS_CHROMIUM = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                    "--disable-dev-shm-usage"]
 
 
 def _enregistrer(cle: str, valeur) -> None:
@@ -378,18 +371,6 @@ def test_poids_carte_envoyee_par_la_page(vue, demo_complete, monkeypatch):
 # ------------------------------------------------------------------------------ mémoire du serveur
 
 
-def _manque(raison: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{raison} (obligatoire sous CI=true)")
-    pytest.skip(raison)
-
-
-def _port_libre() -> int:
-    with socket.socket() as prise:
-        prise.bind(("127.0.0.1", 0))
-        return prise.getsockname()[1]
-
-
 def _descendants(pid: int) -> list[int]:
     """Le processus et tous ses descendants (lus dans /proc)."""
     enfants: dict[int, list[int]] = {}
@@ -444,35 +425,9 @@ def _pic_mo(pid: int) -> float | None:
 @pytest.fixture(scope="module")
 def serveur(demo_complete):
     """`desimper serveur` réel sur un port libre ; renvoie (url, pid)."""
-    port = _port_libre()
-    environnement = dict(os.environ, DESIMPER_DONNEES=str(demo_complete))
-    environnement.pop("DESIMPER_BASE_URL", None)
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    journal = open(SORTIES / "serveur_bench_pages.log", "w")
-    # sys.executable : le Python de .venv quand `make bench` lance pytest
-    processus = subprocess.Popen(
-        [sys.executable, "cli.py", "serveur", "--port", str(port), "--adresse", "127.0.0.1",
-         "--server.headless", "true"],
-        cwd=RACINE, env=environnement, stdout=journal, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    limite = time.monotonic() + 60
-    while time.monotonic() < limite:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reponse:
-                if reponse.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        processus.terminate()
-        pytest.fail("Le serveur Streamlit n'a pas démarré (voir tests/sorties/serveur_bench_pages.log).")
+    processus, journal, url = lancer_serveur(demo_complete, SORTIES / "serveur_bench_pages.log")
     yield url, processus.pid
-    processus.terminate()
-    try:
-        processus.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        processus.kill()
-    journal.close()
+    arreter_serveur(processus, journal)
 
 
 def _attendre_page(page, titre: str) -> None:
@@ -492,13 +447,7 @@ def _naviguer(page, chemin: str, titre: str) -> None:
 @pytest.fixture(scope="module")
 def playwright_chromium():
     """sync_playwright, après vérification de Chromium (avant de lancer le serveur)."""
-    if not Path(CHROMIUM).exists():
-        _manque(f"Chromium introuvable ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _manque("Playwright n'est pas installé")
-    return sync_playwright
+    return importer_playwright()
 
 
 def test_memoire_serveur_10_sessions(playwright_chromium, serveur):

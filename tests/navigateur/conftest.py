@@ -6,34 +6,13 @@ capture d'écran est rangée dans ``tests/sorties/`` (ignoré par git).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-RACINE = Path(__file__).resolve().parents[2]
+from outils import CHROMIUM, OPTIONS_CHROMIUM, RACINE, arreter_serveur, importer_playwright, lancer_serveur
+
 SORTIES = RACINE / "tests" / "sorties"
-CHROMIUM = os.environ.get("DESIMPER_CHROMIUM", "/usr/bin/chromium")
-OPTIONS_CHROMIUM = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage"]
-
-
-def _manque(raison: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{raison} (obligatoire sous CI=true)")
-    pytest.skip(raison)
-
-
-def _port_libre() -> int:
-    with socket.socket() as prise:
-        prise.bind(("127.0.0.1", 0))
-        return prise.getsockname()[1]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -44,29 +23,6 @@ def pytest_runtest_makereport(item, call):
         item.echec_appel = rapport.failed
 
 
-def _lancer_serveur(dossier: Path, journal_chemin: Path):
-    port = _port_libre()
-    environnement = dict(os.environ, DESIMPER_DONNEES=str(dossier))
-    environnement.pop("DESIMPER_BASE_URL", None)
-    journal = open(journal_chemin, "w")
-    processus = subprocess.Popen(
-        [sys.executable, "cli.py", "serveur", "--port", str(port), "--adresse", "127.0.0.1",
-         "--server.headless", "true"],
-        cwd=RACINE, env=environnement, stdout=journal, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    limite = time.monotonic() + 60
-    while time.monotonic() < limite:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reponse:
-                if reponse.status == 200:
-                    return processus, journal, url
-        except OSError:
-            time.sleep(0.3)
-    processus.terminate()
-    journal.close()
-    pytest.fail(f"Le serveur Streamlit n'a pas démarré (voir {journal_chemin}).")
-
-
 @pytest.fixture(scope="session")
 def demarrer_serveur():
     """Fabrique : ``demarrer_serveur(dossier) -> url`` lance `desimper serveur` sur un port libre."""
@@ -74,18 +30,13 @@ def demarrer_serveur():
     lances = []
 
     def demarrer(dossier: Path) -> str:
-        processus, journal, url = _lancer_serveur(dossier, SORTIES / f"serveur-{len(lances)}.log")
+        processus, journal, url = lancer_serveur(dossier, SORTIES / f"serveur-{len(lances)}.log")
         lances.append((processus, journal))
         return url
 
     yield demarrer
     for processus, journal in lances:
-        processus.terminate()
-        try:
-            processus.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            processus.kill()
-        journal.close()
+        arreter_serveur(processus, journal)
 
 
 @pytest.fixture(scope="session")
@@ -97,13 +48,7 @@ def serveur_app(dossier_demo, demarrer_serveur):
 @pytest.fixture(scope="session")
 def navigateur():
     """Chromium de Debian piloté par Playwright."""
-    if not Path(CHROMIUM).exists():
-        _manque(f"Chromium introuvable ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _manque("Playwright n'est pas installé")
-    with sync_playwright() as pw:
+    with importer_playwright()() as pw:
         instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=OPTIONS_CHROMIUM)
         yield instance
         instance.close()
