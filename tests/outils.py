@@ -96,3 +96,15 @@ def importer_playwright():
     except ImportError:
         manquer("Playwright n'est pas installé")
     return sync_playwright
+
+
+def enregistrer_mesure(fichier: str, cle: str, valeur) -> None:
+    """Ajoute une mesure de banc à ``tests/sorties/<fichier>`` (JSON), sans effacer les autres."""
+    import json
+
+    sorties = RACINE / "tests" / "sorties"
+    sorties.mkdir(parents=True, exist_ok=True)
+    chemin = sorties / fichier
+    mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
+    mesures[cle] = valeur
+    chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))

@@ -34,20 +34,15 @@ from donnees.magasin import Magasin
 from indicateurs import chaleur as ch
 from indicateurs.eau_grille import calculer_eau_territoire
 from indicateurs.parametres import lire_parametres, lire_parametres_revetements
+from outils import enregistrer_mesure
 
-SORTIES = Path(__file__).resolve().parents[1] / "sorties"
-DEMO_EXISTANTE = Path("/tmp/demo_complete")
 PYTHON_INVEST = Path(os.environ.get("DESIMPER_PYTHON_INVEST", "/tmp/venv_invest/bin/python"))
 INVEST_REFERENCE_S, INVEST_REFERENCE_CELLULES = 43.6, 3000 * 3000
 PASSAGES = 3
 
 
 def _enregistrer(cle: str, valeur) -> None:
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    chemin = SORTIES / "bench_chaleur.json"
-    mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
-    mesures[cle] = valeur
-    chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+    enregistrer_mesure("bench_chaleur.json", cle, valeur)
 
 
 def _mediane(fonction, passages: int = PASSAGES) -> tuple[float, list[float], object]:
@@ -57,21 +52,6 @@ def _mediane(fonction, passages: int = PASSAGES) -> tuple[float, list[float], ob
         resultat = fonction()
         durees.append(time.perf_counter() - debut)
     return statistics.median(durees), [round(d, 2) for d in durees], resultat
-
-
-@pytest.fixture(scope="module")
-def demo_complete(tmp_path_factory):
-    """Démonstration complète (graine 42) : celle de /tmp/demo_complete si elle est là, sinon générée."""
-    territoire = DEMO_EXISTANTE / "territoire.json"
-    if territoire.exists():
-        description = json.loads(territoire.read_text(encoding="utf-8"))
-        if description.get("taille") == "complete" and description.get("graine") == 42:
-            return DEMO_EXISTANTE
-    from donnees.demo import generer_demo
-
-    dossier = tmp_path_factory.mktemp("demo_complete_chaleur")
-    generer_demo(dossier, taille="complete", graine=42)
-    return dossier
 
 
 @pytest.fixture(scope="module")

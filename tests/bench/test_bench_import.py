@@ -9,29 +9,15 @@ tests/sorties/bench_import.json (garde-fou : moins de 5 minutes).
 
 import gzip
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
-import pytest
 import shapely
 
 import cli
-from donnees.demo import generer_demo
 from donnees.referentiel import lire_couche, lire_territoire
-
-SORTIES = Path(__file__).resolve().parents[1] / "sorties"
-
-
-@pytest.fixture(scope="module")
-def demo_complete(tmp_path_factory) -> Path:
-    dossier = os.environ.get("DESIMPER_DEMO_COMPLETE")
-    if dossier and lire_territoire(Path(dossier)).get("taille") == "complete":
-        return Path(dossier)
-    dossier = tmp_path_factory.mktemp("demo_complete_import")
-    generer_demo(dossier, taille="complete", graine=42)
-    return dossier
+from outils import enregistrer_mesure
 
 
 def _ecrire_fichiers_etalab(parcelles, dossier: Path) -> list[Path]:
@@ -78,6 +64,6 @@ def test_import_du_cadastre_de_tout_le_territoire(demo_complete, tmp_path, monke
     mesures = {"parcelles": len(parcelles), "fichiers": len(fichiers),
                "octets_gzip": sum(f.stat().st_size for f in fichiers),
                "import_parcelles_s": round(duree, 2), "parcelles_par_seconde": round(len(parcelles) / duree)}
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    (SORTIES / "bench_import.json").write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+    for cle, valeur in mesures.items():
+        enregistrer_mesure("bench_import.json", cle, valeur)
     assert duree < 300, mesures

@@ -9,11 +9,8 @@ dans un dossier temporaire, ou lu dans ``$DESIMPER_DEMO_COMPLETE`` s'il y en a d
 Les médianes sont écrites dans tests/sorties/bench_indicateurs.json.
 """
 
-import json
-import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,9 +18,8 @@ import shapely
 from affine import Affine
 
 from donnees.config import url_base
-from donnees.demo import generer_demo
 from donnees.magasin import Magasin
-from donnees.referentiel import lire_couche, lire_territoire
+from donnees.referentiel import lire_couche
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
@@ -34,17 +30,13 @@ from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites
 from indicateurs.surfaces import calculer_surface_impermeable_communes
+from outils import enregistrer_mesure
 
-SORTIES = Path(__file__).resolve().parents[1] / "sorties"
 RESOLUTION_M = 10.0
 
 
 def _enregistrer(cle: str, valeur) -> None:
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    chemin = SORTIES / "bench_indicateurs.json"
-    mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
-    mesures[cle] = valeur
-    chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+    enregistrer_mesure("bench_indicateurs.json", cle, valeur)
 
 
 def _mediane(fonction, repetitions: int) -> float:
@@ -57,13 +49,8 @@ def _mediane(fonction, repetitions: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def couches(tmp_path_factory):
-    dossier = os.environ.get("DESIMPER_DEMO_COMPLETE")
-    if dossier and lire_territoire(Path(dossier)).get("taille") == "complete":
-        dossier = Path(dossier)
-    else:
-        dossier = tmp_path_factory.mktemp("demo_complete_indicateurs")
-        generer_demo(dossier, taille="complete", graine=42)
+def couches(demo_complete):
+    dossier = demo_complete
     magasin = Magasin(url_base(dossier))
     donnees = {"operations": magasin.lire_operations(), "zones": magasin.lire_zones(),
                "financements": magasin.lire_financements()}

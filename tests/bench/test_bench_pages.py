@@ -29,7 +29,6 @@ import cProfile
 import io
 import itertools
 import json
-import os
 import pstats
 import re
 import statistics
@@ -41,7 +40,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from donnees.config import url_base
-from donnees.demo import generer_demo
 from donnees.magasin import Magasin
 from donnees.nomenclatures import STATUTS, VALIDATIONS
 from donnees.referentiel import lire_couche, lire_territoire
@@ -52,7 +50,8 @@ from indicateurs.modeles import calculer_modeles_territoire
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites, classer_parcelles
 from indicateurs.surfaces import calculer_surface_impermeable_communes
-from outils import CHROMIUM, OPTIONS_CHROMIUM, arreter_serveur, importer_playwright, lancer_serveur
+from outils import (CHROMIUM, OPTIONS_CHROMIUM, arreter_serveur, enregistrer_mesure, importer_playwright,
+                    lancer_serveur)
 from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
 
 RACINE = Path(__file__).resolve().parents[2]
@@ -70,11 +69,7 @@ INDICATEUR_CARTE = "surface_desimpermeabilisee"  # indicateur proposé par défa
 
 
 def _enregistrer(cle: str, valeur) -> None:
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    chemin = SORTIES / "bench_pages.json"
-    mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
-    mesures[cle] = valeur
-    chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+    enregistrer_mesure("bench_pages.json", cle, valeur)
 
 
 def _mo(texte: str) -> float:
@@ -82,15 +77,9 @@ def _mo(texte: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def demo_complete(tmp_path_factory) -> Path:
+def demo_complete(demo_complete) -> Path:
     """Démonstration complète (graine 42) avec les modèles chaleur et eau en cache disque."""
-    dossier = os.environ.get("DESIMPER_DEMO_COMPLETE")
-    if dossier and (Path(dossier) / "territoire.json").exists() \
-            and lire_territoire(Path(dossier)).get("taille") == "complete":
-        dossier = Path(dossier)
-    else:
-        dossier = tmp_path_factory.mktemp("demo_complete_pages")
-        generer_demo(dossier, taille="complete", graine=42)
+    dossier = demo_complete
     calculer_modeles_territoire(dossier)  # comme `desimper demo` : la première page ne calcule pas la chaleur
     return dossier
 

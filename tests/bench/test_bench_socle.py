@@ -4,9 +4,7 @@ Budgets : `desimper demo --taille complete` < 3 min sur 2 cœurs ; HTML de la ca
 Les chiffres sont écrits dans tests/sorties/bench_socle.json.
 """
 
-import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +12,9 @@ from donnees.config import url_base
 from donnees.demo import generer_demo
 from donnees.magasin import Magasin
 from donnees.referentiel import lire_couche
+from outils import enregistrer_mesure
 from vues.cartes import construire_carte_bassin
 
-SORTIES = Path(__file__).resolve().parents[1] / "sorties"
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +26,7 @@ def demo_complete(tmp_path_factory):
 
 
 def _enregistrer(cle: str, valeur) -> None:
-    SORTIES.mkdir(parents=True, exist_ok=True)
-    chemin = SORTIES / "bench_socle.json"
-    mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
-    mesures[cle] = valeur
-    chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+    enregistrer_mesure("bench_socle.json", cle, valeur)
 
 
 def test_demo_complete_en_moins_de_3_minutes(demo_complete):
