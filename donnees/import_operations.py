@@ -1359,7 +1359,7 @@ def _lire_wkt(valeur: Any, crs_wkt: str) -> BaseGeometry:
         crs, texte = f"EPSG:{m[1]}", m[2]
     try:
         geometrie = shapely.from_geojson(texte) if texte.startswith("{") else shapely.from_wkt(texte)
-    except Exception as exc:  # noqa: BLE001 - WKT ou GeoJSON illisible
+    except Exception:  # noqa: BLE001 - WKT ou GeoJSON illisible
         debut = texte[:40] + ("…" if len(texte) > 40 else "")
         raise _Probleme(f"géométrie « {debut} » illisible. Attendu : WKT, "
                         "par exemple POLYGON((3.69 43.40, 3.70 43.40, 3.70 43.41, 3.69 43.40))") from None

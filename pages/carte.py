@@ -17,8 +17,7 @@ INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_
 COULEURS = {"type_site": "Type de site", "statut": "Statut"}
 NOMBRE_PARCELLES = 300
 
-if not commun.couts_visibles():
-    INDICATEURS = [code for code in INDICATEURS if not code.startswith("cout")]
+indicateurs = INDICATEURS if commun.couts_visibles() else [c for c in INDICATEURS if not c.startswith("cout")]
 filtres = commun.lire_filtres()
 communes = commun.charger_couche("communes_affichage")
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)
@@ -54,7 +53,7 @@ if couche == "Parcelles d'une commune":
 else:
     choroplethe, image = None, None
     if couche == "Communes":
-        indicateur = droite.selectbox("Indicateur", INDICATEURS, format_func=titre_axe, key="carte_indicateur")
+        indicateur = droite.selectbox("Indicateur", indicateurs, format_func=titre_axe, key="carte_indicateur")
         choroplethe = Choroplethe(table[indicateur], titre_axe(indicateur), unite(indicateur))
     elif couche == "Imperméabilisation":
         commun.signaler_couche_absente("occupation", "le taux d'imperméabilisation des communes est inconnu")

@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
+from donnees.droits import peut
 from donnees.export import TYPES_MIME, exporter_csv
 from indicateurs.modeles import calculer_modeles_territoire
 from donnees.magasin import Magasin
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
-from donnees.referentiel import chemin_couche, lire_couche, lire_couche_facultative, lire_territoire
+from donnees.referentiel import chemin_couche, lire_couche_facultative, lire_territoire
 from donnees.schemas import SCHEMAS, ErreurDonnees
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
@@ -155,8 +155,8 @@ def deconnecter() -> None:
 
 
 def couts_visibles() -> bool:
-    """Vrai si l'utilisateur voit coûts et aides (pas la vue publique, CONCEPTION §6)."""
-    return utilisateur_courant().role != VISITEUR.role
+    """Vrai si l'utilisateur voit coûts et aides (pas la vue publique, CONCEPTION §6), selon les droits."""
+    return peut(utilisateur_courant(), "lire_details")
 
 
 MESSAGE_COUTS_RESERVES = ("Coûts et aides ne sont pas publics : ils sont réservés aux financeurs, aux communes et au "

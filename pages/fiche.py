@@ -15,6 +15,8 @@ from vues.format import formater_nombre
 
 CHIFFRES_GEOMETRIQUES = {"surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference",
                           "cout_par_m2", "surface_zones", "surface_active_deconnectee"}
+CHIFFRES_PUBLICS = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "surface_zones",
+                    "surface_active_deconnectee", "volume_stockage"]
 CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "cout_total_ht",
             "taux_aide", "cout_par_m2"]
 
@@ -50,11 +52,11 @@ if operation.get("localisation_approximative"):
 if operation["validation"] == "a_corriger" and isinstance(operation.get("commentaire_validation"), str):
     st.warning(f"À corriger : {operation['commentaire_validation']}")
 
-if not commun.couts_visibles():  # vue publique : ni coût ni aide (CONCEPTION §6)
-    CHIFFRES = [*CHIFFRES[:3], "surface_zones", "surface_active_deconnectee", "volume_stockage"]
+# Vue publique : ni coût ni aide (CONCEPTION §6).
+chiffres = CHIFFRES if commun.couts_visibles() else CHIFFRES_PUBLICS
 approximative = bool(operation.get("localisation_approximative"))
 colonnes = [*st.columns(3), *st.columns(3)]
-for colonne, code in zip(colonnes, CHIFFRES):
+for colonne, code in zip(colonnes, chiffres):
     # Sans géométrie connue, surfaces et volumes sont inconnus (« — »), pas nuls : rien n'est inventé.
     inconnu = approximative and code in CHIFFRES_GEOMETRIQUES
     colonne.metric(libelle(code), "—" if inconnu else formater_valeur(code, indicateurs[code]), border=True,

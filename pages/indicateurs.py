@@ -16,8 +16,7 @@ from vues.tableaux import preparer_tableau
 CHOIX = ["surface_desimpermeabilisee", "volume_infiltre", "surface_active_deconnectee", "cout_total_ht",
          "montant_aides", "nombre_operations"]
 
-if not commun.couts_visibles():
-    CHOIX = [code for code in CHOIX if code not in ("cout_total_ht", "montant_aides")]
+choix_possibles = CHOIX if commun.couts_visibles() else [c for c in CHOIX if c not in ("cout_total_ht", "montant_aides")]
 filtres = commun.lire_filtres()
 parametres = commun.parametres_territoire()
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)
@@ -34,8 +33,8 @@ if operations.empty:
             "sélection dans la barre latérale.")
     st.stop()
 
-choix = st.segmented_control("Indicateur des graphiques", CHOIX, format_func=titre_axe, default=CHOIX[0],
-                             key="indicateurs_choix") or CHOIX[0]
+choix = st.segmented_control("Indicateur des graphiques", choix_possibles, format_func=titre_axe,
+                             default=choix_possibles[0], key="indicateurs_choix") or choix_possibles[0]
 titre = titre_axe(choix)
 
 onglet_annee, onglet_type, onglet_commune, onglet_financeur, onglet_efficacite, onglet_sdage = st.tabs(

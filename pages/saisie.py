@@ -147,7 +147,7 @@ inconnues = sorted(set(parcelles_ids) - set(retenues["id"]))
 if inconnues:
     st.error(f"Parcelles introuvables dans {noms[code]} : {', '.join(inconnues)}. Vérifiez la section et le numéro.")
 
-geometries, sources, avants, apres, gardees = [], [], [], [], []
+geometries, sources, avants, apres = [], [], [], []  # zones enregistrées d'abord, puis les nouvelles
 for rang, zone in enumerate(edition["zones"] if edition is not None else [], start=1):
     geometries.append(zone["geometrie"])
     sources.append(f"Zone enregistrée {rang}")
@@ -204,7 +204,7 @@ if geometries:
     # Une opération placée au centre de sa commune (import sans géométrie) cesse d'être « approximative »
     # dès que son carré provisoire est retiré au profit de zones réelles.
     approximative = bool(edition is not None and edition.get("localisation_approximative")
-                         and zones["source"].str.startswith("Zone enregistrée").any())
+                         and garder[:len(avants)].any())
     if zones.empty:
         zones = None
         st.info("Toutes les zones sont retirées : une opération garde au moins une zone.")

@@ -21,9 +21,9 @@ CHIFFRES_PUBLICS = {"cout_total_ht": "taux_atteinte_objectif", "taux_aide": "rat
 NON_CUMULABLES = {"delta_t_operations", "taux_atteinte_objectif", "ratio_compensation_sdage"}
 INDICATEURS_COUTS = {"cout_par_m2", "cout_total_ht", "taux_aide", "montant_aides"}
 
-if not commun.couts_visibles():
-    CHIFFRES_CLES = [CHIFFRES_PUBLICS.get(code, code) for code in CHIFFRES_CLES]
-    INDICATEURS_CARTE = [code for code in INDICATEURS_CARTE if code not in INDICATEURS_COUTS]
+couts_visibles = commun.couts_visibles()
+chiffres_cles = CHIFFRES_CLES if couts_visibles else [CHIFFRES_PUBLICS.get(c, c) for c in CHIFFRES_CLES]
+indicateurs_carte = [c for c in INDICATEURS_CARTE if couts_visibles or c not in INDICATEURS_COUTS]
 territoire = commun.charger_territoire()
 st.title("Vue d'ensemble")
 st.caption(f"{territoire['nom']} — registre des opérations de désimperméabilisation")
@@ -58,7 +58,7 @@ def decrire_evolution(code: str) -> str | None:
 
 
 colonnes = [*st.columns(3), *st.columns(3)]
-for colonne, code in zip(colonnes, CHIFFRES_CLES):
+for colonne, code in zip(colonnes, chiffres_cles):
     decimales = int(catalogue.loc[code, "decimales"])
     symbole = unite(code) if unite(code) not in ("—", "") else None  # ratio sans unité
     colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, symbole),
@@ -75,7 +75,7 @@ if operations.empty:
 
 carte_col, trajectoire_col = st.columns([3, 2], gap="large")
 with carte_col:
-    choix = st.selectbox("Colorer les communes selon", INDICATEURS_CARTE, format_func=titre_axe,
+    choix = st.selectbox("Colorer les communes selon", indicateurs_carte, format_func=titre_axe,
                          key="vue_indicateur_carte")
     valeurs = table.set_index("territoire")[choix].drop(CODE_BASSIN, errors="ignore")
     choroplethe = Choroplethe(valeurs, titre_axe(choix), unite(choix), int(catalogue.loc[choix, "decimales"]))

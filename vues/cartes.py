@@ -155,10 +155,13 @@ def decrire_classes(bornes: list[float], palette: list[str], choroplethe: Chorop
     return entrees
 
 
+LIEU_APPROXIMATIF = "approximatif (centre de la commune)"
+
+
 def _style_operation(proprietes: dict, couleurs: dict) -> dict:
     """Point plein (emplacement dessiné) ou cercle en pointillés (placé au centre de la commune)."""
     couleur = couleurs.get(proprietes["categorie"], "#444444")
-    if proprietes.get("lieu", "").startswith("approximatif"):
+    if proprietes.get("lieu") == LIEU_APPROXIMATIF:
         return {"color": couleur, "weight": 2, "dashArray": "3 3", "fill": True, "fillColor": couleur,
                 "fillOpacity": 0.2, "radius": 8, "className": "desimper-operation"}
     return {"color": "#ffffff", "fill": True, "fillColor": couleur, "className": "desimper-operation"}
@@ -183,7 +186,7 @@ def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_
             "statut": operations["statut"].map(STATUTS).fillna("").to_numpy(),
             "lieu": np.where(operations["localisation_approximative"].fillna(False).astype(bool).to_numpy()
                              if "localisation_approximative" in operations.columns else False,
-                             "approximatif (centre de la commune)", "dessiné"),
+                             LIEU_APPROXIMATIF, "dessiné"),
         },
         geometry=operations.geometry.to_crs(4326).representative_point().to_numpy(),
         crs=4326,
