@@ -290,7 +290,7 @@ def _colonne(table: pd.DataFrame, candidats: tuple[str, ...]) -> str | None:
 
 def _polygones_valides(geometries: np.ndarray) -> np.ndarray:
     """Géométries réparées (make_valid) réduites à leur partie surfacique (None s'il n'en reste rien)."""
-    from donnees.demo import extraire_polygones
+    from donnees.geometrie import extraire_polygones
 
     geometries = np.asarray(geometries, dtype=object)
     invalides = ~shapely.is_valid(geometries)
@@ -650,7 +650,7 @@ def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], c
                         couche: str | None, colonne_couverture: str | None, correspondance: Path | None
                         ) -> tuple[gpd.GeoDataFrame, list[str], str, list[str]]:
     """Occupation du sol découpée par les communes du territoire ; renvoie table, fichiers, source, avertissements."""
-    from donnees.demo import repartir_par_commune
+    from donnees.geometrie import repartir_par_commune
     from donnees.nomenclatures import lire_correspondance_ocsge
 
     if not couche_presente("communes", dossier):

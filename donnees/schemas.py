@@ -8,7 +8,6 @@ couche, la colonne et les premières lignes fautives.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -16,20 +15,19 @@ import pandas as pd
 import pandera.pandas as pa
 import shapely
 
-CRS_STOCKAGE = "EPSG:4326"
-CRS_CALCUL = "EPSG:2154"
+from donnees.cadastre import (
+    MOTIF_TEXTE_CODE_INSEE,
+    MOTIF_TEXTE_ID_PARCELLE,
+    MOTIF_TEXTE_NUMERO,
+    MOTIF_TEXTE_PREFIXE,
+    MOTIF_TEXTE_SECTION,
+)
+from donnees.erreurs import RAISONS_GEOS, ErreurDonnees, decrire_invalidite  # noqa: F401
+from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE  # noqa: F401
+
+# Réexports : CRS_*, ErreurDonnees, RAISONS_GEOS et decrire_invalidite s'importent aussi d'ici.
+
 NB_LIGNES_CITEES = 5
-
-
-class ErreurDonnees(Exception):
-    """Données invalides : le message, en français, dit quoi corriger."""
-
-    def __init__(self, message: str, couche: str | None = None, colonne: str | None = None,
-                 lignes: list | None = None):
-        super().__init__(message)
-        self.couche = couche
-        self.colonne = colonne
-        self.lignes = list(lignes or [])
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ SCHEMAS: dict[str, SchemaCouche] = {
     "communes": SchemaCouche(
         "communes", "communes",
         pa.DataFrameSchema({
-            "code_insee": _texte(r"^\d[\dAB]\d{3}$"),
+            "code_insee": _texte(MOTIF_TEXTE_CODE_INSEE),
             "nom": _texte(r"\S"),
             "population": pa.Column("int64", pa.Check.ge(0), coerce=True),
             "source_geometrie": _texte(r"\S"),
@@ -67,16 +65,16 @@ SCHEMAS: dict[str, SchemaCouche] = {
         ("code_insee",), _POLYGONES),
     "communes_affichage": SchemaCouche(
         "communes_affichage", "communes simplifiées pour l'affichage",
-        pa.DataFrameSchema({"code_insee": _texte(r"^\d[\dAB]\d{3}$"), "nom": _texte(r"\S")}),
+        pa.DataFrameSchema({"code_insee": _texte(MOTIF_TEXTE_CODE_INSEE), "nom": _texte(r"\S")}),
         ("code_insee",), _POLYGONES),
     "parcelles": SchemaCouche(
         "parcelles", "parcelles cadastrales",
         pa.DataFrameSchema({
-            "id": _texte(r"^\d[\dAB]\d{3}[0-9A-Z]{3}[0-9A-Z]{2}\d{4}$"),
-            "commune": _texte(r"^\d[\dAB]\d{3}$"),
-            "prefixe": _texte(r"^[0-9A-Z]{3}$"),
-            "section": _texte(r"^[0-9A-Z]{1,2}$"),
-            "numero": _texte(r"^\d{1,4}$"),
+            "id": _texte(MOTIF_TEXTE_ID_PARCELLE),
+            "commune": _texte(MOTIF_TEXTE_CODE_INSEE),
+            "prefixe": _texte(MOTIF_TEXTE_PREFIXE),
+            "section": _texte(MOTIF_TEXTE_SECTION),
+            "numero": _texte(MOTIF_TEXTE_NUMERO),
             "contenance": pa.Column("int64", pa.Check.ge(0), coerce=True),
         }),
         ("id",), _POLYGONES),
@@ -84,7 +82,7 @@ SCHEMAS: dict[str, SchemaCouche] = {
         "batiments", "bâtiments (cadastre)",
         pa.DataFrameSchema({
             "id": _texte(r"\S"),
-            "commune": _texte(r"^\d[\dAB]\d{3}$"),
+            "commune": _texte(MOTIF_TEXTE_CODE_INSEE),
             "type": _texte(r"^\d{2}$", nullable=True),
             "nom": _texte(nullable=True),
         }),
@@ -93,7 +91,7 @@ SCHEMAS: dict[str, SchemaCouche] = {
         "occupation", "occupation du sol (OCS GE)",
         pa.DataFrameSchema({
             "id": _texte(r"\S"),
-            "code_insee": _texte(r"^\d[\dAB]\d{3}$"),
+            "code_insee": _texte(MOTIF_TEXTE_CODE_INSEE),
             "code_cs": _texte(r"^CS\d(\.\d)*$"),
             "code_us": _texte(r"^US\d(\.\d)*$", nullable=True),
         }),
@@ -101,7 +99,7 @@ SCHEMAS: dict[str, SchemaCouche] = {
     "objectifs": SchemaCouche(
         "objectifs", "objectifs de désimperméabilisation",
         pa.DataFrameSchema({
-            "territoire": _texte(r"^(bassin|\d[\dAB]\d{3})$"),
+            "territoire": _texte(r"^(bassin|" + MOTIF_TEXTE_CODE_INSEE[1:-1] + ")$"),
             "annee": pa.Column("int64", pa.Check.in_range(1990, 2100), coerce=True),
             "surface_m2": pa.Column("float64", pa.Check.ge(0), coerce=True),
         }),
@@ -109,7 +107,7 @@ SCHEMAS: dict[str, SchemaCouche] = {
     "nouvelles_surfaces": SchemaCouche(
         "nouvelles_surfaces", "nouvelles surfaces imperméabilisées",
         pa.DataFrameSchema({
-            "code_insee": _texte(r"^\d[\dAB]\d{3}$"),
+            "code_insee": _texte(MOTIF_TEXTE_CODE_INSEE),
             "annee": pa.Column("int64", pa.Check.in_range(1990, 2100), coerce=True),
             "surface_m2": pa.Column("float64", pa.Check.ge(0), coerce=True),
             "source": _texte(r"\S"),
@@ -196,35 +194,3 @@ def valider_couche(nom: str, table: pd.DataFrame) -> pd.DataFrame:
     if schema.geographique:
         _verifier_geometries(schema, table)
     return table
-
-
-# Raisons d'invalidité de GEOS (shapely.is_valid_reason) traduites pour les messages.
-RAISONS_GEOS = {
-    "Ring Self-intersection": "un anneau se recoupe",
-    "Self-intersection": "le contour se recoupe (auto-intersection)",
-    "Too few points": "trop peu de points",
-    "Hole lies outside shell": "un trou est hors du contour",
-    "Nested shells": "contours imbriqués",
-    "Interior is disconnected": "intérieur coupé en morceaux",
-    "Duplicate Rings": "anneaux en double",
-    "Invalid Coordinate": "coordonnée invalide",
-    "Nested holes": "trous imbriqués",
-    "Ring is not closed": "anneau non fermé",
-}
-
-
-def decrire_invalidite(geometrie) -> str:
-    """Raison, en français, pour laquelle une géométrie est invalide (d'après GEOS), avec son lieu."""
-    raison = shapely.is_valid_reason(geometrie)
-    m = re.match(r"^([^\[]+)(\[(.*)\])?", raison)
-    if not m:
-        return raison
-    libelle = RAISONS_GEOS.get(m[1].strip(), m[1].strip())
-    if m[3]:
-        coords = m[3].split()
-        if len(coords) >= 2:
-            try:
-                libelle += f" vers {float(coords[0]):.6f}, {float(coords[1]):.6f}"
-            except ValueError:
-                pass
-    return libelle

@@ -12,25 +12,20 @@ mais garde la base des opérations et les photos, qui sont des saisies réelles.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from donnees.cadastre import departement_de, est_code_insee_commune  # noqa: F401 - departement_de réexporté
 from donnees.config import NOM_BASE_SQLITE, SOUS_DOSSIER_PHOTOS, chemin_territoire, dossier_donnees, url_base
+from donnees.erreurs import ErreurDonnees, message
 from donnees.referentiel import ecrire_territoire, lire_territoire
-from donnees.schemas import SCHEMAS, ErreurDonnees
+from donnees.schemas import SCHEMAS
 
 SOURCES_DEFAUT = {"geo_api": "https://geo.api.gouv.fr", "cadastre": "https://cadastre.data.gouv.fr"}
 VARIABLES_SOURCES = {"geo_api": "DESIMPER_URL_GEO_API", "cadastre": "DESIMPER_URL_CADASTRE"}
 SOUS_DOSSIER_ARCHIVES = "archives"
 NOM_SOURCES = "sources.json"
-_MOTIF_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-
-
-def departement_de(code_insee: str) -> str:
-    """Département d'une commune : 2 caractères (``34``, ``2A``), 3 pour l'outre-mer (``971`` à ``976``)."""
-    return code_insee[:3] if code_insee.startswith("97") else code_insee[:2]
 
 
 def lire_codes_insee(valeur: str | list[str]) -> list[str]:
@@ -40,14 +35,10 @@ def lire_codes_insee(valeur: str | list[str]) -> list[str]:
     if not codes:
         raise ErreurDonnees("Aucun code INSEE donné : passez par exemple --insee 34301,34157.", "territoire",
                             "codes_insee")
-    fautifs = [c for c in codes if not _MOTIF_INSEE.match(c) or c.startswith(("00", "96", "98", "99"))
-               or (c.startswith("97") and c[2] not in "123456")]
+    fautifs = [c for c in codes if not est_code_insee_commune(c)]
     if fautifs:
-        raise ErreurDonnees(
-            f"Codes INSEE invalides : {', '.join(fautifs[:10])}. Un code INSEE de commune a 5 caractères : "
-            "2 chiffres de département puis 3 chiffres (34301), 2A/2B pour la Corse (2A004), 971 à 976 "
-            "pour l'outre-mer (97411). Le code postal (34200) n'est pas le code INSEE.", "territoire",
-            "codes_insee")
+        raise ErreurDonnees(f"Codes INSEE invalides : {', '.join(fautifs[:10])}. {message('format_code_insee')}",
+                            "territoire", "codes_insee")
     doublons = sorted({c for c in codes if codes.count(c) > 1})
     if doublons:
         raise ErreurDonnees(f"Codes INSEE en double : {', '.join(doublons)}. Donnez chaque commune une fois.",

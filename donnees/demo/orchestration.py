@@ -1,0 +1,194 @@
+"""Orchestration de la démonstration : étapes, écriture des couches, du magasin et du territoire."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from donnees.config import dossier_photos
+from donnees.config import url_base as url_base_config
+from donnees.demo.communes import (
+    calculer_rayons_urbains,
+    construire_bassin,
+    construire_lagune,
+    generer_communes,
+)
+from donnees.demo.objectifs import generer_nouvelles_surfaces, generer_objectifs
+from donnees.demo.occupation import generer_occupation
+from donnees.demo.operations import generer_operations
+from donnees.demo.parametres import TAILLES, lire_communes_demo, lire_parametres
+from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
+from donnees.demo.photos import generer_photos
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, extraire_polygones, transformateur, vers_wgs84
+from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
+from donnees.sources import enregistrer_sources, fiches_demo
+
+
+def _vider_demo(dossier: Path, url: str) -> None:
+    """Efface la base SQLite et les photos d'une démonstration précédente."""
+    shutil.rmtree(dossier_photos(dossier), ignore_errors=True)
+    if url.startswith("sqlite:///"):
+        base = Path(url.removeprefix("sqlite:///"))
+        for suffixe in ("", "-wal", "-shm", "-journal"):
+            Path(f"{base}{suffixe}").unlink(missing_ok=True)
+
+
+def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_base: str | None = None,
+                 progression: Callable[[str, float], None] | None = None) -> dict:
+    """Génère le territoire de démonstration dans ``dossier`` et les opérations dans le magasin.
+
+    ``taille`` : ``"petite"`` (tests, quelques secondes) ou ``"complete"`` (CONCEPTION §7).
+    ``url_base`` : URL du magasin (défaut : SQLite du dossier). Une base SQLite et les photos existantes
+    sont effacées ; une base PostgreSQL qui contient déjà des opérations est refusée.
+    ``progression(étape, fraction)`` est appelée à chaque étape. Renvoie un résumé (comptes, durées).
+    """
+    from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'à la fin
+
+    if taille not in TAILLES:
+        raise ErreurDonnees(f"Taille de démonstration « {taille} » inconnue : {', '.join(TAILLES)}.", "demo")
+    debut = time.perf_counter()
+    durees: dict[str, float] = {}
+    top = [debut]
+
+    def etape(libelle: str, fraction: float, nom: str | None = None) -> None:
+        maintenant = time.perf_counter()
+        if nom:
+            durees[nom] = round(maintenant - top[0], 2)
+        top[0] = maintenant
+        if progression is not None:
+            progression(libelle, fraction)
+
+    parametres = lire_parametres()
+    config = parametres["tailles"][taille]
+    dossier = Path(dossier)
+    dossier.mkdir(parents=True, exist_ok=True)
+    url = url_base or url_base_config(dossier)
+    rng = np.random.default_rng(graine)
+    if not url.startswith("sqlite"):
+        magasin = Magasin(url)
+        magasin.creer_tables()
+        deja = magasin.compter().get("operation", 0)
+        magasin.fermer()
+        if deja:
+            raise ErreurDonnees("La base du magasin contient déjà des opérations : la démonstration ne les "
+                                "écrase pas. Utilisez une base neuve ou videz-la.", "demo")
+    _vider_demo(dossier, url)
+
+    # 1. communes, lagune, bassin
+    etape("Communes et lagune", 0.02)
+    table = lire_communes_demo()
+    codes_insee = table["code_insee"].to_numpy()
+    population = table["population"].to_numpy()
+    cx, cy = transformateur(CRS_STOCKAGE, CRS_CALCUL).transform(table["lon"].to_numpy(), table["lat"].to_numpy())
+    pas = parametres["bassin"]["densification_m"]
+    lagune = shapely.segmentize(construire_lagune(parametres), pas)
+    bassin = construire_bassin(cx, cy, lagune, parametres)
+    communes = shapely.segmentize(generer_communes(table, cx, cy, bassin), pas)
+    communes_terre = extraire_polygones(shapely.difference(communes, lagune))
+    terre = bassin.difference(lagune)
+
+    # 2. parcelles
+    etape("Découpage parcellaire", 0.08, "communes")
+    rayons = calculer_rayons_urbains(population, parametres, config["facteur_rayon_urbain"])
+    emprise = tuple(float(v) for v in bassin.bounds)
+    decoupe = decouper_cellules(emprise, terre, (cx, cy), rayons, parametres, config, rng)
+    parc = generer_parcelles(decoupe, communes_terre, codes_insee, emprise, parametres)
+
+    # 3. occupation du sol
+    etape("Occupation du sol", 0.3, "parcelles")
+    occupation, disposition = generer_occupation(parc, decoupe, communes_terre, communes, lagune, parametres, rng)
+
+    # 4. opérations
+    etape("Opérations", 0.45, "occupation")
+    table["littorale"] = shapely.intersects(communes, lagune)
+    operations, zones_l93 = generer_operations(parc, disposition, table, decoupe["noms_vocations"],
+                                               parametres, config, rng)
+    toutes = np.array([z[0] for zs in zones_l93 for z in zs], dtype=object)
+    en_wgs84 = iter(vers_wgs84(toutes))
+    desimpermeabilise = np.zeros(len(codes_insee))
+    rang_de = {c: i for i, c in enumerate(codes_insee)}
+    for operation, zones in zip(operations, zones_l93):
+        operation["zones"] = [{"geometrie": next(en_wgs84), "revetement_avant": av, "revetement_apres": ap}
+                              for _g, av, ap in zones]
+        if operation["statut"] == "realisee":
+            desimpermeabilise[rang_de[operation["code_insee"]]] += sum(g.area for g, av, ap in zones if ap != av)
+    nb_photos = generer_photos(operations, dossier, int(config["nb_photos"]), parametres, rng)
+
+    # 5. objectifs et nouvelles surfaces
+    objectifs = generer_objectifs(codes_insee, population, parametres, config)
+    nouvelles = generer_nouvelles_surfaces(codes_insee, population, desimpermeabilise, parametres, rng)
+
+    # 6. écriture des couches
+    etape("Écriture des couches", 0.55, "operations")
+    source = parametres["territoire"]["source_geometrie"]
+    couche_communes = gpd.GeoDataFrame(
+        {"code_insee": codes_insee, "nom": table["nom"].to_numpy(), "population": population.astype(np.int64),
+         "source_geometrie": source}, geometry=communes, crs=CRS_CALCUL)
+    ecrire_couche("communes", couche_communes.to_crs(CRS_STOCKAGE), dossier)
+    ecrire_couche("communes_affichage", construire_communes_affichage(
+        couche_communes, parametres["bassin"]["tolerance_affichage_m"]), dossier)
+    ordre = np.argsort(parc["attributs"]["id"].to_numpy(), kind="stable")
+    couche_parcelles = gpd.GeoDataFrame(parc["attributs"].iloc[ordre].reset_index(drop=True),
+                                        geometry=parc["geometrie"][ordre], crs=CRS_CALCUL)
+    ecrire_couche("parcelles", couche_parcelles.to_crs(CRS_STOCKAGE), dossier)
+    etape("Écriture de l'occupation du sol", 0.7)
+    ordre = np.argsort(occupation["commune"], kind="stable")
+    rang_commune = occupation["commune"][ordre]
+    numero = pd.Series(rang_commune).groupby(rang_commune).cumcount() + 1
+    couche_occupation = gpd.GeoDataFrame({
+        "id": pd.Series(codes_insee[rang_commune]) + "-" + numero.astype(str).str.zfill(6),
+        "code_insee": codes_insee[rang_commune],
+        "code_cs": occupation["code_cs"][ordre],
+        "code_us": pd.Series(occupation["code_us"][ordre], dtype=object),
+    }, geometry=occupation["geometrie"][ordre], crs=CRS_CALCUL)
+    ecrire_couche("occupation", couche_occupation.to_crs(CRS_STOCKAGE), dossier)
+    ecrire_couche("objectifs", objectifs, dossier)
+    ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
+    (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
+
+    def compter(serie: pd.Series) -> tuple[int, dict[str, int]]:
+        return len(serie), {str(k): int(v) for k, v in serie.value_counts().items() if k != "bassin"}
+
+    enregistrer_sources(fiches_demo({
+        "communes": compter(pd.Series(codes_insee)), "communes_affichage": compter(pd.Series(codes_insee)),
+        "parcelles": compter(couche_parcelles["commune"]), "occupation": compter(couche_occupation["code_insee"]),
+        "objectifs": compter(objectifs["territoire"]), "nouvelles_surfaces": compter(nouvelles["code_insee"]),
+    }), dossier, remplacer_tout=True)
+
+    # 7. magasin
+    etape("Enregistrement des opérations", 0.85, "ecriture_couches")
+    magasin = Magasin(url)
+    magasin.creer_tables()
+
+    def suivre(faites: int, total: int) -> None:
+        if progression is not None:
+            progression("Enregistrement des opérations", 0.85 + 0.14 * faites / max(total, 1))
+
+    magasin.importer_lot(operations, auteur=parametres["territoire"]["auteur"], progression=suivre)
+    comptes = magasin.compter()
+    magasin.fermer()
+
+    # 8. territoire
+    ecrire_territoire({
+        "nom": parametres["territoire"]["nom"], "demo": True, "codes_insee": [str(c) for c in codes_insee],
+        "graine": int(graine), "taille": taille,
+        "genere_le": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    }, dossier)
+    etape("Terminé", 1.0, "magasin")
+    return {
+        "taille": taille, "graine": int(graine), "communes": len(codes_insee),
+        "parcelles": len(couche_parcelles), "occupation": len(couche_occupation),
+        "operations": len(operations), "zones": int(sum(len(o["zones"]) for o in operations)),
+        "financements": int(sum(len(o["financements"]) for o in operations)), "photos": nb_photos,
+        "emprises_equipement": int(len(disposition["rang"])),
+        "magasin": comptes, "durees_s": durees, "duree_totale_s": round(time.perf_counter() - debut, 2),
+    }
