@@ -16,10 +16,16 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from donnees.erreurs import decrire_invalidite
 from donnees.format import formater_nombre
-from donnees.import_operations import (CHEVAUCHEMENT_MIN_M2, PART_ALERTE_HORS_COMMUNE, PART_MAX_HORS_COMMUNE,
-                                       SURFACE_MAX_M2, SURFACE_MIN_M2)
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, decrire_invalidite
+from donnees.geometrie import CRS_STOCKAGE, en_lambert93
+from donnees.import_operations import (
+    CHEVAUCHEMENT_MIN_M2,
+    PART_ALERTE_HORS_COMMUNE,
+    PART_MAX_HORS_COMMUNE,
+    SURFACE_MAX_M2,
+    SURFACE_MIN_M2,
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,8 @@ def controler_zones(zones: gpd.GeoDataFrame, libelles: list[str], commune: BaseG
     """
     messages: list[MessageZone] = []
     crs = zones.crs or CRS_STOCKAGE
-    l93 = gpd.GeoSeries(list(zones.geometry), crs=crs).to_crs(CRS_CALCUL)
-    commune_l93 = (gpd.GeoSeries([commune], crs=CRS_STOCKAGE).to_crs(CRS_CALCUL).iloc[0]
+    l93 = en_lambert93(gpd.GeoSeries(list(zones.geometry), crs=crs))
+    commune_l93 = (en_lambert93(gpd.GeoSeries([commune], crs=CRS_STOCKAGE)).iloc[0]
                    if commune is not None and not commune.is_empty else None)
     bonnes: list[tuple[str, BaseGeometry]] = []
     for libelle, geometrie, origine in zip(libelles, l93, zones.geometry):
@@ -96,8 +102,7 @@ def controler_zones(zones: gpd.GeoDataFrame, libelles: list[str], commune: BaseG
     if existantes is not None and len(existantes) and bonnes:
         if operation_exclue is not None and "operation_id" in existantes.columns:
             existantes = existantes[existantes["operation_id"] != operation_exclue]
-        autres = existantes.set_crs(CRS_STOCKAGE) if existantes.crs is None else existantes
-        autres = autres[autres.geometry.notna()].to_crs(CRS_CALCUL)
+        autres = en_lambert93(existantes[existantes.geometry.notna()], crs_defaut=CRS_STOCKAGE)
         geometries = shapely.make_valid(autres.geometry.to_numpy())
         arbre = shapely.STRtree(geometries)
         ids = autres["operation_id"].tolist() if "operation_id" in autres.columns else [None] * len(autres)

@@ -9,6 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from donnees.geometrie import en_wgs84
+
 SEPARATEUR_CSV = ";"
 DECIMALE_CSV = ","
 ENCODAGE_CSV = "utf-8-sig"  # UTF-8 avec BOM : Excel reconnaît l'encodage et les accents
@@ -53,7 +55,7 @@ def exporter_xlsx(table: pd.DataFrame, feuille: str = "données") -> bytes:
 
 
 def _preparer_geographique(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    table = table.to_crs(4326) if table.crs is not None and not table.crs.equals(4326) else table.copy()
+    table = en_wgs84(table, copier=True)
     for colonne in table.columns:
         if colonne == table.geometry.name:
             continue

@@ -55,27 +55,27 @@ def vers_wgs84(geometries):
     return projeter(geometries, CRS_CALCUL, CRS_STOCKAGE)
 
 
-def reprojeter(table, crs: Any, crs_defaut: Any | None = None):
-    """GeoDataFrame ou GeoSeries dans ``crs`` (inchangée si elle y est déjà).
+def reprojeter(table, crs: Any, crs_defaut: Any | None = None, copier: bool = False):
+    """GeoDataFrame ou GeoSeries dans ``crs`` (rendue telle quelle si elle y est déjà).
 
-    Une table sans système de coordonnées reçoit ``crs_defaut`` s'il est donné ; sinon elle est rendue
-    telle quelle.
+    Une table sans système de coordonnées reçoit ``crs_defaut`` s'il est donné ; sinon elle n'est pas
+    reprojetée. ``copier`` : toujours rendre une nouvelle table (que l'appelant peut modifier).
     """
-    if table.crs is None:
-        if crs_defaut is None:
-            return table
+    if table.crs is None and crs_defaut is not None:
         table = table.set_crs(crs_defaut)
-    return table if table.crs.equals(crs) else table.to_crs(crs)
+    if table.crs is not None and not table.crs.equals(crs):
+        return table.to_crs(crs)
+    return table.copy() if copier else table
 
 
-def en_lambert93(table, crs_defaut: Any | None = None):
+def en_lambert93(table, crs_defaut: Any | None = None, copier: bool = False):
     """GeoDataFrame ou GeoSeries en Lambert-93 (EPSG:2154), pour les surfaces et distances."""
-    return reprojeter(table, CRS_CALCUL, crs_defaut)
+    return reprojeter(table, CRS_CALCUL, crs_defaut, copier)
 
 
-def en_wgs84(table, crs_defaut: Any | None = None):
+def en_wgs84(table, crs_defaut: Any | None = None, copier: bool = False):
     """GeoDataFrame ou GeoSeries en WGS84 (EPSG:4326), pour le stockage et l'affichage."""
-    return reprojeter(table, CRS_STOCKAGE, crs_defaut)
+    return reprojeter(table, CRS_STOCKAGE, crs_defaut, copier)
 
 
 def surfaces_m2(table) -> np.ndarray:

@@ -13,8 +13,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
+from donnees.erreurs import ErreurDonnees
 from donnees.format import formater_nombre
-from donnees.schemas import ErreurDonnees
 
 TAILLE_MAX_OCTETS = 10 * 1024 * 1024
 FORMATS = {"JPEG": ".jpg", "PNG": ".png"}

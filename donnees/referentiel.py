@@ -17,7 +17,9 @@ import pandas as pd
 import shapely
 
 from donnees.config import chemin_territoire, dossier_donnees
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, SCHEMAS, ErreurDonnees, valider_couche
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_lambert93, en_wgs84
+from donnees.schemas import SCHEMAS, valider_couche
 
 COUCHES_OBLIGATOIRES = ("communes", "communes_affichage", "parcelles", "occupation", "objectifs",
                         "nouvelles_surfaces")
@@ -83,10 +85,10 @@ def couches_presentes(dossier: Path | None = None) -> dict[str, bool]:
 def construire_communes_affichage(communes: gpd.GeoDataFrame,
                                   tolerance_m: float = TOLERANCE_AFFICHAGE_M) -> gpd.GeoDataFrame:
     """Contours simplifiés pour les cartes : simplification en Lambert-93, résultat en WGS84."""
-    en_metres = communes.to_crs(CRS_CALCUL)
+    en_metres = en_lambert93(communes)
     simplifiees = shapely.simplify(en_metres.geometry.values, tolerance_m, preserve_topology=True)
     return gpd.GeoDataFrame({"code_insee": en_metres["code_insee"].to_numpy(), "nom": en_metres["nom"].to_numpy()},
-                            geometry=simplifiees, crs=CRS_CALCUL).to_crs(CRS_STOCKAGE)
+                            geometry=simplifiees, crs=CRS_CALCUL).pipe(en_wgs84)
 
 
 def ecrire_couche(nom: str, table: pd.DataFrame, dossier: Path | None = None) -> Path:

@@ -35,8 +35,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from donnees.config import dossier_donnees
+from donnees.erreurs import ErreurDonnees
 from donnees.referentiel import ecrire_fichier_atomiquement
-from donnees.schemas import SCHEMAS, ErreurDonnees
+from donnees.schemas import SCHEMAS
 
 NOM_FICHIER_SOURCES = "sources.json"
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"

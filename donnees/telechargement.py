@@ -31,7 +31,7 @@ from email.utils import parsedate_to_datetime
 from http.client import HTTPException
 from pathlib import Path
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 SOUS_DOSSIER_TELECHARGEMENTS = "telechargements"
 AGENT = "desimper/0.1 (import de donnees ouvertes)"

@@ -8,10 +8,18 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from donnees.config import dossier_donnees, url_base
+from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from donnees.nomenclatures import codes_revetement, lire_correspondance_ocsge
-from donnees.referentiel import (COUCHES_FACULTATIVES_REEL, COUCHES_OBLIGATOIRES, COUCHES_REQUISES_REEL,
-                                 couche_presente, lire_couche, lire_territoire)
-from donnees.schemas import SCHEMAS, ErreurDonnees
+from donnees.referentiel import (
+    COUCHES_FACULTATIVES_REEL,
+    COUCHES_OBLIGATOIRES,
+    COUCHES_REQUISES_REEL,
+    couche_presente,
+    lire_couche,
+    lire_territoire,
+)
+from donnees.schemas import SCHEMAS
 
 CONSEIL_DEMO = "Lancez `desimper demo` pour créer le territoire de démonstration."
 TABLES_MAGASIN = ("operation", "zone", "financement", "photo", "utilisateur", "journal")
@@ -49,8 +57,7 @@ def _verifier_couches(dossier: Path, codes: set[str], demo: bool = True) -> list
         except ErreurDonnees as exc:
             constats.append(Constat("erreur", SCHEMAS[nom].libelle, str(exc)))
             continue
-        constats.append(Constat("ok", SCHEMAS[nom].libelle, f"{len(couches[nom]):,} lignes valides"
-                                .replace(",", " ")))
+        constats.append(Constat("ok", SCHEMAS[nom].libelle, f"{formater_nombre(len(couches[nom]))} lignes valides"))
     conseil = CONSEIL_DEMO if demo else "Réimportez-les : desimper importer communes."
     if "communes" in couches:
         presents = set(couches["communes"]["code_insee"])

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from indicateurs.eau_grille import FICHIER_PERCOLATION, lire_percolation
 from indicateurs.parametres import (
     COLONNES_REVETEMENTS,
@@ -141,7 +142,7 @@ def formater_valeur(code: str, valeur) -> str:
         return SANS_UNITE
     if isinstance(valeur, bool) or type(valeur).__name__ == "bool_":
         return "oui" if valeur else "non"
-    texte = f"{float(valeur):,.{decimales(code)}f}".replace(",", "\u202f").replace(".", ",")
+    texte = formater_nombre(float(valeur), decimales(code))
     u = unite(code)
     return texte if u in ("", SANS_UNITE) else f"{texte} {u}"
 

@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 from scipy import fft as sfft
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs.grille import (
     SCENARIOS,
     Grille,

@@ -17,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import en_lambert93
 from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
-from donnees.schemas import CRS_CALCUL, ErreurDonnees
 from indicateurs.parametres import lire_parametres, lire_parametres_revetements
 
 # Conversions d'unités (pas des paramètres de modèle).
@@ -163,7 +164,7 @@ def recalculer_surfaces(zones: gpd.GeoDataFrame) -> pd.Series:
     if zones.crs is None:
         raise ErreurDonnees("Recalcul des surfaces impossible : géométries sans système de coordonnées "
                             "(attendu EPSG:4326 ou EPSG:2154).", "zone", "geometry")
-    geometries = zones.geometry if zones.crs.equals(CRS_CALCUL) else zones.geometry.to_crs(CRS_CALCUL)
+    geometries = en_lambert93(zones.geometry)
     surfaces = geometries.area.astype(float)
     surfaces[geometries.isna().to_numpy()] = np.nan
     return surfaces.rename("surface_m2")

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from indicateurs.grille import (
     SCENARIOS,
     OccupationGrille,
@@ -64,7 +65,7 @@ def lire_percolation(chemin: Path = FICHIER_PERCOLATION) -> pd.Series:
         plafond = 1 - float(revetements.at[code, "c_ruissellement"])
         if pd.isna(valeurs[index]) or not 0 <= valeurs[index] <= plafond + 1e-12:
             raise ErreurDonnees(f"Fichier {nom}, ligne {index + 2} ({code}) : pe = « {table.at[index, 'pe']} » "
-                                f"hors de [0 ; 1 − C = {plafond:.2f}] (la percolation est une part de la "
+                                f"hors de [0 ; 1 − C = {formater_nombre(plafond, 2)}] (la percolation est une part de la "
                                 "rétention).", nom, "pe", [index])
         if pd.isna(table.at[index, "source"]) or not str(table.at[index, "source"]).strip():
             raise ErreurDonnees(f"Fichier {nom}, ligne {index + 2} ({code}) : source manquante.", nom, "source",

@@ -30,7 +30,8 @@ import shapely
 from affine import Affine
 from rasterio import features
 
-from donnees.schemas import CRS_CALCUL, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_CALCUL, en_lambert93
 from indicateurs.parametres import lire_correspondance_revetements, lire_parametres_revetements
 
 INDICE_HORS_TERRITOIRE = 0
@@ -169,7 +170,7 @@ def projeter_lambert93(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if table.crs is None:
         raise ErreurDonnees("Couche sans système de coordonnées : impossible de la placer sur la grille.",
                             "grille", "geometry")
-    return table if table.crs.equals(CRS_CALCUL) else table.to_crs(CRS_CALCUL)
+    return en_lambert93(table)
 
 
 def rasteriser_valeurs(geometries, valeurs, grille: Grille, fond: int = 0, dtype="uint8",

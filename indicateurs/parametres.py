@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from donnees.erreurs import ErreurDonnees
 from donnees.nomenclatures import DOSSIER_NOMENCLATURES, lire_correspondance_ocsge, lire_revetements
-from donnees.schemas import ErreurDonnees
 
 FICHIER_MODELE = Path(__file__).resolve().parent / "parametres" / "modele.csv"
 COLONNES_REVETEMENTS = {"c_ruissellement": (0, 1), "albedo": (0, 1), "ombre": (0, 1), "kc": (0, 2),

@@ -41,8 +41,9 @@ import shapely
 from affine import Affine
 from rasterio.features import rasterize
 
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_CALCUL, en_lambert93
 from donnees.nomenclatures import PREFIXE_IMPERMEABLE
-from donnees.schemas import CRS_CALCUL, ErreurDonnees
 from indicateurs.communs import POURCENT, diviser, lire_parametres_defaut
 from indicateurs.parametres import lire_table_parametres
 from indicateurs.surfaces import CODE_CS_BATI
@@ -75,7 +76,7 @@ def _geometries_lambert93(table) -> np.ndarray:
     if table.crs is None:
         raise ErreurDonnees("Couche sans système de coordonnées (attendu EPSG:4326 ou EPSG:2154).",
                             "priorites", "geometry")
-    geometries = table.geometry if table.crs.equals(CRS_CALCUL) else table.geometry.to_crs(CRS_CALCUL)
+    geometries = en_lambert93(table.geometry)
     return np.asarray(geometries.values, dtype=object)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import surfaces_m2
 from donnees.nomenclatures import PREFIXE_IMPERMEABLE
-from donnees.schemas import CRS_CALCUL, ErreurDonnees
 from indicateurs.communs import POURCENT, diviser, recalculer_surfaces  # noqa: F401 (réexport)
 
 # Codes OCS GE des surfaces imperméables bâties (le reste de CS1.1.1 est imperméable non bâti :
@@ -73,7 +74,7 @@ def calculer_surface_communes(communes: pd.DataFrame) -> pd.Series:
     """Surface de chaque commune (m², Lambert-93), indexée par code INSEE ; NaN sans géométrie."""
     codes = communes["code_insee"].astype(str).to_numpy()
     if hasattr(communes, "geometry") and getattr(communes, "crs", None) is not None:
-        return pd.Series(communes.geometry.to_crs(CRS_CALCUL).area.to_numpy(float), index=codes,
+        return pd.Series(surfaces_m2(communes), index=codes,
                          name="surface_commune")
     return pd.Series(np.nan, index=codes, name="surface_commune")
 

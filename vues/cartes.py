@@ -21,8 +21,8 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from donnees.geometrie import en_lambert93, en_wgs84
 from donnees.nomenclatures import STATUTS, lire_types_site
-from donnees.schemas import CRS_CALCUL
 from vues.actifs import utiliser_actifs_locaux
 from vues.format import formater_nombre
 
@@ -40,7 +40,7 @@ def lire_styles() -> dict:
 
 def alleger_geometries(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Copie en WGS84 aux coordonnées arrondies à 1e-5° (≈ 1 m), pour l'envoi au navigateur."""
-    table = table.to_crs(4326) if table.crs is not None and not table.crs.equals(4326) else table.copy()
+    table = en_wgs84(table, copier=True)
     table["geometry"] = shapely.set_precision(table.geometry.values, PRECISION_DEGRES)
     return table
 
@@ -188,7 +188,7 @@ def ajouter_operations(carte: folium.Map, operations: gpd.GeoDataFrame, couleur_
                              if "localisation_approximative" in operations.columns else False,
                              LIEU_APPROXIMATIF, "dessiné"),
         },
-        geometry=operations.geometry.to_crs(4326).representative_point().to_numpy(),
+        geometry=en_wgs84(operations.geometry).representative_point().to_numpy(),
         crs=4326,
     )
     if fiches is not None:
@@ -259,7 +259,7 @@ def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataF
 
     ``image`` : ``{"uri", "bornes", "titre", "legende"}`` (voir :func:`ajouter_image`).
     """
-    emprise = tuple(communes.to_crs(4326).total_bounds)
+    emprise = tuple(en_wgs84(communes).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
     comptes = operations.groupby("code_insee").size() if len(operations) else None
     ajouter_communes(carte, communes, comptes, choroplethe, transparentes=image is not None)
@@ -292,7 +292,7 @@ def ajouter_zones(carte: folium.Map, zones: gpd.GeoDataFrame) -> folium.GeoJson 
         "avant": zones["revetement_avant"].map(libelles).fillna(zones["revetement_avant"]).to_numpy(),
         "apres": zones["revetement_apres"].map(libelles).fillna(zones["revetement_apres"]).to_numpy(),
         "surface": [formater_nombre(s, 0, "m²") for s in zones["surface_m2"]],
-    }, geometry=zones.geometry.to_crs(CRS_CALCUL).simplify(1.0).to_crs(4326).to_numpy(), crs=4326)
+    }, geometry=en_wgs84(en_lambert93(zones.geometry).simplify(1.0)).to_numpy(), crs=4326)
     couche = folium.GeoJson(
         alleger_geometries(table).to_json(drop_id=True), name="Zones des opérations",
         style_function=lambda f: {"color": couleurs.get(f["properties"]["type_site"], "#444"), "weight": 1.5,
@@ -318,7 +318,7 @@ def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFram
         "score": [formater_nombre(s, 0) for s in scores],
         "impermeable": [formater_nombre(s, 0, "m²") for s in parcelles["surface_impermeable_non_batie_parcelle"]],
         "couleur": colorer_valeurs(scores, bornes, palette, lire_styles()["sans_donnee"]).to_numpy(),
-    }, geometry=parcelles.geometry.to_crs(CRS_CALCUL).simplify(0.5).to_crs(4326).to_numpy(), crs=4326)
+    }, geometry=en_wgs84(en_lambert93(parcelles.geometry).simplify(0.5)).to_numpy(), crs=4326)
     couche = folium.GeoJson(
         alleger_geometries(table).to_json(drop_id=True), name="Parcelles prioritaires",
         style_function=lambda f: {"color": "#7f2704", "weight": 0.6, "fillColor": f["properties"]["couleur"],
@@ -344,7 +344,7 @@ def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
     """
     if emprise is None:
         cadre = zones if cadrer_sur_zones and zones is not None and len(zones) else commune
-        emprise = tuple(cadre.to_crs(4326).total_bounds)
+        emprise = tuple(en_wgs84(cadre).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
     style = lire_styles()["commune"]
     contour = alleger_geometries(commune[["code_insee", "geometry"]])

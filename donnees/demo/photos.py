@@ -10,7 +10,6 @@ import numpy as np
 from donnees.config import SOUS_DOSSIER_PHOTOS
 from donnees.demo.parametres import lire_textes
 
-
 POLICES_PHOTO = ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "arial.ttf",
                  "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
                  "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
