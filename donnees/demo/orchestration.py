@@ -28,7 +28,7 @@ from donnees.demo.parametres import TAILLES, lire_communes_demo, lire_parametres
 from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
 from donnees.demo.photos import generer_photos
 from donnees.erreurs import ErreurDonnees
-from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, extraire_polygones, transformateur, vers_wgs84
+from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_wgs84, extraire_polygones, transformateur, vers_wgs84
 from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
 from donnees.sources import enregistrer_sources, fiches_demo
 
@@ -42,6 +42,100 @@ def _vider_demo(dossier: Path, url: str) -> None:
             Path(f"{base}{suffixe}").unlink(missing_ok=True)
 
 
+def _verifier_base_vide(url: str) -> None:
+    """Refuse une base PostgreSQL qui contient déjà des opérations (une base SQLite est effacée)."""
+    from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'ici et à la fin
+
+    if url.startswith("sqlite"):
+        return
+    magasin = Magasin(url)
+    magasin.creer_tables()
+    deja = magasin.compter().get("operation", 0)
+    magasin.fermer()
+    if deja:
+        raise ErreurDonnees("La base du magasin contient déjà des opérations : la démonstration ne les "
+                            "écrase pas. Utilisez une base neuve ou videz-la.", "demo")
+
+
+def _placer_zones(operations: list[dict], zones_l93: list[list], codes_insee: np.ndarray) -> np.ndarray:
+    """Zones des opérations reprojetées en WGS84 ; renvoie la surface désimperméabilisée réalisée par commune."""
+    toutes = np.array([z[0] for zs in zones_l93 for z in zs], dtype=object)
+    zones_wgs84 = iter(vers_wgs84(toutes))
+    desimpermeabilise = np.zeros(len(codes_insee))
+    rang_de = {c: i for i, c in enumerate(codes_insee)}
+    for operation, zones in zip(operations, zones_l93):
+        operation["zones"] = [{"geometrie": next(zones_wgs84), "revetement_avant": av, "revetement_apres": ap}
+                              for _g, av, ap in zones]
+        if operation["statut"] == "realisee":
+            desimpermeabilise[rang_de[operation["code_insee"]]] += sum(g.area for g, av, ap in zones if ap != av)
+    return desimpermeabilise
+
+
+def _couche_occupation(occupation: dict, codes_insee: np.ndarray) -> gpd.GeoDataFrame:
+    """Couche d'occupation du sol (Lambert-93), triée par commune et numérotée ``<code INSEE>-000001``."""
+    ordre = np.argsort(occupation["commune"], kind="stable")
+    rang_commune = occupation["commune"][ordre]
+    numero = pd.Series(rang_commune).groupby(rang_commune).cumcount() + 1
+    return gpd.GeoDataFrame({
+        "id": pd.Series(codes_insee[rang_commune]) + "-" + numero.astype(str).str.zfill(6),
+        "code_insee": codes_insee[rang_commune],
+        "code_cs": occupation["code_cs"][ordre],
+        "code_us": pd.Series(occupation["code_us"][ordre], dtype=object),
+    }, geometry=occupation["geometrie"][ordre], crs=CRS_CALCUL)
+
+
+def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, parc: dict, occupation: dict,
+                    objectifs: pd.DataFrame, nouvelles: pd.DataFrame, parametres: dict,
+                    etape: Callable) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Écrit les couches du référentiel (WGS84) et leurs fiches de sources ; renvoie parcelles et occupation."""
+    codes_insee = table["code_insee"].to_numpy()
+    couche_communes = gpd.GeoDataFrame(
+        {"code_insee": codes_insee, "nom": table["nom"].to_numpy(),
+         "population": table["population"].to_numpy().astype(np.int64),
+         "source_geometrie": parametres["territoire"]["source_geometrie"]}, geometry=communes, crs=CRS_CALCUL)
+    ecrire_couche("communes", en_wgs84(couche_communes), dossier)
+    ecrire_couche("communes_affichage", construire_communes_affichage(
+        couche_communes, parametres["bassin"]["tolerance_affichage_m"]), dossier)
+    ordre = np.argsort(parc["attributs"]["id"].to_numpy(), kind="stable")
+    couche_parcelles = gpd.GeoDataFrame(parc["attributs"].iloc[ordre].reset_index(drop=True),
+                                        geometry=parc["geometrie"][ordre], crs=CRS_CALCUL)
+    ecrire_couche("parcelles", en_wgs84(couche_parcelles), dossier)
+    etape("Écriture de l'occupation du sol", 0.7)
+    couche_occupation = _couche_occupation(occupation, codes_insee)
+    ecrire_couche("occupation", en_wgs84(couche_occupation), dossier)
+    ecrire_couche("objectifs", objectifs, dossier)
+    ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
+    (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
+
+    def compter(serie: pd.Series) -> tuple[int, dict[str, int]]:
+        return len(serie), {str(k): int(v) for k, v in serie.value_counts().items() if k != "bassin"}
+
+    enregistrer_sources(fiches_demo({
+        "communes": compter(pd.Series(codes_insee)), "communes_affichage": compter(pd.Series(codes_insee)),
+        "parcelles": compter(couche_parcelles["commune"]), "occupation": compter(couche_occupation["code_insee"]),
+        "objectifs": compter(objectifs["territoire"]), "nouvelles_surfaces": compter(nouvelles["code_insee"]),
+    }), dossier, remplacer_tout=True)
+    return couche_parcelles, couche_occupation
+
+
+def _enregistrer_operations(url: str, operations: list[dict], auteur: str,
+                            progression: Callable[[str, float], None] | None) -> dict:
+    """Écrit les opérations dans le magasin ; renvoie les comptes par table."""
+    from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'à la fin
+
+    magasin = Magasin(url)
+    magasin.creer_tables()
+
+    def suivre(faites: int, total: int) -> None:
+        if progression is not None:
+            progression("Enregistrement des opérations", 0.85 + 0.14 * faites / max(total, 1))
+
+    magasin.importer_lot(operations, auteur=auteur, progression=suivre)
+    comptes = magasin.compter()
+    magasin.fermer()
+    return comptes
+
+
 def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_base: str | None = None,
                  progression: Callable[[str, float], None] | None = None) -> dict:
     """Génère le territoire de démonstration dans ``dossier`` et les opérations dans le magasin.
@@ -51,8 +145,6 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     sont effacées ; une base PostgreSQL qui contient déjà des opérations est refusée.
     ``progression(étape, fraction)`` est appelée à chaque étape. Renvoie un résumé (comptes, durées).
     """
-    from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'à la fin
-
     if taille not in TAILLES:
         raise ErreurDonnees(f"Taille de démonstration « {taille} » inconnue : {', '.join(TAILLES)}.", "demo")
     debut = time.perf_counter()
@@ -73,14 +165,7 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     dossier.mkdir(parents=True, exist_ok=True)
     url = url_base or url_base_config(dossier)
     rng = np.random.default_rng(graine)
-    if not url.startswith("sqlite"):
-        magasin = Magasin(url)
-        magasin.creer_tables()
-        deja = magasin.compter().get("operation", 0)
-        magasin.fermer()
-        if deja:
-            raise ErreurDonnees("La base du magasin contient déjà des opérations : la démonstration ne les "
-                                "écrase pas. Utilisez une base neuve ou videz-la.", "demo")
+    _verifier_base_vide(url)
     _vider_demo(dossier, url)
 
     # 1. communes, lagune, bassin
@@ -107,20 +192,12 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     etape("Occupation du sol", 0.3, "parcelles")
     occupation, disposition = generer_occupation(parc, decoupe, communes_terre, communes, lagune, parametres, rng)
 
-    # 4. opérations
+    # 4. opérations et photos
     etape("Opérations", 0.45, "occupation")
     table["littorale"] = shapely.intersects(communes, lagune)
     operations, zones_l93 = generer_operations(parc, disposition, table, decoupe["noms_vocations"],
                                                parametres, config, rng)
-    toutes = np.array([z[0] for zs in zones_l93 for z in zs], dtype=object)
-    en_wgs84 = iter(vers_wgs84(toutes))
-    desimpermeabilise = np.zeros(len(codes_insee))
-    rang_de = {c: i for i, c in enumerate(codes_insee)}
-    for operation, zones in zip(operations, zones_l93):
-        operation["zones"] = [{"geometrie": next(en_wgs84), "revetement_avant": av, "revetement_apres": ap}
-                              for _g, av, ap in zones]
-        if operation["statut"] == "realisee":
-            desimpermeabilise[rang_de[operation["code_insee"]]] += sum(g.area for g, av, ap in zones if ap != av)
+    desimpermeabilise = _placer_zones(operations, zones_l93, codes_insee)
     nb_photos = generer_photos(operations, dossier, int(config["nb_photos"]), parametres, rng)
 
     # 5. objectifs et nouvelles surfaces
@@ -129,53 +206,12 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
 
     # 6. écriture des couches
     etape("Écriture des couches", 0.55, "operations")
-    source = parametres["territoire"]["source_geometrie"]
-    couche_communes = gpd.GeoDataFrame(
-        {"code_insee": codes_insee, "nom": table["nom"].to_numpy(), "population": population.astype(np.int64),
-         "source_geometrie": source}, geometry=communes, crs=CRS_CALCUL)
-    ecrire_couche("communes", couche_communes.to_crs(CRS_STOCKAGE), dossier)
-    ecrire_couche("communes_affichage", construire_communes_affichage(
-        couche_communes, parametres["bassin"]["tolerance_affichage_m"]), dossier)
-    ordre = np.argsort(parc["attributs"]["id"].to_numpy(), kind="stable")
-    couche_parcelles = gpd.GeoDataFrame(parc["attributs"].iloc[ordre].reset_index(drop=True),
-                                        geometry=parc["geometrie"][ordre], crs=CRS_CALCUL)
-    ecrire_couche("parcelles", couche_parcelles.to_crs(CRS_STOCKAGE), dossier)
-    etape("Écriture de l'occupation du sol", 0.7)
-    ordre = np.argsort(occupation["commune"], kind="stable")
-    rang_commune = occupation["commune"][ordre]
-    numero = pd.Series(rang_commune).groupby(rang_commune).cumcount() + 1
-    couche_occupation = gpd.GeoDataFrame({
-        "id": pd.Series(codes_insee[rang_commune]) + "-" + numero.astype(str).str.zfill(6),
-        "code_insee": codes_insee[rang_commune],
-        "code_cs": occupation["code_cs"][ordre],
-        "code_us": pd.Series(occupation["code_us"][ordre], dtype=object),
-    }, geometry=occupation["geometrie"][ordre], crs=CRS_CALCUL)
-    ecrire_couche("occupation", couche_occupation.to_crs(CRS_STOCKAGE), dossier)
-    ecrire_couche("objectifs", objectifs, dossier)
-    ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
-    (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
-
-    def compter(serie: pd.Series) -> tuple[int, dict[str, int]]:
-        return len(serie), {str(k): int(v) for k, v in serie.value_counts().items() if k != "bassin"}
-
-    enregistrer_sources(fiches_demo({
-        "communes": compter(pd.Series(codes_insee)), "communes_affichage": compter(pd.Series(codes_insee)),
-        "parcelles": compter(couche_parcelles["commune"]), "occupation": compter(couche_occupation["code_insee"]),
-        "objectifs": compter(objectifs["territoire"]), "nouvelles_surfaces": compter(nouvelles["code_insee"]),
-    }), dossier, remplacer_tout=True)
+    couche_parcelles, couche_occupation = _ecrire_couches(dossier, table, communes, parc, occupation, objectifs,
+                                                          nouvelles, parametres, etape)
 
     # 7. magasin
     etape("Enregistrement des opérations", 0.85, "ecriture_couches")
-    magasin = Magasin(url)
-    magasin.creer_tables()
-
-    def suivre(faites: int, total: int) -> None:
-        if progression is not None:
-            progression("Enregistrement des opérations", 0.85 + 0.14 * faites / max(total, 1))
-
-    magasin.importer_lot(operations, auteur=parametres["territoire"]["auteur"], progression=suivre)
-    comptes = magasin.compter()
-    magasin.fermer()
+    comptes = _enregistrer_operations(url, operations, parametres["territoire"]["auteur"], progression)
 
     # 8. territoire
     ecrire_territoire({
