@@ -16,3 +16,11 @@ def formater_nombre(valeur: float | int | None, decimales: int = 0, unite: str |
         if texte in {f"-0{',' + '0' * decimales if decimales else ''}"}:
             texte = texte[1:]
     return f"{texte}{ESPACE_INSECABLE}{unite}" if unite else texte
+
+
+def formater_montant(montant: float | int | None) -> str:
+    """Montant en euros : centimes seulement s'il y en a (« 1 200 € », « 1 200,50 € »)."""
+    if montant is None or (isinstance(montant, float) and math.isnan(montant)):
+        return formater_nombre(None)
+    centimes = round(float(montant), 2) != round(float(montant))
+    return formater_nombre(montant, 2 if centimes else 0, "€")

@@ -10,6 +10,7 @@ import shapely
 from shapely.geometry import GeometryCollection, LineString, Point, Polygon, box
 
 from donnees import cadastre, erreurs, geometrie, schemas, territoire
+from donnees.format import formater_montant
 
 # ------------------------------------------------------------------------------------------ cadastre
 
@@ -175,3 +176,9 @@ def test_erreur_donnees_et_catalogue():
 def test_decrire_invalidite():
     noeud_papillon = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
     assert erreurs.decrire_invalidite(noeud_papillon).startswith("le contour se recoupe (auto-intersection) vers 0.5")
+
+
+def test_formater_montant():
+    assert formater_montant(60_000.0) == "60\u202f000\u202f€"
+    assert formater_montant(1200.5) == "1\u202f200,50\u202f€"
+    assert formater_montant(None) == formater_montant(float("nan")) == "—"
