@@ -16,6 +16,8 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from donnees.erreurs import ErreurDonnees
+
 CRS_STOCKAGE = "EPSG:4326"
 CRS_CALCUL = "EPSG:2154"
 
@@ -69,7 +71,14 @@ def reprojeter(table, crs: Any, crs_defaut: Any | None = None, copier: bool = Fa
 
 
 def en_lambert93(table, crs_defaut: Any | None = None, copier: bool = False):
-    """GeoDataFrame ou GeoSeries en Lambert-93 (EPSG:2154), pour les surfaces et distances."""
+    """GeoDataFrame ou GeoSeries en Lambert-93 (EPSG:2154), pour les surfaces et distances.
+
+    Lève :class:`ErreurDonnees` si la table n'a pas de système de coordonnées ni de ``crs_defaut`` : des
+    mètres ne se calculent pas depuis des coordonnées d'unité inconnue.
+    """
+    if table.crs is None and crs_defaut is None:
+        raise ErreurDonnees("Géométries sans système de coordonnées : surfaces et distances incalculables "
+                            f"(attendu {CRS_STOCKAGE} ou {CRS_CALCUL}).", None, "geometry")
     return reprojeter(table, CRS_CALCUL, crs_defaut, copier)
 
 

@@ -108,7 +108,9 @@ def test_reprojeter_sans_copie_inutile():
     assert geometrie.en_wgs84(table, copier=True) is not table
     assert geometrie.en_lambert93(table).crs.equals(geometrie.CRS_CALCUL)
     sans_crs = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(3.6, 43.4)])
-    assert geometrie.en_lambert93(sans_crs) is sans_crs
+    assert geometrie.en_wgs84(sans_crs) is sans_crs  # affichage : supposée en WGS84
+    with pytest.raises(erreurs.ErreurDonnees, match="sans système de coordonnées"):
+        geometrie.en_lambert93(sans_crs)  # calcul en mètres : refusé
     assert geometrie.en_lambert93(sans_crs, crs_defaut=geometrie.CRS_STOCKAGE).crs.equals(geometrie.CRS_CALCUL)
 
 
