@@ -20,10 +20,10 @@ import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pyproj import Transformer
-from shapely.geometry import box
 import numpy as np
 import shapely
+from pyproj import Transformer
+from shapely.geometry import box
 from sqlalchemy import create_mock_engine
 
 from donnees import magasin as module_magasin
