@@ -251,7 +251,8 @@ def test_commandes_base_migrer_et_version(tmp_path, monkeypatch, capsys):
     assert cli.main(["base", "version", "--dossier", str(dossier)]) == 1
     assert "version d'avant les migrations" in capsys.readouterr().out
     assert cli.main(["base", "migrer", "--dossier", str(dossier)]) == 0
-    assert f"révision {revision_tete()}" in capsys.readouterr().out
+    assert f"mise à niveau : version d'avant les migrations (sans numéro de révision) → révision {revision_tete()}" \
+        in capsys.readouterr().out
     assert cli.main(["base", "migrer", "--dossier", str(dossier)]) == 0
     assert "déjà à jour" in capsys.readouterr().out
     assert cli.main(["base", "version", "--dossier", str(dossier)]) == 0

@@ -28,11 +28,12 @@ def _decrire_version(magasin: Magasin) -> str:
 
 def commande_base_migrer(magasin: Magasin) -> int:
     """Met le schéma de la base à niveau et dit ce qui a été fait."""
-    avant, apres = magasin.mettre_a_niveau()
-    if avant == apres:
+    etat_avant = _decrire_version(magasin)
+    _, apres = magasin.mettre_a_niveau()
+    if etat_avant == f"révision {apres}":
         print(f"Base déjà à jour : révision {apres}.")
     else:
-        print(f"Base mise à niveau : {'base vide' if avant is None else f'révision {avant}'} → révision {apres}.")
+        print(f"Base mise à niveau : {etat_avant} → révision {apres}.")
     return 0
 
 
