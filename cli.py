@@ -230,7 +230,21 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)
     ajouter_commandes_referentiel(sous)
+
+    base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
+    actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, aide in (("migrer", "met le schéma de la base à niveau (dernière révision)"),
+                         ("version", "affiche la révision du schéma de la base et la dernière connue")):
+        sous_action = actions_base.add_parser(action, help=aide)
+        sous_action.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+        sous_action.set_defaults(fonction=commande_base)
     return analyseur
+
+
+def commande_base(args) -> int:
+    from donnees.magasin.commandes import executer_commande_base
+
+    return executer_commande_base(args)
 
 
 def main(argv: list[str] | None = None) -> int:

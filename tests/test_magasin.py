@@ -15,7 +15,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from sqlalchemy import delete, text
 
-from donnees import magasin as module_magasin
+from donnees.magasin import operations as module_operations
 from donnees.config import RACINE_PROJET
 from donnees.magasin import (
     ConflitVersion,
@@ -569,7 +569,7 @@ def test_panne_pendant_un_import_ne_laisse_rien(magasin, monkeypatch):
             raise PanneInjectee("panne au second paquet")
         journal(conn, lignes)
 
-    monkeypatch.setattr(module_magasin, "TAILLE_PAQUET_IMPORT", 10)
+    monkeypatch.setattr(module_operations, "TAILLE_PAQUET_IMPORT", 10)
     monkeypatch.setattr(magasin, "_inserer_journal", journal_puis_panne)
     with pytest.raises(PanneInjectee):
         magasin.importer_lot(lot, "demo")

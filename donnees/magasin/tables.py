@@ -1,0 +1,227 @@
+"""Tables du magasin (métadonnées SQLAlchemy), type géométrique et moteur SQLite ou PostgreSQL.
+
+Ces métadonnées décrivent le schéma à la **tête** des migrations (``migrations/versions``) : toute
+modification d'une table ici s'accompagne d'une révision Alembic (voir docs/CONTRAT_MAGASIN.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import shapely
+from geoalchemy2 import Geometry
+from geoalchemy2.elements import WKBElement
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.types import TypeDecorator
+
+from donnees.schemas import ErreurDonnees
+
+SRID_STOCKAGE = 4326
+ACTIONS_JOURNAL = ("creation", "modification", "suppression", "restauration", "validation")
+
+
+class Geometrie(TypeDecorator):
+    """Géométrie WGS84 : WKB (BLOB) sous SQLite, ``geometry(Geometry, 4326)`` sous PostGIS.
+
+    En écriture : géométrie shapely (ou WKB) ; en lecture : WKB (``bytes``), à décoder en lot avec
+    ``shapely.from_wkb``.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+    # Lus par GeoAlchemy2 à la création des tables ; l'index GiST est créé plus bas (DDL).
+    spatial_index = False
+    use_N_D_index = False
+
+    def load_dialect_impl(self, dialect):
+        if dialect is None:  # GeoAlchemy2 interroge parfois le type sans dialecte
+            return LargeBinary()
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Geometry(geometry_type="GEOMETRY", srid=SRID_STOCKAGE,
+                                                    spatial_index=False))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            value = shapely.from_wkb(bytes(value))
+        if dialect.name == "postgresql":
+            # EWKB hexadécimal avec SRID, accepté par ST_GeomFromEWKT (GeoAlchemy2).
+            return shapely.to_wkb(shapely.set_srid(value, SRID_STOCKAGE), hex=True, include_srid=True)
+        return shapely.to_wkb(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            value = value.data
+        if isinstance(value, str):
+            return bytes.fromhex(value)
+        return bytes(value)
+
+
+metadonnees = MetaData()
+
+table_operation = Table(
+    "operation", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_insee", String(5), nullable=False, index=True),
+    Column("nom", Text, nullable=False),
+    Column("type_site", String(40), nullable=False),
+    Column("statut", String(20), nullable=False),
+    Column("validation", String(20), nullable=False, default="a_valider"),
+    Column("commentaire_validation", Text),
+    Column("date_fin_travaux", Date),
+    Column("maitre_ouvrage", Text),
+    Column("description", Text),
+    Column("retour_experience", Text),
+    Column("contact", Text),
+    Column("cout_ht_eur", Float),
+    Column("arbres_plantes", Integer, nullable=False, default=0),
+    Column("deconnexion_reseau", Boolean, nullable=False, default=False),
+    Column("volume_stockage_m3", Float),
+    Column("parcelles", Text, nullable=False, default="[]"),
+    Column("surface_declaree_m2", Float),
+    Column("localisation_approximative", Boolean, nullable=False, default=False),
+    Column("source", Text),
+    Column("cree_par", Text),
+    Column("cree_le", DateTime, nullable=False),
+    Column("modifie_par", Text),
+    Column("modifie_le", DateTime),
+    Column("version", Integer, nullable=False, default=1),
+    Column("supprimee", Boolean, nullable=False, default=False, index=True),
+    CheckConstraint("version >= 1", name="ck_operation_version"),
+    CheckConstraint("arbres_plantes >= 0", name="ck_operation_arbres"),
+)
+
+table_zone = Table(
+    "zone", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("geometrie", Geometrie, nullable=False),
+    Column("revetement_avant", String(40), nullable=False),
+    Column("revetement_apres", String(40), nullable=False),
+    Column("surface_m2", Float, nullable=False),
+    CheckConstraint("surface_m2 >= 0", name="ck_zone_surface"),
+)
+
+table_financement = Table(
+    "financement", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("financeur", Text, nullable=False),
+    Column("montant_eur", Float, nullable=False),
+    CheckConstraint("montant_eur >= 0", name="ck_financement_montant"),
+)
+
+table_photo = Table(
+    "photo", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("moment", String(10), nullable=False),
+    Column("chemin", Text, nullable=False),
+    Column("legende", Text),
+    Column("ajoutee_le", DateTime, nullable=False),
+    CheckConstraint("moment IN ('avant', 'apres')", name="ck_photo_moment"),
+)
+
+table_utilisateur = Table(
+    "utilisateur", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("nom", Text, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("communes", Text, nullable=False, default=""),
+    Column("mot_de_passe_hash", Text),
+    Column("actif", Boolean, nullable=False, default=True),
+    Column("cree_le", DateTime, nullable=False),
+    Column("echecs_connexion", Integer, nullable=False, default=0),
+    Column("bloque_jusqua", DateTime),
+    Column("derniere_connexion", DateTime),
+)
+
+table_journal = Table(
+    "journal", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("horodatage", DateTime, nullable=False, index=True),
+    Column("auteur", Text, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("table_cible", String(30), nullable=False),
+    Column("enregistrement_id", Integer, nullable=False),
+    Column("diff", Text, nullable=False),
+    Index("ix_journal_cible", "table_cible", "enregistrement_id"),
+    CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in ACTIONS_JOURNAL) + ")",
+                    name="ck_journal_action"),
+)
+
+# Index spatial (PostGIS seulement : sous SQLite la géométrie est un simple BLOB).
+event.listen(table_zone, "after_create", DDL(
+    "CREATE INDEX IF NOT EXISTS ix_zone_geometrie ON zone USING gist (geometrie)"
+).execute_if(dialect="postgresql"))
+
+TABLES = {t.name: t for t in (table_operation, table_zone, table_financement, table_photo,
+                              table_utilisateur, table_journal)}
+
+# ---------------------------------------------------------------------------------------- moteur
+
+def _configurer_sqlite(connexion_dbapi, _enregistrement) -> None:
+    """WAL, clés étrangères ; les transactions sont ouvertes par SQLAlchemy (``_commencer_sqlite``)."""
+    connexion_dbapi.isolation_level = None
+    curseur = connexion_dbapi.cursor()
+    try:
+        curseur.execute("PRAGMA journal_mode=WAL")
+        curseur.execute("PRAGMA foreign_keys=ON")
+        curseur.execute("PRAGMA synchronous=NORMAL")
+        curseur.execute("PRAGMA busy_timeout=30000")
+    finally:
+        curseur.close()
+
+
+def _commencer_sqlite(connexion: Connection) -> None:
+    """BEGIN IMMEDIATE pour les écritures (pas d'instantané périmé), BEGIN simple pour les lectures."""
+    immediat = connexion.get_execution_options().get("desimper_ecriture", False)
+    connexion.exec_driver_sql("BEGIN IMMEDIATE" if immediat else "BEGIN")
+
+
+def creer_moteur(url: str) -> tuple[Engine, bool]:
+    """Moteur SQLAlchemy de l'URL et ``True`` s'il s'agit de PostgreSQL ; SQLite configuré (WAL…)."""
+    adresse = make_url(url)
+    moteur_sql = adresse.get_backend_name()
+    if moteur_sql == "sqlite":
+        base = adresse.database or ""
+        options: dict[str, Any] = {"timeout": 30}
+        if base and base != ":memory:" and not base.startswith("file:"):
+            Path(base).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            options["check_same_thread"] = False
+        moteur = create_engine(adresse, connect_args=options)
+        event.listen(moteur, "connect", _configurer_sqlite)
+        event.listen(moteur, "begin", _commencer_sqlite)
+        return moteur, False
+    if moteur_sql == "postgresql":
+        return create_engine(adresse, pool_pre_ping=True), True
+    raise ErreurDonnees(f"Base « {moteur_sql} » non prise en charge : utilisez SQLite "
+                        "(sqlite:///…) ou PostgreSQL (postgresql+psycopg://…).", "magasin")

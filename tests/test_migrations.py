@@ -1,0 +1,387 @@
+"""Migrations du schéma du magasin (Alembic) : base vide, base de la version précédente, révision ajoutée.
+
+La base de la version précédente est ``tests/donnees/base_v0.sql`` (SQLite) et
+``tests/donnees/base_v0_postgresql.sql`` (DDL PostGIS), fabriquées par
+``tests/donnees/fabriquer_base_v0.py`` avec le code d'avant les migrations.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+import cli
+from donnees.comptes import authentifier
+from donnees.magasin import REVISION_INITIALE, Magasin, revision_tete
+from donnees.magasin.schema import DOSSIER_MIGRATIONS
+from donnees.schemas import ErreurDonnees
+
+DONNEES = Path(__file__).resolve().parent / "donnees"
+SQL_V0 = DONNEES / "base_v0.sql"
+DDL_V0_POSTGRESQL = DONNEES / "base_v0_postgresql.sql"
+TABLES = ("operation", "zone", "financement", "photo", "utilisateur", "journal")
+MOT_DE_PASSE_ADMIN = "une phrase de passe solide"
+
+REVISION_ESSAI = '''"""Révision d'essai : surface végétalisée des opérations."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("operation", sa.Column("surface_vegetalisee_m2", sa.Float()))
+    op.execute("UPDATE operation SET surface_vegetalisee_m2 = surface_declaree_m2 / 2")
+    {suite}
+
+
+def downgrade():
+    op.drop_column("operation", "surface_vegetalisee_m2")
+'''
+
+# ------------------------------------------------------------------------------------------- outils
+
+
+def base_v0_sqlite(chemin: Path, schema_seul: bool = False) -> str:
+    """Écrit la base de la version précédente (avec ses données, ou son seul schéma) ; renvoie son URL."""
+    script = SQL_V0.read_text(encoding="utf-8")
+    if schema_seul:
+        script = "\n".join(ligne for ligne in script.splitlines() if not ligne.startswith("INSERT"))
+    connexion = sqlite3.connect(chemin)
+    try:
+        connexion.executescript(script)
+    finally:
+        connexion.close()
+    return f"sqlite:///{chemin.as_posix()}"
+
+
+def lignes_brutes_sqlite(chemin: Path) -> dict[str, list[tuple]]:
+    """Toutes les lignes de toutes les tables, telles que stockées (octets des géométries compris)."""
+    connexion = sqlite3.connect(chemin)
+    try:
+        return {t: connexion.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
+    finally:
+        connexion.close()
+
+
+def schema_sqlite(url: str) -> set[tuple]:
+    """Objets du schéma SQLite (type, nom, table, SQL), hors ``alembic_version``."""
+    moteur = create_engine(url)
+    try:
+        with moteur.connect() as conn:
+            lignes = conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                                          "WHERE name NOT LIKE 'sqlite_%' AND tbl_name != 'alembic_version'")
+            return {tuple(ligne) for ligne in lignes}
+    finally:
+        moteur.dispose()
+
+
+def revision_stockee(url: str) -> list[str]:
+    moteur = create_engine(url)
+    try:
+        with moteur.connect() as conn:
+            return [r for (r,) in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    finally:
+        moteur.dispose()
+
+
+def instantane(magasin: Magasin) -> dict:
+    """Tout ce que le magasin rend : opérations (même supprimées), comptes avec empreintes, journal."""
+    operations = {}
+    for i in magasin.lire_operations(inclure_supprimees=True)["id"]:
+        operation = magasin.lire_operation(int(i))
+        operation["zones"] = [{**z, "geometrie": shapely.to_wkb(z["geometrie"])} for z in operation["zones"]]
+        operations[int(i)] = operation
+    comptes = {email: magasin.lire_utilisateur(email) for email in magasin.lire_utilisateurs()["email"]}
+    journal = magasin.lire_journal()
+    journal["horodatage"] = [pd.Timestamp(h).to_pydatetime() for h in journal["horodatage"]]
+    return {"compte": magasin.compter(), "operations": operations, "comptes": comptes,
+            "journal": journal.astype(object).to_dict("records")}
+
+
+def verifier_contenu_v0(etat: dict) -> None:
+    """Le contenu connu de la base de la version précédente (voir fabriquer_base_v0.py)."""
+    assert etat["compte"] == {"operation": 6, "zone": 7, "financement": 2, "photo": 2, "utilisateur": 3,
+                              "journal": 21}
+    cour = etat["operations"][1]
+    assert (cour["nom"], cour["version"], cour["validation"], cour["arbres_plantes"]) == \
+        ("Cour de l'école Jules-Ferry", 3, "validee", 6)
+    assert cour["date_fin_travaux"] == date(2023, 6, 30) and cour["parcelles"] == ["34301000AB0123", "34301000AB0124"]
+    assert [f["montant_eur"] for f in cour["financements"]] == [50_000.0, 20_000.5]
+    assert [p["chemin"] for p in cour["photos"]] == ["photos/op1_avant.png", "photos/op1_apres.png"]
+    assert len(cour["zones"]) == 2 and cour["surface_zones_m2"] == pytest.approx(12_500, rel=1e-3)
+    assert etat["operations"][3]["supprimee"] and etat["operations"][2]["localisation_approximative"]
+    assert etat["comptes"]["financeur@agence.fr"]["bloque_jusqua"] is not None
+    assert etat["comptes"]["ref@sete.fr"]["communes"] == ["34301", "34108"]
+    assert etat["comptes"]["financeur@agence.fr"]["mot_de_passe_hash"] is None
+    cibles = [ligne["table_cible"] for ligne in etat["journal"]]
+    assert cibles.count("objectifs") == 1 and cibles.count("parametres") == 1
+    assert etat["journal"][-2]["diff"] == {"34301 2030": [None, 5000.0]}
+
+
+def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
+    """Copie des migrations du magasin avec une révision d'essai 0002 (``suite`` : fin de ``upgrade``)."""
+    dossier = tmp_path / "migrations"
+    shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
+    (dossier / "versions" / "0002_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+                                                        encoding="utf-8")
+    return dossier
+
+
+# ------------------------------------------------------------------------------------------- SQLite
+
+
+def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(tmp_path):
+    magasin = Magasin(f"sqlite:///{(tmp_path / 'neuve.sqlite').as_posix()}")
+    try:
+        assert magasin.version_schema() is None
+        assert magasin.mettre_a_niveau() == (None, revision_tete())
+        assert magasin.version_schema() == revision_tete() == REVISION_INITIALE
+        assert magasin.compter() == dict.fromkeys(TABLES, 0)
+    finally:
+        magasin.fermer()
+    ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True)
+    assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
+    assert revision_stockee(magasin.url) == [REVISION_INITIALE]
+
+
+def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    avant = lignes_brutes_sqlite(chemin)
+    schema_avant = schema_sqlite(url)
+    magasin = Magasin(url)
+    try:
+        assert magasin.version_schema() is None
+        magasin.creer_tables()  # démarrage de l'application : mise à niveau en place
+        assert magasin.version_schema() == revision_tete()
+        assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
+        assert schema_sqlite(url) == schema_avant
+        etat = instantane(magasin)
+        verifier_contenu_v0(etat)
+        assert authentifier(magasin, "admin@bassin.fr", MOT_DE_PASSE_ADMIN).role == "administrateur"
+        # la base mise à niveau s'écrit comme avant (verrouillage optimiste, journal)
+        assert magasin.modifier_operation(1, 3, {"arbres_plantes": 8}, "admin@bassin.fr") == 4
+        assert magasin.lire_journal(1).iloc[-1]["diff"] == {"arbres_plantes": [6, 8]}
+        magasin.creer_tables()  # idempotent
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [revision_tete()]
+
+
+def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    dossier = copier_migrations(tmp_path)
+    magasin = Magasin(url)
+    try:
+        magasin.creer_tables()  # version actuelle : 0001
+        etat = instantane(magasin)
+        assert magasin.mettre_a_niveau(dossier) == ("0001", "0002")
+        assert magasin.version_schema() == "0002"
+        assert magasin.mettre_a_niveau(dossier) == ("0002", "0002")
+        assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
+        with magasin.moteur.connect() as conn:
+            valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_vegetalisee_m2 FROM operation "
+                                        "ORDER BY id")).all()
+    finally:
+        magasin.fermer()
+    assert len(valeurs) == 6 and all(v == d / 2 for d, v in valeurs)
+
+
+def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(tmp_path):
+    url = base_v0_sqlite(tmp_path / "v0.sqlite")
+    magasin = Magasin(url)
+    try:
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0002")
+        verifier_contenu_v0(instantane(magasin))
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == ["0002"]
+
+
+def test_migration_en_echec_ne_change_rien(tmp_path):
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    avant = lignes_brutes_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        with pytest.raises(IntegrityError, match="CHECK constraint failed"):
+            magasin.mettre_a_niveau(copier_migrations(
+                tmp_path, suite='op.execute("UPDATE operation SET version = 0")'))
+        assert magasin.version_schema() is None  # pas même marquée : tout ou rien
+        with magasin.moteur.connect() as conn:
+            colonnes = [c[1] for c in conn.exec_driver_sql("PRAGMA table_info(operation)")]
+    finally:
+        magasin.fermer()
+    assert "surface_vegetalisee_m2" not in colonnes
+    assert lignes_brutes_sqlite(chemin) == avant
+
+
+def test_base_incomplete_sans_version_refusee(tmp_path):
+    chemin = tmp_path / "incomplete.sqlite"
+    connexion = sqlite3.connect(chemin)
+    connexion.execute("CREATE TABLE operation (id INTEGER PRIMARY KEY)")
+    connexion.close()
+    magasin = Magasin(f"sqlite:///{chemin.as_posix()}")
+    try:
+        with pytest.raises(ErreurDonnees, match="Base incomplète.*journal"):
+            magasin.creer_tables()
+    finally:
+        magasin.fermer()
+
+
+def test_commandes_base_migrer_et_version(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    dossier = tmp_path / "donnees"
+    dossier.mkdir()
+    base_v0_sqlite(dossier / "desimper.sqlite")
+    assert cli.main(["base", "version", "--dossier", str(dossier)]) == 1
+    assert "version d'avant les migrations" in capsys.readouterr().out
+    assert cli.main(["base", "migrer", "--dossier", str(dossier)]) == 0
+    assert f"mise à niveau : version d'avant les migrations (sans numéro de révision) → révision {revision_tete()}" \
+        in capsys.readouterr().out
+    assert cli.main(["base", "migrer", "--dossier", str(dossier)]) == 0
+    assert "déjà à jour" in capsys.readouterr().out
+    assert cli.main(["base", "version", "--dossier", str(dossier)]) == 0
+    assert "à jour" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------ PostGIS
+
+
+def _schema_postgresql(url: str) -> dict:
+    """Colonnes (types compris), index et contraintes des tables du magasin sous PostgreSQL."""
+    moteur = create_engine(url)
+    try:
+        with moteur.connect() as conn:
+            colonnes = conn.execute(text(
+                "SELECT table_name, column_name, ordinal_position, data_type, udt_name, is_nullable, "
+                "character_maximum_length, column_default FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name = ANY(:t)"), {"t": list(TABLES)}).all()
+            index = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+                                      "AND tablename = ANY(:t)"), {"t": list(TABLES)}).all()
+            contraintes = conn.execute(text(
+                "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = ANY(:t)"), {"t": list(TABLES)}).all()
+            geometries = conn.execute(text("SELECT f_table_name, f_geometry_column, srid, type "
+                                           "FROM geometry_columns")).all()
+    finally:
+        moteur.dispose()
+    return {"colonnes": set(colonnes), "index": set(index), "contraintes": set(contraintes),
+            "geometries": set(geometries)}
+
+
+def _base_v0_postgresql(url: str, tmp_path: Path) -> None:
+    """Schéma de la version précédente sous PostGIS, rempli avec les lignes de la base SQLite v0."""
+    chemin = tmp_path / "v0.sqlite"
+    base_v0_sqlite(chemin)
+    lignes = lignes_brutes_sqlite(chemin)
+    connexion = sqlite3.connect(chemin)
+    noms = {t: [c[1] for c in connexion.execute(f"PRAGMA table_info({t})")] for t in TABLES}
+    connexion.close()
+    moteur = create_engine(url)
+    try:
+        with moteur.begin() as conn:
+            conn.exec_driver_sql(DDL_V0_POSTGRESQL.read_text(encoding="utf-8"))
+            booleens = {(t, c) for t, c in conn.execute(text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND data_type = 'boolean'"))}
+            for table in ("operation", "zone", "financement", "photo", "utilisateur", "journal"):
+                colonnes = noms[table]
+                valeurs = ", ".join("ST_SetSRID(ST_GeomFromWKB(:geometrie), 4326)" if c == "geometrie" else f":{c}"
+                                    for c in colonnes)
+                requete = text(f"INSERT INTO {table} ({', '.join(colonnes)}) VALUES ({valeurs})")
+                for ligne in lignes[table]:
+                    conn.execute(requete, {c: (bool(v) if (table, c) in booleens and v is not None else v)
+                                           for c, v in zip(colonnes, ligne)})
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))")
+    finally:
+        moteur.dispose()
+
+
+@pytest.mark.postgresql
+def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabrique_base_postgresql):
+    neuve, ancienne = fabrique_base_postgresql("desimper_migration_neuve"), fabrique_base_postgresql("desimper_v0")
+    magasin = Magasin(neuve)
+    try:
+        assert magasin.mettre_a_niveau() == (None, revision_tete())
+    finally:
+        magasin.fermer()
+    moteur = create_engine(ancienne)
+    with moteur.begin() as conn:
+        conn.exec_driver_sql(DDL_V0_POSTGRESQL.read_text(encoding="utf-8"))
+    moteur.dispose()
+    schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
+    assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
+    assert any(nom == "ix_zone_geometrie" and "gist" in definition for nom, definition in schema_neuf["index"])
+    assert schema_neuf == schema_ancien
+
+
+@pytest.mark.postgresql
+def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fabrique_base_postgresql,
+                                                                             tmp_path):
+    url = fabrique_base_postgresql("desimper_v0_donnees")
+    _base_v0_postgresql(url, tmp_path)
+    reference = Magasin(base_v0_sqlite(tmp_path / "reference.sqlite"))
+    magasin = Magasin(url)
+    try:
+        attendu = instantane(reference)
+        assert magasin.version_schema() is None
+        magasin.creer_tables()
+        assert magasin.version_schema() == revision_tete()
+        etat = instantane(magasin)
+        verifier_contenu_v0(etat)
+        assert etat == attendu
+        assert authentifier(magasin, "admin@bassin.fr", MOT_DE_PASSE_ADMIN).role == "administrateur"
+        assert magasin.modifier_operation(1, 3, {"arbres_plantes": 8}, "admin@bassin.fr") == 4
+        nouvelle = magasin.creer_operation({**{k: etat["operations"][2][k] for k in (
+            "code_insee", "nom", "type_site", "statut")}, "zones": [
+            {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
+             "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
+        assert nouvelle == 7  # les séquences reprennent après les identifiants existants
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0002")
+        assert instantane(magasin)["compte"]["operation"] == 7
+    finally:
+        reference.fermer()
+        magasin.fermer()
+    assert revision_stockee(url) == ["0002"]
+
+
+@pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def test_tables_du_magasin_conformes_a_la_tete_des_migrations(moteur, tmp_path, request):
+    """Garde-fou : une table changée dans ``tables.py`` sans révision Alembic fait échouer ce test."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from donnees.magasin import metadonnees
+
+    if moteur == "sqlite":
+        url = f"sqlite:///{(tmp_path / 'tete.sqlite').as_posix()}"
+    else:
+        url = request.getfixturevalue("fabrique_base_postgresql")("desimper_tete")
+    magasin = Magasin(url)
+    try:
+        magasin.creer_tables()
+        with magasin.moteur.connect() as conn:
+            contexte = MigrationContext.configure(conn, opts={
+                "compare_type": True,
+                "include_name": lambda nom, genre, _parent: not (genre == "index" and nom == "ix_zone_geometrie")
+                and not (genre == "table" and nom == "spatial_ref_sys")})
+            differences = compare_metadata(contexte, metadonnees)
+    finally:
+        magasin.fermer()
+    assert differences == []
