@@ -9,12 +9,16 @@ empreintes ne sont jamais journalisées ni renvoyées par les lectures de compte
 L'échec d'une connexion lève toujours :class:`ErreurAuthentification` avec **le même message**, que
 l'adresse soit inconnue, le mot de passe faux, le compte bloqué ou désactivé : on ne peut pas savoir de
 l'extérieur si une adresse a un compte. Le motif exact (``motif``) sert au journal du serveur et aux
-tests ; il ne doit pas être affiché.
+tests ; il ne doit pas être affiché. Chaque refus est consigné (module :mod:`logging`, niveau WARNING) avec
+sa raison ; jamais le mot de passe, ni le texte saisi comme adresse quand elle n'a pas de compte (ce peut être
+un mot de passe tapé dans le mauvais champ) : seule une empreinte courte de celle-ci permet de recouper.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -50,6 +54,8 @@ __all__ = [
     "verifier_mot_de_passe",
     "verifier_politique_mot_de_passe",
 ]
+
+logger = logging.getLogger(__name__)
 
 CHEMIN_PARAMETRES = Path(__file__).resolve().parent / "parametres_comptes.json"
 ROLE_VISITEUR = "visiteur"
@@ -194,9 +200,36 @@ def _empreinte_leurre() -> str:
     return HACHEUR.hash(secrets.token_urlsafe(16))
 
 
-def _refuser(motif: str, mot_de_passe: Any = None, verifier_leurre: bool = True) -> ErreurAuthentification:
+# Motif d'un refus → raison écrite au journal du serveur.
+RAISONS_REFUS = {
+    "inconnu": "compte inconnu",
+    "mot_de_passe": "mot de passe faux",
+    "bloque": "compte bloqué",
+    "inactif": "compte désactivé",
+}
+
+
+def _designer_adresse_saisie(email: Any) -> str:
+    """Adresse saisie sans compte, pour le journal : empreinte courte (SHA-256), jamais le texte saisi."""
+    texte = _normaliser_email(email)
+    if not texte:
+        return "adresse vide"
+    return f"adresse sans compte, empreinte {hashlib.sha256(texte.encode('utf-8')).hexdigest()[:12]}"
+
+
+def _journaliser_refus(motif: str, designation: str, precision: str | None = None) -> None:
+    """Consigne un refus de connexion : raison, compte (ou empreinte de l'adresse saisie), précision."""
+    raison = RAISONS_REFUS[motif] + (f" ({precision})" if precision else "")
+    logger.warning("Connexion refusée : %s — %s.", raison, designation,
+                   extra={"motif": motif, "raison": raison})
+
+
+def _refuser(motif: str, designation: str, mot_de_passe: Any = None, verifier_leurre: bool = True,
+             precision: str | None = None) -> ErreurAuthentification:
+    """Erreur de connexion, consignée ; le leurre garde un temps de réponse comparable à un vrai contrôle."""
     if verifier_leurre:
         verifier_mot_de_passe(_empreinte_leurre(), mot_de_passe if isinstance(mot_de_passe, str) else "")
+    _journaliser_refus(motif, designation, precision)
     return ErreurAuthentification(motif)
 
 
@@ -302,16 +335,20 @@ def authentifier(magasin: Magasin, email: str, mot_de_passe: str, maintenant: da
     instant = _instant(maintenant)
     parametres = lire_parametres_comptes()
     compte = magasin.lire_utilisateur(_normaliser_email(email)) if _normaliser_email(email) else None
-    if compte is None or not compte["mot_de_passe_hash"]:
-        raise _refuser("inconnu", mot_de_passe)
+    if compte is None:
+        raise _refuser("inconnu", _designer_adresse_saisie(email), mot_de_passe)
+    if not compte["mot_de_passe_hash"]:
+        raise _refuser("inconnu", compte["email"], mot_de_passe, precision="pas de mot de passe local, "
+                       "connexion par le fournisseur d'identité seulement")
     if not compte["actif"]:
-        raise _refuser("inactif", mot_de_passe)
+        raise _refuser("inactif", compte["email"], mot_de_passe)
     if compte["bloque_jusqua"] is not None and instant < compte["bloque_jusqua"]:
-        raise _refuser("bloque", mot_de_passe)
+        raise _refuser("bloque", compte["email"], mot_de_passe,
+                       precision=f"jusqu'à {compte['bloque_jusqua']:%Y-%m-%d %H:%M} UTC")
     if not verifier_mot_de_passe(compte["mot_de_passe_hash"], mot_de_passe):
-        magasin.enregistrer_echec_connexion(compte["email"], instant, parametres["echecs_avant_blocage"],
-                                            _duree("duree_blocage_minutes"))
-        raise _refuser("mot_de_passe", verifier_leurre=False)
+        etat = magasin.enregistrer_echec_connexion(compte["email"], instant, parametres["echecs_avant_blocage"],
+                                                   _duree("duree_blocage_minutes")) or {}
+        raise _refuser("mot_de_passe", compte["email"], verifier_leurre=False, precision=_decrire_echecs(etat))
     nouvelle_empreinte = None
     try:
         if HACHEUR.check_needs_rehash(compte["mot_de_passe_hash"]):
@@ -322,6 +359,15 @@ def authentifier(magasin: Magasin, email: str, mot_de_passe: str, maintenant: da
     return Utilisateur.depuis_compte(compte)
 
 
+def _decrire_echecs(etat: dict) -> str | None:
+    """« 5 échecs consécutifs, compte bloqué jusqu'à … » d'après l'état renvoyé par le magasin."""
+    echecs, bloque = etat.get("echecs_connexion"), etat.get("bloque_jusqua")
+    if echecs is None:
+        return None
+    texte = f"{echecs} échec{'s' if echecs > 1 else ''} consécutif{'s' if echecs > 1 else ''}"
+    return texte + (f", compte bloqué jusqu'à {bloque:%Y-%m-%d %H:%M} UTC" if isinstance(bloque, datetime) else "")
+
+
 def associer_compte_oidc(magasin: Magasin, email: str, maintenant: datetime | None = None) -> Utilisateur:
     """Compte local associé à l'adresse vérifiée par un fournisseur OIDC (``st.login``, ProConnect).
 
@@ -330,8 +376,10 @@ def associer_compte_oidc(magasin: Magasin, email: str, maintenant: datetime | No
     """
     compte = magasin.lire_utilisateur(_normaliser_email(email)) if _normaliser_email(email) else None
     if compte is None:
+        _journaliser_refus("inconnu", _normaliser_email(email) or "adresse vide", "fournisseur d'identité")
         raise ErreurAuthentification("inconnu")
     if not compte["actif"]:
+        _journaliser_refus("inactif", compte["email"], "fournisseur d'identité")
         raise ErreurAuthentification("inactif")
     magasin.enregistrer_connexion(compte["email"], _instant(maintenant))
     return Utilisateur.depuis_compte(compte)

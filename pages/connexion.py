@@ -3,6 +3,7 @@
 import streamlit as st
 
 from donnees.comptes import ErreurAuthentification, authentifier
+from donnees.droits import est_public
 from donnees.nomenclatures import ROLES
 from pages import commun
 
@@ -12,7 +13,7 @@ st.title("Connexion")
 if st.session_state.pop("session_expiree", False):
     st.warning("Votre session a expiré après une période d'inactivité : reconnectez-vous.")
 
-if utilisateur.role != "visiteur":
+if not est_public(utilisateur):
     st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — {ROLES.get(utilisateur.role, utilisateur.role)}"
                + (f", communes {', '.join(sorted(utilisateur.communes))}" if utilisateur.communes else ""))
     if st.button("Se déconnecter", icon=":material/logout:"):

@@ -27,7 +27,7 @@ EN_TETES_APERCU = {"operation": "Opération", "lignes": "Lignes", "etat": "État
 utilisateur = commun.utilisateur_courant()
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
-    "Importer des opérations", utilisateur.role in ("administrateur", "referent"),
+    "Importer des opérations", facade.peut("creer"),
     "L'import est réservé aux référents des communes et au syndicat",
     "import_message")
 
@@ -37,8 +37,9 @@ st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KM
 st.download_button("Télécharger le modèle XLSX", generer_modele_xlsx(), "modele_import_desimper.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:")
-if utilisateur.role == "referent":
-    st.caption(f"Votre compte peut importer dans : {', '.join(sorted(utilisateur.communes))}.")
+perimetre = facade.lire_perimetre("creer")  # None : toutes les communes
+if perimetre is not None:
+    st.caption(f"Votre compte peut importer dans : {', '.join(sorted(perimetre))}.")
 
 fichier = st.file_uploader("Fichier à importer", key="import_fichier",
                            type=["geojson", "json", "gpkg", "zip", "kml", "kmz", "csv", "xlsx"])

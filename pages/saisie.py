@@ -26,12 +26,11 @@ from vues.cartes import ajouter_outils_dessin, construire_carte_commune
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
 MOTIF_REFERENCE = re.compile(r"^\s*(?:(\d{5})(\d{3}))?\s*([0-9A-Z]{1,2})\s*0*(\d{1,4})\s*$")
 
-utilisateur = commun.utilisateur_courant()
 facade = commun.obtenir_facade()
 ident_edition = st.query_params.get("id")
 commun.ouvrir_page_reservee(
     f"Modifier l'opération n° {ident_edition}" if ident_edition else "Saisir une opération",
-    utilisateur.role in ("administrateur", "referent"),
+    facade.peut("modifier" if ident_edition else "creer"),
     "La saisie est réservée aux référents des communes et au syndicat",
     "saisie_message")
 
@@ -84,13 +83,13 @@ if ident_edition:
                    "zones réelles puis décochez « Garder » sur la zone enregistrée.")
     if edition["validation"] == "a_corriger" and edition.get("commentaire_validation"):
         st.warning(f"Correction demandée par le syndicat : {edition['commentaire_validation']}")
-    if utilisateur.role != "administrateur" and edition["validation"] == "validee":
+    if edition["validation"] == "validee" and not facade.peut("valider", edition["code_insee"], edition):
         st.info("Cette opération est validée : si vous l'enregistrez modifiée, elle repassera « à valider ».")
 elif "saisie_edition" in st.session_state:  # on revient d'une modification : formulaire vierge
     vider_saisie()
 
-autorisees = sorted(noms if utilisateur.role == "administrateur" else
-                    [c for c in utilisateur.communes if c in noms], key=noms.get)
+perimetre = facade.lire_perimetre("creer")  # None : toutes les communes
+autorisees = sorted(noms if perimetre is None else [c for c in perimetre if c in noms], key=noms.get)
 if not autorisees:
     st.error("Votre compte n'est rattaché à aucune commune du territoire : demandez l'accès à un administrateur.")
     st.stop()

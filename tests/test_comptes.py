@@ -279,6 +279,87 @@ def test_compte_desactive(magasin, compte):
     assert authentifier(magasin, compte.email, MDP, maintenant=T0).actif
 
 
+def _refus_journalises(caplog) -> list:
+    return [r for r in caplog.records if r.name == "donnees.comptes" and r.getMessage().startswith("Connexion refusée")]
+
+
+def test_refus_de_connexion_journalises_avec_leur_raison_sans_mot_de_passe(magasin, compte, caplog):
+    """Chaque refus est consigné (WARNING) avec sa raison ; ni le mot de passe, ni le texte saisi comme adresse
+    sans compte (ce peut être un mot de passe tapé dans le mauvais champ) n'apparaissent dans le journal."""
+    caplog.set_level("INFO", logger="donnees.comptes")
+    tentatives = [
+        ("personne@sete.fr", MDP, "inconnu", "compte inconnu"),
+        (MDP, "peu importe", "inconnu", "compte inconnu"),  # mot de passe tapé dans le champ de l'adresse
+        (compte.email, "mauvais mot de passe 1", "mot_de_passe", "mot de passe faux (1 échec consécutif)"),
+    ]
+    tentatives += [(compte.email, f"mauvais mot de passe {rang}", "mot_de_passe",
+                    f"mot de passe faux ({rang} échecs consécutifs") for rang in range(2, 6)]
+    tentatives += [(compte.email, MDP, "bloque", "compte bloqué (jusqu'à 2026-03-02 09:15 UTC)")]
+    for email, mot_de_passe, motif, raison in tentatives:
+        caplog.clear()
+        with pytest.raises(ErreurAuthentification) as erreur:
+            authentifier(magasin, email, mot_de_passe, maintenant=T0)
+        assert erreur.value.motif == motif
+        (refus,) = _refus_journalises(caplog)
+        assert refus.levelname == "WARNING" and refus.motif == motif and raison in refus.getMessage()
+        assert mot_de_passe not in caplog.text and MDP not in caplog.text
+        if motif == "inconnu":
+            assert email.lower() not in caplog.text and "adresse sans compte, empreinte" in refus.getMessage()
+        else:
+            assert compte.email in refus.getMessage()
+    assert "compte bloqué jusqu'à 2026-03-02 09:15 UTC" in _journal_du_cinquieme_echec(magasin, caplog)
+
+    reinitialiser_mot_de_passe(magasin, compte.email, ADMIN, MDP)
+    desactiver_compte(magasin, compte.email, ADMIN)
+    caplog.clear()
+    with pytest.raises(ErreurAuthentification):
+        authentifier(magasin, compte.email, MDP, maintenant=T0)
+    (refus,) = _refus_journalises(caplog)
+    assert refus.motif == "inactif" and "compte désactivé" in refus.getMessage() and MDP not in caplog.text
+    caplog.clear()
+    with pytest.raises(ErreurAuthentification):
+        associer_compte_oidc(magasin, compte.email)
+    (refus,) = _refus_journalises(caplog)
+    assert refus.motif == "inactif" and "fournisseur d'identité" in refus.getMessage()
+
+
+def _journal_du_cinquieme_echec(magasin, caplog) -> str:
+    """Message consigné au cinquième échec d'un autre compte : il dit que le compte est bloqué."""
+    creer_compte(magasin, "autre@sete.fr", "Autre", "referent", "34301", MDP, auteur=ADMIN)
+    for _ in range(5):
+        caplog.clear()
+        with pytest.raises(ErreurAuthentification):
+            authentifier(magasin, "autre@sete.fr", "mauvais", maintenant=T0)
+    return _refus_journalises(caplog)[0].getMessage()
+
+
+def test_refus_compte_sans_mot_de_passe_local_journalise(magasin, caplog):
+    caplog.set_level("WARNING", logger="donnees.comptes")
+    creer_compte(magasin, "oidc@sete.fr", "Oidc", "referent", "34301", None, auteur="installation")
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, "oidc@sete.fr", "une tentative quelconque", maintenant=T0)
+    (refus,) = _refus_journalises(caplog)
+    assert erreur.value.motif == refus.motif == "inconnu"
+    assert "pas de mot de passe local" in refus.getMessage() and "une tentative quelconque" not in caplog.text
+
+
+def test_temps_de_reponse_comparable_avec_le_journal(magasin, compte, monkeypatch):
+    """Le leurre reste vérifié pour un compte inconnu, désactivé ou bloqué (même coût qu'un vrai contrôle)."""
+    verifications = []
+    verifier = comptes.verifier_mot_de_passe
+    monkeypatch.setattr(comptes, "verifier_mot_de_passe",
+                        lambda empreinte, mdp: verifications.append(empreinte) or verifier(empreinte, mdp))
+    with pytest.raises(ErreurAuthentification):
+        authentifier(magasin, "personne@sete.fr", MDP, maintenant=T0)
+    with pytest.raises(ErreurAuthentification):
+        authentifier(magasin, compte.email, "mauvais", maintenant=T0)
+    desactiver_compte(magasin, compte.email, ADMIN)
+    with pytest.raises(ErreurAuthentification):
+        authentifier(magasin, compte.email, MDP, maintenant=T0)
+    leurre = comptes._empreinte_leurre()
+    assert verifications == [leurre, etat(magasin)["mot_de_passe_hash"], leurre]
+
+
 def test_reinitialiser_mot_de_passe(magasin, compte):
     for _ in range(5):
         with pytest.raises(ErreurAuthentification):

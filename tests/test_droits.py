@@ -16,8 +16,12 @@ from donnees.droits import (
     COLONNES_MASQUEES_PUBLIC,
     ErreurDroits,
     MagasinProtege,
+    est_public,
     exiger,
+    filtrer_financements,
+    filtrer_operations,
     lire_noms_communes,
+    lire_perimetre,
     peut,
 )
 from donnees.magasin import ConflitVersion, Magasin
@@ -505,7 +509,6 @@ def test_referent_ne_peut_pas_dessiner_chez_le_voisin_en_declarant_sa_commune(do
     from donnees.comptes import authentifier, creer_compte
     from donnees.config import url_base
     from donnees.droits import ErreurDroits, MagasinProtege
-    from donnees.magasin import Magasin
 
     monkeypatch.setenv("DESIMPER_DONNEES", str(dossier_demo_copie))
     magasin = Magasin(url_base(dossier_demo_copie))
@@ -530,3 +533,107 @@ def test_referent_ne_peut_pas_dessiner_chez_le_voisin_en_declarant_sa_commune(do
         facade.modifier_operation(ident, version, {"zones": operation["zones"]})
     assert magasin.lire_operation(ident)["version"] == version
     magasin.fermer()
+
+
+# ----------------------------------------------------------- financements : une seule règle de lecture
+
+REF_B = Utilisateur("ref.b@meze.fr", "Dominique", "referent", frozenset({B}))
+DESACTIVE = Utilisateur("ancien@thau.fr", "Ancien", "financeur", actif=False)
+# Opérations 1 à 5 (la 5 supprimée) ; le financement 15 cite une opération absente de la table.
+OPERATIONS_FINANCEES = pd.DataFrame({
+    "id": [1, 2, 3, 4, 5], "code_insee": [A, A, B, B, A],
+    "validation": ["validee", "a_valider", "validee", "a_corriger", "a_valider"],
+    "supprimee": [False, False, False, False, True]})
+FINANCEMENTS = pd.DataFrame({
+    "financement_id": [10, 11, 12, 13, 14, 15], "operation_id": [1, 2, 3, 4, 5, 99],
+    "financeur": ["Agence de l'eau", "Région", "Agence de l'eau", "Département", "Région", "État"],
+    "montant_eur": [40_000.0, 10_000.0, 25_000.0, 5_000.0, 1_000.0, 2_000.0],
+    "code_insee": [A, A, B, B, A, B]})
+
+
+@pytest.mark.parametrize(("u", "avec_operations", "sans_operations"), [
+    (VISITEUR, set(), set()),
+    (DESACTIVE, set(), set()),
+    (FINANCEUR, {10, 11, 12, 13}, {10, 11, 12, 13, 14, 15}),
+    (REF_A, {10, 11}, {10, 11, 14}),
+    (REF_B, {12, 13}, {12, 13, 15}),
+    (REF_AB, {10, 11, 12, 13}, {10, 11, 12, 13, 14, 15}),
+    (ADMIN, {10, 11, 12, 13, 14}, {10, 11, 12, 13, 14, 15}),
+], ids=["public", "desactive", "financeur", "referent_sa_commune", "referent_autre_commune", "referent_deux",
+        "administrateur"])
+def test_filtrer_financements_par_role(u, avec_operations, sans_operations):
+    """Public : aucun ; référent : ceux de ses communes ; financeur : tous sauf supprimées ; administrateur :
+    tous. Les lignes gardées et leurs colonnes sont intactes ; les tables d'entrée ne sont pas modifiées."""
+    avant = FINANCEMENTS.copy(), OPERATIONS_FINANCEES.copy()
+    gardes = filtrer_financements(u, FINANCEMENTS, OPERATIONS_FINANCEES)
+    assert set(gardes["financement_id"]) == avec_operations
+    assert list(gardes.columns) == list(FINANCEMENTS.columns)
+    pd.testing.assert_frame_equal(gardes, FINANCEMENTS[FINANCEMENTS["financement_id"].isin(avec_operations)])
+    assert set(filtrer_financements(u, FINANCEMENTS)["financement_id"]) == sans_operations
+    pd.testing.assert_frame_equal(FINANCEMENTS, avant[0])
+    pd.testing.assert_frame_equal(OPERATIONS_FINANCEES, avant[1])
+
+
+@pytest.mark.parametrize("u", [VISITEUR, DESACTIVE, FINANCEUR, REF_A, REF_B, REF_AB, ADMIN])
+def test_filtrer_financements_meme_regle_que_peut(u):
+    """Un financement d'une opération non supprimée est lu si et seulement si peut(…, "lire_details", opération)."""
+    gardes = set(filtrer_financements(u, FINANCEMENTS, OPERATIONS_FINANCEES)["operation_id"])
+    for _, operation in OPERATIONS_FINANCEES[~OPERATIONS_FINANCEES["supprimee"]].iterrows():
+        assert (int(operation["id"]) in gardes) == peut(u, "lire_details", operation=operation), (u, operation["id"])
+
+
+def test_filtrer_financements_tables_vides():
+    vides = FINANCEMENTS.iloc[:0]
+    assert filtrer_financements(ADMIN, vides, OPERATIONS_FINANCEES).empty
+    assert filtrer_financements(REF_A, FINANCEMENTS, OPERATIONS_FINANCEES.iloc[:0]).empty
+    assert list(filtrer_financements(VISITEUR, FINANCEMENTS).columns) == list(FINANCEMENTS.columns)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_filtrer_financements_comme_la_facade(magasin, ops, role):
+    """Les financements lus par les pages (opérations déjà filtrées) sont ceux de la façade protégée."""
+    u = utilisateur(magasin, role)
+    nom_de = {v: k for k, v in ops.items()}
+    lus = filtrer_financements(u, magasin.lire_financements(), filtrer_operations(u, magasin.lire_operations()))
+    assert {nom_de[int(i)] for i in lus["operation_id"]} == DETAILLEES[role]
+    if role != "visiteur":
+        facade = protege(magasin, role).lire_financements()
+        assert sorted(facade["financement_id"]) == sorted(lus["financement_id"])
+
+
+# -------------------------------------------------------------------- questions des pages aux droits
+
+
+@pytest.mark.parametrize(("u", "public"), [(VISITEUR, True), (DESACTIVE, True), (FINANCEUR, False), (REF_A, False),
+                                           (ADMIN, False), (Utilisateur("x@thau.fr", "X", "maire"), True)])
+def test_est_public(u, public):
+    assert est_public(u) is public
+    assert peut(u, "lire_details") is not public  # la vue publique est celle qui ne voit aucun détail
+
+
+@pytest.mark.parametrize(("u", "action", "attendu"), [
+    (VISITEUR, "creer", frozenset()),
+    (FINANCEUR, "creer", frozenset()),
+    (FINANCEUR, "lire_details", None),
+    (REF_AB, "creer", frozenset({A, B})),
+    (REF_A, "modifier", frozenset({A})),
+    (REF_A, "lire_details", frozenset({A})),
+    (REF_A, "valider", frozenset()),
+    (REF_A, "lire_validees", None),
+    (ADMIN, "creer", None),
+    (ADMIN, "valider", None),
+    (Utilisateur("r@thau.fr", "R", "referent"), "creer", frozenset()),
+])
+def test_lire_perimetre(u, action, attendu):
+    """Périmètre d'une action : None (partout), ses communes, ou aucune ; cohérent avec peut()."""
+    perimetre = lire_perimetre(u, action)
+    assert perimetre == attendu
+    for code in (A, B, "34108"):
+        assert peut(u, action, code, noms_communes=NOMS) is (perimetre is None or code in perimetre), code
+
+
+def test_perimetre_de_la_facade_relu_dans_la_base(magasin, ops):
+    assert protege(magasin, "referent_A").lire_perimetre("creer") == frozenset({A})
+    assert protege(magasin, "administrateur").lire_perimetre("creer") is None
+    magasin.modifier_utilisateur(EMAILS["referent_A"], {"actif": False}, "test")
+    assert protege(magasin, "referent_A").lire_perimetre("creer") == frozenset()
