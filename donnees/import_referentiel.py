@@ -21,6 +21,7 @@ millésime, date, comptes par commune) est écrite dans ``sources.json`` (:mod:`
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -34,6 +35,8 @@ import pyproj
 import shapely
 
 from donnees.config import dossier_donnees
+from donnees.lecture_vecteur import (ERREURS_LECTURE, lire_entites, lire_infos, lister_couches,
+                                     verifier_degres_dans_metres, verifier_dans_wgs84)
 from donnees.referentiel import (construire_communes_affichage, couche_presente, ecrire_couche, lire_couche,
                                  lire_territoire)
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees, valider_couche
@@ -147,7 +150,8 @@ def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None =
             continue
         try:
             geometries.append(shapely.geometry.shape(geometrie))
-        except Exception:  # noqa: BLE001 - géométrie GeoJSON malformée
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, shapely.errors.ShapelyError):
+            # géométrie GeoJSON malformée
             sans_geometrie.append(rang + 1)
             continue
         proprietes.append(entite.get("properties") or {})
@@ -168,13 +172,11 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
     vaut l'un des codes (fichier national ADMIN EXPRESS) ; si aucune ne correspond, lit un échantillon
     pour que le message puisse nommer le département du fichier.
     """
-    import pyogrio
-
     chemin = Path(chemin)
     nom = chemin.name
     try:
-        couches = [c[0] for c in pyogrio.list_layers(chemin)]
-    except Exception as exc:  # noqa: BLE001 - format inconnu, fichier abîmé
+        couches = [c[0] for c in lister_couches(chemin)]
+    except ERREURS_LECTURE as exc:  # format inconnu, fichier abîmé
         raise ErreurDonnees(f"Fichier {nom} illisible ({exc}). Formats acceptés : GeoJSON (.json, .geojson, "
                             ".gz), GeoPackage, Shapefile (ou .zip).", "import") from None
     if couche is None and len(couches) > 1:
@@ -186,7 +188,7 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
     if couche is not None and couche not in couches:
         raise ErreurDonnees(f"Fichier {nom} : pas de couche « {couche} » (couches : {_citer(couches)}).",
                             "import")
-    infos = pyogrio.read_info(chemin, layer=couche)
+    infos = lire_infos(chemin, couche)
     crs = infos.get("crs")
     if not crs:
         if not crs_declare:
@@ -204,10 +206,10 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
             liste = ", ".join("'" + c.replace("'", "") + "'" for c in filtre_codes[1])
             where = f'"{champ}" IN ({liste})'
     try:
-        table = gpd.read_file(chemin, layer=couche, bbox=bbox, where=where, engine="pyogrio")
+        table = lire_entites(chemin, couche, bbox=bbox, where=where)
         if where is not None and len(table) == 0:
-            table = gpd.read_file(chemin, layer=couche, max_features=50, engine="pyogrio")
-    except Exception as exc:  # noqa: BLE001
+            table = lire_entites(chemin, couche, max_features=50)
+    except ERREURS_LECTURE as exc:
         raise ErreurDonnees(f"Fichier {nom} illisible ({exc}).", "import") from None
     if table.crs is None:
         table = table.set_crs(crs)
@@ -219,36 +221,13 @@ def _vers_wgs84(table: gpd.GeoDataFrame, nom: str) -> gpd.GeoDataFrame:
     if len(table) == 0:
         return table.to_crs(CRS_STOCKAGE) if table.crs is not None else table
     if table.crs.is_geographic:
-        xmin, ymin, xmax, ymax = (shapely.bounds(table.geometry.values).T)
-        hors = (xmin < -180) | (xmax > 180) | (ymin < -90) | (ymax > 90)
-        if hors.all():
-            raise ErreurDonnees(
-                f"Fichier {nom} : coordonnées hors des bornes de WGS84 alors qu'aucun autre système n'est "
-                "déclaré (système de coordonnées absent ?). Des coordonnées en mètres sont sans doute en "
-                "Lambert-93 : précisez --crs EPSG:2154, ou exportez le fichier en WGS84.", "import", "crs")
-        if hors.any():
-            lignes = np.flatnonzero(hors) + 1
-            raise ErreurDonnees(
-                f"Fichier {nom} : systèmes de coordonnées mélangés, les entités {_citer(lignes)} ont des "
-                "coordonnées hors de WGS84 et les autres non. Exportez tout le fichier dans un même système.",
-                "import", "crs")
+        verifier_dans_wgs84(table.geometry.values, f"Fichier {nom}",
+                            "Des coordonnées en mètres sont sans doute en Lambert-93 : précisez --crs EPSG:2154, "
+                            "ou exportez le fichier en WGS84.", _citer)
     elif table.crs.is_projected:
-        # Des degrés dans un fichier déclaré en mètres (Lambert-93…) : |x| ≤ 180 et |y| ≤ 90, soit un carré de
-        # 180 m près de l'origine du système, invraisemblable pour un territoire.
-        xmin, ymin, xmax, ymax = (shapely.bounds(table.geometry.values).T)
-        en_degres = (np.abs(xmin) <= 180) & (np.abs(xmax) <= 180) & (np.abs(ymin) <= 90) & (np.abs(ymax) <= 90)
-        systeme = table.crs.to_string()
-        if en_degres.all():
-            raise ErreurDonnees(
-                f"Fichier {nom} : coordonnées en degrés alors que le système déclaré ({systeme}) est en mètres. "
-                "Exportez le fichier dans le système déclaré, ou déclarez-le en WGS84 (--crs EPSG:4326).",
-                "import", "crs")
-        if en_degres.any():
-            lignes = np.flatnonzero(en_degres) + 1
-            raise ErreurDonnees(
-                f"Fichier {nom} : systèmes de coordonnées mélangés, les entités {_citer(lignes)} sont en degrés "
-                f"et les autres en mètres ({systeme}). Exportez tout le fichier dans un même système.",
-                "import", "crs")
+        verifier_degres_dans_metres(table.geometry.values, table.crs, f"Fichier {nom}",
+                                    "Exportez le fichier dans le système déclaré, ou déclarez-le en WGS84 (--crs "
+                                    "EPSG:4326).", _citer)
     table = table.to_crs(CRS_STOCKAGE)
     table = table.set_geometry(shapely.force_2d(table.geometry.values))
     return table
@@ -615,7 +594,7 @@ def lire_table_correspondance(chemin: Path) -> dict[str, tuple[str, str | None]]
         raise ErreurDonnees(f"Table de correspondance introuvable : {chemin}.", "occupation")
     try:
         table = pd.read_csv(chemin, dtype=str, keep_default_na=False, sep=None, engine="python")
-    except Exception as exc:  # noqa: BLE001
+    except (ValueError, csv.Error, OSError) as exc:  # CSV mal formé, encodage, séparateur introuvable
         raise ErreurDonnees(f"Table de correspondance {chemin.name} illisible ({exc}).", "occupation") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     if "valeur" not in table or not ({"code_cs", "revetement"} & set(table.columns)):

@@ -24,6 +24,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from donnees import import_operations as imp
+from donnees.import_operations import archives, lecture
 from donnees.import_operations import (
     ApercuImport,
     generer_modele_xlsx,
@@ -665,10 +666,10 @@ def test_bombe_de_decompression_refusee_avant_extraction(monkeypatch):
     octets = tampon.getvalue()
     assert len(octets) < 1024 * 1024
     extractions = []
-    monkeypatch.setattr(imp, "_extraire_archive", lambda *a: extractions.append(a))
+    monkeypatch.setattr(lecture, "_extraire_archive", lambda *a: extractions.append(a))
     with pytest.raises(ErreurDonnees, match="bombe de décompression"):
         lire_fichier(octets, "bombe.zip")
-    monkeypatch.setattr(imp, "RATIO_MAX_COMPRESSION", 10**9)
+    monkeypatch.setattr(archives, "RATIO_MAX_COMPRESSION", 10**9)
     with pytest.raises(ErreurDonnees, match="décompressé ferait 210 Mo"):
         lire_fichier(octets, "bombe.zip")
     assert extractions == []
@@ -682,7 +683,7 @@ def test_archive_taille_totale_et_chemins_interdits(monkeypatch):
                 z.writestr(nom, contenu)
         return tampon.getvalue()
 
-    monkeypatch.setattr(imp, "TAILLE_MAX_DECOMPRESSEE", 2 * 1024 * 1024)
+    monkeypatch.setattr(archives, "TAILLE_MAX_DECOMPRESSEE", 2 * 1024 * 1024)
     with pytest.raises(ErreurDonnees, match="décompressé"):
         lire_fichier(archive({f"f{i}.shp": os.urandom(1024 * 1024) for i in range(3)}), "gros.zip")
     with pytest.raises(ErreurDonnees, match="chemin interdit « ../evil.shp »"):
@@ -707,7 +708,7 @@ def test_fichier_de_plus_de_50_mo_refuse_sans_etre_lu(tmp_path, monkeypatch):
     attendu = "enorme.geojson : fichier trop volumineux \\(53\u202f477\u202f376\u202foctets, soit plus que le maximum de 50\u202fMo\\)"
     with pytest.raises(ErreurDonnees, match=attendu):
         lire_fichier(chemin)
-    monkeypatch.setattr(imp, "TAILLE_MAX_FICHIER", 100)
+    monkeypatch.setattr(lecture, "TAILLE_MAX_FICHIER", 100)
     with pytest.raises(ErreurDonnees, match="trop volumineux"):
         lire_fichier(b"x" * 101, "petit.csv")
     with pytest.raises(ErreurDonnees, match="trop volumineux"):
