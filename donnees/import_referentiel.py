@@ -625,12 +625,73 @@ def lire_table_correspondance(chemin: Path) -> dict[str, tuple[str, str | None]]
     return correspondance
 
 
+def _morceau_occupation(lecture: Lecture, table_corr: dict | None, colonne_couverture: str | None,
+                        correspondance: Path | None) -> gpd.GeoDataFrame:
+    """Codes OCS GE d'un fichier lu : colonnes CODE_CS/CODE_US, ou colonne de couverture traduite par la table."""
+    table = lecture.table
+    identifiant = _colonne(table, ("ID", "id", "ID_OCSGE"))
+    if table_corr is not None:
+        colonne = _colonne(table, (colonne_couverture,))
+        if colonne is None:
+            raise ErreurDonnees(f"Fichier {lecture.nom} : colonne « {colonne_couverture} » absente (colonnes : "
+                                f"{_citer(c for c in table.columns if c != 'geometry')}).", "occupation",
+                                colonne_couverture)
+        valeurs = table[colonne].astype(str).str.strip()
+        inconnues = sorted(set(valeurs) - set(table_corr))
+        if inconnues:
+            raise ErreurDonnees(
+                f"Fichier {lecture.nom} : valeurs de « {colonne} » absentes de la table de correspondance "
+                f"{Path(correspondance).name} : {_citer(inconnues)}. Ajoutez-les à la table.", "occupation",
+                colonne, inconnues[:NB_CITES])
+        code_cs = valeurs.map(lambda v: table_corr[v][0])
+        code_us = valeurs.map(lambda v: table_corr[v][1])
+    else:
+        colonne_cs = _colonne(table, ("CODE_CS", "code_cs", "couverture"))
+        if colonne_cs is None:
+            raise ErreurDonnees(
+                f"Fichier {lecture.nom} : colonne CODE_CS absente (colonnes : "
+                f"{_citer(c for c in table.columns if c != 'geometry')}). Pour une autre couche que l'OCS GE, "
+                "passez --colonne-couverture COLONNE --correspondance TABLE.csv.", "occupation", "code_cs")
+        colonne_us = _colonne(table, ("CODE_US", "code_us", "usage"))
+        code_cs = table[colonne_cs].astype(str).str.strip()
+        code_us = table[colonne_us].where(table[colonne_us].notna(), None) if colonne_us else None
+    return gpd.GeoDataFrame({
+        "_id_source": table[identifiant].astype(str) if identifiant else None, "code_cs": code_cs,
+        "code_us": code_us, "_fichier": lecture.nom}, geometry=table.geometry.values, crs=CRS_STOCKAGE)
+
+
+def _verifier_codes_ocsge(table: pd.DataFrame) -> None:
+    """Sans table fournie, chaque code OCS GE doit figurer dans la correspondance vers les revêtements."""
+    from donnees.nomenclatures import lire_correspondance_ocsge
+
+    connus = set(lire_correspondance_ocsge()["code_cs"])
+    comptes = table.loc[~table["code_cs"].isin(connus), "code_cs"].value_counts()
+    if len(comptes):
+        detail = _citer(f"{code} ({n} polygones)" for code, n in comptes.items())
+        raise ErreurDonnees(
+            f"Codes OCS GE absents de la correspondance vers les revêtements : {detail}. Complétez "
+            "donnees/nomenclatures/ocsge_revetements.csv, ou passez une table avec --correspondance.",
+            "occupation", "code_cs", list(comptes.index[:NB_CITES]))
+
+
+def _identifiants_occupation(table: pd.DataFrame, code_insee: np.ndarray, source: np.ndarray, entiere: np.ndarray,
+                             avertissements: list[str]) -> pd.Series:
+    """Identifiants des morceaux : ceux de la source (suffixés par commune si découpés), sinon recalculés."""
+    ids_source = table["_id_source"].to_numpy()[source]
+    if table["_id_source"].isna().all() or table["_id_source"].duplicated().any():
+        ordre = pd.Series(code_insee).groupby(code_insee).cumcount() + 1
+        ids = pd.Series(code_insee) + "-" + ordre.astype(str).str.zfill(7)
+        if not table["_id_source"].isna().all():
+            avertissements.append("Identifiants ID en double dans la source : identifiants recalculés par commune.")
+        return ids
+    return pd.Series(np.where(entiere, ids_source, pd.Series(ids_source).astype(str) + "-" + code_insee))
+
+
 def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], crs_declare: str | None,
                         couche: str | None, colonne_couverture: str | None, correspondance: Path | None
                         ) -> tuple[gpd.GeoDataFrame, list[str], str, list[str]]:
     """Occupation du sol découpée par les communes du territoire ; renvoie table, fichiers, source, avertissements."""
     from donnees.demo import repartir_par_commune
-    from donnees.nomenclatures import lire_correspondance_ocsge
 
     if not couche_presente("communes", dossier):
         raise ErreurDonnees("Importez d'abord les communes (desimper importer communes) : l'occupation du sol "
@@ -644,54 +705,16 @@ def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], c
     table_corr = lire_table_correspondance(correspondance) if correspondance else None
     lectures = [lire_fichier(f, crs_declare, couche, emprise, couche_defaut="OCCUPATION_SOL") for f in fichiers]
     _verifier_meme_systeme(lectures)
-    morceaux, avertissements = [], []
-    for lecture in lectures:
-        table = lecture.table
-        if len(table) == 0:
-            continue
-        identifiant = _colonne(table, ("ID", "id", "ID_OCSGE"))
-        if table_corr is not None:
-            colonne = _colonne(table, (colonne_couverture,))
-            if colonne is None:
-                raise ErreurDonnees(f"Fichier {lecture.nom} : colonne « {colonne_couverture} » absente (colonnes : "
-                                    f"{_citer(c for c in table.columns if c != 'geometry')}).", "occupation",
-                                    colonne_couverture)
-            valeurs = table[colonne].astype(str).str.strip()
-            inconnues = sorted(set(valeurs) - set(table_corr))
-            if inconnues:
-                raise ErreurDonnees(
-                    f"Fichier {lecture.nom} : valeurs de « {colonne} » absentes de la table de correspondance "
-                    f"{Path(correspondance).name} : {_citer(inconnues)}. Ajoutez-les à la table.", "occupation",
-                    colonne, inconnues[:NB_CITES])
-            code_cs = valeurs.map(lambda v: table_corr[v][0])
-            code_us = valeurs.map(lambda v: table_corr[v][1])
-        else:
-            colonne_cs = _colonne(table, ("CODE_CS", "code_cs", "couverture"))
-            if colonne_cs is None:
-                raise ErreurDonnees(
-                    f"Fichier {lecture.nom} : colonne CODE_CS absente (colonnes : "
-                    f"{_citer(c for c in table.columns if c != 'geometry')}). Pour une autre couche que l'OCS GE, "
-                    "passez --colonne-couverture COLONNE --correspondance TABLE.csv.", "occupation", "code_cs")
-            colonne_us = _colonne(table, ("CODE_US", "code_us", "usage"))
-            code_cs = table[colonne_cs].astype(str).str.strip()
-            code_us = table[colonne_us].where(table[colonne_us].notna(), None) if colonne_us else None
-        morceaux.append(gpd.GeoDataFrame({
-            "_id_source": table[identifiant].astype(str) if identifiant else None, "code_cs": code_cs,
-            "code_us": code_us, "_fichier": lecture.nom}, geometry=table.geometry.values, crs=CRS_STOCKAGE))
+    avertissements: list[str] = []
+    morceaux = [_morceau_occupation(lecture, table_corr, colonne_couverture, correspondance)
+                for lecture in lectures if len(lecture.table)]
     if not morceaux:
         raise ErreurDonnees(f"Couche d'occupation du sol vide : aucun polygone dans l'emprise du territoire "
                             f"({_citer((Path(f).name for f in fichiers), 3)}). Le fichier couvre-t-il bien le "
                             "territoire (autre département) ?", "occupation")
     table = pd.concat(morceaux, ignore_index=True)
     if table_corr is None:
-        connus = set(lire_correspondance_ocsge()["code_cs"])
-        comptes = table.loc[~table["code_cs"].isin(connus), "code_cs"].value_counts()
-        if len(comptes):
-            detail = _citer(f"{code} ({n} polygones)" for code, n in comptes.items())
-            raise ErreurDonnees(
-                f"Codes OCS GE absents de la correspondance vers les revêtements : {detail}. Complétez "
-                "donnees/nomenclatures/ocsge_revetements.csv, ou passez une table avec --correspondance.",
-                "occupation", "code_cs", list(comptes.index[:NB_CITES]))
+        _verifier_codes_ocsge(table)
     geometries = _polygones_valides(shapely.force_2d(table.to_crs(CRS_CALCUL).geometry.values))
     garder = ~shapely.is_missing(geometries)
     table, geometries = table.loc[garder].reset_index(drop=True), geometries[garder]
@@ -702,14 +725,7 @@ def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], c
                             f"({_citer((Path(f).name for f in fichiers), 3)}) : le fichier couvre-t-il bien le "
                             "territoire (autre département) ?", "occupation")
     code_insee = communes["code_insee"].to_numpy()[rang]
-    ids_source = table["_id_source"].to_numpy()[source]
-    if table["_id_source"].isna().all() or table["_id_source"].duplicated().any():
-        ordre = pd.Series(code_insee).groupby(code_insee).cumcount() + 1
-        ids = pd.Series(code_insee) + "-" + ordre.astype(str).str.zfill(7)
-        if not table["_id_source"].isna().all():
-            avertissements.append("Identifiants ID en double dans la source : identifiants recalculés par commune.")
-    else:
-        ids = pd.Series(np.where(entiere, ids_source, pd.Series(ids_source).astype(str) + "-" + code_insee))
+    ids = _identifiants_occupation(table, code_insee, source, entiere, avertissements)
     resultat = gpd.GeoDataFrame({
         "id": ids.to_numpy(), "code_insee": code_insee, "code_cs": table["code_cs"].to_numpy()[source],
         "code_us": pd.Series(table["code_us"].to_numpy()[source], dtype=object),

@@ -22,35 +22,50 @@ from donnees.import_operations.valeurs import _annee_seule, _est_vide, _euros, _
 
 
 def _controler_operation(p: _Preparation, operation: _Operation, champs_absents: list[str]) -> None:
-    champs = operation.champs
-    premiere = operation.premiere
+    """Tous les contrôles d'une opération : commune, champs, dates, coût, zones et surfaces."""
     if champs_absents:
         operation.invalide = True
-    # Commune : valeur, commune par défaut, identifiants cadastraux, géométrie.
+    code = _deduire_commune(p, operation)
+    operation.champs["code_insee"] = code
+    _controler_obligatoires(p, operation, champs_absents)
+    _controler_annee(p, operation)
+    _controler_dates_et_montants(p, operation)
+    for zone in operation.zones:
+        p.resoudre_parcelles(operation, zone, code)
+    if not operation.zones:
+        _placer_sans_zone(p, operation, code)
+    _controler_surfaces(p, operation, code)
+
+
+def _deduire_commune(p: _Preparation, operation: _Operation) -> str | None:
+    """Commune : valeur lue, commune par défaut, identifiants cadastraux, puis géométrie."""
+    champs, premiere = operation.champs, operation.premiere
     code = champs.get("code_insee")
     erreur_commune = any(l.erreur and not _est_vide(l.valeurs.get("code_insee")) for l in operation.lignes)
-    if code is None and not erreur_commune:
-        if p.commune_defaut:
-            code = p.commune_defaut
-        else:
-            for zone in operation.zones:
-                for reference in re.split(r"[,;+\s]+", str(zone.ligne.valeurs.get("parcelles") or "").upper()):
-                    if m := MOTIF_ID_PARCELLE.match(reference):
-                        code = m[1]
-                        break
-                if code:
-                    break
-        if code is None and p.communes_l93:
-            geometries = [z.geometrie for z in operation.zones if z.geometrie is not None]
-            if geometries:
-                code = p.commune_de(_vers_l93(shapely.union_all(geometries)))
-                if code:
-                    p.avertir(premiere, "code_insee", f"code INSEE absent : commune {code} déduite de la "
-                              "géométrie. Vérifiez-la")
-        if code is None:
-            p.erreur(premiere, "code_insee", "obligatoire. Indiquez le code INSEE à 5 caractères (ex. 34301), "
-                     "ou choisissez une commune par défaut pour tout le fichier")
-    champs["code_insee"] = code
+    if code is not None or erreur_commune:
+        return code
+    if p.commune_defaut:
+        return p.commune_defaut
+    for zone in operation.zones:
+        for reference in re.split(r"[,;+\s]+", str(zone.ligne.valeurs.get("parcelles") or "").upper()):
+            if m := MOTIF_ID_PARCELLE.match(reference):
+                return m[1]
+    if p.communes_l93:
+        geometries = [z.geometrie for z in operation.zones if z.geometrie is not None]
+        if geometries:
+            code = p.commune_de(_vers_l93(shapely.union_all(geometries)))
+            if code:
+                p.avertir(premiere, "code_insee", f"code INSEE absent : commune {code} déduite de la "
+                          "géométrie. Vérifiez-la")
+                return code
+    p.erreur(premiere, "code_insee", "obligatoire. Indiquez le code INSEE à 5 caractères (ex. 34301), "
+             "ou choisissez une commune par défaut pour tout le fichier")
+    return None
+
+
+def _controler_obligatoires(p: _Preparation, operation: _Operation, champs_absents: list[str]) -> None:
+    """Nom, type de site et statut : obligatoires (sauf colonne absente, déjà signalée pour tout le fichier)."""
+    champs = operation.champs
     for champ in CHAMPS_OBLIGATOIRES:
         if champ in champs_absents:
             continue
@@ -59,19 +74,30 @@ def _controler_operation(p: _Preparation, operation: _Operation, champs_absents:
             aide = {"nom": "Donnez un nom à l'opération (ex. « Cour de l'école Jules-Ferry »)",
                     "type_site": "Valeurs possibles : " + ", ".join(p.noms["type_site"].libelles),
                     "statut": "Valeurs possibles : " + ", ".join(p.noms["statut"].libelles)}[champ]
-            p.erreur(premiere, champ, f"obligatoire. {aide}")
+            p.erreur(operation.premiere, champ, f"obligatoire. {aide}")
+
+
+def _controler_annee(p: _Preparation, operation: _Operation) -> None:
+    """Année seule : date de fin au 31/12 (réalisée ou à venir), sinon simple mention dans la description."""
+    champs = operation.champs
     annee = champs.get("_annee")
-    if annee is not None and champs.get("date_fin_travaux") is None and champs.get("statut") is not None:
-        ligne = operation.sources.get("_annee", premiere)
-        if champs["statut"] == "realisee" or annee >= date.today().year:
-            champs["date_fin_travaux"], avertissement = _annee_seule(annee)
-            p.avertir(ligne, "annee", avertissement)
-        else:
-            champs["_annee_mentionnee"] = annee
-            p.avertir(ligne, "annee", f"année {annee} passée pour une opération "
-                      f"« {nomenclatures.STATUTS[champs['statut']].lower()} » : ce n'est pas une date de fin "
-                      f"prévue, elle est seulement notée dans la description (« Année indiquée : {annee} »). "
-                      "Indiquez la date de fin prévue si vous la connaissez")
+    if annee is None or champs.get("date_fin_travaux") is not None or champs.get("statut") is None:
+        return
+    ligne = operation.sources.get("_annee", operation.premiere)
+    if champs["statut"] == "realisee" or annee >= date.today().year:
+        champs["date_fin_travaux"], avertissement = _annee_seule(annee)
+        p.avertir(ligne, "annee", avertissement)
+    else:
+        champs["_annee_mentionnee"] = annee
+        p.avertir(ligne, "annee", f"année {annee} passée pour une opération "
+                  f"« {nomenclatures.STATUTS[champs['statut']].lower()} » : ce n'est pas une date de fin "
+                  f"prévue, elle est seulement notée dans la description (« Année indiquée : {annee} »). "
+                  "Indiquez la date de fin prévue si vous la connaissez")
+
+
+def _controler_dates_et_montants(p: _Preparation, operation: _Operation) -> None:
+    """Coût TTC, date d'une opération réalisée (obligatoire, pas dans le futur), total des aides ≤ coût."""
+    champs, premiere = operation.champs, operation.premiere
     if champs.get("cout_ht_eur") is not None and "ttc" in _normaliser(champs.get("precision_cout")).split("_"):
         ligne = operation.sources.get("precision_cout", premiere)
         p.avertir(ligne, "precision_cout", f"coût indiqué TTC ({_euros(champs['cout_ht_eur'])}) : il est enregistré "
@@ -92,31 +118,34 @@ def _controler_operation(p: _Preparation, operation: _Operation, champs_absents:
         p.erreur(ligne, "financements", f"le total des aides ({_euros(total)}) dépasse le coût HT "
                  f"({_euros(champs['cout_ht_eur'])}). Corrigez les montants ou le coût")
 
-    # Parcelles et zones.
-    for zone in operation.zones:
-        p.resoudre_parcelles(operation, zone, code)
-    if not operation.zones:
-        if not p.localiser:
-            p.erreur(premiere, "geometrie", "aucune zone : ni géométrie, ni références cadastrales. Ajoutez "
-                     "une colonne WKT ou « parcelles », une ligne dans la feuille « zones », ou choisissez de "
-                     "localiser les opérations sans géométrie au centre de leur commune")
-        elif not p.communes_l93:
-            p.erreur(premiere, "geometrie", "aucune géométrie, et la couche des communes n'est pas chargée pour "
-                     "placer l'opération au centre de sa commune. Chargez le référentiel ou ajoutez une géométrie")
-        elif code is None:
-            operation.invalide = True  # erreur déjà signalée sur le code INSEE
-        elif code not in p.communes_l93:
-            p.erreur(premiere, "code_insee", f"commune {code} absente de la couche des communes : impossible de "
-                     "placer l'opération au centre de sa commune. Vérifiez le code INSEE ou ajoutez une géométrie")
-        else:
-            carre = p.emplacement(code)
-            zone = _Zone(premiere, _depuis_l93(carre), REVETEMENT_EMPLACEMENT, REVETEMENT_EMPLACEMENT,
-                         emplacement=True, l93=carre)
-            operation.zones.append(zone)
-            p.avertir(premiere, "geometrie", "aucune géométrie : opération placée au centre de la commune "
-                      f"{code} (carré de {COTE_EMPLACEMENT_M:.0f} m, localisation approximative, surface non "
-                      "comptée). Dessinez son contour plus tard dans le formulaire")
 
+def _placer_sans_zone(p: _Preparation, operation: _Operation, code: str | None) -> None:
+    """Opération sans zone : erreur, ou carré approximatif au centre de sa commune (si demandé)."""
+    premiere = operation.premiere
+    if not p.localiser:
+        p.erreur(premiere, "geometrie", "aucune zone : ni géométrie, ni références cadastrales. Ajoutez "
+                 "une colonne WKT ou « parcelles », une ligne dans la feuille « zones », ou choisissez de "
+                 "localiser les opérations sans géométrie au centre de leur commune")
+    elif not p.communes_l93:
+        p.erreur(premiere, "geometrie", "aucune géométrie, et la couche des communes n'est pas chargée pour "
+                 "placer l'opération au centre de sa commune. Chargez le référentiel ou ajoutez une géométrie")
+    elif code is None:
+        operation.invalide = True  # erreur déjà signalée sur le code INSEE
+    elif code not in p.communes_l93:
+        p.erreur(premiere, "code_insee", f"commune {code} absente de la couche des communes : impossible de "
+                 "placer l'opération au centre de sa commune. Vérifiez le code INSEE ou ajoutez une géométrie")
+    else:
+        carre = p.emplacement(code)
+        zone = _Zone(premiere, _depuis_l93(carre), REVETEMENT_EMPLACEMENT, REVETEMENT_EMPLACEMENT,
+                     emplacement=True, l93=carre)
+        operation.zones.append(zone)
+        p.avertir(premiere, "geometrie", "aucune géométrie : opération placée au centre de la commune "
+                  f"{code} (carré de {COTE_EMPLACEMENT_M:.0f} m, localisation approximative, surface non "
+                  "comptée). Dessinez son contour plus tard dans le formulaire")
+
+
+def _controler_surfaces(p: _Preparation, operation: _Operation, code: str | None) -> None:
+    """Surfaces des zones (minuscule, très grande), part hors de la commune, écart à la surface déclarée."""
     surface_totale = 0.0
     for zone in operation.zones:
         if zone.geometrie is None or zone.emplacement:
@@ -128,8 +157,8 @@ def _controler_operation(p: _Preparation, operation: _Operation, champs_absents:
             p.avertir(zone.ligne, zone.champ, f"zone minuscule ({_m2(surface)}). Vérifiez le contour et le "
                       "système de coordonnées")
         elif surface > SURFACE_MAX_M2:
-            p.avertir(zone.ligne, zone.champ, f"zone très grande ({formater_nombre(surface / 10000, 1, 'ha')}, plus de 10 ha). "
-                      "Vérifiez qu'il s'agit bien de la surface aménagée")
+            p.avertir(zone.ligne, zone.champ, f"zone très grande ({formater_nombre(surface / 10000, 1, 'ha')}, "
+                      "plus de 10 ha). Vérifiez qu'il s'agit bien de la surface aménagée")
         if code and code in p.communes_l93 and surface > 0:
             hors = 1 - zone.l93.intersection(p.communes_l93[code]).area / surface
             if hors > PART_MAX_HORS_COMMUNE:
@@ -138,10 +167,10 @@ def _controler_operation(p: _Preparation, operation: _Operation, champs_absents:
             elif hors > PART_ALERTE_HORS_COMMUNE:
                 p.avertir(zone.ligne, zone.champ, f"zone à {hors:.0%} hors de la commune {code}. Vérifiez le "
                           "contour".replace("%", " %"))
-    declaree = champs.get("surface_declaree_m2")
+    declaree = operation.champs.get("surface_declaree_m2")
     if declaree and surface_totale > 0 and not any(z.emplacement for z in operation.zones) \
             and abs(surface_totale - declaree) > ECART_SURFACE_DECLAREE * declaree:
-        ligne = operation.sources.get("surface_declaree_m2", premiere)
+        ligne = operation.sources.get("surface_declaree_m2", operation.premiere)
         p.avertir(ligne, "surface_declaree_m2", f"surface déclarée ({_m2(declaree)}) éloignée de plus de 10 % "
                   f"de la surface dessinée ({_m2(surface_totale)}). Les indicateurs utilisent la surface dessinée")
 

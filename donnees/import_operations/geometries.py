@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE
 from donnees.import_operations.valeurs import _Probleme
+from donnees.lecture_vecteur import entites_en_degres
 
 CRS_L93 = CRS_CALCUL
 
@@ -62,6 +63,7 @@ def _parties_polygonales(geometrie: BaseGeometry) -> BaseGeometry | None:
 
 
 def _lire_wkt(valeur: Any, crs_wkt: str) -> BaseGeometry:
+    """Géométrie WKT ou GeoJSON d'une cellule (préfixe « SRID=…; » accepté), reprojetée en WGS84."""
     texte = str(valeur).strip()
     crs = crs_wkt
     if m := re.match(r"^SRID=(\d+);(.*)$", texte, flags=re.IGNORECASE | re.DOTALL):
@@ -77,6 +79,11 @@ def _lire_wkt(valeur: Any, crs_wkt: str) -> BaseGeometry:
     if shapely.has_z(geometrie):
         geometrie = shapely.force_2d(geometrie)
     if not geometrie.is_empty and not CRS.from_user_input(crs).equals(CRS_STOCKAGE):
+        systeme = CRS.from_user_input(crs)
+        if systeme.is_projected and entites_en_degres([geometrie])[0]:
+            raise _Probleme(f"coordonnées en degrés alors que le système de coordonnées indiqué "
+                            f"({systeme.to_string()}) est en mètres. Indiquez EPSG:4326 (WGS84) lors de la lecture "
+                            "du fichier, ou écrivez « SRID=4326; » devant le WKT")
         geometrie = _projeter(geometrie, crs, CRS_STOCKAGE)
     return geometrie
 
