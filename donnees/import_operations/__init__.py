@@ -77,9 +77,18 @@ from donnees.import_operations.correspondance import (
 )
 from donnees.import_operations.ecriture import MODES, importer, importer_fichier
 from donnees.import_operations.geometries import CRS_L93
-from donnees.import_operations.lecture import FORMATS, FORMATS_ACCEPTES, TAILLE_MAX_FICHIER, lire_fichier
+from donnees.import_operations.lecture import (
+    FORMATS,
+    FORMATS_ACCEPTES,
+    TAILLE_MAX_FICHIER,
+    lire_fichier,
+)
 from donnees.import_operations.modele_xlsx import generer_modele_xlsx
-from donnees.import_operations.preparation import MOTIF_ID_PARCELLE, MOTIF_INSEE, MOTIF_REF_PARCELLE
+from donnees.import_operations.preparation import (
+    MOTIF_ID_PARCELLE,
+    MOTIF_INSEE,
+    MOTIF_REF_PARCELLE,
+)
 from donnees.import_operations.protocoles import (
     Droits,
     FacadeParLot,
@@ -100,13 +109,19 @@ from donnees.import_operations.seuils import (
     SURFACE_MIN_M2,
 )
 from donnees.import_operations.tables import ApercuImport, RapportImport, TableImportee
-from donnees.import_operations.valeurs import ANNEE_MAX, ANNEE_MIN, _date, _financements, _nombre, _normaliser
+from donnees.import_operations.valeurs import (
+    ANNEE_MAX,
+    ANNEE_MIN,
+    _date,
+    _financements,
+    _nombre,
+    _normaliser,
+)
 
 __all__ = [
     "AIDES_MODELE",
     "ANNEE_MAX",
     "ANNEE_MIN",
-    "ApercuImport",
     "CHAMPS",
     "CHAMPS_IMPORT",
     "CHAMPS_OBLIGATOIRES",
@@ -114,8 +129,6 @@ __all__ = [
     "CHEVAUCHEMENT_MIN_M2",
     "COTE_EMPLACEMENT_M",
     "CRS_L93",
-    "ChampImport",
-    "Droits",
     "ECART_SURFACE_DECLAREE",
     "ENTETES_OPERATIONS",
     "ENTETES_ZONES",
@@ -126,27 +139,30 @@ __all__ = [
     "FICHIER_SYNONYMES",
     "FORMATS",
     "FORMATS_ACCEPTES",
-    "FacadeParLot",
-    "FacadeUneParUne",
     "MODES",
     "MOTIF_ID_PARCELLE",
     "MOTIF_INSEE",
     "MOTIF_REF_PARCELLE",
-    "MagasinParLot",
-    "MagasinUneParUne",
     "NB_MAX_FICHIERS_ARCHIVE",
     "PART_ALERTE_HORS_COMMUNE",
     "PART_MAX_HORS_COMMUNE",
     "PAS_EMPLACEMENT_M",
     "RATIO_MAX_COMPRESSION",
     "REVETEMENT_EMPLACEMENT",
-    "RapportImport",
     "SURFACE_MAX_M2",
     "SURFACE_MIN_M2",
     "SYNONYMES",
     "TAILLE_MAX_DECOMPRESSEE",
     "TAILLE_MAX_FICHIER",
     "TAILLE_RATIO_CONTROLE",
+    "ApercuImport",
+    "ChampImport",
+    "Droits",
+    "FacadeParLot",
+    "FacadeUneParUne",
+    "MagasinParLot",
+    "MagasinUneParUne",
+    "RapportImport",
     "TableImportee",
     "_date",
     "_extraire_archive",

@@ -10,11 +10,24 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from donnees.magasin import verifier_operation
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
-from donnees.import_operations.correspondance import CHAMPS_IMPORT, CHAMPS_OBLIGATOIRES, CHAMPS_ZONE, _verifier_correspondance, proposer_correspondance
-from donnees.import_operations.controles import _controler_chevauchements, _controler_doublons, _controler_operation
-from donnees.import_operations.preparation import _Ligne, _lignes_table, _Operation, _Preparation
+from donnees.import_operations.controles import (
+    _controler_chevauchements,
+    _controler_doublons,
+    _controler_operation,
+)
+from donnees.import_operations.correspondance import (
+    CHAMPS_IMPORT,
+    CHAMPS_OBLIGATOIRES,
+    CHAMPS_ZONE,
+    _verifier_correspondance,
+    proposer_correspondance,
+)
+from donnees.import_operations.preparation import (
+    _Ligne,
+    _lignes_table,
+    _Operation,
+    _Preparation,
+)
 from donnees.import_operations.protocoles import (
     Droits,
     LectureZones,
@@ -25,7 +38,8 @@ from donnees.import_operations.protocoles import (
 )
 from donnees.import_operations.tables import ApercuImport, TableImportee
 from donnees.import_operations.valeurs import _normaliser, _texte
-
+from donnees.magasin import verifier_operation
+from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
 
 
 def _resoudre_verificateur(magasin: Any) -> Verificateur:

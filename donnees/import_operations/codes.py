@@ -11,7 +11,6 @@ import pandas as pd
 from donnees import nomenclatures
 from donnees.import_operations.valeurs import _normaliser, _Probleme
 
-
 # Valeurs libres de statut et de type de site : table de correspondance (expression → code), dans
 # donnees/nomenclatures/correspondances_import.csv ; la première ligne dont l'expression figure dans la
 # valeur (mots entiers, après normalisation) l'emporte. Code vide : valeur refusée, avec son explication.

@@ -10,15 +10,33 @@ import shapely
 
 from donnees import nomenclatures
 from donnees.format import formater_nombre
-from donnees.schemas import CRS_STOCKAGE
 from donnees.import_operations.correspondance import CHAMPS_OBLIGATOIRES
 from donnees.import_operations.geometries import CRS_L93, _depuis_l93, _vers_l93
-from donnees.import_operations.preparation import MOTIF_ID_PARCELLE, _Operation, _Preparation, _Zone
+from donnees.import_operations.preparation import (
+    MOTIF_ID_PARCELLE,
+    _Operation,
+    _Preparation,
+    _Zone,
+)
 from donnees.import_operations.protocoles import LectureOperations, lire_au_mieux
-from donnees.import_operations.seuils import (CHEVAUCHEMENT_MIN_M2, COTE_EMPLACEMENT_M, ECART_SURFACE_DECLAREE, PART_ALERTE_HORS_COMMUNE, PART_MAX_HORS_COMMUNE, REVETEMENT_EMPLACEMENT, SURFACE_MAX_M2, SURFACE_MIN_M2)
-from donnees.import_operations.valeurs import _annee_seule, _est_vide, _euros, _m2, _normaliser
-
-
+from donnees.import_operations.seuils import (
+    CHEVAUCHEMENT_MIN_M2,
+    COTE_EMPLACEMENT_M,
+    ECART_SURFACE_DECLAREE,
+    PART_ALERTE_HORS_COMMUNE,
+    PART_MAX_HORS_COMMUNE,
+    REVETEMENT_EMPLACEMENT,
+    SURFACE_MAX_M2,
+    SURFACE_MIN_M2,
+)
+from donnees.import_operations.valeurs import (
+    _annee_seule,
+    _est_vide,
+    _euros,
+    _m2,
+    _normaliser,
+)
+from donnees.schemas import CRS_STOCKAGE
 
 
 def _controler_operation(p: _Preparation, operation: _Operation, champs_absents: list[str]) -> None:

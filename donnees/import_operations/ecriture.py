@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-
 from donnees.import_operations.apercu import preparer_import
 from donnees.import_operations.correspondance import proposer_correspondance
 from donnees.import_operations.lecture import lire_fichier
@@ -23,7 +22,6 @@ from donnees.schemas import ErreurDonnees
 logger = logging.getLogger(__name__)
 
 MODES = ("tout_ou_rien", "lignes_valides")
-
 
 
 # ------------------------------------------------------------------------------- écriture

@@ -10,9 +10,9 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE
 from donnees.import_operations.valeurs import _Probleme
 from donnees.lecture_vecteur import entites_en_degres
+from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE
 
 CRS_L93 = CRS_CALCUL
 

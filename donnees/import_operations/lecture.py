@@ -7,13 +7,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-
 from donnees.format import formater_nombre
-from donnees.schemas import ErreurDonnees
-from donnees.import_operations.archives import _choisir_dans_archive, _extraire_archive, _ouvrir_archive
+from donnees.import_operations.archives import (
+    _choisir_dans_archive,
+    _extraire_archive,
+    _ouvrir_archive,
+)
 from donnees.import_operations.sig import _lire_sig
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.tableurs import _lire_csv, _lire_xlsx
+from donnees.schemas import ErreurDonnees
 
 TAILLE_MAX_FICHIER = 50 * 1024 * 1024          # octets du fichier envoyé
 FORMATS = {

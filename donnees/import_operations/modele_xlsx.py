@@ -27,8 +27,8 @@ _VERT, _VERT_PALE = "2F6B4F", "DCEFE4"
 _LIGNES_AIDE = [
     "Modèle d'import des opérations de désimperméabilisation (Désimper)",
     "1. Feuille « opérations » : une ligne par opération ; la ligne 1 (en-têtes) ne doit pas être modifiée.",
-    "2. Feuille « zones » : une ligne par zone (surface de revêtement homogène), avec la clé de son "
-    "opération, son contour (WKT en WGS84) ou ses parcelles cadastrales, et ses revêtements avant/après.",
+    ("2. Feuille « zones » : une ligne par zone (surface de revêtement homogène), avec la clé de son "
+    "opération, son contour (WKT en WGS84) ou ses parcelles cadastrales, et ses revêtements avant/après."),
     "3. Codes : utilisez les codes ou les libellés des listes ci-contre (majuscules et accents indifférents).",
     "4. Dates : jj/mm/aaaa. Nombres : virgule ou point décimal. Surfaces inconnues : laissez vide.",
     "5. L'import vérifie chaque ligne et indique les erreurs (numéro de ligne, champ, correction).",

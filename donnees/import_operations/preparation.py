@@ -15,14 +15,30 @@ from pyproj import CRS
 from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
-from donnees.schemas import decrire_invalidite as _raison_invalidite
 from donnees.import_operations.codes import _nomenclatures
 from donnees.import_operations.correspondance import _LIBELLES
-from donnees.import_operations.geometries import CRS_L93, _en_degres_geometrie, _lire_wkt, _parties_polygonales
+from donnees.import_operations.geometries import (
+    CRS_L93,
+    _en_degres_geometrie,
+    _lire_wkt,
+    _parties_polygonales,
+)
 from donnees.import_operations.seuils import COTE_EMPLACEMENT_M, PAS_EMPLACEMENT_M
 from donnees.import_operations.tables import TableImportee
-from donnees.import_operations.valeurs import (_annee_brute, _booleen, _date, _entier, _est_vide, _financements, _normaliser, _positif, _Probleme, _texte)
+from donnees.import_operations.valeurs import (
+    _annee_brute,
+    _booleen,
+    _date,
+    _entier,
+    _est_vide,
+    _financements,
+    _normaliser,
+    _positif,
+    _Probleme,
+    _texte,
+)
+from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
+from donnees.schemas import decrire_invalidite as _raison_invalidite
 
 MOTIF_INSEE = re.compile(r"^\d[\dAB]\d{3}$")
 MOTIF_ID_PARCELLE = re.compile(r"^(\d[\dAB]\d{3})([0-9A-Z]{3})([0-9A-Z]{2})(\d{4})$")

@@ -9,7 +9,6 @@ import pandas as pd
 
 from donnees.schemas import CRS_STOCKAGE
 
-
 # ------------------------------------------------------------------------------- dataclasses
 
 
@@ -75,8 +74,8 @@ class ApercuImport:
 
     def resume(self, nb_messages: int = 20) -> str:
         """Résumé en français (pour la CLI) : comptes puis premiers messages."""
-        lignes = [f"{self.nom_fichier} : {self.nb_operations} opération(s) lue(s), {len(self.operations)} "
-                  f"valide(s) ; {self.nb_erreurs} erreur(s), {self.nb_avertissements} avertissement(s)."]
+        lignes = [(f"{self.nom_fichier} : {self.nb_operations} opération(s) lue(s), {len(self.operations)} "
+                  f"valide(s) ; {self.nb_erreurs} erreur(s), {self.nb_avertissements} avertissement(s).")]
         for message in self.erreurs["message"].head(nb_messages):
             lignes.append(f"- {message}")
         if len(self.erreurs) > nb_messages:

@@ -10,13 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
-from donnees.lecture_vecteur import lire_systeme, nettoyer_exception
 from donnees.import_operations.archives import _ouvrir_archive
 from donnees.import_operations.correspondance import FEUILLE_OPERATIONS
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.valeurs import _est_vide, _normaliser
-
+from donnees.lecture_vecteur import lire_systeme, nettoyer_exception
+from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
 
 # ------------------------------------------------------------------------------- lecture : CSV
 

@@ -241,8 +241,8 @@ def _financements(valeur: Any) -> tuple[list[dict], str | None, str | None]:
     if isinstance(valeur, numbers.Real) and not isinstance(valeur, bool):
         montant = _positif(valeur, "montant des aides")
         return ([{"financeur": "Financeur non précisé", "montant_eur": montant}], None,
-                "montant sans financeur : enregistré pour « Financeur non précisé ». Indiquez "
-                "« financeur : montant »")
+                ("montant sans financeur : enregistré pour « Financeur non précisé ». Indiquez "
+                "« financeur : montant »"))
     texte = str(valeur).strip().replace("\u202f", " ").replace("\xa0", " ")
     separateurs = ";\n" if (";" in texte or "\n" in texte) else ","
     elements = _decouper_hors_parentheses(texte, separateurs)
