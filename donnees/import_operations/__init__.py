@@ -9,6 +9,18 @@ Trois étapes, sans interface (la page Streamlit et la CLI les enchaînent) :
 3. :func:`preparer_import` construit les opérations au format du magasin et une table des erreurs et
    avertissements par ligne, sans rien écrire ; :func:`importer` écrit ensuite, en une transaction.
 
+Modules du paquet (l'API ci-dessous est réexportée ici, chemins d'import inchangés) :
+
+- :mod:`.lecture` (octets, taille, format, :func:`lire_fichier`), :mod:`.sig` (GeoJSON, GeoPackage,
+  Shapefile, KML par le lecteur commun :mod:`donnees.lecture_vecteur`), :mod:`.archives` (sécurité des
+  ZIP), :mod:`.tableurs` (CSV, XLSX) ;
+- :mod:`.valeurs` (nombres, dates, booléens, financements), :mod:`.codes` (statuts, types de site,
+  revêtements en texte libre), :mod:`.geometries` (WKT, projections) ;
+- :mod:`.correspondance` (table unique des champs, synonymes d'en-têtes dans ``synonymes_entetes.csv``) ;
+- :mod:`.preparation`, :mod:`.controles`, :mod:`.apercu` (:func:`preparer_import`), :mod:`.seuils` ;
+- :mod:`.protocoles` (ce que l'écriture attend du magasin ou de la façade), :mod:`.ecriture`
+  (:func:`importer`), :mod:`.modele_xlsx` (:func:`generer_modele_xlsx`).
+
 Choix :
 
 - géométrie invalide (contour qui se recoupe) : **erreur** par défaut, car la correction automatique

@@ -88,12 +88,6 @@ class _Operation:
         return self.invalide or any(l.erreur for l in self.lignes) or any(z.ligne.erreur for z in self.zones)
 
 
-_CHAMPS_OPERATION = ("code_insee", "nom", "type_site", "statut", "date_fin_travaux", "maitre_ouvrage",
-                     "description", "retour_experience", "contact", "cout_ht_eur", "financements",
-                     "arbres_plantes", "deconnexion_reseau", "volume_stockage_m3", "surface_declaree_m2",
-                     "source")
-
-
 class _Preparation:
     """État de :func:`preparer_import` (messages, référentiels en Lambert-93, opérations)."""
 
