@@ -21,6 +21,7 @@ millésime, date, comptes par commune) est écrite dans ``sources.json`` (:mod:`
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -34,6 +35,8 @@ import pyproj
 import shapely
 
 from donnees.config import dossier_donnees
+from donnees.lecture_vecteur import (ERREURS_LECTURE, lire_entites, lire_infos, lister_couches,
+                                     verifier_degres_dans_metres, verifier_dans_wgs84)
 from donnees.referentiel import (construire_communes_affichage, couche_presente, ecrire_couche, lire_couche,
                                  lire_territoire)
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees, valider_couche
@@ -147,7 +150,8 @@ def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None =
             continue
         try:
             geometries.append(shapely.geometry.shape(geometrie))
-        except Exception:  # noqa: BLE001 - géométrie GeoJSON malformée
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, shapely.errors.ShapelyError):
+            # géométrie GeoJSON malformée
             sans_geometrie.append(rang + 1)
             continue
         proprietes.append(entite.get("properties") or {})
@@ -168,13 +172,11 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
     vaut l'un des codes (fichier national ADMIN EXPRESS) ; si aucune ne correspond, lit un échantillon
     pour que le message puisse nommer le département du fichier.
     """
-    import pyogrio
-
     chemin = Path(chemin)
     nom = chemin.name
     try:
-        couches = [c[0] for c in pyogrio.list_layers(chemin)]
-    except Exception as exc:  # noqa: BLE001 - format inconnu, fichier abîmé
+        couches = [c[0] for c in lister_couches(chemin)]
+    except ERREURS_LECTURE as exc:  # format inconnu, fichier abîmé
         raise ErreurDonnees(f"Fichier {nom} illisible ({exc}). Formats acceptés : GeoJSON (.json, .geojson, "
                             ".gz), GeoPackage, Shapefile (ou .zip).", "import") from None
     if couche is None and len(couches) > 1:
@@ -186,7 +188,7 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
     if couche is not None and couche not in couches:
         raise ErreurDonnees(f"Fichier {nom} : pas de couche « {couche} » (couches : {_citer(couches)}).",
                             "import")
-    infos = pyogrio.read_info(chemin, layer=couche)
+    infos = lire_infos(chemin, couche)
     crs = infos.get("crs")
     if not crs:
         if not crs_declare:
@@ -204,10 +206,10 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
             liste = ", ".join("'" + c.replace("'", "") + "'" for c in filtre_codes[1])
             where = f'"{champ}" IN ({liste})'
     try:
-        table = gpd.read_file(chemin, layer=couche, bbox=bbox, where=where, engine="pyogrio")
+        table = lire_entites(chemin, couche, bbox=bbox, where=where)
         if where is not None and len(table) == 0:
-            table = gpd.read_file(chemin, layer=couche, max_features=50, engine="pyogrio")
-    except Exception as exc:  # noqa: BLE001
+            table = lire_entites(chemin, couche, max_features=50)
+    except ERREURS_LECTURE as exc:
         raise ErreurDonnees(f"Fichier {nom} illisible ({exc}).", "import") from None
     if table.crs is None:
         table = table.set_crs(crs)
@@ -219,36 +221,13 @@ def _vers_wgs84(table: gpd.GeoDataFrame, nom: str) -> gpd.GeoDataFrame:
     if len(table) == 0:
         return table.to_crs(CRS_STOCKAGE) if table.crs is not None else table
     if table.crs.is_geographic:
-        xmin, ymin, xmax, ymax = (shapely.bounds(table.geometry.values).T)
-        hors = (xmin < -180) | (xmax > 180) | (ymin < -90) | (ymax > 90)
-        if hors.all():
-            raise ErreurDonnees(
-                f"Fichier {nom} : coordonnées hors des bornes de WGS84 alors qu'aucun autre système n'est "
-                "déclaré (système de coordonnées absent ?). Des coordonnées en mètres sont sans doute en "
-                "Lambert-93 : précisez --crs EPSG:2154, ou exportez le fichier en WGS84.", "import", "crs")
-        if hors.any():
-            lignes = np.flatnonzero(hors) + 1
-            raise ErreurDonnees(
-                f"Fichier {nom} : systèmes de coordonnées mélangés, les entités {_citer(lignes)} ont des "
-                "coordonnées hors de WGS84 et les autres non. Exportez tout le fichier dans un même système.",
-                "import", "crs")
+        verifier_dans_wgs84(table.geometry.values, f"Fichier {nom}",
+                            "Des coordonnées en mètres sont sans doute en Lambert-93 : précisez --crs EPSG:2154, "
+                            "ou exportez le fichier en WGS84.", _citer)
     elif table.crs.is_projected:
-        # Des degrés dans un fichier déclaré en mètres (Lambert-93…) : |x| ≤ 180 et |y| ≤ 90, soit un carré de
-        # 180 m près de l'origine du système, invraisemblable pour un territoire.
-        xmin, ymin, xmax, ymax = (shapely.bounds(table.geometry.values).T)
-        en_degres = (np.abs(xmin) <= 180) & (np.abs(xmax) <= 180) & (np.abs(ymin) <= 90) & (np.abs(ymax) <= 90)
-        systeme = table.crs.to_string()
-        if en_degres.all():
-            raise ErreurDonnees(
-                f"Fichier {nom} : coordonnées en degrés alors que le système déclaré ({systeme}) est en mètres. "
-                "Exportez le fichier dans le système déclaré, ou déclarez-le en WGS84 (--crs EPSG:4326).",
-                "import", "crs")
-        if en_degres.any():
-            lignes = np.flatnonzero(en_degres) + 1
-            raise ErreurDonnees(
-                f"Fichier {nom} : systèmes de coordonnées mélangés, les entités {_citer(lignes)} sont en degrés "
-                f"et les autres en mètres ({systeme}). Exportez tout le fichier dans un même système.",
-                "import", "crs")
+        verifier_degres_dans_metres(table.geometry.values, table.crs, f"Fichier {nom}",
+                                    "Exportez le fichier dans le système déclaré, ou déclarez-le en WGS84 (--crs "
+                                    "EPSG:4326).", _citer)
     table = table.to_crs(CRS_STOCKAGE)
     table = table.set_geometry(shapely.force_2d(table.geometry.values))
     return table
@@ -615,7 +594,7 @@ def lire_table_correspondance(chemin: Path) -> dict[str, tuple[str, str | None]]
         raise ErreurDonnees(f"Table de correspondance introuvable : {chemin}.", "occupation")
     try:
         table = pd.read_csv(chemin, dtype=str, keep_default_na=False, sep=None, engine="python")
-    except Exception as exc:  # noqa: BLE001
+    except (ValueError, csv.Error, OSError) as exc:  # CSV mal formé, encodage, séparateur introuvable
         raise ErreurDonnees(f"Table de correspondance {chemin.name} illisible ({exc}).", "occupation") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     if "valeur" not in table or not ({"code_cs", "revetement"} & set(table.columns)):
@@ -646,12 +625,73 @@ def lire_table_correspondance(chemin: Path) -> dict[str, tuple[str, str | None]]
     return correspondance
 
 
+def _morceau_occupation(lecture: Lecture, table_corr: dict | None, colonne_couverture: str | None,
+                        correspondance: Path | None) -> gpd.GeoDataFrame:
+    """Codes OCS GE d'un fichier lu : colonnes CODE_CS/CODE_US, ou colonne de couverture traduite par la table."""
+    table = lecture.table
+    identifiant = _colonne(table, ("ID", "id", "ID_OCSGE"))
+    if table_corr is not None:
+        colonne = _colonne(table, (colonne_couverture,))
+        if colonne is None:
+            raise ErreurDonnees(f"Fichier {lecture.nom} : colonne « {colonne_couverture} » absente (colonnes : "
+                                f"{_citer(c for c in table.columns if c != 'geometry')}).", "occupation",
+                                colonne_couverture)
+        valeurs = table[colonne].astype(str).str.strip()
+        inconnues = sorted(set(valeurs) - set(table_corr))
+        if inconnues:
+            raise ErreurDonnees(
+                f"Fichier {lecture.nom} : valeurs de « {colonne} » absentes de la table de correspondance "
+                f"{Path(correspondance).name} : {_citer(inconnues)}. Ajoutez-les à la table.", "occupation",
+                colonne, inconnues[:NB_CITES])
+        code_cs = valeurs.map(lambda v: table_corr[v][0])
+        code_us = valeurs.map(lambda v: table_corr[v][1])
+    else:
+        colonne_cs = _colonne(table, ("CODE_CS", "code_cs", "couverture"))
+        if colonne_cs is None:
+            raise ErreurDonnees(
+                f"Fichier {lecture.nom} : colonne CODE_CS absente (colonnes : "
+                f"{_citer(c for c in table.columns if c != 'geometry')}). Pour une autre couche que l'OCS GE, "
+                "passez --colonne-couverture COLONNE --correspondance TABLE.csv.", "occupation", "code_cs")
+        colonne_us = _colonne(table, ("CODE_US", "code_us", "usage"))
+        code_cs = table[colonne_cs].astype(str).str.strip()
+        code_us = table[colonne_us].where(table[colonne_us].notna(), None) if colonne_us else None
+    return gpd.GeoDataFrame({
+        "_id_source": table[identifiant].astype(str) if identifiant else None, "code_cs": code_cs,
+        "code_us": code_us, "_fichier": lecture.nom}, geometry=table.geometry.values, crs=CRS_STOCKAGE)
+
+
+def _verifier_codes_ocsge(table: pd.DataFrame) -> None:
+    """Sans table fournie, chaque code OCS GE doit figurer dans la correspondance vers les revêtements."""
+    from donnees.nomenclatures import lire_correspondance_ocsge
+
+    connus = set(lire_correspondance_ocsge()["code_cs"])
+    comptes = table.loc[~table["code_cs"].isin(connus), "code_cs"].value_counts()
+    if len(comptes):
+        detail = _citer(f"{code} ({n} polygones)" for code, n in comptes.items())
+        raise ErreurDonnees(
+            f"Codes OCS GE absents de la correspondance vers les revêtements : {detail}. Complétez "
+            "donnees/nomenclatures/ocsge_revetements.csv, ou passez une table avec --correspondance.",
+            "occupation", "code_cs", list(comptes.index[:NB_CITES]))
+
+
+def _identifiants_occupation(table: pd.DataFrame, code_insee: np.ndarray, source: np.ndarray, entiere: np.ndarray,
+                             avertissements: list[str]) -> pd.Series:
+    """Identifiants des morceaux : ceux de la source (suffixés par commune si découpés), sinon recalculés."""
+    ids_source = table["_id_source"].to_numpy()[source]
+    if table["_id_source"].isna().all() or table["_id_source"].duplicated().any():
+        ordre = pd.Series(code_insee).groupby(code_insee).cumcount() + 1
+        ids = pd.Series(code_insee) + "-" + ordre.astype(str).str.zfill(7)
+        if not table["_id_source"].isna().all():
+            avertissements.append("Identifiants ID en double dans la source : identifiants recalculés par commune.")
+        return ids
+    return pd.Series(np.where(entiere, ids_source, pd.Series(ids_source).astype(str) + "-" + code_insee))
+
+
 def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], crs_declare: str | None,
                         couche: str | None, colonne_couverture: str | None, correspondance: Path | None
                         ) -> tuple[gpd.GeoDataFrame, list[str], str, list[str]]:
     """Occupation du sol découpée par les communes du territoire ; renvoie table, fichiers, source, avertissements."""
     from donnees.geometrie import repartir_par_commune
-    from donnees.nomenclatures import lire_correspondance_ocsge
 
     if not couche_presente("communes", dossier):
         raise ErreurDonnees("Importez d'abord les communes (desimper importer communes) : l'occupation du sol "
@@ -665,54 +705,16 @@ def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], c
     table_corr = lire_table_correspondance(correspondance) if correspondance else None
     lectures = [lire_fichier(f, crs_declare, couche, emprise, couche_defaut="OCCUPATION_SOL") for f in fichiers]
     _verifier_meme_systeme(lectures)
-    morceaux, avertissements = [], []
-    for lecture in lectures:
-        table = lecture.table
-        if len(table) == 0:
-            continue
-        identifiant = _colonne(table, ("ID", "id", "ID_OCSGE"))
-        if table_corr is not None:
-            colonne = _colonne(table, (colonne_couverture,))
-            if colonne is None:
-                raise ErreurDonnees(f"Fichier {lecture.nom} : colonne « {colonne_couverture} » absente (colonnes : "
-                                    f"{_citer(c for c in table.columns if c != 'geometry')}).", "occupation",
-                                    colonne_couverture)
-            valeurs = table[colonne].astype(str).str.strip()
-            inconnues = sorted(set(valeurs) - set(table_corr))
-            if inconnues:
-                raise ErreurDonnees(
-                    f"Fichier {lecture.nom} : valeurs de « {colonne} » absentes de la table de correspondance "
-                    f"{Path(correspondance).name} : {_citer(inconnues)}. Ajoutez-les à la table.", "occupation",
-                    colonne, inconnues[:NB_CITES])
-            code_cs = valeurs.map(lambda v: table_corr[v][0])
-            code_us = valeurs.map(lambda v: table_corr[v][1])
-        else:
-            colonne_cs = _colonne(table, ("CODE_CS", "code_cs", "couverture"))
-            if colonne_cs is None:
-                raise ErreurDonnees(
-                    f"Fichier {lecture.nom} : colonne CODE_CS absente (colonnes : "
-                    f"{_citer(c for c in table.columns if c != 'geometry')}). Pour une autre couche que l'OCS GE, "
-                    "passez --colonne-couverture COLONNE --correspondance TABLE.csv.", "occupation", "code_cs")
-            colonne_us = _colonne(table, ("CODE_US", "code_us", "usage"))
-            code_cs = table[colonne_cs].astype(str).str.strip()
-            code_us = table[colonne_us].where(table[colonne_us].notna(), None) if colonne_us else None
-        morceaux.append(gpd.GeoDataFrame({
-            "_id_source": table[identifiant].astype(str) if identifiant else None, "code_cs": code_cs,
-            "code_us": code_us, "_fichier": lecture.nom}, geometry=table.geometry.values, crs=CRS_STOCKAGE))
+    avertissements: list[str] = []
+    morceaux = [_morceau_occupation(lecture, table_corr, colonne_couverture, correspondance)
+                for lecture in lectures if len(lecture.table)]
     if not morceaux:
         raise ErreurDonnees(f"Couche d'occupation du sol vide : aucun polygone dans l'emprise du territoire "
                             f"({_citer((Path(f).name for f in fichiers), 3)}). Le fichier couvre-t-il bien le "
                             "territoire (autre département) ?", "occupation")
     table = pd.concat(morceaux, ignore_index=True)
     if table_corr is None:
-        connus = set(lire_correspondance_ocsge()["code_cs"])
-        comptes = table.loc[~table["code_cs"].isin(connus), "code_cs"].value_counts()
-        if len(comptes):
-            detail = _citer(f"{code} ({n} polygones)" for code, n in comptes.items())
-            raise ErreurDonnees(
-                f"Codes OCS GE absents de la correspondance vers les revêtements : {detail}. Complétez "
-                "donnees/nomenclatures/ocsge_revetements.csv, ou passez une table avec --correspondance.",
-                "occupation", "code_cs", list(comptes.index[:NB_CITES]))
+        _verifier_codes_ocsge(table)
     geometries = _polygones_valides(shapely.force_2d(table.to_crs(CRS_CALCUL).geometry.values))
     garder = ~shapely.is_missing(geometries)
     table, geometries = table.loc[garder].reset_index(drop=True), geometries[garder]
@@ -723,14 +725,7 @@ def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], c
                             f"({_citer((Path(f).name for f in fichiers), 3)}) : le fichier couvre-t-il bien le "
                             "territoire (autre département) ?", "occupation")
     code_insee = communes["code_insee"].to_numpy()[rang]
-    ids_source = table["_id_source"].to_numpy()[source]
-    if table["_id_source"].isna().all() or table["_id_source"].duplicated().any():
-        ordre = pd.Series(code_insee).groupby(code_insee).cumcount() + 1
-        ids = pd.Series(code_insee) + "-" + ordre.astype(str).str.zfill(7)
-        if not table["_id_source"].isna().all():
-            avertissements.append("Identifiants ID en double dans la source : identifiants recalculés par commune.")
-    else:
-        ids = pd.Series(np.where(entiere, ids_source, pd.Series(ids_source).astype(str) + "-" + code_insee))
+    ids = _identifiants_occupation(table, code_insee, source, entiere, avertissements)
     resultat = gpd.GeoDataFrame({
         "id": ids.to_numpy(), "code_insee": code_insee, "code_cs": table["code_cs"].to_numpy()[source],
         "code_us": pd.Series(table["code_us"].to_numpy()[source], dtype=object),

@@ -24,6 +24,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from donnees import import_operations as imp
+from donnees.import_operations import archives, lecture
 from donnees.import_operations import (
     ApercuImport,
     generer_modele_xlsx,
@@ -192,6 +193,53 @@ def test_geojson_en_metres_sans_crs_demande_le_systeme(tmp_path, communes):
     apercu = preparer_import(table, communes=communes)
     assert apercu.nb_erreurs == 0, messages(apercu)
 
+
+
+def test_degres_dans_un_fichier_declare_en_metres_refuses(tmp_path, communes):
+    """Même contrôle que l'import du référentiel (donnees/lecture_vecteur.py) : message qui nomme le fichier."""
+    en_degres = [en_4326(carre(700500, 6250500)), en_4326(carre(700600, 6250500))]
+    chemin = tmp_path / "degres.gpkg"
+    gpd.GeoDataFrame({**{k: [v, v] for k, v in PROPRIETES.items()}, "nom": ["Cour A", "Cour B"]},
+                     geometry=en_degres, crs=2154).to_file(chemin, driver="GPKG")
+    with pytest.raises(ErreurDonnees) as exc:
+        lire_fichier(chemin)
+    message = str(exc.value)
+    assert message.startswith("degres.gpkg : coordonnées en degrés alors que le système déclaré (EPSG:2154) est "
+                              "en mètres.")
+    assert "déclarez-le en WGS84 (EPSG:4326)" in message and exc.value.colonne == "crs"
+
+    melange = tmp_path / "melange.gpkg"
+    gpd.GeoDataFrame({**{k: [v, v] for k, v in PROPRIETES.items()}, "nom": ["Cour A", "Cour B"]},
+                     geometry=[carre(700500, 6250500), en_degres[1]], crs=2154).to_file(melange, driver="GPKG")
+    with pytest.raises(ErreurDonnees, match="melange.gpkg : systèmes de coordonnées mélangés, les entités 2 sont "
+                                            "en degrés et les autres en mètres"):
+        lire_fichier(melange)
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_degres_dans_un_shapefile_declare_en_lambert93(tmp_path):
+    dossier = tmp_path / "shp"
+    dossier.mkdir()
+    gpd.GeoDataFrame({"nom": ["Place"]}, geometry=[en_4326(carre(702500, 6250500, 40))]) \
+        .to_file(dossier / "zones.shp")
+    tampon = io.BytesIO()
+    with zipfile.ZipFile(tampon, "w") as archive:
+        for fichier in sorted(dossier.iterdir()):
+            archive.write(fichier, fichier.name)
+    with pytest.raises(ErreurDonnees, match="zones.zip : coordonnées en degrés alors que le système déclaré "
+                                            r"\(EPSG:2154\) est en mètres"):
+        lire_fichier(tampon.getvalue(), "zones.zip", crs_declare="EPSG:2154")
+    table = lire_fichier(tampon.getvalue(), "zones.zip", crs_declare="EPSG:4326")
+    assert len(table) == 1
+
+
+def test_wkt_en_degres_avec_un_systeme_en_metres_refuse_a_la_ligne(communes):
+    table = lire_fichier(csv_octets([LIGNE_BASE]), "ops.csv", crs_declare="EPSG:2154")
+    apercu = preparer_import(table, communes=communes)
+    (message,) = messages(apercu, "erreur")
+    assert message.startswith("ops.csv, ligne 2, champ « géométrie (WKT) » (colonne « wkt ») : coordonnées en "
+                              "degrés alors que le système de coordonnées indiqué (EPSG:2154) est en mètres.")
+    assert "SRID=4326;" in message
 
 # ------------------------------------------------------------------------------------- GeoPackage
 
@@ -665,10 +713,10 @@ def test_bombe_de_decompression_refusee_avant_extraction(monkeypatch):
     octets = tampon.getvalue()
     assert len(octets) < 1024 * 1024
     extractions = []
-    monkeypatch.setattr(imp, "_extraire_archive", lambda *a: extractions.append(a))
+    monkeypatch.setattr(lecture, "_extraire_archive", lambda *a: extractions.append(a))
     with pytest.raises(ErreurDonnees, match="bombe de décompression"):
         lire_fichier(octets, "bombe.zip")
-    monkeypatch.setattr(imp, "RATIO_MAX_COMPRESSION", 10**9)
+    monkeypatch.setattr(archives, "RATIO_MAX_COMPRESSION", 10**9)
     with pytest.raises(ErreurDonnees, match="décompressé ferait 210 Mo"):
         lire_fichier(octets, "bombe.zip")
     assert extractions == []
@@ -682,7 +730,7 @@ def test_archive_taille_totale_et_chemins_interdits(monkeypatch):
                 z.writestr(nom, contenu)
         return tampon.getvalue()
 
-    monkeypatch.setattr(imp, "TAILLE_MAX_DECOMPRESSEE", 2 * 1024 * 1024)
+    monkeypatch.setattr(archives, "TAILLE_MAX_DECOMPRESSEE", 2 * 1024 * 1024)
     with pytest.raises(ErreurDonnees, match="décompressé"):
         lire_fichier(archive({f"f{i}.shp": os.urandom(1024 * 1024) for i in range(3)}), "gros.zip")
     with pytest.raises(ErreurDonnees, match="chemin interdit « ../evil.shp »"):
@@ -707,7 +755,7 @@ def test_fichier_de_plus_de_50_mo_refuse_sans_etre_lu(tmp_path, monkeypatch):
     attendu = "enorme.geojson : fichier trop volumineux \\(53\u202f477\u202f376\u202foctets, soit plus que le maximum de 50\u202fMo\\)"
     with pytest.raises(ErreurDonnees, match=attendu):
         lire_fichier(chemin)
-    monkeypatch.setattr(imp, "TAILLE_MAX_FICHIER", 100)
+    monkeypatch.setattr(lecture, "TAILLE_MAX_FICHIER", 100)
     with pytest.raises(ErreurDonnees, match="trop volumineux"):
         lire_fichier(b"x" * 101, "petit.csv")
     with pytest.raises(ErreurDonnees, match="trop volumineux"):
@@ -864,6 +912,48 @@ def test_facade_sans_lot_tout_ou_rien_annule_si_une_ecriture_echoue(communes, ma
     rapport = importer(apercu, FacadeSansLot(magasin, {"34301"}, refuser="B"), AUTEUR, mode="lignes_valides")
     assert rapport.ecrit and len(rapport.identifiants) == 1 and "« B »" in rapport.message
 
+
+
+@pytest.mark.parametrize("erreur", [TypeError("peut() takes 2 positional arguments"), RuntimeError("base"),
+                                    ErreurDonnees("Compte désactivé.", "droits")])
+def test_peut_qui_leve_n_autorise_rien(communes, magasin, erreur):
+    """Un peut() qui lève refuse (plus d'ouverture par défaut), à la préparation comme à l'écriture."""
+
+    class FacadeCassee(FacadeSansLot):
+        def peut(self, action, code_insee=None, operation=None):
+            raise erreur
+
+    facade = FacadeCassee(magasin, {"34301"})
+    apercu = preparer_csv([LIGNE_BASE], communes, magasin=facade)
+    (message,) = messages(apercu, "erreur")
+    assert "ligne 2" in message and "pas le droit de créer une opération dans la commune 34301" in message
+    rapport = importer(preparer_csv([LIGNE_BASE], communes), facade, AUTEUR, mode="lignes_valides")
+    assert not rapport.ecrit and "pas le droit" in rapport.message and "34301" in rapport.message
+    assert magasin.compter()["operation"] == 0
+
+
+def test_facade_ecrit_sans_auteur_magasin_avec_auteur(communes, magasin):
+    """La cible est reconnue à ce qu'elle sait faire (peut : façade), jamais à la signature de ses méthodes."""
+    appels = []
+
+    class FacadeAvecLot:
+        def peut(self, action, code_insee=None, operation=None):
+            return True
+
+        def importer_lot(self, *args, **options):
+            appels.append(("facade", args, options))
+            return [1]
+
+    class MagasinAvecLot:
+        def importer_lot(self, *args, **options):
+            appels.append(("magasin", args, options))
+            return [2]
+
+    apercu = preparer_csv([LIGNE_BASE], communes)
+    assert importer(apercu, FacadeAvecLot(), AUTEUR).identifiants == [1]
+    assert importer(apercu, MagasinAvecLot(), AUTEUR, progression=print).identifiants == [2]
+    assert [(qui, len(args), args[-1] if qui == "magasin" else None, options) for qui, args, options in appels] \
+        == [("facade", 1, None, {}), ("magasin", 2, AUTEUR, {"progression": print})]
 
 def test_magasin_qui_refuse_le_lot(communes, magasin):
     apercu = preparer_csv([LIGNE_BASE], communes)
