@@ -505,7 +505,6 @@ def test_referent_ne_peut_pas_dessiner_chez_le_voisin_en_declarant_sa_commune(do
     from donnees.comptes import authentifier, creer_compte
     from donnees.config import url_base
     from donnees.droits import ErreurDroits, MagasinProtege
-    from donnees.magasin import Magasin
 
     monkeypatch.setenv("DESIMPER_DONNEES", str(dossier_demo_copie))
     magasin = Magasin(url_base(dossier_demo_copie))

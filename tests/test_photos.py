@@ -37,7 +37,8 @@ def test_png_accepte():
 @pytest.mark.parametrize("octets, nom, extrait", [
     (b"pas une image", "faux.jpg", r"« faux\.jpg » : ce n'est pas une image lisible \(fichier abîmé"),
     (b"x" * 10, "document.pdf", "extension"),
-    (b"x" * (11 * 1024 * 1024), "grosse.jpg", "« grosse\\.jpg » : 11\u202f534\u202f336\u202foctets, soit plus que le maximum de 10\u202fMo"),
+    (b"x" * (11 * 1024 * 1024), "grosse.jpg",
+     "« grosse\\.jpg » : 11\u202f534\u202f336\u202foctets, soit plus que le maximum de 10\u202fMo"),
 ])
 def test_photos_refusees(octets, nom, extrait):
     with pytest.raises(ErreurDonnees, match=extrait):
