@@ -8,6 +8,7 @@ précédente en place.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +19,8 @@ import shapely
 
 from donnees.config import chemin_territoire, dossier_donnees
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, SCHEMAS, ErreurDonnees, valider_couche
+
+_journal = logging.getLogger(__name__)
 
 COUCHES_OBLIGATOIRES = ("communes", "communes_affichage", "parcelles", "occupation", "objectifs",
                         "nouvelles_surfaces")
@@ -122,7 +125,8 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
             table = gpd.read_parquet(chemin, columns=colonnes)
         else:
             table = pd.read_parquet(chemin, columns=colonnes)
-    except Exception as exc:  # fichier tronqué, pas du Parquet, etc.
+    except Exception as exc:  # fichier tronqué, pas du Parquet, etc. : toute erreur du lecteur
+        _journal.warning("Couche %s illisible (%s)", nom, chemin, exc_info=True)
         raise ErreurDonnees(
             f"Couche « {schema.libelle} » illisible ({chemin.name}) : {exc}. "
             "Régénérez-la (`desimper demo`) ou réimportez-la.", nom) from None
@@ -148,6 +152,7 @@ def lire_territoire(dossier: Path | None = None) -> dict:
     try:
         description = json.loads(chemin.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
+        _journal.warning("Fichier du territoire illisible (%s) : %s", chemin, exc)
         raise ErreurDonnees(f"Fichier du territoire illisible ({chemin}) : {exc}. "
                             "Relancez `desimper demo`.", "territoire") from None
     for cle in ("nom", "codes_insee"):
