@@ -18,7 +18,9 @@ import pandas as pd
 import shapely
 
 from donnees.config import chemin_territoire, dossier_donnees
+from donnees.modeles_json import Territoire
 from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, SCHEMAS, ErreurDonnees, valider_couche
+from donnees.validation import valider_json
 
 _journal = logging.getLogger(__name__)
 
@@ -136,7 +138,9 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
 
 
 def ecrire_territoire(description: dict, dossier: Path | None = None) -> Path:
-    """Écrit le fichier du territoire (nom, codes INSEE, démonstration, paramètres)."""
+    """Écrit le fichier du territoire (nom, codes INSEE, démonstration, paramètres), validé par
+    :class:`donnees.modeles_json.Territoire`."""
+    valider_json(Territoire, description, f"du territoire ({chemin_territoire(dossier)})", "territoire")
     return ecrire_fichier_atomiquement(chemin_territoire(dossier),
                                        json.dumps(description, ensure_ascii=False, indent=2))
 
@@ -155,8 +159,6 @@ def lire_territoire(dossier: Path | None = None) -> dict:
         _journal.warning("Fichier du territoire illisible (%s) : %s", chemin, exc)
         raise ErreurDonnees(f"Fichier du territoire illisible ({chemin}) : {exc}. "
                             "Relancez `desimper demo`.", "territoire") from None
-    for cle in ("nom", "codes_insee"):
-        if cle not in description:
-            raise ErreurDonnees(f"Fichier du territoire ({chemin}) : clé « {cle} » manquante. "
-                                "Relancez `desimper demo`.", "territoire", cle)
+    valider_json(Territoire, description, f"du territoire ({chemin})", "territoire",
+                 "Relancez `desimper demo`, ou corrigez le fichier.")
     return description
