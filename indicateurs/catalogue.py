@@ -21,7 +21,7 @@ import pandera.pandas as pa
 
 from donnees.schemas import ErreurDonnees
 from donnees.validation import lire_csv_valide, texte_non_vide
-from indicateurs.eau_grille import FICHIER_PERCOLATION, lire_percolation
+from indicateurs.eau_grille import FICHIER_PERCOLATION, SCHEMA_PERCOLATION, lire_percolation
 from indicateurs.parametres import (
     COLONNES_REVETEMENTS,
     lire_parametres,
@@ -165,7 +165,7 @@ def _decrire_parametre(code: str, modele: dict, table_modele: pd.DataFrame, tabl
                 "source": ligne["source"], "fichier": "indicateurs/parametres/priorites.csv"}
     if code in PARAMETRES_PAR_REVETEMENT_FICHIERS:
         nom, unite_parametre, chemin = PARAMETRES_PAR_REVETEMENT_FICHIERS[code]
-        sources = pd.read_csv(chemin, dtype=str).set_index("code")["source"]
+        sources = lire_csv_valide(chemin, SCHEMA_PERCOLATION, dtype={"code": str}).set_index("code")["source"]
         return {"code": code, "libelle": nom, "unite": unite_parametre,
                 "valeur": {rev: float(v) for rev, v in lire_percolation().items()},
                 "source": sources.to_dict(), "fichier": f"indicateurs/parametres/{chemin.name}"}
