@@ -247,3 +247,10 @@ def test_ruff_permet_les_imports_des_couches_d_interface():
         res = subprocess.run([ruff, "check", "--no-cache", "--stdin-filename", chemin], input=code,
                              cwd=RACINE_PROJET, capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_make_test_lance_ruff_avant_pytest():
+    """`make test` (et donc la CI, .ci/run) passe ruff avant les tests."""
+    lignes = (RACINE_PROJET / "Makefile").read_text(encoding="utf-8").split("\ntest:", 1)[1].split("\n\n")[0]
+    commandes = [ligne.strip() for ligne in lignes.splitlines() if ligne.startswith("\t")]
+    assert commandes[0].endswith("ruff check .") and "pytest" in commandes[1], commandes
