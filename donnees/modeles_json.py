@@ -26,9 +26,9 @@ class Territoire(BaseModel):
     nom: str = Field(min_length=1, description="Nom du territoire affiché dans l'application")
     codes_insee: list[str] = Field(description="Codes INSEE des communes du territoire")
     demo: bool = Field(True, description="Vrai pour le territoire de démonstration")
-    parametres: dict[str, Any] = Field(default_factory=dict, description="Surcharges des paramètres de modèle")
-    sources_parametres: dict[str, Any] = Field(default_factory=dict, description="Source de chaque surcharge")
-    sources: dict[str, str] = Field(default_factory=dict, description="Adresses de base des sources de données")
+    parametres: dict[str, Any] | None = Field(default_factory=dict, description="Surcharges des paramètres de modèle")
+    sources_parametres: dict[str, Any] | None = Field(default_factory=dict, description="Source de chaque surcharge")
+    sources: dict[str, str] | None = Field(default_factory=dict, description="Adresses de base des sources de données")
     graine: int | None = Field(None, description="Graine du générateur de démonstration")
     taille: str | None = Field(None, description="Taille de la démonstration (petite, complete…)")
 
