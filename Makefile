@@ -35,7 +35,10 @@ run: installer
 	$(VENV)/bin/desimper demo --taille complete --si-absent
 	$(VENV)/bin/desimper serveur
 
+# Garde-fous d'abord : ruff (règles et imports bannis hors des couches d'interface, voir pyproject.toml),
+# puis les tests (dont tests/test_architecture.py, l'ordre des couches).
 test: installer
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_OPTIONS)
 
 bench: installer

@@ -32,7 +32,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from donnees import nomenclatures
 from donnees.magasin import Magasin
+from donnees.modeles_json import ParametresComptes
 from donnees.schemas import ErreurDonnees
+from donnees.validation import valider_json
 
 __all__ = [
     "ErreurAuthentification",
@@ -78,12 +80,7 @@ def lire_parametres_comptes() -> dict:
     except (OSError, ValueError) as exc:
         raise ErreurDonnees(f"Paramètres des comptes illisibles ({CHEMIN_PARAMETRES}) : {exc}.",
                             "parametres_comptes") from None
-    for cle in ("longueur_min_mot_de_passe", "longueur_max_mot_de_passe", "echecs_avant_blocage",
-                "duree_blocage_minutes", "duree_inactivite_session_minutes"):
-        valeur = parametres.get(cle)
-        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < 1:
-            raise ErreurDonnees(f"Paramètres des comptes ({CHEMIN_PARAMETRES.name}) : « {cle} » doit être un "
-                                f"entier ≥ 1 (reçu {valeur!r}).", "parametres_comptes", cle)
+    valider_json(ParametresComptes, parametres, CHEMIN_PARAMETRES.name, "parametres_comptes")
     return parametres
 
 

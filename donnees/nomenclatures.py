@@ -9,6 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
+
+from donnees.validation import lire_csv_valide, nombre_entre, texte_non_vide
 
 DOSSIER_NOMENCLATURES = Path(__file__).resolve().parent / "nomenclatures"
 
@@ -22,12 +25,72 @@ ROLES = {
 }
 # Préfixe OCS GE des surfaces imperméables (CONCEPTION §3.1).
 PREFIXE_IMPERMEABLE = "CS1.1.1"
+# Bornes physiques des paramètres par revêtement (revetements.csv).
+BORNES_REVETEMENTS = {"c_ruissellement": (0, 1), "albedo": (0, 1), "ombre": (0, 1), "kc": (0, 2),
+                      "espace_vert": (0, 1)}
+_CODE = pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »")
+
+
+def _borner(colonne: str) -> pa.Column:
+    return pa.Column(checks=nombre_entre(*BORNES_REVETEMENTS[colonne]))
+
+
+SCHEMA_REVETEMENTS = pa.DataFrameSchema({
+    "code": pa.Column(str, _CODE, unique=True),
+    "libelle": pa.Column(str, texte_non_vide("libellé")),
+    "impermeable": pa.Column(str, pa.Check.isin(["oui", "non"], error="« oui » ou « non » attendu")),
+    **{colonne: _borner(colonne) for colonne in BORNES_REVETEMENTS},
+    "source": pa.Column(str, texte_non_vide("source")),
+})
+SCHEMA_TYPES_SITE = pa.DataFrameSchema({
+    "code": pa.Column(str, _CODE, unique=True),
+    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
+}, strict=True)
+SCHEMA_OCSGE = pa.DataFrameSchema({
+    "code_cs": pa.Column(str, pa.Check.str_matches(r"^CS\d(\.\d)*$", error="code OCS GE « CSx.x… » attendu")),
+    "code_us": pa.Column(str, pa.Check.str_matches(r"^(US\d(\.\d)*)?$", error="code d'usage « USx.x… » ou vide")),
+    "libelle_cs": pa.Column(str, texte_non_vide("libellé")),
+    "revetement": pa.Column(str, _CODE),
+    "source": pa.Column(str, texte_non_vide("source")),
+}, checks=pa.Check(lambda t: ~t.duplicated(["code_cs", "code_us"], keep=False),
+                   error="couple (code_cs, code_us) en double"))
+SCHEMA_FINANCEURS = pa.DataFrameSchema({
+    "financeur": pa.Column(str, texte_non_vide("financeur"), unique=True),
+    "source": pa.Column(str, texte_non_vide("source")),
+}, strict=True)
+# Correspondances de l'import (lues par donnees/import_operations.py) : code vide = valeur refusée, avec
+# son explication.
+SCHEMA_CORRESPONDANCES_IMPORT = pa.DataFrameSchema({
+    "champ": pa.Column(str, pa.Check.isin(["statut", "type_site"], error="champ « statut » ou « type_site »")),
+    "expression": pa.Column(str, texte_non_vide("expression")),
+    "code": pa.Column(str),
+    "approximatif": pa.Column(str, pa.Check.isin(["oui", "non", ""], error="« oui », « non » ou vide attendu")),
+    "explication": pa.Column(str),
+}, checks=[pa.Check(lambda t: ~t.duplicated(["champ", "expression"], keep=False),
+                    error="couple (champ, expression) en double"),
+           pa.Check(lambda t: t["code"].str.strip().ne("") | t["explication"].str.strip().ne(""),
+                    error="code vide sans explication : dites pourquoi la valeur est refusée")], strict=True)
+SCHEMAS_NOMENCLATURES = {"revetements.csv": SCHEMA_REVETEMENTS, "types_site.csv": SCHEMA_TYPES_SITE,
+                         "ocsge_revetements.csv": SCHEMA_OCSGE, "financeurs.csv": SCHEMA_FINANCEURS,
+                         "correspondances_import.csv": SCHEMA_CORRESPONDANCES_IMPORT}
+
+
+# Lecture des tables : en texte, sauf les paramètres numériques des revêtements.
+OPTIONS_LECTURE = {"revetements.csv": {"dtype": {"code": str}}}
+
+
+def lire_nomenclature(nom_fichier: str, colonne_code: str | None = "code") -> pd.DataFrame:
+    """Une table de ``donnees/nomenclatures/``, validée par son schéma pandera."""
+    options = OPTIONS_LECTURE.get(nom_fichier, {"dtype": str, "keep_default_na": False})
+    return lire_csv_valide(DOSSIER_NOMENCLATURES / nom_fichier, SCHEMAS_NOMENCLATURES[nom_fichier],
+                           colonne_code=colonne_code, correction=f"Corrigez donnees/nomenclatures/{nom_fichier}.",
+                           **options)
 
 
 @lru_cache(maxsize=None)
 def lire_revetements() -> pd.DataFrame:
     """Table des revêtements (code, libellé, paramètres, source), indexée par code."""
-    table = pd.read_csv(DOSSIER_NOMENCLATURES / "revetements.csv", dtype={"code": str})
+    table = lire_nomenclature("revetements.csv")
     table["impermeable"] = table["impermeable"].eq("oui")
     return table.set_index("code")
 
@@ -35,20 +98,20 @@ def lire_revetements() -> pd.DataFrame:
 @lru_cache(maxsize=None)
 def lire_types_site() -> dict[str, str]:
     """Types de site : code → libellé."""
-    table = pd.read_csv(DOSSIER_NOMENCLATURES / "types_site.csv", dtype=str)
+    table = lire_nomenclature("types_site.csv")
     return dict(zip(table["code"], table["libelle"]))
 
 
 @lru_cache(maxsize=None)
 def lire_correspondance_ocsge() -> pd.DataFrame:
     """Correspondance OCS GE (``code_cs``, ``code_us`` facultatif) → code de revêtement."""
-    return pd.read_csv(DOSSIER_NOMENCLATURES / "ocsge_revetements.csv", dtype=str, keep_default_na=False)
+    return lire_nomenclature("ocsge_revetements.csv", "code_cs")
 
 
 @lru_cache(maxsize=None)
 def lire_financeurs() -> list[str]:
     """Financeurs proposés par défaut à la saisie (le territoire y ajoute ceux déjà enregistrés)."""
-    return pd.read_csv(DOSSIER_NOMENCLATURES / "financeurs.csv", dtype=str)["financeur"].tolist()
+    return lire_nomenclature("financeurs.csv", "financeur")["financeur"].tolist()
 
 
 def codes_revetement() -> list[str]:

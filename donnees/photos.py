@@ -1,7 +1,8 @@
 """Photos des opérations : contrôle (vraie image JPEG ou PNG, 10 Mo au plus) et nettoyage des métadonnées.
 
-L'image est décodée puis réenregistrée à partir de ses seuls pixels : les métadonnées (EXIF, position GPS,
-appareil) disparaissent. Le fichier est rangé sous ``photos/`` dans le dossier de données.
+L'image est décodée, redressée selon son orientation EXIF (photo de téléphone), puis réenregistrée à partir
+de ses seuls pixels : les métadonnées (EXIF, position GPS, appareil) disparaissent. Le fichier est rangé sous
+``photos/`` dans le dossier de données.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import io
 import uuid
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
 from donnees.erreurs import ErreurDonnees
@@ -45,9 +46,12 @@ def nettoyer_photo(octets: bytes, nom_fichier: str) -> tuple[bytes, str]:
                                     "trop grande.", "photo", "fichier")
             image.load()
             format_image = image.format
-            propre = Image.frombytes(image.mode, image.size, image.tobytes())  # pixels seuls
-            if image.mode == "P" and image.getpalette():
-                propre.putpalette(image.getpalette())
+            # Photo de téléphone : les pixels sont remis droits selon l'orientation EXIF avant que les
+            # métadonnées, dont cette orientation, ne disparaissent.
+            droite = ImageOps.exif_transpose(image)
+            propre = Image.frombytes(droite.mode, droite.size, droite.tobytes())  # pixels seuls
+            if droite.mode == "P" and droite.getpalette():
+                propre.putpalette(droite.getpalette())
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise ErreurDonnees(f"Photo « {nom_fichier} » : ce n'est pas une image lisible (fichier abîmé, tronqué "
                             "ou d'un autre type renommé en image). Réenregistrez-la en JPEG ou PNG.", "photo",

@@ -8,6 +8,7 @@ précédente en place.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -19,7 +20,11 @@ import shapely
 from donnees.config import chemin_territoire, dossier_donnees
 from donnees.erreurs import ErreurDonnees
 from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_lambert93, en_wgs84
+from donnees.modeles_json import Territoire
 from donnees.schemas import SCHEMAS, valider_couche
+from donnees.validation import valider_json
+
+_journal = logging.getLogger(__name__)
 
 COUCHES_OBLIGATOIRES = ("communes", "communes_affichage", "parcelles", "occupation", "objectifs",
                         "nouvelles_surfaces")
@@ -124,7 +129,8 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
             table = gpd.read_parquet(chemin, columns=colonnes)
         else:
             table = pd.read_parquet(chemin, columns=colonnes)
-    except Exception as exc:  # fichier tronqué, pas du Parquet, etc.
+    except Exception as exc:  # fichier tronqué, pas du Parquet, etc. : toute erreur du lecteur
+        _journal.warning("Couche %s illisible (%s)", nom, chemin, exc_info=True)
         raise ErreurDonnees(
             f"Couche « {schema.libelle} » illisible ({chemin.name}) : {exc}. "
             "Régénérez-la (`desimper demo`) ou réimportez-la.", nom) from None
@@ -134,7 +140,9 @@ def lire_couche(nom: str, dossier: Path | None = None, colonnes: list[str] | Non
 
 
 def ecrire_territoire(description: dict, dossier: Path | None = None) -> Path:
-    """Écrit le fichier du territoire (nom, codes INSEE, démonstration, paramètres)."""
+    """Écrit le fichier du territoire (nom, codes INSEE, démonstration, paramètres), validé par
+    :class:`donnees.modeles_json.Territoire`."""
+    valider_json(Territoire, description, f"du territoire ({chemin_territoire(dossier)})", "territoire")
     return ecrire_fichier_atomiquement(chemin_territoire(dossier),
                                        json.dumps(description, ensure_ascii=False, indent=2))
 
@@ -150,10 +158,9 @@ def lire_territoire(dossier: Path | None = None) -> dict:
     try:
         description = json.loads(chemin.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
+        _journal.warning("Fichier du territoire illisible (%s) : %s", chemin, exc)
         raise ErreurDonnees(f"Fichier du territoire illisible ({chemin}) : {exc}. "
                             "Relancez `desimper demo`.", "territoire") from None
-    for cle in ("nom", "codes_insee"):
-        if cle not in description:
-            raise ErreurDonnees(f"Fichier du territoire ({chemin}) : clé « {cle} » manquante. "
-                                "Relancez `desimper demo`.", "territoire", cle)
+    valider_json(Territoire, description, f"du territoire ({chemin})", "territoire",
+                 "Relancez `desimper demo`, ou corrigez le fichier.")
     return description

@@ -37,7 +37,9 @@ from pathlib import Path
 from donnees.config import dossier_donnees
 from donnees.erreurs import ErreurDonnees
 from donnees.referentiel import ecrire_fichier_atomiquement
+from donnees.modeles_json import Sources
 from donnees.schemas import SCHEMAS
+from donnees.validation import valider_json
 
 NOM_FICHIER_SOURCES = "sources.json"
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"
@@ -63,6 +65,8 @@ def lire_sources(dossier: Path | None = None) -> dict[str, dict]:
     if not isinstance(contenu, dict):
         raise ErreurDonnees(f"Fichier des sources ({chemin}) : un objet JSON était attendu. Supprimez-le puis "
                             "réimportez les couches.", "sources")
+    valider_json(Sources, contenu, f"des sources ({chemin})", "sources",
+                 "Supprimez-le puis réimportez les couches (`desimper importer …`).")
     return contenu
 
 
@@ -91,6 +95,7 @@ def enregistrer_sources(fiches: dict[str, dict], dossier: Path | None = None, re
     """Met à jour les fiches des couches données (ou remplace tout le fichier), d'un seul coup."""
     contenu = {} if remplacer_tout else lire_sources(dossier)
     contenu.update(fiches)
+    valider_json(Sources, contenu, f"des sources ({chemin_sources(dossier)})", "sources")
     return ecrire_fichier_atomiquement(chemin_sources(dossier), json.dumps(contenu, ensure_ascii=False, indent=2))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from donnees.referentiel import (
     lire_territoire,
 )
 from donnees.schemas import SCHEMAS
+
+_journal = logging.getLogger(__name__)
 
 CONSEIL_DEMO = "Lancez `desimper demo` pour créer le territoire de démonstration."
 TABLES_MAGASIN = ("operation", "zone", "financement", "photo", "utilisateur", "journal")
@@ -55,6 +58,7 @@ def _verifier_couches(dossier: Path, codes: set[str], demo: bool = True) -> list
         try:
             couches[nom] = lire_couche(nom, dossier)
         except ErreurDonnees as exc:
+            _journal.info("Vérification : couche %s en erreur : %s", nom, exc)
             constats.append(Constat("erreur", SCHEMAS[nom].libelle, str(exc)))
             continue
         constats.append(Constat("ok", SCHEMAS[nom].libelle, f"{formater_nombre(len(couches[nom]))} lignes valides"))
@@ -92,7 +96,8 @@ def _verifier_magasin(dossier: Path, url: str, codes: set[str], demo: bool = Tru
         moteur = sa.create_engine(url)
         with moteur.connect():
             tables = set(sa.inspect(moteur).get_table_names())
-    except Exception as exc:
+    except Exception as exc:  # pilote absent, réseau, droits : toute erreur de connexion est un constat
+        _journal.warning("Vérification : base injoignable (%s)", url.split("@")[-1], exc_info=True)
         return [Constat("erreur", "magasin", f"Base injoignable ({url.split('@')[-1]}) : "
                         f"{type(exc).__name__}. Vérifiez DESIMPER_BASE_URL.")]
     manquantes = [t for t in TABLES_MAGASIN if t not in tables]
@@ -131,6 +136,7 @@ def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> lis
     try:
         territoire = lire_territoire(dossier)
     except ErreurDonnees as exc:
+        _journal.info("Vérification : territoire en erreur : %s", exc)
         return [Constat("erreur", "territoire", str(exc))]
     codes = set(territoire["codes_insee"])
     demo = bool(territoire.get("demo", True))
@@ -142,6 +148,7 @@ def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> lis
 
             sources = lire_sources(dossier)
         except ErreurDonnees as exc:
+            _journal.info("Vérification : fiches de sources en erreur : %s", exc)
             constats.append(Constat("avertissement", "sources", str(exc)))
         else:
             sans_fiche = [n for n in SCHEMAS if couche_presente(n, dossier) and n not in sources]

@@ -60,8 +60,9 @@ COLONNES_OPERATIONS = [*IDENTIFIANTS_OPERATION, "surface_zones", "surface_desimp
                        "cout_par_m2", "cout_par_m3_infiltre", "surface_declaree", "ecart_surface_relatif",
                        "ecart_surface_signale"]
 # Indicateurs d'opération tirés de la géométrie des zones (inconnus pour une localisation approximative).
-COLONNES_GEOMETRIQUES = ["surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee", "volume_infiltre",
-                         "volume_abattu_pluie_reference", "cout_par_m2", "cout_par_m3_infiltre", "ecart_surface_relatif"]
+COLONNES_GEOMETRIQUES = ["surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee",
+                         "volume_infiltre", "volume_abattu_pluie_reference", "cout_par_m2", "cout_par_m3_infiltre",
+                         "ecart_surface_relatif"]
 COLONNES_SDAGE = ["nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage", "ratio_sdage_atteint"]
 COLONNES_FINANCIERES = ["cout_total_ht", "montant_aides", "nombre_operations_cout_connu", "reste_a_charge",
                         "taux_aide", "cout_par_m2", "cout_par_m3_infiltre"]

@@ -4,7 +4,9 @@ Colonnes du fichier : ``code`` (nom de colonne des tableaux), ``libelle``, ``uni
 (surfaces, eau, chaleur, trajectoire, finances, priorites), ``niveaux`` (operation, commune, annee,
 parcelle, grille, séparés par « ; »), ``formule`` (texte, symboles Unicode), ``parametres`` (codes de
 ``modele.csv``, de ``priorites.csv``, colonnes de ``revetements.csv`` ou ``pe`` de ``percolation.csv``,
-séparés par « ; »), ``source``, ``decimales``, ``definition``. La page Méthode est générée par
+séparés par « ; »), ``source``, ``decimales``, ``definition``, ``geometrique`` (« oui » : tiré de la
+géométrie des zones, donc inconnu pour une opération à localisation approximative) et ``public`` (« non » :
+réservé aux comptes qui voient coûts et aides). Validé par un schéma pandera. La page Méthode est générée par
 :func:`decrire_indicateur` ; les légendes et titres d'axes par :func:`titre_axe`.
 """
 
@@ -15,10 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from donnees.erreurs import ErreurDonnees
 from donnees.format import formater_nombre
-from indicateurs.eau_grille import FICHIER_PERCOLATION, lire_percolation
+from donnees.validation import lire_csv_valide, texte_non_vide
+from indicateurs.eau_grille import FICHIER_PERCOLATION, SCHEMA_PERCOLATION, lire_percolation
 from indicateurs.parametres import (
     COLONNES_REVETEMENTS,
     lire_parametres,
@@ -52,40 +56,44 @@ PARAMETRES_PAR_REVETEMENT_FICHIERS = {
     "pe": ("Part de la pluie qui percole (InVEST, pe)", SANS_UNITE, FICHIER_PERCOLATION),
 }
 COLONNES_CATALOGUE = ["code", "libelle", "unite", "famille", "niveaux", "formule", "parametres", "source",
-                      "decimales", "definition"]
+                      "decimales", "definition", "geometrique", "public"]
 
 
-def _erreur(message: str, colonne: str, code: str | None = None) -> ErreurDonnees:
-    return ErreurDonnees(f"Fichier catalogue.csv{f' ({code})' if code else ''} : {message}", "catalogue", colonne,
-                         [code] if code else [])
+def construire_schema_catalogue(parametres_connus: set[str]) -> pa.DataFrameSchema:
+    """Schéma pandera du catalogue ; ``parametres_connus`` : codes citables dans la colonne ``parametres``."""
+    familles, niveaux = ", ".join(FAMILLES), ", ".join(sorted(NIVEAUX))
+    oui_non = pa.Check.isin(["oui", "non"], error="« oui » ou « non » attendu")
+    return pa.DataFrameSchema({
+        "code": pa.Column(str, [texte_non_vide("code"),
+                                pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »")],
+                          unique=True),
+        "libelle": pa.Column(str, texte_non_vide("colonne « libelle »")),
+        "unite": pa.Column(str, texte_non_vide("colonne « unite »")),
+        "famille": pa.Column(str, pa.Check.isin(list(FAMILLES), error=f"famille inconnue ({familles})")),
+        "niveaux": pa.Column(str, pa.Check(lambda v: set(v.split(";")) <= NIVEAUX, element_wise=True,
+                                           error=f"niveaux inconnus ({niveaux}, séparés par « ; »)")),
+        "formule": pa.Column(str, texte_non_vide("colonne « formule »")),
+        "parametres": pa.Column(str, pa.Check(lambda v: set(_separer(v)) <= parametres_connus, element_wise=True,
+                                              error="paramètre(s) inconnu(s) : codes de modele.csv, de "
+                                                    "priorites.csv, colonnes de revetements.csv ou pe")),
+        "source": pa.Column(str, texte_non_vide("colonne « source »")),
+        "decimales": pa.Column(str, pa.Check.str_matches(r"^\d+$", error="nombre de décimales invalide "
+                                                                            "(entier positif ou nul attendu)")),
+        "definition": pa.Column(str),
+        "geometrique": pa.Column(str, oui_non),
+        "public": pa.Column(str, oui_non),
+    }, strict=True)
 
 
 @lru_cache(maxsize=None)
 def _lire_catalogue_valide() -> pd.DataFrame:
-    table = pd.read_csv(FICHIER_CATALOGUE, dtype=str, keep_default_na=False)
-    manquantes = [c for c in COLONNES_CATALOGUE if c not in table.columns]
-    if manquantes:
-        raise _erreur(f"colonne « {manquantes[0]} » manquante.", manquantes[0])
-    if table["code"].duplicated().any():
-        code = table.loc[table["code"].duplicated(), "code"].iloc[0]
-        raise _erreur("code en double.", "code", code)
     connus = set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index) \
         | set(PARAMETRES_REVETEMENTS) | set(PARAMETRES_PAR_REVETEMENT_FICHIERS)
-    for _, ligne in table.iterrows():  # quelques dizaines de lignes, validées une fois
-        code = ligne["code"]
-        if ligne["famille"] not in FAMILLES:
-            raise _erreur(f"famille « {ligne['famille']} » inconnue ({', '.join(FAMILLES)}).", "famille", code)
-        if not set(ligne["niveaux"].split(";")) <= NIVEAUX:
-            raise _erreur(f"niveaux « {ligne['niveaux']} » inconnus ({', '.join(sorted(NIVEAUX))}).", "niveaux", code)
-        for colonne in ("libelle", "unite", "formule", "source"):
-            if not ligne[colonne].strip():
-                raise _erreur(f"colonne « {colonne} » vide.", colonne, code)
-        inconnus = [p for p in _separer(ligne["parametres"]) if p not in connus]
-        if inconnus:
-            raise _erreur(f"paramètre(s) inconnu(s) {', '.join(inconnus)}.", "parametres", code)
-        if not ligne["decimales"].isdigit():
-            raise _erreur(f"nombre de décimales « {ligne['decimales']} » invalide.", "decimales", code)
+    table = lire_csv_valide(FICHIER_CATALOGUE, construire_schema_catalogue(connus), couche="catalogue",
+                            correction="Corrigez indicateurs/catalogue.csv.", dtype=str, keep_default_na=False)
     table["decimales"] = table["decimales"].astype(int)
+    for colonne in ("geometrique", "public"):
+        table[colonne] = table[colonne].eq("oui")
     return table.set_index("code", drop=False)
 
 
@@ -158,7 +166,7 @@ def _decrire_parametre(code: str, modele: dict, table_modele: pd.DataFrame, tabl
                 "source": ligne["source"], "fichier": "indicateurs/parametres/priorites.csv"}
     if code in PARAMETRES_PAR_REVETEMENT_FICHIERS:
         nom, unite_parametre, chemin = PARAMETRES_PAR_REVETEMENT_FICHIERS[code]
-        sources = pd.read_csv(chemin, dtype=str).set_index("code")["source"]
+        sources = lire_csv_valide(chemin, SCHEMA_PERCOLATION, dtype={"code": str}).set_index("code")["source"]
         return {"code": code, "libelle": nom, "unite": unite_parametre,
                 "valeur": {rev: float(v) for rev, v in lire_percolation().items()},
                 "source": sources.to_dict(), "fichier": f"indicateurs/parametres/{chemin.name}"}
@@ -199,3 +207,15 @@ def codes_famille(famille: str) -> list[str]:
     """Codes des indicateurs d'une famille, dans l'ordre du catalogue."""
     table = _lire_catalogue_valide()
     return list(table.index[table["famille"].eq(famille)])
+
+
+def codes_geometriques() -> list[str]:
+    """Codes des indicateurs tirés de la géométrie des zones (inconnus pour une localisation approximative)."""
+    table = _lire_catalogue_valide()
+    return list(table.index[table["geometrique"]])
+
+
+def codes_publics() -> list[str]:
+    """Codes des indicateurs visibles du public (ni coûts ni aides, CONCEPTION §6)."""
+    table = _lire_catalogue_valide()
+    return list(table.index[table["public"]])

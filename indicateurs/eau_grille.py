@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from donnees.erreurs import ErreurDonnees
 from donnees.format import formater_nombre
+from donnees.validation import lire_csv_valide, nombre_entre, texte_non_vide
 from indicateurs.grille import (
     SCENARIOS,
     OccupationGrille,
@@ -41,36 +43,33 @@ COLONNES_INVEST = ("mean_retention_ratio", "total_retention_volume", "mean_runof
                    "mean_percolation_ratio", "total_percolation_volume")
 
 
+SCHEMA_PERCOLATION = pa.DataFrameSchema({
+    "code": pa.Column(str, unique=True),
+    "pe": pa.Column(checks=nombre_entre(0, 1)),
+    "source": pa.Column(str, texte_non_vide("source")),
+})
+
+
 @lru_cache(maxsize=None)
 def lire_percolation(chemin: Path = FICHIER_PERCOLATION) -> pd.Series:
     """Ratio de percolation par revêtement (indexé par code), validé : code connu, 0 ≤ PE ≤ 1 − C, source."""
     nom = chemin.name
-    try:
-        table = pd.read_csv(chemin, dtype={"code": str})
-    except (OSError, ValueError) as exc:
-        raise ErreurDonnees(f"Fichier {nom} illisible : {exc}.", nom) from None
-    for colonne in ("code", "pe", "source"):
-        if colonne not in table.columns:
-            raise ErreurDonnees(f"Fichier {nom} : colonne « {colonne} » manquante.", nom, colonne)
+    table = lire_csv_valide(chemin, SCHEMA_PERCOLATION, correction=f"Corrigez {nom}.", dtype={"code": str})
     revetements = lire_parametres_revetements()
     manquants = sorted(set(revetements.index) - set(table["code"]))
     if manquants:
         raise ErreurDonnees(f"Fichier {nom} : ratio de percolation manquant pour {', '.join(manquants)}.",
                             nom, "code")
-    valeurs = pd.to_numeric(table["pe"], errors="coerce")
-    for index, code in table["code"].items():
+    for index, code in table["code"].items():  # règles croisées avec revetements.csv
         if code not in revetements.index:
             raise ErreurDonnees(f"Fichier {nom}, ligne {index + 2} : revêtement « {code} » inconnu.", nom, "code",
                                 [index])
         plafond = 1 - float(revetements.at[code, "c_ruissellement"])
-        if pd.isna(valeurs[index]) or not 0 <= valeurs[index] <= plafond + 1e-12:
+        if not table.at[index, "pe"] <= plafond + 1e-12:
             raise ErreurDonnees(f"Fichier {nom}, ligne {index + 2} ({code}) : pe = « {table.at[index, 'pe']} » "
                                 f"hors de [0 ; 1 − C = {formater_nombre(plafond, 2)}] (la percolation est une part de la "
                                 "rétention).", nom, "pe", [index])
-        if pd.isna(table.at[index, "source"]) or not str(table.at[index, "source"]).strip():
-            raise ErreurDonnees(f"Fichier {nom}, ligne {index + 2} ({code}) : source manquante.", nom, "source",
-                                [index])
-    return pd.Series(valeurs.to_numpy(dtype=float), index=table["code"], name="pe")
+    return pd.Series(table["pe"].to_numpy(dtype=float), index=table["code"], name="pe")
 
 
 def tabuler_ratios_eau() -> dict[str, np.ndarray]:

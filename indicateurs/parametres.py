@@ -10,49 +10,47 @@ ligne.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from donnees.erreurs import ErreurDonnees
-from donnees.nomenclatures import DOSSIER_NOMENCLATURES, lire_correspondance_ocsge, lire_revetements
+from donnees.nomenclatures import (
+    BORNES_REVETEMENTS,
+    DOSSIER_NOMENCLATURES,
+    lire_correspondance_ocsge,
+    lire_revetements,
+)
+from donnees.validation import lire_csv_valide, nombre_entre, texte_non_vide
 
 FICHIER_MODELE = Path(__file__).resolve().parent / "parametres" / "modele.csv"
-COLONNES_REVETEMENTS = {"c_ruissellement": (0, 1), "albedo": (0, 1), "ombre": (0, 1), "kc": (0, 2),
-                        "espace_vert": (0, 1)}
+COLONNES_REVETEMENTS = BORNES_REVETEMENTS  # bornes physiques des paramètres par revêtement (nom historique)
+def _dans_bornes(table: pd.DataFrame) -> pd.Series:
+    return (table["minimum"] <= table["valeur"]) & (table["valeur"] <= table["maximum"])
 
 
-def _ligne_csv(index: int) -> int:
-    """Numéro de ligne dans le fichier (1 = en-tête)."""
-    return int(index) + 2
+SCHEMA_PARAMETRES = pa.DataFrameSchema({
+    "code": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »"),
+                      unique=True),
+    "valeur": pa.Column(float, coerce=True, nullable=False),
+    "unite": pa.Column(str),
+    "libelle": pa.Column(str, texte_non_vide("libellé")),
+    "minimum": pa.Column(checks=nombre_entre(-math.inf, math.inf)),
+    "maximum": pa.Column(checks=nombre_entre(-math.inf, math.inf)),
+    "source": pa.Column(str, texte_non_vide("source")),
+}, checks=pa.Check(_dans_bornes, error="« valeur » hors des bornes [« minimum » ; « maximum »]"))
 
 
 @lru_cache(maxsize=None)
 def lire_table_parametres(chemin: Path = FICHIER_MODELE) -> pd.DataFrame:
     """Table des paramètres de modèle (indexée par code), validée : valeur numérique dans ses bornes."""
-    table = pd.read_csv(chemin, dtype={"code": str})
-    for colonne in ("code", "valeur", "unite", "libelle", "source"):
-        if colonne not in table.columns:
-            raise ErreurDonnees(f"Fichier {chemin.name} : colonne « {colonne} » manquante.", chemin.name, colonne)
-    valeurs = pd.to_numeric(table["valeur"], errors="coerce")
-    for index in table.index:
-        code = table.at[index, "code"]
-        if pd.isna(valeurs[index]):
-            raise ErreurDonnees(f"Fichier {chemin.name}, ligne {_ligne_csv(index)} ({code}) : valeur "
-                                f"« {table.at[index, 'valeur']} » non numérique.", chemin.name, "valeur", [index])
-        if not table.at[index, "minimum"] <= valeurs[index] <= table.at[index, "maximum"]:
-            raise ErreurDonnees(f"Fichier {chemin.name}, ligne {_ligne_csv(index)} ({code}) : valeur "
-                                f"{valeurs[index]} hors des bornes [{table.at[index, 'minimum']} ; "
-                                f"{table.at[index, 'maximum']}].", chemin.name, "valeur", [index])
-        if not str(table.at[index, "source"]).strip() or pd.isna(table.at[index, "source"]):
-            raise ErreurDonnees(f"Fichier {chemin.name}, ligne {_ligne_csv(index)} ({code}) : source "
-                                "manquante.", chemin.name, "source", [index])
-    if table["code"].duplicated().any():
-        double = table.loc[table["code"].duplicated(), "code"].iloc[0]
-        raise ErreurDonnees(f"Fichier {chemin.name} : paramètre « {double} » en double.", chemin.name, "code")
-    table["valeur"] = valeurs.astype(float)
+    table = lire_csv_valide(chemin, SCHEMA_PARAMETRES, couche=chemin.name,
+                            correction=f"Corrigez {chemin.name} (une valeur numérique entre minimum et maximum, "
+                                       "une source pour chaque paramètre).", dtype={"code": str})
     return table.set_index("code")
 
 
@@ -95,23 +93,9 @@ def lire_parametres(surcharges: dict | None = None) -> Parametres:
 
 @lru_cache(maxsize=None)
 def lire_parametres_revetements() -> pd.DataFrame:
-    """Paramètres par revêtement (indexés par code), validés dans leurs bornes physiques."""
-    table = lire_revetements()
-    nom = "revetements.csv"
-    for colonne, (minimum, maximum) in COLONNES_REVETEMENTS.items():
-        valeurs = pd.to_numeric(table[colonne], errors="coerce")
-        fautives = valeurs.isna() | (valeurs < minimum) | (valeurs > maximum)
-        if fautives.any():
-            code = fautives[fautives].index[0]
-            ligne = list(table.index).index(code) + 2
-            raise ErreurDonnees(f"Fichier {nom}, ligne {ligne} ({code}) : colonne « {colonne} » = "
-                                f"« {table.at[code, colonne]} » hors de [{minimum} ; {maximum}].",
-                                nom, colonne, [code])
-    sans_source = table["source"].isna() | table["source"].astype(str).str.strip().eq("")
-    if sans_source.any():
-        code = sans_source[sans_source].index[0]
-        raise ErreurDonnees(f"Fichier {nom} ({code}) : source manquante.", nom, "source", [code])
-    return table
+    """Paramètres par revêtement (indexés par code), validés dans leurs bornes physiques (schéma pandera de
+    :data:`donnees.nomenclatures.SCHEMA_REVETEMENTS`, bornes de :data:`COLONNES_REVETEMENTS`)."""
+    return lire_revetements()
 
 
 def lire_correspondance_revetements() -> pd.DataFrame:

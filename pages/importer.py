@@ -31,10 +31,17 @@ commun.ouvrir_page_reservee(
     "L'import est réservé aux référents des communes et au syndicat",
     "import_message")
 
+
+@st.cache_data(show_spinner=False)
+def lire_modele_xlsx() -> bytes:
+    """Le modèle XLSX, construit une fois par processus (il ne dépend que des nomenclatures)."""
+    return generer_modele_xlsx()
+
+
 st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KML, CSV (géométrie en WKT ou "
             "références cadastrales « AB 123 ») et XLSX. 50 Mo au plus. Chaque ligne est contrôlée ; vous "
             "choisissez ensuite d'importer tout ou seulement les lignes valides.")
-st.download_button("Télécharger le modèle XLSX", generer_modele_xlsx(), "modele_import_desimper.xlsx",
+st.download_button("Télécharger le modèle XLSX", lire_modele_xlsx(), "modele_import_desimper.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:")
 perimetre = facade.lire_perimetre("creer")  # None : toutes les communes

@@ -752,7 +752,8 @@ def test_fichier_de_plus_de_50_mo_refuse_sans_etre_lu(tmp_path, monkeypatch):
     with open(chemin, "wb") as f:
         f.truncate(51 * 1024 * 1024)  # fichier creux : rien n'est écrit sur le disque
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("fichier lu malgré sa taille"))
-    attendu = "enorme.geojson : fichier trop volumineux \\(53\u202f477\u202f376\u202foctets, soit plus que le maximum de 50\u202fMo\\)"
+    attendu = ("enorme.geojson : fichier trop volumineux "
+               "\\(53\u202f477\u202f376\u202foctets, soit plus que le maximum de 50\u202fMo\\)")
     with pytest.raises(ErreurDonnees, match=attendu):
         lire_fichier(chemin)
     monkeypatch.setattr(lecture, "TAILLE_MAX_FICHIER", 100)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from datetime import date, datetime
 
@@ -16,7 +14,6 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from sqlalchemy import delete, text
 
 from donnees.magasin import operations as module_operations
-from donnees.config import RACINE_PROJET
 from donnees.magasin import (
     ConflitVersion,
     Magasin,
@@ -765,11 +762,4 @@ def test_utilisateur_invalide(magasin, arguments, motif):
         magasin.creer_utilisateur(*arguments)
     assert magasin.compter()["utilisateur"] == 1 and magasin.compter()["journal"] == 1
 
-
-# ----------------------------------------------------------------------------------------- architecture
-
-
-def test_couche_donnees_sans_interface():
-    code = ("import sys, donnees.magasin; "
-            "assert not {'streamlit', 'folium', 'plotly'} & set(sys.modules), sorted(sys.modules)")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=RACINE_PROJET)
+# Couches sans interface (streamlit, folium, plotly) : tests/test_architecture.py.

@@ -41,7 +41,8 @@ def test_administrateur_remplace_les_objectifs_et_le_journal_le_dit(magasin, dos
 
 
 @pytest.mark.parametrize("table, motif", [
-    (pd.DataFrame({"territoire": ["99999"], "annee": [2030], "surface_m2": [1.0]}), r"territoire\(s\) inconnu\(s\) 99999"),
+    (pd.DataFrame({"territoire": ["99999"], "annee": [2030], "surface_m2": [1.0]}),
+     r"territoire\(s\) inconnu\(s\) 99999"),
     (pd.DataFrame({"territoire": ["bassin"], "annee": [2030], "surface_m2": [-5.0]}), "surface_m2"),
     (pd.DataFrame({"territoire": ["bassin", "bassin"], "annee": [2030, 2030], "surface_m2": [1.0, 2.0]}), "territoire"),
 ])

@@ -37,7 +37,8 @@ def test_png_accepte():
 @pytest.mark.parametrize("octets, nom, extrait", [
     (b"pas une image", "faux.jpg", r"« faux\.jpg » : ce n'est pas une image lisible \(fichier abîmé"),
     (b"x" * 10, "document.pdf", "extension"),
-    (b"x" * (11 * 1024 * 1024), "grosse.jpg", "« grosse\\.jpg » : 11\u202f534\u202f336\u202foctets, soit plus que le maximum de 10\u202fMo"),
+    (b"x" * (11 * 1024 * 1024), "grosse.jpg",
+     "« grosse\\.jpg » : 11\u202f534\u202f336\u202foctets, soit plus que le maximum de 10\u202fMo"),
 ])
 def test_photos_refusees(octets, nom, extrait):
     with pytest.raises(ErreurDonnees, match=extrait):
@@ -55,3 +56,19 @@ def test_message_d_image_illisible_sans_detail_anglais():
     with pytest.raises(ErreurDonnees) as erreur:
         nettoyer_photo(b"\x89PNG\r\n\x1a\n tronque", "coupee.png")
     assert "BytesIO" not in str(erreur.value) and "cannot" not in str(erreur.value)
+
+
+def test_photo_de_telephone_redressee_selon_l_orientation_exif():
+    """Orientation EXIF 6 (appareil tourné d'un quart de tour) : l'image stockée est droite, sans EXIF."""
+    image = Image.new("RGB", (40, 20), "white")
+    image.paste((255, 0, 0), (0, 0, 10, 20))  # bande rouge à gauche des pixels bruts
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation : à tourner de 90° dans le sens horaire pour l'afficher
+    tampon = io.BytesIO()
+    image.save(tampon, format="JPEG", exif=exif.tobytes(), quality=95)
+    propres, _ = nettoyer_photo(tampon.getvalue(), "telephone.jpg")
+    with Image.open(io.BytesIO(propres)) as stockee:
+        assert stockee.size == (20, 40) and not stockee.getexif()
+        rouge, vert, bleu = stockee.convert("RGB").getpixel((10, 2))  # bande rouge désormais en haut
+        assert rouge > 200 and vert < 60 and bleu < 60
+        assert stockee.convert("RGB").getpixel((10, 37)) == pytest.approx((255, 255, 255), abs=20)

@@ -121,3 +121,38 @@ def test_operation_approximative_sans_surface_affichee():
     assert "Localisation approximative" in fiche and "Désimperméabilisé" not in fiche and "Coût HT" in fiche
     imprimable = construire_fiche_imprimable(operation, "Sète", indicateurs, [])
     assert "Surface désimperméabilisée" not in imprimable and "sa surface n'est pas comptée" in imprimable
+
+
+def test_fiches_jinja_echappent_tout_texte_utilisateur():
+    """Gabarits Jinja2 (vues/gabarits/) à échappement automatique : balises et guillemets neutralisés,
+    y compris dans les attributs (lien, légende des photos)."""
+    import pandas as pd
+
+    from vues.fiches import construire_fiche_html, construire_fiche_imprimable
+
+    piege = "<script>alert(1)</script>"
+    operation = pd.Series({"nom": piege, "type_site": "x<img src=x onerror=alert(1)>", "statut": "<b>s</b>",
+                           "annee": 2024, "description": "a & b", "retour_experience": piege,
+                           "contact": "\"><svg onload=alert(1)>", "localisation_approximative": False})
+    popup = construire_fiche_html(operation, None, "data:image/png;base64,AA", "?id=1' onmouseover='alert(1)")
+    page = construire_fiche_imprimable(operation, "Sète<i>", None,
+                                       [("avant", "lég' onerror='alert(1)", "data:image/png;base64,AA")])
+    for html in (popup, page):
+        assert "<script" not in html and "<img src=x" not in html and "<svg" not in html and "<b>s" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "href='?id=1&#39; onmouseover=&#39;alert(1)'" in popup
+    assert "&lt;b&gt;s&lt;/b&gt;" in popup and "Sète&lt;i&gt;" in page and "a &amp; b" in page
+    assert "alt='avant'" in page and "lég&#39; onerror=&#39;alert(1)" in page
+    assert "&#34;&gt;&lt;svg onload=alert(1)&gt;" in page
+
+
+def test_gabarits_des_fiches_declares_dans_le_paquet():
+    import tomllib
+
+    from donnees.config import RACINE_PROJET
+    from vues.fiches import DOSSIER_GABARITS
+
+    gabarits = sorted(p.name for p in DOSSIER_GABARITS.glob("*.j2"))
+    assert gabarits == ["fiche_carte.html.j2", "fiche_imprimable.html.j2"]
+    projet = tomllib.loads((RACINE_PROJET / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "gabarits/*.j2" in projet["tool"]["setuptools"]["package-data"]["vues"]

@@ -18,8 +18,8 @@ PAGES = {"/": "Vue d'ensemble", "/carte": "Carte", "/commune?code=34301": "Commu
 
 def attendre_application(page, titre: str) -> None:
     page.get_by_role("heading", name=titre, exact=True).first.wait_for(timeout=90_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
-                           timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] "
+                           "[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=90_000)
 
 
 @pytest.mark.parametrize("chemin, titre", PAGES.items())

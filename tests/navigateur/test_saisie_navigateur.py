@@ -2,6 +2,7 @@
 la fiche et enregistre ; l'opération paraît sur la Carte et dans les totaux de la Vue d'ensemble ;
 l'administrateur la valide, puis le public la compte."""
 
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -47,7 +48,12 @@ def _proprietes_carte(cadre) -> str:
             window.map.eachLayer(l => { if (l.feature) textes.push(JSON.stringify(l.feature.properties)); });
             return textes.join(" ");
         }""")
-    except Exception:  # cadre détaché pendant une relance
+    except Exception as exc:  # noqa: BLE001 - cadre détaché pendant une relance (erreur de Playwright)
+        from playwright.sync_api import Error as ErreurPlaywright
+
+        if not isinstance(exc, ErreurPlaywright):
+            raise
+        logging.getLogger(__name__).info("Carte illisible pendant une relance : %s", exc)
         return ""
 
 
