@@ -52,7 +52,7 @@ def commande_demo(args) -> int:
     finally:
         fermer()
     if not args.sans_modeles:
-        from indicateurs.modeles import calculer_modeles_territoire
+        from services.modeles import calculer_modeles_territoire
 
         print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
         calculer_modeles_territoire(dossier)
@@ -108,20 +108,16 @@ def commande_serveur(args) -> int:
 def commande_indicateurs(args) -> int:
     import json
 
-    from donnees.export import exporter_csv
     from indicateurs.catalogue import lire_catalogue
-    from indicateurs.territoire import calculer_indicateurs_territoire
+    from services.exports import exporter_table
+    from services.indicateurs import calculer_indicateurs_territoire, garder_communes
 
     dossier = Path(args.dossier).resolve() if args.dossier else None
     table = calculer_indicateurs_territoire(dossier, avec_grille=not args.sans_grille)
     if args.commune:
-        inconnues = sorted(set(args.commune) - set(table["territoire"]))
-        if inconnues:
-            print(f"Erreur : commune(s) inconnue(s) dans le territoire : {', '.join(inconnues)}.", file=sys.stderr)
-            return 2
-        table = table[table["territoire"].isin([*args.commune, "bassin"])]
+        table = garder_communes(table, args.commune)  # code inconnu : ErreurDonnees, code de sortie 2
     if args.format == "csv":
-        sys.stdout.write(exporter_csv(table).decode("utf-8-sig"))
+        sys.stdout.write(exporter_table(table, "csv").decode("utf-8-sig"))
         return 0
     catalogue = lire_catalogue()
     aides = table.attrs["aides_par_financeur"]
@@ -386,7 +382,7 @@ def ajouter_commandes_modeles(sous) -> None:
         print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
 
     def commande_chaleur(args) -> int:
-        from indicateurs import modeles as invest
+        from services import modeles as invest
 
         sortie = Path(args.sortie).resolve()
         if mode_invest(args, ("occupation", "biophysique", "et0", "zones", "parametres")):
@@ -410,7 +406,7 @@ def ajouter_commandes_modeles(sous) -> None:
         return 0
 
     def commande_eau(args) -> int:
-        from indicateurs import modeles as invest
+        from services import modeles as invest
 
         sortie = Path(args.sortie).resolve()
         if mode_invest(args, ("occupation", "biophysique", "groupe_sol", "zones")):

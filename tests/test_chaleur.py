@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from outils import DOSSIER_PARTAGE, chemin_partage
 from shapely.geometry import box
 
 from donnees.schemas import ErreurDonnees
 from indicateurs import chaleur as ch
 from indicateurs import grille as gr
-from outils import DOSSIER_PARTAGE, chemin_partage
 
 REFERENCE = DOSSIER_PARTAGE / "reference" / "invest-cas-ville"
 PARAMS = ch.ParametresChaleur(t_ref_c=30, uhi_max_c=3, d_cool_m=450, r_mix_m=500, poids_ombre=0.6,
@@ -196,7 +196,7 @@ def test_zonage_bincount_et_scenarios():
 
 @pytest.fixture(scope="module")
 def sorties_reference(tmp_path_factory):
-    from indicateurs.modeles import executer_chaleur_invest
+    from services.modeles import executer_chaleur_invest
 
     dossier = _reference()
     entrees = dossier / "entrees"
@@ -232,7 +232,8 @@ def test_grilles_comme_invest(sorties_reference, scenario, nom, tolerance):
 
 
 def test_erreurs_fichiers_invest(tmp_path):
-    from indicateurs.modeles import executer_chaleur_invest, lire_table_biophysique
+    from donnees.rasters import lire_table_biophysique
+    from services.modeles import executer_chaleur_invest
 
     entrees = _reference() / "entrees"
     table = pd.read_csv(entrees / "classes.csv")
@@ -287,7 +288,7 @@ def demo_20m(dossier_demo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def modeles_demo(demo_20m):
-    from indicateurs.modeles import calculer_modeles_territoire
+    from services.modeles import calculer_modeles_territoire
 
     ch.vider_cache_memoire()
     return calculer_modeles_territoire(demo_20m)
@@ -328,8 +329,8 @@ def test_table_operations_et_grille_pour_la_carte(modeles_demo, dossier_demo):
 
 def test_cache_memoire_et_disque(modeles_demo, demo_20m, dossier_demo):
     from donnees.config import url_base
-    from indicateurs.modeles import calculer_modeles_territoire
     from donnees.magasin import Magasin
+    from services.modeles import calculer_modeles_territoire
 
     assert calculer_modeles_territoire(demo_20m, avec_eau=False).chaleur is modeles_demo.chaleur
     fichiers = list((demo_20m / "cache").glob("chaleur_*.npz"))
