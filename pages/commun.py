@@ -454,6 +454,11 @@ def calculer_priorites_commune(code: str):
     return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
 
 
+def calculer_aides(filtres: Filtres):
+    """Aides par financeur des opérations visibles retenues par les filtres."""
+    return indicateurs.calculer_aides(charger_operations(), charger_financements(), filtres)
+
+
 def calculer_commune(code: str, filtres: Filtres) -> tuple:
     """(table par commune avec les ratios des villes pairs, ligne de la commune ``code``, ligne du bassin)."""
     table = indicateurs.ajouter_ratios(calculer_communes(filtres), charger_couche("communes"))

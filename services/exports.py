@@ -3,12 +3,20 @@ GeoPackage (octets prêts à télécharger ou à écrire)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from donnees.config import dossier_donnees
 from donnees.export import TYPES_MIME, exporter_csv, exporter_geojson, exporter_geopackage, exporter_xlsx
+from donnees.referentiel import lire_territoire
+from indicateurs.calcul import calculer_indicateurs_operations
+from indicateurs.communs import Filtres, masque_filtres
+from indicateurs.parametres import lire_parametres
+from services.magasin import lire_registre
 from vues.tableaux import preparer_tableau
 
-__all__ = ["COLONNES_EXPORT", "FORMATS", "TYPES_MIME", "exporter_operations", "exporter_table"]
+__all__ = ["COLONNES_EXPORT", "FORMATS", "TYPES_MIME", "exporter_operations", "exporter_registre", "exporter_table"]
 
 COLONNES_EXPORT = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
                    "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
@@ -36,3 +44,13 @@ def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame, f
     geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
         par_operation[COLONNES_EXPORT], on="operation_id")
     return exporter_geojson(geographique) if format_fichier == "geojson" else exporter_geopackage(geographique)
+
+
+def exporter_registre(format_fichier: str, dossier: Path | None = None, filtres: Filtres | None = None) -> bytes:
+    """Opérations du registre entier retenues par ``filtres`` (indicateurs compris), au format demandé
+    (ligne de commande : mêmes colonnes et mêmes calculs que le téléchargement de l'application)."""
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
+    operations, zones, financements = lire_registre(dossier)
+    par_operation = calculer_indicateurs_operations(operations, zones, financements, parametres, filtres)
+    return exporter_operations(par_operation, operations.loc[masque_filtres(operations, filtres)], format_fichier)

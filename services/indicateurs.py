@@ -88,8 +88,13 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
         modeles = calculer_modeles_territoire(dossier)
     table = assembler_indicateurs_communes(operations, zones, financements, referentiel, parametres, filtres,
                                            modeles, avec_grille=avec_grille, avec_ratios=True)
-    table.attrs["aides_par_financeur"] = calculer_aides_par_financeur(operations, financements, filtres)
+    table.attrs["aides_par_financeur"] = calculer_aides(operations, financements, filtres)
     return table
+
+
+def calculer_aides(operations, financements, filtres: Filtres | None = None) -> pd.DataFrame:
+    """Aides par financeur (montant et part), par commune et pour le bassin, des opérations retenues."""
+    return calculer_aides_par_financeur(operations, financements, filtres)
 
 
 def garder_communes(table: pd.DataFrame, codes) -> pd.DataFrame:

@@ -191,3 +191,23 @@ def test_cache_disque_des_modeles(tmp_path):
     assert cache_modeles.lire_npz(chemins[4]) is None
     assert cache_modeles.lire_npz(tmp_path / "absent.npz") is None
     assert cache_modeles.signer_fichiers(tmp_path / "absent.npz") == "absent.npz:absent"
+
+
+def test_cli_exporte_le_registre_comme_l_application(dossier_demo, tmp_path, capsys, monkeypatch):
+    """`desimper operations exporter` écrit les mêmes octets que l'export de l'application sur le même registre."""
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+    from indicateurs.calcul import calculer_indicateurs_operations
+    from indicateurs.parametres import lire_parametres
+    from services.exports import exporter_operations
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    sortie = tmp_path / "operations.csv"
+    assert cli.main(["operations", "exporter", "--format", "csv", "--sortie", str(sortie),
+                     "--dossier", str(dossier_demo)]) == 0
+    assert "exportées" in capsys.readouterr().out
+    magasin = Magasin(url_base(dossier_demo))
+    operations, zones, financements = magasin.lire_operations(), magasin.lire_zones(), magasin.lire_financements()
+    magasin.fermer()
+    par_operation = calculer_indicateurs_operations(operations, zones, financements, lire_parametres())
+    assert sortie.read_bytes() == exporter_operations(par_operation, operations, "csv")
