@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from outils import DOSSIER_PARTAGE, chemin_partage
 from shapely.geometry import box
 
 from donnees.schemas import ErreurDonnees
 from indicateurs import chaleur as ch
 from indicateurs import grille as gr
+from outils import DOSSIER_PARTAGE, chemin_partage
 
 REFERENCE = DOSSIER_PARTAGE / "reference" / "invest-cas-ville"
 PARAMS = ch.ParametresChaleur(t_ref_c=30, uhi_max_c=3, d_cool_m=450, r_mix_m=500, poids_ombre=0.6,

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from outils import DOSSIER_PARTAGE, chemin_partage
 
 from donnees.schemas import ErreurDonnees
 from indicateurs import eau_grille as eau
 from indicateurs import grille as gr
+from outils import DOSSIER_PARTAGE, chemin_partage
 
 REFERENCE = DOSSIER_PARTAGE / "reference" / "invest-cas-ville"
 
