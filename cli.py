@@ -52,7 +52,7 @@ def commande_demo(args) -> int:
     finally:
         fermer()
     if not args.sans_modeles:
-        from indicateurs.modeles import calculer_modeles_territoire
+        from services.modeles import calculer_modeles_territoire
 
         print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
         calculer_modeles_territoire(dossier)
@@ -108,20 +108,16 @@ def commande_serveur(args) -> int:
 def commande_indicateurs(args) -> int:
     import json
 
-    from donnees.export import exporter_csv
     from indicateurs.catalogue import lire_catalogue
-    from indicateurs.territoire import calculer_indicateurs_territoire
+    from services.exports import exporter_table
+    from services.indicateurs import calculer_indicateurs_territoire, garder_communes
 
     dossier = Path(args.dossier).resolve() if args.dossier else None
     table = calculer_indicateurs_territoire(dossier, avec_grille=not args.sans_grille)
     if args.commune:
-        inconnues = sorted(set(args.commune) - set(table["territoire"]))
-        if inconnues:
-            print(f"Erreur : commune(s) inconnue(s) dans le territoire : {', '.join(inconnues)}.", file=sys.stderr)
-            return 2
-        table = table[table["territoire"].isin([*args.commune, "bassin"])]
+        table = garder_communes(table, args.commune)  # code inconnu : ErreurDonnees, code de sortie 2
     if args.format == "csv":
-        sys.stdout.write(exporter_csv(table).decode("utf-8-sig"))
+        sys.stdout.write(exporter_table(table, "csv").decode("utf-8-sig"))
         return 0
     catalogue = lire_catalogue()
     aides = table.attrs["aides_par_financeur"]
@@ -179,6 +175,16 @@ def commande_operations_importer(args) -> int:
     return 0 if rapport.ecrit else 1
 
 
+def commande_operations_exporter(args) -> int:
+    from services.exports import exporter_registre
+
+    dossier = Path(args.dossier).resolve() if args.dossier else None
+    sortie = Path(args.sortie)
+    sortie.write_bytes(exporter_registre(args.format, dossier))
+    print(f"Opérations exportées ({args.format}) dans {sortie}.")
+    return 0
+
+
 def construire_analyseur() -> argparse.ArgumentParser:
     analyseur = argparse.ArgumentParser(prog="desimper", description="Désimper : registre et tableau de "
                                         "bord de la désimperméabilisation d'un bassin versant.")
@@ -207,7 +213,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
     indicateurs.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     indicateurs.set_defaults(fonction=commande_indicateurs)
 
-    operations = sous.add_parser("operations", help="opérations : importer un fichier (SIG, CSV, XLSX)")
+    operations = sous.add_parser("operations", help="opérations : importer un fichier (SIG, CSV, XLSX), exporter le "
+                                 "registre")
     actions = operations.add_subparsers(dest="action", required=True, metavar="ACTION")
     importer = actions.add_parser("importer", help="importe des opérations au nom d'un compte (mêmes droits que "
                                   "dans l'application)")
@@ -222,6 +229,12 @@ def construire_analyseur() -> argparse.ArgumentParser:
                                "approximative, surfaces non inventées)")
     importer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     importer.set_defaults(fonction=commande_operations_importer)
+    exporter = actions.add_parser("exporter", help="exporte le registre entier avec ses indicateurs (mêmes "
+                                  "colonnes que le téléchargement de l'application)")
+    exporter.add_argument("--format", choices=["csv", "xlsx", "geojson", "gpkg"], default="csv")
+    exporter.add_argument("--sortie", required=True, metavar="FICHIER", help="fichier écrit")
+    exporter.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    exporter.set_defaults(fonction=commande_operations_exporter)
 
     serveur = sous.add_parser("serveur", help="démarre l'application Streamlit")
     serveur.add_argument("--port", type=int, default=8501)
@@ -378,72 +391,81 @@ def ajouter_commandes_utilisateur(sous) -> None:
     lister.set_defaults(fonction=commande_utilisateur_lister)
 
 
+def _dossier_de(args) -> Path:
+    """Dossier de données de la commande (option --dossier, sinon celui configuré)."""
+    from donnees.config import dossier_donnees
+
+    return Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+
+
+def _mode_invest(args, requis: tuple[str, ...]) -> bool:
+    """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees)."""
+    fournis = [nom for nom in requis if getattr(args, nom)]
+    if fournis and len(fournis) < len(requis):
+        from donnees.schemas import ErreurDonnees
+
+        manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
+        raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")
+    return bool(fournis)
+
+
+def _afficher(table, colonnes: dict[str, str]) -> None:
+    """Table en texte, nombres à 3 décimales avec virgule."""
+    vue = table[list(colonnes)].rename(columns=colonnes)
+    print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
+
+
+def commande_chaleur(args) -> int:
+    """`desimper chaleur` : territoire du projet, ou fichiers InVEST."""
+    from services import modeles as invest
+
+    sortie = Path(args.sortie).resolve()
+    if _mode_invest(args, ("occupation", "biophysique", "et0", "zones", "parametres")):
+        res = invest.executer_chaleur_invest(args.occupation, args.biophysique, args.et0, args.zones,
+                                             args.parametres, sortie)
+        print("Modèle de rafraîchissement urbain (InVEST, méthode des facteurs) : moyennes par zone")
+        _afficher(res["zones"], {c: c for c in res["zones"].columns})
+    else:
+        debut = time.perf_counter()
+        modeles = invest.calculer_modeles_territoire(_dossier_de(args), avec_eau=False)
+        invest.ecrire_sorties_territoire(modeles, sortie, eau=False)
+        print(f"Chaleur sur le territoire ({modeles.chaleur.grille.hauteur} × "
+              f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
+              f"{time.perf_counter() - debut:.1f} s, cellules urbaines :".replace(".", ",", 1))
+        _afficher(modeles.chaleur.communes, {"code_insee": "commune", "scenario": "scénario",
+                                             "t_air_moyenne_c": "T_air (°C)",
+                                             "anomalie_moyenne_c": "anomalie (°C)",
+                                             "surface_ilot_chaleur_m2": "îlot de chaleur (m²)",
+                                             "delta_t_air_c": "écart (°C)"})
+    print(f"Résultats écrits dans {sortie}")
+    return 0
+
+
+def commande_eau(args) -> int:
+    """`desimper eau` : territoire du projet, ou fichiers InVEST."""
+    from services import modeles as invest
+
+    sortie = Path(args.sortie).resolve()
+    if _mode_invest(args, ("occupation", "biophysique", "groupe_sol", "zones")):
+        res = invest.executer_eau_invest(args.occupation, args.biophysique, args.groupe_sol, args.pluie,
+                                         args.zones, sortie, args.parametres)
+        print("Modèle de rétention des eaux pluviales (InVEST) : totaux par zone (m³/an)")
+        _afficher(res["zones"], {c: c for c in res["zones"].columns})
+    else:
+        modeles = invest.calculer_modeles_territoire(_dossier_de(args))
+        invest.ecrire_sorties_territoire(modeles, sortie, chaleur=False)
+        print("Eau sur le territoire (volumes annuels, m³/an) :")
+        _afficher(modeles.eau_communes, {"code_insee": "commune", "scenario": "scénario",
+                                         "volume_retention_m3_an": "retenu",
+                                         "volume_ruissellement_m3_an": "ruisselé",
+                                         "volume_percolation_m3_an": "percolé",
+                                         "delta_volume_retention_m3_an": "retenu en plus"})
+    print(f"Résultats écrits dans {sortie}")
+    return 0
+
+
 def ajouter_commandes_modeles(sous) -> None:
     """Sous-commandes `desimper chaleur` et `desimper eau` : territoire du projet, ou fichiers InVEST."""
-
-    def dossier_de(args) -> Path:
-        from donnees.config import dossier_donnees
-
-        return Path(args.dossier).resolve() if args.dossier else dossier_donnees()
-
-    def mode_invest(args, requis: tuple[str, ...]) -> bool:
-        fournis = [nom for nom in requis if getattr(args, nom)]
-        if fournis and len(fournis) < len(requis):
-            from donnees.schemas import ErreurDonnees
-
-            manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
-            raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")
-        return bool(fournis)
-
-    def afficher(table, colonnes: dict[str, str]) -> None:
-        vue = table[list(colonnes)].rename(columns=colonnes)
-        print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
-
-    def commande_chaleur(args) -> int:
-        from indicateurs import modeles as invest
-
-        sortie = Path(args.sortie).resolve()
-        if mode_invest(args, ("occupation", "biophysique", "et0", "zones", "parametres")):
-            res = invest.executer_chaleur_invest(args.occupation, args.biophysique, args.et0, args.zones,
-                                                 args.parametres, sortie)
-            print("Modèle de rafraîchissement urbain (InVEST, méthode des facteurs) : moyennes par zone")
-            afficher(res["zones"], {c: c for c in res["zones"].columns})
-        else:
-            debut = time.perf_counter()
-            modeles = invest.calculer_modeles_territoire(dossier_de(args), avec_eau=False)
-            invest.ecrire_sorties_territoire(modeles, sortie, eau=False)
-            print(f"Chaleur sur le territoire ({modeles.chaleur.grille.hauteur} × "
-                  f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
-                  f"{time.perf_counter() - debut:.1f} s, cellules urbaines :".replace(".", ",", 1))
-            afficher(modeles.chaleur.communes, {"code_insee": "commune", "scenario": "scénario",
-                                                "t_air_moyenne_c": "T_air (°C)",
-                                                "anomalie_moyenne_c": "anomalie (°C)",
-                                                "surface_ilot_chaleur_m2": "îlot de chaleur (m²)",
-                                                "delta_t_air_c": "écart (°C)"})
-        print(f"Résultats écrits dans {sortie}")
-        return 0
-
-    def commande_eau(args) -> int:
-        from indicateurs import modeles as invest
-
-        sortie = Path(args.sortie).resolve()
-        if mode_invest(args, ("occupation", "biophysique", "groupe_sol", "zones")):
-            res = invest.executer_eau_invest(args.occupation, args.biophysique, args.groupe_sol, args.pluie,
-                                             args.zones, sortie, args.parametres)
-            print("Modèle de rétention des eaux pluviales (InVEST) : totaux par zone (m³/an)")
-            afficher(res["zones"], {c: c for c in res["zones"].columns})
-        else:
-            modeles = invest.calculer_modeles_territoire(dossier_de(args))
-            invest.ecrire_sorties_territoire(modeles, sortie, chaleur=False)
-            print("Eau sur le territoire (volumes annuels, m³/an) :")
-            afficher(modeles.eau_communes, {"code_insee": "commune", "scenario": "scénario",
-                                            "volume_retention_m3_an": "retenu",
-                                            "volume_ruissellement_m3_an": "ruisselé",
-                                            "volume_percolation_m3_an": "percolé",
-                                            "delta_volume_retention_m3_an": "retenu en plus"})
-        print(f"Résultats écrits dans {sortie}")
-        return 0
-
     aide_dossier = "dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)"
     chaleur = sous.add_parser(
         "chaleur", help="modèle de chaleur (InVEST Urban Cooling) : territoire, ou fichiers InVEST",

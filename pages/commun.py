@@ -6,6 +6,7 @@ magasin), jamais des GeoDataFrames.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,43 +16,38 @@ from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.droits import peut
-from donnees.export import TYPES_MIME, exporter_csv
-from indicateurs.modeles import calculer_modeles_territoire
-from donnees.magasin import Magasin
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
-from donnees.referentiel import chemin_couche, lire_couche_facultative, lire_territoire
 from donnees.schemas import SCHEMAS, ErreurDonnees
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
-    calculer_indicateurs_communes,
     calculer_indicateurs_groupes,
     calculer_indicateurs_operations,
-    joindre_indicateurs_grille,
 )
-from indicateurs.communs import Filtres, masque_filtres  # noqa: F401 (Filtres réexporté pour les pages)
+from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
-from indicateurs.priorites import calculer_priorites
 from indicateurs.surfaces import calculer_surface_impermeable_communes
+from services import exports, indicateurs, priorites, saisie
+from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
+from services.magasin import preparer_magasin
+from services.modeles import calculer_modeles_territoire
+from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
+from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
 from vues.cartes import legender_rampe, lire_styles
 from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export
 from vues.images import creer_vignette, grille_en_png
 
-
-def _signature(chemin: Path) -> int:
-    """Date de modification (ns) d'un fichier, 0 s'il manque : invalide le cache après régénération."""
-    return chemin.stat().st_mtime_ns if chemin.exists() else 0
+journal = logging.getLogger(__name__)
+_signature = signer_fichier
 
 
 @st.cache_resource(show_spinner=False)
-def _obtenir_magasin(url: str) -> Magasin:
-    magasin = Magasin(url)
-    magasin.creer_tables()  # territoire réel tout juste initialisé : base encore vide
-    return magasin
+def _obtenir_magasin(url: str):
+    return preparer_magasin(url)
 
 
-def obtenir_magasin() -> Magasin:
+def obtenir_magasin():
     """Magasin des opérations (une connexion partagée par processus)."""
     return _obtenir_magasin(url_base())
 
@@ -71,7 +67,7 @@ def charger_territoire() -> dict:
 def _charger_couche(nom: str, dossier: str, signature: int):
     # Territoire réel partiellement importé : une couche facultative absente est une table vide, et les
     # pages disent quelle commande la charge (signaler_couche_absente).
-    return lire_couche_facultative(nom, Path(dossier))
+    return lire_couche_territoire(nom, Path(dossier))
 
 
 def couche_presente(nom: str) -> bool:
@@ -238,7 +234,8 @@ def verifier_donnees_pretes() -> dict | None:
             st.info("Pour préparer le territoire de démonstration : `desimper demo` (ou `make demo`), "
                     "puis rechargez la page.")
         return None
-    except Exception as exc:  # base injoignable, fichier corrompu…
+    except Exception as exc:  # base injoignable, fichier corrompu… : consigné, message à l'utilisateur
+        journal.exception("Données indisponibles (dossier %s)", dossier_donnees())
         st.error(f"**Données indisponibles** ({type(exc).__name__}). Vérifiez le dossier de données "
                  f"({dossier_donnees()}) et la base, par exemple avec `desimper verifier`.")
         return None
@@ -305,15 +302,12 @@ def charger_modeles():
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_communes(url: str, revision: tuple, signatures: tuple, filtres: Filtres):
-    table = calculer_indicateurs_communes(
-        charger_operations(), charger_zones(), charger_financements(), charger_couche("communes"),
-        charger_surfaces_impermeables(), charger_couche("objectifs"), charger_couche("nouvelles_surfaces"),
-        parametres_territoire(), filtres)
-    modeles = charger_modeles()
-    complete = joindre_indicateurs_grille(table, modeles.chaleur.communes if modeles else None,
-                                          modeles.eau_communes if modeles else None)
-    complete.attrs.update(table.attrs)
-    return complete
+    referentiel = indicateurs.ReferentielIndicateurs(
+        charger_couche("communes"), charger_surfaces_impermeables(), charger_couche("objectifs"),
+        charger_couche("nouvelles_surfaces"))
+    return indicateurs.assembler_indicateurs_communes(
+        charger_operations(), charger_zones(), charger_financements(), referentiel, parametres_territoire(),
+        filtres, charger_modeles())
 
 
 def calculer_communes(filtres: Filtres):
@@ -350,24 +344,10 @@ def calculer_groupes(filtres: Filtres, cle: str):
     return _indicateurs_groupes(url_base(), revision_lecture(), filtres, cle)
 
 
-COLONNES_EXPORT = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
-                   "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
-                   "cout_par_m2"]
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def _exporter_operations(url: str, revision: tuple, filtres: Filtres, format_fichier: str) -> bytes:
-    from donnees.export import exporter_geojson, exporter_geopackage, exporter_xlsx
-    from vues.tableaux import preparer_tableau
-
-    par_operation = calculer_operations(filtres)
-    if format_fichier in ("csv", "xlsx"):
-        tableau = preparer_tableau(par_operation, COLONNES_EXPORT)
-        return exporter_csv(tableau) if format_fichier == "csv" else exporter_xlsx(tableau, "opérations")
-    operations = filtrer_operations(charger_operations(), filtres)
-    geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
-        par_operation[COLONNES_EXPORT], on="operation_id")
-    return exporter_geojson(geographique) if format_fichier == "geojson" else exporter_geopackage(geographique)
+    operations = None if format_fichier in ("csv", "xlsx") else filtrer_operations(charger_operations(), filtres)
+    return exports.exporter_operations(calculer_operations(filtres), operations, format_fichier)
 
 
 def exporter_operations(filtres: Filtres, format_fichier: str) -> bytes:
@@ -454,7 +434,7 @@ def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) 
     """
     st.plotly_chart(figure, width="stretch", config=configurer_export(nom_fichier), key=f"figure_{cle}")
     st.caption(f"{guide} — Image : icône appareil photo de la figure.")
-    st.download_button("Télécharger les données (CSV)", exporter_csv(donnees), f"{nom_fichier}.csv",
+    st.download_button("Télécharger les données (CSV)", exporter_table(donnees, "csv"), f"{nom_fichier}.csv",
                        mime=TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
 
 
@@ -463,14 +443,8 @@ def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _priorites_commune(dossier: str, signatures: tuple, revision: tuple, code: str):
-    parcelles = charger_couche("parcelles")
-    occupation = charger_couche("occupation")
-    parcelles = parcelles[parcelles["commune"].eq(code).to_numpy(bool)]
-    occupation = occupation[occupation["code_insee"].eq(code).to_numpy(bool)]
-    if parcelles.empty:
-        return None
-    return calculer_priorites(parcelles, occupation, operations=charger_registre_complet(),
-                              parametres=parametres_territoire())
+    return priorites.calculer_priorites_commune(code, charger_couche("parcelles"), charger_couche("occupation"),
+                                                charger_registre_complet(), parametres_territoire())
 
 
 def calculer_priorites_commune(code: str):
@@ -478,6 +452,17 @@ def calculer_priorites_commune(code: str):
     dossier = dossier_donnees()
     signatures = tuple(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation"))
     return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
+
+
+def calculer_aides(filtres: Filtres):
+    """Aides par financeur des opérations visibles retenues par les filtres."""
+    return indicateurs.calculer_aides(charger_operations(), charger_financements(), filtres)
+
+
+def calculer_commune(code: str, filtres: Filtres) -> tuple:
+    """(table par commune avec les ratios des villes pairs, ligne de la commune ``code``, ligne du bassin)."""
+    table = indicateurs.ajouter_ratios(calculer_communes(filtres), charger_couche("communes"))
+    return (table, *indicateurs.extraire_commune(table, code))
 
 
 def choisir_commune(cle: str = "commune_choisie") -> str:
@@ -583,3 +568,17 @@ def executer_ecriture(action, reussite, cle_message: str) -> None:
     else:
         st.session_state[cle_message] = reussite(resultat) if callable(reussite) else reussite
         st.rerun()
+
+
+def estimer_apercu(zones, revetements) -> dict:
+    """Aperçu des indicateurs des zones saisies, avec les paramètres du territoire (mêmes formules que les
+    indicateurs)."""
+    return saisie.estimer_apercu(zones, revetements, parametres_territoire())
+
+
+def enregistrer_saisie(operation: dict, photos: list, photos_gardees: list, edition: dict | None = None,
+                       version_ouverte: int | None = None) -> tuple:
+    """Crée ou modifie une opération avec ses photos, avec les droits de l'utilisateur courant ; renvoie
+    ``(identifiant, message)`` ; lève ErreurDonnees (dont ConflitVersion) si l'écriture est refusée."""
+    return saisie.enregistrer_saisie(obtenir_facade(), operation, photos, photos_gardees, dossier_donnees(),
+                                     edition, version_ouverte)

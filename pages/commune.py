@@ -5,8 +5,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from indicateurs.catalogue import formater_valeur, libelle, titre_axe
-from indicateurs.comparaison import CRITERES, calculer_ratios_communes, choisir_villes_pairs
 from indicateurs.communs import CODE_BASSIN
+from indicateurs.comparaison import CRITERES, choisir_villes_pairs
 from indicateurs.priorites import classer_parcelles
 from pages import commun
 from vues.cartes import construire_carte_commune
@@ -29,10 +29,7 @@ filtres = commun.lire_filtres()
 st.title("Commune")
 code = commun.choisir_commune()
 communes = commun.charger_couche("communes")
-populations = communes.set_index("code_insee")["population"]
-table = calculer_ratios_communes(commun.calculer_communes(filtres.sans("communes")), populations)
-ligne = table.set_index("territoire").loc[code]
-bassin = table.set_index("territoire").loc[CODE_BASSIN]
+table, ligne, bassin = commun.calculer_commune(code, filtres.sans("communes"))
 operations = commun.filtrer_operations(commun.charger_operations(), filtres.sans("communes"))
 operations = operations[operations["code_insee"].eq(code).to_numpy(bool)]
 

@@ -3,11 +3,9 @@ ratio SDAGE ; téléchargements des données et du tableau des opérations."""
 
 import streamlit as st
 
-from donnees.export import TYPES_MIME
 from donnees.nomenclatures import lire_types_site
 from indicateurs.catalogue import titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
-from indicateurs.finances import calculer_aides_par_financeur
 from pages import commun
 from vues.figures import figure_barres, figure_ratio_sdage
 from vues.format import formater_nombre
@@ -73,7 +71,7 @@ with onglet_financeur:
     if not commun.couts_visibles():
         st.info(commun.MESSAGE_COUTS_RESERVES)
     else:
-        aides = calculer_aides_par_financeur(commun.charger_operations(), commun.charger_financements(), filtres)
+        aides = commun.calculer_aides(filtres)
         aides = aides[aides["territoire"] == CODE_BASSIN]
         if aides.empty:
             st.info("Aucune aide déclarée pour les opérations retenues.")
@@ -130,5 +128,5 @@ boutons = st.columns(4)
 for bouton, (libelle_bouton, format_fichier) in zip(boutons, [("CSV (Excel)", "csv"), ("XLSX", "xlsx"),
                                                              ("GeoJSON", "geojson"), ("GeoPackage", "gpkg")]):
     bouton.download_button(libelle_bouton, commun.exporter_operations(filtres, format_fichier),
-                           f"operations.{format_fichier}", mime=TYPES_MIME[format_fichier],
+                           f"operations.{format_fichier}", mime=commun.TYPES_MIME[format_fichier],
                            icon=":material/download:")

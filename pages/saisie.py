@@ -11,14 +11,10 @@ import streamlit as st
 from shapely.geometry import shape
 from streamlit_folium import st_folium
 
-from donnees.config import dossier_donnees
 from donnees.controles_zones import controler_zones
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
-from donnees.photos import enregistrer_photo
-from donnees.magasin import ConflitVersion
 from donnees.schemas import ErreurDonnees
 from indicateurs.catalogue import formater_valeur
-from indicateurs.chaleur import ParametresChaleur, estimer_score_site
 from indicateurs.communs import recalculer_surfaces
 from pages import commun
 from vues.cartes import ajouter_outils_dessin, construire_carte_commune
@@ -257,17 +253,13 @@ moments = {photo.name: st.radio(f"« {photo.name} »", ["avant", "apres"], horiz
 # --------------------------------------------------------------------------------------- aperçu
 if zones is not None:
     st.subheader("Aperçu")
-    parametres = commun.parametres_territoire()
-    impermeables = set(revetements.index[revetements["impermeable"]])
-    desimpermeabilise = zones[zones["revetement_avant"].isin(impermeables)
-                              & ~zones["revetement_apres"].isin(impermeables)]["surface_m2"].sum()
-    c_avant = zones["revetement_avant"].map(revetements["c_ruissellement"])
-    c_apres = zones["revetement_apres"].map(revetements["c_ruissellement"])
-    volume = float((zones["surface_m2"] * parametres["pluie_annuelle_mm"] / 1000 * (c_avant - c_apres)).sum())
-    score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(parametres))
+    estimation = commun.estimer_apercu(zones, revetements)
+    score = estimation["score_chaleur"]
     apercu = st.columns(3)
-    apercu[0].metric("Surface désimperméabilisée", formater_valeur("surface_desimpermeabilisee", desimpermeabilise))
-    apercu[1].metric("Volume infiltré supplémentaire", formater_valeur("volume_infiltre", volume))
+    apercu[0].metric("Surface désimperméabilisée", formater_valeur("surface_desimpermeabilisee",
+                                                                   estimation["surface_desimpermeabilisee"]))
+    apercu[1].metric("Volume infiltré supplémentaire", formater_valeur("volume_infiltre",
+                                                                       estimation["volume_infiltre"]))
     apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_local_c"]),
                      help=score["libelle"])
 
@@ -287,27 +279,12 @@ def enregistrer() -> None:
         "financements": [{"financeur": f, "montant_eur": float(m)} for f, m in
                          zip(lignes["Financeur"], lignes["Montant (€)"])],
     }
-    ecrites = []
+    deposees = [commun.PhotoDeposee(photo.getvalue(), photo.name, moments[photo.name]) for photo in photos or []]
     try:
-        for photo in photos or []:
-            ecrites.append({"moment": moments[photo.name], "legende": photo.name,
-                            "chemin": enregistrer_photo(photo.getvalue(), photo.name, dossier_donnees())})
-        operation["photos"] = [{c: p[c] for c in ("moment", "chemin", "legende")} for p in photos_gardees] + ecrites
-        if edition is None:
-            ident = facade.creer_operation({**operation, "validation": "a_valider"})
-            message = f"Opération n° {ident} enregistrée ; elle est « à valider » par le syndicat de bassin."
-        else:
-            ident = edition["id"]
-            version = facade.modifier_operation(ident, version_ouverte, operation)
-            relue = facade.lire_operation(ident)
-            message = (f"Opération n° {ident} modifiée (version {version})."
-                       if version != version_ouverte else f"Opération n° {ident} : aucun changement à enregistrer.")
-            if relue["validation"] == "a_valider" and edition["validation"] != "a_valider":
-                message += " Elle repasse « à valider » par le syndicat de bassin."
-    except ErreurDonnees as erreur:
-        for photo in ecrites:  # rien à moitié : les photos d'une saisie refusée sont retirées
-            (dossier_donnees() / photo["chemin"]).unlink(missing_ok=True)
-        if isinstance(erreur, ConflitVersion):
+        ident, message = commun.enregistrer_saisie(operation, deposees, photos_gardees, edition,
+                                                   version_ouverte if edition is not None else None)
+    except ErreurDonnees as erreur:  # photos de la saisie refusée déjà retirées par le service
+        if isinstance(erreur, commun.ConflitVersion):
             st.session_state["saisie_conflit"] = str(erreur)
             st.rerun()
         else:

@@ -196,7 +196,7 @@ def test_zonage_bincount_et_scenarios():
 
 @pytest.fixture(scope="module")
 def sorties_reference(tmp_path_factory):
-    from indicateurs.modeles import executer_chaleur_invest
+    from services.modeles import executer_chaleur_invest
 
     dossier = _reference()
     entrees = dossier / "entrees"
@@ -238,7 +238,8 @@ def test_grilles_comme_invest(sorties_reference, scenario, nom, tolerance, erreu
 
 
 def test_erreurs_fichiers_invest(tmp_path):
-    from indicateurs.modeles import executer_chaleur_invest, lire_table_biophysique
+    from donnees.rasters import lire_table_biophysique
+    from services.modeles import executer_chaleur_invest
 
     entrees = _reference() / "entrees"
     table = pd.read_csv(entrees / "classes.csv")
@@ -293,7 +294,7 @@ def demo_20m(dossier_demo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def modeles_demo(demo_20m):
-    from indicateurs.modeles import calculer_modeles_territoire
+    from services.modeles import calculer_modeles_territoire
 
     ch.vider_cache_memoire()
     return calculer_modeles_territoire(demo_20m)
@@ -334,8 +335,8 @@ def test_table_operations_et_grille_pour_la_carte(modeles_demo, dossier_demo):
 
 def test_cache_memoire_et_disque(modeles_demo, demo_20m, dossier_demo):
     from donnees.config import url_base
-    from indicateurs.modeles import calculer_modeles_territoire
     from donnees.magasin import Magasin
+    from services.modeles import calculer_modeles_territoire
 
     assert calculer_modeles_territoire(demo_20m, avec_eau=False).chaleur is modeles_demo.chaleur
     fichiers = list((demo_20m / "cache").glob("chaleur_*.npz"))

@@ -82,7 +82,7 @@ def test_table_par_commune_a_la_main():
 
 @pytest.mark.parametrize("scenario", ["avant", "apres"])
 def test_comme_invest(tmp_path, scenario):
-    from indicateurs.modeles import executer_eau_invest
+    from services.modeles import executer_eau_invest
 
     dossier = _reference()
     entrees = dossier / "entrees"
@@ -103,7 +103,8 @@ def test_comme_invest(tmp_path, scenario):
 
 
 def test_erreurs_fichiers_eau(tmp_path):
-    from indicateurs.modeles import executer_eau_invest, lire_table_biophysique
+    from donnees.rasters import lire_table_biophysique
+    from services.modeles import executer_eau_invest
 
     entrees = _reference() / "entrees"
     pd.read_csv(entrees / "classes.csv").drop(columns="rc").to_csv(tmp_path / "sans_rc.csv", index=False)
@@ -142,9 +143,9 @@ def demo_20m(dossier_demo, tmp_path_factory):
 
 def test_scenarios_coherents_sur_la_demo(demo_20m):
     from donnees.config import url_base
-    from indicateurs.modeles import preparer_grille_territoire
     from donnees.magasin import Magasin
     from indicateurs.parametres import lire_parametres
+    from services.modeles import preparer_grille_territoire
 
     parametres = lire_parametres({"resolution_grille_m": 20})
     occupation = preparer_grille_territoire(demo_20m, parametres, cache_disque=False)

@@ -1164,7 +1164,7 @@ def test_donnees_partagees_par_la_commande(dossier_demo_copie, monkeypatch, caps
     import cli
     from donnees.comptes import creer_compte
     from donnees.config import url_base
-    from indicateurs import modeles
+    from services import modeles
 
     chemin = _donnees_partagees(FICHIER_OPERATIONS_REELLES)
     monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)

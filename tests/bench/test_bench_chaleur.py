@@ -28,7 +28,7 @@ import pytest
 import rasterio
 from shapely.geometry import box
 
-import indicateurs.modeles as invest
+import services.modeles as invest
 from donnees.config import url_base
 from donnees.magasin import Magasin
 from indicateurs import chaleur as ch

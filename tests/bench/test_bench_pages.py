@@ -46,7 +46,7 @@ from donnees.referentiel import lire_couche, lire_territoire
 from indicateurs.calcul import calculer_indicateurs_communes
 from indicateurs.catalogue import lire_catalogue, titre_axe, unite
 from indicateurs.communs import Filtres
-from indicateurs.modeles import calculer_modeles_territoire
+from services.modeles import calculer_modeles_territoire
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites, classer_parcelles
 from indicateurs.surfaces import calculer_surface_impermeable_communes

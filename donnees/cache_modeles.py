@@ -1,0 +1,84 @@
+"""Cache disque des modèles sur grille : ``<dossier de données>/cache/<type>_<clé>.npz``.
+
+Signatures de fichiers (nom, taille, date de modification) et empreintes pour les clés, écriture atomique
+des archives NumPy, relecture tolérante (archive absente ou abîmée → ``None``), purge des plus anciennes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+SOUS_DOSSIER_CACHE = "cache"
+NB_FICHIERS_CACHE = 3  # fichiers de résultats gardés par type (les plus récents)
+
+journal = logging.getLogger(__name__)
+
+
+def signer_fichiers(*chemins) -> str:
+    """Signature (nom, taille, date de modification en ns) de fichiers : change quand l'un d'eux change."""
+    morceaux = []
+    for chemin in chemins:
+        chemin = Path(chemin)
+        try:
+            etat = chemin.stat()
+            morceaux.append(f"{chemin.name}:{etat.st_size}:{etat.st_mtime_ns}")
+        except OSError:
+            morceaux.append(f"{chemin.name}:absent")
+    return "|".join(morceaux)
+
+
+def calculer_empreinte(*morceaux) -> str:
+    """Empreinte courte (20 caractères hexadécimaux) des morceaux donnés : clé d'un fichier du cache."""
+    return hashlib.sha256("§".join(map(str, morceaux)).encode("utf-8")).hexdigest()[:20]
+
+
+def dossier_cache(dossier: Path) -> Path:
+    """Dossier des résultats gardés : ``<dossier de données>/cache``."""
+    return Path(dossier) / SOUS_DOSSIER_CACHE
+
+
+def chemin_cache(dossier: Path, prefixe: str, cle: str) -> Path:
+    """Fichier du cache d'un résultat : ``<dossier>/cache/<prefixe>_<cle>.npz``."""
+    return dossier_cache(dossier) / f"{prefixe}_{cle}.npz"
+
+
+def purger_cache(dossier: Path, prefixe: str) -> None:
+    """Garde les :data:`NB_FICHIERS_CACHE` fichiers ``<prefixe>_*.npz`` les plus récents de ``dossier``."""
+    fichiers = sorted(Path(dossier).glob(f"{prefixe}_*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for ancien in fichiers[NB_FICHIERS_CACHE:]:
+        ancien.unlink(missing_ok=True)
+
+
+def ecrire_npz(chemin: Path, **tableaux) -> None:
+    """Écrit une archive NumPy d'un coup (fichier temporaire puis renommage)."""
+    chemin = Path(chemin)
+    chemin.parent.mkdir(parents=True, exist_ok=True)
+    descripteur, temporaire = tempfile.mkstemp(prefix=f".{chemin.stem}-", suffix=".npz", dir=chemin.parent)
+    os.close(descripteur)
+    try:
+        with open(temporaire, "wb") as flux:
+            np.savez(flux, **tableaux)
+        os.replace(temporaire, chemin)
+    except BaseException:
+        Path(temporaire).unlink(missing_ok=True)
+        raise
+
+
+def lire_npz(chemin: Path) -> dict[str, np.ndarray] | None:
+    """Tableaux d'une archive du cache, ou ``None`` si elle est absente ou illisible (elle sera recalculée)."""
+    chemin = Path(chemin)
+    if not chemin.exists():
+        return None
+    try:
+        with np.load(chemin, allow_pickle=False) as archive:
+            return {nom: archive[nom] for nom in archive.files}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        journal.warning("Cache %s illisible, recalculé : %s", chemin.name, exc)
+        return None

@@ -1,0 +1,56 @@
+"""Exports : tableau des opérations (indicateurs compris) et tables d'indicateurs, en CSV, XLSX, GeoJSON ou
+GeoPackage (octets prêts à télécharger ou à écrire)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from donnees.config import dossier_donnees
+from donnees.export import TYPES_MIME, exporter_csv, exporter_geojson, exporter_geopackage, exporter_xlsx
+from donnees.referentiel import lire_territoire
+from indicateurs.calcul import calculer_indicateurs_operations
+from indicateurs.communs import Filtres, masque_filtres
+from indicateurs.parametres import lire_parametres
+from services.magasin import lire_registre
+from vues.tableaux import preparer_tableau
+
+__all__ = ["COLONNES_EXPORT", "FORMATS", "TYPES_MIME", "exporter_operations", "exporter_registre", "exporter_table"]
+
+COLONNES_EXPORT = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
+                   "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
+                   "cout_par_m2"]
+FORMATS = ("csv", "xlsx", "geojson", "gpkg")
+
+
+def exporter_table(table: pd.DataFrame, format_fichier: str, feuille: str = "données") -> bytes:
+    """Table en CSV (pour Excel en français) ou XLSX."""
+    if format_fichier == "csv":
+        return exporter_csv(table)
+    if format_fichier == "xlsx":
+        return exporter_xlsx(table, feuille)
+    raise ValueError(f"Format d'export de table inconnu : {format_fichier} (csv ou xlsx).")
+
+
+def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame, format_fichier: str) -> bytes:
+    """Opérations retenues au format demandé : tableau (CSV, XLSX) ou couche (GeoJSON, GeoPackage).
+
+    ``par_operation`` : indicateurs par opération (:func:`indicateurs.calcul.calculer_indicateurs_operations`) ;
+    ``operations`` : les mêmes opérations avec leur géométrie (pour les formats géographiques).
+    """
+    if format_fichier in ("csv", "xlsx"):
+        return exporter_table(preparer_tableau(par_operation, COLONNES_EXPORT), format_fichier, "opérations")
+    geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
+        par_operation[COLONNES_EXPORT], on="operation_id")
+    return exporter_geojson(geographique) if format_fichier == "geojson" else exporter_geopackage(geographique)
+
+
+def exporter_registre(format_fichier: str, dossier: Path | None = None, filtres: Filtres | None = None) -> bytes:
+    """Opérations du registre entier retenues par ``filtres`` (indicateurs compris), au format demandé
+    (ligne de commande : mêmes colonnes et mêmes calculs que le téléchargement de l'application)."""
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
+    operations, zones, financements = lire_registre(dossier)
+    par_operation = calculer_indicateurs_operations(operations, zones, financements, parametres, filtres)
+    return exporter_operations(par_operation, operations.loc[masque_filtres(operations, filtres)], format_fichier)

@@ -1,0 +1,295 @@
+"""Modèles chaleur et eau : fichiers InVEST (lecture → calcul → écriture) et territoire du projet avec cache.
+
+- Mode « InVEST » : :func:`executer_chaleur_invest`, :func:`executer_eau_invest` lisent les fichiers
+  (:mod:`donnees.rasters`), calculent (:mod:`indicateurs.modeles`) et écrivent GeoTIFF et CSV.
+- Territoire du projet : couches ``occupation`` et ``communes`` du dossier de données, zones du magasin ;
+  grille rastérisée et résultats du modèle de chaleur gardés en mémoire et dans ``<dossier>/cache/``
+  (:mod:`donnees.cache_modeles`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rasterio.warp import Resampling, transform_bounds
+
+from donnees import cache_modeles
+from donnees.config import dossier_donnees
+from donnees.rasters import (
+    COLONNES_CHALEUR,
+    GROUPES_SOL,
+    NODATA_FLOTTANT,
+    NODATA_T_AIR,
+    aligner_raster,
+    decouper_raster,
+    ecrire_raster,
+    ecrire_table,
+    emprise_raster,
+    fenetre_intersection,
+    lire_json_parametres_invest,
+    lire_raster,
+    lire_table_biophysique,
+    lire_zones_invest,
+)
+from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
+from donnees.schemas import ErreurDonnees
+from indicateurs.chaleur import (
+    ParametresChaleur,
+    calculer_chaleur_territoire,
+    calculer_cle_chaleur,
+    ecrire_cache_memoire,
+    lire_cache_memoire,
+)
+from indicateurs.eau_grille import calculer_eau_territoire
+from indicateurs.grille import OccupationGrille, preparer_occupation_grille
+from indicateurs.modeles import (
+    ModelesTerritoire,
+    chaleur_depuis_tableaux,
+    chaleur_en_tableaux,
+    choisir_selon_groupe_sol,
+    modeliser_chaleur_zones,
+    modeliser_eau_zones,
+    occupation_depuis_tableaux,
+    occupation_en_tableaux,
+    reclasser,
+    selectionner_zones_modeles,
+)
+from indicateurs.parametres import FICHIERS_PARAMETRES, lire_parametres
+from services.magasin import ouvrir_magasin
+
+__all__ = [
+    "ModelesTerritoire",
+    "calculer_modeles_territoire",
+    "ecrire_sorties_territoire",
+    "executer_chaleur_invest",
+    "executer_eau_invest",
+    "lire_parametres_invest",
+    "preparer_grille_territoire",
+]
+
+
+# ------------------------------------------------------------------------------------ mode InVEST
+
+
+def lire_parametres_invest(chemin) -> dict:
+    """JSON de paramètres InVEST : ``{"chaleur": ParametresChaleur, "pluie_mm_an": float | None,
+    "cc_method": str}`` ; les clés absentes prennent les valeurs de ``indicateurs/parametres/modele.csv``."""
+    lu = lire_json_parametres_invest(chemin)
+    defaut = ParametresChaleur.depuis_parametres(lire_parametres())
+    return {"chaleur": ParametresChaleur(**{**defaut.__dict__, **lu["valeurs"]}), "cc_method": lu["cc_method"],
+            "pluie_mm_an": lu["pluie_mm_an"]}
+
+
+def executer_chaleur_invest(occupation, biophysique, et0, zones, parametres, sortie, suffixe: str = "") -> dict:
+    """Modèle de rafraîchissement urbain sur des fichiers InVEST ; écrit ``T_air``, ``hm``, ``cc`` (GeoTIFF)
+    et ``chaleur_zones.csv`` (colonnes des zones + ``avg_cc``, ``avg_tmp_v``, ``avg_tmp_an``).
+
+    Comme InVEST, les rasters sont ramenés à l'intersection de l'occupation, de l'ET0 et des zones, sur la
+    grille de l'occupation (ET0 rééchantillonnée en spline cubique si sa grille diffère). Renvoie
+    ``{"zones": DataFrame, "fichiers": {nom: chemin}, "resultat": ResultatChaleur, "transform", "crs"}``.
+    """
+    lulc = lire_raster(occupation, "occupation du sol")
+    table = lire_table_biophysique(biophysique, "chaleur")
+    et0_brut = lire_raster(et0, "évapotranspiration de référence (ET0)")
+    zones_lues = lire_zones_invest(zones)
+    p: ParametresChaleur = lire_parametres_invest(parametres)["chaleur"]
+    emprises = [emprise_raster(et0_brut) if et0_brut.crs == lulc.crs else tuple(
+        transform_bounds(et0_brut.crs, lulc.crs, *emprise_raster(et0_brut))),
+        tuple(zones_lues.to_crs(lulc.crs).total_bounds)]
+    lulc = decouper_raster(lulc, *fenetre_intersection(lulc, emprises))
+    et0_aligne = aligner_raster(et0_brut, lulc, Resampling.cubic_spline, "ET0")
+    valide = lulc.valide & et0_aligne.valide
+    lulc.valide = valide
+    et0_valeurs = np.where(valide, et0_aligne.valeurs, np.nan).astype(np.float32)
+    if not valide.any():
+        raise ErreurDonnees(f"Aucune cellule valide commune à {lulc.chemin.name} et {et0_brut.chemin.name}.",
+                            "occupation")
+    proprietes = {c: reclasser(lulc.valeurs, valide, table, c, lulc.chemin.name, Path(biophysique).name)
+                  for c in COLONNES_CHALEUR}
+    resultat, table_zones = modeliser_chaleur_zones(proprietes, et0_valeurs, valide, lulc.transform, lulc.crs,
+                                                    zones_lues, p)
+    sortie = Path(sortie)
+    fichiers = {
+        "T_air": ecrire_raster(sortie / f"T_air{suffixe}.tif", resultat.t_air, lulc.transform, lulc.crs,
+                               NODATA_T_AIR),
+        "hm": ecrire_raster(sortie / f"hm{suffixe}.tif", resultat.hm, lulc.transform, lulc.crs, NODATA_FLOTTANT),
+        "cc": ecrire_raster(sortie / f"cc{suffixe}.tif", resultat.cc, lulc.transform, lulc.crs, NODATA_FLOTTANT),
+        "zones": ecrire_table(sortie / f"chaleur_zones{suffixe}.csv", table_zones),
+    }
+    return {"zones": table_zones, "fichiers": fichiers, "resultat": resultat, "transform": lulc.transform,
+            "crs": lulc.crs}
+
+
+def _lire_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres) -> tuple:
+    """Entrées lues, rasters alignés : (lulc, table biophysique, groupes de sol, pluie, zones lues)."""
+    lulc = lire_raster(occupation, "occupation du sol")
+    table = lire_table_biophysique(biophysique, "eau")
+    sol = lire_raster(groupe_sol, "groupe hydrologique de sol")
+    zones_lues = lire_zones_invest(zones)
+    pluie_fixe = lire_parametres_invest(parametres)["pluie_mm_an"] if parametres else None
+    pluie_lue = lire_raster(pluie, "pluie annuelle (mm/an)") if pluie else None
+    if pluie_lue is None and pluie_fixe is None:
+        raise ErreurDonnees("Pluie annuelle manquante : donnez un GeoTIFF de pluie (--pluie) ou la clé "
+                            "« precipitation_mm_per_year » du JSON de paramètres.", "pluie")
+    emprises = [emprise_raster(sol)] + ([emprise_raster(pluie_lue)] if pluie_lue is not None else [])
+    lulc = decouper_raster(lulc, *fenetre_intersection(lulc, emprises))
+    sol_aligne = aligner_raster(sol, lulc, Resampling.nearest, "groupe de sol")
+    groupes = np.where(sol_aligne.valide, sol_aligne.valeurs, 0).astype(np.int64)
+    hors_groupes = sol_aligne.valide & lulc.valide & ~np.isin(groupes, (1, 2, 3, 4))
+    if hors_groupes.any():
+        raise ErreurDonnees(f"Fichier {sol.chemin.name} : groupes de sol {sorted(set(groupes[hors_groupes]))[:5]} "
+                            "hors de 1 à 4 (A à D). Corrigez le raster.", "groupe_sol")
+    valide = lulc.valide & sol_aligne.valide
+    if pluie_lue is not None:
+        pluie_aligne = aligner_raster(pluie_lue, lulc, Resampling.nearest, "pluie")
+        valide &= pluie_aligne.valide
+        valeurs_pluie = np.where(valide, pluie_aligne.valeurs, np.nan).astype(np.float32)
+    else:
+        valeurs_pluie = np.float32(pluie_fixe)
+    lulc.valide = valide
+    return lulc, table, groupes, valeurs_pluie, zones_lues
+
+
+def executer_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, sortie, parametres=None,
+                        suffixe: str = "") -> dict:
+    """Modèle de rétention des eaux pluviales sur des fichiers InVEST ; écrit les volumes de rétention, de
+    ruissellement et de percolation (GeoTIFF, m³/an) et ``eau_zones.csv`` (colonnes d'InVEST).
+
+    Rasters ramenés à l'intersection de l'occupation, du groupe de sol et de la pluie (plus proche voisin).
+    ``parametres`` (JSON) facultatif : ``precipitation_mm_per_year`` remplace la pluie si elle est absente.
+    """
+    lulc, table, groupes, valeurs_pluie, zones_lues = _lire_entrees_eau(occupation, biophysique, groupe_sol,
+                                                                        pluie, zones, parametres)
+    ratios = {}
+    for prefixe in ("rc", "pe"):
+        if f"{prefixe}_a" not in table.columns:
+            continue
+        par_groupe = np.stack([reclasser(lulc.valeurs, lulc.valide, table, f"{prefixe}_{g}", lulc.chemin.name,
+                                         Path(biophysique).name) for g in GROUPES_SOL])
+        ratios[prefixe] = choisir_selon_groupe_sol(par_groupe, groupes, lulc.valide)
+    resultat, table_zones = modeliser_eau_zones(ratios, valeurs_pluie, lulc.valide, lulc.transform, lulc.crs,
+                                                zones_lues)
+    sortie = Path(sortie)
+    fichiers = {}
+    for nom, grille in (("retention_volume", resultat.volume_retention),
+                        ("runoff_volume", resultat.volume_ruissellement),
+                        ("percolation_volume", resultat.volume_percolation),
+                        ("retention_ratio", resultat.ratio_retention)):
+        if grille is not None:
+            fichiers[nom] = ecrire_raster(sortie / f"{nom}{suffixe}.tif", grille, lulc.transform, lulc.crs,
+                                          NODATA_FLOTTANT)
+    fichiers["zones"] = ecrire_table(sortie / f"eau_zones{suffixe}.csv", table_zones)
+    return {"zones": table_zones, "fichiers": fichiers, "resultat": resultat, "transform": lulc.transform,
+            "crs": lulc.crs}
+
+
+# ------------------------------------------------------------------------------------ territoire
+
+
+_GRILLES: dict[str, OccupationGrille] = {}
+_VERROU = threading.Lock()
+
+
+def _cle_grille(dossier: Path, reglages: tuple) -> str:
+    chemins = [chemin_couche("occupation", dossier), chemin_couche("communes", dossier)]
+    nomenclatures = [Path(FICHIERS_PARAMETRES[n]).read_bytes() for n in ("revetements", "ocsge_revetements")]
+    return cache_modeles.calculer_empreinte("grille-1", cache_modeles.signer_fichiers(*chemins), reglages,
+                                            *[hashlib.sha256(n).hexdigest() for n in nomenclatures])
+
+
+def preparer_grille_territoire(dossier: Path, parametres=None, cache_disque: bool = True) -> OccupationGrille:
+    """Occupation du sol du territoire rastérisée (gardée en mémoire et dans ``cache/grille_<clé>.npz``)."""
+    parametres = parametres or lire_parametres()
+    reglages = (parametres["resolution_grille_m"], parametres["rayon_tissu_urbain_m"],
+                parametres["part_artificialisee_tissu_urbain"])
+    cle = _cle_grille(dossier, reglages)
+    with _VERROU:
+        if cle in _GRILLES:
+            return _GRILLES[cle]
+    chemin = cache_modeles.chemin_cache(dossier, "grille", cle)
+    occupation = None
+    tableaux = cache_modeles.lire_npz(chemin) if cache_disque else None
+    if tableaux is not None:
+        try:
+            occupation = occupation_depuis_tableaux(tableaux)
+        except (KeyError, ValueError, IndexError):
+            occupation = None
+    if occupation is None:
+        couche = lire_couche("occupation", dossier, colonnes=["code_cs", "code_us", "geometry"])
+        communes = lire_couche("communes", dossier, colonnes=["code_insee", "geometry"])
+        occupation = preparer_occupation_grille(couche, communes, *reglages)
+        if cache_disque:
+            cache_modeles.ecrire_npz(chemin, **occupation_en_tableaux(occupation))
+            cache_modeles.purger_cache(chemin.parent, "grille")
+    occupation.meta["cle"] = cle
+    with _VERROU:
+        _GRILLES.clear()
+        _GRILLES[cle] = occupation
+    return occupation
+
+
+def _lire_zones_modeles(dossier: Path) -> pd.DataFrame:
+    with ouvrir_magasin(dossier) as magasin:
+        return selectionner_zones_modeles(magasin.lire_zones(), magasin.lire_operations())
+
+
+def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.DataFrame,
+                     p_chaleur: ParametresChaleur, cache_disque: bool):
+    """Chaleur des 3 scénarios : cache mémoire, sinon cache disque, sinon calcul (puis mis en cache)."""
+    signature = occupation.meta["cle"]
+    cle = calculer_cle_chaleur(zones, signature, p_chaleur)
+    chaleur = lire_cache_memoire(cle)
+    chemin = cache_modeles.chemin_cache(dossier, "chaleur", cle)
+    if chaleur is None and cache_disque:
+        tableaux = cache_modeles.lire_npz(chemin)
+        if tableaux is not None:
+            try:
+                chaleur = chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle)
+            except (KeyError, ValueError):
+                chaleur = None
+        if chaleur is not None:
+            ecrire_cache_memoire(chaleur)
+    if chaleur is None:
+        chaleur = calculer_chaleur_territoire(occupation, zones, p_chaleur, signature)
+        if cache_disque:
+            cache_modeles.ecrire_npz(chemin, **chaleur_en_tableaux(chaleur))
+            cache_modeles.purger_cache(chemin.parent, "chaleur")
+    return chaleur
+
+
+def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
+                                avec_eau: bool = True) -> ModelesTerritoire:
+    """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
+
+    Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
+    gardés en mémoire et dans ``cache/chaleur_<clé>.npz`` ; la clé change quand les zones (géométrie,
+    revêtements, statut), l'occupation du sol ou les paramètres changent.
+    """
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
+    occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
+    zones = _lire_zones_modeles(dossier)
+    chaleur = _obtenir_chaleur(dossier, occupation, zones, ParametresChaleur.depuis_parametres(parametres),
+                               cache_disque)
+    eau = calculer_eau_territoire(occupation, zones, parametres) if avec_eau else pd.DataFrame()
+    return ModelesTerritoire(occupation, chaleur, eau)
+
+
+def ecrire_sorties_territoire(modeles: ModelesTerritoire, sortie, chaleur: bool = True, eau: bool = True) -> dict:
+    """Écrit les tables (CSV) et les grilles T_air par scénario (GeoTIFF, EPSG:2154) dans ``sortie``."""
+    sortie = Path(sortie)
+    fichiers = {}
+    if chaleur:
+        fichiers["chaleur_communes"] = ecrire_table(sortie / "chaleur_communes.csv", modeles.chaleur.communes)
+        fichiers["chaleur_operations"] = ecrire_table(sortie / "chaleur_operations.csv", modeles.chaleur.operations)
+        for nom, grille in modeles.chaleur.t_air.items():
+            fichiers[f"T_air_{nom}"] = ecrire_raster(sortie / f"T_air_{nom}.tif", grille,
+                                                     modeles.chaleur.grille.transform, modeles.chaleur.grille.crs,
+                                                     NODATA_T_AIR)
+    if eau:
+        fichiers["eau_communes"] = ecrire_table(sortie / "eau_communes.csv", modeles.eau_communes)
+    return fichiers

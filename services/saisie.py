@@ -1,0 +1,86 @@
+"""Saisie d'une opération : aperçu de ses indicateurs, enregistrement avec ses photos (tout ou rien)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from donnees.magasin import ConflitVersion
+from donnees.photos import enregistrer_photo
+from donnees.schemas import ErreurDonnees
+from indicateurs.chaleur import ParametresChaleur, estimer_score_site
+from indicateurs.eau import calculer_volume_infiltre
+from indicateurs.surfaces import calculer_surface_desimpermeabilisee
+
+__all__ = ["ConflitVersion", "PhotoDeposee", "enregistrer_saisie", "estimer_apercu"]
+
+
+@dataclass(frozen=True)
+class PhotoDeposee:
+    """Photo envoyée avec la saisie : contenu, nom du fichier et moment (``avant`` ou ``apres``)."""
+
+    octets: bytes
+    nom: str
+    moment: str
+
+
+def estimer_apercu(zones: pd.DataFrame, revetements: pd.DataFrame, parametres) -> dict:
+    """Indicateurs d'aperçu des zones saisies (``surface_m2``, ``revetement_avant``, ``revetement_apres``,
+    géométrie) : surface désimperméabilisée (m²), volume infiltré supplémentaire (m³/an), effet de chaleur."""
+    avant, apres = zones["revetement_avant"], zones["revetement_apres"]
+    impermeables = set(revetements.index[revetements["impermeable"]])
+    table = pd.DataFrame({"surface_m2": zones["surface_m2"].to_numpy(float),
+                          "c_avant": avant.map(revetements["c_ruissellement"]).to_numpy(float),
+                          "c_apres": apres.map(revetements["c_ruissellement"]).to_numpy(float),
+                          "impermeable_avant": avant.isin(impermeables).to_numpy(bool),
+                          "impermeable_apres": apres.isin(impermeables).to_numpy(bool)})
+    return {"surface_desimpermeabilisee": float(calculer_surface_desimpermeabilisee(table).sum()),
+            "volume_infiltre": float(calculer_volume_infiltre(table, parametres["pluie_annuelle_mm"]).sum()),
+            "score_chaleur": estimer_score_site(zones, ParametresChaleur.depuis_parametres(parametres))}
+
+
+def _ecrire_photos(photos: list[PhotoDeposee], dossier: Path) -> list[dict]:
+    ecrites = []
+    try:
+        for photo in photos:
+            ecrites.append({"moment": photo.moment, "legende": photo.nom,
+                            "chemin": enregistrer_photo(photo.octets, photo.nom, dossier)})
+    except ErreurDonnees:
+        _retirer_photos(ecrites, dossier)
+        raise
+    return ecrites
+
+
+def _retirer_photos(photos: list[dict], dossier: Path) -> None:
+    for photo in photos:
+        (dossier / photo["chemin"]).unlink(missing_ok=True)
+
+
+def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], photos_gardees: list[dict],
+                       dossier: Path, edition: dict | None = None, version_ouverte: int | None = None) -> tuple:
+    """Crée (``edition`` absente) ou modifie l'opération avec les droits de la façade, photos comprises.
+
+    Les photos nouvelles sont nettoyées et écrites d'abord ; si l'écriture de l'opération est refusée
+    (droits, contrôle, conflit de version), elles sont retirées et l'erreur remonte. Renvoie
+    ``(identifiant, message de réussite en français)``.
+    """
+    ecrites = _ecrire_photos(photos, dossier)
+    operation = {**operation, "photos": [{c: p[c] for c in ("moment", "chemin", "legende")}
+                                         for p in photos_gardees] + ecrites}
+    try:
+        if edition is None:
+            ident = facade.creer_operation({**operation, "validation": "a_valider"})
+            return ident, f"Opération n° {ident} enregistrée ; elle est « à valider » par le syndicat de bassin."
+        ident = edition["id"]
+        version = facade.modifier_operation(ident, version_ouverte, operation)
+        relue = facade.lire_operation(ident)
+    except ErreurDonnees:
+        _retirer_photos(ecrites, dossier)  # rien à moitié : les photos d'une saisie refusée sont retirées
+        raise
+    message = (f"Opération n° {ident} modifiée (version {version})."
+               if version != version_ouverte else f"Opération n° {ident} : aucun changement à enregistrer.")
+    if relue["validation"] == "a_valider" and edition["validation"] != "a_valider":
+        message += " Elle repasse « à valider » par le syndicat de bassin."
+    return ident, message
