@@ -77,11 +77,13 @@ def controler_zones(zones: gpd.GeoDataFrame, libelles: list[str], commune: BaseG
             continue
         surface = geometrie.area
         if surface < SURFACE_MIN_M2:
-            messages.append(MessageZone("avertissement", libelle, f"zone minuscule ({formater_nombre(surface, 2, 'm²')}, "
-                                        "moins de 1 m²). Est-ce un clic involontaire ?"))
+            messages.append(MessageZone("avertissement", libelle,
+                                        f"zone minuscule ({formater_nombre(surface, 2, 'm²')}, moins de 1 m²). "
+                                        "Est-ce un clic involontaire ?"))
         elif surface > SURFACE_MAX_M2:
-            messages.append(MessageZone("avertissement", libelle, f"zone très grande ({formater_nombre(surface / 10000, 1, 'ha')}, "
-                                        "plus de 10 ha). Vérifiez qu'elle ne couvre que le site."))
+            taille = formater_nombre(surface / 10000, 1, 'ha')
+            messages.append(MessageZone("avertissement", libelle, f"zone très grande ({taille}, plus de 10 ha). "
+                                        "Vérifiez qu'elle ne couvre que le site."))
         if commune_l93 is not None and surface > 0:
             hors = 1 - geometrie.intersection(commune_l93).area / surface
             if hors > PART_MAX_HORS_COMMUNE:

@@ -774,7 +774,8 @@ def importer_couche(couche: str, dossier: Path | None = None, *, telecharger: bo
             raise ErreurDonnees(
                 "L'OCS GE de l'IGN se télécharge par département, en archive à décompresser : récupérez le "
                 f"GeoPackage du ou des départements du territoire ({departements}) sur {URL_OCSGE}, puis : "
-                "desimper importer occupation --depuis OCS-GE_….gpkg. Une autre couche de polygones s'importe avec --colonne-couverture COLONNE --correspondance TABLE.csv.",
+                "desimper importer occupation --depuis OCS-GE_….gpkg. Une autre couche de polygones s'importe "
+                "avec --colonne-couverture COLONNE --correspondance TABLE.csv.",
                 "occupation")
         table, noms_fichiers, description["source"], avertissements = importer_occupation(
             dossier, codes, fichiers, crs, couche_fichier, colonne_couverture,

@@ -67,8 +67,8 @@ def lire_percolation(chemin: Path = FICHIER_PERCOLATION) -> pd.Series:
         plafond = 1 - float(revetements.at[code, "c_ruissellement"])
         if not table.at[index, "pe"] <= plafond + 1e-12:
             raise ErreurDonnees(f"Fichier {nom}, ligne {index + 2} ({code}) : pe = « {table.at[index, 'pe']} » "
-                                f"hors de [0 ; 1 − C = {formater_nombre(plafond, 2)}] (la percolation est une part de la "
-                                "rétention).", nom, "pe", [index])
+                                f"hors de [0 ; 1 − C = {formater_nombre(plafond, 2)}] "
+                                "(la percolation est une part de la rétention).", nom, "pe", [index])
     return pd.Series(table["pe"].to_numpy(dtype=float), index=table["code"], name="pe")
 
 

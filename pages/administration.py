@@ -43,7 +43,8 @@ def editer_couche(nom: str, tableau: pd.DataFrame, colonnes: dict, libelle: str,
             return ecrire(complets, dossier_donnees())
 
         commun.executer_ecriture(
-            enregistrer, lambda diff: f"{libelle.capitalize()} : {len(diff)} changement(s) enregistré(s) et journalisé(s)."
+            enregistrer,
+            lambda diff: f"{libelle.capitalize()} : {len(diff)} changement(s) enregistré(s) et journalisé(s)."
             if diff else f"{libelle.capitalize()} : aucun changement.", "admin_message")
 
 

@@ -45,7 +45,8 @@ if couche == "Parcelles d'une commune":
         geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]].merge(
             candidates, on="id")
     zones = commun.charger_zones()
-    zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool) & zones["code_insee"].eq(code).to_numpy(bool)]
+    zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
+                  & zones["code_insee"].eq(code).to_numpy(bool)]
     carte = construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
                                      geometries)
     st.caption(f"Les {NOMBRE_PARCELLES} parcelles les plus prioritaires de la commune, colorées par score "

@@ -15,7 +15,7 @@ import streamlit as st
 from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
-from donnees.droits import peut
+from donnees.droits import est_public, filtrer_financements, peut
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.schemas import SCHEMAS, ErreurDonnees
 from indicateurs.calcul import (
@@ -167,7 +167,7 @@ def cle_utilisateur() -> tuple:
 
 def _utilisateur_de_cle(cle: tuple) -> Utilisateur:
     role, communes = cle
-    return VISITEUR if role == VISITEUR.role else Utilisateur("", "", role, frozenset(communes))
+    return Utilisateur("", "", role, frozenset(communes))
 
 
 def revision_lecture() -> tuple:
@@ -188,13 +188,8 @@ def _zones_visibles(url: str, revision: tuple, cle: tuple):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _financements_visibles(url: str, revision: tuple, cle: tuple):
-    financements = _charger_financements(url, revision)
-    role, communes = cle
-    if role in ("administrateur", "financeur"):
-        return financements
-    operations = _operations_visibles(url, revision, cle)
-    detaillees = operations["id"][operations["code_insee"].isin(communes).to_numpy(bool)]
-    return financements[financements["operation_id"].isin(detaillees).to_numpy(bool)]
+    return filtrer_financements(_utilisateur_de_cle(cle), _charger_financements(url, revision),
+                                _operations_visibles(url, revision, cle))
 
 
 def charger_financements():
@@ -249,7 +244,7 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
         if territoire:
             st.markdown(f"**{territoire['nom']}**  \n{len(territoire['codes_insee'])} communes")
             utilisateur = utilisateur_courant()
-            if utilisateur.role == VISITEUR.role:
+            if est_public(utilisateur):
                 st.caption("Vue publique : opérations validées, sans coûts ni données personnelles.")
             else:
                 st.caption(f"Connecté : {utilisateur.nom} ({ROLES.get(utilisateur.role, utilisateur.role)})")
@@ -547,7 +542,7 @@ def ouvrir_page_reservee(titre: str, autorisee: bool, refus: str, cle_message: s
     st.title(titre)
     if not autorisee:
         utilisateur = utilisateur_courant()
-        if utilisateur.role == VISITEUR.role:
+        if est_public(utilisateur):
             st.info(f"{refus} : connectez-vous (page Connexion).")
         else:
             st.info(f"{refus}. Votre compte ({ROLES.get(utilisateur.role, utilisateur.role)}) ne le permet pas : "

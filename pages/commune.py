@@ -92,7 +92,8 @@ elif section == "Profil chaleur et imperméabilisation":
     if code in impermeable.index:
         detail = impermeable.loc[code]
         st.markdown(
-            f"Surfaces imperméables (occupation du sol) : **{formater_valeur('surface_impermeable', detail['surface_impermeable'])}**, "
+            "Surfaces imperméables (occupation du sol) : "
+            f"**{formater_valeur('surface_impermeable', detail['surface_impermeable'])}**, "
             f"dont bâti {formater_valeur('surface_impermeable', detail['surface_impermeable_batie'])} et "
             f"non bâti (voiries, cours, parkings) "
             f"{formater_valeur('surface_impermeable', detail['surface_impermeable_non_batie'])} : "

@@ -14,7 +14,8 @@ if st.session_state.pop("session_expiree", False):
     st.warning("Votre session a expiré après une période d'inactivité : reconnectez-vous.")
 
 if not est_public(utilisateur):
-    st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — {ROLES.get(utilisateur.role, utilisateur.role)}"
+    st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — "
+               f"{ROLES.get(utilisateur.role, utilisateur.role)}"
                + (f", communes {', '.join(sorted(utilisateur.communes))}" if utilisateur.communes else ""))
     if st.button("Se déconnecter", icon=":material/logout:"):
         commun.deconnecter()

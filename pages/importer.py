@@ -101,7 +101,8 @@ if len(apercu.erreurs):
     st.dataframe(erreurs[colonnes_erreurs].astype(object).where(erreurs[colonnes_erreurs].notna(), "")
                  .rename(columns={"fichier": "Fichier", "feuille": "Feuille", "ligne": "Ligne", "champ": "Champ",
                                   "niveau": "Niveau", "message": "Message"}),
-                 hide_index=True, width="stretch", column_config={"Message": st.column_config.TextColumn(width="large")})
+                 hide_index=True, width="stretch",
+                 column_config={"Message": st.column_config.TextColumn(width="large")})
 if len(apercu.apercu):
     st.markdown("**Aperçu**")
     lignes_apercu = apercu.apercu.drop(columns=apercu.apercu.geometry.name)

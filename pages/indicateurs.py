@@ -14,7 +14,8 @@ from vues.tableaux import preparer_tableau
 CHOIX = ["surface_desimpermeabilisee", "volume_infiltre", "surface_active_deconnectee", "cout_total_ht",
          "montant_aides", "nombre_operations"]
 
-choix_possibles = CHOIX if commun.couts_visibles() else [c for c in CHOIX if c not in ("cout_total_ht", "montant_aides")]
+choix_possibles = (CHOIX if commun.couts_visibles()
+                   else [c for c in CHOIX if c not in ("cout_total_ht", "montant_aides")])
 filtres = commun.lire_filtres()
 parametres = commun.parametres_territoire()
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)

@@ -16,7 +16,7 @@ st.markdown(
     "d'une déclaration. Les valeurs marquées *hypothèse* sont des valeurs par défaut, à calibrer.")
 
 onglets = st.tabs([*familles, "Tables de paramètres"])
-for onglet, (famille, fiches) in zip(onglets, familles.items()):
+for onglet, fiches in zip(onglets, familles.values()):
     with onglet:
         for fiche in fiches:
             with st.expander(f"**{fiche['titre']}**", expanded=False):

@@ -243,8 +243,10 @@ photos_gardees = []
 if edition is not None and edition["photos"]:
     photos_gardees = st.multiselect(
         "Photos déjà enregistrées (retirez celles à supprimer)", edition["photos"], default=edition["photos"],
-        format_func=lambda p: f"{MOMENTS_PHOTO[p['moment']]} · {p['legende'] or p['chemin']}", key="saisie_photos_gardees")
-photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)", type=["jpg", "jpeg", "png"],
+        format_func=lambda p: f"{MOMENTS_PHOTO[p['moment']]} · {p['legende'] or p['chemin']}",
+        key="saisie_photos_gardees")
+photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)",
+                          type=["jpg", "jpeg", "png"],
                           accept_multiple_files=True, key="saisie_photos")
 moments = {photo.name: st.radio(f"« {photo.name} »", ["avant", "apres"], horizontal=True,
                                 format_func={"avant": "Avant", "apres": "Après"}.get, key=f"moment_{photo.name}")

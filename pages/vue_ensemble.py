@@ -11,7 +11,8 @@ from vues.figures import figure_trajectoire
 from vues.format import formater_nombre
 
 INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
-                     "taux_impermeabilisation", "anomalie_chaleur", "delta_t_operations", "ratio_compensation_sdage", "taux_atteinte_objectif",
+                     "taux_impermeabilisation", "anomalie_chaleur", "delta_t_operations", "ratio_compensation_sdage",
+                     "taux_atteinte_objectif",
                      "cout_par_m2", "nombre_operations"]
 CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "delta_t_operations", "nombre_operations",
                  "cout_total_ht", "taux_aide"]

@@ -85,7 +85,8 @@ def generer_occupation(parc: dict, decoupe: dict, communes_terre: np.ndarray, co
     urb = np.flatnonzero(noyau | couronne)
     est_noyau = noyau[urb]
     k = len(urb)
-    mineral = np.where(est_noyau, rng.uniform(*po["noyau_part_minerale"], k), rng.uniform(*po["couronne_part_minerale"], k))
+    mineral = np.where(est_noyau, rng.uniform(*po["noyau_part_minerale"], k),
+                       rng.uniform(*po["couronne_part_minerale"], k))
     bati = np.where(est_noyau, rng.uniform(*po["noyau_part_bati"], k), rng.uniform(*po["couronne_part_bati"], k))
     largeur = np.where(est_noyau, 1.0, rng.uniform(*po["couronne_largeur_bati"], k))
     longueur = np.minimum(bati / largeur, 1 - mineral)

@@ -19,9 +19,9 @@ def decouper_cellules(emprise: tuple, terre: shapely.Polygon, centres: tuple, ra
     """Découpage k-d vectorisé de l'emprise en parcelles rectangulaires, groupées en îlots.
 
     À chaque niveau, toute cellule plus grande que la plus petite surface cible de son emprise (celle du
-    point le plus proche d'un centre-bourg) est coupée le long de son grand côté. Une cellule qui passe sous ``facteur_ilot`` × cible devient un îlot : elle
-    est rétrécie de la demi-largeur des voies (l'espace libéré forme les rues et chemins). Certaines
-    cellules du tissu urbain deviennent des îlots d'équipement (écoles, parkings, places…) découpés en
+    point le plus proche d'un centre-bourg) est coupée le long de son grand côté. Une cellule qui passe sous
+    ``facteur_ilot`` × cible devient un îlot : elle est rétrécie de la demi-largeur des voies (l'espace
+    libéré forme les rues et chemins). Certaines cellules du tissu urbain deviennent des îlots d'équipement (écoles, parkings, places…) découpés en
     grandes parcelles. Les cellules hors de la terre (lagune, hors bassin) sont abandonnées.
     """
     pp, pe = parametres["parcellaire"], parametres["equipements"]
@@ -138,7 +138,8 @@ def numeroter_parcelles(geometries: np.ndarray, rang_commune: np.ndarray, codes_
                             "parcelles", "section")
     table = table.merge(mailles, on=["commune", "ligne", "colonne"], how="left")
     table["ordre"] = np.arange(len(table))
-    table = table.sort_values(["commune", "rang_section", "py", "px", "ordre"], ascending=[True, True, False, True, True])
+    table = table.sort_values(["commune", "rang_section", "py", "px", "ordre"],
+                              ascending=[True, True, False, True, True])
     table["numero"] = table.groupby(["commune", "rang_section"]).cumcount() + 1
     table = table.sort_values("ordre")
     if table["numero"].max() > 9999:

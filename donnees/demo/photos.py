@@ -36,7 +36,8 @@ def dessiner_photo(moment: str, legende: str, chemin: Path, parametres: dict, rn
         bruit = rng.normal(0, 14, (hauteur, largeur, 1)) + rng.normal(0, 4, (hauteur, largeur, 3))
     else:
         base = np.array([88, 140, 62], dtype=float)
-        bruit = rng.normal(0, 18, (hauteur, largeur, 1)) * np.array([0.6, 1.0, 0.5]) + rng.normal(0, 6, (hauteur, largeur, 3))
+        bruit = (rng.normal(0, 18, (hauteur, largeur, 1)) * np.array([0.6, 1.0, 0.5])
+                 + rng.normal(0, 6, (hauteur, largeur, 3)))
     pixels = np.clip(base + bruit, 0, 255).astype(np.uint8)
     image = Image.fromarray(pixels, "RGB")
     dessin = ImageDraw.Draw(image)
@@ -74,7 +75,8 @@ def generer_photos(operations: list[dict], dossier: Path, nombre: int, parametre
     preferes = ("cour_ecole", "place", "parking", "parvis", "espace_public", "cour_etablissement")
     eligibles = [i for i, o in enumerate(operations) if o["statut"] == "realisee" and o["validation"] == "validee"
                  and o["type_site"] in preferes]
-    choisis = sorted(rng.choice(eligibles, size=min(nombre, len(eligibles)), replace=False).tolist()) if eligibles else []
+    choisis = (sorted(rng.choice(eligibles, size=min(nombre, len(eligibles)), replace=False).tolist())
+               if eligibles else [])
     fichiers = 0
     for i in choisis:
         operation = operations[i]

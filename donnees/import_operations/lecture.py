@@ -42,11 +42,14 @@ _CONSEILS_EXTENSION = {
 def _lire_octets(source: Any, nom_fichier: str | None) -> tuple[bytes, str]:
     """Octets du fichier et son nom, après contrôle de la taille (avant toute lecture complète)."""
     limite = TAILLE_MAX_FICHIER
-    trop_gros = (lambda taille, nom: ErreurDonnees(
-        f"{nom} : fichier trop volumineux ({formater_nombre(taille, 0, 'octets')}, soit plus que le maximum de "
-        f"{formater_nombre(limite / 1024 / 1024, 0, 'Mo')}). Découpez-le en plusieurs fichiers ou simplifiez les "
-        "géométries.",
-        "import", "fichier"))
+
+    def trop_gros(taille, nom):
+        return ErreurDonnees(
+            f"{nom} : fichier trop volumineux ({formater_nombre(taille, 0, 'octets')}, soit plus que le maximum de "
+            f"{formater_nombre(limite / 1024 / 1024, 0, 'Mo')}). Découpez-le en plusieurs fichiers ou simplifiez "
+            "les géométries.",
+            "import", "fichier")
+
     if isinstance(source, (str, os.PathLike)):
         chemin = Path(source)
         nom = nom_fichier or chemin.name

@@ -46,7 +46,7 @@ def _detecter_separateur(texte: str) -> str:
     if len(texte) > len(echantillon) and "\n" in echantillon:
         echantillon = echantillon[:echantillon.rfind("\n")]
     meilleur, score_meilleur = ",", (-1.0, 0)
-    for rang, separateur in enumerate((";", "\t", ",", "|")):
+    for separateur in (";", "\t", ",", "|"):
         try:
             lignes = [r for r in csv.reader(io.StringIO(echantillon), delimiter=separateur)
                       if any(c.strip() for c in r)][:50]
