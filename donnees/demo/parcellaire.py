@@ -21,7 +21,8 @@ def decouper_cellules(emprise: tuple, terre: shapely.Polygon, centres: tuple, ra
     À chaque niveau, toute cellule plus grande que la plus petite surface cible de son emprise (celle du
     point le plus proche d'un centre-bourg) est coupée le long de son grand côté. Une cellule qui passe sous
     ``facteur_ilot`` × cible devient un îlot : elle est rétrécie de la demi-largeur des voies (l'espace
-    libéré forme les rues et chemins). Certaines cellules du tissu urbain deviennent des îlots d'équipement (écoles, parkings, places…) découpés en
+    libéré forme les rues et chemins). Certaines cellules du tissu urbain deviennent des îlots d'équipement
+    (écoles, parkings, places…) découpés en
     grandes parcelles. Les cellules hors de la terre (lagune, hors bassin) sont abandonnées.
     """
     pp, pe = parametres["parcellaire"], parametres["equipements"]
