@@ -18,6 +18,7 @@ pour la colonne), plus, au besoin, sa place dans le formulaire.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import re
@@ -578,6 +579,17 @@ def libelle_colonne(nom: str) -> str:
     """Libellé avec majuscule initiale, pour un en-tête de tableau ou d'export."""
     texte = libelle(nom)
     return texte[:1].upper() + texte[1:]
+
+
+def resumer_changements(diff: Any, longueur_max: int = 200) -> str:
+    """Champs touchés par une ligne du journal (diff JSON ou dictionnaire), par leurs libellés français."""
+    try:
+        contenu = json.loads(diff) if isinstance(diff, str) else diff
+    except ValueError:
+        return str(diff)[:longueur_max]
+    if isinstance(contenu, Mapping):
+        return ", ".join(sorted((libelle_colonne(str(nom)) for nom in contenu), key=str.casefold))[:longueur_max]
+    return str(contenu)[:longueur_max]
 
 
 CHAMPS_CREATION = ("cree_le", "cree_par")
