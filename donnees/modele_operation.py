@@ -61,7 +61,9 @@ class Champ:
     ``entete`` : en-tête du modèle XLSX (``None`` : colonne absente du modèle) ; ``synonymes`` :
     en-têtes reconnus à l'import (comparés sans accents, casse ni mots vides). ``rang_import`` : place
     dans la correspondance de l'import et ``rang_modele`` : colonne de la feuille « opérations » du
-    modèle XLSX (``None`` : après les champs rangés, dans l'ordre de déclaration).
+    modèle XLSX (``None`` : après les champs rangés, dans l'ordre de déclaration). ``saisie`` : libellé
+    du formulaire de saisie quand il diffère du libellé (:func:`libelle_saisie`). ``exporte`` : colonne
+    ajoutée, sous son libellé, à l'export des opérations (:func:`champs_exportes`).
     """
 
     libelle: str
@@ -80,6 +82,8 @@ class Champ:
     feuille: str = "opérations"
     rang_import: int | None = None
     rang_modele: int | None = None
+    saisie: str = ""
+    exporte: bool = False
 
     def type_sql(self):
         """Type SQLAlchemy de la colonne."""
@@ -375,12 +379,14 @@ class Operation(_Modele):
         entete="Code INSEE",
         synonymes=("code_insee", "insee", "code_commune", "code_insee_commune", "insee_com", "insee_commune",
                    "codgeo", "depcom", "cog", "code_com", "commune", "nom_commune", "ville", "com"),
-        aide="Code INSEE de la commune, 5 caractères.", exemple="34301"))] = None
+        aide="Code INSEE de la commune, 5 caractères.", exemple="34301",
+        saisie="Commune"))] = None
     nom: Annotated[str, *_avec(_texte_obligatoire, Champ(
         "nom", rang_import=2, rang_modele=2, obligatoire="oui", entete="Nom de l'opération",
         synonymes=("nom", "nom_operation", "intitule", "libelle", "titre", "site", "nom_site", "projet",
                    "nom_projet", "name", "designation", "operation_nom", "intitule_operation"),
-        aide="Nom de l'opération.", exemple="Cour de l'école Jules-Ferry"))] = None
+        aide="Nom de l'opération.", exemple="Cour de l'école Jules-Ferry",
+        saisie="Nom de l'opération"))] = None
     type_site: Annotated[str, *_avec(_code_parmi(nomenclatures.lire_types_site), Champ(
         "type de site", rang_import=3, rang_modele=3,
         nature="code", obligatoire="oui", longueur=40, entete="Type de site",
@@ -400,7 +406,8 @@ class Operation(_Modele):
         entete="Date de fin des travaux (jj/mm/aaaa)",
         synonymes=("date_fin_travaux", "date", "fin_travaux", "date_fin", "date_realisation", "date_travaux",
                    "date_livraison", "date_reception", "date_achevement", "date_fin_chantier"),
-        aide="Date de fin des travaux, jj/mm/aaaa (ou l'année seule).", exemple="15/09/2023"))] = None
+        aide="Date de fin des travaux, jj/mm/aaaa (ou l'année seule).", exemple="15/09/2023",
+        saisie="Fin des travaux (réelle ou prévue)"))] = None
     maitre_ouvrage: Annotated[str | None, *_avec(_texte, Champ(
         "maître d'ouvrage", rang_import=7, rang_modele=12, entete="Maître d'ouvrage",
         synonymes=("maitre_ouvrage", "maitrise_ouvrage", "moa", "porteur", "porteur_projet", "maitre_douvrage"),
@@ -413,11 +420,13 @@ class Operation(_Modele):
     retour_experience: Annotated[str | None, *_avec(_texte, Champ(
         "retour d'expérience", rang_import=15, rang_modele=14, entete="Retour d'expérience",
         synonymes=("retour_experience", "rex", "retours_experience", "enseignements", "conseils", "retex"),
-        aide="Difficultés, conseils."))] = None
+        aide="Difficultés, conseils.",
+        saisie="Retour d'expérience (difficultés, conseils)"))] = None
     contact: Annotated[str | None, *_avec(_texte, Champ(
         "contact", rang_import=16, rang_modele=15, public=False, entete="Contact",
         synonymes=("contact", "referent", "email", "courriel", "mail", "telephone", "contact_referent"),
-        aide="Personne à contacter."))] = None
+        aide="Personne à contacter.",
+        saisie="Contact (adresse de service, pas de nom de personne)"))] = None
     cout_ht_eur: Annotated[float | None, *_avec(_nombre, Champ(
         "coût HT (€)", rang_import=8, rang_modele=6, nature="nombre", unite="€", public=False, entete="Coût HT (€)",
         synonymes=("cout_ht_eur", "cout_ht", "cout", "cout_eur", "couts", "montant", "montant_ht", "cout_total",
@@ -434,12 +443,14 @@ class Operation(_Modele):
         entete="Déconnexion du réseau (oui/non)",
         synonymes=("deconnexion_reseau", "deconnexion", "deconnecte", "deconnexion_pluviale",
                    "eaux_pluviales_deconnectees", "deconnexion_eaux_pluviales"),
-        aide="Eaux de pluie déconnectées du réseau : oui ou non.", exemple="oui"))] = None
+        aide="Eaux de pluie déconnectées du réseau : oui ou non.", exemple="oui",
+        saisie="Eaux de pluie déconnectées du réseau"))] = None
     volume_stockage_m3: Annotated[float | None, *_avec(_nombre, Champ(
         "volume de stockage (m³)", rang_import=13, rang_modele=11,
         nature="nombre", unite="m³", entete="Volume de stockage (m³)",
         synonymes=("volume_stockage_m3", "volume_stockage", "stockage", "volume", "volume_m3", "stockage_m3"),
-        aide="Volume de stockage des eaux de pluie (m³).", exemple="12"))] = None
+        aide="Volume de stockage des eaux de pluie (m³).", exemple="12",
+        saisie="Volume de stockage des eaux de pluie (m³)"))] = None
     parcelles: Annotated[list[str], *_avec(_parcelles, Champ(
         "parcelles cadastrales", rang_import=22,
         nature="liste", public=False, defaut_sql="[]", obligatoire="une des deux",
@@ -455,7 +466,14 @@ class Operation(_Modele):
         synonymes=("surface_declaree_m2", "surface_declaree", "surface", "surface_m2", "superficie",
                    "superficie_m2", "surface_desimper_m2", "surface_desimper", "surface_desimpermeabilisee",
                    "surface_desimpermeabilisee_m2", "aire", "m2", "surface_totale"),
-        aide="Surface annoncée (m²). Laissez vide si inconnue.", exemple="850"))] = None
+        aide="Surface annoncée (m²). Laissez vide si inconnue.", exemple="850",
+        saisie="Surface déclarée (m²), si connue"))] = None
+    surface_vegetalisee_m2: Annotated[float | None, *_avec(_nombre, Champ(
+        "surface végétalisée (m²)", nature="nombre", unite="m²", entete="Surface végétalisée (m²)",
+        synonymes=("surface_vegetalisee_m2", "surface_vegetalisee", "surface_verte", "surface_vegetale",
+                   "surface_plantee", "espaces_verts_m2"),
+        aide="Surface végétalisée après travaux (m²). Laissez vide si inconnue.", exemple="600",
+        exporte=True))] = None
     localisation_approximative: Annotated[bool, *_avec(_booleen, Champ(
         "localisation approximative", nature="booleen", defaut_sql=False))] = None
     source: Annotated[str | None, *_avec(_texte, Champ(
@@ -619,6 +637,11 @@ def colonnes_sql(nullable_obligatoires: bool = True) -> list:
     return colonnes
 
 
+def champs_exportes() -> tuple[str, ...]:
+    """Champs de l'opération ajoutés à l'export des opérations (déclarés ``exporte=True``)."""
+    return tuple(nom for nom, champ in champs().items() if champ.exporte)
+
+
 def champs_import() -> dict[str, Champ]:
     """Colonnes reconnues à l'import : champs de l'opération et des zones qui ont des synonymes, et
     colonnes propres au fichier, rangés par ``rang_import`` (les non rangés ensuite, dans l'ordre de
@@ -716,6 +739,12 @@ class ChampFormulaire:
     unite: str | None = None
     aide: str = ""
     autres: dict = field(default_factory=dict)
+
+
+def libelle_saisie(nom: str) -> str:
+    """Libellé d'un widget du formulaire de saisie : celui déclaré pour la saisie, sinon le libellé."""
+    champ = _tous_les_champs().get(nom)
+    return champ.saisie if champ is not None and champ.saisie else libelle_colonne(nom)
 
 
 def etiquette(nom: str) -> str:
