@@ -18,6 +18,7 @@ pour la colonne), plus, au besoin, sa place dans le formulaire.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import re
@@ -58,7 +59,11 @@ class Champ:
     ``public`` : visible du public (sinon retiré des lectures publiques et des exports publics).
     ``stocke`` : colonne de la table (faux pour un champ calculé ou une relation).
     ``entete`` : en-tête du modèle XLSX (``None`` : colonne absente du modèle) ; ``synonymes`` :
-    en-têtes reconnus à l'import (comparés sans accents, casse ni mots vides).
+    en-têtes reconnus à l'import (comparés sans accents, casse ni mots vides). ``rang_import`` : place
+    dans la correspondance de l'import et ``rang_modele`` : colonne de la feuille « opérations » du
+    modèle XLSX (``None`` : après les champs rangés, dans l'ordre de déclaration). ``saisie`` : libellé
+    du formulaire de saisie quand il diffère du libellé (:func:`libelle_saisie`). ``exporte`` : colonne
+    ajoutée, sous son libellé, à l'export des opérations (:func:`champs_exportes`).
     """
 
     libelle: str
@@ -75,6 +80,10 @@ class Champ:
     aide: str = ""
     exemple: str = ""
     feuille: str = "opérations"
+    rang_import: int | None = None
+    rang_modele: int | None = None
+    saisie: str = ""
+    exporte: bool = False
 
     def type_sql(self):
         """Type SQLAlchemy de la colonne."""
@@ -323,18 +332,15 @@ class Zone(_Modele):
     CLES_IGNOREES: ClassVar[tuple[str, ...]] = ("zone_id", "id", "operation_id", "surface_m2")
 
     geometrie: Annotated[Any, *_avec(_geometrie, Champ(
-        "géométrie", nature="geometrie", obligatoire="une des deux", stocke=False,
-        entete="Géométrie (WKT, WGS84)", feuille="zones",
-        aide="Contour en WKT, longitude/latitude WGS84 (EPSG:4326).",
-        exemple="POLYGON((3.6935 43.4030, 3.6945 43.4030, 3.6945 43.4037, 3.6935 43.4030))"))] = None
+        "géométrie", nature="geometrie", obligatoire="oui", stocke=False, feuille="zones"))] = None
     revetement_avant: Annotated[str, *_avec(_code_parmi(nomenclatures.codes_revetement), Champ(
-        "revêtement avant travaux", nature="code", obligatoire="oui", longueur=40, feuille="zones",
+        "revêtement avant travaux", rang_import=23, nature="code", obligatoire="oui", longueur=40, feuille="zones",
         entete="Revêtement avant",
         synonymes=("revetement_avant", "avant", "revetement_initial", "revetement_existant", "etat_initial",
                    "sol_avant", "revetement_avant_travaux", "occupation_avant"),
         aide="Code ou libellé du revêtement avant travaux (liste ci-contre).", exemple="enrobe"))] = None
     revetement_apres: Annotated[str, *_avec(_code_parmi(nomenclatures.codes_revetement), Champ(
-        "revêtement après travaux", nature="code", obligatoire="oui", longueur=40, feuille="zones",
+        "revêtement après travaux", rang_import=24, nature="code", obligatoire="oui", longueur=40, feuille="zones",
         entete="Revêtement après",
         synonymes=("revetement_apres", "apres", "revetement_final", "revetement_projete", "sol_apres",
                    "revetement_apres_travaux", "amenagement", "occupation_apres"),
@@ -368,23 +374,27 @@ class Operation(_Modele):
     """Opération de désimperméabilisation saisie par une commune (CONCEPTION §3.2)."""
 
     code_insee: Annotated[str, *_avec(_code_insee, Champ(
-        "code INSEE de la commune", nature="code", obligatoire="oui", longueur=5, index=True,
+        "code INSEE de la commune", rang_import=1, rang_modele=1,
+        nature="code", obligatoire="oui", longueur=5, index=True,
         entete="Code INSEE",
         synonymes=("code_insee", "insee", "code_commune", "code_insee_commune", "insee_com", "insee_commune",
                    "codgeo", "depcom", "cog", "code_com", "commune", "nom_commune", "ville", "com"),
-        aide="Code INSEE de la commune, 5 caractères.", exemple="34301"))] = None
+        aide="Code INSEE de la commune, 5 caractères.", exemple="34301",
+        saisie="Commune"))] = None
     nom: Annotated[str, *_avec(_texte_obligatoire, Champ(
-        "nom", obligatoire="oui", entete="Nom de l'opération",
+        "nom", rang_import=2, rang_modele=2, obligatoire="oui", entete="Nom de l'opération",
         synonymes=("nom", "nom_operation", "intitule", "libelle", "titre", "site", "nom_site", "projet",
                    "nom_projet", "name", "designation", "operation_nom", "intitule_operation"),
-        aide="Nom de l'opération.", exemple="Cour de l'école Jules-Ferry"))] = None
+        aide="Nom de l'opération.", exemple="Cour de l'école Jules-Ferry",
+        saisie="Nom de l'opération"))] = None
     type_site: Annotated[str, *_avec(_code_parmi(nomenclatures.lire_types_site), Champ(
-        "type de site", nature="code", obligatoire="oui", longueur=40, entete="Type de site",
+        "type de site", rang_import=3, rang_modele=3,
+        nature="code", obligatoire="oui", longueur=40, entete="Type de site",
         synonymes=("type_site", "type", "categorie", "nature", "typologie", "type_espace", "type_operation",
                    "type_lieu"),
         aide="Code ou libellé du type de site (liste ci-contre).", exemple="cour_ecole"))] = None
     statut: Annotated[str, *_avec(_code_parmi(lambda: nomenclatures.STATUTS), Champ(
-        "statut", nature="code", obligatoire="oui", longueur=20, entete="Statut",
+        "statut", rang_import=4, rang_modele=4, nature="code", obligatoire="oui", longueur=20, entete="Statut",
         synonymes=("statut", "etat", "avancement", "status", "etat_avancement", "statut_operation"),
         aide="Code ou libellé du statut (liste ci-contre).", exemple="realisee"))] = None
     validation: Annotated[str, *_avec(_code_parmi(lambda: nomenclatures.VALIDATIONS, defaut="a_valider"), Champ(
@@ -392,51 +402,58 @@ class Operation(_Modele):
     commentaire_validation: Annotated[str | None, *_avec(_texte, Champ(
         "commentaire de validation", public=False))] = None
     date_fin_travaux: Annotated[date | None, *_avec(_date, Champ(
-        "date de fin des travaux", nature="date", obligatoire="si réalisée",
+        "date de fin des travaux", rang_import=5, rang_modele=5, nature="date", obligatoire="si réalisée",
         entete="Date de fin des travaux (jj/mm/aaaa)",
         synonymes=("date_fin_travaux", "date", "fin_travaux", "date_fin", "date_realisation", "date_travaux",
                    "date_livraison", "date_reception", "date_achevement", "date_fin_chantier"),
-        aide="Date de fin des travaux, jj/mm/aaaa (ou l'année seule).", exemple="15/09/2023"))] = None
+        aide="Date de fin des travaux, jj/mm/aaaa (ou l'année seule).", exemple="15/09/2023",
+        saisie="Fin des travaux (réelle ou prévue)"))] = None
     maitre_ouvrage: Annotated[str | None, *_avec(_texte, Champ(
-        "maître d'ouvrage", entete="Maître d'ouvrage",
+        "maître d'ouvrage", rang_import=7, rang_modele=12, entete="Maître d'ouvrage",
         synonymes=("maitre_ouvrage", "maitrise_ouvrage", "moa", "porteur", "porteur_projet", "maitre_douvrage"),
         aide="Maître d'ouvrage.", exemple="Ville de Sète"))] = None
     description: Annotated[str | None, *_avec(_texte, Champ(
-        "description", entete="Description",
+        "description", rang_import=14, rang_modele=13, entete="Description",
         synonymes=("description", "descriptif", "remarque", "remarques", "commentaire", "commentaires",
                    "observations", "observation", "notes", "note", "details"),
         aide="Ce qui a été fait."))] = None
     retour_experience: Annotated[str | None, *_avec(_texte, Champ(
-        "retour d'expérience", entete="Retour d'expérience",
+        "retour d'expérience", rang_import=15, rang_modele=14, entete="Retour d'expérience",
         synonymes=("retour_experience", "rex", "retours_experience", "enseignements", "conseils", "retex"),
-        aide="Difficultés, conseils."))] = None
+        aide="Difficultés, conseils.",
+        saisie="Retour d'expérience (difficultés, conseils)"))] = None
     contact: Annotated[str | None, *_avec(_texte, Champ(
-        "contact", public=False, entete="Contact",
+        "contact", rang_import=16, rang_modele=15, public=False, entete="Contact",
         synonymes=("contact", "referent", "email", "courriel", "mail", "telephone", "contact_referent"),
-        aide="Personne à contacter."))] = None
+        aide="Personne à contacter.",
+        saisie="Contact (adresse de service, pas de nom de personne)"))] = None
     cout_ht_eur: Annotated[float | None, *_avec(_nombre, Champ(
-        "coût HT (€)", nature="nombre", unite="€", public=False, entete="Coût HT (€)",
+        "coût HT (€)", rang_import=8, rang_modele=6, nature="nombre", unite="€", public=False, entete="Coût HT (€)",
         synonymes=("cout_ht_eur", "cout_ht", "cout", "cout_eur", "couts", "montant", "montant_ht", "cout_total",
                    "cout_total_ht", "budget", "prix", "montant_travaux", "cout_travaux", "depense", "depenses",
                    "cout_operation"),
         aide="Coût hors taxes en euros.", exemple="120000"))] = None
     arbres_plantes: Annotated[int, *_avec(_entier, Champ(
-        "arbres plantés", nature="entier", defaut_sql=0, entete="Arbres plantés",
+        "arbres plantés", rang_import=11, rang_modele=9, nature="entier", defaut_sql=0, entete="Arbres plantés",
         synonymes=("arbres_plantes", "arbres", "nb_arbres", "nombre_arbres", "arbres_plantes_nb",
                    "nb_arbres_plantes", "nombre_arbres_plantes"),
         aide="Nombre d'arbres plantés.", exemple="4"))] = None
     deconnexion_reseau: Annotated[bool, *_avec(_booleen, Champ(
-        "déconnexion du réseau", nature="booleen", defaut_sql=False,
+        "déconnexion du réseau", rang_import=12, rang_modele=10, nature="booleen", defaut_sql=False,
         entete="Déconnexion du réseau (oui/non)",
         synonymes=("deconnexion_reseau", "deconnexion", "deconnecte", "deconnexion_pluviale",
                    "eaux_pluviales_deconnectees", "deconnexion_eaux_pluviales"),
-        aide="Eaux de pluie déconnectées du réseau : oui ou non.", exemple="oui"))] = None
+        aide="Eaux de pluie déconnectées du réseau : oui ou non.", exemple="oui",
+        saisie="Eaux de pluie déconnectées du réseau"))] = None
     volume_stockage_m3: Annotated[float | None, *_avec(_nombre, Champ(
-        "volume de stockage (m³)", nature="nombre", unite="m³", entete="Volume de stockage (m³)",
+        "volume de stockage (m³)", rang_import=13, rang_modele=11,
+        nature="nombre", unite="m³", entete="Volume de stockage (m³)",
         synonymes=("volume_stockage_m3", "volume_stockage", "stockage", "volume", "volume_m3", "stockage_m3"),
-        aide="Volume de stockage des eaux de pluie (m³).", exemple="12"))] = None
+        aide="Volume de stockage des eaux de pluie (m³).", exemple="12",
+        saisie="Volume de stockage des eaux de pluie (m³)"))] = None
     parcelles: Annotated[list[str], *_avec(_parcelles, Champ(
-        "parcelles cadastrales", nature="liste", public=False, defaut_sql="[]", obligatoire="une des deux",
+        "parcelles cadastrales", rang_import=22,
+        nature="liste", public=False, defaut_sql="[]", obligatoire="une des deux",
         entete="Parcelles cadastrales", feuille="zones",
         synonymes=("parcelles", "parcelle", "references_cadastrales", "reference_cadastrale", "ref_cadastrale",
                    "refs_cadastrales", "ref_cadastrales", "cadastre", "idu", "id_parcelle", "id_parcelles",
@@ -444,21 +461,29 @@ class Operation(_Modele):
         aide="Références cadastrales de la commune, séparées par des virgules (« AB 123 » ou identifiant à "
              "14 caractères).", exemple="AB 123, AB 124"))] = None
     surface_declaree_m2: Annotated[float | None, *_avec(_nombre, Champ(
-        "surface déclarée (m²)", nature="nombre", unite="m²", entete="Surface déclarée (m²)",
+        "surface déclarée (m²)", rang_import=10, rang_modele=8,
+        nature="nombre", unite="m²", entete="Surface déclarée (m²)",
         synonymes=("surface_declaree_m2", "surface_declaree", "surface", "surface_m2", "superficie",
                    "superficie_m2", "surface_desimper_m2", "surface_desimper", "surface_desimpermeabilisee",
                    "surface_desimpermeabilisee_m2", "aire", "m2", "surface_totale"),
-        aide="Surface annoncée (m²). Laissez vide si inconnue.", exemple="850"))] = None
+        aide="Surface annoncée (m²). Laissez vide si inconnue.", exemple="850",
+        saisie="Surface déclarée (m²), si connue"))] = None
+    surface_vegetalisee_m2: Annotated[float | None, *_avec(_nombre, Champ(
+        "surface végétalisée (m²)", nature="nombre", unite="m²", entete="Surface végétalisée (m²)",
+        synonymes=("surface_vegetalisee_m2", "surface_vegetalisee", "surface_verte", "surface_vegetale",
+                   "surface_plantee", "espaces_verts_m2"),
+        aide="Surface végétalisée après travaux (m²). Laissez vide si inconnue.", exemple="600",
+        exporte=True))] = None
     localisation_approximative: Annotated[bool, *_avec(_booleen, Champ(
         "localisation approximative", nature="booleen", defaut_sql=False))] = None
     source: Annotated[str | None, *_avec(_texte, Champ(
-        "source", entete="Source",
+        "source", rang_import=17, rang_modele=16, entete="Source",
         synonymes=("source", "source_url", "url", "lien", "reference_source", "sources"),
         aide="Source de l'information (URL, délibération…)."))] = None
     zones: Annotated[list[Zone], *_avec(_liste_zones, Champ(
         "zones", nature="relation", obligatoire="oui", stocke=False))] = None
     financements: Annotated[list[Financement], *_avec(_liste, Champ(
-        "financements", nature="relation", public=False, stocke=False,
+        "financements", rang_import=9, rang_modele=7, nature="relation", public=False, stocke=False,
         entete="Financements (financeur : montant ; …)",
         synonymes=("financements", "financeurs", "financeur", "financement", "aides", "aide", "subventions",
                    "subvention", "partenaires_financiers", "cofinanceurs"),
@@ -502,29 +527,33 @@ CHAMPS_GERES: dict[str, Champ] = {
 # Colonnes propres au fichier d'import (ni stockées telles quelles, ni saisies dans le formulaire).
 CHAMPS_FICHIER: dict[str, Champ] = {
     "cle_operation": Champ(
-        "clé de l'opération", obligatoire="oui si plusieurs zones", stocke=False, entete="Clé opération",
+        "clé de l'opération", rang_import=0, rang_modele=0,
+        obligatoire="oui si plusieurs zones", stocke=False, entete="Clé opération",
         synonymes=("cle_operation", "cle", "operation", "id_operation", "identifiant_operation", "code_operation",
                    "ref_operation", "reference_operation", "numero_operation", "num_operation", "n_operation",
                    "id", "identifiant", "fid_operation"),
         aide="Identifiant libre de l'opération (ex. OP1), recopié dans la feuille « zones » pour chaque zone.",
         exemple="OP1"),
     "annee": Champ(
-        "année", nature="entier", stocke=False,
+        "année", rang_import=6, nature="entier", stocke=False,
         synonymes=("annee", "annee_realisation", "annee_travaux", "year", "millesime", "annee_fin_travaux",
                    "annee_fin")),
     "type_source": Champ(
-        "nature de la source", stocke=False,
+        "nature de la source", rang_import=18, stocke=False,
         synonymes=("type_source", "nature_source", "origine_source", "categorie_source", "type_sources")),
     "precision_surface": Champ(
-        "précision sur la surface", stocke=False,
+        "précision sur la surface", rang_import=19, stocke=False,
         synonymes=("precision_surface", "precisions_surface", "note_surface", "commentaire_surface",
                    "remarque_surface", "precision_surface_m2")),
     "precision_cout": Champ(
-        "précision sur le coût", stocke=False,
+        "précision sur le coût", rang_import=20, stocke=False,
         synonymes=("precision_cout", "precisions_cout", "note_cout", "commentaire_cout", "remarque_cout",
                    "precision_montant", "precision_cout_eur")),
     "geometrie_wkt": Champ(
-        "géométrie (WKT)", nature="geometrie", stocke=False, feuille="zones",
+        "géométrie (WKT)", rang_import=21,
+        nature="geometrie", obligatoire="une des deux", stocke=False, feuille="zones",
+        entete="Géométrie (WKT, WGS84)", aide="Contour en WKT, longitude/latitude WGS84 (EPSG:4326).",
+        exemple="POLYGON((3.6935 43.4030, 3.6945 43.4030, 3.6945 43.4037, 3.6935 43.4030))",
         synonymes=("geometrie_wkt", "wkt", "geometrie", "geometry", "geom", "the_geom", "wkt_geom",
                    "geometrie_wgs84", "contour", "polygone", "geometrie_wkt_wgs84")),
 }
@@ -570,6 +599,17 @@ def libelle_colonne(nom: str) -> str:
     return texte[:1].upper() + texte[1:]
 
 
+def resumer_changements(diff: Any, longueur_max: int = 200) -> str:
+    """Champs touchés par une ligne du journal (diff JSON ou dictionnaire), par leurs libellés français."""
+    try:
+        contenu = json.loads(diff) if isinstance(diff, str) else diff
+    except ValueError:
+        return str(diff)[:longueur_max]
+    if isinstance(contenu, Mapping):
+        return ", ".join(sorted((libelle_colonne(str(nom)) for nom in contenu), key=str.casefold))[:longueur_max]
+    return str(contenu)[:longueur_max]
+
+
 CHAMPS_CREATION = ("cree_le", "cree_par")
 CHAMPS_LISTES = tuple(nom for nom, c in champs().items() if c.nature == "relation")
 CHAMPS_SCALAIRES = tuple(nom for nom in champs() if nom not in CHAMPS_LISTES + CHAMPS_CREATION)
@@ -597,14 +637,22 @@ def colonnes_sql(nullable_obligatoires: bool = True) -> list:
     return colonnes
 
 
+def champs_exportes() -> tuple[str, ...]:
+    """Champs de l'opération ajoutés à l'export des opérations (déclarés ``exporte=True``)."""
+    return tuple(nom for nom, champ in champs().items() if champ.exporte)
+
+
 def champs_import() -> dict[str, Champ]:
     """Colonnes reconnues à l'import : champs de l'opération et des zones qui ont des synonymes, et
-    colonnes propres au fichier, dans l'ordre du modèle XLSX."""
-    retenus: dict[str, Champ] = {"cle_operation": CHAMPS_FICHIER["cle_operation"]}
-    for nom, champ in {**champs(Operation), **CHAMPS_FICHIER, **champs(Zone)}.items():
-        if champ.synonymes and nom not in retenus:
-            retenus[nom] = champ
-    return retenus
+    colonnes propres au fichier, rangés par ``rang_import`` (les non rangés ensuite, dans l'ordre de
+    déclaration)."""
+    candidats = {**CHAMPS_FICHIER, **champs(Operation), **champs(Zone)}
+    retenus = [(nom, champ) for nom, champ in candidats.items() if champ.synonymes]
+    declares = [nom for nom in {**champs(Operation), **CHAMPS_FICHIER, **champs(Zone)} if nom in candidats]
+    retenus.sort(key=lambda paire: (paire[1].rang_import is None,
+                                    paire[1].rang_import if paire[1].rang_import is not None else 0,
+                                    declares.index(paire[0])))
+    return dict(retenus)
 
 
 # ----------------------------------------------------------------------------------- vérification
@@ -691,6 +739,12 @@ class ChampFormulaire:
     unite: str | None = None
     aide: str = ""
     autres: dict = field(default_factory=dict)
+
+
+def libelle_saisie(nom: str) -> str:
+    """Libellé d'un widget du formulaire de saisie : celui déclaré pour la saisie, sinon le libellé."""
+    champ = _tous_les_champs().get(nom)
+    return champ.saisie if champ is not None and champ.saisie else libelle_colonne(nom)
 
 
 def etiquette(nom: str) -> str:

@@ -341,7 +341,7 @@ def calculer_groupes(filtres: Filtres, cle: str):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _exporter_operations(url: str, revision: tuple, filtres: Filtres, format_fichier: str) -> bytes:
-    operations = None if format_fichier in ("csv", "xlsx") else filtrer_operations(charger_operations(), filtres)
+    operations = filtrer_operations(charger_operations(), filtres)  # géométries et champs exportés
     return exports.exporter_operations(calculer_operations(filtres), operations, format_fichier)
 
 

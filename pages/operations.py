@@ -1,11 +1,11 @@
 """Page « Opérations » : registre consultable et filtrable ; validation, demande de correction,
-suppression et restauration selon le rôle (droits vérifiés côté données) ; historique de chaque fiche."""
-
-import json
+suppression et restauration selon le rôle (droits vérifiés côté données) ; historique de chaque fiche
+(champs nommés par leurs libellés français)."""
 
 import pandas as pd
 import streamlit as st
 
+from donnees.modele_operation import resumer_changements
 from donnees.schemas import ErreurDonnees
 from pages import commun
 from vues.tableaux import preparer_tableau
@@ -112,18 +112,9 @@ if facade.peut("lire_journal", code, operation):
     if journal.empty:
         st.caption("Aucune entrée au journal.")
     else:
-        def resumer(diff: str) -> str:
-            try:
-                contenu = json.loads(diff) if isinstance(diff, str) else diff
-            except ValueError:
-                return str(diff)[:200]
-            if isinstance(contenu, dict):
-                return ", ".join(sorted(contenu))[:200]
-            return str(contenu)[:200]
-
         st.dataframe(pd.DataFrame({
             "Date": pd.to_datetime(journal["horodatage"]).dt.strftime("%d/%m/%Y %H:%M"),
             "Auteur": journal["auteur"], "Action": journal["action"].map(ACTIONS_JOURNAL).fillna(journal["action"]),
-            "Champs": journal["diff"].map(resumer)}).iloc[::-1], hide_index=True, width="stretch")
+            "Champs": journal["diff"].map(resumer_changements)}).iloc[::-1], hide_index=True, width="stretch")
 else:
     st.caption("Historique réservé aux comptes de la commune, aux financeurs et au syndicat.")

@@ -12,6 +12,7 @@ from shapely.geometry import shape
 from streamlit_folium import st_folium
 
 from donnees.controles_zones import controler_zones
+from donnees.modele_operation import libelle_saisie
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
 from donnees.schemas import ErreurDonnees
 from indicateurs.catalogue import formater_valeur
@@ -67,6 +68,7 @@ if ident_edition:
             "saisie_contact": edition["contact"] or "", "saisie_cout": edition["cout_ht_eur"],
             "saisie_arbres": int(edition["arbres_plantes"] or 0), "saisie_stockage": edition["volume_stockage_m3"],
             "saisie_declaree": edition["surface_declaree_m2"],
+            "saisie_vegetalisee": edition.get("surface_vegetalisee_m2"),
             "saisie_deconnexion": bool(edition["deconnexion_reseau"]),
             "saisie_description": edition["description"] or "", "saisie_rex": edition["retour_experience"] or "",
             "saisie_parcelles": ", ".join(edition["parcelles"] or [])})
@@ -89,8 +91,8 @@ autorisees = sorted(noms if perimetre is None else [c for c in perimetre if c in
 if not autorisees:
     st.error("Votre compte n'est rattaché à aucune commune du territoire : demandez l'accès à un administrateur.")
     st.stop()
-code = st.selectbox("Commune", autorisees, format_func=lambda c: f"{noms[c]} ({c})", key="saisie_commune",
-                    disabled=edition is not None)
+code = st.selectbox(libelle_saisie("code_insee"), autorisees, format_func=lambda c: f"{noms[c]} ({c})",
+                    key="saisie_commune", disabled=edition is not None)
 revetements = lire_revetements()
 libelles_revetements = revetements["libelle"].to_dict()
 
@@ -128,7 +130,7 @@ ajouter_outils_dessin(carte)
 retour = st_folium(carte, height=460, use_container_width=True, returned_objects=["all_drawings"],
                    key=f"saisie_carte_{code}_{edition['id'] if edition else 'nouvelle'}")
 dessins = (retour or {}).get("all_drawings") or (st.session_state.get("saisie_dessins") or [])
-references = st.text_input("Parcelles cadastrales", key="saisie_parcelles", placeholder="ex. AB 123, AB124")
+references = st.text_input(libelle_saisie("parcelles"), key="saisie_parcelles", placeholder="ex. AB 123, AB124")
 parcelles_ids, illisibles = lire_references(references)
 if illisibles:
     st.error(f"Références cadastrales illisibles : {', '.join(illisibles)}. Écrivez « AB 123 », « AB123 » ou "
@@ -210,24 +212,28 @@ else:
 st.subheader("Fiche")
 types = lire_types_site()
 gauche, droite = st.columns(2)
-nom = gauche.text_input("Nom de l'opération", key="saisie_nom", placeholder="ex. Cour de l'école Jules-Ferry")
-type_site = droite.selectbox("Type de site", list(types), format_func=types.get, key="saisie_type")
+nom = gauche.text_input(libelle_saisie("nom"), key="saisie_nom", placeholder="ex. Cour de l'école Jules-Ferry")
+type_site = droite.selectbox(libelle_saisie("type_site"), list(types), format_func=types.get, key="saisie_type")
 if "saisie_statut" not in st.session_state:
     st.session_state["saisie_statut"] = "realisee"
-statut = gauche.selectbox("Statut", list(STATUTS), format_func=STATUTS.get, key="saisie_statut")
-date_fin = droite.date_input("Fin des travaux (réelle ou prévue)", value=None, format="DD/MM/YYYY",
+statut = gauche.selectbox(libelle_saisie("statut"), list(STATUTS), format_func=STATUTS.get, key="saisie_statut")
+date_fin = droite.date_input(libelle_saisie("date_fin_travaux"), value=None, format="DD/MM/YYYY",
                              min_value=date(1990, 1, 1), max_value=date(2100, 12, 31), key="saisie_date")
-maitre_ouvrage = gauche.text_input("Maître d'ouvrage", key="saisie_mo", placeholder=f"ex. Ville de {noms[code]}")
-contact = droite.text_input("Contact (adresse de service, pas de nom de personne)", key="saisie_contact")
-cout = gauche.number_input("Coût HT (€)", min_value=0.0, value=None, step=1000.0, format="%.0f", key="saisie_cout")
-arbres = droite.number_input("Arbres plantés", min_value=0, step=1, key="saisie_arbres")
-stockage = gauche.number_input("Volume de stockage des eaux de pluie (m³)", min_value=0.0, value=None, format="%.1f",
+maitre_ouvrage = gauche.text_input(libelle_saisie("maitre_ouvrage"), key="saisie_mo",
+                                   placeholder=f"ex. Ville de {noms[code]}")
+contact = droite.text_input(libelle_saisie("contact"), key="saisie_contact")
+cout = gauche.number_input(libelle_saisie("cout_ht_eur"), min_value=0.0, value=None, step=1000.0, format="%.0f",
+                           key="saisie_cout")
+arbres = droite.number_input(libelle_saisie("arbres_plantes"), min_value=0, step=1, key="saisie_arbres")
+stockage = gauche.number_input(libelle_saisie("volume_stockage_m3"), min_value=0.0, value=None, format="%.1f",
                                key="saisie_stockage")
-declaree = droite.number_input("Surface déclarée (m²), si connue", min_value=0.0, value=None, format="%.0f",
+declaree = droite.number_input(libelle_saisie("surface_declaree_m2"), min_value=0.0, value=None, format="%.0f",
                                key="saisie_declaree")
-deconnexion = st.checkbox("Eaux de pluie déconnectées du réseau", key="saisie_deconnexion")
-description = st.text_area("Description", key="saisie_description")
-retour_experience = st.text_area("Retour d'expérience (difficultés, conseils)", key="saisie_rex")
+vegetalisee = gauche.number_input(libelle_saisie("surface_vegetalisee_m2"), min_value=0.0, value=None,
+                                 format="%.0f", key="saisie_vegetalisee")
+deconnexion = st.checkbox(libelle_saisie("deconnexion_reseau"), key="saisie_deconnexion")
+description = st.text_area(libelle_saisie("description"), key="saisie_description")
+retour_experience = st.text_area(libelle_saisie("retour_experience"), key="saisie_rex")
 deja_financees = pd.DataFrame(edition["financements"] if edition is not None else [],
                               columns=["financeur", "montant_eur"])
 financeurs_connus = sorted(set(lire_financeurs()) | set(commun.charger_financements()["financeur"].dropna())
@@ -274,7 +280,7 @@ def enregistrer() -> None:
         "date_fin_travaux": date_fin, "maitre_ouvrage": maitre_ouvrage or None, "description": description or None,
         "retour_experience": retour_experience or None, "contact": contact or None, "cout_ht_eur": cout,
         "arbres_plantes": int(arbres), "deconnexion_reseau": deconnexion, "volume_stockage_m3": stockage,
-        "surface_declaree_m2": declaree, "parcelles": list(retenues["id"]),
+        "surface_declaree_m2": declaree, "surface_vegetalisee_m2": vegetalisee, "parcelles": list(retenues["id"]),
         "localisation_approximative": approximative,
         "zones": [{"geometrie": g, "revetement_avant": a, "revetement_apres": p}
                   for g, a, p in zip(zones.geometry, zones["revetement_avant"], zones["revetement_apres"])],

@@ -1,5 +1,8 @@
 """Exports : tableau des opérations (indicateurs compris) et tables d'indicateurs, en CSV, XLSX, GeoJSON ou
-GeoPackage (octets prêts à télécharger ou à écrire)."""
+GeoPackage (octets prêts à télécharger ou à écrire).
+
+Les noms de colonnes existants (catalogue des indicateurs) ne changent pas ; les champs de l'opération
+déclarés ``exporte=True`` dans :mod:`donnees.modele_operation` s'y ajoutent sous leur libellé."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from donnees.config import dossier_donnees
+from donnees.modele_operation import champs_exportes, libelle_colonne
 from donnees.export import TYPES_MIME, exporter_csv, exporter_geojson, exporter_geopackage, exporter_xlsx
 from donnees.referentiel import lire_territoire
 from indicateurs.calcul import calculer_indicateurs_operations
@@ -33,16 +37,34 @@ def exporter_table(table: pd.DataFrame, format_fichier: str, feuille: str = "don
     raise ValueError(f"Format d'export de table inconnu : {format_fichier} (csv ou xlsx).")
 
 
-def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame, format_fichier: str) -> bytes:
+def _ajouter_champs_exportes(par_operation: pd.DataFrame, operations: pd.DataFrame | None) -> list[str]:
+    """Champs de l'opération déclarés exportés (``modele_operation.champs_exportes``) et présents dans
+    ``operations`` (un champ masqué au public en est absent) : copiés dans ``par_operation``."""
+    if operations is None:
+        return []
+    presents = [nom for nom in champs_exportes() if nom in operations.columns and nom not in par_operation.columns]
+    if presents:
+        valeurs = pd.DataFrame(operations[["id", *presents]]).set_index("id")
+        for nom in presents:
+            par_operation[nom] = par_operation["operation_id"].map(valeurs[nom])
+    return presents
+
+
+def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame | None, format_fichier: str) -> bytes:
     """Opérations retenues au format demandé : tableau (CSV, XLSX) ou couche (GeoJSON, GeoPackage).
 
     ``par_operation`` : indicateurs par opération (:func:`indicateurs.calcul.calculer_indicateurs_operations`) ;
-    ``operations`` : les mêmes opérations avec leur géométrie (pour les formats géographiques).
+    ``operations`` : les mêmes opérations avec leur géométrie (pour les formats géographiques) et les champs
+    déclarés exportés, ajoutés sous leur libellé après :data:`COLONNES_EXPORT`.
     """
+    par_operation = par_operation.copy()
+    ajoutes = _ajouter_champs_exportes(par_operation, operations)
+    colonnes = COLONNES_EXPORT + ajoutes
     if format_fichier in ("csv", "xlsx"):
-        return exporter_table(preparer_tableau(par_operation, COLONNES_EXPORT), format_fichier, "opérations")
+        return exporter_table(preparer_tableau(par_operation, colonnes, {nom: libelle_colonne(nom) for nom in ajoutes}),
+                              format_fichier, "opérations")
     geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
-        par_operation[COLONNES_EXPORT], on="operation_id")
+        par_operation[colonnes], on="operation_id")
     return exporter_geojson(geographique) if format_fichier == "geojson" else exporter_geopackage(geographique)
 
 

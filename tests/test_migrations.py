@@ -30,35 +30,40 @@ DDL_V0_POSTGRESQL = DONNEES / "base_v0_postgresql.sql"
 TABLES = ("operation", "zone", "financement", "photo", "utilisateur", "journal")
 MOT_DE_PASSE_ADMIN = "une phrase de passe solide"
 
-REVISION_ESSAI = '''"""Révision d'essai : surface végétalisée des opérations."""
+REVISION_SURFACE_VEGETALISEE = "0002"
+# Colonne ajoutée par la révision 0002, telle que SQLite et PostgreSQL l'écrivent (ALTER TABLE … ADD COLUMN).
+AJOUTS_0002 = "ALTER TABLE operation ADD COLUMN surface_vegetalisee_m2 FLOAT"
+REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    op.add_column("operation", sa.Column("surface_vegetalisee_m2", sa.Float()))
-    op.execute("UPDATE operation SET surface_vegetalisee_m2 = surface_declaree_m2 / 2")
+    op.add_column("operation", sa.Column("surface_essai_m2", sa.Float()))
+    op.execute("UPDATE operation SET surface_essai_m2 = surface_declaree_m2 / 2")
     {suite}
 
 
 def downgrade():
-    op.drop_column("operation", "surface_vegetalisee_m2")
+    op.drop_column("operation", "surface_essai_m2")
 '''
 
 # ------------------------------------------------------------------------------------------- outils
 
 
-def base_v0_sqlite(chemin: Path, schema_seul: bool = False) -> str:
-    """Écrit la base de la version précédente (avec ses données, ou son seul schéma) ; renvoie son URL."""
+def base_v0_sqlite(chemin: Path, schema_seul: bool = False, suite: str = "") -> str:
+    """Écrit la base de la version précédente (avec ses données, ou son seul schéma), puis ``suite``
+    (SQL) ; renvoie son URL."""
     script = SQL_V0.read_text(encoding="utf-8")
     if schema_seul:
         script = "\n".join(ligne for ligne in script.splitlines() if not ligne.startswith("INSERT"))
+    script += "\n" + suite + (";" if suite else "")
     connexion = sqlite3.connect(chemin)
     try:
         connexion.executescript(script)
@@ -132,10 +137,10 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0002 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai 0003 (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0002_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+    (dossier / "versions" / "0003_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
                                                         encoding="utf-8")
     return dossier
 
@@ -148,27 +153,29 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_INITIALE
+        assert magasin.version_schema() == revision_tete() == REVISION_SURFACE_VEGETALISEE
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True)
+    # Le schéma de la version précédente, plus la colonne de la révision 0002.
+    ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_0002)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_INITIALE]
+    assert revision_stockee(magasin.url) == [REVISION_SURFACE_VEGETALISEE]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
     chemin = tmp_path / "v0.sqlite"
     url = base_v0_sqlite(chemin)
     avant = lignes_brutes_sqlite(chemin)
-    schema_avant = schema_sqlite(url)
+    schema_attendu = schema_sqlite(base_v0_sqlite(tmp_path / "attendu.sqlite", schema_seul=True, suite=AJOUTS_0002))
     magasin = Magasin(url)
     try:
         assert magasin.version_schema() is None
         magasin.creer_tables()  # démarrage de l'application : mise à niveau en place
         assert magasin.version_schema() == revision_tete()
-        assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
-        assert schema_sqlite(url) == schema_avant
+        # octet pour octet, la surface végétalisée (révision 0002) ajoutée vide aux opérations
+        assert lignes_brutes_sqlite(chemin) == {**avant, "operation": [(*ligne, None) for ligne in avant["operation"]]}
+        assert schema_sqlite(url) == schema_attendu
         etat = instantane(magasin)
         verifier_contenu_v0(etat)
         assert authentifier(magasin, "admin@bassin.fr", MOT_DE_PASSE_ADMIN).role == "administrateur"
@@ -187,29 +194,46 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0001
+        magasin.creer_tables()  # version actuelle : 0002
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == ("0001", "0002")
-        assert magasin.version_schema() == "0002"
-        assert magasin.mettre_a_niveau(dossier) == ("0002", "0002")
+        assert magasin.mettre_a_niveau(dossier) == ("0002", "0003")
+        assert magasin.version_schema() == "0003"
+        assert magasin.mettre_a_niveau(dossier) == ("0003", "0003")
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
-            valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_vegetalisee_m2 FROM operation "
+            valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
                                         "ORDER BY id")).all()
     finally:
         magasin.fermer()
     assert len(valeurs) == 6 and all(v == d / 2 for d, v in valeurs)
 
 
+def test_revision_0002_surface_vegetalisee_sur_une_base_v0_avec_donnees(tmp_path):
+    """Le champ ajouté par la démonstration « ajouter un champ » : colonne vide sur les opérations existantes,
+    puis écrite et relue par le magasin sans autre changement que le modèle et la révision."""
+    url = base_v0_sqlite(tmp_path / "v0.sqlite")
+    magasin = Magasin(url)
+    try:
+        assert magasin.mettre_a_niveau() == (REVISION_INITIALE, REVISION_SURFACE_VEGETALISEE)
+        etat = instantane(magasin)
+        verifier_contenu_v0(etat)
+        assert all(o["surface_vegetalisee_m2"] is None for o in etat["operations"].values())
+        assert magasin.modifier_operation(1, 3, {"surface_vegetalisee_m2": 640.0}, "admin@bassin.fr") == 4
+        assert magasin.lire_operation(1)["surface_vegetalisee_m2"] == 640.0
+        assert magasin.lire_journal(1).iloc[-1]["diff"] == {"surface_vegetalisee_m2": [None, 640.0]}
+    finally:
+        magasin.fermer()
+
+
 def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(tmp_path):
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0002")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0003")
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0002"]
+    assert revision_stockee(url) == ["0003"]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -226,7 +250,7 @@ def test_migration_en_echec_ne_change_rien(tmp_path):
             colonnes = [c[1] for c in conn.exec_driver_sql("PRAGMA table_info(operation)")]
     finally:
         magasin.fermer()
-    assert "surface_vegetalisee_m2" not in colonnes
+    assert "surface_vegetalisee_m2" not in colonnes and "surface_essai_m2" not in colonnes
     assert lignes_brutes_sqlite(chemin) == avant
 
 
@@ -324,6 +348,7 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
     moteur = create_engine(ancienne)
     with moteur.begin() as conn:
         conn.exec_driver_sql(DDL_V0_POSTGRESQL.read_text(encoding="utf-8"))
+        conn.exec_driver_sql(AJOUTS_0002)  # la colonne de la révision 0002
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
@@ -339,6 +364,7 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
     reference = Magasin(base_v0_sqlite(tmp_path / "reference.sqlite"))
     magasin = Magasin(url)
     try:
+        reference.creer_tables()  # la même base v0 sous SQLite, mise à niveau elle aussi
         attendu = instantane(reference)
         assert magasin.version_schema() is None
         magasin.creer_tables()
@@ -353,12 +379,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0002")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0003")
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0002"]
+    assert revision_stockee(url) == ["0003"]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -34,6 +34,7 @@ import pandas as pd
 from donnees import nomenclatures
 from donnees.comptes import ROLE_VISITEUR, Utilisateur
 from donnees.droits.communes import enumerer_communes, lire_noms_communes, nommer_commune
+from donnees.modele_operation import colonnes_masquees_public
 from donnees.schemas import ErreurDonnees
 
 # Action → fin de phrase « Vous ne pouvez pas … ».
@@ -66,8 +67,8 @@ ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 # - cout_ht_eur, montant_aides_eur (et la liste ``financements`` d'une opération) : coûts et aides ;
 # - commentaire_validation : échange interne entre le syndicat et la commune ;
 # - parcelles : références cadastrales, qui désignent le propriétaire d'une parcelle privée.
-COLONNES_MASQUEES_PUBLIC = ("contact", "cree_par", "modifie_par", "cout_ht_eur", "montant_aides_eur",
-                            "commentaire_validation", "parcelles")
+# Déclarées ``public=False`` avec chaque champ de l'opération (donnees/modele_operation.py).
+COLONNES_MASQUEES_PUBLIC = colonnes_masquees_public()
 CLES_MASQUEES_PUBLIC = COLONNES_MASQUEES_PUBLIC + ("financements",)
 TYPE_SITE_PRIVE = "prive"
 

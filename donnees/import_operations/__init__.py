@@ -16,7 +16,7 @@ Modules du paquet (l'API ci-dessous est réexportée ici, chemins d'import incha
   ZIP), :mod:`.tableurs` (CSV, XLSX) ;
 - :mod:`.valeurs` (nombres, dates, booléens, financements), :mod:`.codes` (statuts, types de site,
   revêtements en texte libre), :mod:`.geometries` (WKT, projections) ;
-- :mod:`.correspondance` (table unique des champs, synonymes d'en-têtes dans ``synonymes_entetes.csv``) ;
+- :mod:`.correspondance` (champs importables et synonymes d'en-têtes, tirés de :mod:`donnees.modele_operation`) ;
 - :mod:`.preparation`, :mod:`.controles`, :mod:`.apercu` (:func:`preparer_import`), :mod:`.seuils` ;
 - :mod:`.protocoles` (ce que l'écriture attend du magasin ou de la façade), :mod:`.ecriture`
   (:func:`importer`), :mod:`.modele_xlsx` (:func:`generer_modele_xlsx`).
@@ -82,7 +82,6 @@ from donnees.import_operations.correspondance import (
     FEUILLE_AIDE,
     FEUILLE_OPERATIONS,
     FEUILLE_ZONES,
-    FICHIER_SYNONYMES,
     SYNONYMES,
     ChampImport,
     proposer_correspondance,
@@ -148,7 +147,6 @@ __all__ = [
     "FEUILLE_OPERATIONS",
     "FEUILLE_ZONES",
     "FICHIER_CORRESPONDANCES",
-    "FICHIER_SYNONYMES",
     "FORMATS",
     "FORMATS_ACCEPTES",
     "MODES",

@@ -39,6 +39,7 @@ from donnees.import_operations.protocoles import (
 from donnees.import_operations.tables import ApercuImport, TableImportee
 from donnees.import_operations.valeurs import _normaliser, _texte
 from donnees.magasin import verifier_operation
+from donnees.modele_operation import CHAMPS_SCALAIRES
 from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
 
 
@@ -285,7 +286,7 @@ def _dictionnaire(p: _Preparation, operation: _Operation) -> dict:
     source = source or champs.get("type_source") or \
         f"Fichier importé « {p.table.nom_fichier} » ({p.repere(operation.premiere)})"
     parcelles = list(dict.fromkeys(i for z in operation.zones for i in z.parcelles))
-    return {
+    dictionnaire = {
         "code_insee": champs.get("code_insee"),
         "nom": champs.get("nom"),
         "type_site": champs.get("type_site"),
@@ -307,6 +308,9 @@ def _dictionnaire(p: _Preparation, operation: _Operation) -> dict:
                   for z in operation.zones],
         "financements": [dict(f) for f in (champs.get("financements") or [])],
     }
+    # Champs déclarés dans le modèle de l'opération sans traitement particulier ci-dessus (un champ ajouté).
+    dictionnaire.update({nom: champs[nom] for nom in CHAMPS_SCALAIRES if nom in champs and nom not in dictionnaire})
+    return dictionnaire
 
 
 _COLONNES_APERCU = ["operation", "lignes", "etat", "nom", "code_insee", "type_site", "statut",

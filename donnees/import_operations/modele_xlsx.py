@@ -1,7 +1,8 @@
 """Modèle XLSX d'import : feuilles « opérations », « zones » et « aide ».
 
-En-têtes, aides et exemples viennent de la table des champs (:data:`~donnees.import_operations.correspondance.CHAMPS`) ;
-les listes de codes (revêtements, types de site, statuts) des nomenclatures.
+En-têtes, aides et exemples viennent de la déclaration de l'opération (:mod:`donnees.modele_operation`,
+par :data:`~donnees.import_operations.correspondance.CHAMPS`) ; les listes de codes (revêtements, types
+de site, statuts) des nomenclatures.
 """
 
 from __future__ import annotations

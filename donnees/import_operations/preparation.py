@@ -15,6 +15,7 @@ from pyproj import CRS
 from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
+from donnees import modele_operation
 from donnees.import_operations.codes import _nomenclatures
 from donnees.import_operations.correspondance import _LIBELLES
 from donnees.import_operations.geometries import (
@@ -86,6 +87,19 @@ class _Operation:
 
     def en_erreur(self) -> bool:
         return self.invalide or any(l.erreur for l in self.lignes) or any(z.ligne.erreur for z in self.zones)
+
+
+def _lecteur_declare(champ: modele_operation.Champ) -> Callable[[Any], Any] | None:
+    """Lecteur d'une valeur de fichier d'après la nature déclarée du champ (None : nature à lecture propre)."""
+    lecteurs = {"nombre": lambda x: _positif(x, champ.libelle), "entier": lambda x: _entier(x, champ.libelle),
+                "booleen": _booleen, "texte": _texte}
+    return lecteurs.get(champ.nature)
+
+
+# Champs scalaires de l'opération importables : ceux que lire_operation ne lit pas un à un (un champ ajouté
+# au modèle, par exemple) sont lus d'après leur nature déclarée.
+_LECTEURS_DECLARES = {nom: _lecteur_declare(c) for nom, c in modele_operation.champs_import().items()
+                      if nom in modele_operation.CHAMPS_SCALAIRES and _lecteur_declare(c) is not None}
 
 
 class _Preparation:
@@ -297,6 +311,9 @@ class _Preparation:
         champs["arbres_plantes"] = self._lire_champ(ligne, "arbres_plantes",
                                                     lambda x: _entier(x, "nombre d'arbres"))
         champs["deconnexion_reseau"] = self._lire_champ(ligne, "deconnexion_reseau", _booleen)
+        for nom, lecteur in _LECTEURS_DECLARES.items():  # champs sans lecture particulière ci-dessus
+            if nom not in champs:
+                champs[nom] = self._lire_champ(ligne, nom, lecteur)
         champs["financements"] = None
         champs["_texte_financeurs"] = None
         if not _est_vide(v.get("financements")):

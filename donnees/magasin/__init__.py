@@ -12,9 +12,12 @@ avec un message en français qui nomme le champ et dit quoi corriger.
 Les horodatages sont enregistrés en UTC, sans fuseau. Le schéma évolue par migrations Alembic
 (``migrations/``), appliquées par :meth:`Magasin.creer_tables` / :meth:`Magasin.mettre_a_niveau`.
 
-Modules : ``tables`` (métadonnées, moteur), ``convertisseurs`` (un champ à la fois),
-``verifications`` (``verifier_operation``), ``operations``, ``comptes``, ``journal``, ``schema``
-(migrations), ``noyau`` (la classe :class:`Magasin`), ``commandes`` (``desimper base …``).
+Les champs de l'opération, leurs libellés et leurs contrôles (``verifier_operation``) sont déclarés
+une fois dans :mod:`donnees.modele_operation` ; la table ``operation`` en tire ses colonnes.
+
+Modules : ``tables`` (métadonnées, moteur), ``convertisseurs`` (champs des comptes), ``operations``,
+``comptes``, ``journal``, ``schema`` (migrations), ``noyau`` (la classe :class:`Magasin`), ``commandes``
+(``desimper base …``).
 """
 
 from donnees.magasin.convertisseurs import LIBELLES, MOTIF_EMAIL, MOTIF_INSEE
@@ -39,7 +42,7 @@ from donnees.magasin.tables import (
     table_utilisateur,
     table_zone,
 )
-from donnees.magasin.verifications import (
+from donnees.modele_operation import (
     CHAMPS_CREATION,
     CHAMPS_LECTURE_SEULE,
     CHAMPS_LISTES,

@@ -37,7 +37,7 @@ from donnees.magasin.tables import (
     table_photo,
     table_zone,
 )
-from donnees.magasin.verifications import (
+from donnees.modele_operation import (
     CHAMPS_CREATION,
     CHAMPS_LECTURE_SEULE,
     CHAMPS_LISTES,

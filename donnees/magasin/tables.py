@@ -1,7 +1,10 @@
 """Tables du magasin (métadonnées SQLAlchemy), type géométrique et moteur SQLite ou PostgreSQL.
 
-Ces métadonnées décrivent le schéma à la **tête** des migrations (``migrations/versions``) : toute
-modification d'une table ici s'accompagne d'une révision Alembic (voir docs/CONTRAT_MAGASIN.md).
+Les colonnes des champs de l'opération viennent de son modèle
+(:func:`donnees.modele_operation.colonnes_sql`) ; id, horodatages, version, suppression et contraintes
+sont écrits ici. Ces métadonnées décrivent le schéma à la **tête** des migrations
+(``migrations/versions``) : toute modification d'une table ici (ou d'un champ stocké du modèle)
+s'accompagne d'une révision Alembic (voir docs/CONTRAT_MAGASIN.md).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
+from donnees.modele_operation import colonnes_sql
 from donnees.schemas import ErreurDonnees
 
 SRID_STOCKAGE = 4326
@@ -86,25 +89,7 @@ metadonnees = MetaData()
 table_operation = Table(
     "operation", metadonnees,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("code_insee", String(5), nullable=False, index=True),
-    Column("nom", Text, nullable=False),
-    Column("type_site", String(40), nullable=False),
-    Column("statut", String(20), nullable=False),
-    Column("validation", String(20), nullable=False, default="a_valider"),
-    Column("commentaire_validation", Text),
-    Column("date_fin_travaux", Date),
-    Column("maitre_ouvrage", Text),
-    Column("description", Text),
-    Column("retour_experience", Text),
-    Column("contact", Text),
-    Column("cout_ht_eur", Float),
-    Column("arbres_plantes", Integer, nullable=False, default=0),
-    Column("deconnexion_reseau", Boolean, nullable=False, default=False),
-    Column("volume_stockage_m3", Float),
-    Column("parcelles", Text, nullable=False, default="[]"),
-    Column("surface_declaree_m2", Float),
-    Column("localisation_approximative", Boolean, nullable=False, default=False),
-    Column("source", Text),
+    *colonnes_sql(),  # les champs déclarés dans donnees.modele_operation
     Column("cree_par", Text),
     Column("cree_le", DateTime, nullable=False),
     Column("modifie_par", Text),

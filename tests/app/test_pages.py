@@ -236,8 +236,15 @@ def test_saisie_dessin_injecte_puis_enregistrement(monkeypatch, dossier_demo_cop
     assert not appli.exception, appli.exception
     assert appli.selectbox(key="saisie_commune").options == ["Sète (34301)"]
     appli.session_state["saisie_dessins"] = [{"type": "Feature", "properties": {}, "geometry": mapping(zone)}]
+    # libellés du formulaire tirés du modèle de l'opération, inchangés ; le champ ajouté y figure sous le sien
+    assert appli.text_input(key="saisie_nom").label == "Nom de l'opération"
+    assert appli.date_input(key="saisie_date").label == "Fin des travaux (réelle ou prévue)"
+    assert appli.number_input(key="saisie_cout").label == "Coût HT (€)"
+    assert appli.number_input(key="saisie_declaree").label == "Surface déclarée (m²), si connue"
+    assert appli.number_input(key="saisie_vegetalisee").label == "Surface végétalisée (m²)"
     appli.text_input(key="saisie_nom").input("Cour de l'école des Essais")
     appli.date_input(key="saisie_date").set_value(date(2025, 6, 30))
+    appli.number_input(key="saisie_vegetalisee").set_value(250.0)
     appli.run()
     assert not appli.exception, appli.exception
     surfaces = {m.label: m.value for m in appli.metric}
@@ -251,6 +258,7 @@ def test_saisie_dessin_injecte_puis_enregistrement(monkeypatch, dossier_demo_cop
     assert nouvelle["nom"] == "Cour de l'école des Essais" and nouvelle["validation"] == "a_valider"
     assert nouvelle["cree_par"] == "referent@sete.fr"
     assert abs(nouvelle["surface_zones_m2"] - 600) < 1
+    assert nouvelle["surface_vegetalisee_m2"] == 250.0
     magasin.fermer()
 
 
