@@ -34,7 +34,7 @@ def commande_demo(args) -> int:
         return 0
     if chemin_territoire(dossier).exists():
         from donnees.referentiel import lire_territoire
-        from donnees.schemas import ErreurDonnees
+        from donnees.erreurs import ErreurDonnees
 
         try:
             reel = not lire_territoire(dossier).get("demo", True)
@@ -141,7 +141,7 @@ def commande_operations_importer(args) -> int:
     from donnees.import_operations import importer_fichier
     from donnees.magasin import Magasin
     from donnees.referentiel import lire_couche, lire_couche_facultative
-    from donnees.schemas import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
     chemin = Path(args.fichier)
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if inconnus and args.commande != "serveur":
         analyseur.error(f"arguments inconnus : {' '.join(inconnus)}")
     args.options_streamlit = inconnus  # `desimper serveur … --server.headless true` : passés à Streamlit
-    from donnees.schemas import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees
 
     try:
         return args.fonction(args)
@@ -298,7 +298,7 @@ def _mot_de_passe_cli(args) -> tuple[str, bool]:
     import getpass
 
     from donnees.comptes import generer_mot_de_passe, verifier_politique_mot_de_passe
-    from donnees.schemas import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees
 
     if args.mot_de_passe:
         return args.mot_de_passe, False
@@ -402,7 +402,7 @@ def _mode_invest(args, requis: tuple[str, ...]) -> bool:
     """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees)."""
     fournis = [nom for nom in requis if getattr(args, nom)]
     if fournis and len(fournis) < len(requis):
-        from donnees.schemas import ErreurDonnees
+        from donnees.erreurs import ErreurDonnees
 
         manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
         raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")

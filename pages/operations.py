@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from pages import commun
 from vues.tableaux import preparer_tableau
 

@@ -34,7 +34,7 @@ from donnees.import_operations import (
     proposer_correspondance,
 )
 from donnees.magasin import Magasin
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from outils import chemin_partage
 
 VERS_4326 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)

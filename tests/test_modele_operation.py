@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import box
 
 from donnees import modele_operation as modele
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 def _saisie(**modifications) -> dict:

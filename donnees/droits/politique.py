@@ -34,7 +34,7 @@ import pandas as pd
 from donnees import nomenclatures
 from donnees.comptes import ROLE_VISITEUR, Utilisateur
 from donnees.droits.communes import enumerer_communes, lire_noms_communes, nommer_commune
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 # Action → fin de phrase « Vous ne pouvez pas … ».
 ACTIONS = {

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from donnees.lecture_vecteur import ERREURS_LECTURE, est_polygonal, lire_infos
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 TAILLE_MAX_DECOMPRESSEE = 200 * 1024 * 1024    # total décompressé d'une archive (zip, kmz, xlsx)
 RATIO_MAX_COMPRESSION = 100                    # au-delà (fichier > 1 Mo), archive refusée (bombe)

@@ -17,7 +17,10 @@ Modules : ``tables`` (métadonnées, moteur), ``convertisseurs`` (un champ à la
 (migrations), ``noyau`` (la classe :class:`Magasin`), ``commandes`` (``desimper base …``).
 """
 
-from donnees.magasin.convertisseurs import LIBELLES, MOTIF_EMAIL, MOTIF_INSEE
+from donnees.cadastre import MOTIF_CODE_INSEE as MOTIF_INSEE
+from donnees.cadastre import MOTIF_ID_PARCELLE as MOTIF_PARCELLE
+from donnees.erreurs import ErreurDonnees
+from donnees.magasin.convertisseurs import LIBELLES, MOTIF_EMAIL
 from donnees.magasin.noyau import Magasin
 from donnees.magasin.operations import (
     PRECISION_WKT,
@@ -45,10 +48,8 @@ from donnees.magasin.verifications import (
     CHAMPS_LISTES,
     CHAMPS_SAISIE,
     CHAMPS_SCALAIRES,
-    MOTIF_PARCELLE,
     verifier_operation,
 )
-from donnees.schemas import ErreurDonnees
 
 __all__ = [
     "ACTIONS_JOURNAL",
