@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from donnees.format import formater_nombre
+
 RACINE = Path(__file__).resolve().parent
 
 
@@ -57,12 +59,12 @@ def commande_demo(args) -> int:
         print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
         calculer_modeles_territoire(dossier)
     duree = time.perf_counter() - debut
-    print(f"Territoire de démonstration prêt en {duree:.1f} s.".replace(".", ",", 1))
+    print(f"Territoire de démonstration prêt en {formater_nombre(duree, 1, 's')}.")
     libelles = {"communes": "communes", "parcelles": "parcelles", "occupation": "polygones d'occupation du sol",
                 "operations": "opérations", "zones": "zones", "financements": "financements", "photos": "photos"}
     for cle, libelle in libelles.items():
         if isinstance(resume.get(cle), int):
-            print(f"  {libelle} : {resume[cle]:,}".replace(",", " "))
+            print(f"  {libelle} : {formater_nombre(resume[cle])}")
     return 0
 
 
@@ -343,7 +345,7 @@ def _compte_systeme() -> str:
 
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - pas de compte système identifiable
+    except (KeyError, OSError):  # pas de compte système identifiable (conteneur sans entrée passwd…)
         return "inconnu"
 
 
@@ -412,7 +414,7 @@ def _mode_invest(args, requis: tuple[str, ...]) -> bool:
 def _afficher(table, colonnes: dict[str, str]) -> None:
     """Table en texte, nombres à 3 décimales avec virgule."""
     vue = table[list(colonnes)].rename(columns=colonnes)
-    print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
+    print(vue.to_string(index=False, float_format=lambda v: formater_nombre(v, 3)))
 
 
 def commande_chaleur(args) -> int:
@@ -431,7 +433,7 @@ def commande_chaleur(args) -> int:
         invest.ecrire_sorties_territoire(modeles, sortie, eau=False)
         print(f"Chaleur sur le territoire ({modeles.chaleur.grille.hauteur} × "
               f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
-              f"{time.perf_counter() - debut:.1f} s, cellules urbaines :".replace(".", ",", 1))
+              f"{formater_nombre(time.perf_counter() - debut, 1, 's')}, cellules urbaines :")
         _afficher(modeles.chaleur.communes, {"code_insee": "commune", "scenario": "scénario",
                                              "t_air_moyenne_c": "T_air (°C)",
                                              "anomalie_moyenne_c": "anomalie (°C)",
@@ -542,7 +544,7 @@ def commande_importer(args) -> int:
         noms = dict(zip(communes["code_insee"], communes["nom"]))
     for ligne in rapport.lignes(noms):
         print(ligne)
-    print(f"Terminé en {time.perf_counter() - debut:.1f} s.".replace(".", ",", 1))
+    print(f"Terminé en {formater_nombre(time.perf_counter() - debut, 1, 's')}.")
     return 0
 
 
