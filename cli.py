@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from donnees.format import formater_nombre
+
 RACINE = Path(__file__).resolve().parent
 
 
@@ -34,7 +36,7 @@ def commande_demo(args) -> int:
         return 0
     if chemin_territoire(dossier).exists():
         from donnees.referentiel import lire_territoire
-        from donnees.schemas import ErreurDonnees
+        from donnees.erreurs import ErreurDonnees
 
         try:
             reel = not lire_territoire(dossier).get("demo", True)
@@ -57,12 +59,12 @@ def commande_demo(args) -> int:
         print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
         calculer_modeles_territoire(dossier)
     duree = time.perf_counter() - debut
-    print(f"Territoire de démonstration prêt en {duree:.1f} s.".replace(".", ",", 1))
+    print(f"Territoire de démonstration prêt en {formater_nombre(duree, 1, 's')}.")
     libelles = {"communes": "communes", "parcelles": "parcelles", "occupation": "polygones d'occupation du sol",
                 "operations": "opérations", "zones": "zones", "financements": "financements", "photos": "photos"}
     for cle, libelle in libelles.items():
         if isinstance(resume.get(cle), int):
-            print(f"  {libelle} : {resume[cle]:,}".replace(",", " "))
+            print(f"  {libelle} : {formater_nombre(resume[cle])}")
     return 0
 
 
@@ -141,7 +143,7 @@ def commande_operations_importer(args) -> int:
     from donnees.import_operations import importer_fichier
     from donnees.magasin import Magasin
     from donnees.referentiel import lire_couche, lire_couche_facultative
-    from donnees.schemas import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
     chemin = Path(args.fichier)
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if inconnus and args.commande != "serveur":
         analyseur.error(f"arguments inconnus : {' '.join(inconnus)}")
     args.options_streamlit = inconnus  # `desimper serveur … --server.headless true` : passés à Streamlit
-    from donnees.schemas import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees
 
     try:
         return args.fonction(args)
@@ -298,7 +300,7 @@ def _mot_de_passe_cli(args) -> tuple[str, bool]:
     import getpass
 
     from donnees.comptes import generer_mot_de_passe, verifier_politique_mot_de_passe
-    from donnees.schemas import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees
 
     if args.mot_de_passe:
         return args.mot_de_passe, False
@@ -343,7 +345,7 @@ def _compte_systeme() -> str:
 
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - pas de compte système identifiable
+    except (KeyError, OSError):  # pas de compte système identifiable (conteneur sans entrée passwd…)
         return "inconnu"
 
 
@@ -402,7 +404,7 @@ def _mode_invest(args, requis: tuple[str, ...]) -> bool:
     """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees)."""
     fournis = [nom for nom in requis if getattr(args, nom)]
     if fournis and len(fournis) < len(requis):
-        from donnees.schemas import ErreurDonnees
+        from donnees.erreurs import ErreurDonnees
 
         manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
         raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")
@@ -412,7 +414,7 @@ def _mode_invest(args, requis: tuple[str, ...]) -> bool:
 def _afficher(table, colonnes: dict[str, str]) -> None:
     """Table en texte, nombres à 3 décimales avec virgule."""
     vue = table[list(colonnes)].rename(columns=colonnes)
-    print(vue.to_string(index=False, float_format=lambda v: f"{v:.3f}".replace(".", ",")))
+    print(vue.to_string(index=False, float_format=lambda v: formater_nombre(v, 3)))
 
 
 def commande_chaleur(args) -> int:
@@ -431,7 +433,7 @@ def commande_chaleur(args) -> int:
         invest.ecrire_sorties_territoire(modeles, sortie, eau=False)
         print(f"Chaleur sur le territoire ({modeles.chaleur.grille.hauteur} × "
               f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
-              f"{time.perf_counter() - debut:.1f} s, cellules urbaines :".replace(".", ",", 1))
+              f"{formater_nombre(time.perf_counter() - debut, 1, 's')}, cellules urbaines :")
         _afficher(modeles.chaleur.communes, {"code_insee": "commune", "scenario": "scénario",
                                              "t_air_moyenne_c": "T_air (°C)",
                                              "anomalie_moyenne_c": "anomalie (°C)",
@@ -542,7 +544,7 @@ def commande_importer(args) -> int:
         noms = dict(zip(communes["code_insee"], communes["nom"]))
     for ligne in rapport.lignes(noms):
         print(ligne)
-    print(f"Terminé en {time.perf_counter() - debut:.1f} s.".replace(".", ",", 1))
+    print(f"Terminé en {formater_nombre(time.perf_counter() - debut, 1, 's')}.")
     return 0
 
 

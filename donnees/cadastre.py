@@ -20,6 +20,10 @@ MOTIF_TEXTE_NUMERO = r"^\d{1,4}$"
 
 MOTIF_CODE_INSEE = re.compile(MOTIF_TEXTE_CODE_INSEE)
 MOTIF_ID_PARCELLE = re.compile(r"^(\d[\dAB]\d{3})([0-9A-Z]{3})([0-9A-Z]{2})(\d{4})$")
+# Référence courte d'une parcelle dans sa commune : [préfixe] section numéro (« AB 123 », « 000AB0123 »).
+MOTIF_REF_PARCELLE = re.compile(r"^(?:(\d{3})\s*)?0*([A-Z]{1,2})\s*0*(\d{1,4})$")
+# Identifiant complet au numéro ou à la section non complétés de zéros (« 34301000AB123 »).
+_MOTIF_ID_ABREGE = re.compile(r"^(\d[\dAB]\d{3})(\d{3})0*([A-Z]{1,2})0*(\d{1,4})$")
 # Code INSEE d'une commune existante possible : département reconnaissable (pas 00, 96, 98, 99 ; 971 à 976).
 _MOTIF_CODE_INSEE_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _DEPARTEMENTS_EXCLUS = ("00", "96", "98", "99")
@@ -72,3 +76,23 @@ def composer_id_parcelle(code_insee, prefixe, section, numero):
 def departement_de(code_insee: str) -> str:
     """Département d'une commune : 2 caractères (``34``, ``2A``), 3 pour l'outre-mer (``971`` à ``976``)."""
     return code_insee[:3] if code_insee.startswith("97") else code_insee[:2]
+
+
+def lire_reference_parcelle(reference: str, code_insee: str) -> str | None:
+    """Identifiant à 14 caractères d'une référence cadastrale, ou None si elle est illisible.
+
+    Formats lus : l'identifiant lui-même (``34301000AB0123``), ou une référence dans la commune
+    ``code_insee`` : « AB 123 », « AB123 », « 0AB0123 », « 000AB0123 » (préfixe « 000 » par défaut), ou
+    l'identifiant aux zéros omis (« 34301000 AB 123 »).
+    """
+    texte = reference.strip().upper()
+    compacte = texte.replace(" ", "")
+    if est_id_parcelle(compacte):
+        return compacte
+    if m := _MOTIF_ID_ABREGE.match(compacte):
+        code_insee, prefixe, section, numero = m.groups()
+    elif m := MOTIF_REF_PARCELLE.match(texte):
+        prefixe, section, numero = m.groups()
+    else:
+        return None
+    return composer_id_parcelle(code_insee, prefixe or "000", section.rjust(2, "0"), numero)

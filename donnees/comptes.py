@@ -33,7 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from donnees import nomenclatures
 from donnees.magasin import Magasin
 from donnees.modeles_json import ParametresComptes
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from donnees.validation import valider_json
 
 __all__ = [

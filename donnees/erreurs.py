@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "exemple_id_parcelle": "34301000AB0123",
     "format_id_parcelle": ("14 caractères attendus (commune, préfixe, section, numéro ; ex. "
                            "34301000AB0123)"),
+    "systeme_absent": "{nom} : système de coordonnées absent (fichier .prj manquant ?). {conseil}",
     "surface_hors_projection": ("Surface incalculable en Lambert-93 : une zone est hors du domaine de la "
                                 "projection. Vérifiez ses coordonnées."),
 }

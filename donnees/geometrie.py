@@ -16,7 +16,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, message
 
 CRS_STOCKAGE = "EPSG:4326"
 CRS_CALCUL = "EPSG:2154"
@@ -91,6 +91,19 @@ def surfaces_m2(table) -> np.ndarray:
     """Surfaces en m² des géométries d'une GeoDataFrame ou GeoSeries, calculées en Lambert-93."""
     geometries = table.geometry if hasattr(table, "geometry") else table
     return en_lambert93(geometries).area.to_numpy(float)
+
+
+def aires_lambert93(geometries: np.ndarray) -> np.ndarray:
+    """Surfaces en m² d'un tableau de géométries WGS84, calculées en Lambert-93 (en lot).
+
+    Lève :class:`ErreurDonnees` si une géométrie sort du domaine de la projection (surface infinie).
+    """
+    if len(geometries) == 0:
+        return np.zeros(0)
+    surfaces = shapely.area(vers_lambert93(geometries))
+    if not np.isfinite(surfaces).all():
+        raise ErreurDonnees(message("surface_hors_projection"), "zone", "geometrie")
+    return surfaces
 
 
 def lire_geometrie(valeur: Any) -> BaseGeometry | None:

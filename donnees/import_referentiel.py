@@ -35,18 +35,21 @@ import pyproj
 import shapely
 
 from donnees.config import dossier_donnees
-from donnees.lecture_vecteur import (ERREURS_LECTURE, lire_entites, lire_infos, lister_couches,
+from donnees.lecture_vecteur import (ERREURS_LECTURE, NB_CITES, citer, lire_entites, lire_infos, lister_couches,
                                      verifier_degres_dans_metres, verifier_dans_wgs84)
 from donnees.referentiel import (construire_communes_affichage, couche_presente, ecrire_couche, lire_couche,
                                  lire_territoire)
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees, valider_couche
+from donnees.cadastre import departement_de
+from donnees.erreurs import ErreurDonnees, message
+from donnees.format import formater_nombre
+from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_lambert93, en_wgs84, transformateur
+from donnees.schemas import valider_couche
 from donnees.sources import construire_fiche, enregistrer_sources
 from donnees.telechargement import (ErreurTelechargement, FichierTelecharge, dossier_telechargements,
                                     nom_fichier_url, telecharger_fichier)
-from donnees.territoire import departement_de, urls_sources
+from donnees.territoire import urls_sources
 
 COUCHES_IMPORTABLES = ("communes", "parcelles", "batiments", "occupation")
-NB_CITES = 10
 SURFACE_MIN_MORCEAU_M2 = 1.0
 URL_OCSGE = "https://geoservices.ign.fr/ocsge"
 _EXTENSIONS_GEOJSON = (".json", ".geojson", ".json.gz", ".geojson.gz", ".gz")
@@ -79,24 +82,15 @@ class RapportImport:
         noms = noms or {}
         fiche = self.fiche
         millesime = fiche.get("millesime") or "non précisé"
-        texte = [f"Couche « {fiche.get('libelle', self.couche)} » importée : {_milliers(self.nombre)} lignes "
+        texte = [f"Couche « {fiche.get('libelle', self.couche)} » importée : {formater_nombre(self.nombre)} lignes "
                  f"({fiche.get('source', '?')} ; millésime {millesime}).",
                  f"Licence : {fiche.get('licence', '?')}. {fiche.get('attribution', '')}".rstrip()]
         texte += [f"Attention : {a}" for a in self.avertissements]
         texte.append("Par commune :")
         for code, nombre in sorted(self.par_commune.items()):
             nom = f" {noms[code]}" if code in noms else ""
-            texte.append(f"  {code}{nom} : {_milliers(nombre)}")
+            texte.append(f"  {code}{nom} : {formater_nombre(nombre)}")
         return texte
-
-
-def _milliers(valeur: int) -> str:
-    return f"{int(valeur):,}".replace(",", " ")
-
-
-def _citer(valeurs, n: int = NB_CITES) -> str:
-    valeurs = list(valeurs)
-    return ", ".join(str(v) for v in valeurs[:n]) + (f" … ({len(valeurs)} en tout)" if len(valeurs) > n else "")
 
 
 # ------------------------------------------------------------------------------------ lecture des fichiers
@@ -141,7 +135,7 @@ def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None =
     entites = contenu.get("features") or []
     crs = _crs_geojson(contenu, nom)
     if crs is None:
-        crs = pyproj.CRS.from_user_input(crs_declare) if crs_declare else pyproj.CRS.from_epsg(4326)
+        crs = pyproj.CRS.from_user_input(crs_declare or CRS_STOCKAGE)
     geometries, proprietes, ids, sans_geometrie = [], [], [], []
     for rang, entite in enumerate(entites):
         geometrie = entite.get("geometry")
@@ -158,7 +152,7 @@ def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None =
         ids.append(entite.get("id"))
     if sans_geometrie:
         raise ErreurDonnees(f"Fichier {nom} : entités sans géométrie ou géométrie illisible (entités "
-                            f"{_citer(sans_geometrie)}). Corrigez ou retirez-les.", "import", "geometry")
+                            f"{citer(sans_geometrie)}). Corrigez ou retirez-les.", "import", "geometry")
     table = gpd.GeoDataFrame(pd.DataFrame(proprietes), geometry=geometries, crs=crs)
     return Lecture(_vers_wgs84(table, nom), ids, crs.to_string(), nom)
 
@@ -182,23 +176,22 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
     if couche is None and len(couches) > 1:
         egales = [c for c in couches if couche_defaut and c.lower() == couche_defaut.lower()]
         if not egales:
-            raise ErreurDonnees(f"Fichier {nom} : plusieurs couches ({_citer(couches)}). Choisissez-en une avec "
+            raise ErreurDonnees(f"Fichier {nom} : plusieurs couches ({citer(couches)}). Choisissez-en une avec "
                                 "--couche.", "import")
         couche = egales[0]
     if couche is not None and couche not in couches:
-        raise ErreurDonnees(f"Fichier {nom} : pas de couche « {couche} » (couches : {_citer(couches)}).",
+        raise ErreurDonnees(f"Fichier {nom} : pas de couche « {couche} » (couches : {citer(couches)}).",
                             "import")
     infos = lire_infos(chemin, couche)
     crs = infos.get("crs")
     if not crs:
         if not crs_declare:
-            raise ErreurDonnees(f"Fichier {nom} : système de coordonnées absent (fichier .prj manquant ?). "
-                                "Précisez-le avec --crs, par exemple --crs EPSG:2154 pour du Lambert-93.",
-                                "import", "crs")
+            raise ErreurDonnees(message("systeme_absent", nom=f"Fichier {nom}", conseil="Précisez-le avec "
+                                        "--crs, par exemple --crs EPSG:2154 pour du Lambert-93."), "import", "crs")
         crs = crs_declare
     bbox, where = None, None
     if emprise_wgs84 is not None:
-        bbox = pyproj.Transformer.from_crs(CRS_STOCKAGE, crs, always_xy=True).transform_bounds(*emprise_wgs84)
+        bbox = transformateur(CRS_STOCKAGE, crs).transform_bounds(*emprise_wgs84)
     if filtre_codes is not None:
         champs = {str(c).lower(): str(c) for c in infos.get("fields", [])}
         champ = next((champs[c.lower()] for c in filtre_codes[0] if c.lower() in champs), None)
@@ -219,16 +212,16 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
 def _vers_wgs84(table: gpd.GeoDataFrame, nom: str) -> gpd.GeoDataFrame:
     """Reprojette en WGS84 et vérifie que les coordonnées y sont plausibles (système absent ou mélangé)."""
     if len(table) == 0:
-        return table.to_crs(CRS_STOCKAGE) if table.crs is not None else table
+        return en_wgs84(table)
     if table.crs.is_geographic:
         verifier_dans_wgs84(table.geometry.values, f"Fichier {nom}",
                             "Des coordonnées en mètres sont sans doute en Lambert-93 : précisez --crs EPSG:2154, "
-                            "ou exportez le fichier en WGS84.", _citer)
+                            "ou exportez le fichier en WGS84.", citer)
     elif table.crs.is_projected:
         verifier_degres_dans_metres(table.geometry.values, table.crs, f"Fichier {nom}",
                                     "Exportez le fichier dans le système déclaré, ou déclarez-le en WGS84 (--crs "
-                                    "EPSG:4326).", _citer)
-    table = table.to_crs(CRS_STOCKAGE)
+                                    "EPSG:4326).", citer)
+    table = en_wgs84(table)
     table = table.set_geometry(shapely.force_2d(table.geometry.values))
     return table
 
@@ -250,7 +243,7 @@ def _verifier_meme_systeme(lectures: list[Lecture]) -> None:
     for lecture in lectures:
         systemes.setdefault(lecture.crs_origine, []).append(lecture.nom)
     if len(systemes) > 1:
-        detail = " ; ".join(f"{crs} : {_citer(noms, 3)}" for crs, noms in systemes.items())
+        detail = " ; ".join(f"{crs} : {citer(noms, 3)}" for crs, noms in systemes.items())
         raise ErreurDonnees(f"Fichiers dans des systèmes de coordonnées différents ({detail}). Fournissez des "
                             "fichiers d'une même source, dans un même système.", "import", "crs")
 
@@ -349,13 +342,13 @@ def _dedoublonner(table: gpd.GeoDataFrame, cle: str, libelle: str, colonnes: lis
         exemples = table.loc[table[cle].isin(differents.index[:3])]
         detail = "; ".join(f"{v} ({f})" for v, f in zip(exemples[cle], exemples["_fichier"]))
         raise ErreurDonnees(
-            f"{libelle} : identifiants en double avec des contenus différents : {_citer(differents.index)} "
+            f"{libelle} : identifiants en double avec des contenus différents : {citer(differents.index)} "
             f"(par exemple {detail}). Chaque identifiant (properties.id) doit être unique : vérifiez que les "
             "fichiers viennent d'une même édition et ne se recouvrent pas.", "import", cle,
             list(differents.index[:NB_CITES]))
     n = int(table[cle].duplicated().sum())
     avertissements.append(f"{n} entité(s) en double à l'identique (même identifiant, mêmes attributs et "
-                          f"géométrie : {_citer(table.loc[table[cle].duplicated(), cle].unique())}) ; une seule "
+                          f"géométrie : {citer(table.loc[table[cle].duplicated(), cle].unique())}) ; une seule "
                           "gardée.")
     return table.loc[~table[cle].duplicated()].copy()
 
@@ -375,7 +368,7 @@ def _normaliser_communes(lecture: Lecture) -> gpd.GeoDataFrame:
     if code is None or nom is None:
         raise ErreurDonnees(
             f"Fichier {lecture.nom} : colonnes du code INSEE et du nom introuvables (colonnes : "
-            f"{_citer(c for c in table.columns if c != 'geometry')}). Attendu : code/code_insee/INSEE_COM et "
+            f"{citer(c for c in table.columns if c != 'geometry')}). Attendu : code/code_insee/INSEE_COM et "
             "nom/NOM/NOM_COM (geo.api.gouv.fr ou IGN ADMIN EXPRESS).", "communes", "code_insee")
     return gpd.GeoDataFrame({
         "code_insee": table[code].astype(str).str.strip().str.upper(),
@@ -406,8 +399,8 @@ def importer_communes(dossier: Path, codes: list[str], base_geo: str, telecharge
     tables = [_normaliser_communes(lecture) for lecture in lectures if len(lecture.table)]
     if not tables:
         raise ErreurDonnees("Couche des communes vide : aucune commune dans " + (
-            "les réponses de geo.api.gouv.fr" if telecharger else _citer(l.nom for l in lectures)) +
-            f". Codes INSEE demandés : {_citer(codes)}.", "communes")
+            "les réponses de geo.api.gouv.fr" if telecharger else citer(l.nom for l in lectures)) +
+            f". Codes INSEE demandés : {citer(codes)}.", "communes")
     toutes = pd.concat(tables, ignore_index=True)
     retenues = toutes[toutes["code_insee"].isin(codes)].copy()
     manquants = [c for c in codes if c not in set(retenues["code_insee"])]
@@ -415,16 +408,16 @@ def importer_communes(dossier: Path, codes: list[str], base_geo: str, telecharge
         departements_fichier = sorted({departement_de(c) for c in toutes["code_insee"]})
         departements_territoire = sorted({departement_de(c) for c in codes})
         if telecharger:
-            message = (f"Codes INSEE inconnus de geo.api.gouv.fr : {_citer(manquants)}. Corrigez la liste des "
+            message = (f"Codes INSEE inconnus de geo.api.gouv.fr : {citer(manquants)}. Corrigez la liste des "
                        "communes (desimper territoire initialiser … --remplacer) ; une commune fusionnée dans une "
                        "commune nouvelle n'a plus de code propre.")
         elif not set(departements_fichier) & set(departements_territoire):
-            message = (f"Le fichier {_citer(sorted(set(toutes['_fichier'])), 3)} couvre le(s) département(s) "
+            message = (f"Le fichier {citer(sorted(set(toutes['_fichier'])), 3)} couvre le(s) département(s) "
                        f"{', '.join(departements_fichier)}, pas celui ou ceux du territoire "
                        f"({', '.join(departements_territoire)}). Fournissez le fichier du bon département.")
         else:
-            message = (f"Communes du territoire absentes du fichier {_citer(sorted(set(toutes['_fichier'])), 3)} : "
-                       f"{_citer(manquants)}. Vérifiez les codes INSEE du territoire ou fournissez un fichier "
+            message = (f"Communes du territoire absentes du fichier {citer(sorted(set(toutes['_fichier'])), 3)} : "
+                       f"{citer(manquants)}. Vérifiez les codes INSEE du territoire ou fournissez un fichier "
                        "plus complet (par exemple IGN ADMIN EXPRESS du département).")
         raise ErreurDonnees(message, "communes", "code_insee", manquants[:NB_CITES])
     retenues = gpd.GeoDataFrame(retenues, geometry="geometry", crs=CRS_STOCKAGE)
@@ -432,13 +425,13 @@ def importer_communes(dossier: Path, codes: list[str], base_geo: str, telecharge
     sans_population = retenues.loc[retenues["population"].isna(), "code_insee"].tolist()
     if sans_population:
         raise ErreurDonnees(
-            f"Population absente pour les communes {_citer(sans_population)}. Fournissez un fichier qui la donne "
+            f"Population absente pour les communes {citer(sans_population)}. Fournissez un fichier qui la donne "
             "(geo.api.gouv.fr : champ population ; ADMIN EXPRESS : champ POPULATION).", "communes", "population",
             sans_population[:NB_CITES])
     retenues["geometry"] = _polygones_valides(retenues.geometry.values)
     vides = retenues.loc[retenues.geometry.isna(), "code_insee"].tolist()
     if vides:
-        raise ErreurDonnees(f"Communes sans contour surfacique : {_citer(vides)}. Demandez les contours "
+        raise ErreurDonnees(f"Communes sans contour surfacique : {citer(vides)}. Demandez les contours "
                             "(geometry=contour) ou un fichier de polygones.", "communes", "geometry")
     retenues["population"] = retenues["population"].round().astype("int64")
     return retenues, urls, [str(f) for f in fichiers], dates, avertissements
@@ -463,13 +456,13 @@ def _verifier_communes_fichier(table: pd.DataFrame, lecture: Lecture, codes: lis
     departements = sorted({departement_de(c) for c in etrangeres})
     if attendu:
         debut = (f"Le fichier {lecture.nom}, demandé pour la commune {attendu} (département "
-                 f"{departement_de(attendu)}), contient des {libelle} de la commune {_citer(etrangeres, 3)} "
+                 f"{departement_de(attendu)}), contient des {libelle} de la commune {citer(etrangeres, 3)} "
                  f"(département {', '.join(departements)}).")
     else:
         debut = (f"Le fichier {lecture.nom} contient des {libelle} de communes hors du territoire : "
-                 f"{_citer(etrangeres, 5)} (département {', '.join(departements)}).")
+                 f"{citer(etrangeres, 5)} (département {', '.join(departements)}).")
     raise ErreurDonnees(debut + " Fournissez les fichiers des communes du territoire "
-                        f"({_citer(codes, 5)}).", "import", "commune", etrangeres[:NB_CITES])
+                        f"({citer(codes, 5)}).", "import", "commune", etrangeres[:NB_CITES])
 
 
 def _table_parcelles(lecture: Lecture, codes: list[str], attendu: str | None, avertissements: list[str]
@@ -539,12 +532,12 @@ def importer_cadastre(couche: str, dossier: Path, codes: list[str], base_cadastr
     libelle = "parcelles" if couche == "parcelles" else "bâtiments"
     if not tables:
         raise ErreurDonnees(f"Couche des {libelle} vide : aucune entité dans " + (
-            _citer(urls, 3) if telecharger else _citer((Path(f).name for f in fichiers), 3)) +
+            citer(urls, 3) if telecharger else citer((Path(f).name for f in fichiers), 3)) +
             ". Vérifiez les fichiers (commune sans cadastre ?).", couche)
     table = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), geometry="geometry", crs=CRS_STOCKAGE)
     sans_entite = [c for c in codes if c not in set(table["commune"])]
     if sans_entite:
-        avertissements.append(f"Communes du territoire sans {libelle} dans les fichiers : {_citer(sans_entite)} "
+        avertissements.append(f"Communes du territoire sans {libelle} dans les fichiers : {citer(sans_entite)} "
                               "(ajoutez leurs fichiers à --depuis pour les importer aussi).")
     table["geometry"] = _polygones_valides(table.geometry.values)
     sans = table.geometry.isna()
@@ -557,7 +550,7 @@ def importer_cadastre(couche: str, dossier: Path, codes: list[str], base_cadastr
         contenance = pd.to_numeric(table["contenance"], errors="coerce")
         if contenance.isna().any():
             n = int(contenance.isna().sum())
-            calculee = np.round(shapely.area(table.to_crs(CRS_CALCUL).geometry.values))
+            calculee = np.round(shapely.area(en_lambert93(table).geometry.values))
             contenance = contenance.fillna(pd.Series(calculee, index=table.index))
             avertissements.append(f"{n} parcelle(s) sans contenance : surface calculée sur la géométrie "
                                   "(Lambert-93).")
@@ -572,7 +565,7 @@ def importer_cadastre(couche: str, dossier: Path, codes: list[str], base_cadastr
         cle = table.geometry.normalize().to_wkb(hex=True)
         table["_cle"] = table["commune"] + "|" + cle
         table = _dedoublonner(table, "_cle", "Bâtiments", ["type", "nom"], avertissements)
-        point = shapely.point_on_surface(table.to_crs(CRS_CALCUL).geometry.values)
+        point = shapely.point_on_surface(en_lambert93(table).geometry.values)
         table = table.assign(_x=np.round(shapely.get_x(point), 2), _y=np.round(shapely.get_y(point), 2))
         table = table.sort_values(["commune", "_y", "_x", "_cle"], kind="stable")
         table["id"] = table["commune"] + "-" + (table.groupby("commune").cumcount() + 1).astype(str).str.zfill(6)
@@ -634,14 +627,14 @@ def _morceau_occupation(lecture: Lecture, table_corr: dict | None, colonne_couve
         colonne = _colonne(table, (colonne_couverture,))
         if colonne is None:
             raise ErreurDonnees(f"Fichier {lecture.nom} : colonne « {colonne_couverture} » absente (colonnes : "
-                                f"{_citer(c for c in table.columns if c != 'geometry')}).", "occupation",
+                                f"{citer(c for c in table.columns if c != 'geometry')}).", "occupation",
                                 colonne_couverture)
         valeurs = table[colonne].astype(str).str.strip()
         inconnues = sorted(set(valeurs) - set(table_corr))
         if inconnues:
             raise ErreurDonnees(
                 f"Fichier {lecture.nom} : valeurs de « {colonne} » absentes de la table de correspondance "
-                f"{Path(correspondance).name} : {_citer(inconnues)}. Ajoutez-les à la table.", "occupation",
+                f"{Path(correspondance).name} : {citer(inconnues)}. Ajoutez-les à la table.", "occupation",
                 colonne, inconnues[:NB_CITES])
         code_cs = valeurs.map(lambda v: table_corr[v][0])
         code_us = valeurs.map(lambda v: table_corr[v][1])
@@ -650,7 +643,7 @@ def _morceau_occupation(lecture: Lecture, table_corr: dict | None, colonne_couve
         if colonne_cs is None:
             raise ErreurDonnees(
                 f"Fichier {lecture.nom} : colonne CODE_CS absente (colonnes : "
-                f"{_citer(c for c in table.columns if c != 'geometry')}). Pour une autre couche que l'OCS GE, "
+                f"{citer(c for c in table.columns if c != 'geometry')}). Pour une autre couche que l'OCS GE, "
                 "passez --colonne-couverture COLONNE --correspondance TABLE.csv.", "occupation", "code_cs")
         colonne_us = _colonne(table, ("CODE_US", "code_us", "usage"))
         code_cs = table[colonne_cs].astype(str).str.strip()
@@ -667,7 +660,7 @@ def _verifier_codes_ocsge(table: pd.DataFrame) -> None:
     connus = set(lire_correspondance_ocsge()["code_cs"])
     comptes = table.loc[~table["code_cs"].isin(connus), "code_cs"].value_counts()
     if len(comptes):
-        detail = _citer(f"{code} ({n} polygones)" for code, n in comptes.items())
+        detail = citer(f"{code} ({n} polygones)" for code, n in comptes.items())
         raise ErreurDonnees(
             f"Codes OCS GE absents de la correspondance vers les revêtements : {detail}. Complétez "
             "donnees/nomenclatures/ocsge_revetements.csv, ou passez une table avec --correspondance.",
@@ -710,26 +703,27 @@ def importer_occupation(dossier: Path, codes: list[str], fichiers: list[Path], c
                 for lecture in lectures if len(lecture.table)]
     if not morceaux:
         raise ErreurDonnees(f"Couche d'occupation du sol vide : aucun polygone dans l'emprise du territoire "
-                            f"({_citer((Path(f).name for f in fichiers), 3)}). Le fichier couvre-t-il bien le "
+                            f"({citer((Path(f).name for f in fichiers), 3)}). Le fichier couvre-t-il bien le "
                             "territoire (autre département) ?", "occupation")
     table = pd.concat(morceaux, ignore_index=True)
     if table_corr is None:
         _verifier_codes_ocsge(table)
-    geometries = _polygones_valides(shapely.force_2d(table.to_crs(CRS_CALCUL).geometry.values))
+    geometries = _polygones_valides(shapely.force_2d(en_lambert93(table).geometry.values))
     garder = ~shapely.is_missing(geometries)
     table, geometries = table.loc[garder].reset_index(drop=True), geometries[garder]
-    contours = _polygones_valides(communes.to_crs(CRS_CALCUL).geometry.values)
+    contours = _polygones_valides(en_lambert93(communes).geometry.values)
     geoms, source, rang, entiere = repartir_par_commune(geometries, contours, SURFACE_MIN_MORCEAU_M2)
     if len(geoms) == 0:
         raise ErreurDonnees(f"Aucun polygone d'occupation du sol dans les communes du territoire "
-                            f"({_citer((Path(f).name for f in fichiers), 3)}) : le fichier couvre-t-il bien le "
+                            f"({citer((Path(f).name for f in fichiers), 3)}) : le fichier couvre-t-il bien le "
                             "territoire (autre département) ?", "occupation")
     code_insee = communes["code_insee"].to_numpy()[rang]
     ids = _identifiants_occupation(table, code_insee, source, entiere, avertissements)
     resultat = gpd.GeoDataFrame({
         "id": ids.to_numpy(), "code_insee": code_insee, "code_cs": table["code_cs"].to_numpy()[source],
         "code_us": pd.Series(table["code_us"].to_numpy()[source], dtype=object),
-    }, geometry=geoms, crs=CRS_CALCUL).to_crs(CRS_STOCKAGE)
+    }, geometry=geoms, crs=CRS_CALCUL)
+    resultat = en_wgs84(resultat)
     resultat = resultat.sort_values("id", kind="stable").reset_index(drop=True)
     source_nom = DESCRIPTIONS["occupation"]["source"] if table_corr is None else "Couche d'occupation du sol fournie"
     return resultat, [str(f) for f in fichiers], source_nom, avertissements

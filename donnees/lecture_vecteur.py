@@ -20,7 +20,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 # Erreurs d'un fichier illisible par GDAL (pyogrio) ou d'une reprojection impossible (pyproj) : toutes les
 # erreurs de pyogrio et de pyproj dérivent de RuntimeError.

@@ -38,12 +38,13 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Text
 
 from donnees import nomenclatures
-from donnees.schemas import ErreurDonnees, decrire_invalidite
+from donnees.cadastre import MOTIF_CODE_INSEE as MOTIF_INSEE
+from donnees.cadastre import MOTIF_ID_PARCELLE as MOTIF_PARCELLE
+from donnees.erreurs import ErreurDonnees, decrire_invalidite
+from donnees.format import formater_montant
 
 ANNEE_MIN, ANNEE_MAX = 1950, 2100
 TOLERANCE_EUR = 0.005
-MOTIF_INSEE = re.compile(r"^\d[\dAB]\d{3}$")
-MOTIF_PARCELLE = re.compile(r"^\d[\dAB]\d{3}[0-9A-Z]{3}[0-9A-Z]{2}\d{4}$")
 
 # Types de colonne SQL par nature de champ (la longueur d'un code est précisée par le champ).
 TYPES_SQL = {"texte": Text, "nombre": Float, "entier": Integer, "booleen": Boolean, "date": Date,
@@ -505,8 +506,8 @@ class Operation(_Modele):
                           "commentaire_validation")
         total = sum(f.montant_eur for f in self.financements)
         if self.cout_ht_eur is not None and total > self.cout_ht_eur + TOLERANCE_EUR:
-            raise _refus(f"le total des financements ({formater_euros(total)}) dépasse le coût HT "
-                         f"({formater_euros(self.cout_ht_eur)}). Corrigez les montants ou le coût.", "financements")
+            raise _refus(f"le total des financements ({formater_montant(total)}) dépasse le coût HT "
+                         f"({formater_montant(self.cout_ht_eur)}). Corrigez les montants ou le coût.", "financements")
         return self
 
 
@@ -656,11 +657,6 @@ def champs_import() -> dict[str, Champ]:
 
 
 # ----------------------------------------------------------------------------------- vérification
-
-
-def formater_euros(montant: float) -> str:
-    """12 345,5 € : montant à la française, sans « ,00 »."""
-    return f"{montant:,.2f}".replace(",", " ").replace(".", ",").removesuffix(",00") + " €"
 
 
 def _contexte_et_champ(lieu: tuple, contexte: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import rasterio
 from affine import Affine
 from rasterio.warp import Resampling, reproject
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 NODATA_FLOTTANT = -1.0  # nodata des GeoTIFF cc/hm/volumes écrits (InVEST : TARGET_NODATA = −1)
 NODATA_T_AIR = float(np.finfo(np.float32).min)  # nodata de T_air (InVEST/pygeoprocessing : float32 min)

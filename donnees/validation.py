@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pydantic
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 _journal = logging.getLogger(__name__)
 Modele = TypeVar("Modele", bound=pydantic.BaseModel)

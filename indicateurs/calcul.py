@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from indicateurs.catalogue import codes_geometriques, codes_niveau, codes_reserves
 from indicateurs.communs import (
     CODE_BASSIN,
     LIBELLE_BASSIN,
@@ -60,12 +61,10 @@ COLONNES_OPERATIONS = [*IDENTIFIANTS_OPERATION, "surface_zones", "surface_desimp
                        "cout_par_m2", "cout_par_m3_infiltre", "surface_declaree", "ecart_surface_relatif",
                        "ecart_surface_signale"]
 # Indicateurs d'opération tirés de la géométrie des zones (inconnus pour une localisation approximative).
-COLONNES_GEOMETRIQUES = ["surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee",
-                         "volume_infiltre", "volume_abattu_pluie_reference", "cout_par_m2", "cout_par_m3_infiltre",
-                         "ecart_surface_relatif"]
+COLONNES_GEOMETRIQUES = codes_geometriques()
 COLONNES_SDAGE = ["nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage", "ratio_sdage_atteint"]
-COLONNES_FINANCIERES = ["cout_total_ht", "montant_aides", "nombre_operations_cout_connu", "reste_a_charge",
-                        "taux_aide", "cout_par_m2", "cout_par_m3_infiltre"]
+# Indicateurs réservés (coûts et aides) agrégés par commune et par année, dans l'ordre du catalogue.
+COLONNES_FINANCIERES = [c for c in codes_reserves() if c in set(codes_niveau("annee"))]
 COLONNES_FLUX = ["nombre_operations", "surface_zones", "surface_desimpermeabilisee", "surface_active_deconnectee",
                  "volume_infiltre", "volume_abattu_pluie_reference", "volume_stockage", "nombre_ecarts_signales",
                  *COLONNES_FINANCIERES]

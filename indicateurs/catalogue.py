@@ -215,6 +215,18 @@ def codes_geometriques() -> list[str]:
     return list(table.index[table["geometrique"]])
 
 
+def codes_niveau(niveau: str) -> list[str]:
+    """Codes des indicateurs calculés au niveau ``niveau`` (operation, commune, annee…), dans l'ordre du catalogue."""
+    table = _lire_catalogue_valide()
+    return list(table.index[table["niveaux"].map(lambda v: niveau in v.split(";"))])
+
+
+def codes_reserves() -> list[str]:
+    """Codes des indicateurs réservés aux comptes qui voient coûts et aides (non publics), dans l'ordre."""
+    table = _lire_catalogue_valide()
+    return list(table.index[~table["public"]])
+
+
 def codes_publics() -> list[str]:
     """Codes des indicateurs visibles du public (ni coûts ni aides, CONCEPTION §6)."""
     table = _lire_catalogue_valide()

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import reprojeter
 from indicateurs.chaleur import ChaleurTerritoire, ModeleChaleur, ParametresChaleur, agreger_chaleur_communes
 from indicateurs.communs import ecarter_zones_approximatives
 from indicateurs.eau_grille import modeliser_eau
@@ -59,7 +60,7 @@ def reclasser(valeurs: np.ndarray, valide: np.ndarray, table: pd.DataFrame, colo
 
 def indexer_zones_grille(zones: gpd.GeoDataFrame, crs, transform: Affine, forme) -> tuple:
     """Paires (zone, cellule) au centre des cellules, sur la grille du raster (zones reprojetées)."""
-    zones = zones.to_crs(crs)
+    zones = reprojeter(zones, crs)
     grille = Grille(transform.c, transform.f, transform.a, forme[1], forme[0], str(crs))
     return indexer_cellules_geometries(zones.geometry.values, grille)
 

@@ -197,7 +197,7 @@ def calculer_priorites(parcelles, occupation=None, impermeabilite: pd.DataFrame 
     reglages = lire_parametres_priorites(parametres_priorites)
     modele = lire_parametres_defaut(parametres)
     if parcelles.crs is not None and not parcelles.crs.equals(CRS_CALCUL):
-        parcelles = parcelles[["id", "commune", parcelles.geometry.name]].to_crs(CRS_CALCUL)  # une seule fois
+        parcelles = en_lambert93(parcelles[["id", "commune", parcelles.geometry.name]])  # une seule fois
     if impermeabilite is None:
         if occupation is None:
             raise ErreurDonnees("Priorités : donnez l'occupation du sol ou les surfaces imperméables des parcelles.",

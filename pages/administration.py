@@ -7,7 +7,8 @@ import streamlit as st
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import ROLES
-from donnees.schemas import SCHEMAS, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.schemas import SCHEMAS
 from donnees.sources import lire_sources
 from indicateurs.parametres import lire_parametres, lire_table_parametres
 from pages import commun

@@ -17,7 +17,8 @@ from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.droits import est_public, filtrer_financements, peut
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
-from donnees.schemas import SCHEMAS, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.schemas import SCHEMAS
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_groupes,

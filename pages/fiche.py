@@ -7,18 +7,19 @@ from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
-from indicateurs.catalogue import formater_valeur, libelle
+from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle
 from indicateurs.chaleur import ParametresChaleur, estimer_score_site
 from pages import commun
 from vues.cartes import construire_carte_commune
 from vues.format import formater_nombre
 
-CHIFFRES_GEOMETRIQUES = {"surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference",
-                          "cout_par_m2", "surface_zones", "surface_active_deconnectee"}
-CHIFFRES_PUBLICS = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "surface_zones",
-                    "surface_active_deconnectee", "volume_stockage"]
 CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "cout_total_ht",
             "taux_aide", "cout_par_m2"]
+# Vue publique : chaque chiffre réservé (catalogue, public = non) est remplacé par un chiffre public.
+REMPLACANTS_PUBLICS = {"cout_total_ht": "surface_zones", "taux_aide": "surface_active_deconnectee",
+                       "cout_par_m2": "volume_stockage"}
+CHIFFRES_PUBLICS = [c if c in codes_publics() else REMPLACANTS_PUBLICS[c] for c in CHIFFRES]
+CHIFFRES_GEOMETRIQUES = set(codes_geometriques())
 
 operations = commun.charger_operations()
 st.title("Fiche opération")

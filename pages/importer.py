@@ -11,7 +11,7 @@ from donnees.import_operations import (
     preparer_import,
     proposer_correspondance,
 )
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from pages import commun
 
 MODES = {"tout_ou_rien": "Tout ou rien : rien n'est écrit si une ligne est en erreur",

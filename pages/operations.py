@@ -5,8 +5,8 @@ suppression et restauration selon le rôle (droits vérifiés côté données) ;
 import pandas as pd
 import streamlit as st
 
+from donnees.erreurs import ErreurDonnees
 from donnees.modele_operation import resumer_changements
-from donnees.schemas import ErreurDonnees
 from pages import commun
 from vues.tableaux import preparer_tableau
 

@@ -11,7 +11,9 @@ import streamlit as st
 from shapely.geometry import shape
 from streamlit_folium import st_folium
 
+from donnees.cadastre import lire_reference_parcelle
 from donnees.controles_zones import controler_zones
+from donnees.geometrie import CRS_STOCKAGE, en_lambert93, en_wgs84
 from donnees.modele_operation import libelle_saisie
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
 from donnees.schemas import ErreurDonnees
@@ -21,7 +23,6 @@ from pages import commun
 from vues.cartes import ajouter_outils_dessin, construire_carte_commune
 
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
-MOTIF_REFERENCE = re.compile(r"^\s*(?:(\d{5})(\d{3}))?\s*([0-9A-Z]{1,2})\s*0*(\d{1,4})\s*$")
 
 facade = commun.obtenir_facade()
 ident_edition = st.query_params.get("id")
@@ -101,12 +102,11 @@ def lire_references(texte: str) -> tuple[list[str], list[str]]:
     """Références cadastrales « AB 123 », « AB123 » ou identifiant à 14 caractères → identifiants Etalab."""
     identifiants, illisibles = [], []
     for morceau in filter(None, (m.strip().upper() for m in re.split(r"[,;\n]", texte or ""))):
-        trouve = MOTIF_REFERENCE.match(morceau.replace(" ", " "))
-        if not trouve:
+        identifiant = lire_reference_parcelle(morceau, code)
+        if identifiant is None:
             illisibles.append(morceau)
-            continue
-        insee, prefixe, section, numero = trouve.groups()
-        identifiants.append(f"{insee or code}{prefixe or '000'}{section.rjust(2, '0')}{int(numero):04d}")
+        else:
+            identifiants.append(identifiant)
     return identifiants, illisibles
 
 
@@ -117,11 +117,11 @@ st.caption("Dessinez chaque zone (pelouse, massif, enrobé conservé…) avec l'
 commune_choisie = communes[communes["code_insee"] == code]
 enregistrees = None
 if edition is not None and edition["zones"]:
-    enregistrees = gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=4326)
+    enregistrees = gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=CRS_STOCKAGE)
 # En modification, la carte est cadrée sur les zones déjà enregistrées (marge de 30 m autour).
 carte = construire_carte_commune(
     commune_choisie, None,
-    emprise=tuple(enregistrees.to_crs(2154).buffer(30).to_crs(4326).total_bounds) if enregistrees is not None
+    emprise=tuple(en_wgs84(en_lambert93(enregistrees).buffer(30)).total_bounds) if enregistrees is not None
     else None)
 if enregistrees is not None:
     folium.GeoJson(enregistrees, name="Zones enregistrées",
@@ -170,7 +170,7 @@ if illisibles_dessins:
 
 zones, erreurs_zones, approximative = None, [], False
 if geometries:
-    zones = gpd.GeoDataFrame({"source": sources}, geometry=geometries, crs=4326)
+    zones = gpd.GeoDataFrame({"source": sources}, geometry=geometries, crs=CRS_STOCKAGE)
     constats = controler_zones(zones, sources, commune_choisie.geometry.iloc[0], noms[code],
                                commun.charger_zones(), edition["id"] if edition is not None else None)
     erreurs_zones = [m for m in constats if m.niveau == "erreur"]

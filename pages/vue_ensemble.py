@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from indicateurs.catalogue import libelle, lire_catalogue, titre_axe, unite
+from indicateurs.catalogue import codes_publics, libelle, lire_catalogue, titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
 from pages import commun
 from vues.cartes import Choroplethe, construire_carte_bassin
@@ -20,11 +20,11 @@ CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "delta_t_opera
 CHIFFRES_PUBLICS = {"cout_total_ht": "taux_atteinte_objectif", "taux_aide": "ratio_compensation_sdage"}
 # Chiffres qui ne s'additionnent pas d'une année sur l'autre : pas d'« apport de l'année ».
 NON_CUMULABLES = {"delta_t_operations", "taux_atteinte_objectif", "ratio_compensation_sdage"}
-INDICATEURS_COUTS = {"cout_par_m2", "cout_total_ht", "taux_aide", "montant_aides"}
 
 couts_visibles = commun.couts_visibles()
-chiffres_cles = CHIFFRES_CLES if couts_visibles else [CHIFFRES_PUBLICS.get(c, c) for c in CHIFFRES_CLES]
-indicateurs_carte = [c for c in INDICATEURS_CARTE if couts_visibles or c not in INDICATEURS_COUTS]
+publics = set(codes_publics())  # catalogue : public = non pour les coûts et les aides
+chiffres_cles = CHIFFRES_CLES if couts_visibles else [c if c in publics else CHIFFRES_PUBLICS[c] for c in CHIFFRES_CLES]
+indicateurs_carte = [c for c in INDICATEURS_CARTE if couts_visibles or c in publics]
 territoire = commun.charger_territoire()
 st.title("Vue d'ensemble")
 st.caption(f"{territoire['nom']} — registre des opérations de désimperméabilisation")

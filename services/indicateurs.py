@@ -14,7 +14,7 @@ import pandas as pd
 
 from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_couche, lire_couche_facultative, lire_territoire
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs.calcul import calculer_indicateurs_communes, joindre_indicateurs_grille
 from indicateurs.communs import CODE_BASSIN, Filtres
 from indicateurs.comparaison import calculer_ratios_communes

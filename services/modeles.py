@@ -36,7 +36,8 @@ from donnees.rasters import (
     lire_zones_invest,
 )
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import reprojeter
 from indicateurs.chaleur import (
     ParametresChaleur,
     calculer_chaleur_territoire,
@@ -99,7 +100,7 @@ def executer_chaleur_invest(occupation, biophysique, et0, zones, parametres, sor
     p: ParametresChaleur = lire_parametres_invest(parametres)["chaleur"]
     emprises = [emprise_raster(et0_brut) if et0_brut.crs == lulc.crs else tuple(
         transform_bounds(et0_brut.crs, lulc.crs, *emprise_raster(et0_brut))),
-        tuple(zones_lues.to_crs(lulc.crs).total_bounds)]
+        tuple(reprojeter(zones_lues, lulc.crs).total_bounds)]
     lulc = decouper_raster(lulc, *fenetre_intersection(lulc, emprises))
     et0_aligne = aligner_raster(et0_brut, lulc, Resampling.cubic_spline, "ET0")
     valide = lulc.valide & et0_aligne.valide

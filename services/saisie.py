@@ -9,7 +9,7 @@ import pandas as pd
 
 from donnees.magasin import ConflitVersion
 from donnees.photos import enregistrer_photo
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs.chaleur import ParametresChaleur, estimer_score_site
 from indicateurs.eau import calculer_volume_infiltre
 from indicateurs.surfaces import calculer_surface_desimpermeabilisee

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs.calcul import (
     COLONNES_ANNEES,
     COLONNES_COMMUNES,

@@ -15,7 +15,7 @@ import pytest
 import rasterio
 from shapely.geometry import box
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs import chaleur as ch
 from indicateurs import grille as gr
 from outils import DOSSIER_PARTAGE, chemin_partage

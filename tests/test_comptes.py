@@ -32,7 +32,7 @@ from donnees.comptes import (
     verifier_politique_mot_de_passe,
 )
 from donnees.magasin import Magasin
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 TABLES = "journal, photo, financement, zone, operation, utilisateur"
 T0 = datetime(2026, 3, 2, 9, 0, 0)

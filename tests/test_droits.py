@@ -25,7 +25,7 @@ from donnees.droits import (
     peut,
 )
 from donnees.magasin import ConflitVersion, Magasin
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 A, B = "34301", "34157"  # Sète, Mèze
 NOMS = {A: "Sète", B: "Mèze", "34108": "Frontignan"}

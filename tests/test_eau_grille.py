@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import rasterio
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs import eau_grille as eau
 from indicateurs import grille as gr
 from outils import DOSSIER_PARTAGE, chemin_partage

@@ -34,7 +34,7 @@ from donnees.import_operations import (
     proposer_correspondance,
 )
 from donnees.magasin import Magasin
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from outils import chemin_partage
 
 VERS_4326 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
@@ -717,7 +717,7 @@ def test_bombe_de_decompression_refusee_avant_extraction(monkeypatch):
     with pytest.raises(ErreurDonnees, match="bombe de décompression"):
         lire_fichier(octets, "bombe.zip")
     monkeypatch.setattr(archives, "RATIO_MAX_COMPRESSION", 10**9)
-    with pytest.raises(ErreurDonnees, match="décompressé ferait 210 Mo"):
+    with pytest.raises(ErreurDonnees, match="décompressé ferait 210[ \u202f]Mo"):
         lire_fichier(octets, "bombe.zip")
     assert extractions == []
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,

@@ -21,7 +21,7 @@ from donnees.magasin import (
     table_operation,
     verifier_operation,
 )
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 # ------------------------------------------------------------------------------------------- outils
 
@@ -646,7 +646,7 @@ def test_saisie_invalide_refusee_sans_rien_ecrire(magasin, cas, modifications, c
 def test_messages_explicites():
     with pytest.raises(ErreurDonnees, match=r"obligatoire quand le statut est « Réalisée »"):
         verifier_operation(operation_type(date_fin_travaux=None))
-    with pytest.raises(ErreurDonnees, match=r"dépasse le coût HT \(60 000 €\)"):
+    with pytest.raises(ErreurDonnees, match="dépasse le coût HT \\(60[ \u202f]000[ \u202f]€\\)"):
         verifier_operation(operation_type(cout_ht_eur=60_000.0))
     with pytest.raises(ErreurDonnees, match=r"zone n° 1.*pas un point ni une ligne"):
         verifier_operation(operation_type(zones=_zone(Point(3.69, 43.40))))

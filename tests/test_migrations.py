@@ -22,7 +22,7 @@ import cli
 from donnees.comptes import authentifier
 from donnees.magasin import REVISION_INITIALE, Magasin, revision_tete
 from donnees.magasin.schema import DOSSIER_MIGRATIONS
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 DONNEES = Path(__file__).resolve().parent / "donnees"
 SQL_V0 = DONNEES / "base_v0.sql"

@@ -6,7 +6,8 @@ import pytest
 from shapely.geometry import box
 
 from donnees import modele_operation as modele
-from donnees.schemas import ErreurDonnees
+from donnees.format import formater_montant
+from donnees.erreurs import ErreurDonnees
 
 
 def _saisie(**modifications) -> dict:
@@ -80,7 +81,8 @@ def test_verification_nettoie():
     ({"financements": [{"financeur": "Région", "montant_eur": 500.0, "taux": 1}]},
      "Opération, financement n° 1, champ « taux » (taux) : clé inconnue", "taux"),
     ({"cout_ht_eur": 100.0}, "Opération, champ « financements » (financements) : le total des "
-                             "financements (500 €) dépasse le coût HT (100 €)", "financements"),
+                             f"financements ({formater_montant(500)}) dépasse le coût HT ({formater_montant(100)})",
+     "financements"),
     ({"typo": 1, "statut": "fini"}, "Opération, champ « typo » (typo) : champ inconnu", "typo"),
 ])
 def test_messages_traduits(modifications, debut, champ):

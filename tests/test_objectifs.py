@@ -8,7 +8,7 @@ from donnees.config import url_base
 from donnees.droits import MagasinProtege
 from donnees.magasin import Magasin
 from donnees.referentiel import chemin_couche, lire_couche
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 MOT_DE_PASSE = "une phrase de passe solide"
 

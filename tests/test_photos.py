@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from donnees.photos import enregistrer_photo, nettoyer_photo
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 def image_avec_exif(format_image: str = "JPEG") -> bytes:

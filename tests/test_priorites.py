@@ -13,7 +13,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from indicateurs.priorites import (
     calculer_anomalie_parcelles,
     calculer_impermeabilite_parcelles,

@@ -184,3 +184,41 @@ def test_formater_montant():
     assert formater_montant(60_000.0) == "60\u202f000\u202f€"
     assert formater_montant(1200.5) == "1\u202f200,50\u202f€"
     assert formater_montant(None) == formater_montant(float("nan")) == "—"
+
+
+@pytest.mark.parametrize("reference, attendu", [
+    ("AB 123", "34301000AB0123"), ("ab123", "34301000AB0123"), ("0AB0123", "34301000AB0123"),
+    ("000AB0123", "34301000AB0123"), ("001 A 5", "343010010A0005"), ("34150000CD0042", "34150000CD0042"),
+    ("34150 000 CD 42", "34150000CD0042"), ("1 23", None), ("XYZ 12345", None), ("", None),
+])
+def test_lire_reference_parcelle(reference, attendu):
+    assert cadastre.lire_reference_parcelle(reference, "34301") == attendu
+
+
+def test_motifs_reexportes_depuis_le_cadastre():
+    import donnees.import_operations as imp
+    import donnees.magasin as mag
+
+    assert imp.MOTIF_INSEE is mag.MOTIF_INSEE is cadastre.MOTIF_CODE_INSEE
+    assert imp.MOTIF_ID_PARCELLE is mag.MOTIF_PARCELLE is cadastre.MOTIF_ID_PARCELLE
+    assert imp.MOTIF_REF_PARCELLE is cadastre.MOTIF_REF_PARCELLE and imp.CRS_L93 == geometrie.CRS_CALCUL
+
+
+def test_aires_lambert93_et_hors_projection():
+    carre = shapely.transform(box(0, 0, 100, 100), lambda c: c + [700_000, 6_600_000])
+    wgs = geometrie.vers_wgs84(carre)
+    aires = geometrie.aires_lambert93(np.array([wgs, wgs], dtype=object))
+    assert aires == pytest.approx([10_000, 10_000], rel=1e-6)
+    assert len(geometrie.aires_lambert93(np.empty(0, dtype=object))) == 0
+    with pytest.raises(erreurs.ErreurDonnees, match="hors du domaine de la projection"):
+        geometrie.aires_lambert93(np.array([box(0, 0, 1e9, 1e9)], dtype=object))
+
+
+def test_listes_d_indicateurs_tirees_du_catalogue():
+    from indicateurs import calcul, catalogue
+
+    assert set(calcul.COLONNES_GEOMETRIQUES) == set(catalogue.codes_geometriques())
+    assert calcul.COLONNES_FINANCIERES == ["cout_total_ht", "montant_aides", "nombre_operations_cout_connu",
+                                           "reste_a_charge", "taux_aide", "cout_par_m2", "cout_par_m3_infiltre"]
+    assert set(catalogue.codes_reserves()).isdisjoint(catalogue.codes_publics())
+    assert set(catalogue.codes_reserves()) | set(catalogue.codes_publics()) == set(catalogue.lire_catalogue()["code"])

@@ -6,7 +6,8 @@ import pytest
 from shapely.geometry import LineString, Polygon, box
 
 from donnees.referentiel import ecrire_couche, lire_couche, lire_territoire
-from donnees.schemas import ErreurDonnees, valider_couche
+from donnees.erreurs import ErreurDonnees
+from donnees.schemas import valider_couche
 
 
 def communes_valides() -> gpd.GeoDataFrame:

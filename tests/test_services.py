@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import cli
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 RACINE = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from donnees import nomenclatures as nom
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 from donnees.validation import lire_csv_valide, valider_table
 from indicateurs import catalogue as cat
 from indicateurs import parametres as par

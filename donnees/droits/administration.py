@@ -12,7 +12,7 @@ import pandas as pd
 from donnees import comptes
 from donnees.comptes import Utilisateur
 from donnees.droits.communes import lire_noms_communes
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 def _premier(valeurs: list | None):

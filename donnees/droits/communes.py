@@ -15,7 +15,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from donnees.schemas import CRS_CALCUL, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import en_lambert93
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def _contours_depuis(chemin: str, _date_modification: float) -> dict[str, BaseGe
     from donnees.referentiel import lire_couche
 
     table = lire_couche("communes", Path(chemin).parent, colonnes=["code_insee", "geometry"], valider=False)
-    table = table.to_crs(CRS_CALCUL)
+    table = en_lambert93(table)
     return dict(zip(table["code_insee"].astype(str), shapely.make_valid(table.geometry.to_numpy())))
 
 

@@ -30,7 +30,7 @@ from donnees.droits.politique import (
 )
 from donnees.droits.zones import verifier_zones_dans_commune
 from donnees.magasin import ConflitVersion, Magasin
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 class MagasinProtege(EcrituresAdministration):

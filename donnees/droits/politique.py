@@ -34,8 +34,8 @@ import pandas as pd
 from donnees import nomenclatures
 from donnees.comptes import ROLE_VISITEUR, Utilisateur
 from donnees.droits.communes import enumerer_communes, lire_noms_communes, nommer_commune
+from donnees.erreurs import ErreurDonnees
 from donnees.modele_operation import colonnes_masquees_public
-from donnees.schemas import ErreurDonnees
 
 # Action → fin de phrase « Vous ne pouvez pas … ».
 ACTIONS = {

@@ -61,6 +61,9 @@ Choix :
 
 from __future__ import annotations
 
+from donnees.cadastre import MOTIF_CODE_INSEE as MOTIF_INSEE
+from donnees.cadastre import MOTIF_ID_PARCELLE, MOTIF_REF_PARCELLE
+from donnees.geometrie import CRS_CALCUL as CRS_L93
 from donnees.import_operations.apercu import preparer_import
 from donnees.import_operations.archives import (
     NB_MAX_FICHIERS_ARCHIVE,
@@ -87,7 +90,6 @@ from donnees.import_operations.correspondance import (
     proposer_correspondance,
 )
 from donnees.import_operations.ecriture import MODES, importer, importer_fichier
-from donnees.import_operations.geometries import CRS_L93
 from donnees.import_operations.lecture import (
     FORMATS,
     FORMATS_ACCEPTES,
@@ -95,11 +97,6 @@ from donnees.import_operations.lecture import (
     lire_fichier,
 )
 from donnees.import_operations.modele_xlsx import generer_modele_xlsx
-from donnees.import_operations.preparation import (
-    MOTIF_ID_PARCELLE,
-    MOTIF_INSEE,
-    MOTIF_REF_PARCELLE,
-)
 from donnees.import_operations.protocoles import (
     Droits,
     FacadeParLot,

@@ -39,8 +39,9 @@ from donnees.import_operations.protocoles import (
 from donnees.import_operations.tables import ApercuImport, TableImportee
 from donnees.import_operations.valeurs import _normaliser, _texte
 from donnees.magasin import verifier_operation
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_STOCKAGE
 from donnees.modele_operation import CHAMPS_SCALAIRES
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
 
 
 def _resoudre_verificateur(magasin: Any) -> Verificateur:

@@ -8,10 +8,12 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from donnees.lecture_vecteur import ERREURS_LECTURE, est_polygonal, lire_infos
-from donnees.schemas import ErreurDonnees
 
-TAILLE_MAX_DECOMPRESSEE = 200 * 1024 * 1024    # total décompressé d'une archive (zip, kmz, xlsx)
+MIO = 1024 * 1024                              # octets par Mo
+TAILLE_MAX_DECOMPRESSEE = 200 * MIO                # total décompressé d'une archive (zip, kmz, xlsx)
 RATIO_MAX_COMPRESSION = 100                    # au-delà (fichier > 1 Mo), archive refusée (bombe)
 TAILLE_RATIO_CONTROLE = 1024 * 1024
 NB_MAX_FICHIERS_ARCHIVE = 500
@@ -56,13 +58,13 @@ def _ouvrir_archive(octets: bytes, nom: str, profondeur_max: int | None,
         if (info.file_size > TAILLE_RATIO_CONTROLE
                 and info.file_size > RATIO_MAX_COMPRESSION * max(info.compress_size, 1)):
             raise ErreurDonnees(f"{nom} : archive refusée, « {info.filename} » est anormalement compressé "
-                                f"({info.file_size / max(info.compress_size, 1):.0f} fois ; maximum "
+                                f"({formater_nombre(info.file_size / max(info.compress_size, 1))} fois ; maximum "
                                 f"{RATIO_MAX_COMPRESSION}) : risque de bombe de décompression.",
                                 "import", "fichier")
     if total > TAILLE_MAX_DECOMPRESSEE:
         raise ErreurDonnees(f"{nom} : archive refusée, son contenu décompressé ferait "
-                            f"{total / 1024 / 1024:.0f} Mo (maximum {TAILLE_MAX_DECOMPRESSEE / 1024 / 1024:.0f}"
-                            " Mo).", "import", "fichier")
+                            f"{formater_nombre(total / MIO, 0, 'Mo')} (maximum "
+                            f"{formater_nombre(TAILLE_MAX_DECOMPRESSEE / MIO, 0, 'Mo')}).", "import", "fichier")
     return archive
 
 
@@ -85,7 +87,7 @@ def _extraire_archive(archive: zipfile.ZipFile, nom: str, dossier: Path) -> list
                     restant -= len(morceau)
                     if restant < 0:
                         raise ErreurDonnees(f"{nom} : archive refusée, son contenu décompressé dépasse "
-                                            f"{TAILLE_MAX_DECOMPRESSEE / 1024 / 1024:.0f} Mo.",
+                                            f"{formater_nombre(TAILLE_MAX_DECOMPRESSEE / MIO, 0, 'Mo')}.",
                                             "import", "fichier")
                     destination.write(morceau)
         except ErreurDonnees:

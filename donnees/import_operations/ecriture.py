@@ -17,7 +17,7 @@ from donnees.import_operations.protocoles import (
     est_facade,
 )
 from donnees.import_operations.tables import ApercuImport, RapportImport
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from donnees.import_operations.archives import (
 from donnees.import_operations.sig import _lire_sig
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.tableurs import _lire_csv, _lire_xlsx
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 TAILLE_MAX_FICHIER = 50 * 1024 * 1024          # octets du fichier envoyé
 FORMATS = {

@@ -11,15 +11,19 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from pyproj import CRS
 from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
 from donnees import modele_operation
+from donnees.cadastre import (
+    MOTIF_CODE_INSEE,
+    MOTIF_ID_PARCELLE,
+    MOTIF_REF_PARCELLE,
+    composer_id_parcelle,
+)
 from donnees.import_operations.codes import _nomenclatures
 from donnees.import_operations.correspondance import _LIBELLES
 from donnees.import_operations.geometries import (
-    CRS_L93,
     _en_degres_geometrie,
     _lire_wkt,
     _parties_polygonales,
@@ -38,12 +42,10 @@ from donnees.import_operations.valeurs import (
     _Probleme,
     _texte,
 )
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
-from donnees.schemas import decrire_invalidite as _raison_invalidite
+from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import decrire_invalidite as _raison_invalidite
+from donnees.geometrie import CRS_STOCKAGE, en_lambert93, en_wgs84
 
-MOTIF_INSEE = re.compile(r"^\d[\dAB]\d{3}$")
-MOTIF_ID_PARCELLE = re.compile(r"^(\d[\dAB]\d{3})([0-9A-Z]{3})([0-9A-Z]{2})(\d{4})$")
-MOTIF_REF_PARCELLE = re.compile(r"^(?:(\d{3})\s*)?0*([A-Z]{1,2})\s*0*(\d{1,4})$")
 
 
 # ------------------------------------------------------------------------------- préparation
@@ -192,8 +194,7 @@ class _Preparation:
         if not isinstance(communes, gpd.GeoDataFrame) or "code_insee" not in communes.columns:
             raise ErreurDonnees("Couche des communes : GeoDataFrame avec une colonne « code_insee » attendue.",
                                 "import", "communes")
-        table = communes if communes.crs is not None else communes.set_crs(CRS_STOCKAGE)
-        table = table.to_crs(CRS_L93)
+        table = en_lambert93(communes, crs_defaut=CRS_STOCKAGE)
         for code, geometrie in zip(table["code_insee"].astype(str), table.geometry.values):
             if geometrie is None or geometrie.is_empty:
                 continue
@@ -214,8 +215,7 @@ class _Preparation:
             if not isinstance(table, gpd.GeoDataFrame) or "id" not in table.columns:
                 raise ErreurDonnees("Couche des parcelles : GeoDataFrame avec les colonnes id, commune, "
                                     "prefixe, section, numero attendue.", "import", "parcelles")
-            if table.crs is not None and not CRS.from_user_input(table.crs).equals(CRS_STOCKAGE):
-                table = table.to_crs(CRS_STOCKAGE)
+            table = en_wgs84(table)
             ids = table["id"].astype(str).str.upper().tolist()
             par_id = dict(zip(ids, table.geometry.values))
             par_ref: dict[tuple, list[str]] = {}
@@ -236,7 +236,7 @@ class _Preparation:
         texte = str(valeur).strip().upper()
         if re.fullmatch(r"\d{4}", texte):
             texte = texte.zfill(5)
-        if MOTIF_INSEE.match(texte):
+        if MOTIF_CODE_INSEE.match(texte):
             if self.communes_l93 and texte not in self.communes_l93:
                 raise _Probleme(f"commune {texte} hors du territoire (absente de la couche des communes) : "
                                 "la ligne n'est pas importée. Vérifiez le code INSEE, ou retirez la ligne si "
@@ -449,7 +449,7 @@ class _Preparation:
                 continue
             prefixe, section, numero = m[1], m[2], m[3].zfill(4)
             if prefixe:
-                identifiant = f"{code_insee}{prefixe}{section.rjust(2, '0')}{numero}"
+                identifiant = composer_id_parcelle(code_insee, prefixe, section.rjust(2, "0"), numero)
                 (trouvees if identifiant in par_id else inconnues).append(identifiant if identifiant in par_id
                                                                           else reference)
                 continue

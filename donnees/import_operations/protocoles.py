@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import geopandas as gpd
 from sqlalchemy.exc import SQLAlchemyError
 
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from donnees.lecture_vecteur import (
     nettoyer_exception,
     verifier_degres_dans_metres,
 )
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_STOCKAGE, en_wgs84
 
 _COLONNES_TECHNIQUES_KML = {"timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
                             "visibility", "drawOrder", "icon", "snippet"}
@@ -154,12 +155,11 @@ def _resoudre_systeme(geometries: gpd.GeoSeries, nom: str, format_: str, declare
 def _vers_wgs84(geometries: gpd.GeoSeries, nom: str, crs_fichier: CRS) -> gpd.GeoSeries:
     """Contrôle des coordonnées (degrés dans un système en mètres), puis reprojection en WGS84."""
     verifier_degres_dans_metres(geometries.values, crs_fichier, nom, CORRECTION_DEGRES)
-    if not crs_fichier.equals(CRS_STOCKAGE):
-        try:
-            geometries = geometries.to_crs(CRS_STOCKAGE)
-        except ERREURS_LECTURE as exc:
-            raise ErreurDonnees(f"{nom} : reprojection impossible depuis {crs_fichier.to_string()} "
-                                f"({nettoyer_exception(exc)}).", "import", "crs") from None
+    try:
+        geometries = en_wgs84(geometries)
+    except ERREURS_LECTURE as exc:
+        raise ErreurDonnees(f"{nom} : reprojection impossible depuis {crs_fichier.to_string()} "
+                            f"({nettoyer_exception(exc)}).", "import", "crs") from None
     if entites_hors_degres(geometries).any():
         raise ErreurDonnees(
             f"{nom} : coordonnées hors des limites de la longitude et de la latitude. Le fichier est sans "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from donnees.schemas import CRS_STOCKAGE
+from donnees.geometrie import CRS_STOCKAGE
 
 # ------------------------------------------------------------------------------- dataclasses
 

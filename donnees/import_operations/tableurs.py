@@ -15,7 +15,8 @@ from donnees.import_operations.correspondance import FEUILLE_OPERATIONS
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.valeurs import _est_vide, _normaliser
 from donnees.lecture_vecteur import lire_systeme, nettoyer_exception
-from donnees.schemas import CRS_STOCKAGE, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_STOCKAGE
 
 # ------------------------------------------------------------------------------- lecture : CSV
 

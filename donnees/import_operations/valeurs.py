@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from donnees.format import formater_nombre
+from donnees.format import formater_montant, formater_nombre
 
 ANNEE_MIN, ANNEE_MAX = 1950, 2100
 
@@ -47,8 +47,7 @@ def _est_vide(valeur: Any) -> bool:
         return False
 
 
-def _euros(montant: float) -> str:
-    return f"{montant:,.2f}".replace(",", " ").replace(".", ",").removesuffix(",00") + " €"
+_euros = formater_montant  # nom court des messages d'import (donnees.format, une seule règle)
 
 
 def _m2(surface: float) -> str:

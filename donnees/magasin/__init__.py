@@ -20,7 +20,10 @@ Modules : ``tables`` (métadonnées, moteur), ``convertisseurs`` (champs des com
 (``desimper base …``).
 """
 
-from donnees.magasin.convertisseurs import LIBELLES, MOTIF_EMAIL, MOTIF_INSEE
+from donnees.cadastre import MOTIF_CODE_INSEE as MOTIF_INSEE
+from donnees.cadastre import MOTIF_ID_PARCELLE as MOTIF_PARCELLE
+from donnees.erreurs import ErreurDonnees
+from donnees.magasin.convertisseurs import LIBELLES, MOTIF_EMAIL
 from donnees.magasin.noyau import Magasin
 from donnees.magasin.operations import (
     PRECISION_WKT,
@@ -48,10 +51,8 @@ from donnees.modele_operation import (
     CHAMPS_LISTES,
     CHAMPS_SAISIE,
     CHAMPS_SCALAIRES,
-    MOTIF_PARCELLE,
     verifier_operation,
 )
-from donnees.schemas import ErreurDonnees
 
 __all__ = [
     "ACTIONS_JOURNAL",

@@ -12,7 +12,7 @@ from donnees.config import dossier_donnees, url_base
 from donnees.magasin.noyau import Magasin
 from donnees.magasin.schema import revision_base, revision_tete
 from donnees.magasin.tables import TABLES
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 def _decrire_version(magasin: Magasin) -> str:

@@ -29,7 +29,7 @@ from donnees.magasin.convertisseurs import (
 )
 from donnees.magasin.journal import _jsonable, _ligne_journal, _maintenant
 from donnees.magasin.tables import table_utilisateur
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 class ComptesMagasin:

@@ -16,7 +16,7 @@ from donnees.magasin.convertisseurs import _verifier_auteur
 from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.operations import OperationsMagasin
 from donnees.magasin.tables import TABLES, creer_moteur, table_journal
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 
 class Magasin(OperationsMagasin, ComptesMagasin):

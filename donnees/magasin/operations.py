@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
@@ -44,7 +42,8 @@ from donnees.modele_operation import (
     CHAMPS_SCALAIRES,
     verifier_operation,
 )
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE, ErreurDonnees
+from donnees.erreurs import ErreurDonnees
+from donnees.geometrie import CRS_STOCKAGE, aires_lambert93
 
 journal_technique = logging.getLogger(__name__)
 
@@ -83,37 +82,11 @@ class ConflitVersion(ErreurDonnees):
 
 # ------------------------------------------------------------------------------------ géométries
 
-_local = threading.local()
-
-
-def _transformateur() -> Transformer:
-    """Transformateur WGS84 → Lambert-93 propre au fil d'exécution (pyproj n'est pas partageable)."""
-    if not hasattr(_local, "vers_lambert93"):
-        _local.vers_lambert93 = Transformer.from_crs(CRS_STOCKAGE, CRS_CALCUL, always_xy=True)
-    return _local.vers_lambert93
-
 
 def _tableau(geometries: Sequence) -> np.ndarray:
     tableau = np.empty(len(geometries), dtype=object)
     tableau[:] = list(geometries)
     return tableau
-
-
-def _surfaces_m2(geometries: np.ndarray) -> np.ndarray:
-    """Surfaces en m², calculées en Lambert-93 (EPSG:2154), en lot."""
-    if len(geometries) == 0:
-        return np.zeros(0)
-    transformateur = _transformateur()
-
-    def projeter(coords: np.ndarray) -> np.ndarray:
-        x, y = transformateur.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    surfaces = shapely.area(shapely.transform(geometries, projeter))
-    if not np.isfinite(surfaces).all():
-        raise ErreurDonnees("Surface incalculable en Lambert-93 : une zone est hors du domaine de la "
-                            "projection. Vérifiez ses coordonnées.", "zone", "geometrie")
-    return surfaces
 
 
 def _wkb_en_geometries(valeurs: Sequence) -> np.ndarray:
@@ -186,7 +159,7 @@ def _comparer(actuelle: dict, avant: dict, apres: dict) -> tuple[dict, bool, Seq
     wkts_avant = shapely.to_wkt(geometries_avant, rounding_precision=PRECISION_WKT)
     if zones_changees:
         geometries_apres = _tableau([z["geometrie"] for z in apres["zones"]])
-        surfaces_apres = _surfaces_m2(geometries_apres)
+        surfaces_apres = aires_lambert93(geometries_apres)
         wkts_apres = shapely.to_wkt(geometries_apres, rounding_precision=PRECISION_WKT)
     else:
         apres["zones"] = avant["zones"]
@@ -236,7 +209,7 @@ class OperationsMagasin:
         ids = self._inserer_lignes_operation(conn, lignes)
 
         geometries = _tableau([z["geometrie"] for p in propres for z in p["zones"]])
-        surfaces = _surfaces_m2(geometries)
+        surfaces = aires_lambert93(geometries)
         wkts = shapely.to_wkt(geometries, rounding_precision=PRECISION_WKT) if len(geometries) else []
         zones, financements, photos, journal = [], [], [], []
         debut = 0

@@ -21,7 +21,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from donnees.magasin.tables import TABLES
-from donnees.schemas import ErreurDonnees
+from donnees.erreurs import ErreurDonnees
 
 DOSSIER_MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 REVISION_INITIALE = "0001"

@@ -96,7 +96,8 @@ def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
     page.mouse.click(ox + sommets[0][0], oy + sommets[0][1])
 
 
-def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, demarrer_serveur, tmp_path_factory):
+def _preparer_territoire(dossier_demo, tmp_path_factory):
+    """Copie de la démonstration avec un référent de Sète et un administrateur ; point au cœur de Sète (WGS84)."""
     import geopandas as gpd
 
     from donnees.comptes import creer_compte
@@ -107,10 +108,90 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, 
     magasin = Magasin(f"sqlite:///{dossier / 'desimper.sqlite'}")
     creer_compte(magasin, "referent@sete.fr", "Camille Référente", "referent", ["34301"], MOT_DE_PASSE, auteur="test")
     creer_compte(magasin, "admin@bassin.fr", "Dominique Syndicat", "administrateur", [], MOT_DE_PASSE, auteur="test")
-    avant = len(magasin.lire_operations())
     communes = gpd.read_parquet(dossier / "communes.parquet").set_index("code_insee")
     point = communes.to_crs(2154).loc["34301", "geometry"].representative_point()
     centre = gpd.GeoSeries([point], crs=2154).to_crs(4326).iloc[0]
+    return dossier, magasin, centre
+
+
+def _dessiner_et_enregistrer(page, url: str, centre) -> int:
+    """Étape 1 : le référent se connecte, compte ses opérations, dessine et enregistre ; rend le compte d'avant."""
+    erreurs_js: list[str] = []
+    page.on("pageerror", lambda exc: erreurs_js.append(str(exc)))
+    _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
+    referent_avant = _nombre_operations(page)
+    page.get_by_role("link", name="Saisir une opération").click()
+    attendre_application(page, "Saisir une opération")
+    _dessiner_polygone(page, (centre.x, centre.y))
+    page.get_by_role("heading", name="Aperçu").wait_for(timeout=60_000)  # la zone dessinée est reçue
+    attendre_application(page, "Saisir une opération")
+    page.get_by_label("Nom de l'opération").fill(NOM)
+    page.get_by_label("Maître d'ouvrage").fill("Ville de Sète")
+    jour = page.get_by_role("spinbutton", name="day, Fin des travaux")
+    jour.click()
+    page.keyboard.type("30062025")  # les segments jour, mois, année s'enchaînent
+    page.keyboard.press("Tab")
+    page.get_by_label("Coût HT (€)").fill("85000")
+    page.get_by_label("Coût HT (€)").press("Enter")
+    attendre_application(page, "Saisir une opération")
+    page.get_by_text("Surface désimperméabilisée").first.wait_for(timeout=30_000)
+    SORTIES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SORTIES / "saisie_dessin_avant_enregistrement.png"), full_page=True)
+    page.get_by_role("button", name="Enregistrer l'opération").click()
+    page.get_by_text("est « à valider » par le syndicat").first.wait_for(timeout=60_000)
+    assert not erreurs_js, erreurs_js
+    return referent_avant
+
+
+def _verifier_enregistrement(magasin, avant: int, centre) -> dict:
+    """L'opération saisie est dans le magasin, avec ses champs et sa zone dessinée ; la rend."""
+    operations = magasin.lire_operations()
+    assert len(operations) == avant + 1
+    nouvelle = magasin.lire_operation(int(operations["id"].max()))
+    assert nouvelle["nom"] == NOM and nouvelle["code_insee"] == "34301"
+    assert nouvelle["cree_par"] == "referent@sete.fr" and nouvelle["validation"] == "a_valider"
+    assert nouvelle["cout_ht_eur"] == 85000 and str(nouvelle["date_fin_travaux"]) == "2025-06-30"
+    assert len(nouvelle["zones"]) == 1 and 50 < nouvelle["zones"][0]["surface_m2"] < 2000
+    assert nouvelle["zones"][0]["geometrie"].distance(centre) < 0.01
+    return nouvelle
+
+
+def _verifier_sur_la_carte(page) -> None:
+    """Étape 2 : l'opération paraît sur la Carte (propriétés des objets dessinés par Leaflet)."""
+    page.get_by_role("link", name="Carte").click()
+    attendre_application(page, "Carte")
+    cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
+    cadre.locator("path.desimper-operation").first.wait_for(state="attached", timeout=60_000)
+    cadre.locator("text=Saisie-Navigateur").or_(cadre.locator("path.desimper-operation")).first.wait_for(
+        state="attached", timeout=60_000)
+    contenus = ""
+    for _ in range(60):  # propriétés des objets dessinés par Leaflet dans la carte affichée
+        contenus = " ".join(_proprietes_carte(cadre_) for cadre_ in page.frames)
+        if "Saisie-Navigateur" in contenus:
+            break
+        page.wait_for_timeout(500)
+    assert "Saisie-Navigateur" in contenus
+
+
+def _valider_par_l_administrateur(page, url: str, magasin, nouvelle: dict) -> None:
+    """Étape 3 : l'administrateur valide l'opération depuis la page Opérations ; le journal le nomme."""
+    _se_connecter(page, url, "admin@bassin.fr", "Dominique Syndicat")
+    page.get_by_role("link", name="Opérations").click()
+    attendre_application(page, "Opérations")
+    page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").fill("Saisie-Navigateur")
+    page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").press("Enter")
+    page.get_by_text("1 opérations").first.wait_for(timeout=60_000)
+    page.get_by_label("Opération choisie").click()
+    page.get_by_role("option", name=re.compile("Saisie-Navigateur")).click()
+    page.get_by_role("button", name="Valider", exact=True).click()
+    page.get_by_text(f"Opération n° {nouvelle['id']} validée").first.wait_for(timeout=60_000)
+    assert magasin.lire_operation(nouvelle["id"])["validation"] == "validee"
+    assert magasin.lire_journal(nouvelle["id"]).iloc[-1]["auteur"] == "admin@bassin.fr"
+
+
+def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, demarrer_serveur, tmp_path_factory):
+    dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
+    avant = len(magasin.lire_operations())
     url = demarrer_serveur(dossier)
 
     public = navigateur.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
@@ -125,70 +206,16 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, 
 
         # 1. Le référent se connecte, compte ses opérations, puis dessine et enregistre.
         pages["referent"] = page = referent.new_page()
-        erreurs_js: list[str] = []
-        page.on("pageerror", lambda exc: erreurs_js.append(str(exc)))
-        _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
-        referent_avant = _nombre_operations(page)
-        page.get_by_role("link", name="Saisir une opération").click()
-        attendre_application(page, "Saisir une opération")
-        _dessiner_polygone(page, (centre.x, centre.y))
-        page.get_by_role("heading", name="Aperçu").wait_for(timeout=60_000)  # la zone dessinée est reçue
-        attendre_application(page, "Saisir une opération")
-        page.get_by_label("Nom de l'opération").fill(NOM)
-        page.get_by_label("Maître d'ouvrage").fill("Ville de Sète")
-        jour = page.get_by_role("spinbutton", name="day, Fin des travaux")
-        jour.click()
-        page.keyboard.type("30062025")  # les segments jour, mois, année s'enchaînent
-        page.keyboard.press("Tab")
-        page.get_by_label("Coût HT (€)").fill("85000")
-        page.get_by_label("Coût HT (€)").press("Enter")
-        attendre_application(page, "Saisir une opération")
-        page.get_by_text("Surface désimperméabilisée").first.wait_for(timeout=30_000)
-        SORTIES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SORTIES / "saisie_dessin_avant_enregistrement.png"), full_page=True)
-        page.get_by_role("button", name="Enregistrer l'opération").click()
-        page.get_by_text("est « à valider » par le syndicat").first.wait_for(timeout=60_000)
-        assert not erreurs_js, erreurs_js
-
-        operations = magasin.lire_operations()
-        assert len(operations) == avant + 1
-        nouvelle = magasin.lire_operation(int(operations["id"].max()))
-        assert nouvelle["nom"] == NOM and nouvelle["code_insee"] == "34301"
-        assert nouvelle["cree_par"] == "referent@sete.fr" and nouvelle["validation"] == "a_valider"
-        assert nouvelle["cout_ht_eur"] == 85000 and str(nouvelle["date_fin_travaux"]) == "2025-06-30"
-        assert len(nouvelle["zones"]) == 1 and 50 < nouvelle["zones"][0]["surface_m2"] < 2000
-        assert nouvelle["zones"][0]["geometrie"].distance(centre) < 0.01
+        referent_avant = _dessiner_et_enregistrer(page, url, centre)
+        nouvelle = _verifier_enregistrement(magasin, avant, centre)
 
         # 2. Elle paraît sur la Carte (fiche de la fenêtre) et dans les totaux du référent.
-        page.get_by_role("link", name="Carte").click()
-        attendre_application(page, "Carte")
-        cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
-        cadre.locator("path.desimper-operation").first.wait_for(state="attached", timeout=60_000)
-        cadre.locator("text=Saisie-Navigateur").or_(cadre.locator("path.desimper-operation")).first.wait_for(
-            state="attached", timeout=60_000)
-        contenus = ""
-        for _ in range(60):  # propriétés des objets dessinés par Leaflet dans la carte affichée
-            contenus = " ".join(_proprietes_carte(cadre_) for cadre_ in page.frames)
-            if "Saisie-Navigateur" in contenus:
-                break
-            page.wait_for_timeout(500)
-        assert "Saisie-Navigateur" in contenus
+        _verifier_sur_la_carte(page)
         assert _nombre_operations(page) == referent_avant + 1
 
         # 3. L'administrateur la valide depuis la page Opérations.
         pages["admin"] = page = admin.new_page()
-        _se_connecter(page, url, "admin@bassin.fr", "Dominique Syndicat")
-        page.get_by_role("link", name="Opérations").click()
-        attendre_application(page, "Opérations")
-        page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").fill("Saisie-Navigateur")
-        page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").press("Enter")
-        page.get_by_text("1 opérations").first.wait_for(timeout=60_000)
-        page.get_by_label("Opération choisie").click()
-        page.get_by_role("option", name=re.compile("Saisie-Navigateur")).click()
-        page.get_by_role("button", name="Valider", exact=True).click()
-        page.get_by_text(f"Opération n° {nouvelle['id']} validée").first.wait_for(timeout=60_000)
-        assert magasin.lire_operation(nouvelle["id"])["validation"] == "validee"
-        assert magasin.lire_journal(nouvelle["id"]).iloc[-1]["auteur"] == "admin@bassin.fr"
+        _valider_par_l_administrateur(page, url, magasin, nouvelle)
 
         # 4. Le public la compte désormais.
         page = pages["public"]
