@@ -11,7 +11,7 @@ import streamlit as st
 from shapely.geometry import shape
 from streamlit_folium import st_folium
 
-from donnees.controles_zones import controler_zones
+from donnees.zones import controler_zones
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
 from donnees.schemas import ErreurDonnees
 from indicateurs.catalogue import formater_valeur
