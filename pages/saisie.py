@@ -12,9 +12,9 @@ from shapely.geometry import shape
 from streamlit_folium import st_folium
 
 from donnees.cadastre import lire_reference_parcelle
-from donnees.controles_zones import controler_zones
 from donnees.geometrie import CRS_STOCKAGE, en_lambert93, en_wgs84
 from donnees.modele_operation import libelle_saisie
+from donnees.zones import controler_zones
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
 from donnees.schemas import ErreurDonnees
 from indicateurs.catalogue import formater_valeur

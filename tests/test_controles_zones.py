@@ -52,3 +52,24 @@ def test_nombres_au_format_francais_et_raison_en_francais():
     assert any("zone minuscule (0,25\u202fm²" in t for t in textes), textes
     assert any(re.search(r"zone très grande \(\d+,\d\u202fha", t) for t in textes), textes
     assert any(t.startswith("C : contour invalide : le contour se recoupe") and "Self" not in t for t in textes)
+
+
+def test_chaque_constat_porte_son_code_son_rang_et_ses_valeurs():
+    from donnees.zones import CODES_REGLES, decider
+
+    zones = _wgs84(box(699930, 6250100, 700030, 6250200), box(700100, 6250100, 700100.5, 6250100.5))
+    messages = controler_zones(zones, ["A", "B"], COMMUNE, "Essai")
+    assert [(m.zone, m.rang, m.code, m.niveau) for m in messages] == [
+        ("A", 1, "hors_commune", "erreur"), ("B", 2, "surface_minuscule", "avertissement")]
+    assert abs(messages[0].valeurs["part_hors"] - 0.7) < 1e-6 and messages[1].valeurs["surface_m2"] < 1
+    assert str(messages[0]) == ("A : zone à 70\u202f% hors de la commune Essai. Dessinez-la dans la commune, "
+                                "ou choisissez la bonne commune.")
+    assert {m.code for m in messages} <= set(CODES_REGLES)
+    assert decider(messages) == "refusé" and decider(messages[1:]) == "averti" and decider([]) == "accepté"
+
+
+def test_lambert93_donne_pour_des_degres_est_une_erreur():
+    zones = gpd.GeoDataFrame(geometry=[box(700100, 6250100, 700150, 6250140)], crs=4326)
+    messages = controler_zones(zones, ["Dessin 1"], COMMUNE, "Essai")
+    assert [(m.code, m.niveau) for m in messages] == [("hors_degres", "erreur")]
+    assert "sans doute en mètres (Lambert-93 ?)" in str(messages[0])

@@ -672,7 +672,8 @@ def test_zone_partiellement_hors_commune_et_surface_declaree(communes):
     apercu = preparer_csv(lignes, communes)
     assert apercu.nb_erreurs == 0
     avertissements = messages(apercu, "avertissement")
-    assert any("20 % hors de la commune" in m for m in avertissements), avertissements
+    attendu = "zone à 20\u202f% hors de la commune 34301. Vérifiez le contour."
+    assert any(attendu in m for m in avertissements), avertissements
     assert any("surface déclarée" in m and "10 %" in m for m in avertissements)
 
 

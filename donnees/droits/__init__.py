@@ -30,7 +30,7 @@ from donnees.droits.politique import (
     lire_perimetre,
     peut,
 )
-from donnees.droits.zones import verifier_zones_dans_commune
+from donnees.droits.zones import controler_zones_ecrites, verifier_zones_dans_commune
 
 __all__ = [
     "ACTIONS",
@@ -42,6 +42,7 @@ __all__ = [
     "TYPE_SITE_PRIVE",
     "ErreurDroits",
     "MagasinProtege",
+    "controler_zones_ecrites",
     "est_public",
     "exiger",
     "filtrer_financements",

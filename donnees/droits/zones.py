@@ -1,59 +1,51 @@
-"""Contrôle géographique des écritures d'un référent : ses zones doivent être dans la commune déclarée."""
+"""Contrôle géographique des écritures d'un référent : ses zones doivent être dans la commune déclarée.
+
+Les règles et les seuils sont ceux de :mod:`donnees.zones` (mêmes constats qu'au formulaire et à l'import).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-import shapely
-from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
 
 from donnees.droits.communes import nommer_commune
 from donnees.droits.politique import ErreurDroits
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE
-
-# Erreurs de lecture d'une géométrie GeoJSON ou WKT mal formée (type inconnu, coordonnées absentes…).
-_ERREURS_GEOMETRIE = (ShapelyError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+from donnees.geometrie import lire_geometrie
+from donnees.zones import Constat, controler_geometries
 
 
-def _geometrie_l93(valeur: Any) -> BaseGeometry | None:
-    """Géométrie d'une zone (objet shapely, GeoJSON ou WKT, en WGS84) projetée en Lambert-93, ou None."""
-    from pyproj import Transformer
-    from shapely.geometry import shape
+def controler_zones_ecrites(code_insee: str, zones: Any, contours: Mapping[str, BaseGeometry],
+                            noms: Mapping[str, str] | None = None, existantes=None,
+                            operation_exclue: int | None = None) -> list[Constat]:
+    """Constats de :mod:`donnees.zones` sur les zones d'une écriture (« Zone 1 », « Zone 2 »…).
 
-    try:
-        if isinstance(valeur, Mapping):
-            valeur = shape(valeur)
-        elif isinstance(valeur, str):
-            valeur = shapely.from_wkt(valeur)
-    except _ERREURS_GEOMETRIE:  # géométrie illisible : le magasin la refusera avec son message
-        return None
-    if not isinstance(valeur, BaseGeometry) or valeur.is_empty:
-        return None
-    transformateur = Transformer.from_crs(CRS_STOCKAGE, CRS_CALCUL, always_xy=True)
-    return shapely.transform(valeur, lambda xy: np.column_stack(transformateur.transform(xy[:, 0], xy[:, 1])))
+    ``zones`` : liste de dictionnaires dont la clé ``geometrie`` est un objet shapely, un GeoJSON ou un WKT
+    en WGS84 ; ``contours`` : code INSEE → contour en Lambert-93 (sans contour, pas de contrôle « hors
+    commune ») ; ``existantes`` : zones déjà enregistrées, pour les chevauchements.
+    """
+    if not isinstance(zones, (list, tuple)):
+        return []
+    geometries = [lire_geometrie(z.get("geometrie")) if isinstance(z, Mapping) else None for z in zones]
+    libelles = [f"Zone {rang}" for rang in range(1, len(zones) + 1)]
+    return controler_geometries(geometries, libelles, contours.get(str(code_insee)),
+                                nommer_commune(str(code_insee), noms), existantes, operation_exclue, "facade")
 
 
 def verifier_zones_dans_commune(code_insee: str, zones: Any, contours: Mapping[str, BaseGeometry],
-                                noms: Mapping[str, str] | None = None) -> None:
+                                noms: Mapping[str, str] | None = None) -> list[Constat]:
     """Lève :class:`ErreurDroits` si une zone est en majorité hors de la commune de l'opération.
 
     Seuil : plus de ``PART_MAX_HORS_COMMUNE`` (50 %) de la surface hors du contour, comme à l'import et au
-    formulaire ; un référent ne peut pas saisir chez le voisin en déclarant sa propre commune.
+    formulaire ; un référent ne peut pas saisir chez le voisin en déclarant sa propre commune. Les autres
+    erreurs (géométrie vide, point, contour invalide, hors degrés) sont refusées par le magasin ; renvoie
+    les constats (avertissements compris) quand rien n'est refusé ici.
     """
-    from donnees.import_operations import PART_MAX_HORS_COMMUNE
-
-    contour = contours.get(str(code_insee))
-    if contour is None or not isinstance(zones, (list, tuple)):
-        return
-    for rang, zone in enumerate(zones, start=1):
-        geometrie = _geometrie_l93(zone.get("geometrie") if isinstance(zone, Mapping) else None)
-        if geometrie is None or geometrie.area <= 0:
-            continue
-        hors = 1 - geometrie.intersection(contour).area / geometrie.area
-        if hors > PART_MAX_HORS_COMMUNE:
-            raise ErreurDroits(f"Zone {rang} : {hors * 100:.0f}\u00a0% de sa surface est hors de la commune "
-                               f"{nommer_commune(str(code_insee), noms)}. Un référent ne saisit que dans ses "
-                               "communes : redessinez la zone, ou demandez au syndicat de bassin.", "creer")
+    if str(code_insee) not in contours:
+        return []
+    constats = controler_zones_ecrites(code_insee, zones, contours, noms)
+    for constat in constats:
+        if constat.code == "hors_commune":
+            raise ErreurDroits(str(constat), "creer")
+    return constats

@@ -26,6 +26,8 @@ Choix :
 - géométrie invalide (contour qui se recoupe) : **erreur** par défaut, car la correction automatique
   peut changer la forme voulue (un « nœud papillon » devient deux triangles) ; avec
   ``corriger_geometries=True``, ``make_valid`` est appliqué et un avertissement invite à vérifier ;
+- contrôles des zones (règles, seuils et codes de :mod:`donnees.zones`, les mêmes qu'au formulaire et à la
+  façade ; code de règle dans la colonne ``regle`` des erreurs) ;
 - zone à plus de 50 % hors de sa commune : **erreur** (code INSEE ou système de coordonnées faux) ;
   entre 10 et 50 % : avertissement ;
 - chevauchement avec une autre zone du fichier ou une zone déjà enregistrée, surface < 1 m² ou

@@ -235,7 +235,7 @@ def _appliquer_regles(p: _Preparation, operation: _Operation, dictionnaire: dict
             if 0 <= rang_zone < len(operation.zones):
                 ligne = operation.zones[rang_zone].ligne
         p.messages.append({"fichier": p.table.nom_fichier, "feuille": ligne.feuille, "ligne": ligne.numero,
-                           "champ": exc.colonne, "niveau": "erreur", "message": str(exc)})
+                           "champ": exc.colonne, "niveau": "erreur", "message": str(exc), "regle": None})
         ligne.erreur = True
 
 
@@ -256,7 +256,8 @@ def _assembler(p: _Preparation, operations: list[_Operation], verifier: Verifica
             lignes_valides += numeros
             lignes_par_op.append(numeros)
         apercu_lignes.append(_ligne_apercu(rang, operation, dictionnaire))
-    erreurs = pd.DataFrame(p.messages, columns=["fichier", "feuille", "ligne", "champ", "niveau", "message"])
+    erreurs = pd.DataFrame(p.messages, columns=["fichier", "feuille", "ligne", "champ", "niveau", "message",
+                                                "regle"])
     erreurs["ligne"] = erreurs["ligne"].astype("Int64")
     if len(erreurs):
         erreurs = erreurs.assign(_ordre=erreurs["ligne"].fillna(-1).astype(int)) \

@@ -9,9 +9,8 @@ from typing import Any
 import shapely
 
 from donnees import nomenclatures
-from donnees.format import formater_nombre
 from donnees.import_operations.correspondance import CHAMPS_OBLIGATOIRES
-from donnees.import_operations.geometries import CRS_L93, _depuis_l93, _vers_l93
+from donnees.import_operations.geometries import _depuis_l93, _vers_l93
 from donnees.import_operations.preparation import (
     MOTIF_ID_PARCELLE,
     _Operation,
@@ -20,14 +19,9 @@ from donnees.import_operations.preparation import (
 )
 from donnees.import_operations.protocoles import LectureOperations, lire_au_mieux
 from donnees.import_operations.seuils import (
-    CHEVAUCHEMENT_MIN_M2,
     COTE_EMPLACEMENT_M,
     ECART_SURFACE_DECLAREE,
-    PART_ALERTE_HORS_COMMUNE,
-    PART_MAX_HORS_COMMUNE,
     REVETEMENT_EMPLACEMENT,
-    SURFACE_MAX_M2,
-    SURFACE_MIN_M2,
 )
 from donnees.import_operations.valeurs import (
     _annee_seule,
@@ -36,7 +30,7 @@ from donnees.import_operations.valeurs import (
     _m2,
     _normaliser,
 )
-from donnees.schemas import CRS_STOCKAGE
+from donnees.zones import controler_chevauchements, controler_chevauchements_enregistrees, controler_mesures
 
 
 def _controler_operation(p: _Preparation, operation: _Operation, champs_absents: list[str]) -> None:
@@ -169,22 +163,10 @@ def _controler_surfaces(p: _Preparation, operation: _Operation, code: str | None
         if zone.geometrie is None or zone.emplacement:
             continue
         zone.l93 = _vers_l93(zone.geometrie)
-        surface = zone.l93.area
-        surface_totale += surface
-        if surface < SURFACE_MIN_M2:
-            p.avertir(zone.ligne, zone.champ, f"zone minuscule ({_m2(surface)}). Vérifiez le contour et le "
-                      "système de coordonnées")
-        elif surface > SURFACE_MAX_M2:
-            p.avertir(zone.ligne, zone.champ, f"zone très grande ({formater_nombre(surface / 10000, 1, 'ha')}, "
-                      "plus de 10 ha). Vérifiez qu'il s'agit bien de la surface aménagée")
-        if code and code in p.communes_l93 and surface > 0:
-            hors = 1 - zone.l93.intersection(p.communes_l93[code]).area / surface
-            if hors > PART_MAX_HORS_COMMUNE:
-                p.erreur(zone.ligne, zone.champ, f"zone à {hors:.0%} hors de la commune {code}. Vérifiez le code "
-                         "INSEE, ou le système de coordonnées du fichier".replace("%", " %"))
-            elif hors > PART_ALERTE_HORS_COMMUNE:
-                p.avertir(zone.ligne, zone.champ, f"zone à {hors:.0%} hors de la commune {code}. Vérifiez le "
-                          "contour".replace("%", " %"))
+        surface_totale += zone.l93.area
+        commune = p.communes_l93.get(code) if code else None
+        for constat in controler_mesures(zone.l93, "", commune, code or "", "import"):
+            p.constater(zone.ligne, zone.champ, constat)
     declaree = operation.champs.get("surface_declaree_m2")
     if declaree and surface_totale > 0 and not any(z.emplacement for z in operation.zones) \
             and abs(surface_totale - declaree) > ECART_SURFACE_DECLAREE * declaree:
@@ -194,46 +176,24 @@ def _controler_surfaces(p: _Preparation, operation: _Operation, code: str | None
 
 
 def _controler_chevauchements(p: _Preparation, operations: list[_Operation]) -> None:
+    """Zones du fichier qui se chevauchent, ou qui chevauchent une opération déjà enregistrée."""
     zones = [(o, z) for o in operations for z in o.zones if z.l93 is not None and not z.emplacement
              and z.l93.is_valid and z.l93.area > 0]
     if not zones:
         return
     geometries = [z.l93 for _, z in zones]
-    arbre = shapely.STRtree(geometries)
-    paires = arbre.query(geometries, predicate="intersects")
-    for i, j in zip(*paires):
-        if i >= j:
-            continue
-        commun = geometries[i].intersection(geometries[j]).area
-        if commun > CHEVAUCHEMENT_MIN_M2:
-            zone_i, zone_j = zones[i][1], zones[j][1]
-            meme = zones[i][0] is zones[j][0]
-            quoi = "une autre zone de la même opération" if meme else "une autre opération du fichier"
-            p.avertir(zone_j.ligne, zone_j.champ, f"la zone chevauche {quoi} ({p.repere(zone_i.ligne)}) sur "
-                      f"{_m2(commun)}. Doublon ? Vérifiez les contours")
-    existantes = p.zones_existantes
-    if existantes is None or not len(existantes):
-        return
-    if existantes.crs is None:
-        existantes = existantes.set_crs(CRS_STOCKAGE)
-    existantes = existantes.to_crs(CRS_L93)
-    valeurs = [g if g is not None and g.is_valid else (shapely.make_valid(g) if g is not None else None)
-               for g in existantes.geometry.values]
-    arbre = shapely.STRtree([g if g is not None else shapely.Point() for g in valeurs])
-    ids = existantes["operation_id"].tolist() if "operation_id" in existantes.columns else [None] * len(existantes)
-    noms = existantes["nom"].tolist() if "nom" in existantes.columns else [None] * len(existantes)
-    entree, trouves = arbre.query(geometries, predicate="intersects")
-    deja: set[tuple] = set()
-    for i, k in zip(entree, trouves):
-        commun = geometries[i].intersection(valeurs[k]).area
-        cle = (i, ids[k])
-        if commun > CHEVAUCHEMENT_MIN_M2 and cle not in deja:
-            deja.add(cle)
-            quelle = f"n° {ids[k]}" if ids[k] is not None else ""
-            if noms[k]:
-                quelle += f" « {noms[k]} »"
-            p.avertir(zones[i][1].ligne, zones[i][1].champ, f"la zone chevauche une opération déjà enregistrée "
-                      f"({quelle.strip()}) sur {_m2(commun)}. Doublon ? Vérifiez avant d'importer")
+
+    def nommer(i: int, j: int) -> str:
+        quoi = "une autre zone de la même opération" if zones[i][0] is zones[j][0] else \
+            "une autre opération du fichier"
+        return f"{quoi} ({p.repere(zones[i][1].ligne)})"
+
+    libelles = [""] * len(zones)
+    constats = controler_chevauchements(geometries, libelles, "import", nommer) + \
+        controler_chevauchements_enregistrees(geometries, libelles, p.zones_existantes, "import")
+    for constat in constats:
+        zone = zones[constat.rang - 1][1]
+        p.constater(zone.ligne, zone.champ, constat)
 
 
 def _controler_doublons(p: _Preparation, operations: list[_Operation], magasin: Any) -> None:

@@ -86,11 +86,3 @@ def _lire_wkt(valeur: Any, crs_wkt: str) -> BaseGeometry:
                             "du fichier, ou écrivez « SRID=4326; » devant le WKT")
         geometrie = _projeter(geometrie, crs, CRS_STOCKAGE)
     return geometrie
-
-
-def _en_degres_geometrie(geometrie: BaseGeometry) -> bool:
-    xmin, ymin, xmax, ymax = geometrie.bounds
-    return bool(np.isfinite([xmin, ymin, xmax, ymax]).all() and -180 <= xmin <= xmax <= 180
-                and -90 <= ymin <= ymax <= 90)
-
-

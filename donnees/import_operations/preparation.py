@@ -24,7 +24,6 @@ from donnees.cadastre import (
 from donnees.import_operations.codes import _nomenclatures
 from donnees.import_operations.correspondance import _LIBELLES
 from donnees.import_operations.geometries import (
-    _en_degres_geometrie,
     _lire_wkt,
     _parties_polygonales,
 )
@@ -45,6 +44,7 @@ from donnees.import_operations.valeurs import (
 from donnees.erreurs import ErreurDonnees
 from donnees.erreurs import decrire_invalidite as _raison_invalidite
 from donnees.geometrie import CRS_STOCKAGE, en_lambert93, en_wgs84
+from donnees.zones import Constat, constater, controler_forme, en_degres
 
 
 
@@ -154,7 +154,7 @@ class _Preparation:
         return texte
 
     def signaler(self, ligne: _Ligne | None, champ: str | None, niveau: str, texte: str,
-                 colonne: str | None = None) -> None:
+                 colonne: str | None = None, regle: str | None = None) -> None:
         lieu = self.table.nom_fichier
         if ligne is not None and ligne.feuille and self.table.format == "xlsx":
             lieu += f", feuille « {ligne.feuille} »"
@@ -173,7 +173,8 @@ class _Preparation:
         self.messages.append({"fichier": self.table.nom_fichier,
                               "feuille": ligne.feuille if ligne is not None else None,
                               "ligne": ligne.numero if ligne is not None else None,
-                              "champ": champ, "niveau": niveau, "message": f"{lieu} : {texte}"})
+                              "champ": champ, "niveau": niveau, "message": f"{lieu} : {texte}",
+                              "regle": regle})
         if niveau == "erreur" and ligne is not None:
             ligne.erreur = True
 
@@ -182,6 +183,10 @@ class _Preparation:
 
     def avertir(self, ligne, champ, texte, colonne=None):
         self.signaler(ligne, champ, "avertissement", texte, colonne)
+
+    def constater(self, ligne: _Ligne, champ: str, constat: Constat) -> None:
+        """Signale un constat du contrôle des zones (:mod:`donnees.zones`), avec son code de règle."""
+        self.signaler(ligne, champ, constat.niveau, constat.texte, regle=constat.code)
 
     def _colonne(self, ligne: _Ligne, champ: str) -> str | None:
         if ligne.principale:
@@ -340,11 +345,8 @@ class _Preparation:
             except _Probleme as exc:
                 self.erreur(ligne, "geometrie_wkt", str(exc))
                 return _Zone(ligne, None, None, None)
-            if not geometrie.is_empty and not _en_degres_geometrie(geometrie):
-                self.erreur(ligne, "geometrie_wkt",
-                            "coordonnées hors des limites de la longitude et de la latitude : la géométrie "
-                            "est sans doute en mètres (Lambert-93 ?). Indiquez son système de coordonnées "
-                            "(EPSG:2154) lors de la lecture du fichier, ou écrivez « SRID=2154; » devant le WKT")
+            if not geometrie.is_empty and not en_degres(geometrie):
+                self.constater(ligne, "geometrie_wkt", constater("hors_degres", "", "import"))
                 return _Zone(ligne, None, None, None)
         a_parcelles = not _est_vide(v.get("parcelles"))
         if geometrie is None and not a_parcelles:
@@ -373,13 +375,9 @@ class _Preparation:
         return zone
 
     def _verifier_geometrie(self, ligne: _Ligne, champ: str, geometrie: BaseGeometry) -> BaseGeometry | None:
-        if geometrie.is_empty:
-            self.erreur(ligne, champ, "géométrie vide. Dessinez le contour de la zone")
-            return None
         polygonale = _parties_polygonales(geometrie)
-        if polygonale is None:
-            self.erreur(ligne, champ, f"type « {geometrie.geom_type} » non admis : une zone est une surface "
-                        "(Polygon ou MultiPolygon), pas un point ni une ligne. Dessinez le contour de la zone")
+        if polygonale is None:  # vide, point ou ligne : règles de donnees.zones
+            self.constater(ligne, champ, controler_forme(geometrie, "", "import"))
             return None
         if polygonale is not geometrie:
             self.avertir(ligne, champ, "collection de géométries : seules les surfaces sont gardées")
@@ -389,8 +387,7 @@ class _Preparation:
         if not geometrie.is_valid:
             raison = _raison_invalidite(geometrie)
             if not self.corriger:
-                self.erreur(ligne, champ, f"géométrie invalide : {raison}. Corrigez le contour dans votre SIG "
-                            "(outil « Réparer les géométries ») ou relancez avec la correction automatique")
+                self.constater(ligne, champ, constater("contour_invalide", "", "import", raison=raison))
                 return None
             corrigee = _parties_polygonales(shapely.make_valid(geometrie))
             if corrigee is None or corrigee.is_empty:

@@ -1,13 +1,14 @@
-"""Seuils des contrôles de l'import (surfaces, part hors commune, chevauchements, emplacements approchés).
+"""Seuils de l'import : ceux des zones viennent de :mod:`donnees.zones` (les mêmes partout), les autres
+(surface déclarée, emplacements approchés) sont propres à l'import."""
 
-Lus aussi par :mod:`donnees.controles_zones` (formulaire, façade) : mêmes seuils partout.
-"""
+from donnees.zones import (  # noqa: F401  (réexport)
+    CHEVAUCHEMENT_MIN_M2,
+    PART_ALERTE_HORS_COMMUNE,
+    PART_MAX_HORS_COMMUNE,
+    SURFACE_MAX_M2,
+    SURFACE_MIN_M2,
+)
 
-SURFACE_MIN_M2 = 1.0
-SURFACE_MAX_M2 = 100_000.0                     # 10 ha
-PART_MAX_HORS_COMMUNE = 0.5
-PART_ALERTE_HORS_COMMUNE = 0.1
-CHEVAUCHEMENT_MIN_M2 = 1.0
 ECART_SURFACE_DECLAREE = 0.10
 COTE_EMPLACEMENT_M = 10.0
 PAS_EMPLACEMENT_M = 15.0
