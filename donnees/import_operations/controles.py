@@ -10,7 +10,7 @@ import shapely
 
 from donnees import nomenclatures
 from donnees.import_operations.correspondance import CHAMPS_OBLIGATOIRES
-from donnees.import_operations.geometries import _depuis_l93, _vers_l93
+from donnees.geometrie import vers_lambert93, vers_wgs84
 from donnees.import_operations.preparation import (
     MOTIF_ID_PARCELLE,
     _Operation,
@@ -65,7 +65,7 @@ def _deduire_commune(p: _Preparation, operation: _Operation) -> str | None:
     if p.communes_l93:
         geometries = [z.geometrie for z in operation.zones if z.geometrie is not None]
         if geometries:
-            code = p.commune_de(_vers_l93(shapely.union_all(geometries)))
+            code = p.commune_de(vers_lambert93(shapely.union_all(geometries)))
             if code:
                 p.avertir(premiere, "code_insee", f"code INSEE absent : commune {code} déduite de la "
                           "géométrie. Vérifiez-la")
@@ -148,7 +148,7 @@ def _placer_sans_zone(p: _Preparation, operation: _Operation, code: str | None) 
                  "placer l'opération au centre de sa commune. Vérifiez le code INSEE ou ajoutez une géométrie")
     else:
         carre = p.emplacement(code)
-        zone = _Zone(premiere, _depuis_l93(carre), REVETEMENT_EMPLACEMENT, REVETEMENT_EMPLACEMENT,
+        zone = _Zone(premiere, vers_wgs84(carre), REVETEMENT_EMPLACEMENT, REVETEMENT_EMPLACEMENT,
                      emplacement=True, l93=carre)
         operation.zones.append(zone)
         p.avertir(premiere, "geometrie", "aucune géométrie : opération placée au centre de la commune "
@@ -162,7 +162,7 @@ def _controler_surfaces(p: _Preparation, operation: _Operation, code: str | None
     for zone in operation.zones:
         if zone.geometrie is None or zone.emplacement:
             continue
-        zone.l93 = _vers_l93(zone.geometrie)
+        zone.l93 = vers_lambert93(zone.geometrie)
         surface_totale += zone.l93.area
         commune = p.communes_l93.get(code) if code else None
         for constat in controler_mesures(zone.l93, "", commune, code or "", "import"):

@@ -5,47 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from donnees.import_operations.valeurs import _Probleme
 from donnees.lecture_vecteur import entites_en_degres
-from donnees.schemas import CRS_CALCUL, CRS_STOCKAGE
-
-CRS_L93 = CRS_CALCUL
-
+from donnees.geometrie import CRS_STOCKAGE, projeter
 
 # ------------------------------------------------------------------------------- géométries
-
-
-_local_transformateurs: dict[tuple[str, str], Transformer] = {}
-
-
-def _transformateur(source: str, cible: str) -> Transformer:
-    cle = (source, cible)
-    if cle not in _local_transformateurs:
-        _local_transformateurs[cle] = Transformer.from_crs(source, cible, always_xy=True)
-    return _local_transformateurs[cle]
-
-
-def _projeter(geometrie: BaseGeometry, source: str, cible: str) -> BaseGeometry:
-    transformateur = _transformateur(source, cible)
-
-    def appliquer(coords: np.ndarray) -> np.ndarray:
-        x, y = transformateur.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geometrie, appliquer)
-
-
-def _vers_l93(geometrie: BaseGeometry) -> BaseGeometry:
-    return _projeter(geometrie, CRS_STOCKAGE, CRS_L93)
-
-
-def _depuis_l93(geometrie: BaseGeometry) -> BaseGeometry:
-    return _projeter(geometrie, CRS_L93, CRS_STOCKAGE)
+# Projections : donnees.geometrie (vers_lambert93, vers_wgs84), une seule règle.
 
 
 def _parties_polygonales(geometrie: BaseGeometry) -> BaseGeometry | None:
@@ -84,5 +53,5 @@ def _lire_wkt(valeur: Any, crs_wkt: str) -> BaseGeometry:
             raise _Probleme(f"coordonnées en degrés alors que le système de coordonnées indiqué "
                             f"({systeme.to_string()}) est en mètres. Indiquez EPSG:4326 (WGS84) lors de la lecture "
                             "du fichier, ou écrivez « SRID=4326; » devant le WKT")
-        geometrie = _projeter(geometrie, crs, CRS_STOCKAGE)
+        geometrie = projeter(geometrie, crs, CRS_STOCKAGE)
     return geometrie
