@@ -26,26 +26,53 @@ def _barre_progression():
     return rappel, barre.close
 
 
+def _afficher_comptes_demo(dossier: Path) -> None:
+    """Crée (ou réinitialise) les comptes de démonstration et imprime leurs mots de passe, une seule fois."""
+    from donnees.demo.comptes import creer_comptes_demo
+
+    comptes = creer_comptes_demo(dossier)
+    print("\nComptes de démonstration (un par rôle ; le public n'a pas besoin de compte). Notez ces mots de passe :")
+    print("ils ne seront plus affichés (`desimper demo comptes` en génère de nouveaux).")
+    for compte in comptes:
+        communes = f" ({', '.join(compte['communes'])})" if compte["communes"] else ""
+        print(f"  {compte['libelle_role']}{communes} : {compte['email']}  mot de passe : {compte['mot_de_passe']}")
+
+
+def _refuser_territoire_reel(dossier: Path) -> None:
+    """Refuse de générer la démonstration par-dessus un territoire réel."""
+    from donnees.config import chemin_territoire
+    from donnees.erreurs import ErreurDonnees
+    from donnees.referentiel import lire_territoire
+
+    if not chemin_territoire(dossier).exists():
+        return
+    try:
+        reel = not lire_territoire(dossier).get("demo", True)
+    except ErreurDonnees:
+        reel = False
+    if reel:
+        raise ErreurDonnees(f"Le dossier {dossier} contient un territoire réel : la démonstration ne l'écrase "
+                            "pas (ses couches et sa base des opérations seraient remplacées). Choisissez un "
+                            "autre dossier avec --dossier.", "demo")
+
+
 def commande_demo(args) -> int:
     from donnees.config import chemin_territoire, dossier_donnees
     from donnees.demo import generer_demo
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+    if args.action == "comptes":
+        _afficher_comptes_demo(dossier)
+        return 0
     if args.si_absent and chemin_territoire(dossier).exists():
         print(f"Territoire déjà présent dans {dossier} : rien à faire.")
-        return 0
-    if chemin_territoire(dossier).exists():
         from donnees.referentiel import lire_territoire
-        from donnees.erreurs import ErreurDonnees
 
-        try:
-            reel = not lire_territoire(dossier).get("demo", True)
-        except ErreurDonnees:
-            reel = False
-        if reel:
-            raise ErreurDonnees(f"Le dossier {dossier} contient un territoire réel : la démonstration ne l'écrase "
-                                "pas (ses couches et sa base des opérations seraient remplacées). Choisissez un "
-                                "autre dossier avec --dossier.", "demo")
+        if lire_territoire(dossier).get("demo") is True:
+            print("Comptes de démonstration : leurs mots de passe ont été affichés à la création ; "
+                  "`.venv/bin/desimper demo comptes` en génère de nouveaux (les anciens ne marchent plus).")
+        return 0
+    _refuser_territoire_reel(dossier)
     print(f"Génération du territoire de démonstration ({args.taille}, graine {args.graine}) dans {dossier}…")
     rappel, fermer = _barre_progression()
     debut = time.perf_counter()
@@ -53,11 +80,15 @@ def commande_demo(args) -> int:
         resume = generer_demo(dossier, taille=args.taille, graine=args.graine, progression=rappel)
     finally:
         fermer()
+    print(f"Couches et opérations écrites en {formater_nombre(time.perf_counter() - debut, 1, 's')}.")
     if not args.sans_modeles:
         from services.modeles import calculer_modeles_territoire
 
-        print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…")
+        print("Préparation des modèles chaleur et eau (grilles du bassin mises en cache pour l'application ; "
+              "environ une minute sur la démonstration complète)…", flush=True)
+        debut_modeles = time.perf_counter()
         calculer_modeles_territoire(dossier)
+        print(f"Modèles prêts en {formater_nombre(time.perf_counter() - debut_modeles, 1, 's')}.")
     duree = time.perf_counter() - debut
     print(f"Territoire de démonstration prêt en {formater_nombre(duree, 1, 's')}.")
     libelles = {"communes": "communes", "parcelles": "parcelles", "occupation": "polygones d'occupation du sol",
@@ -65,6 +96,7 @@ def commande_demo(args) -> int:
     for cle, libelle in libelles.items():
         if isinstance(resume.get(cle), int):
             print(f"  {libelle} : {formater_nombre(resume[cle])}")
+    _afficher_comptes_demo(dossier)
     return 0
 
 
@@ -192,7 +224,12 @@ def construire_analyseur() -> argparse.ArgumentParser:
                                         "bord de la désimperméabilisation d'un bassin versant.")
     sous = analyseur.add_subparsers(dest="commande", required=True, metavar="COMMANDE")
 
-    demo = sous.add_parser("demo", help="génère le territoire de démonstration (25 communes du bassin de Thau)")
+    demo = sous.add_parser("demo", help="génère le territoire de démonstration (25 communes du bassin de Thau)",
+                           description="Génère le territoire de démonstration et un compte par rôle (mots de "
+                                       "passe affichés une fois). `desimper demo comptes` : nouveaux mots de "
+                                       "passe pour ces comptes (territoire de démonstration seulement).")
+    demo.add_argument("action", nargs="?", choices=["comptes"],
+                      help="comptes : (ré)initialise les comptes de démonstration et affiche leurs mots de passe")
     demo.add_argument("--taille", choices=["petite", "complete"], default="complete",
                       help="petite : quelques milliers de parcelles (tests) ; complete : ≥ 150 000 (défaut)")
     demo.add_argument("--graine", type=int, default=42, help="graine aléatoire (défaut : 42)")

@@ -44,7 +44,7 @@ from donnees.validation import valider_json
 NOM_FICHIER_SOURCES = "sources.json"
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"
 URL_LICENCE_OUVERTE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
-SOURCE_DEMO = "Démonstration (géométries synthétiques)"
+SOURCE_DEMO = "Démonstration (données synthétiques)"
 
 
 def chemin_sources(dossier: Path | None = None) -> Path:
@@ -99,11 +99,28 @@ def enregistrer_sources(fiches: dict[str, dict], dossier: Path | None = None, re
     return ecrire_fichier_atomiquement(chemin_sources(dossier), json.dumps(contenu, ensure_ascii=False, indent=2))
 
 
-def fiches_demo(comptes: dict[str, tuple[int, dict[str, int]]]) -> dict[str, dict]:
-    """Fiches des couches de la démonstration : ``comptes[couche] = (nombre, par_commune)``."""
-    return {couche: construire_fiche(
-        couche, source=SOURCE_DEMO, producteur="Désimper (générateur de démonstration)",
-        attribution="Données de démonstration : géométries synthétiques ; noms, codes INSEE et populations "
-                    "des communes réels (INSEE).",
-        origine="demonstration", nombre=nombre, par_commune=par_commune, licence="Données synthétiques",
-        url_licence=None, demo=True) for couche, (nombre, par_commune) in comptes.items()}
+def fiches_demo(comptes: dict[str, tuple[int, dict[str, int]]],
+                reelles: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Fiches des couches de la démonstration : ``comptes[couche] = (nombre, par_commune)``.
+
+    ``reelles[couche]`` (par exemple les communes, contours IGN embarqués) donne source, producteur,
+    licence, attribution, URL et millésime d'une couche réelle ; les autres couches sont synthétiques.
+    """
+    reelles = reelles or {}
+    fiches = {}
+    for couche, (nombre, par_commune) in comptes.items():
+        reelle = reelles.get(couche)
+        if reelle is None:
+            fiches[couche] = construire_fiche(
+                couche, source=SOURCE_DEMO, producteur="Désimper (générateur de démonstration)",
+                attribution="Données de démonstration : parcelles, occupation du sol et opérations synthétiques.",
+                origine="demonstration", nombre=nombre, par_commune=par_commune, licence="Données synthétiques",
+                url_licence=None, demo=True)
+        else:
+            fiches[couche] = construire_fiche(
+                couche, source=reelle["source"], producteur=reelle["producteur"],
+                attribution=reelle["attribution"], origine="demonstration", nombre=nombre,
+                par_commune=par_commune, urls=reelle.get("urls"), fichiers=[reelle["fichier"]],
+                millesime=reelle.get("millesime"), licence=reelle["licence"], url_licence=reelle.get("url_licence"),
+                demo=True)
+    return fiches

@@ -1,18 +1,32 @@
-"""Territoire de démonstration (taille « petite ») : contenu, validité, reproductibilité."""
+"""Territoire de démonstration (taille « petite ») : contours réels, contenu, validité, reproductibilité, comptes."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
-from donnees.demo import generer_demo, lire_communes_demo, lire_parametres
+from donnees.demo import (
+    DOSSIER_DEMO,
+    construire_lagune,
+    generer_communes,
+    generer_demo,
+    lire_communes_demo,
+    lire_contours_communes,
+    lire_parametres,
+    placer_noyaux,
+)
+from donnees.comptes import authentifier, verifier_politique_mot_de_passe
+from donnees.demo.comptes import creer_comptes_demo
+from donnees.erreurs import ErreurDonnees
 from donnees.magasin import Magasin
 from donnees.nomenclatures import codes_revetement, lire_correspondance_ocsge, lire_types_site
-from donnees.referentiel import COUCHES_OBLIGATOIRES, lire_couche, lire_territoire
+from donnees.referentiel import COUCHES_OBLIGATOIRES, ecrire_territoire, lire_couche, lire_territoire
 from donnees.schemas import valider_couche
 
 COLONNES_OPERATIONS = ["code_insee", "nom", "type_site", "statut", "validation", "date_fin_travaux",
@@ -53,22 +67,93 @@ def test_couches_valides_et_territoire(demo):
     assert "genere_le" in territoire
 
 
-def test_communes_reelles_geometries_synthetiques(demo):
+def _etang_l93():
+    """Étang de Thau approché (paramètres de la démonstration), en Lambert-93."""
+    return construire_lagune(lire_parametres())
+
+
+def test_communes_contours_reels_moins_etang(demo):
+    """Contours réels (IGN ADMIN EXPRESS embarqué) moins l'étang, à 1 % près (remplace l'ancien test des
+    cellules de Voronoï « synthétiques »)."""
     communes = lire_couche("communes", demo["a"])
     reference = lire_communes_demo()
     assert len(communes) == 25
     assert communes["code_insee"].tolist() == reference["code_insee"].tolist()
     assert communes["nom"].tolist() == reference["nom"].tolist()
     assert communes["population"].tolist() == reference["population"].tolist()
-    assert communes["source_geometrie"].str.contains("synthétique").all()
-    # chaque centre-bourg est dans sa commune, les communes ne se chevauchent pas
-    assert shapely.contains_xy(communes.geometry.values, reference["lon"], reference["lat"]).all()
+    assert communes["source_geometrie"].str.contains("ADMIN EXPRESS").all()
+    embarque = gpd.read_file(DOSSIER_DEMO / "communes-bassin-thau.geojson").to_crs(2154).set_index("code_insee")
+    assert embarque["population_municipale"].loc[reference["code_insee"]].tolist() == \
+        reference["population"].tolist()
+    attendu = shapely.area(shapely.difference(embarque.geometry.loc[reference["code_insee"]].values, _etang_l93()))
     metrique = communes.to_crs(2154)
+    assert np.allclose(metrique.area.to_numpy(), attendu, rtol=0.01)
+    # l'étang est retiré des sept riveraines, pas des autres
+    riveraines = {"34023", "34039", "34108", "34143", "34150", "34157", "34301"}
+    entieres = embarque.area.loc[reference["code_insee"]].to_numpy()
+    ecart = dict(zip(reference["code_insee"], entieres - metrique.area.to_numpy()))
+    assert {c for c, e in ecart.items() if e > 1e5} == riveraines
+    # chaque bourg principal est dans sa commune, les communes ne se chevauchent pas
+    assert shapely.contains_xy(communes.geometry.values, reference["lon"], reference["lat"]).all()
     assert metrique.union_all().area == pytest.approx(metrique.area.sum(), rel=1e-6)
     affichage = lire_couche("communes_affichage", demo["a"])
     assert affichage["code_insee"].tolist() == communes["code_insee"].tolist()
     assert shapely.get_num_coordinates(affichage.geometry.values).sum() < \
         shapely.get_num_coordinates(communes.geometry.values).sum()
+
+
+def test_etang_approche_plausible():
+    """L'étang tracé fait entre 60 et 80 km² et touche les sept communes riveraines seulement."""
+    etang = _etang_l93()
+    assert 60e6 < etang.area < 80e6
+    embarque = gpd.read_file(DOSSIER_DEMO / "communes-bassin-thau.geojson").to_crs(2154)
+    touchees = set(embarque.loc[shapely.area(shapely.intersection(embarque.geometry.values, etang)) > 1e5,
+                                "code_insee"])
+    assert touchees == {"34023", "34039", "34108", "34143", "34150", "34157", "34301"}
+
+
+def test_rien_dans_l_etang_ni_hors_de_sa_commune(demo):
+    etang = _etang_l93()
+    communes = lire_couche("communes", demo["a"]).to_crs(2154).set_index("code_insee").geometry
+    parcelles = lire_couche("parcelles", demo["a"]).to_crs(2154)
+    occupation = lire_couche("occupation", demo["a"]).to_crs(2154)
+    zones = _magasin(demo["a"]).lire_zones().to_crs(2154)
+    operations = _magasin(demo["a"]).lire_operations().set_index("id")
+    for table, colonne in ((parcelles, "commune"), (occupation, "code_insee")):
+        assert shapely.area(shapely.intersection(table.geometry.values, etang)).max() < 1.0
+        hors = shapely.area(shapely.difference(table.geometry.values, communes.loc[table[colonne]].values))
+        assert hors.max() < 1.0
+    assert shapely.area(shapely.intersection(zones.geometry.values, etang)).max() == 0
+    commune_zone = operations.loc[zones["operation_id"], "code_insee"].to_numpy()
+    assert shapely.area(shapely.difference(zones.geometry.values, communes.loc[commune_zone].values)).max() < 0.01
+
+
+def test_operations_reparties_sur_plusieurs_noyaux(demo):
+    """Les grandes communes ont plusieurs noyaux urbains et leurs opérations ne sont pas sur un seul disque."""
+    table, parametres = lire_communes_demo(), lire_parametres()
+    communes = lire_couche("communes", demo["a"]).to_crs(2154).geometry.to_numpy()
+    noyaux = placer_noyaux(table, communes, parametres)
+    centres = _magasin(demo["a"]).lire_operations().to_crs(2154)
+    for code in ("34301", "34003", "34108"):  # Sète, Agde, Frontignan
+        rang = int(np.flatnonzero(table["code_insee"] == code)[0])
+        siens = noyaux[noyaux["rang_commune"] == rang]
+        assert len(siens) >= 3
+        points = centres.loc[centres["code_insee"] == code].geometry.centroid
+        distances = np.hypot(points.x.to_numpy()[:, None] - siens["x"].to_numpy()[None],
+                             points.y.to_numpy()[:, None] - siens["y"].to_numpy()[None])
+        assert len(set(distances.argmin(axis=1))) >= 2, code
+
+
+def test_noyau_hors_commune_refuse(tmp_path, monkeypatch):
+    """Un noyau secondaire placé dans l'étang est refusé avec le fichier, la ligne et la correction."""
+    table, parametres = lire_communes_demo(), lire_parametres()
+    communes = generer_communes(lire_contours_communes(table, parametres), _etang_l93())
+    faux = tmp_path / "noyaux.csv"
+    faux.write_text("code_insee,lieu,lon,lat,part_population,source\n34301,Au milieu de l'étang,3.62,43.40,0.1,x\n",
+                    encoding="utf-8")
+    autres = {**parametres, "communes": {**parametres["communes"], "fichier_noyaux_secondaires": str(faux)}}
+    with pytest.raises(ErreurDonnees, match="ligne 2.*étang"):
+        placer_noyaux(table, communes, autres)
 
 
 def test_parcelles_format_etalab(demo):
@@ -89,7 +174,8 @@ def test_occupation_coherente(demo):
     parcelles = lire_couche("parcelles", demo["a"])
     assert len(occupation) > len(parcelles)
     assert set(occupation["code_cs"]) <= set(lire_correspondance_ocsge()["code_cs"])
-    assert {"CS1.1.1.1", "CS1.1.1.2", "CS1.2.2"} <= set(occupation["code_cs"])
+    # l'étang n'est plus dans les communes : pas de polygone d'eau (CS1.2.2) pour lui
+    assert {"CS1.1.1.1", "CS1.1.1.2"} <= set(occupation["code_cs"])
     # partition : la surface couverte égale celle des communes, sans recouvrement notable
     communes = lire_couche("communes", demo["a"]).to_crs(2154)
     metrique = occupation.to_crs(2154)
@@ -174,3 +260,41 @@ def test_regeneration_remplace_proprement(demo):
     resume = _generer(demo["c"], 8)
     assert _magasin(demo["c"]).compter()["operation"] == resume["operations"]
     assert not photo_orpheline.exists()
+
+
+# ------------------------------------------------------------------------------ comptes de démonstration
+
+
+def test_comptes_demo_un_par_role_et_reinitialisables(demo, tmp_path):
+    dossier = tmp_path / "demo"
+    shutil.copytree(demo["a"], dossier)
+    comptes = creer_comptes_demo(dossier)
+    assert sorted(c["role"] for c in comptes) == ["administrateur", "financeur", "referent"]
+    referent = next(c for c in comptes if c["role"] == "referent")
+    assert referent["communes"] and set(referent["communes"]) <= set(lire_communes_demo()["code_insee"])
+    magasin = _magasin(dossier)
+    for compte in comptes:
+        verifier_politique_mot_de_passe(compte["mot_de_passe"], compte["email"])
+        utilisateur = authentifier(magasin, compte["email"], compte["mot_de_passe"])
+        assert utilisateur.role == compte["role"] and utilisateur.communes == frozenset(compte["communes"])
+    assert len({c["mot_de_passe"] for c in comptes}) == 3
+    # seconde fois : mêmes comptes, nouveaux mots de passe ; les anciens ne marchent plus
+    nouveaux = creer_comptes_demo(dossier)
+    assert [c["email"] for c in nouveaux] == [c["email"] for c in comptes]
+    assert len(magasin.lire_utilisateurs()) == 3
+    with pytest.raises(ErreurDonnees):
+        authentifier(magasin, comptes[0]["email"], comptes[0]["mot_de_passe"])
+    assert authentifier(magasin, nouveaux[0]["email"], nouveaux[0]["mot_de_passe"]).role == nouveaux[0]["role"]
+    magasin.fermer()
+
+
+def test_comptes_demo_refuses_sur_un_territoire_reel(demo, tmp_path):
+    dossier = tmp_path / "reel"
+    shutil.copytree(demo["a"], dossier)
+    territoire = lire_territoire(dossier)
+    ecrire_territoire({**territoire, "demo": False}, dossier)
+    with pytest.raises(ErreurDonnees, match="territoire réel"):
+        creer_comptes_demo(dossier)
+    magasin = _magasin(dossier)
+    assert magasin.lire_utilisateurs().empty
+    magasin.fermer()

@@ -1,16 +1,18 @@
-"""Territoire de démonstration : les 25 communes du bassin de Thau, synthétiques mais plausibles.
+"""Territoire de démonstration : les 25 communes réelles du bassin de Thau, parcellaire synthétique plausible.
 
 Écrit dans un dossier de données les couches du référentiel (communes, communes simplifiées,
 parcelles, occupation du sol, objectifs, nouvelles surfaces imperméabilisées), le fichier du territoire,
 des photos générées et environ 1 000 opérations dans le magasin.
 
-Les noms, codes INSEE et populations des communes sont réels ; toutes les géométries sont inventées
-(cellules de Voronoï autour des centres-bourgs, lagune elliptique, parcellaire par découpage k-d).
+Les noms, codes INSEE, populations et contours des communes sont réels (IGN ADMIN EXPRESS, fichier
+``communes-bassin-thau.geojson`` embarqué, sources dans ``sources_demo.json``) ; l'étang de Thau est un tracé
+approché retiré des communes riveraines ; parcelles (découpage k-d autour de plusieurs noyaux urbains par
+commune), occupation du sol et opérations sont inventées.
 Tout est reproductible : même graine, mêmes couches et mêmes opérations (seul ``genere_le`` change).
 Les calculs se font en Lambert-93 (EPSG:2154) ; les couches sont écrites en WGS84 (EPSG:4326).
 Les nombres du modèle sont dans ``parametres_demo.json``, les textes dans ``textes_demo.json``.
 
-Modules : :mod:`.parametres` (fichiers du paquet), :mod:`.communes` (lagune, bassin, communes),
+Modules : :mod:`.parametres` (fichiers du paquet), :mod:`.communes` (étang, communes, bassin, noyaux),
 :mod:`.parcellaire` (îlots et parcelles), :mod:`.occupation` (occupation du sol), :mod:`.objectifs`
 (objectifs et nouvelles surfaces), :mod:`.operations`, :mod:`.photos` et :mod:`.orchestration`
 (:func:`generer_demo`). Les aides géométriques vivent dans :mod:`donnees.geometrie`.
@@ -23,6 +25,8 @@ from donnees.demo.communes import (
     construire_bassin,
     construire_lagune,
     generer_communes,
+    lire_contours_communes,
+    placer_noyaux,
 )
 from donnees.demo.objectifs import generer_nouvelles_surfaces, generer_objectifs
 from donnees.demo.occupation import generer_occupation
@@ -39,6 +43,7 @@ __all__ = [
     "calculer_surface_cible", "construire_bassin", "construire_lagune", "decouper_cellules", "dessiner_photo",
     "extraire_polygones", "generer_communes", "generer_demo", "generer_nouvelles_surfaces",
     "generer_objectifs", "generer_occupation", "generer_operations", "generer_parcelles", "generer_photos",
-    "lire_communes_demo", "lire_parametres", "lire_textes", "numeroter_parcelles", "projeter_wgs84",
+    "lire_communes_demo", "lire_contours_communes", "lire_parametres", "lire_textes", "numeroter_parcelles",
+    "placer_noyaux", "projeter_wgs84",
     "repartir_operations", "repartir_par_commune",
 ]

@@ -43,13 +43,13 @@ def _champ_relief(x: np.ndarray, y: np.ndarray, longueur_onde: float, contraste:
     return 1 / (1 + np.exp(-contraste * champ))
 
 
-def generer_occupation(parc: dict, decoupe: dict, communes_terre: np.ndarray, communes: np.ndarray,
-                       lagune: shapely.Polygon, parametres: dict, rng: np.random.Generator) -> tuple[dict, dict]:
+def generer_occupation(parc: dict, decoupe: dict, communes_terre: np.ndarray, parametres: dict,
+                       rng: np.random.Generator) -> tuple[dict, dict]:
     """Occupation du sol OCS GE cohérente avec le parcellaire.
 
     Parcelles urbaines : bâti, cour ou allée imperméable, jardin ; emprises d'équipement : bâti, espace
     minéral, un peu de végétal ; parcelles rurales : vignes, garrigue, bois, friches (regroupés par un
-    champ lisse et par îlot), quelques mas ; voies : espace entre îlots ; lagune : eau.
+    champ lisse et par îlot), quelques mas ; voies : espace entre îlots. Rien dans l'étang (hors des communes).
     Renvoie les polygones et, pour les emprises d'équipement, leur disposition (pour les opérations).
     """
     pp, po, pe = parametres["parcellaire"], parametres["occupation"], parametres["equipements"]
@@ -171,14 +171,10 @@ def generer_occupation(parc: dict, decoupe: dict, communes_terre: np.ndarray, co
     urbaine = ilots["u"][source] < pp["distance_relative_rurale"]
     cs_voie = np.where(urbaine, po["code_cs_mineral"], po["code_cs_chemin_rural"]).astype(object)
 
-    # --- lagune : eau, découpée par commune
-    eau = extraire_polygones(shapely.intersection(communes, lagune))
-    avec_eau = np.flatnonzero(shapely.area(eau) >= surface_min)
-
     occupation = {
-        "geometrie": np.concatenate([geoms, voies, eau[avec_eau]]),
-        "commune": np.concatenate([rang_commune, rang_voie, avec_eau]),
-        "code_cs": np.concatenate([cs, cs_voie, np.full(len(avec_eau), po["code_cs_eau"], dtype=object)]),
-        "code_us": np.concatenate([us, np.full(len(voies) + len(avec_eau), None, dtype=object)]),
+        "geometrie": np.concatenate([geoms, voies]),
+        "commune": np.concatenate([rang_commune, rang_voie]),
+        "code_cs": np.concatenate([cs, cs_voie]),
+        "code_us": np.concatenate([us, np.full(len(voies), None, dtype=object)]),
     }
     return occupation, disposition

@@ -20,15 +20,17 @@ from donnees.demo.communes import (
     construire_bassin,
     construire_lagune,
     generer_communes,
+    lire_contours_communes,
+    placer_noyaux,
 )
 from donnees.demo.objectifs import generer_nouvelles_surfaces, generer_objectifs
 from donnees.demo.occupation import generer_occupation
 from donnees.demo.operations import generer_operations
-from donnees.demo.parametres import TAILLES, lire_communes_demo, lire_parametres
+from donnees.demo.parametres import TAILLES, lire_communes_demo, lire_parametres, lire_sources_demo
 from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
 from donnees.demo.photos import generer_photos
 from donnees.erreurs import ErreurDonnees
-from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_wgs84, extraire_polygones, transformateur, vers_wgs84
+from donnees.geometrie import CRS_CALCUL, en_wgs84, vers_wgs84
 from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
 from donnees.sources import enregistrer_sources, fiches_demo
 
@@ -107,6 +109,8 @@ def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, pa
     ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
     (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
 
+    sources_reelles = lire_sources_demo()
+
     def compter(serie: pd.Series) -> tuple[int, dict[str, int]]:
         return len(serie), {str(k): int(v) for k, v in serie.value_counts().items() if k != "bassin"}
 
@@ -114,7 +118,8 @@ def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, pa
         "communes": compter(pd.Series(codes_insee)), "communes_affichage": compter(pd.Series(codes_insee)),
         "parcelles": compter(couche_parcelles["commune"]), "occupation": compter(couche_occupation["code_insee"]),
         "objectifs": compter(objectifs["territoire"]), "nouvelles_surfaces": compter(nouvelles["code_insee"]),
-    }), dossier, remplacer_tout=True)
+    }, {"communes": sources_reelles["communes"], "communes_affichage": sources_reelles["communes"]}),
+        dossier, remplacer_tout=True)
     return couche_parcelles, couche_occupation
 
 
@@ -168,33 +173,33 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     _verifier_base_vide(url)
     _vider_demo(dossier, url)
 
-    # 1. communes, lagune, bassin
-    etape("Communes et lagune", 0.02)
+    # 1. communes réelles, étang, bassin, noyaux urbains
+    etape("Communes et étang", 0.02)
     table = lire_communes_demo()
     codes_insee = table["code_insee"].to_numpy()
     population = table["population"].to_numpy()
-    cx, cy = transformateur(CRS_STOCKAGE, CRS_CALCUL).transform(table["lon"].to_numpy(), table["lat"].to_numpy())
     pas = parametres["bassin"]["densification_m"]
     lagune = shapely.segmentize(construire_lagune(parametres), pas)
-    bassin = construire_bassin(cx, cy, lagune, parametres)
-    communes = shapely.segmentize(generer_communes(table, cx, cy, bassin), pas)
-    communes_terre = extraire_polygones(shapely.difference(communes, lagune))
-    terre = bassin.difference(lagune)
+    contours = lire_contours_communes(table, parametres)
+    communes = shapely.segmentize(generer_communes(contours, lagune), pas)
+    terre = construire_bassin(communes)
+    noyaux = placer_noyaux(table, communes, parametres)
 
     # 2. parcelles
     etape("Découpage parcellaire", 0.08, "communes")
-    rayons = calculer_rayons_urbains(population, parametres, config["facteur_rayon_urbain"])
-    emprise = tuple(float(v) for v in bassin.bounds)
-    decoupe = decouper_cellules(emprise, terre, (cx, cy), rayons, parametres, config, rng)
-    parc = generer_parcelles(decoupe, communes_terre, codes_insee, emprise, parametres)
+    rayons = calculer_rayons_urbains(noyaux["population"].to_numpy(), parametres, config["facteur_rayon_urbain"])
+    emprise = tuple(float(v) for v in terre.bounds)
+    decoupe = decouper_cellules(emprise, terre, (noyaux["x"].to_numpy(), noyaux["y"].to_numpy()), rayons,
+                                parametres, config, rng)
+    parc = generer_parcelles(decoupe, communes, codes_insee, emprise, parametres)
 
     # 3. occupation du sol
     etape("Occupation du sol", 0.3, "parcelles")
-    occupation, disposition = generer_occupation(parc, decoupe, communes_terre, communes, lagune, parametres, rng)
+    occupation, disposition = generer_occupation(parc, decoupe, communes, parametres, rng)
 
     # 4. opérations et photos
     etape("Opérations", 0.45, "occupation")
-    table["littorale"] = shapely.intersects(communes, lagune)
+    table["littorale"] = shapely.intersects(contours, lagune)
     operations, zones_l93 = generer_operations(parc, disposition, table, decoupe["noms_vocations"],
                                                parametres, config, rng)
     desimpermeabilise = _placer_zones(operations, zones_l93, codes_insee)

@@ -27,5 +27,12 @@ def lire_textes() -> dict:
 
 
 def lire_communes_demo() -> pd.DataFrame:
-    """Les 25 communes réelles du bassin : code INSEE, nom, population, centre approximatif."""
+    """Les 25 communes réelles du bassin : code INSEE, nom, population, bourg principal (position approximative)."""
     return pd.read_csv(DOSSIER_DEMO / "communes_bassin_thau.csv", dtype={"code_insee": str})
+
+
+@lru_cache(maxsize=None)
+def lire_sources_demo() -> dict[str, dict]:
+    """Sources des données réelles embarquées (``sources_demo.json``) : ``{couche: fiche}``."""
+    brut = json.loads((DOSSIER_DEMO / "sources_demo.json").read_text(encoding="utf-8"))
+    return {couche: fiche for couche, fiche in brut.items() if not couche.startswith("_")}
