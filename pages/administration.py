@@ -137,7 +137,8 @@ def afficher_donnees() -> None:
     for licence, url in licences:
         st.caption(f"Licence : [{licence}]({url})" if url else f"Licence : {licence}")
     if territoire.get("demo"):
-        st.info("Territoire de démonstration : ses couches sont synthétiques et ne se réimportent pas. Pour "
+        st.info("Territoire de démonstration : contours des communes réels (IGN ADMIN EXPRESS embarqué, étang "
+                "de Thau approché), autres couches synthétiques ; elles ne se réimportent pas. Pour "
                 "passer à un vrai territoire : `desimper territoire initialiser --nom … --insee … --remplacer` "
                 "puis `desimper importer communes` (README, « Charger un vrai territoire »).")
     else:

@@ -250,7 +250,7 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
             else:
                 st.caption(f"Connecté : {utilisateur.nom} ({ROLES.get(utilisateur.role, utilisateur.role)})")
             if territoire.get("demo"):
-                st.warning("Données de démonstration : géométries et opérations synthétiques.",
+                st.warning("Données de démonstration : communes réelles, parcelles et opérations synthétiques.",
                            icon=":material/science:")
         if not utiliser_actifs_locaux() and not st.session_state.get("_avertissement_cdn"):
             st.session_state["_avertissement_cdn"] = True

@@ -93,5 +93,5 @@ with trajectoire_col:
         st.caption("Surface désimperméabilisée cumulée (opérations réalisées), projection avec les opérations "
                    "en travaux et programmées, et objectif du bassin.")
 if territoire.get("demo"):
-    st.caption("Géométries de démonstration (synthétiques) : contours des communes, parcelles et "
-               "opérations ne correspondent pas au terrain.")
+    st.caption("Démonstration : contours réels des communes (IGN ADMIN EXPRESS), étang de Thau approché ; "
+               "parcelles, occupation du sol et opérations synthétiques, qui ne correspondent pas au terrain.")

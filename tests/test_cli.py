@@ -41,6 +41,43 @@ def test_demo_si_absent_ne_regenere_pas(dossier_demo_copie, capsys):
     assert (dossier_demo_copie / "parcelles.parquet").stat().st_mtime_ns == avant
 
 
+def test_demo_si_absent_dit_comment_reinitialiser_les_comptes(dossier_demo_copie, capsys):
+    assert cli.main(["demo", "--si-absent", "--dossier", str(dossier_demo_copie)]) == 0
+    assert "desimper demo comptes" in capsys.readouterr().out
+
+
+def test_demo_cree_et_affiche_un_compte_par_role(tmp_path, capsys, monkeypatch):
+    from donnees.comptes import authentifier
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    dossier = tmp_path / "demo"
+    assert cli.main(["demo", "--taille", "petite", "--graine", "7", "--sans-modeles", "--dossier", str(dossier)]) == 0
+    sortie = capsys.readouterr().out
+    lignes = [ligne for ligne in sortie.splitlines() if "mot de passe :" in ligne]
+    assert len(lignes) == 3 and "Comptes de démonstration" in sortie
+    magasin = Magasin(f"sqlite:///{(dossier / 'desimper.sqlite').as_posix()}")
+    roles = set()
+    for ligne in lignes:
+        email, mot_de_passe = ligne.split(" : ", 1)[1].split("  mot de passe : ")
+        roles.add(authentifier(magasin, email.strip(), mot_de_passe.strip()).role)
+    magasin.fermer()
+    assert roles == {"administrateur", "referent", "financeur"}
+
+
+def test_demo_comptes_reinitialise_et_refuse_un_territoire_reel(dossier_demo_copie, capsys):
+    import json
+
+    assert cli.main(["demo", "comptes", "--dossier", str(dossier_demo_copie)]) == 0
+    assert capsys.readouterr().out.count("mot de passe :") == 3
+    chemin = dossier_demo_copie / "territoire.json"
+    chemin.write_text(json.dumps({**json.loads(chemin.read_text(encoding="utf-8")), "demo": False}),
+                      encoding="utf-8")
+    assert cli.main(["demo", "comptes", "--dossier", str(dossier_demo_copie)]) == 2
+    sortie = capsys.readouterr()
+    assert "territoire réel" in sortie.err and "mot de passe :" not in sortie.out
+
+
 def test_indicateurs_json_chaque_indicateur_communal(dossier_demo, capsys, monkeypatch):
     import json
 

@@ -28,6 +28,7 @@ from donnees.magasin import Magasin
 from donnees.nomenclatures import codes_revetement, lire_correspondance_ocsge, lire_types_site
 from donnees.referentiel import COUCHES_OBLIGATOIRES, ecrire_territoire, lire_couche, lire_territoire
 from donnees.schemas import valider_couche
+from donnees.sources import lire_sources
 
 COLONNES_OPERATIONS = ["code_insee", "nom", "type_site", "statut", "validation", "date_fin_travaux",
                        "cout_ht_eur", "parcelles", "surface_zones_m2", "montant_aides_eur"]
@@ -65,6 +66,12 @@ def test_couches_valides_et_territoire(demo):
     assert territoire["demo"] is True and territoire["taille"] == "petite" and territoire["graine"] == 7
     assert territoire["codes_insee"] == lire_communes_demo()["code_insee"].tolist()
     assert "genere_le" in territoire
+    # sources : communes réelles (IGN, Licence Ouverte), autres couches synthétiques
+    sources = lire_sources(demo["a"])
+    for couche in ("communes", "communes_affichage"):
+        assert "ADMIN EXPRESS" in sources[couche]["source"] and "Licence Ouverte" in sources[couche]["licence"]
+        assert "communes-bassin-thau.geojson" in sources[couche]["fichiers"]
+    assert sources["parcelles"]["licence"] == "Données synthétiques" and sources["parcelles"]["demo"] is True
 
 
 def _etang_l93():

@@ -542,6 +542,13 @@ def test_administration_objectifs_et_donnees(monkeypatch, dossier_demo_copie):
     assert etats["parcelles cadastrales"] == "importée"
     sources = dict(zip(couches["Couche"], couches["Source"]))
     assert "Démonstration" in sources["parcelles cadastrales"]
+    # démonstration : contours réels des communes, avec leur source et leur licence (IGN, Licence Ouverte)
+    from donnees.schemas import SCHEMAS
+
+    assert "ADMIN EXPRESS" in sources[SCHEMAS["communes"].libelle]
+    licences = dict(zip(couches["Couche"], couches["Licence"]))
+    assert "Licence Ouverte" in licences[SCHEMAS["communes"].libelle]
+    assert any("IGN" in m.value and "INSEE" in m.value for m in appli.markdown)
 
 
 def test_territoire_reel_initialise_sans_communes_dit_quoi_importer(monkeypatch, tmp_path):
