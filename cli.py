@@ -34,7 +34,7 @@ def _afficher_comptes_demo(dossier: Path) -> None:
     print("\nComptes de démonstration (un par rôle ; le public n'a pas besoin de compte). Notez ces mots de passe :")
     print("ils ne seront plus affichés (`desimper demo comptes` en génère de nouveaux).")
     for compte in comptes:
-        communes = f" ({', '.join(compte['communes'])})" if compte["communes"] else ""
+        communes = f", {', '.join(compte['noms_communes'])}" if compte["communes"] else ""
         print(f"  {compte['libelle_role']}{communes} : {compte['email']}  mot de passe : {compte['mot_de_passe']}")
 
 

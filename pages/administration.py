@@ -106,6 +106,8 @@ def afficher_donnees() -> None:
     def dater(texte) -> str:
         if not texte:
             return ""
+        if str(texte).isdigit():  # millésime donné par sa seule année (ex. ADMIN EXPRESS 2018)
+            return str(texte)
         try:
             return pd.to_datetime(texte).strftime("%d/%m/%Y" if len(str(texte)) <= 10 else "%d/%m/%Y %H:%M")
         except (ValueError, TypeError):

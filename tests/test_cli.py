@@ -55,7 +55,7 @@ def test_demo_cree_et_affiche_un_compte_par_role(tmp_path, capsys, monkeypatch):
     assert cli.main(["demo", "--taille", "petite", "--graine", "7", "--sans-modeles", "--dossier", str(dossier)]) == 0
     sortie = capsys.readouterr().out
     lignes = [ligne for ligne in sortie.splitlines() if "mot de passe :" in ligne]
-    assert len(lignes) == 3 and "Comptes de démonstration" in sortie
+    assert len(lignes) == 3 and "Comptes de démonstration" in sortie and "Sète (34301)" in sortie
     magasin = Magasin(f"sqlite:///{(dossier / 'desimper.sqlite').as_posix()}")
     roles = set()
     for ligne in lignes:

@@ -279,6 +279,7 @@ def test_comptes_demo_un_par_role_et_reinitialisables(demo, tmp_path):
     assert sorted(c["role"] for c in comptes) == ["administrateur", "financeur", "referent"]
     referent = next(c for c in comptes if c["role"] == "referent")
     assert referent["communes"] and set(referent["communes"]) <= set(lire_communes_demo()["code_insee"])
+    assert referent["noms_communes"] == ["Sète (34301)"]
     magasin = _magasin(dossier)
     for compte in comptes:
         verifier_politique_mot_de_passe(compte["mot_de_passe"], compte["email"])

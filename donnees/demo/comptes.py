@@ -12,7 +12,7 @@ from donnees import nomenclatures
 from donnees.comptes import creer_compte, generer_mot_de_passe, lire_compte, modifier_compte, reinitialiser_mot_de_passe
 from donnees.config import chemin_territoire
 from donnees.config import url_base as url_base_config
-from donnees.demo.parametres import lire_parametres
+from donnees.demo.parametres import lire_communes_demo, lire_parametres
 from donnees.erreurs import ErreurDonnees
 from donnees.referentiel import lire_territoire
 
@@ -33,8 +33,9 @@ def exiger_territoire_demo(dossier: Path) -> None:
 def creer_comptes_demo(dossier: Path, url_base: str | None = None) -> list[dict]:
     """Crée (ou réinitialise) un compte de démonstration par rôle ; renvoie ses identifiants en clair.
 
-    Chaque élément : ``email``, ``nom``, ``role``, ``libelle_role``, ``communes``, ``mot_de_passe`` (généré,
-    conforme à la politique des comptes). Un compte déjà présent est réactivé avec un nouveau mot de passe.
+    Chaque élément : ``email``, ``nom``, ``role``, ``libelle_role``, ``communes`` (codes INSEE),
+    ``noms_communes`` (« Sète (34301) »), ``mot_de_passe`` (généré, conforme à la politique des comptes).
+    Un compte déjà présent est réactivé avec un nouveau mot de passe.
     Les mots de passe ne sont gardés qu'en empreinte : c'est la seule occasion de les lire.
     """
     from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'ici
@@ -43,6 +44,7 @@ def creer_comptes_demo(dossier: Path, url_base: str | None = None) -> list[dict]
     exiger_territoire_demo(dossier)
     magasin = Magasin(url_base or url_base_config(dossier))
     magasin.creer_tables()
+    noms = dict(zip(lire_communes_demo()["code_insee"], lire_communes_demo()["nom"]))
     resultat = []
     try:
         for compte in lire_parametres()["comptes"]["comptes"]:
@@ -57,6 +59,7 @@ def creer_comptes_demo(dossier: Path, url_base: str | None = None) -> list[dict]
                 mot_de_passe = reinitialiser_mot_de_passe(magasin, email, AUTEUR_COMPTES_DEMO)
             resultat.append({"email": email, "nom": compte["nom"], "role": compte["role"],
                              "libelle_role": nomenclatures.ROLES[compte["role"]], "communes": communes,
+                             "noms_communes": [f"{noms.get(c, c)} ({c})" for c in communes],
                              "mot_de_passe": mot_de_passe})
     finally:
         magasin.fermer()
