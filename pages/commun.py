@@ -573,8 +573,9 @@ def estimer_apercu(zones, revetements) -> dict:
 
 
 def enregistrer_saisie(operation: dict, photos: list, photos_gardees: list, edition: dict | None = None,
-                       version_ouverte: int | None = None) -> tuple:
+                       version_ouverte: int | None = None, jeton_soumission: str | None = None) -> tuple:
     """Crée ou modifie une opération avec ses photos, avec les droits de l'utilisateur courant ; renvoie
-    ``(identifiant, message)`` ; lève ErreurDonnees (dont ConflitVersion) si l'écriture est refusée."""
+    ``(identifiant, message)`` ; lève ErreurDonnees (dont ConflitVersion) si l'écriture est refusée. Une
+    création porte le jeton du formulaire : un second envoi du même jeton ne crée pas de doublon."""
     return saisie.enregistrer_saisie(obtenir_facade(), operation, photos, photos_gardees, dossier_donnees(),
-                                     edition, version_ouverte)
+                                     edition, version_ouverte, jeton_soumission)
