@@ -39,13 +39,32 @@ communes = commun.charger_couche("communes")
 noms = dict(zip(communes["code_insee"], communes["nom"]))
 
 
+# Valeurs d'un formulaire vierge : réécrites (et non seulement oubliées) pour que le navigateur efface aussi
+# ce qu'il affiche. Les autres champs (carte, financements, photos) portent le jeton dans leur clé.
+VIERGE = {"saisie_nom": "", "saisie_mo": "", "saisie_contact": "", "saisie_description": "", "saisie_rex": "",
+          "saisie_parcelles": "", "saisie_date": None, "saisie_cout": None, "saisie_stockage": None,
+          "saisie_declaree": None, "saisie_vegetalisee": None, "saisie_arbres": 0, "saisie_deconnexion": False,
+          "saisie_statut": "realisee", "saisie_type": next(iter(lire_types_site()))}
+
+
 def vider_saisie(garder_commune: bool = False) -> None:
-    """Oublie les champs du formulaire, son jeton de soumission et ses dessins (après un enregistrement, ou
-    pour recharger une opération) ; le message de réussite est gardé."""
+    """Formulaire vierge, nouveau jeton de soumission, dessins oubliés (après un enregistrement, ou pour
+    recharger une opération) ; le message de réussite est gardé. À appeler avant les champs du formulaire
+    (sinon : :func:`demander_vidage`)."""
     gardees = ("saisie_message", "saisie_reussite", *(("saisie_commune",) if garder_commune else ()))
     for cle in [c for c in st.session_state if str(c).startswith(("saisie_", "moment_"))]:
-        if cle not in gardees:
+        if cle not in gardees and cle not in VIERGE:
             del st.session_state[cle]
+    st.session_state.update(VIERGE)
+
+
+def demander_vidage(garder_commune: bool = False) -> None:
+    """Vide le formulaire au début de la prochaine exécution de la page (ses champs sont déjà affichés)."""
+    st.session_state["vidage_saisie"] = garder_commune
+
+
+if "vidage_saisie" in st.session_state:
+    vider_saisie(st.session_state.pop("vidage_saisie"))
 
 
 edition = None  # opération modifiée, telle qu'elle était à son ouverture
@@ -312,7 +331,7 @@ st.markdown("**Financements** (une ligne par financeur ; montant de l'aide en �
 financements = st.data_editor(
     pd.DataFrame({"Financeur": deja_financees["financeur"].astype(str),
                   "Montant (€)": deja_financees["montant_eur"].astype(float)}),
-    num_rows="dynamic", hide_index=True, width="stretch", key="saisie_financements",
+    num_rows="dynamic", hide_index=True, width="stretch", key=f"saisie_financements_{jeton}",
     column_config={"Financeur": st.column_config.SelectboxColumn(options=financeurs_connus),
                    "Montant (€)": st.column_config.NumberColumn(min_value=0.0)})
 description = st.text_area(libelle_saisie("description"), key="saisie_description")
@@ -328,7 +347,7 @@ if edition is not None and edition["photos"]:
         key="saisie_photos_gardees")
 photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)",
                           type=["jpg", "jpeg", "png"],
-                          accept_multiple_files=True, key="saisie_photos")
+                          accept_multiple_files=True, key=f"saisie_photos_{jeton}")
 moments = {photo.name: st.radio(f"« {photo.name} »", ["avant", "apres"], horizontal=True,
                                 format_func={"avant": "Avant", "apres": "Après"}.get, key=f"moment_{photo.name}")
            for photo in photos or []}
@@ -338,7 +357,6 @@ def enregistrer() -> None:
     """Crée ou modifie l'opération avec les droits du compte ; photos retirées si l'écriture est refusée.
 
     Une création porte le jeton du formulaire : un second clic (ou une relance) ne crée pas de doublon."""
-    st.session_state.pop("saisie_envoi", None)
     if manquants:
         st.error(f"Enregistrement refusé : choisissez le revêtement avant et après travaux de chaque zone "
                  f"({', '.join(manquants)}), dans « Revêtements des zones ».")
@@ -369,7 +387,7 @@ def enregistrer() -> None:
             st.error(str(erreur))
         return
     # Formulaire vide (nouveau jeton, dessins effacés : la carte est recréée sous une autre clé).
-    vider_saisie(garder_commune=edition is None)
+    demander_vidage(garder_commune=edition is None)
     st.session_state["saisie_reussite"] = {"id": ident, "message": message}
     st.toast(message, icon=":material/check_circle:")
     if edition is not None:
@@ -381,19 +399,19 @@ if st.session_state.get("saisie_conflit"):
     st.error(st.session_state["saisie_conflit"])
     if st.button("Recharger la version enregistrée (vos changements non enregistrés seront perdus)",
                  icon=":material/refresh:"):
-        vider_saisie()
+        demander_vidage()
         st.rerun()
     st.stop()
 libelle_bouton = "Enregistrer les modifications" if edition is not None else "Enregistrer l'opération"
-en_cours = bool(st.session_state.get("saisie_envoi"))
-# Le clic marque l'envoi avant la relance : le bouton est alors rendu désactivé pendant l'enregistrement.
-st.button(libelle_bouton, type="primary", icon=":material/save:", key="bouton_enregistrer_saisie",
-          disabled=zones is None or bool(erreurs_zones) or en_cours,
-          on_click=lambda: st.session_state.update(saisie_envoi=True),
-          help="Corrigez d'abord les zones signalées en rouge." if erreurs_zones else None)
+en_cours = bool(st.session_state.pop("saisie_envoi", False)) and zones is not None and not erreurs_zones
+zone_bouton = st.empty()
 if en_cours:
-    if zones is None or erreurs_zones:
-        st.session_state.pop("saisie_envoi", None)
-    else:
-        with st.spinner("Enregistrement…"):
-            enregistrer()
+    # Le clic a marqué l'envoi avant la relance : pendant l'enregistrement, le bouton est désactivé.
+    zone_bouton.button(libelle_bouton, type="primary", icon=":material/save:", disabled=True,
+                       key="bouton_enregistrer_en_cours")
+    with st.spinner("Enregistrement…"):
+        enregistrer()  # réussite : relance ; refus : message, et le bouton redevient cliquable
+zone_bouton.button(libelle_bouton, type="primary", icon=":material/save:", key="bouton_enregistrer_saisie",
+                   disabled=zones is None or bool(erreurs_zones),
+                   on_click=lambda: st.session_state.update(saisie_envoi=True),
+                   help="Corrigez d'abord les zones signalées en rouge." if erreurs_zones else None)
