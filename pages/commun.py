@@ -190,7 +190,7 @@ def construire_navigation():
     return st.navigation([
         st.Page(p["chemin"], title=p["titre"], icon=p["icone"], default=p["defaut"],
                 visibility="visible" if p["visible"] else "hidden")
-        for p in lister_pages(utilisateur, nombre)])
+        for p in lister_pages(utilisateur, nombre)], expanded=True)  # pas de « View more » en anglais
 
 
 # ------------------------------------------------------------------------------------ utilisateur
