@@ -12,18 +12,6 @@ if territoire is None:
     st.stop()
 commun.afficher_filtres(territoire)
 
-navigation = st.navigation([
-    st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", default=True),
-    st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
-    st.Page("pages/commune.py", title="Commune", icon=":material/location_city:"),
-    st.Page("pages/fiche.py", title="Fiche opération", icon=":material/description:"),
-    st.Page("pages/operations.py", title="Opérations", icon=":material/table_rows:"),
-    st.Page("pages/saisie.py", title="Saisir une opération", icon=":material/edit_square:"),
-    st.Page("pages/importer.py", title="Importer", icon=":material/upload_file:"),
-    st.Page("pages/retours.py", title="Retours d'expérience", icon=":material/forum:"),
-    st.Page("pages/indicateurs.py", title="Indicateurs", icon=":material/bar_chart:"),
-    st.Page("pages/methode.py", title="Méthode", icon=":material/functions:"),
-    st.Page("pages/administration.py", title="Administration", icon=":material/admin_panel_settings:"),
-    st.Page("pages/connexion.py", title="Connexion", icon=":material/login:"),
-])
+# Pages selon les droits (donnees.droits.peut) : celles que le rôle ne peut pas utiliser sont cachées.
+navigation = commun.construire_navigation()
 navigation.run()

@@ -15,7 +15,7 @@ import streamlit as st
 from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
-from donnees.droits import est_public, filtrer_financements, peut
+from donnees.droits import est_public, filtrer_financements, lire_perimetre, peut
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
@@ -119,6 +119,78 @@ def _charger_zones(url: str, revision: tuple):
 @st.cache_data(show_spinner=False, max_entries=8)
 def _charger_financements(url: str, revision: tuple):
     return obtenir_magasin().lire_financements()
+
+
+# ------------------------------------------------------------------------------------ navigation
+
+# Pages de l'application, dans l'ordre de la navigation : (fichier, titre, icône, action qu'il faut pouvoir
+# faire pour s'en servir, ou None). Une page que le rôle ne peut pas utiliser est cachée de sa navigation mais
+# reste joignable par son adresse, où elle refuse elle-même (ouvrir_page_reservee).
+PAGES = [
+    ("pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:", None),
+    ("pages/carte.py", "Carte", ":material/map:", None),
+    ("pages/commune.py", "Commune", ":material/location_city:", None),
+    ("pages/fiche.py", "Fiche opération", ":material/description:", None),
+    ("pages/operations.py", "Opérations", ":material/table_rows:", None),
+    ("pages/a_valider.py", "À valider", ":material/fact_check:", "valider"),
+    ("pages/saisie.py", "Saisir une opération", ":material/edit_square:", "creer"),
+    ("pages/importer.py", "Importer", ":material/upload_file:", "creer"),
+    ("pages/retours.py", "Retours d'expérience", ":material/forum:", None),
+    ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
+    ("pages/methode.py", "Méthode", ":material/functions:", None),
+    ("pages/administration.py", "Administration", ":material/admin_panel_settings:", "gerer_comptes"),
+    ("pages/connexion.py", "Connexion", ":material/login:", None),
+]
+
+
+def lister_pages(utilisateur: Utilisateur, nombre_a_valider: int | None = None) -> list[dict]:
+    """Pages de la navigation pour cet utilisateur : ``chemin``, ``titre``, ``icone``, ``defaut``, ``visible``
+    (vrai si ``donnees.droits.peut`` lui permet l'action de la page). La file « À valider » porte son nombre
+    d'opérations en attente dans son titre."""
+    pages = []
+    for chemin, titre, icone, action in PAGES:
+        if chemin == "pages/a_valider.py" and nombre_a_valider is not None:
+            titre = f"{titre} ({nombre_a_valider})"
+        pages.append({"chemin": chemin, "titre": titre, "icone": icone, "defaut": chemin == PAGES[0][0],
+                      "visible": action is None or peut(utilisateur, action)})
+    return pages
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _a_valider(url: str, revision: tuple):
+    operations = _charger_operations(url, revision)
+    return operations[operations["validation"].eq("a_valider").to_numpy(bool)]
+
+
+def lire_a_valider():
+    """Opérations (non supprimées) soumises et en attente de validation, des plus anciennes aux plus récentes ;
+    à n'afficher qu'à qui peut valider."""
+    return _a_valider(url_base(), revision_magasin()).sort_values("id")
+
+
+def lire_a_corriger():
+    """Opérations « à corriger » des communes de l'utilisateur courant (celles qu'il peut modifier), avec le
+    commentaire du syndicat ; vide pour qui n'a pas de communes à lui (public, financeur, syndicat)."""
+    import numpy as np
+
+    utilisateur = utilisateur_courant()
+    operations = charger_operations()
+    if not lire_perimetre(utilisateur, "modifier"):  # None (toutes, le syndicat) ou aucune
+        return operations.iloc[0:0]
+    a_corriger = operations[operations["validation"].eq("a_corriger").to_numpy(bool)]
+    permises = np.array([peut(utilisateur, "modifier", operation=o) for o in a_corriger.to_dict("records")],
+                        dtype=bool)
+    return a_corriger[permises]
+
+
+def construire_navigation():
+    """Navigation Streamlit selon les droits de l'utilisateur courant (voir :func:`lister_pages`)."""
+    utilisateur = utilisateur_courant()
+    nombre = len(lire_a_valider()) if peut(utilisateur, "valider") else None
+    return st.navigation([
+        st.Page(p["chemin"], title=p["titre"], icon=p["icone"], default=p["defaut"],
+                visibility="visible" if p["visible"] else "hidden")
+        for p in lister_pages(utilisateur, nombre)], expanded=True)  # pas de « View more » en anglais
 
 
 # ------------------------------------------------------------------------------------ utilisateur
@@ -462,11 +534,14 @@ def calculer_commune(code: str, filtres: Filtres) -> tuple:
 
 
 def choisir_commune(cle: str = "commune_choisie") -> str:
-    """Sélecteur de commune partagé (gardé dans l'URL ``?code=`` et dans l'état de session)."""
+    """Sélecteur de commune partagé (gardé dans l'URL ``?code=`` et dans l'état de session) ; à la première
+    ouverture, la commune de l'utilisateur (référent : la première de ses communes par ordre alphabétique)."""
     communes = charger_couche("communes_affichage")
     noms = dict(zip(communes["code_insee"], communes["nom"]))
     codes = sorted(noms, key=noms.get)
-    demande = st.query_params.get("code") or st.session_state.get(cle)
+    siennes = lire_perimetre(utilisateur_courant(), "modifier") or frozenset()  # None : pas de commune à soi
+    demande = st.query_params.get("code") or st.session_state.get(cle) or next(
+        (c for c in codes if c in siennes), None)
     index = codes.index(demande) if demande in codes else 0
     code = st.selectbox("Commune", codes, index=index, format_func=lambda c: f"{noms[c]} ({c})")
     st.session_state[cle] = code
@@ -573,8 +648,9 @@ def estimer_apercu(zones, revetements) -> dict:
 
 
 def enregistrer_saisie(operation: dict, photos: list, photos_gardees: list, edition: dict | None = None,
-                       version_ouverte: int | None = None) -> tuple:
+                       version_ouverte: int | None = None, jeton_soumission: str | None = None) -> tuple:
     """Crée ou modifie une opération avec ses photos, avec les droits de l'utilisateur courant ; renvoie
-    ``(identifiant, message)`` ; lève ErreurDonnees (dont ConflitVersion) si l'écriture est refusée."""
+    ``(identifiant, message)`` ; lève ErreurDonnees (dont ConflitVersion) si l'écriture est refusée. Une
+    création porte le jeton du formulaire : un second envoi du même jeton ne crée pas de doublon."""
     return saisie.enregistrer_saisie(obtenir_facade(), operation, photos, photos_gardees, dossier_donnees(),
-                                     edition, version_ouverte)
+                                     edition, version_ouverte, jeton_soumission)

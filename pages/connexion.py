@@ -10,6 +10,34 @@ from pages import commun
 utilisateur = commun.utilisateur_courant()
 st.title("Connexion")
 
+
+def afficher_a_corriger() -> None:
+    """Opérations de ses communes que le syndicat demande de corriger, avec son commentaire."""
+    a_corriger = commun.lire_a_corriger()
+    if a_corriger.empty:
+        return
+    st.warning(f"**{len(a_corriger)} opération(s) à corriger** : le syndicat de bassin demande une correction.",
+               icon=":material/edit_note:")
+    for operation in a_corriger.sort_values("id").to_dict("records"):
+        with st.container(border=True):
+            st.markdown(f"**n° {operation['id']} · {operation['nom']}**")
+            commentaire = operation.get("commentaire_validation")
+            st.text(f"Commentaire du syndicat : {commentaire}" if isinstance(commentaire, str) and commentaire
+                    else "Commentaire du syndicat : (aucun)")
+            st.page_link("pages/saisie.py", label="Corriger l'opération", icon=":material/edit:",
+                         query_params={"id": str(int(operation["id"]))})
+
+
+def afficher_a_valider() -> None:
+    """Pour le syndicat : lien vers la file des opérations à valider, avec leur nombre."""
+    if not commun.obtenir_facade().peut("valider"):
+        return
+    nombre = len(commun.lire_a_valider())
+    st.page_link("pages/a_valider.py", label=f"À valider ({nombre}) : opérations soumises par les communes",
+                 icon=":material/fact_check:")
+
+
+
 if st.session_state.pop("session_expiree", False):
     st.warning("Votre session a expiré après une période d'inactivité : reconnectez-vous.")
 
@@ -17,6 +45,8 @@ if not est_public(utilisateur):
     st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — "
                f"{ROLES.get(utilisateur.role, utilisateur.role)}"
                + (f", communes {', '.join(sorted(utilisateur.communes))}" if utilisateur.communes else ""))
+    afficher_a_corriger()
+    afficher_a_valider()
     if st.button("Se déconnecter", icon=":material/logout:"):
         commun.deconnecter()
         st.rerun()

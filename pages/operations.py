@@ -1,13 +1,13 @@
 """Page « Opérations » : registre consultable et filtrable ; validation, demande de correction,
-suppression et restauration selon le rôle (droits vérifiés côté données) ; historique de chaque fiche
-(champs nommés par leurs libellés français)."""
+suppression (après confirmation) et restauration selon le rôle (droits vérifiés côté données) ;
+historique de chaque fiche (champs nommés par leurs libellés français)."""
 
 import pandas as pd
 import streamlit as st
 
 from donnees.erreurs import ErreurDonnees
 from donnees.modele_operation import resumer_changements
-from pages import commun
+from pages import actions_operation, commun
 from vues.tableaux import preparer_tableau
 
 ACTIONS_JOURNAL = {"creation": "Création", "modification": "Modification", "suppression": "Suppression",
@@ -78,33 +78,8 @@ st.page_link("pages/fiche.py", label="Ouvrir la fiche complète", icon=":materia
              query_params={"id": str(ident)})
 
 
-def executer(action, texte_reussite: str) -> None:
-    """Écriture vérifiée par la façade (message en cas de refus ou de conflit)."""
-    commun.executer_ecriture(action, texte_reussite, "operations_message")
-
-
-code, version = operation["code_insee"], operation["version"]
-boutons = st.columns(4)
-if not operation.get("supprimee"):
-    if facade.peut("valider", code, operation) and operation["validation"] != "validee":
-        if boutons[0].button("Valider", type="primary", icon=":material/check:"):
-            executer(lambda: facade.valider_operation(ident, version, "validee"), f"Opération n° {ident} validée.")
-    if facade.peut("modifier", code, operation):
-        if boutons[3].button("Modifier", icon=":material/edit:"):
-            st.switch_page("pages/saisie.py", query_params={"id": str(ident)})
-    if facade.peut("supprimer", code, operation):
-        if boutons[2].button("Supprimer", icon=":material/delete:"):
-            executer(lambda: facade.supprimer_operation(ident, version),
-                     f"Opération n° {ident} supprimée (restaurable par un administrateur).")
-    if facade.peut("demander_correction", code, operation):
-        with boutons[1].popover("Demander une correction", icon=":material/edit_note:"):
-            commentaire = st.text_area("Ce qu'il faut corriger", key=f"commentaire_{ident}")
-            if st.button("Envoyer la demande", key=f"correction_{ident}"):
-                executer(lambda: facade.valider_operation(ident, version, "a_corriger", commentaire),
-                         f"Correction demandée pour l'opération n° {ident}.")
-elif facade.peut("restaurer", code, operation):
-    if boutons[0].button("Restaurer", type="primary", icon=":material/restore:"):
-        executer(lambda: facade.restaurer_operation(ident), f"Opération n° {ident} restaurée.")
+actions_operation.afficher_actions(facade, operation, "operations_message")
+code = operation["code_insee"]
 
 if facade.peut("lire_journal", code, operation):
     journal = facade.lire_journal(ident)

@@ -1,7 +1,9 @@
 """Page « Saisir une opération » : formulaire complet, zones dessinées sur la carte ou prises au cadastre,
 revêtements avant/après, aperçu des indicateurs, photos ; enregistrement avec les droits du compte."""
 
+import hashlib
 import re
+import uuid
 from datetime import date
 
 import folium
@@ -23,6 +25,7 @@ from pages import commun
 from vues.cartes import ajouter_outils_dessin, construire_carte_commune
 
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
+CHOISIR_REVETEMENT = "Choisir…"
 
 facade = commun.obtenir_facade()
 ident_edition = st.query_params.get("id")
@@ -36,12 +39,32 @@ communes = commun.charger_couche("communes")
 noms = dict(zip(communes["code_insee"], communes["nom"]))
 
 
+# Valeurs d'un formulaire vierge : réécrites (et non seulement oubliées) pour que le navigateur efface aussi
+# ce qu'il affiche. Les autres champs (carte, financements, photos) portent le jeton dans leur clé.
+VIERGE = {"saisie_nom": "", "saisie_mo": "", "saisie_contact": "", "saisie_description": "", "saisie_rex": "",
+          "saisie_parcelles": "", "saisie_date": None, "saisie_cout": None, "saisie_stockage": None,
+          "saisie_declaree": None, "saisie_vegetalisee": None, "saisie_arbres": 0, "saisie_deconnexion": False,
+          "saisie_statut": "realisee", "saisie_type": next(iter(lire_types_site()))}
+
+
 def vider_saisie(garder_commune: bool = False) -> None:
-    """Oublie les champs du formulaire (après un enregistrement, ou pour recharger une opération)."""
-    gardees = ("saisie_message", "saisie_commune") if garder_commune else ("saisie_message",)
+    """Formulaire vierge, nouveau jeton de soumission, dessins oubliés (après un enregistrement, ou pour
+    recharger une opération) ; le message de réussite est gardé. À appeler avant les champs du formulaire
+    (sinon : :func:`demander_vidage`)."""
+    gardees = ("saisie_message", "saisie_reussite", *(("saisie_commune",) if garder_commune else ()))
     for cle in [c for c in st.session_state if str(c).startswith(("saisie_", "moment_"))]:
-        if cle not in gardees:
+        if cle not in gardees and cle not in VIERGE:
             del st.session_state[cle]
+    st.session_state.update(VIERGE)
+
+
+def demander_vidage(garder_commune: bool = False) -> None:
+    """Vide le formulaire au début de la prochaine exécution de la page (ses champs sont déjà affichés)."""
+    st.session_state["vidage_saisie"] = garder_commune
+
+
+if "vidage_saisie" in st.session_state:
+    vider_saisie(st.session_state.pop("vidage_saisie"))
 
 
 edition = None  # opération modifiée, telle qu'elle était à son ouverture
@@ -87,6 +110,27 @@ if ident_edition:
 elif "saisie_edition" in st.session_state:  # on revient d'une modification : formulaire vierge
     vider_saisie()
 
+
+
+def afficher_reussite() -> None:
+    """Message de l'enregistrement précédent, lien vers la fiche et « Saisir une autre opération »."""
+    reussite = st.session_state.get("saisie_reussite")
+    if not reussite or edition is not None:
+        return
+    with st.container(border=True):
+        st.success(reussite["message"], icon=":material/check_circle:")
+        st.page_link("pages/fiche.py", label=f"Voir la fiche de l'opération n° {reussite['id']}",
+                     icon=":material/description:", query_params={"id": str(reussite["id"])})
+        if st.button("Saisir une autre opération", icon=":material/add:", key="bouton_autre_saisie"):
+            st.session_state.pop("saisie_reussite", None)
+            st.rerun()
+
+
+afficher_reussite()
+# Jeton de cette soumission du formulaire : créé à son ouverture, renouvelé après chaque enregistrement ; le
+# magasin ne crée qu'une opération par jeton, quels que soient les clics sur « Enregistrer ».
+jeton = st.session_state.setdefault("saisie_jeton", str(uuid.uuid4()))
+
 perimetre = facade.lire_perimetre("creer")  # None : toutes les communes
 autorisees = sorted(noms if perimetre is None else [c for c in perimetre if c in noms], key=noms.get)
 if not autorisees:
@@ -110,6 +154,48 @@ def lire_references(texte: str) -> tuple[list[str], list[str]]:
     return identifiants, illisibles
 
 
+# --------------------------------------------------------------------------------------- identification
+# Une ligne de deux champs à la fois : sur un téléphone, les colonnes s'empilent dans l'ordre de lecture.
+st.subheader("Identification")
+types = lire_types_site()
+gauche, droite = st.columns(2)
+nom = gauche.text_input(libelle_saisie("nom"), key="saisie_nom", placeholder="ex. Cour de l'école Jules-Ferry")
+type_site = droite.selectbox(libelle_saisie("type_site"), list(types), format_func=types.get, key="saisie_type")
+if "saisie_statut" not in st.session_state:
+    st.session_state["saisie_statut"] = "realisee"
+gauche, droite = st.columns(2)
+statut = gauche.selectbox(libelle_saisie("statut"), list(STATUTS), format_func=STATUTS.get, key="saisie_statut")
+date_fin = droite.date_input(libelle_saisie("date_fin_travaux"), value=None, format="DD/MM/YYYY",
+                             min_value=date(1990, 1, 1), max_value=date(2100, 12, 31), key="saisie_date")
+gauche, droite = st.columns(2)
+maitre_ouvrage = gauche.text_input(libelle_saisie("maitre_ouvrage"), key="saisie_mo",
+                                   placeholder=f"ex. Ville de {noms[code]}")
+contact = droite.text_input(libelle_saisie("contact"), key="saisie_contact")
+
+def choisir_revetements(zones: gpd.GeoDataFrame, sources: list[str], cles: list[str], avants: list[str],
+                        apres: list[str]) -> dict:
+    """Une carte par zone : garder ou non, revêtement avant et après travaux. Aucun revêtement n'est choisi
+    d'avance pour une zone nouvelle (choix obligatoire) ; une zone enregistrée garde les siens."""
+    options = list(revetements.index)
+    choix = {"avant": [], "apres": [], "garder": []}
+    st.markdown("**Revêtements des zones** (avant et après travaux, obligatoires)")
+    for rang, (source, cle, surface) in enumerate(zip(sources, cles, zones["surface_m2"])):
+        connus = (avants[rang], apres[rang]) if rang < len(avants) else (None, None)
+        with st.container(border=True):
+            entete, case = st.columns([3, 1], vertical_alignment="center")
+            entete.markdown(f"**{source}** · {formater_valeur('surface_zones', surface)}")
+            choix["garder"].append(case.checkbox("Garder", value=True, key=f"saisie_garder_{cle}",
+                                                 help="Décochez pour retirer la zone"))
+            gauche, droite = st.columns(2)
+            for colonne, moment, connu in ((gauche, "avant", connus[0]), (droite, "apres", connus[1])):
+                choix[moment].append(colonne.selectbox(
+                    f"Revêtement {'avant' if moment == 'avant' else 'après'} travaux", options,
+                    index=options.index(connu) if connu in options else None, format_func=libelles_revetements.get,
+                    placeholder=CHOISIR_REVETEMENT, key=f"saisie_{moment}_{cle}"))
+    choix["garder"] = pd.Series(choix["garder"], dtype=bool).to_numpy()
+    return choix
+
+
 # --------------------------------------------------------------------------------------- zones
 st.subheader("Zones")
 st.caption("Dessinez chaque zone (pelouse, massif, enrobé conservé…) avec l'outil polygone, ou donnez des "
@@ -128,7 +214,7 @@ if enregistrees is not None:
                    style_function=lambda _: STYLE_ZONES_ENREGISTREES).add_to(carte)
 ajouter_outils_dessin(carte)
 retour = st_folium(carte, height=460, use_container_width=True, returned_objects=["all_drawings"],
-                   key=f"saisie_carte_{code}_{edition['id'] if edition else 'nouvelle'}")
+                   key=f"saisie_carte_{code}_{edition['id'] if edition else jeton}")
 dessins = (retour or {}).get("all_drawings") or (st.session_state.get("saisie_dessins") or [])
 references = st.text_input(libelle_saisie("parcelles"), key="saisie_parcelles", placeholder="ex. AB 123, AB124")
 parcelles_ids, illisibles = lire_references(references)
@@ -144,12 +230,15 @@ inconnues = sorted(set(parcelles_ids) - set(retenues["id"]))
 if inconnues:
     st.error(f"Parcelles introuvables dans {noms[code]} : {', '.join(inconnues)}. Vérifiez la section et le numéro.")
 
-geometries, sources, avants, apres = [], [], [], []  # zones enregistrées d'abord, puis les nouvelles
+# Zones enregistrées d'abord, puis les nouvelles ; ``cles`` : identité stable de chaque zone (ses choix de
+# revêtement la suivent quand on en ajoute une autre).
+geometries, sources, avants, apres, cles = [], [], [], [], []
 for rang, zone in enumerate(edition["zones"] if edition is not None else [], start=1):
     geometries.append(zone["geometrie"])
     sources.append(f"Zone enregistrée {rang}")
     avants.append(zone["revetement_avant"])
     apres.append(zone["revetement_apres"])
+    cles.append(f"z{zone['zone_id']}")
 illisibles_dessins = 0
 for rang, dessin in enumerate(dessins, start=1):
     try:
@@ -159,12 +248,14 @@ for rang, dessin in enumerate(dessins, start=1):
         continue
     geometries.append(geometrie)
     sources.append(f"Dessin {rang}")
+    cles.append("d" + hashlib.sha1(geometrie.wkb).hexdigest()[:12])
 deja_prises = set(edition["parcelles"] or []) if edition is not None and edition["zones"] else set()
 for _, parcelle in retenues.iterrows():
     if parcelle["id"] in deja_prises:  # parcelle déjà transformée en zone lors de la saisie d'origine
         continue
     geometries.append(parcelle.geometry)
     sources.append(f"Parcelle {parcelle['section']} {parcelle['numero']}")
+    cles.append(f"p{parcelle['id']}")
 if illisibles_dessins:
     st.warning(f"{illisibles_dessins} dessin(s) illisible(s) ignoré(s) : redessinez-les.")
 
@@ -181,21 +272,9 @@ if geometries:
     mauvaises = {m.zone for m in erreurs_zones}
     surfaces = recalculer_surfaces(zones[~zones["source"].isin(mauvaises)])
     zones["surface_m2"] = surfaces.reindex(zones.index).round(1).to_numpy()
-    nouvelles = len(sources) - len(avants)
-    editeur = st.data_editor(
-        pd.DataFrame({"Garder": True, "Zone": sources, "Surface (m²)": zones["surface_m2"].to_numpy(),
-                      "Revêtement avant": avants + ["enrobe"] * nouvelles,
-                      "Revêtement après": apres + ["pelouse"] * nouvelles}),
-        hide_index=True, width="stretch", key=f"saisie_zones_{'|'.join(sources)}",
-        disabled=["Zone", "Surface (m²)"],
-        column_config={"Garder": st.column_config.CheckboxColumn("Garder", help="Décochez pour retirer la zone"),
-                       "Surface (m²)": st.column_config.NumberColumn(format="localized"),
-                       **{c: st.column_config.SelectboxColumn(c, options=list(revetements.index), required=True,
-                                                               format_func=libelles_revetements.get)
-                          for c in ("Revêtement avant", "Revêtement après")}})
-    zones["revetement_avant"] = editeur["Revêtement avant"].to_numpy()
-    zones["revetement_apres"] = editeur["Revêtement après"].to_numpy()
-    garder = editeur["Garder"].fillna(True).astype(bool).to_numpy()
+    choix = choisir_revetements(zones, sources, cles, avants, apres)
+    zones["revetement_avant"], zones["revetement_apres"] = choix["avant"], choix["apres"]
+    garder = choix["garder"]
     erreurs_zones = [m for m in erreurs_zones if garder[sources.index(m.zone)]]
     zones = zones[garder]
     # Une opération placée au centre de sa commune (import sans géométrie) cesse d'être « approximative »
@@ -208,32 +287,42 @@ if geometries:
 else:
     st.info("Aucune zone pour l'instant : dessinez-en une ou saisissez une parcelle.")
 
-# --------------------------------------------------------------------------------------- fiche
-st.subheader("Fiche")
-types = lire_types_site()
+# --------------------------------------------------------------------------------------- aperçu
+manquants = [] if zones is None else [
+    source for source, avant, apres_ in zip(zones["source"], zones["revetement_avant"], zones["revetement_apres"])
+    if avant is None or apres_ is None]
+if zones is not None:
+    st.subheader("Aperçu")
+    if manquants:
+        st.info(f"Choisissez le revêtement avant et après travaux de : {', '.join(manquants)}. L'aperçu "
+                "(surface désimperméabilisée, volume infiltré, effet de chaleur) s'affichera ensuite.",
+                icon=":material/touch_app:")
+    else:
+        estimation = commun.estimer_apercu(zones, revetements)
+        score = estimation["score_chaleur"]
+        apercu = st.columns(3)
+        apercu[0].metric("Surface désimperméabilisée", formater_valeur("surface_desimpermeabilisee",
+                                                                       estimation["surface_desimpermeabilisee"]))
+        apercu[1].metric("Volume infiltré supplémentaire", formater_valeur("volume_infiltre",
+                                                                           estimation["volume_infiltre"]))
+        apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_local_c"]),
+                         help=score["libelle"])
+
+# --------------------------------------------------------------------------------------- coûts et chiffres
+st.subheader("Coûts et chiffres")
 gauche, droite = st.columns(2)
-nom = gauche.text_input(libelle_saisie("nom"), key="saisie_nom", placeholder="ex. Cour de l'école Jules-Ferry")
-type_site = droite.selectbox(libelle_saisie("type_site"), list(types), format_func=types.get, key="saisie_type")
-if "saisie_statut" not in st.session_state:
-    st.session_state["saisie_statut"] = "realisee"
-statut = gauche.selectbox(libelle_saisie("statut"), list(STATUTS), format_func=STATUTS.get, key="saisie_statut")
-date_fin = droite.date_input(libelle_saisie("date_fin_travaux"), value=None, format="DD/MM/YYYY",
-                             min_value=date(1990, 1, 1), max_value=date(2100, 12, 31), key="saisie_date")
-maitre_ouvrage = gauche.text_input(libelle_saisie("maitre_ouvrage"), key="saisie_mo",
-                                   placeholder=f"ex. Ville de {noms[code]}")
-contact = droite.text_input(libelle_saisie("contact"), key="saisie_contact")
 cout = gauche.number_input(libelle_saisie("cout_ht_eur"), min_value=0.0, value=None, step=1000.0, format="%.0f",
                            key="saisie_cout")
 arbres = droite.number_input(libelle_saisie("arbres_plantes"), min_value=0, step=1, key="saisie_arbres")
+gauche, droite = st.columns(2)
 stockage = gauche.number_input(libelle_saisie("volume_stockage_m3"), min_value=0.0, value=None, format="%.1f",
                                key="saisie_stockage")
 declaree = droite.number_input(libelle_saisie("surface_declaree_m2"), min_value=0.0, value=None, format="%.0f",
                                key="saisie_declaree")
+gauche, droite = st.columns(2)
 vegetalisee = gauche.number_input(libelle_saisie("surface_vegetalisee_m2"), min_value=0.0, value=None,
                                  format="%.0f", key="saisie_vegetalisee")
 deconnexion = st.checkbox(libelle_saisie("deconnexion_reseau"), key="saisie_deconnexion")
-description = st.text_area(libelle_saisie("description"), key="saisie_description")
-retour_experience = st.text_area(libelle_saisie("retour_experience"), key="saisie_rex")
 deja_financees = pd.DataFrame(edition["financements"] if edition is not None else [],
                               columns=["financeur", "montant_eur"])
 financeurs_connus = sorted(set(lire_financeurs()) | set(commun.charger_financements()["financeur"].dropna())
@@ -242,9 +331,14 @@ st.markdown("**Financements** (une ligne par financeur ; montant de l'aide en �
 financements = st.data_editor(
     pd.DataFrame({"Financeur": deja_financees["financeur"].astype(str),
                   "Montant (€)": deja_financees["montant_eur"].astype(float)}),
-    num_rows="dynamic", hide_index=True, width="stretch", key="saisie_financements",
+    num_rows="dynamic", hide_index=True, width="stretch", key=f"saisie_financements_{jeton}",
     column_config={"Financeur": st.column_config.SelectboxColumn(options=financeurs_connus),
                    "Montant (€)": st.column_config.NumberColumn(min_value=0.0)})
+description = st.text_area(libelle_saisie("description"), key="saisie_description")
+retour_experience = st.text_area(libelle_saisie("retour_experience"), key="saisie_rex")
+
+# --------------------------------------------------------------------------------------- photos
+st.subheader("Photos")
 photos_gardees = []
 if edition is not None and edition["photos"]:
     photos_gardees = st.multiselect(
@@ -253,27 +347,20 @@ if edition is not None and edition["photos"]:
         key="saisie_photos_gardees")
 photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)",
                           type=["jpg", "jpeg", "png"],
-                          accept_multiple_files=True, key="saisie_photos")
+                          accept_multiple_files=True, key=f"saisie_photos_{jeton}")
 moments = {photo.name: st.radio(f"« {photo.name} »", ["avant", "apres"], horizontal=True,
                                 format_func={"avant": "Avant", "apres": "Après"}.get, key=f"moment_{photo.name}")
            for photo in photos or []}
 
-# --------------------------------------------------------------------------------------- aperçu
-if zones is not None:
-    st.subheader("Aperçu")
-    estimation = commun.estimer_apercu(zones, revetements)
-    score = estimation["score_chaleur"]
-    apercu = st.columns(3)
-    apercu[0].metric("Surface désimperméabilisée", formater_valeur("surface_desimpermeabilisee",
-                                                                   estimation["surface_desimpermeabilisee"]))
-    apercu[1].metric("Volume infiltré supplémentaire", formater_valeur("volume_infiltre",
-                                                                       estimation["volume_infiltre"]))
-    apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_local_c"]),
-                     help=score["libelle"])
-
 
 def enregistrer() -> None:
-    """Crée ou modifie l'opération avec les droits du compte ; photos retirées si l'écriture est refusée."""
+    """Crée ou modifie l'opération avec les droits du compte ; photos retirées si l'écriture est refusée.
+
+    Une création porte le jeton du formulaire : un second clic (ou une relance) ne crée pas de doublon."""
+    if manquants:
+        st.error(f"Enregistrement refusé : choisissez le revêtement avant et après travaux de chaque zone "
+                 f"({', '.join(manquants)}), dans « Revêtements des zones ».")
+        return
     lignes = financements.dropna(how="any")
     operation = {
         "code_insee": code, "nom": nom, "type_site": type_site, "statut": statut,
@@ -290,7 +377,8 @@ def enregistrer() -> None:
     deposees = [commun.PhotoDeposee(photo.getvalue(), photo.name, moments[photo.name]) for photo in photos or []]
     try:
         ident, message = commun.enregistrer_saisie(operation, deposees, photos_gardees, edition,
-                                                   version_ouverte if edition is not None else None)
+                                                   version_ouverte if edition is not None else None,
+                                                   jeton if edition is None else None)
     except ErreurDonnees as erreur:  # photos de la saisie refusée déjà retirées par le service
         if isinstance(erreur, commun.ConflitVersion):
             st.session_state["saisie_conflit"] = str(erreur)
@@ -298,9 +386,10 @@ def enregistrer() -> None:
         else:
             st.error(str(erreur))
         return
-    vider_saisie(garder_commune=edition is None)
-    st.session_state["saisie_message"] = message
-    st.session_state["saisie_derniere"] = ident
+    # Formulaire vide (nouveau jeton, dessins effacés : la carte est recréée sous une autre clé).
+    demander_vidage(garder_commune=edition is None)
+    st.session_state["saisie_reussite"] = {"id": ident, "message": message}
+    st.toast(message, icon=":material/check_circle:")
     if edition is not None:
         st.query_params.clear()
     st.rerun()
@@ -310,15 +399,19 @@ if st.session_state.get("saisie_conflit"):
     st.error(st.session_state["saisie_conflit"])
     if st.button("Recharger la version enregistrée (vos changements non enregistrés seront perdus)",
                  icon=":material/refresh:"):
-        vider_saisie()
+        demander_vidage()
         st.rerun()
     st.stop()
 libelle_bouton = "Enregistrer les modifications" if edition is not None else "Enregistrer l'opération"
-if st.button(libelle_bouton, type="primary", icon=":material/save:",
-             disabled=zones is None or bool(erreurs_zones),
-             help="Corrigez d'abord les zones signalées en rouge." if erreurs_zones else None):
-    enregistrer()
-derniere = st.session_state.get("saisie_derniere")
-if derniere and edition is None:
-    st.page_link("pages/fiche.py", label=f"Voir la fiche de l'opération n° {derniere}",
-                 icon=":material/description:", query_params={"id": str(derniere)})
+en_cours = bool(st.session_state.pop("saisie_envoi", False)) and zones is not None and not erreurs_zones
+zone_bouton = st.empty()
+if en_cours:
+    # Le clic a marqué l'envoi avant la relance : pendant l'enregistrement, le bouton est désactivé.
+    zone_bouton.button(libelle_bouton, type="primary", icon=":material/save:", disabled=True,
+                       key="bouton_enregistrer_en_cours")
+    with st.spinner("Enregistrement…"):
+        enregistrer()  # réussite : relance ; refus : message, et le bouton redevient cliquable
+zone_bouton.button(libelle_bouton, type="primary", icon=":material/save:", key="bouton_enregistrer_saisie",
+                   disabled=zones is None or bool(erreurs_zones),
+                   on_click=lambda: st.session_state.update(saisie_envoi=True),
+                   help="Corrigez d'abord les zones signalées en rouge." if erreurs_zones else None)

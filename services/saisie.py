@@ -59,11 +59,14 @@ def _retirer_photos(photos: list[dict], dossier: Path) -> None:
 
 
 def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], photos_gardees: list[dict],
-                       dossier: Path, edition: dict | None = None, version_ouverte: int | None = None) -> tuple:
+                       dossier: Path, edition: dict | None = None, version_ouverte: int | None = None,
+                       jeton_soumission: str | None = None) -> tuple:
     """Crée (``edition`` absente) ou modifie l'opération avec les droits de la façade, photos comprises.
 
     Les photos nouvelles sont nettoyées et écrites d'abord ; si l'écriture de l'opération est refusée
-    (droits, contrôle, conflit de version), elles sont retirées et l'erreur remonte. Renvoie
+    (droits, contrôle, conflit de version), elles sont retirées et l'erreur remonte. Une création porte le
+    ``jeton_soumission`` du formulaire : un second envoi du même formulaire (double clic) renvoie
+    l'opération du premier, sans en créer une autre, et ses photos en double sont retirées. Renvoie
     ``(identifiant, message de réussite en français)``.
     """
     ecrites = _ecrire_photos(photos, dossier)
@@ -71,7 +74,9 @@ def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], phot
                                          for p in photos_gardees] + ecrites}
     try:
         if edition is None:
-            ident = facade.creer_operation({**operation, "validation": "a_valider"})
+            ident, creee = facade.soumettre_operation({**operation, "validation": "a_valider"}, jeton_soumission)
+            if not creee:  # second envoi : l'opération du premier est gardée telle quelle
+                _retirer_photos(ecrites, dossier)
             return ident, f"Opération n° {ident} enregistrée ; elle est « à valider » par le syndicat de bassin."
         ident = edition["id"]
         version = facade.modifier_operation(ident, version_ouverte, operation)

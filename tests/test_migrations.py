@@ -31,15 +31,20 @@ TABLES = ("operation", "zone", "financement", "photo", "utilisateur", "journal")
 MOT_DE_PASSE_ADMIN = "une phrase de passe solide"
 
 REVISION_SURFACE_VEGETALISEE = "0002"
+REVISION_JETON_SOUMISSION = "0003"
 # Colonne ajoutée par la révision 0002, telle que SQLite et PostgreSQL l'écrivent (ALTER TABLE … ADD COLUMN).
 AJOUTS_0002 = "ALTER TABLE operation ADD COLUMN surface_vegetalisee_m2 FLOAT"
+# Colonne et index unique ajoutés par la révision 0003 (jeton de soumission du formulaire).
+AJOUTS_0003 = ("ALTER TABLE operation ADD COLUMN jeton_soumission VARCHAR(64);\n"
+               "CREATE UNIQUE INDEX ix_operation_jeton_soumission ON operation (jeton_soumission)")
+AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003
 REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -137,10 +142,10 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0003 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai 0004 (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0003_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+    (dossier / "versions" / "0004_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
                                                         encoding="utf-8")
     return dossier
 
@@ -153,28 +158,30 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_SURFACE_VEGETALISEE
+        assert magasin.version_schema() == revision_tete() == REVISION_JETON_SOUMISSION
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    # Le schéma de la version précédente, plus la colonne de la révision 0002.
-    ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_0002)
+    # Le schéma de la version précédente, plus les ajouts des révisions 0002 et 0003.
+    ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_SURFACE_VEGETALISEE]
+    assert revision_stockee(magasin.url) == [REVISION_JETON_SOUMISSION]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
     chemin = tmp_path / "v0.sqlite"
     url = base_v0_sqlite(chemin)
     avant = lignes_brutes_sqlite(chemin)
-    schema_attendu = schema_sqlite(base_v0_sqlite(tmp_path / "attendu.sqlite", schema_seul=True, suite=AJOUTS_0002))
+    schema_attendu = schema_sqlite(base_v0_sqlite(tmp_path / "attendu.sqlite", schema_seul=True, suite=AJOUTS_TETE))
     magasin = Magasin(url)
     try:
         assert magasin.version_schema() is None
         magasin.creer_tables()  # démarrage de l'application : mise à niveau en place
         assert magasin.version_schema() == revision_tete()
-        # octet pour octet, la surface végétalisée (révision 0002) ajoutée vide aux opérations
-        assert lignes_brutes_sqlite(chemin) == {**avant, "operation": [(*ligne, None) for ligne in avant["operation"]]}
+        # octet pour octet, la surface végétalisée (révision 0002) et le jeton de soumission (0003) ajoutés
+        # vides aux opérations
+        assert lignes_brutes_sqlite(chemin) == {**avant, "operation": [(*ligne, None, None)
+                                                                       for ligne in avant["operation"]]}
         assert schema_sqlite(url) == schema_attendu
         etat = instantane(magasin)
         verifier_contenu_v0(etat)
@@ -194,11 +201,11 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0002
+        magasin.creer_tables()  # version actuelle : 0003
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == ("0002", "0003")
-        assert magasin.version_schema() == "0003"
-        assert magasin.mettre_a_niveau(dossier) == ("0003", "0003")
+        assert magasin.mettre_a_niveau(dossier) == ("0003", "0004")
+        assert magasin.version_schema() == "0004"
+        assert magasin.mettre_a_niveau(dossier) == ("0004", "0004")
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
             valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
@@ -214,7 +221,7 @@ def test_revision_0002_surface_vegetalisee_sur_une_base_v0_avec_donnees(tmp_path
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau() == (REVISION_INITIALE, REVISION_SURFACE_VEGETALISEE)
+        assert magasin.mettre_a_niveau() == (REVISION_INITIALE, revision_tete())
         etat = instantane(magasin)
         verifier_contenu_v0(etat)
         assert all(o["surface_vegetalisee_m2"] is None for o in etat["operations"].values())
@@ -225,15 +232,54 @@ def test_revision_0002_surface_vegetalisee_sur_une_base_v0_avec_donnees(tmp_path
         magasin.fermer()
 
 
+def test_revision_0003_jeton_soumission_sur_une_base_en_0002_avec_donnees(tmp_path):
+    """Une base à la révision 0002, remplie : la révision 0003 ajoute le jeton vide aux opérations
+    existantes sans rien perdre ; les créations d'après sont uniques par jeton, les anciennes restent."""
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        migrations_0002 = copier_migrations_jusqua(tmp_path, REVISION_SURFACE_VEGETALISEE)
+        assert magasin.mettre_a_niveau(migrations_0002) == (REVISION_INITIALE, REVISION_SURFACE_VEGETALISEE)
+        avant = lignes_brutes_sqlite(chemin)
+        assert magasin.mettre_a_niveau() == (REVISION_SURFACE_VEGETALISEE, REVISION_JETON_SOUMISSION)
+        # octet pour octet, le jeton ajouté vide (plusieurs vides permis par l'index unique)
+        assert lignes_brutes_sqlite(chemin) == {**avant, "operation": [(*ligne, None) for ligne in avant["operation"]]}
+        etat = instantane(magasin)
+        verifier_contenu_v0(etat)
+        cour = {k: etat["operations"][1][k] for k in ("code_insee", "nom", "type_site", "statut",
+                                                      "date_fin_travaux")}
+        cour["zones"] = [{"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
+                          "revetement_apres": z["revetement_apres"]} for z in etat["operations"][1]["zones"]]
+        premiere = magasin.creer_operation(cour, "ref@sete.fr", "8b0e3f1c-jeton-0003")
+        assert magasin.creer_operation(cour, "ref@sete.fr", "8b0e3f1c-jeton-0003") == premiere == 7
+        assert magasin.compter()["operation"] == 7
+        with magasin.moteur.begin() as conn, pytest.raises(IntegrityError):
+            conn.execute(text("UPDATE operation SET jeton_soumission = '8b0e3f1c-jeton-0003' WHERE id = 1"))
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_JETON_SOUMISSION]
+
+
+def copier_migrations_jusqua(tmp_path: Path, revision: str) -> Path:
+    """Copie des migrations du magasin arrêtée à ``revision`` (les suivantes retirées)."""
+    dossier = tmp_path / f"migrations_{revision}"
+    shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
+    for fichier in (dossier / "versions").glob("*.py"):
+        if fichier.name[:4].isdigit() and fichier.name[:4] > revision:
+            fichier.unlink()
+    return dossier
+
+
 def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(tmp_path):
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0003")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0004")
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0003"]
+    assert revision_stockee(url) == ["0004"]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -250,7 +296,7 @@ def test_migration_en_echec_ne_change_rien(tmp_path):
             colonnes = [c[1] for c in conn.exec_driver_sql("PRAGMA table_info(operation)")]
     finally:
         magasin.fermer()
-    assert "surface_vegetalisee_m2" not in colonnes and "surface_essai_m2" not in colonnes
+    assert not {"surface_vegetalisee_m2", "jeton_soumission", "surface_essai_m2"} & set(colonnes)
     assert lignes_brutes_sqlite(chemin) == avant
 
 
@@ -349,6 +395,8 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
     with moteur.begin() as conn:
         conn.exec_driver_sql(DDL_V0_POSTGRESQL.read_text(encoding="utf-8"))
         conn.exec_driver_sql(AJOUTS_0002)  # la colonne de la révision 0002
+        for instruction in AJOUTS_0003.split(";"):  # la colonne et l'index unique de la révision 0003
+            conn.exec_driver_sql(instruction)
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
@@ -379,12 +427,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0003")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0004")
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0003"]
+    assert revision_stockee(url) == ["0004"]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -111,11 +111,12 @@ class _FacadeFactice:
     def __init__(self, refus: bool):
         self.refus, self.recues = refus, []
 
-    def creer_operation(self, operation):
+    def soumettre_operation(self, operation, jeton_soumission=None):
+        """Comme la façade : (identifiant, créée) ; le service y passe le jeton du formulaire."""
         self.recues.append(operation)
         if self.refus:
             raise ErreurDonnees("Refusé.", "operation")
-        return 41
+        return 41, True
 
 
 def test_saisie_avec_photos_tout_ou_rien(tmp_path):

@@ -105,8 +105,16 @@ class MagasinProtege(EcrituresAdministration):
 
     # ---------------------------------------------------------------- écritures
 
-    def creer_operation(self, operation: Mapping) -> int:
-        """Crée une opération (référent : dans ses communes, « à valider ») ; renvoie son identifiant."""
+    def creer_operation(self, operation: Mapping, jeton_soumission: str | None = None) -> int:
+        """Crée une opération (référent : dans ses communes, « à valider ») ; renvoie son identifiant.
+
+        ``jeton_soumission`` : jeton du formulaire ; un second envoi du même jeton renvoie l'opération déjà
+        créée sans en créer une autre (voir :meth:`soumettre_operation`)."""
+        return self.soumettre_operation(operation, jeton_soumission)[0]
+
+    def soumettre_operation(self, operation: Mapping, jeton_soumission: str | None = None) -> tuple[int, bool]:
+        """Crée l'opération d'une soumission de formulaire, une seule fois par jeton ; renvoie
+        ``(identifiant, créée)`` (``créée`` faux : le jeton avait déjà servi)."""
         u = self.utilisateur
         self._exiger(u, "creer")
         code = operation.get("code_insee") if isinstance(operation, Mapping) else None
@@ -124,7 +132,7 @@ class MagasinProtege(EcrituresAdministration):
                 raise ErreurDroits("Les champs « date de création » et « auteur de la création » sont remplis "
                                    "par l'application : laissez-les vides.", "creer")
             verifier_zones_dans_commune(code, operation.get("zones"), self.contours_communes, self.noms_communes)
-        return self._magasin.creer_operation(operation, auteur=u.email)
+        return self._magasin.soumettre_operation(operation, u.email, jeton_soumission)
 
     def modifier_operation(self, operation_id: int, version_attendue: int, modifications: Mapping) -> int:
         """Modifie une opération ; celle d'un référent repasse « à valider » si elle était validée ou à corriger."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from donnees.magasin.convertisseurs import (
     _erreur,
@@ -48,6 +50,8 @@ from donnees.geometrie import CRS_STOCKAGE, aires_lambert93
 journal_technique = logging.getLogger(__name__)
 
 TAILLE_PAQUET_IMPORT = 250
+# Jeton de soumission : uuid du formulaire (ou tout identifiant opaque de 8 à 64 caractères sûrs).
+MOTIF_JETON = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PRECISION_WKT = 8  # décimales de degré gardées dans le journal (≈ 1 mm)
 
 
@@ -91,6 +95,16 @@ def _tableau(geometries: Sequence) -> np.ndarray:
 
 def _wkb_en_geometries(valeurs: Sequence) -> np.ndarray:
     return shapely.from_wkb(_tableau(valeurs)) if len(valeurs) else np.empty(0, dtype=object)
+
+
+def _verifier_jeton(jeton: Any) -> str | None:
+    """Jeton de soumission nettoyé (``None`` : pas de jeton) ; refus en français s'il est mal formé."""
+    if jeton is None:
+        return None
+    if not isinstance(jeton, str) or not MOTIF_JETON.match(jeton.strip()):
+        raise ErreurDonnees("Jeton de soumission illisible : rechargez la page « Saisir une opération » "
+                            "(8 à 64 lettres, chiffres, « - » ou « _ » attendus).", "operation", "jeton_soumission")
+    return jeton.strip()
 
 
 # ------------------------------------------------------------------------- résumés et comparaisons
@@ -197,14 +211,16 @@ class OperationsMagasin:
         if lignes:
             conn.execute(table_photo.insert(), lignes)
 
-    def _inserer_operations(self, conn: Connection, propres: list[dict], auteur: str) -> list[int]:
-        """Insère des opérations nettoyées, leurs zones, financements, photos et journal."""
+    def _inserer_operations(self, conn: Connection, propres: list[dict], auteur: str,
+                            jeton: str | None = None) -> list[int]:
+        """Insère des opérations nettoyées, leurs zones, financements, photos et journal (``jeton`` : jeton de
+        soumission d'une création unique)."""
         maintenant = _maintenant()
         lignes = []
         for propre in propres:
             ligne = _ligne_operation(propre)
             ligne.update(cree_par=propre["cree_par"] or auteur, cree_le=propre["cree_le"] or maintenant,
-                         version=1, supprimee=False)
+                         version=1, supprimee=False, jeton_soumission=jeton)
             lignes.append(ligne)
         ids = self._inserer_lignes_operation(conn, lignes)
 
@@ -234,12 +250,50 @@ class OperationsMagasin:
 
     # ---------------------------------------------------------------- écritures des opérations
 
-    def creer_operation(self, operation: Mapping, auteur: str) -> int:
-        """Crée une opération avec ses zones, financements et photos ; renvoie son identifiant."""
+    def creer_operation(self, operation: Mapping, auteur: str, jeton_soumission: str | None = None) -> int:
+        """Crée une opération avec ses zones, financements et photos ; renvoie son identifiant.
+
+        ``jeton_soumission`` (facultatif) : jeton créé à l'ouverture du formulaire. Un second envoi du même
+        jeton ne crée rien et renvoie l'opération déjà créée, même si les deux envois sont simultanés
+        (index unique ``ix_operation_jeton_soumission``, puis relecture).
+        """
+        return self.soumettre_operation(operation, auteur, jeton_soumission)[0]
+
+    def soumettre_operation(self, operation: Mapping, auteur: str,
+                            jeton_soumission: str | None = None) -> tuple[int, bool]:
+        """Comme :meth:`creer_operation` ; renvoie ``(identifiant, créée)``, ``créée`` faux si le jeton avait
+        déjà servi (l'opération renvoyée est alors celle du premier envoi)."""
         auteur = _verifier_auteur(auteur)
+        jeton = _verifier_jeton(jeton_soumission)
         propre = verifier_operation(operation)
-        with self._ecrire() as conn:
-            return self._inserer_operations(conn, [propre], auteur)[0]
+        if jeton is None:
+            with self._ecrire() as conn:
+                return self._inserer_operations(conn, [propre], auteur)[0], True
+        try:
+            with self._ecrire() as conn:
+                deja = self._retrouver_soumission(conn, jeton, auteur)
+                if deja is not None:
+                    return deja, False
+                return self._inserer_operations(conn, [propre], auteur, jeton)[0], True
+        except IntegrityError:
+            # Envoi simultané du même jeton (PostgreSQL) : l'autre transaction a gagné, on relit la sienne.
+            with self._lire() as conn:
+                deja = self._retrouver_soumission(conn, jeton, auteur)
+            if deja is None:
+                raise
+            return deja, False
+
+    def _retrouver_soumission(self, conn: Connection, jeton: str, auteur: str) -> int | None:
+        """Opération déjà créée avec ce jeton (par ce même auteur), ou ``None``."""
+        ligne = conn.execute(select(table_operation.c.id, table_operation.c.cree_par)
+                             .where(table_operation.c.jeton_soumission == jeton)).first()
+        if ligne is None:
+            return None
+        if ligne.cree_par != auteur:
+            raise ErreurDonnees("Ce formulaire a déjà servi à enregistrer une opération d'un autre compte : "
+                                "rechargez la page « Saisir une opération » pour en ouvrir un nouveau.",
+                                "operation", "jeton_soumission")
+        return int(ligne.id)
 
     def importer_lot(self, operations: Sequence[Mapping], auteur: str,
                      progression: Callable[[int, int], Any] | None = None) -> list[int]:
@@ -406,6 +460,7 @@ class OperationsMagasin:
         if ligne is None:
             raise OperationIntrouvable(operation_id)
         operation = dict(ligne)
+        operation.pop("jeton_soumission", None)  # interne au magasin (une soumission, une opération)
         operation["parcelles"] = json.loads(operation["parcelles"] or "[]")
         zones = conn.execute(select(table_zone).where(table_zone.c.operation_id == operation_id)
                              .order_by(table_zone.c.id)).mappings().all()
@@ -454,6 +509,7 @@ class OperationsMagasin:
                 .join(op, op.c.id == table_financement.c.operation_id).where(*filtre)
                 .group_by(table_financement.c.operation_id)).all())
 
+        table = table.drop(columns="jeton_soumission")  # interne au magasin
         table["parcelles"] = [json.loads(p or "[]") for p in table["parcelles"]]
         for champ in ("cout_ht_eur", "volume_stockage_m3", "surface_declaree_m2"):
             table[champ] = table[champ].astype(float)

@@ -96,6 +96,9 @@ table_operation = Table(
     Column("modifie_le", DateTime),
     Column("version", Integer, nullable=False, default=1),
     Column("supprimee", Boolean, nullable=False, default=False, index=True),
+    # Jeton de la soumission du formulaire qui l'a créée (révision 0003) : une soumission, une opération.
+    Column("jeton_soumission", String(64)),
+    Index("ix_operation_jeton_soumission", "jeton_soumission", unique=True),
     CheckConstraint("version >= 1", name="ck_operation_version"),
     CheckConstraint("arbres_plantes >= 0", name="ck_operation_arbres"),
 )

@@ -247,11 +247,31 @@ def test_saisie_dessin_injecte_puis_enregistrement(monkeypatch, dossier_demo_cop
     appli.number_input(key="saisie_vegetalisee").set_value(250.0)
     appli.run()
     assert not appli.exception, appli.exception
+    # Aucun revêtement choisi d'avance : pas d'aperçu, et l'enregistrement est refusé en disant quoi choisir.
+    avant_choix = [s for s in appli.selectbox if s.label == "Revêtement avant travaux"]
+    apres_choix = [s for s in appli.selectbox if s.label == "Revêtement après travaux"]
+    assert len(avant_choix) == len(apres_choix) == 1 and avant_choix[0].value is None and apres_choix[0].value is None
+    assert not appli.metric
+    assert any("Choisissez le revêtement avant et après travaux de : Dessin 1" in i.value for i in appli.info)
+    next(b for b in appli.button if b.label == "Enregistrer l'opération").click().run()
+    assert any("Enregistrement refusé : choisissez le revêtement" in e.value for e in appli.error)
+    assert len(magasin.lire_operations()) == avant
+    next(s for s in appli.selectbox if s.label == "Revêtement avant travaux").set_value("enrobe")
+    next(s for s in appli.selectbox if s.label == "Revêtement après travaux").set_value("pelouse")
+    appli.run()
+    assert not appli.exception, appli.exception
     surfaces = {m.label: m.value for m in appli.metric}
+    assert surfaces, ([i.value for i in appli.info], [e.value for e in appli.error])
     assert surfaces["Surface désimperméabilisée"].startswith("600")
+    jeton = appli.session_state["saisie_jeton"]
     next(b for b in appli.button if b.label == "Enregistrer l'opération").click().run()
     assert not appli.exception, appli.exception
     assert any("à valider" in s.value for s in appli.success), [e.value for e in appli.error]
+    # Formulaire vide, nouveau jeton, lien vers la fiche et « Saisir une autre opération ».
+    assert appli.session_state["saisie_jeton"] != jeton
+    assert appli.text_input(key="saisie_nom").value == ""
+    assert not [s for s in appli.selectbox if s.label == "Revêtement avant travaux"]
+    assert any(b.label == "Saisir une autre opération" for b in appli.button)
     operations = magasin.lire_operations()
     assert len(operations) == avant + 1
     nouvelle = operations.sort_values("id").iloc[-1]

@@ -1,6 +1,7 @@
 """Playwright + Chromium, de bout en bout : un référent se connecte, dessine une zone à la souris, remplit
 la fiche et enregistre ; l'opération paraît sur la Carte et dans les totaux de la Vue d'ensemble ;
-l'administrateur la valide, puis le public la compte."""
+l'administrateur la valide, puis le public la compte. Un double clic (rapide, puis deux clics espacés) sur
+« Enregistrer » ne crée qu'une opération, et le formulaire revient vide."""
 
 import logging
 import re
@@ -114,6 +115,18 @@ def _preparer_territoire(dossier_demo, tmp_path_factory):
     return dossier, magasin, centre
 
 
+def _choisir_revetements(page, avant: str = "Enrobé bitumineux", apres: str = "Pleine terre enherbée") -> None:
+    """Choisit les revêtements avant et après de l'unique zone (aucun n'est choisi d'avance)."""
+    for libelle, valeur in (("Revêtement avant travaux", avant), ("Revêtement après travaux", apres)):
+        champ = page.get_by_label(libelle).first
+        champ.wait_for(timeout=60_000)
+        champ.click()
+        page.keyboard.type(valeur)  # la liste se filtre ; Entrée choisit la première valeur retenue
+        page.get_by_role("option", name=valeur, exact=True).first.wait_for(timeout=30_000)
+        page.keyboard.press("Enter")
+        attendre_application(page, "Saisir une opération")
+
+
 def _dessiner_et_enregistrer(page, url: str, centre) -> int:
     """Étape 1 : le référent se connecte, compte ses opérations, dessine et enregistre ; rend le compte d'avant."""
     erreurs_js: list[str] = []
@@ -134,6 +147,8 @@ def _dessiner_et_enregistrer(page, url: str, centre) -> int:
     page.get_by_label("Coût HT (€)").fill("85000")
     page.get_by_label("Coût HT (€)").press("Enter")
     attendre_application(page, "Saisir une opération")
+    page.get_by_text("Choisissez le revêtement avant et après travaux").first.wait_for(timeout=30_000)
+    _choisir_revetements(page)
     page.get_by_text("Surface désimperméabilisée").first.wait_for(timeout=30_000)
     SORTIES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SORTIES / "saisie_dessin_avant_enregistrement.png"), full_page=True)
@@ -231,3 +246,77 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, 
         for contexte in (public, referent, admin):
             contexte.close()
         magasin.fermer()
+
+
+def _remplir_une_saisie(page, centre, nom: str) -> None:
+    """Dessine une zone, nomme l'opération, choisit ses revêtements ; l'aperçu est affiché."""
+    _dessiner_polygone(page, (centre.x, centre.y))
+    page.get_by_role("heading", name="Aperçu").wait_for(timeout=60_000)
+    attendre_application(page, "Saisir une opération")
+    page.get_by_label("Nom de l'opération").fill(nom)
+    page.get_by_label("Nom de l'opération").press("Enter")
+    attendre_application(page, "Saisir une opération")
+    page.get_by_role("spinbutton", name="day, Fin des travaux").click()
+    page.keyboard.type("30062025")
+    page.keyboard.press("Tab")
+    attendre_application(page, "Saisir une opération")
+    _choisir_revetements(page)
+    page.get_by_text("Surface désimperméabilisée").first.wait_for(timeout=30_000)
+
+
+def _verifier_formulaire_vide(page, nom: str) -> None:
+    """Après succès : message, lien vers la fiche, « Saisir une autre opération », champs et dessin effacés."""
+    page.get_by_text("est « à valider » par le syndicat").first.wait_for(timeout=60_000)
+    attendre_application(page, "Saisir une opération")
+    page.get_by_role("button", name="Saisir une autre opération").wait_for(timeout=30_000)
+    assert page.get_by_role("link", name=re.compile(r"Voir la fiche de l'opération n° \d+")).count() == 1
+    assert page.get_by_label("Nom de l'opération").input_value() == ""
+    page.get_by_text("Aucune zone pour l'instant").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Doublon ?").count() == 0
+    assert page.get_by_text(nom).count() == 0
+
+
+def test_double_clic_sur_enregistrer_une_seule_operation(navigateur, dossier_demo, demarrer_serveur,
+                                                         tmp_path_factory):
+    dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
+    url = demarrer_serveur(dossier)
+    contexte = navigateur.new_context(viewport={"width": 1440, "height": 1100}, locale="fr-FR")
+    page = contexte.new_page()
+    erreurs_js: list[str] = []
+    page.on("pageerror", lambda exc: erreurs_js.append(str(exc)))
+    try:
+        _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
+        page.get_by_role("link", name="Saisir une opération").click()
+        attendre_application(page, "Saisir une opération")
+        for essai, (nom, cliquer) in enumerate([
+                ("Double-clic rapide", lambda bouton: bouton.dblclick()),
+                ("Deux clics espacés", lambda bouton: _deux_clics_espaces(page, bouton))]):
+            avant = magasin.compter()["operation"]
+            _remplir_une_saisie(page, centre, nom)
+            cliquer(page.get_by_role("button", name="Enregistrer l'opération"))
+            _verifier_formulaire_vide(page, nom)
+            page.wait_for_timeout(1_500)  # un éventuel second envoi aurait eu le temps d'écrire
+            operations = magasin.lire_operations()
+            assert magasin.compter()["operation"] == avant + 1, (essai, nom)
+            assert (operations["nom"] == nom).sum() == 1
+            page.get_by_role("button", name="Saisir une autre opération").click()
+            attendre_application(page, "Saisir une opération")
+        assert not erreurs_js, erreurs_js
+    except Exception:
+        SORTIES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SORTIES / "saisie_double_clic.png"), full_page=True)
+        raise
+    finally:
+        contexte.close()
+        magasin.fermer()
+
+
+def _deux_clics_espaces(page, bouton) -> None:
+    """Deux clics de souris à 400 ms d'intervalle au même endroit (le second peut tomber sur le bouton
+    désactivé, ou sur la page déjà relancée)."""
+    bouton.scroll_into_view_if_needed()
+    boite = bouton.bounding_box()
+    x, y = boite["x"] + boite["width"] / 2, boite["y"] + boite["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(400)
+    page.mouse.click(x, y)
