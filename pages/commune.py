@@ -41,7 +41,7 @@ colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, indicateur in zip(colonnes, CHIFFRES):
     colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]), border=True,
                    help=f"Même calcul sur tout le bassin, avec ce que vous voyez : "
-                        f"{formater_valeur(indicateur, bassin[indicateur])}")
+                        f"{formater_valeur(indicateur, bassin[indicateur])}.\n\n{perimetre}")
 st.caption(perimetre)
 
 # Une section à la fois (contrôle segmenté plutôt qu'onglets) : une carte Leaflet dans un onglet caché

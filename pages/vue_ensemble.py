@@ -80,7 +80,7 @@ def afficher_projection(colonne) -> None:
     nombre = int(projection["nombre_operations"].sum()) if len(projection) else 0
     colonne.metric(f"{statuts.capitalize()} (projection)", formater_valeur("surface_desimpermeabilisee", surface),
                    help=f"{formater_nombre(nombre)} opération(s) {statuts}, non comptées dans les autres chiffres : "
-                        "une projection, pas un résultat.", border=True)
+                        f"une projection, pas un résultat.\n\n{perimetre.legende}", border=True)
 
 
 for ligne in LIGNES_CHIFFRES:
@@ -94,7 +94,7 @@ for ligne in LIGNES_CHIFFRES:
                  if code == "ratio_compensation_sdage" else None)
         colonne.metric(libelle(code), formater_valeur(code, bassin[code]), delta=cible or decrire_evolution(code),
                        delta_color="off" if cible else "normal", delta_arrow="off" if cible else "auto",
-                       help=aide(code), border=True)
+                       help=f"{aide(code)}\n\n{perimetre.legende}", border=True)
 st.caption(perimetre.legende)
 
 commun.signaler_couche_absente("occupation", "la température (modèle de chaleur), le volume sur grille et le "
