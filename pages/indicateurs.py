@@ -5,8 +5,7 @@ from datetime import date
 
 import streamlit as st
 
-from donnees.nomenclatures import lire_types_site
-from donnees.nomenclatures import STATUTS
+from donnees.nomenclatures import STATUTS, lire_types_site
 from indicateurs.catalogue import formater_valeur, titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.synthese import separer_realise_programme
@@ -21,6 +20,8 @@ from vues.tableaux import preparer_tableau
 CHOIX = ["surface_desimpermeabilisee", "volume_infiltre", "surface_active_deconnectee", "cout_total_ht",
          "montant_aides", "nombre_operations"]
 
+st.title("Indicateurs")
+st.caption("Pour les financeurs : résultats des opérations retenues par les filtres de la barre latérale.")
 perimetre = commun.choisir_perimetre(commun.lire_filtres(), "indicateurs_perimetre")
 filtres = perimetre.filtres
 st.caption(perimetre.legende)
@@ -32,7 +33,6 @@ communes = commun.calculer_communes(filtres)
 annees = commun.calculer_annees(filtres)
 par_type = commun.calculer_groupes(filtres, "type_site")
 par_operation = commun.calculer_operations(filtres)
-
 
 if operations.empty:
     st.info("Aucune opération ne correspond aux filtres choisis : aucun graphique à afficher. Élargissez la "

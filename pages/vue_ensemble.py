@@ -56,7 +56,8 @@ def decrire_evolution(code: str) -> str | None:
     lignes = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference)]
     if lignes.empty:
         return None
-    return f"+{formater_nombre(float(lignes[code].iloc[0]), 0, unite(code))} en {reference}"
+    valeur = float(lignes[code].iloc[0])
+    return f"+{formater_nombre(valeur, 0, unite(code))} en {reference}" if valeur > 0 else None
 
 
 def aide(code: str) -> str:
@@ -78,7 +79,7 @@ def afficher_projection(colonne) -> None:
     statuts = nommer_statuts(non_comptes)
     surface = float(projection["surface_desimpermeabilisee"].sum()) if len(projection) else 0.0
     nombre = int(projection["nombre_operations"].sum()) if len(projection) else 0
-    colonne.metric(f"{statuts.capitalize()} (projection)", formater_valeur("surface_desimpermeabilisee", surface),
+    colonne.metric(f"{statuts.capitalize()} (projection)", formater_nombre(surface, 0, "m²"),
                    help=f"{formater_nombre(nombre)} opération(s) {statuts}, non comptées dans les autres chiffres : "
                         f"une projection, pas un résultat.\n\n{perimetre.legende}", border=True)
 
@@ -92,7 +93,9 @@ for ligne in LIGNES_CHIFFRES:
             continue
         cible = (f"cible : {formater_valeur(code, cible_sdage_pourcent(parametres['ratio_sdage_cible']))}"
                  if code == "ratio_compensation_sdage" else None)
-        colonne.metric(libelle(code), formater_valeur(code, bassin[code]), delta=cible or decrire_evolution(code),
+        symbole = unite(code) if unite(code) not in ("—", "") else None
+        valeur = formater_nombre(bassin[code], int(catalogue.loc[code, "decimales"]), symbole)
+        colonne.metric(libelle(code), valeur, delta=cible or decrire_evolution(code),
                        delta_color="off" if cible else "normal", delta_arrow="off" if cible else "auto",
                        help=f"{aide(code)}\n\n{perimetre.legende}", border=True)
 st.caption(perimetre.legende)

@@ -87,8 +87,8 @@ def figure_barres_realise_programme(table: pd.DataFrame, titre_y: str, unite: st
                marker=dict(color="rgba(0,0,0,0)", line=dict(color=styles["accent"], width=1.5),
                            pattern=dict(shape="/", fgcolor=styles["accent"], solidity=0.35)),
                hovertemplate=survol)])
-    figure.update_layout(barmode="stack")
     mettre_en_page(figure, titre_y, hauteur=hauteur)
+    figure.update_layout(barmode="stack", legend_traceorder="normal")
     figure.update_xaxes(type="category")
     return figure
 
