@@ -119,11 +119,15 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
                                     avec_grille: bool = True) -> pd.DataFrame:
     """Tous les indicateurs par commune + ligne ``bassin`` (colonnes = codes du catalogue), registre entier.
 
+    Sans ``filtres`` : opérations réalisées (travaux terminés), comme les pages par défaut ; la projection
+    (en travaux, programmées) s'obtient avec ``Filtres(statuts=...)`` explicite.
+
     ``avec_grille`` : ajoute chaleur et eau sur grille (quelques secondes à froid, puis lus en cache).
     L'année de référence de la trajectoire est dans ``table.attrs["annee_reference"]`` ; les aides par
     financeur (montant et part, par commune et bassin) dans ``table.attrs["aides_par_financeur"]``.
     """
     dossier = Path(dossier) if dossier else dossier_donnees()
+    filtres = Filtres(statuts=STATUTS_REALISES) if filtres is None else filtres
     parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
     operations, zones, financements = lire_registre(dossier)
     referentiel = lire_referentiel_indicateurs(dossier)
