@@ -89,7 +89,7 @@ def figure_barres_realise_programme(table: pd.DataFrame, titre_y: str, unite: st
                hovertemplate=survol)])
     mettre_en_page(figure, titre_y, hauteur=hauteur)
     figure.update_layout(barmode="stack", legend_traceorder="normal")
-    figure.update_xaxes(type="category")
+    figure.update_xaxes(type="category", automargin=True)
     return figure
 
 
