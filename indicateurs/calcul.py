@@ -30,6 +30,7 @@ from indicateurs.communs import (
     masque_filtres,
     preparer_zones,
 )
+from donnees.nomenclatures import STATUTS
 from indicateurs.eau import ajouter_volume_stockage, calculer_volume_abattu, calculer_volume_infiltre
 from indicateurs.finances import AUXILIAIRES_COUT_CONNU, calculer_ratios_financiers, preparer_colonnes_financieres
 from indicateurs.surfaces import (
@@ -262,8 +263,13 @@ def calculer_indicateurs_communes(operations: pd.DataFrame, zones: pd.DataFrame,
 
 def _trajectoire(operations, zones, financements, parametres, filtres, revetements, objectifs, codes, complete,
                  annees, reference) -> pd.DataFrame:
-    """Trajectoire sur les opérations retenues par les filtres hors années."""
+    """Trajectoire sur les opérations retenues par les filtres hors années ; la courbe « réalisé » ne compte
+    que les opérations réalisées (si le filtre de statut les retient) et la projection y ajoute toujours les
+    opérations en travaux et programmées, même quand le filtre ne retient que les réalisées (défaut)."""
     sans_annees = filtres.sans("annees") if filtres is not None else None
+    if sans_annees is not None and sans_annees.statuts is not None:
+        projetes = tuple(s for s in STATUTS if s != STATUT_REALISE)
+        sans_annees = Filtres(**{**sans_annees.__dict__, "statuts": (*sans_annees.statuts, *projetes)})
     base = _table_operations(operations, zones, financements, parametres, sans_annees, revetements)
     return calculer_trajectoire(base, objectifs, codes, annees, reference, complete)
 

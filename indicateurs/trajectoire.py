@@ -3,8 +3,8 @@
 - Surface cumulée désimperméabilisée par année (opérations réalisées) comparée à l'objectif cumulé de la
   couche ``objectifs`` ; projection avec les opérations en travaux et programmées, à leur année de fin
   prévue.
-- Ratio de compensation = m² désimperméabilisés / m² nouvellement imperméabilisés sur une période,
-  comparé à ``ratio_sdage_cible`` (SDAGE Rhône-Méditerranée 2022-2027, disposition 5A-04 : 150 %).
+- Ratio de compensation (%) = 100 × m² désimperméabilisés / m² nouvellement imperméabilisés sur une
+  période, comparé à 100 × ``ratio_sdage_cible`` (SDAGE Rhône-Méditerranée 2022-2027, disposition 5A-04 : 150 %).
 
 Objectif d'une année : interpolation linéaire entre les années déclarées, NaN hors de leur intervalle.
 Objectif du bassin : lignes ``bassin`` de la couche ; à défaut, ou si la sélection ne couvre qu'une
@@ -119,13 +119,18 @@ def sommer_nouvelles_surfaces(nouvelles_surfaces: pd.DataFrame | None, annees: I
 
 
 def calculer_ratio_compensation(surface_desimpermeabilisee, nouvelles_surfaces_impermeabilisees):
-    """Ratio de compensation SDAGE (—) = m² désimperméabilisés / m² nouvellement imperméabilisés sur la
-    même période. NaN si aucune surface nouvellement imperméabilisée n'est connue.
+    """Ratio de compensation SDAGE (%) = 100 × m² désimperméabilisés / m² nouvellement imperméabilisés sur
+    la même période. NaN si aucune surface nouvellement imperméabilisée n'est connue.
     Source : SDAGE Rhône-Méditerranée 2022-2027, disposition 5A-04."""
-    return diviser(surface_desimpermeabilisee, nouvelles_surfaces_impermeabilisees)
+    return diviser(surface_desimpermeabilisee, nouvelles_surfaces_impermeabilisees) * POURCENT
+
+
+def cible_sdage_pourcent(cible: float) -> float:
+    """Cible du ratio SDAGE en % : ``ratio_sdage_cible`` (paramètre sans unité, 1,5) × 100 = 150 %."""
+    return float(cible) * POURCENT
 
 
 def evaluer_ratio_sdage(ratio, cible: float) -> pd.array:
-    """Ratio atteint (booléen nullable) : ratio ≥ ``ratio_sdage_cible`` ; <NA> si le ratio est NaN."""
+    """Ratio atteint (booléen nullable) : ratio (%) ≥ 100 × ``ratio_sdage_cible`` ; <NA> si le ratio est NaN."""
     ratio = np.asarray(ratio, dtype=float)
-    return pd.array(np.where(np.isnan(ratio), None, ratio >= cible), dtype="boolean")
+    return pd.array(np.where(np.isnan(ratio), None, ratio >= cible_sdage_pourcent(cible)), dtype="boolean")

@@ -8,11 +8,12 @@ from indicateurs.catalogue import titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.priorites import classer_parcelles
 from pages import commun
+from services.indicateurs import decrire_statuts
 from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
 
 COUCHES = ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune"]
 INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre", "ratio_compensation_sdage",
-               "taux_atteinte_objectif", "anomalie_chaleur", "delta_t_operations", "cout_par_m2",
+               "taux_atteinte_objectif", "anomalie_chaleur", "rafraichissement_emprise", "cout_par_m2",
                "nombre_operations"]
 COULEURS = {"type_site": "Type de site", "statut": "Statut"}
 NOMBRE_PARCELLES = 300
@@ -67,7 +68,8 @@ else:
             image = commun.image_chaleur(scenario)
     carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe, couleur_par=couleur_par,
                                     fiches=fiches, image=image)
-    st.caption("Cliquez sur une commune pour ouvrir sa page, sur une opération pour voir sa fiche.")
+    st.caption(f"Points et couleurs des communes : {decrire_statuts(filtres)}. Cliquez sur une commune pour "
+               "ouvrir sa page, sur une opération pour voir sa fiche.")
 
 retour = st_folium(carte, height=680, use_container_width=True, returned_objects=["last_active_drawing"],
                    key=f"carte_{couche}")

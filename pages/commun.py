@@ -450,7 +450,9 @@ def afficher_filtres(territoire: dict) -> None:
         st.multiselect("Types de site", list(types), format_func=types.get, key="filtre_types",
                        placeholder="Tous les types")
         st.pills("Statut", list(STATUTS), format_func=STATUTS.get, selection_mode="multi",
-                 default=list(STATUTS), key="filtre_statuts")
+                 default=list(indicateurs.STATUTS_REALISES), key="filtre_statuts",
+                 help="Par défaut, les chiffres comptent les opérations réalisées (travaux terminés) ; en "
+                      "travaux et programmées sont une projection, montrée à part.")
         st.pills("Validation", list(VALIDATIONS), format_func=VALIDATIONS.get, selection_mode="multi",
                  default=list(VALIDATIONS), key="filtre_validations")
         st.multiselect("Communes", sorted(noms, key=noms.get), format_func=noms.get, key="filtre_communes",
@@ -458,7 +460,8 @@ def afficher_filtres(territoire: dict) -> None:
 
 
 def lire_filtres() -> Filtres:
-    """Filtres courants, lus dans l'état de session (valeurs par défaut : aucune restriction)."""
+    """Filtres courants, lus dans l'état de session (par défaut : opérations réalisées, sans autre
+    restriction)."""
     etat = st.session_state
     annees = etat.get("filtre_annees")
     disponibles = _annees_disponibles()
@@ -470,10 +473,54 @@ def lire_filtres() -> Filtres:
     return Filtres(
         annees=plage,
         types=tuple(etat.get("filtre_types") or ()) or None,
-        statuts=None if statuts is None or set(statuts) == set(STATUTS) else tuple(statuts),
+        statuts=(indicateurs.STATUTS_REALISES if statuts is None
+                 else None if set(statuts) == set(STATUTS) else tuple(statuts)),
         validations=None if validations is None or set(validations) == set(VALIDATIONS) else tuple(validations),
         communes=tuple(etat.get("filtre_communes") or ()) or None,
     )
+
+
+def choisir_perimetre(filtres: Filtres, cle: str) -> indicateurs.Perimetre:
+    """Périmètre commun aux cartes de chiffres d'une page, selon ce que ``donnees.droits`` laisse lire.
+
+    Lecture des détails partout (financeur, administrateur) : tout le bassin, coûts compris ; public : le
+    bassin, opérations validées, sans coûts ; lecture des détails dans quelques communes (référent) : choix
+    « bassin » (chiffres publics : validées, sans coûts) ou « vos communes » (tous les chiffres).
+    """
+    from donnees.droits import lire_perimetre
+
+    territoire = charger_territoire()
+    communes = charger_couche("communes_affichage")
+    noms = dict(zip(communes["code_insee"], communes["nom"]))
+    utilisateur = utilisateur_courant()
+    detaillees = lire_perimetre(utilisateur, "lire_details")
+    vos_communes = False
+    if detaillees is None:
+        details, validees = True, False
+    elif not detaillees:
+        details, validees = False, True
+    else:
+        choix = st.segmented_control(
+            "Périmètre des chiffres", ["communes", "bassin"], default="communes", key=cle,
+            format_func={"communes": "Vos communes", "bassin": territoire["nom"]}.get) or "communes"
+        vos_communes = choix == "communes"
+        details, validees = vos_communes, not vos_communes
+        if vos_communes:
+            codes = sorted(detaillees & set(filtres.communes)) if filtres.communes else sorted(detaillees)
+            filtres = Filtres(**{**filtres.__dict__, "communes": tuple(codes)})
+        else:
+            garde = filtres.validations is None or "validee" in filtres.validations
+            filtres = Filtres(**{**filtres.__dict__, "validations": ("validee",) if garde else ()})
+    lieu = indicateurs.nommer_lieu(territoire["nom"], filtres.communes, noms, vos_communes)
+    legende = indicateurs.decrire_perimetre(lieu, filtres, validees, lire_types_site())
+    return indicateurs.Perimetre(filtres, details, lieu, legende)
+
+
+def decrire_perimetre_commune(code: str, nom: str, filtres: Filtres) -> str:
+    """Légende du périmètre des chiffres d'une commune : validées seulement si l'utilisateur ne peut pas lire
+    les opérations non validées de cette commune (``donnees.droits``)."""
+    validees = not peut(utilisateur_courant(), "lire_non_validees", code_insee=code, noms_communes={})
+    return indicateurs.decrire_perimetre(nom, filtres, validees, lire_types_site())
 
 
 def filtrer_operations(operations, filtres: Filtres):

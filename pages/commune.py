@@ -17,10 +17,11 @@ from vues.tableaux import preparer_tableau
 M2_PAR_KM2 = 1_000_000
 SECTIONS = ["Opérations", "Trajectoire", "Profil chaleur et imperméabilisation", "Villes pairs",
             "Parcelles prioritaires"]
-CHALEUR = ["t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "delta_t_operations", "delta_t_programmees"]
+CHALEUR = ["t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "rafraichissement_abords", "surface_abords",
+           "surface_sortie_ilot"]
 NOMBRE_PARCELLES_CARTE = 300
 NOMBRE_PARCELLES_LISTE = 20
-CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "taux_impermeabilisation",
+CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "rafraichissement_emprise",
             "ratio_compensation_sdage", "taux_atteinte_objectif"]
 COMPARAISON = ["population", "taux_impermeabilisation", "surface_desimpermeabilisee",
                "surface_desimpermeabilisee_par_habitant", "surface_desimpermeabilisee_par_ha_impermeable"]
@@ -35,10 +36,13 @@ operations = operations[operations["code_insee"].eq(code).to_numpy(bool)]
 
 st.caption(f"{ligne['nom']} — {formater_valeur('population', ligne['population'])} — "
            f"{formater_nombre(ligne['surface_commune'] / M2_PAR_KM2, 1, 'km²')}")
+perimetre = commun.decrire_perimetre_commune(code, ligne["nom"], filtres.sans("communes"))
 colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, indicateur in zip(colonnes, CHIFFRES):
     colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]), border=True,
-                   help=f"Bassin : {formater_valeur(indicateur, bassin[indicateur])}")
+                   help=f"Même calcul sur tout le bassin, avec ce que vous voyez : "
+                        f"{formater_valeur(indicateur, bassin[indicateur])}.\n\n{perimetre}")
+st.caption(perimetre)
 
 # Une section à la fois (contrôle segmenté plutôt qu'onglets) : une carte Leaflet dans un onglet caché
 # s'initialise sans taille et cadre mal le territoire ; seule la section choisie est calculée.
@@ -76,7 +80,8 @@ elif section == "Trajectoire":
 elif section == "Profil chaleur et imperméabilisation":
     commun.signaler_couche_absente("occupation", "chaleur et imperméabilisation ne peuvent pas être calculées")
     st.markdown("**Chaleur** — modèle InVEST Urban Cooling sur les cellules urbaines, après-midi d'été ; "
-                "toutes les opérations réalisées et validées (filtres non appliqués).")
+                "toutes les opérations réalisées et validées (filtres non appliqués). Le rafraîchissement aux "
+                "abords est une moyenne après brassage de l'air : elle dilue l'effet du site sur ses voisins.")
     colonnes_chaleur = [*st.columns(3), *st.columns(3)]
     for colonne, indicateur in zip(colonnes_chaleur, CHALEUR):
         colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]),

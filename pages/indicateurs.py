@@ -1,31 +1,38 @@
 """Page « Indicateurs » (financeurs) : graphiques par année, type, commune, financeur ; coût-efficacité ;
 ratio SDAGE ; téléchargements des données et du tableau des opérations."""
 
+from datetime import date
+
 import streamlit as st
 
-from donnees.nomenclatures import lire_types_site
-from indicateurs.catalogue import titre_axe, unite
+from donnees.nomenclatures import STATUTS, lire_types_site
+from indicateurs.catalogue import formater_valeur, titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
+from indicateurs.synthese import separer_realise_programme
+from indicateurs.trajectoire import cible_sdage_pourcent
 from pages import commun
-from vues.figures import figure_barres, figure_ratio_sdage
+from pages.commun import Filtres
+from services.indicateurs import STATUTS_REALISES
+from vues.figures import figure_barres, figure_barres_realise_programme, figure_ratio_sdage
 from vues.format import formater_nombre
 from vues.tableaux import preparer_tableau
 
 CHOIX = ["surface_desimpermeabilisee", "volume_infiltre", "surface_active_deconnectee", "cout_total_ht",
          "montant_aides", "nombre_operations"]
 
-choix_possibles = (CHOIX if commun.couts_visibles()
-                   else [c for c in CHOIX if c not in ("cout_total_ht", "montant_aides")])
-filtres = commun.lire_filtres()
+st.title("Indicateurs")
+st.caption("Pour les financeurs : résultats des opérations retenues par les filtres de la barre latérale.")
+perimetre = commun.choisir_perimetre(commun.lire_filtres(), "indicateurs_perimetre")
+filtres = perimetre.filtres
+st.caption(perimetre.legende)
+details = perimetre.details
+choix_possibles = (CHOIX if details else [c for c in CHOIX if c not in ("cout_total_ht", "montant_aides")])
 parametres = commun.parametres_territoire()
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)
 communes = commun.calculer_communes(filtres)
 annees = commun.calculer_annees(filtres)
 par_type = commun.calculer_groupes(filtres, "type_site")
 par_operation = commun.calculer_operations(filtres)
-
-st.title("Indicateurs")
-st.caption("Pour les financeurs : résultats des opérations retenues par les filtres de la barre latérale.")
 
 if operations.empty:
     st.info("Aucune opération ne correspond aux filtres choisis : aucun graphique à afficher. Élargissez la "
@@ -40,13 +47,18 @@ onglet_annee, onglet_type, onglet_commune, onglet_financeur, onglet_efficacite, 
     ["Par année", "Par type de site", "Par commune", "Par financeur", "Coût-efficacité", "Ratio SDAGE"])
 
 with onglet_annee:
-    donnees = annees[annees["territoire"] == CODE_BASSIN][["annee", choix]]
-    donnees = donnees[donnees["annee"].isin(operations["annee"].dropna().astype(int).unique())]
+    realise = commun.calculer_groupes(Filtres(**{**filtres.__dict__, "statuts": STATUTS_REALISES}), "annee")
+    projete = commun.calculer_groupes(Filtres(**{**filtres.__dict__, "statuts": tuple(
+        s for s in STATUTS if s not in STATUTS_REALISES)}), "annee")
+    donnees = separer_realise_programme(realise, projete, choix, date.today().year)
     commun.afficher_graphique(
-        figure_barres(donnees.assign(annee=donnees["annee"].astype(str)), "annee", choix, titre, unite=unite(choix)),
-        preparer_tableau(donnees, ["annee", choix]), f"{choix}_par_annee",
+        figure_barres_realise_programme(donnees, titre, unite=unite(choix)),
+        preparer_tableau(donnees.rename(columns={"realise": f"{choix}_realise", "programme": f"{choix}_programme"}),
+                         ["annee", f"{choix}_realise", f"{choix}_programme"]), f"{choix}_par_annee",
         f"Lecture : chaque barre donne le total des opérations dont les travaux finissent (ou doivent finir) "
-        f"cette année-là ; {titre.lower()}.", "annee")
+        f"cette année-là ; partie pleine : travaux terminés ; partie hachurée : opérations en travaux ou "
+        f"programmées et années à venir, une projection (montrée quel que soit le filtre de statut) ; "
+        f"{titre.lower()}.", "annee")
 
 with onglet_type:
     types = lire_types_site()
@@ -69,7 +81,7 @@ with onglet_commune:
         "commune")
 
 with onglet_financeur:
-    if not commun.couts_visibles():
+    if not details:
         st.info(commun.MESSAGE_COUTS_RESERVES)
     else:
         aides = commun.calculer_aides(filtres)
@@ -86,7 +98,7 @@ with onglet_financeur:
                 "financeur")
 
 with onglet_efficacite:
-    if not commun.couts_visibles():
+    if not details:
         st.info(commun.MESSAGE_COUTS_RESERVES)
     else:
         gauche, droite = st.columns(2)
@@ -110,7 +122,7 @@ with onglet_efficacite:
                 "efficacite_m3")
 
 with onglet_sdage:
-    cible = parametres["ratio_sdage_cible"]
+    cible = cible_sdage_pourcent(parametres["ratio_sdage_cible"])
     donnees = communes[communes["territoire"] != CODE_BASSIN]
     bassin = communes.set_index("territoire").loc[CODE_BASSIN, "ratio_compensation_sdage"]
     commun.afficher_graphique(
@@ -118,9 +130,9 @@ with onglet_sdage:
         preparer_tableau(donnees, ["territoire", "nom", "surface_desimpermeabilisee",
                                    "nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage"]),
         "ratio_sdage_par_commune",
-        f"Lecture : m² désimperméabilisés pour 1 m² nouvellement imperméabilisé ; la ligne rouge marque la "
-        f"cible du SDAGE ({formater_nombre(cible * 100)} %). Bassin : "
-        f"{formater_nombre(bassin * 100 if bassin == bassin else None)} %.", "sdage")
+        f"Lecture : m² désimperméabilisés pour 100 m² nouvellement imperméabilisés (en %) ; la ligne rouge "
+        f"marque la cible du SDAGE ({formater_valeur('ratio_compensation_sdage', cible)}). {perimetre.lieu} : "
+        f"{formater_valeur('ratio_compensation_sdage', bassin)}.", "sdage")
 
 st.subheader("Tableau des opérations retenues")
 tableau = preparer_tableau(par_operation, commun.COLONNES_EXPORT)

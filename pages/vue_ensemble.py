@@ -1,72 +1,104 @@
-"""Page « Vue d'ensemble » : chiffres clés, carte du bassin colorée par un indicateur, trajectoire."""
+"""Page « Vue d'ensemble » : chiffres clés d'un périmètre affiché, carte colorée par un indicateur, trajectoire.
+
+Par défaut les chiffres comptent les opérations réalisées (travaux terminés) ; en travaux et programmées
+forment une carte « projection » à part, jamais additionnée en silence.
+"""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from indicateurs.catalogue import codes_publics, libelle, lire_catalogue, titre_axe, unite
+from indicateurs.catalogue import codes_publics, formater_valeur, libelle, lire_catalogue, titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
+from indicateurs.trajectoire import cible_sdage_pourcent
 from pages import commun
+from services.indicateurs import decrire_statuts, nommer_statuts, statuts_non_comptes
 from vues.cartes import Choroplethe, construire_carte_bassin
 from vues.figures import figure_trajectoire
 from vues.format import formater_nombre
 
 INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
-                     "taux_impermeabilisation", "anomalie_chaleur", "delta_t_operations", "ratio_compensation_sdage",
-                     "taux_atteinte_objectif",
-                     "cout_par_m2", "nombre_operations"]
-CHIFFRES_CLES = ["surface_desimpermeabilisee", "volume_infiltre", "delta_t_operations", "nombre_operations",
-                 "cout_total_ht", "taux_aide"]
-# Vue publique : ni coûts ni aides (CONCEPTION §6) ; la progression vers l'objectif et le ratio SDAGE à la place.
-CHIFFRES_PUBLICS = {"cout_total_ht": "taux_atteinte_objectif", "taux_aide": "ratio_compensation_sdage"}
+                     "taux_impermeabilisation", "anomalie_chaleur", "rafraichissement_emprise",
+                     "surface_sortie_ilot", "ratio_compensation_sdage", "taux_atteinte_objectif", "cout_par_m2",
+                     "nombre_operations"]
+# Lignes de cartes ; « projection » : carte à part des opérations en travaux et programmées.
+LIGNES_CHIFFRES = [["surface_desimpermeabilisee", "nombre_operations", "projection"],
+                   ["volume_infiltre", "rafraichissement_emprise", "surface_sortie_ilot"],
+                   ["taux_atteinte_objectif", "ratio_compensation_sdage", "cout_total_ht", "taux_aide"]]
 # Chiffres qui ne s'additionnent pas d'une année sur l'autre : pas d'« apport de l'année ».
-NON_CUMULABLES = {"delta_t_operations", "taux_atteinte_objectif", "ratio_compensation_sdage"}
+CUMULABLES = {"surface_desimpermeabilisee", "volume_infiltre", "nombre_operations", "cout_total_ht"}
 
-couts_visibles = commun.couts_visibles()
-publics = set(codes_publics())  # catalogue : public = non pour les coûts et les aides
-chiffres_cles = CHIFFRES_CLES if couts_visibles else [c if c in publics else CHIFFRES_PUBLICS[c] for c in CHIFFRES_CLES]
-indicateurs_carte = [c for c in INDICATEURS_CARTE if couts_visibles or c in publics]
 territoire = commun.charger_territoire()
 st.title("Vue d'ensemble")
 st.caption(f"{territoire['nom']} — registre des opérations de désimperméabilisation")
 
+perimetre = commun.choisir_perimetre(commun.lire_filtres(), "vue_perimetre")
+filtres = perimetre.filtres
+parametres = commun.parametres_territoire()
+publics = set(codes_publics())  # catalogue : public = non pour les coûts et les aides
 # Premier affichage après le démarrage : modèles relus sur disque et indicateurs calculés (quelques secondes).
 with st.spinner("Calcul des indicateurs…"):
-    filtres = commun.lire_filtres()
     catalogue = lire_catalogue()
     communes = commun.charger_couche("communes_affichage")
     operations = commun.filtrer_operations(commun.charger_operations(), filtres)
     table = commun.calculer_communes(filtres)
     annees = commun.calculer_annees(filtres)
+    non_comptes = statuts_non_comptes(filtres)
+    projection = (commun.calculer_groupes(commun.Filtres(**{**filtres.__dict__, "statuts": non_comptes}), "statut")
+                  if non_comptes else None)
 bassin = table.set_index("territoire").loc[CODE_BASSIN]
 reference = table.attrs.get("annee_reference")
 
 
 def decrire_evolution(code: str) -> str | None:
     """Apport de l'année de référence (« +1 234 m² en 2026 ») pour un indicateur cumulable."""
-    if reference is None or code in NON_CUMULABLES:
+    if reference is None or code not in CUMULABLES:
         return None
     lignes = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference)]
     if lignes.empty:
         return None
     valeur = float(lignes[code].iloc[0])
-    if code == "taux_aide":
-        precedente = annees[(annees["territoire"] == CODE_BASSIN) & (annees["annee"] == reference - 1)]
-        if precedente.empty or precedente[code].isna().all() or lignes[code].isna().all():
-            return None
-        ecart = valeur - float(precedente[code].iloc[0])
-        return f"{'+' if ecart >= 0 else '-'}{formater_nombre(abs(ecart), 1)} pts en {reference}"
-    return f"+{formater_nombre(valeur, 0, unite(code))} en {reference}"
+    return f"+{formater_nombre(valeur, 0, unite(code))} en {reference}" if valeur > 0 else None
 
 
-colonnes = [*st.columns(3), *st.columns(3)]
-for colonne, code in zip(colonnes, chiffres_cles):
-    decimales = int(catalogue.loc[code, "decimales"])
-    symbole = unite(code) if unite(code) not in ("—", "") else None  # ratio sans unité
-    colonne.metric(libelle(code), formater_nombre(bassin[code], decimales, symbole),
-                   delta=decrire_evolution(code), delta_color="off" if code == "taux_aide" else "normal",
-                   help=catalogue.loc[code, "formule"] + (
-                       " — Modèle InVEST sur les opérations réalisées et validées (filtres non appliqués)."
-                       if catalogue.loc[code, "famille"] == "chaleur" else ""), border=True)
+def aide(code: str) -> str:
+    """Formule du catalogue ; pour la chaleur, les opérations que le modèle prend en compte."""
+    texte = catalogue.loc[code, "formule"]
+    if code == "rafraichissement_emprise":
+        return (f"{texte} — Après brassage de l'air par le modèle InVEST (opérations réalisées et validées), "
+                f"l'effet moyen sur l'emprise et ses abords est de "
+                f"{formater_valeur('rafraichissement_abords', bassin['rafraichissement_abords'])} : voir la page "
+                "Méthode.")
+    if catalogue.loc[code, "famille"] == "chaleur":
+        texte += (f" — Modèle InVEST sur les opérations réalisées et validées ({perimetre.lieu}) ; filtres "
+                  "d'année, de type et de statut non appliqués.")
+    return texte
+
+
+def afficher_projection(colonne) -> None:
+    """Carte à part : surface des opérations non comptées (en travaux, programmées), une projection."""
+    statuts = nommer_statuts(non_comptes)
+    surface = float(projection["surface_desimpermeabilisee"].sum()) if len(projection) else 0.0
+    nombre = int(projection["nombre_operations"].sum()) if len(projection) else 0
+    colonne.metric(f"{statuts.capitalize()} (projection)", formater_nombre(surface, 0, "m²"),
+                   help=f"{formater_nombre(nombre)} opération(s) {statuts}, non comptées dans les autres chiffres : "
+                        f"une projection, pas un résultat.\n\n{perimetre.legende}", border=True)
+
+
+for ligne in LIGNES_CHIFFRES:
+    codes = [c for c in ligne if c == "projection" and non_comptes
+             or c != "projection" and (perimetre.details or c in publics)]
+    for colonne, code in zip(st.columns(len(codes)), codes):
+        if code == "projection":
+            afficher_projection(colonne)
+            continue
+        cible = (f"cible : {formater_valeur(code, cible_sdage_pourcent(parametres['ratio_sdage_cible']))}"
+                 if code == "ratio_compensation_sdage" else None)
+        symbole = unite(code) if unite(code) not in ("—", "") else None
+        valeur = formater_nombre(bassin[code], int(catalogue.loc[code, "decimales"]), symbole)
+        colonne.metric(libelle(code), valeur, delta=cible or decrire_evolution(code),
+                       delta_color="off" if cible else "normal", delta_arrow="off" if cible else "auto",
+                       help=f"{aide(code)}\n\n{perimetre.legende}", border=True)
+st.caption(perimetre.legende)
 
 commun.signaler_couche_absente("occupation", "la température (modèle de chaleur), le volume sur grille et le "
                                 "taux d'imperméabilisation restent vides")
@@ -76,22 +108,24 @@ if operations.empty:
 
 carte_col, trajectoire_col = st.columns([3, 2], gap="large")
 with carte_col:
+    indicateurs_carte = [c for c in INDICATEURS_CARTE if perimetre.details or c in publics]
     choix = st.selectbox("Colorer les communes selon", indicateurs_carte, format_func=titre_axe,
                          key="vue_indicateur_carte")
     valeurs = table.set_index("territoire")[choix].drop(CODE_BASSIN, errors="ignore")
     choroplethe = Choroplethe(valeurs, titre_axe(choix), unite(choix), int(catalogue.loc[choix, "decimales"]))
     carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe)
     st_folium(carte, height=560, use_container_width=True, returned_objects=[], key="carte_bassin")
+    st.caption(f"Points : {decrire_statuts(filtres)}.")
 with trajectoire_col:
-    st.subheader("Trajectoire du bassin")
+    st.subheader("Trajectoire")
     courbe = annees[annees["territoire"] == CODE_BASSIN]
     if courbe["surface_cumulee_projetee"].fillna(0).eq(0).all():
         st.info("Aucune surface désimperméabilisée dans la sélection : pas de trajectoire à tracer.")
     else:
         st.plotly_chart(figure_trajectoire(courbe, titre_axe("surface_cumulee"), reference),
                         width="stretch", config={"displaylogo": False, "locale": "fr"})
-        st.caption("Surface désimperméabilisée cumulée (opérations réalisées), projection avec les opérations "
-                   "en travaux et programmées, et objectif du bassin.")
+        st.caption(f"{perimetre.lieu} : surface désimperméabilisée cumulée des opérations réalisées (trait "
+                   "plein), projection avec les opérations en travaux et programmées (tirets), et objectif.")
 if territoire.get("demo"):
     st.caption("Démonstration : contours réels des communes (IGN ADMIN EXPRESS), étang de Thau approché ; "
                "parcelles, occupation du sol et opérations synthétiques, qui ne correspondent pas au terrain.")

@@ -15,10 +15,18 @@ import pandas as pd
 from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_couche, lire_couche_facultative, lire_territoire
 from donnees.erreurs import ErreurDonnees
+from donnees.nomenclatures import STATUTS, VALIDATIONS
 from indicateurs.calcul import calculer_indicateurs_communes, joindre_indicateurs_grille
-from indicateurs.communs import CODE_BASSIN, Filtres
+from indicateurs.chaleur_abords import (
+    calculer_rafraichissement_emprise,
+    joindre_chaleur_abords,
+    selectionner_zones_realisees,
+    sommer_chaleur_abords,
+)
+from indicateurs.communs import CODE_BASSIN, Filtres, ecarter_zones_approximatives, masque_filtres, preparer_zones
 from indicateurs.comparaison import calculer_ratios_communes
 from indicateurs.finances import calculer_aides_par_financeur
+from indicateurs.modeles import selectionner_zones_modeles
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from services.magasin import lire_registre
@@ -65,19 +73,61 @@ def assembler_indicateurs_communes(operations, zones, financements, referentiel:
     if avec_grille:
         table = joindre_indicateurs_grille(table, modeles.chaleur.communes if modeles else None,
                                            modeles.eau_communes if modeles else None)
+        table = joindre_chaleur_abords(table, calculer_sommes_abords(modeles, zones, operations, parametres))
+    table["rafraichissement_emprise"] = table["territoire"].astype(str).map(
+        estimer_rafraichissement_emprise(operations, zones, table, parametres, filtres)).to_numpy(float)
     table.attrs.update(attributs)
     return table
+
+
+def estimer_rafraichissement_emprise(operations, zones, table, parametres, filtres: Filtres | None) -> pd.Series:
+    """Rafraîchissement local estimé sur l'emprise des opérations **réalisées** retenues par ``filtres`` (°C),
+    par commune de ``table`` et pour leur ensemble
+    (:func:`indicateurs.chaleur_abords.calculer_rafraichissement_emprise`)."""
+    retenues = operations.loc[masque_filtres(operations, filtres)]
+    retenues = retenues[retenues["statut"].astype(str).eq(STATUTS_REALISES[0]).to_numpy(bool)]
+    preparees = preparer_zones(ecarter_zones_approximatives(zones, retenues), retenues)
+    codes = [c for c in table["territoire"].astype(str) if c != CODE_BASSIN]
+    return calculer_rafraichissement_emprise(preparees, codes, parametres)
+
+
+_SOMMES_ABORDS: dict[tuple, pd.DataFrame] = {}
+TAILLE_CACHE_ABORDS = 4
+
+
+def calculer_sommes_abords(modeles, zones, operations, parametres) -> pd.DataFrame | None:
+    """Sommes par commune du rafraîchissement aux abords des opérations réalisées et de la surface sortie de
+    l'îlot de chaleur (:func:`indicateurs.chaleur_abords.sommer_chaleur_abords`), ou ``None`` sans modèle.
+
+    Zones : celles du scénario « réalisées » du modèle (opérations validées, réalisées, localisées), les mêmes
+    pour tous les rôles. Gardées en mémoire par clé du modèle de chaleur (qui change avec les zones).
+    """
+    if modeles is None or "sans_operations" not in modeles.chaleur.t_air:
+        return None
+    largeur, seuil = parametres["largeur_anneau_operation_m"], parametres["seuil_ilot_chaleur_c"]
+    cle = (modeles.chaleur.cle, float(largeur), float(seuil), float(parametres["t_ref_c"]))
+    if cle not in _SOMMES_ABORDS:
+        realisees = selectionner_zones_realisees(selectionner_zones_modeles(zones, operations))
+        _SOMMES_ABORDS[cle] = sommer_chaleur_abords(modeles.chaleur.t_air, modeles.occupation, realisees, largeur,
+                                                    parametres["t_ref_c"], seuil)
+        while len(_SOMMES_ABORDS) > TAILLE_CACHE_ABORDS:
+            _SOMMES_ABORDS.pop(next(iter(_SOMMES_ABORDS)))
+    return _SOMMES_ABORDS[cle]
 
 
 def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtres | None = None,
                                     avec_grille: bool = True) -> pd.DataFrame:
     """Tous les indicateurs par commune + ligne ``bassin`` (colonnes = codes du catalogue), registre entier.
 
+    Sans ``filtres`` : opérations réalisées (travaux terminés), comme les pages par défaut ; la projection
+    (en travaux, programmées) s'obtient avec ``Filtres(statuts=...)`` explicite.
+
     ``avec_grille`` : ajoute chaleur et eau sur grille (quelques secondes à froid, puis lus en cache).
     L'année de référence de la trajectoire est dans ``table.attrs["annee_reference"]`` ; les aides par
     financeur (montant et part, par commune et bassin) dans ``table.attrs["aides_par_financeur"]``.
     """
     dossier = Path(dossier) if dossier else dossier_donnees()
+    filtres = Filtres(statuts=STATUTS_REALISES) if filtres is None else filtres
     parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
     operations, zones, financements = lire_registre(dossier)
     referentiel = lire_referentiel_indicateurs(dossier)
@@ -109,3 +159,80 @@ def extraire_commune(table: pd.DataFrame, code: str) -> tuple[pd.Series, pd.Seri
     """Ligne de la commune ``code`` et ligne du bassin d'une table d'indicateurs par commune."""
     parterritoire = table.set_index("territoire")
     return parterritoire.loc[code], parterritoire.loc[CODE_BASSIN]
+
+
+# ------------------------------------------------------------------------------------ périmètre des chiffres
+
+STATUTS_REALISES = ("realisee",)
+
+
+@dataclass(frozen=True)
+class Perimetre:
+    """Périmètre partagé par toutes les cartes de chiffres d'une page.
+
+    ``filtres`` : filtres à passer aux indicateurs ; ``details`` : coûts et aides affichables ;
+    ``lieu`` : « Bassin de Thau », « vos communes (Sète) »… ; ``legende`` : phrase complète (lieu, statuts,
+    validation, autres filtres) à afficher sous les cartes.
+    """
+
+    filtres: Filtres
+    details: bool
+    lieu: str
+    legende: str
+
+
+def statuts_non_comptes(filtres: Filtres) -> tuple[str, ...]:
+    """Statuts laissés de côté par ``filtres`` (ex. en travaux et programmées quand seules les réalisées
+    sont retenues) : ceux d'une carte « projection » à part."""
+    retenus = set(STATUTS) if filtres.statuts is None else set(filtres.statuts)
+    return tuple(s for s in STATUTS if s not in retenus)
+
+
+def nommer_statuts(statuts) -> str:
+    """Statuts au pluriel, du plus avancé au moins avancé : « en travaux et programmées »."""
+    libelles = [STATUTS[s].lower() + ("s" if STATUTS[s].endswith("e") else "")
+                for s in reversed(list(STATUTS)) if s in set(statuts)]
+    return ", ".join(libelles[:-1]) + (" et " if len(libelles) > 1 else "") + libelles[-1] if libelles else ""
+
+
+def decrire_statuts(filtres: Filtres) -> str:
+    """« opérations réalisées (travaux terminés) », « opérations de tous statuts (… projection comprise) »…"""
+    if filtres.statuts is not None and set(filtres.statuts) == set(STATUTS_REALISES):
+        return "opérations réalisées (travaux terminés)"
+    if filtres.statuts is None or set(filtres.statuts) == set(STATUTS):
+        return ("opérations de tous statuts : réalisées, en travaux et programmées additionnées "
+                "(projection comprise)")
+    if not filtres.statuts:
+        return "aucun statut retenu"
+    futur = " (projection comprise)" if set(filtres.statuts) - set(STATUTS_REALISES) else ""
+    return f"opérations {nommer_statuts(filtres.statuts)}{futur}"
+
+
+def decrire_perimetre(lieu: str, filtres: Filtres, validees_seulement: bool,
+                      noms_types: dict | None = None) -> str:
+    """Légende d'un périmètre : « Périmètre : Bassin de Thau · opérations réalisées (travaux terminés) ·
+    validées · années 2019 à 2024 ». ``validees_seulement`` : l'utilisateur ne voit (ou ne compte) que les
+    opérations validées."""
+    morceaux = [f"Périmètre : {lieu}", decrire_statuts(filtres)]
+    if validees_seulement:
+        morceaux.append("validées par le syndicat")
+    elif filtres.validations is None or set(filtres.validations) == set(VALIDATIONS):
+        morceaux.append("validées ou non (à valider et à corriger comprises)")
+    else:
+        morceaux.append("validation : " + ", ".join(VALIDATIONS[v].lower() for v in VALIDATIONS
+                                                     if v in filtres.validations))
+    if filtres.annees:
+        morceaux.append(f"fin des travaux de {min(filtres.annees)} à {max(filtres.annees)}")
+    if filtres.types:
+        noms_types = noms_types or {}
+        morceaux.append("types : " + ", ".join(noms_types.get(t, t) for t in filtres.types))
+    return " · ".join(morceaux) + "."
+
+
+def nommer_lieu(nom_territoire: str, codes: tuple[str, ...] | None, noms_communes: dict,
+                vos_communes: bool = False) -> str:
+    """« Bassin de Thau », « vos communes (Sète) » ou « Sète, Mèze » selon les communes retenues."""
+    if not codes:
+        return nom_territoire
+    noms = ", ".join(noms_communes.get(c, c) for c in sorted(codes, key=lambda c: noms_communes.get(c, c)))
+    return f"vos communes ({noms})" if vos_communes else noms

@@ -36,7 +36,8 @@ from indicateurs.parametres import lire_parametres, lire_table_parametres
 from indicateurs.priorites import COLONNES_PRIORITES, FICHIER_PRIORITES, calculer_priorites
 
 CODES_CHALEUR = {"t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "delta_t_operations",
-                 "delta_t_programmees", "delta_cc_site", "delta_t_site"}
+                 "delta_t_programmees", "rafraichissement_emprise", "rafraichissement_abords", "surface_abords",
+                 "surface_sortie_ilot", "delta_cc_site", "delta_t_site"}
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,8 @@ def test_chaque_parametre_cite_existe_et_chaque_entree_a_une_source():
 
 def test_aides_d_affichage():
     assert titre_axe("surface_desimpermeabilisee") == "Surface désimperméabilisée (m²)"
-    assert titre_axe("ratio_compensation_sdage") == "Ratio de compensation SDAGE"  # sans unité
+    assert titre_axe("ratio_compensation_sdage") == "Ratio de compensation SDAGE (%)"  # en % (issue 11)
+    assert titre_axe("ratio_sdage_atteint") == "Ratio SDAGE atteint"  # sans unité
     assert titre_axe("annee") == "Année" and libelle("territoire") == "Territoire"
     assert unite("volume_infiltre") == "m³/an" and unite("cout_par_m3_infiltre") == "€/(m³/an)"
     assert formater_valeur("surface_desimpermeabilisee", 12_345.6) == "12\u202f346 m²"

@@ -204,13 +204,13 @@ def test_aides_par_financeur(jeu):
 
 def test_ratio_sdage(jeu):
     t = communes_de(jeu)
-    # période complète : A 150 / (100 + 50) ; B 100 / 40 ; bassin 250 / 190
+    # période complète : A 150 / (100 + 50) ; B 100 / 40 ; bassin 250 / 190 ; en % (issue 11), cible 150 %
     assert t["nouvelles_surfaces_impermeabilisees"].tolist() == [150, 40, 190]
-    assert t["ratio_compensation_sdage"].to_numpy() == pytest.approx([1.0, 2.5, 250 / 190])
+    assert t["ratio_compensation_sdage"].to_numpy() == pytest.approx([100.0, 250.0, 100 * 250 / 190])
     assert t["ratio_sdage_atteint"].tolist() == [False, True, False]
     # année 2023 seule : bassin 100 / 90
     t = communes_de(jeu, Filtres(annees=[2023]))
-    assert t.loc["bassin", "ratio_compensation_sdage"] == pytest.approx(100 / 90)
+    assert t.loc["bassin", "ratio_compensation_sdage"] == pytest.approx(100 * 100 / 90)
     assert t.loc[A, "ratio_compensation_sdage"] == 0  # rien désimperméabilisé en 2023 dans A
 
 
@@ -230,7 +230,7 @@ def test_trajectoire_par_annee_et_projection(jeu):
     t = annees_de(jeu)
     assert sorted(set(t.index.get_level_values("annee"))) == [2022, 2023, 2024]
     assert t.loc[(A, 2022), "surface_desimpermeabilisee"] == pytest.approx(100, abs=1e-3)
-    assert t.loc[(A, 2022), "ratio_compensation_sdage"] == pytest.approx(1.0, rel=1e-6)
+    assert t.loc[(A, 2022), "ratio_compensation_sdage"] == pytest.approx(100.0, rel=1e-6)
     assert t.loc[("bassin", 2023), "surface_cumulee"] == pytest.approx(200, abs=1e-3)
     # 2024 est après l'année de référence : pas de « réalisé », mais la projection compte l'op. 2
     assert np.isnan(t.loc[(A, 2024), "surface_cumulee"])

@@ -51,8 +51,10 @@ def test_indicateurs_application_et_ligne_de_commande_identiques(dossier_demo, m
     cli_table = indicateurs.calculer_indicateurs_territoire(dossier_demo)
     referentiel = indicateurs.lire_referentiel_indicateurs(dossier_demo)
     parametres = lire_parametres(lire_territoire(dossier_demo).get("parametres"))
+    # issue 11 : la CLI compte par défaut les opérations réalisées, comme les pages
+    realisees = indicateurs.Filtres(statuts=indicateurs.STATUTS_REALISES)
     application = indicateurs.assembler_indicateurs_communes(
-        *lire_registre(dossier_demo), referentiel, parametres, None, calculer_modeles_territoire(dossier_demo))
+        *lire_registre(dossier_demo), referentiel, parametres, realisees, calculer_modeles_territoire(dossier_demo))
     application = indicateurs.ajouter_ratios(application, referentiel.communes)
     assert set(application.columns) == set(cli_table.columns)
     pd.testing.assert_frame_equal(application[cli_table.columns].reset_index(drop=True),

@@ -71,23 +71,46 @@ def figure_barres(table: pd.DataFrame, x: str, y: str, titre_y: str, couleur: st
     return figure
 
 
-def figure_ratio_sdage(table: pd.DataFrame, cible: float, titre: str) -> go.Figure:
-    """Ratio de compensation SDAGE par commune (barres horizontales) et ligne de la cible (150 %).
+def figure_barres_realise_programme(table: pd.DataFrame, titre_y: str, unite: str = "",
+                                    hauteur: int = 420) -> go.Figure:
+    """Barres par année empilées : « Réalisé » (plein) et « Programmé ou en travaux (projection) » (hachuré).
 
-    ``table`` : colonnes ``nom`` et ``ratio_compensation_sdage`` ; barres vertes si la cible est atteinte.
+    ``table`` : colonnes ``annee``, ``realise`` et ``programme`` (même unité). Années sans séparateur.
+    """
+    styles = lire_styles()
+    annees = table["annee"].astype(int).astype(str)
+    survol = "%{y:,.0f} " + unite + "<extra>%{fullData.name}</extra>"
+    figure = go.Figure([
+        go.Bar(x=annees, y=table["realise"], name="Réalisé (travaux terminés)", marker_color=styles["accent"],
+               hovertemplate=survol),
+        go.Bar(x=annees, y=table["programme"], name="Programmé ou en travaux (projection)",
+               marker=dict(color="rgba(0,0,0,0)", line=dict(color=styles["accent"], width=1.5),
+                           pattern=dict(shape="/", fgcolor=styles["accent"], solidity=0.35)),
+               hovertemplate=survol)])
+    mettre_en_page(figure, titre_y, hauteur=hauteur)
+    figure.update_layout(barmode="stack", legend_traceorder="normal")
+    figure.update_xaxes(type="category", automargin=True)
+    return figure
+
+
+def figure_ratio_sdage(table: pd.DataFrame, cible: float, titre: str) -> go.Figure:
+    """Ratio de compensation SDAGE par commune (barres horizontales, %) et ligne de la cible (%, ex. 150 %).
+
+    ``table`` : colonnes ``nom`` et ``ratio_compensation_sdage`` (%) ; ``cible`` en % ; barres vertes si la
+    cible est atteinte.
     """
     styles = lire_styles()
     table = table.dropna(subset=["ratio_compensation_sdage"]).sort_values("ratio_compensation_sdage",
                                                                           ascending=False)
     couleurs = [styles["accent"] if r >= cible else styles["sous_cible"] for r in table["ratio_compensation_sdage"]]
     figure = go.Figure(go.Bar(x=table["ratio_compensation_sdage"], y=table["nom"], orientation="h",
-                              marker_color=couleurs, hovertemplate="%{y} : %{x:.2f}<extra></extra>"))
+                              marker_color=couleurs, hovertemplate="%{y} : %{x:,.0f} %<extra></extra>"))
     figure.add_vline(x=cible, line=dict(color="#b2182b", width=2, dash="dash"),
-                     annotation_text=f"Cible SDAGE : {formater_nombre(cible * 100)} %",
+                     annotation_text=f"Cible SDAGE : {formater_nombre(cible)} %",
                      annotation_position="top right")
     mettre_en_page(figure, None, titre, hauteur=max(360, 26 * len(table) + 80))
     figure.update_yaxes(autorange="reversed", title_text=None, rangemode=None, tickformat=None)
-    figure.update_xaxes(tickformat=".0%")
+    figure.update_xaxes(tickformat=",~r", ticksuffix=" %")
     figure.update_layout(hovermode="closest")
     return figure
 
