@@ -58,9 +58,9 @@ class ControleFonds(MacroElement):
           bandeau.setAttribute("role", "status");
           bandeau.textContent = {{ this.message | tojson }};
           bandeau.style.cssText = "position:absolute; top:10px; left:50%; transform:translateX(-50%);"
-            + "z-index:1000; max-width:70%; padding:6px 10px; border-radius:6px; pointer-events:none;"
+            + "z-index:1000; max-width:80%; padding:4px 8px; border-radius:6px; pointer-events:none;"
             + "background:rgba(255,248,225,0.95); color:#5d4037; border:1px solid #e0b252;"
-            + "font:13px/1.35 sans-serif; text-align:center; display:none;";
+            + "font:12px/1.3 sans-serif; text-align:center; display:none;";
           Object.keys(fonds).forEach(function (nom) {
             var fond = fonds[nom];
             fond.on("tileerror", function () { if (carte.hasLayer(fond)) { bandeau.style.display = "block"; } });
@@ -471,9 +471,11 @@ class CadrageUnique(MacroElement):
             return;
           }
           window.desimperCadrage = {{ this.cle | tojson }};
-          function cadrer(essais) {  // carte encore sans taille au premier affichage : on attend qu'elle en ait une
+          // Au premier affichage, la carte peut être encore sans taille ou dans l'animation de son propre cadrage
+          // (qui, finie, remettrait sa vue) : on attend.
+          function cadrer(essais) {
             carte.invalidateSize();
-            if (carte.getSize().x > 0 || essais <= 0) {
+            if ((carte.getSize().x > 0 && !carte._animatingZoom) || essais <= 0) {
               carte.fitBounds(couche.getBounds(), {maxZoom: 19, padding: [30, 30], animate: false});
             } else {
               setTimeout(function () { cadrer(essais - 1); }, 200);
