@@ -16,9 +16,9 @@ from donnees.geometrie import CRS_STOCKAGE, vers_lambert93, vers_wgs84
 from donnees.nomenclatures import lire_correspondance_ocsge
 from donnees.referentiel import chemin_couche, lire_couche_facultative, lire_territoire
 
-__all__ = ["ContoursCommune", "caler_fenetre", "chemin_couche", "codes_bati_ocsge", "lire_couche_territoire",
-           "lire_territoire", "preparer_contours_commune", "selectionner_fenetre", "signer_couches",
-           "signer_fichier"]
+__all__ = ["ContoursCommune", "caler_fenetre", "chemin_couche", "choisir_envoi_contours", "codes_bati_ocsge",
+           "lire_couche_territoire", "lire_territoire", "preparer_contours_commune", "selectionner_fenetre",
+           "signer_couches", "signer_fichier"]
 
 
 def lire_couche_territoire(nom: str, dossier: Path | None = None):
