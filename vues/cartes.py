@@ -57,8 +57,8 @@ class ControleFonds(MacroElement):
           var bandeau = L.DomUtil.create("div", "desimper-fond-indisponible", carte.getContainer());
           bandeau.setAttribute("role", "status");
           bandeau.textContent = {{ this.message | tojson }};
-          bandeau.style.cssText = "position:absolute; top:10px; left:50%; transform:translateX(-50%);"
-            + "z-index:1000; max-width:80%; padding:4px 8px; border-radius:6px; pointer-events:none;"
+          bandeau.style.cssText = "position:absolute; top:10px; left:54px; max-width:40%;"  // à droite du zoom
+            + "z-index:1001; padding:4px 8px; border-radius:6px; pointer-events:none;"
             + "background:rgba(255,248,225,0.95); color:#5d4037; border:1px solid #e0b252;"
             + "font:12px/1.3 sans-serif; text-align:center; display:none;";
           Object.keys(fonds).forEach(function (nom) {
