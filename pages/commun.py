@@ -27,14 +27,14 @@ from indicateurs.calcul import (
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
-from services import exports, indicateurs, priorites, saisie
+from services import exports, indicateurs, priorites, referentiel, saisie
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
 from services.magasin import preparer_magasin
 from services.modeles import calculer_modeles_territoire
 from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
 from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
-from vues.cartes import legender_rampe, lire_styles
+from vues.cartes import convertir_contours_geojson, legender_rampe, lire_fonds_carte, lire_styles
 from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export
 from vues.images import creer_vignette, grille_en_png
@@ -598,6 +598,36 @@ def choisir_commune(cle: str = "commune_choisie") -> str:
 
 
 # ------------------------------------------------------------------------------------ cartes
+
+
+@st.cache_resource(show_spinner="Préparation des parcelles et bâtiments de la commune…", max_entries=4)
+def _contours_commune(dossier: str, signatures: tuple, code: str):
+    reglages = lire_fonds_carte()["surimpression"]
+    return referentiel.preparer_contours_commune(
+        code, charger_couche("communes"), charger_couche("parcelles"), charger_couche("batiments"),
+        charger_couche("occupation"), reglages["tolerance_m"], reglages["precision_degres"])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _contours_geojson(dossier: str, signatures: tuple, code: str, fenetre: tuple | None) -> dict[str, str]:
+    contours = _contours_commune(dossier, signatures, code)
+    if fenetre is not None:
+        contours = referentiel.selectionner_fenetre(contours, fenetre)
+    return convertir_contours_geojson(contours.parcelles, contours.batiments)
+
+
+def charger_contours_saisie(code: str, vue: dict | None = None) -> tuple[dict[str, str] | None, str, str]:
+    """Parcelles et bâtiments de la commune ``code`` pour la carte de saisie (GeoJSON WGS84 simplifié, mis en
+    cache par commune et par emprise) : ``(geojson ou None, mode, source des bâtiments)`` ; ``mode`` :
+    ``commune`` (tout), ``emprise`` (autour de ``vue``, commune trop lourde) ou ``rien`` (vue trop large)."""
+    dossier = dossier_donnees()
+    signatures = referentiel.signer_couches(dossier, "communes", "parcelles", "batiments", "occupation")
+    contours = _contours_commune(str(dossier), signatures, code)
+    mode, fenetre = referentiel.choisir_envoi_contours(contours, vue, lire_fonds_carte()["surimpression"])
+    geojson = None if mode == "rien" else _contours_geojson(str(dossier), signatures, code, fenetre)
+    return geojson, mode, contours.source_batiments
+
+
 
 
 SCENARIOS_CHALEUR = {"sans_operations": "Sans opérations", "realisees": "Opérations réalisées",

@@ -22,7 +22,7 @@ from donnees.schemas import ErreurDonnees
 from indicateurs.catalogue import formater_valeur
 from indicateurs.communs import recalculer_surfaces
 from pages import commun
-from vues.cartes import ajouter_outils_dessin, construire_carte_commune
+from vues.cartes import construire_carte_saisie, construire_surimpression, lire_fonds_carte
 
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
 CHOISIR_REVETEMENT = "Choisir…"
@@ -205,16 +205,26 @@ enregistrees = None
 if edition is not None and edition["zones"]:
     enregistrees = gpd.GeoDataFrame(geometry=[z["geometrie"] for z in edition["zones"]], crs=CRS_STOCKAGE)
 # En modification, la carte est cadrée sur les zones déjà enregistrées (marge de 30 m autour).
-carte = construire_carte_commune(
-    commune_choisie, None,
+carte = construire_carte_saisie(
+    commune_choisie,
     emprise=tuple(en_wgs84(en_lambert93(enregistrees).buffer(30)).total_bounds) if enregistrees is not None
     else None)
 if enregistrees is not None:
     folium.GeoJson(enregistrees, name="Zones enregistrées",
                    style_function=lambda _: STYLE_ZONES_ENREGISTREES).add_to(carte)
-ajouter_outils_dessin(carte)
-retour = st_folium(carte, height=460, use_container_width=True, returned_objects=["all_drawings"],
-                   key=f"saisie_carte_{code}_{edition['id'] if edition else jeton}")
+# Parcelles et bâtiments de la commune, parcelles données par référence en évidence : couches changées sans
+# recréer la carte (les dessins en cours restent).
+cle_carte = f"saisie_carte_{code}_{edition['id'] if edition else jeton}"
+contours, envoi, _ = commun.charger_contours_saisie(code, st.session_state.get(cle_carte))
+cadastre = commun.charger_couche("parcelles")
+reperees = cadastre[cadastre["id"].isin(lire_references(st.session_state.get("saisie_parcelles", ""))[0])
+                    .to_numpy(bool) & cadastre["commune"].eq(code).to_numpy(bool)]
+retour = st_folium(carte, height=460, use_container_width=True, key=cle_carte,
+                   returned_objects=["all_drawings"] + (["zoom", "bounds"] if envoi != "commune" else []),
+                   feature_group_to_add=construire_surimpression(contours, reperees))
+st.caption(f"Fond : photographies aériennes ou plans (bouton des fonds en haut à gauche). Parcelles et bâtiments "
+           f"affichés à partir du zoom {lire_fonds_carte()['surimpression']['zoom_min']} ; parcelles données "
+           "par référence en rose.")
 dessins = (retour or {}).get("all_drawings") or (st.session_state.get("saisie_dessins") or [])
 references = st.text_input(libelle_saisie("parcelles"), key="saisie_parcelles", placeholder="ex. AB 123, AB124")
 parcelles_ids, illisibles = lire_references(references)

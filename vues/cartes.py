@@ -27,15 +27,71 @@ from vues.actifs import utiliser_actifs_locaux
 from vues.format import formater_nombre
 
 PRECISION_DEGRES = 1e-5
-ATTRIBUTION_OSM = ('&copy; <a href="https://www.openstreetmap.org/copyright">contributeurs '
-                   'OpenStreetMap</a>')
-URL_TUILES_OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
 @lru_cache(maxsize=1)
 def lire_styles() -> dict:
     """Couleurs des cartes (``vues/styles.json``)."""
     return json.loads(Path(__file__).with_name("styles.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def lire_fonds_carte() -> dict:
+    """Fonds de carte (nom, adresse des tuiles, attribution, zoom maximal, source), message hors ligne et
+    réglages de la surimpression des parcelles et bâtiments (``vues/fonds_carte.json``)."""
+    return json.loads(Path(__file__).with_name("fonds_carte.json").read_text(encoding="utf-8"))
+
+
+class ControleFonds(MacroElement):
+    """Choix du fond de carte (contrôle de calques Leaflet, fonds seulement) et bandeau « fond de carte
+    indisponible » affiché dans la carte quand une tuile du fond affiché échoue (événement ``tileerror``)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var carte = {{ this._parent.get_name() }};
+          var fonds = {};
+          {% for fond in this.fonds %}fonds[{{ fond.tile_name | tojson }}] = {{ fond.get_name() }};
+          {% endfor %}
+          L.control.layers(fonds, null, {collapsed: true, position: "topleft"}).addTo(carte);
+          var bandeau = L.DomUtil.create("div", "desimper-fond-indisponible", carte.getContainer());
+          bandeau.setAttribute("role", "status");
+          bandeau.textContent = {{ this.message | tojson }};
+          bandeau.style.cssText = "position:absolute; top:10px; left:54px; max-width:40%;"  // à droite du zoom
+            + "z-index:1001; padding:4px 8px; border-radius:6px; pointer-events:none;"
+            + "background:rgba(255,248,225,0.95); color:#5d4037; border:1px solid #e0b252;"
+            + "font:12px/1.3 sans-serif; text-align:center; display:none;";
+          Object.keys(fonds).forEach(function (nom) {
+            var fond = fonds[nom];
+            fond.on("tileerror", function () { if (carte.hasLayer(fond)) { bandeau.style.display = "block"; } });
+            fond.on("tileload", function () { if (carte.hasLayer(fond)) { bandeau.style.display = "none"; } });
+          });
+          carte.on("baselayerchange", function () { bandeau.style.display = "none"; });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, fonds: list[folium.TileLayer], message: str):
+        super().__init__()
+        self._name = "ControleFonds"
+        self.fonds = fonds
+        self.message = message
+
+
+def ajouter_fonds_carte(carte: folium.Map, premier: str | None = None) -> list[folium.TileLayer]:
+    """Fonds de carte de ``vues/fonds_carte.json`` (Plan IGN, photographies aériennes IGN, OSM) avec leur
+    attribution, au choix dans un contrôle de calques ; ``premier`` : nom du fond affiché d'abord. Hors ligne,
+    un bandeau dans la carte dit que le fond n'est pas disponible (les couches vectorielles restent)."""
+    reglages = lire_fonds_carte()
+    fonds = sorted(reglages["fonds"], key=lambda fond: fond["nom"] != premier)
+    couches = []
+    for rang, fond in enumerate(fonds):
+        couche = folium.TileLayer(fond["url"], attr=fond["attribution"], name=fond["nom"],
+                                  max_zoom=fond["zoom_max"], overlay=False, control=False, show=rang == 0)
+        couche.add_to(carte)
+        couches.append(couche)
+    carte.add_child(ControleFonds(couches, reglages["message_hors_ligne"]))
+    return couches
 
 
 def alleger_geometries(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -45,16 +101,17 @@ def alleger_geometries(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return table
 
 
-def creer_carte_vide(emprise: tuple[float, float, float, float], hauteur: str = "100%") -> folium.Map:
-    """Carte centrée sur l'emprise (lon min, lat min, lon max, lat max), fond OSM et fond uni hors ligne."""
+def creer_carte_vide(emprise: tuple[float, float, float, float], hauteur: str = "100%",
+                     fond: str | None = None) -> folium.Map:
+    """Carte centrée sur l'emprise (lon min, lat min, lon max, lat max), fonds de carte au choix
+    (:func:`ajouter_fonds_carte`) et fond uni hors ligne."""
     utiliser_actifs_locaux()
     styles = lire_styles()
     xmin, ymin, xmax, ymax = emprise
     carte = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], zoom_start=11, tiles=None,
                        control_scale=True, height=hauteur, prefer_canvas=False,
                        zoom_snap=0.25, zoom_delta=0.5)
-    folium.TileLayer(URL_TUILES_OSM, attr=ATTRIBUTION_OSM, name="Plan OpenStreetMap",
-                     max_zoom=19).add_to(carte)
+    ajouter_fonds_carte(carte, fond)
     carte.get_root().header.add_child(Element(
         f"<style>.leaflet-container {{ background: {styles['fond_carte']}; }}</style>"))
     carte.fit_bounds([[ymin, xmin], [ymax, xmax]])
@@ -336,16 +393,18 @@ def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFram
 def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
                              parcelles: gpd.GeoDataFrame | None = None, hauteur: str = "100%",
                              cadrer_sur_zones: bool = False,
-                             emprise: tuple[float, float, float, float] | None = None) -> folium.Map:
+                             emprise: tuple[float, float, float, float] | None = None,
+                             fond: str | None = None) -> folium.Map:
     """Carte d'une commune : contour, parcelles prioritaires (facultatif) et zones des opérations.
 
     ``cadrer_sur_zones`` : vue ajustée aux zones (fiche d'une opération) plutôt qu'à la commune ;
-    ``emprise`` (lon min, lat min, lon max, lat max) : vue imposée (ex. zones d'une opération modifiée).
+    ``emprise`` (lon min, lat min, lon max, lat max) : vue imposée (ex. zones d'une opération modifiée) ;
+    ``fond`` : nom du fond de carte affiché d'abord (:func:`ajouter_fonds_carte`).
     """
     if emprise is None:
         cadre = zones if cadrer_sur_zones and zones is not None and len(zones) else commune
         emprise = tuple(en_wgs84(cadre).total_bounds)
-    carte = creer_carte_vide(emprise, hauteur)
+    carte = creer_carte_vide(emprise, hauteur, fond)
     style = lire_styles()["commune"]
     contour = alleger_geometries(commune[["code_insee", "geometry"]])
     folium.GeoJson(contour.to_json(drop_id=True), name="Commune",
@@ -360,6 +419,131 @@ def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
     if entrees:
         Legende("Type de site", entrees, position="top:10px; right:10px;").add_to(carte)
     return carte
+
+
+VOLET_PARCELLAIRE = "desimperParcellaire"
+
+
+class VoletParcellaire(MacroElement):
+    """Volet Leaflet des parcelles et bâtiments de fond, sous les zones et au-dessus des tuiles, affiché
+    seulement à partir du zoom ``zoom_min`` (échelle de saisie)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var carte = {{ this._parent.get_name() }};
+          var volet = carte.createPane({{ this.nom | tojson }});
+          volet.style.zIndex = 350;
+          function ajuster() { volet.style.display = carte.getZoom() >= {{ this.zoom_min }} ? "" : "none"; }
+          carte.on("zoomend", ajuster);
+          ajuster();
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, zoom_min: int):
+        super().__init__()
+        self._name = "VoletParcellaire"
+        self.nom = VOLET_PARCELLAIRE
+        self.zoom_min = int(zoom_min)
+
+
+def convertir_contours_geojson(parcelles: gpd.GeoDataFrame, batiments: gpd.GeoDataFrame) -> dict[str, str]:
+    """GeoJSON (texte) des parcelles, avec leur seule référence (échappée), et des bâtiments, réunis en une
+    géométrie multiple sans propriété (le plus léger pour le navigateur). Tables déjà en WGS84 et allégées."""
+    table = gpd.GeoDataFrame({"reference": parcelles["reference"].astype(str).map(html.escape).to_numpy()},
+                             geometry=parcelles.geometry.to_numpy(), crs=4326)
+    polygones = shapely.get_parts(shapely.get_parts(batiments.geometry.to_numpy()))
+    bati = gpd.GeoDataFrame(geometry=[shapely.multipolygons(polygones)] if len(polygones) else [], crs=4326)
+    return {"parcelles": table.to_json(drop_id=True), "batiments": bati.to_json(drop_id=True)}
+
+
+class CadrageUnique(MacroElement):
+    """Cadre la carte sur sa couche parente une seule fois par ``cle`` (les relances suivantes laissent la vue
+    de l'utilisateur)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var couche = {{ this._parent.get_name() }};
+          var carte = window.map || couche._map;
+          if (!carte || window.desimperCadrage === {{ this.cle | tojson }} || !couche.getBounds().isValid()) {
+            return;
+          }
+          window.desimperCadrage = {{ this.cle | tojson }};
+          // Au premier affichage, la carte peut être encore sans taille ou dans l'animation de son propre cadrage
+          // (qui, finie, remettrait sa vue) : on attend.
+          function cadrer(essais) {
+            carte.invalidateSize();
+            if ((carte.getSize().x > 0 && !carte._animatingZoom) || essais <= 0) {
+              carte.fitBounds(couche.getBounds(), {maxZoom: 19, padding: [30, 30], animate: false});
+            } else {
+              setTimeout(function () { cadrer(essais - 1); }, 200);
+            }
+          }
+          carte.whenReady(function () { setTimeout(function () { cadrer(25); }, 100); });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, cle: str):
+        super().__init__()
+        self._name = "CadrageUnique"
+        self.cle = cle
+
+
+def construire_surimpression(contours: dict[str, str] | None,
+                             references: gpd.GeoDataFrame | None = None) -> folium.FeatureGroup:
+    """Couches de la carte de saisie qui changent sans recréer la carte : parcelles (classe SVG
+    ``desimper-parcelle-fond``, référence en info-bulle) et bâtiments (``desimper-batiment-fond``) dans le volet
+    parcellaire (``contours`` : :func:`convertir_contours_geojson`), et parcelles données par référence
+    (``desimper-parcelle-reference``, colonnes ``section``, ``numero``), en évidence, carte cadrée dessus."""
+    styles = lire_styles()
+    groupe = folium.FeatureGroup(name="Parcelles et bâtiments", control=False)
+    if contours is not None:
+        bati, parcelle = styles["batiment_fond"], styles["parcelle_fond"]
+        folium.GeoJson(contours["batiments"], name="Bâtiments", pane=VOLET_PARCELLAIRE, interactive=False,
+                       style_function=lambda _: {"color": bati["contour"], "weight": bati["epaisseur"],
+                                                 "fillColor": bati["remplissage"],
+                                                 "fillOpacity": bati["opacite_remplissage"],
+                                                 "className": "desimper-batiment-fond"}).add_to(groupe)
+        folium.GeoJson(contours["parcelles"], name="Parcelles", pane=VOLET_PARCELLAIRE,
+                       style_function=lambda _: {"color": parcelle["contour"], "weight": parcelle["epaisseur"],
+                                                 "fillOpacity": parcelle["opacite_remplissage"],
+                                                 "className": "desimper-parcelle-fond"},
+                       tooltip=folium.GeoJsonTooltip(["reference"], aliases=["Parcelle"])).add_to(groupe)
+    if references is not None and len(references):
+        ajouter_parcelles_reference(groupe, references)
+    return groupe
+
+
+def ajouter_parcelles_reference(parent, references: gpd.GeoDataFrame) -> folium.GeoJson:
+    """Parcelles données par référence : contour épais de couleur distincte, info-bulle, carte cadrée dessus
+    une fois par ensemble de références."""
+    style = lire_styles()["parcelle_reference"]
+    table = gpd.GeoDataFrame(
+        {"reference": (references["section"].astype(str) + " " + references["numero"].astype(str))
+         .map(html.escape).to_numpy()},
+        geometry=en_wgs84(references.geometry).to_numpy(), crs=4326)
+    couche = folium.GeoJson(
+        alleger_geometries(table).to_json(drop_id=True), name="Parcelles données par référence",
+        style_function=lambda _: {"color": style["contour"], "weight": style["epaisseur"],
+                                  "fillColor": style["remplissage"], "fillOpacity": style["opacite_remplissage"],
+                                  "className": "desimper-parcelle-reference"},
+        tooltip=folium.GeoJsonTooltip(["reference"], aliases=["Parcelle donnée par référence"]))
+    couche.add_child(CadrageUnique("|".join(sorted(table["reference"]))))
+    couche.add_to(parent)
+    return couche
+
+
+def construire_carte_saisie(commune: gpd.GeoDataFrame, emprise: tuple[float, float, float, float] | None = None,
+                            hauteur: str = "100%") -> folium.Map:
+    """Carte de saisie : contour de la commune, fond au choix (photographies aériennes d'abord, pour dessiner
+    contre le terrain), volet des parcelles et bâtiments affiché à l'échelle de saisie, outils de dessin."""
+    carte = construire_carte_commune(commune, None, hauteur=hauteur, emprise=emprise,
+                                     fond=lire_fonds_carte()["fond_saisie"])
+    carte.add_child(VoletParcellaire(lire_fonds_carte()["surimpression"]["zoom_min"]))
+    return ajouter_outils_dessin(carte)
 
 
 # Textes de Leaflet.draw en français (L.drawLocal), fusionnés dans les textes anglais du greffon.
