@@ -47,14 +47,27 @@ def _lancer(monkeypatch, dossier: Path, utilisateur=None) -> AppTest:
     return appli
 
 
-def _comptes(dossier: Path):
+def _commune_a_valider(dossier: Path) -> str:
+    """Commune de la démonstration qui a le plus d'opérations réalisées à valider (celle du référent)."""
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier))
+    operations = magasin.lire_operations()
+    magasin.fermer()
+    retenues = operations[(operations["validation"] == "a_valider") & (operations["statut"] == "realisee")]
+    assert len(retenues), "la démonstration a des opérations réalisées à valider"
+    return str(retenues["code_insee"].value_counts().index[0])
+
+
+def _comptes(dossier: Path, code_referent: str = "34301"):
     from donnees.comptes import creer_compte
     from donnees.config import url_base
     from donnees.magasin import Magasin
 
     magasin = Magasin(url_base(dossier))
     admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [], MDP, auteur="test")
-    referent = creer_compte(magasin, "referent@sete.fr", "Camille", "referent", ["34301"], MDP, auteur="test")
+    referent = creer_compte(magasin, "referent@sete.fr", "Camille", "referent", [code_referent], MDP, auteur="test")
     return magasin, admin, referent
 
 
@@ -72,11 +85,12 @@ def test_liens_directs_toujours_refuses(monkeypatch, dossier_demo_copie):
 
 
 def test_file_a_valider_puis_correction_lue_par_le_referent(monkeypatch, dossier_demo_copie):
-    magasin, admin, referent = _comptes(dossier_demo_copie)
+    code = _commune_a_valider(dossier_demo_copie)
+    magasin, admin, referent = _comptes(dossier_demo_copie, code)
     operations = magasin.lire_operations()
     attendues = operations[operations["validation"] == "a_valider"].sort_values("id")
-    sete = attendues[attendues["code_insee"] == "34301"]
-    assert len(sete), "la démonstration a des opérations à valider à Sète"
+    assert len(attendues) >= 2, "la démonstration a des opérations à valider"
+    sete = attendues[attendues["code_insee"] == code]
     appli = _lancer(monkeypatch, dossier_demo_copie, admin)
     appli.switch_page("pages/a_valider.py").run()
     assert not appli.exception, appli.exception
@@ -120,9 +134,10 @@ def test_commune_ouverte_sur_celle_du_referent(monkeypatch, dossier_demo_copie):
 
 
 def test_suppression_demande_confirmation(monkeypatch, dossier_demo_copie):
-    magasin, _admin, referent = _comptes(dossier_demo_copie)
+    code = _commune_a_valider(dossier_demo_copie)
+    magasin, _admin, referent = _comptes(dossier_demo_copie, code)
     operations = magasin.lire_operations()
-    choisie = int(operations[(operations["code_insee"] == "34301")
+    choisie = int(operations[(operations["code_insee"] == code) & (operations["statut"] == "realisee")
                              & (operations["validation"] == "a_valider")]["id"].iloc[0])
     appli = _lancer(monkeypatch, dossier_demo_copie, referent)
     appli.switch_page("pages/operations.py").run()
