@@ -1,10 +1,17 @@
 """Désimper : cadre de l'application (configuration, barre latérale, navigation)."""
 
+import sys
+
 import streamlit as st
 
-from pages import commun
-
 st.set_page_config(page_title="Désimper", page_icon="🌱", layout="wide")
+if "pages.commun" not in sys.modules:  # premier passage du processus : imports lourds (geopandas, scipy…)
+    cadre = st.sidebar.empty()
+    cadre.markdown("### Désimper")
+    with st.spinner("Démarrage de Désimper : chargement des bibliothèques de calcul…"):
+        from pages import commun
+    cadre.empty()
+from pages import commun  # noqa: E402 (après la configuration de la page : le cadre s'affiche d'abord)
 
 territoire = commun.verifier_donnees_pretes()
 commun.afficher_barre_laterale(territoire)

@@ -52,7 +52,7 @@ from indicateurs.grille import (
 )
 from indicateurs.parametres import Parametres, lire_parametres, lire_parametres_revetements
 
-VERSION_MODELE = "chaleur-1"
+VERSION_MODELE = "chaleur-2"  # 2 : double précision, GA arrondie avant le seuil
 FACTEUR_COUPURE_NOYAU = 5  # noyau exponentiel coupé à 5 × distance (InVEST, convolve_2d_by_exponential)
 LIBELLE_ESTIMATION = "estimation, sans brassage de l'air"
 TAILLE_CACHE_MEMOIRE = 2

@@ -315,21 +315,26 @@ def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleu
 
 
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
-                                avec_eau: bool = True, incremental: bool = True) -> ModelesTerritoire:
+                                avec_eau: bool = True, incremental: bool = True, rappel=None) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
 
     Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
     gardés en mémoire et dans ``cache/chaleur_<clé>.npz`` ; la clé change quand les zones (géométrie,
     revêtements, statut), l'occupation du sol ou les paramètres changent. Quand seules les zones changent,
     le dernier résultat en mémoire est mis à jour autour des zones changées (``incremental``), au lieu de
-    tout recalculer ; le résultat est le même.
+    tout recalculer ; le résultat est le même. ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
     """
+    annoncer = rappel or (lambda texte: None)
     dossier = Path(dossier) if dossier else dossier_donnees()
     parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
+    annoncer("Lecture de l'occupation du sol…")
     occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
+    annoncer("Lecture des opérations validées…")
     zones = _lire_zones_modeles(dossier)
+    annoncer("Modèle de chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées)…")
     chaleur = _obtenir_chaleur(dossier, occupation, zones, ParametresChaleur.depuis_parametres(parametres),
                                cache_disque, incremental)
+    annoncer("Modèle de l'eau : volumes retenus et ruisselés par commune…")
     eau = calculer_eau_modeles(occupation, zones, parametres, chaleur) if avec_eau else pd.DataFrame()
     return ModelesTerritoire(occupation, chaleur, eau)
 
