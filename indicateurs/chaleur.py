@@ -522,10 +522,12 @@ def calculer_chaleur_territoire(occupation: OccupationGrille, zones, parametres:
     resultat = ChaleurTerritoire(occupation.grille, t_air, agreger_chaleur_communes(t_air, occupation, parametres),
                                  operations, cle, parametres)
     # état gardé pour la mise à jour incrémentale (indicateurs.mise_a_jour) : grilles intermédiaires en double
-    # précision, convolutions des masques (propres à la grille) et paires (opération, cellule)
+    # précision, convolutions des masques (propres à la grille ; simple précision suffit : elles ne divisent que
+    # les écarts, erreur relative 6e-8 sur ΔT) et paires (opération, cellule)
+    masques = {nom: masque.astype(np.float32) for nom, masque in modele.convolueur.masques.items()}
     resultat.meta["etat"] = {
         "cle_globale": calculer_cle_chaleur(zones.iloc[:0], signature_occupation, parametres, scenarios),
-        "zones": zones, "revetements": revetements, "paires": paires, "masques": modele.convolueur.masques,
+        "zones": zones, "revetements": revetements, "paires": paires, "masques": masques,
         "surface_verte": {nom: r.surface_verte_px for nom, r in resultats.items()},
         "cc_parc": {nom: r.cc_parc for nom, r in resultats.items()}}
     if utiliser_cache:

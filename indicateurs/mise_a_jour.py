@@ -83,12 +83,12 @@ class ChangementZones:
     geometries: np.ndarray
 
 
-def empreinter_zones(zones: pd.DataFrame) -> pd.DataFrame:
-    """Champs qui entrent dans les modèles, par ``zone_id`` (géométrie en WKB)."""
-    table = pd.DataFrame({c: zones[c].astype(str).to_numpy() if c in zones else "" for c in CHAMPS_ZONE},
-                         index=zones["zone_id"].to_numpy())
-    table["wkb"] = shapely.to_wkb(zones.geometry.values, output_dimension=2)
-    return table
+def empreinter_zones(zones: pd.DataFrame) -> dict:
+    """Champs qui entrent dans les modèles (géométrie en WKB), en octets, par ``zone_id``."""
+    champs = [zones[c].astype(str).to_numpy() if c in zones else np.full(len(zones), "") for c in CHAMPS_ZONE]
+    wkb = shapely.to_wkb(zones.geometry.values, output_dimension=2)
+    return {zone: "|".join(valeurs).encode("utf-8") + b"|" + geometrie
+            for zone, *valeurs, geometrie in zip(zones["zone_id"].tolist(), *champs, wkb)}
 
 
 def comparer_zones(anciennes, nouvelles) -> ChangementZones | None:
@@ -100,12 +100,8 @@ def comparer_zones(anciennes, nouvelles) -> ChangementZones | None:
     if len(anciennes) and len(nouvelles) and anciennes.crs != nouvelles.crs:
         return None
     avant, apres = empreinter_zones(anciennes), empreinter_zones(nouvelles)
-    communs = avant.index.intersection(apres.index)
-    egales = (avant.loc[communs] == apres.loc[communs]).all(axis=1)
-    inchangees = set(communs[egales.to_numpy()])
-    ordre_avant = [z for z in avant.index if z in inchangees]
-    ordre_apres = [z for z in apres.index if z in inchangees]
-    if ordre_avant != ordre_apres:
+    inchangees = {zone for zone, empreinte in avant.items() if apres.get(zone) == empreinte}
+    if [z for z in avant if z in inchangees] != [z for z in apres if z in inchangees]:
         return None
     changees_avant = anciennes[~anciennes["zone_id"].isin(inchangees)]
     changees_apres = nouvelles[~nouvelles["zone_id"].isin(inchangees)]
@@ -298,12 +294,56 @@ def mettre_a_jour_chaleur(ancien: ChaleurTerritoire, occupation: OccupationGrill
     etat["zones"] = zones
     operations = (tabuler_chaleur_operations(t_air, zones, etat["paires"])
                   if len(zones) and "sans_operations" in t_air else pd.DataFrame(columns=COLONNES_OPERATIONS))
-    resultat = ChaleurTerritoire(grille, t_air, agreger_chaleur_communes(t_air, occupation, parametres),
-                                 operations, calculer_cle_chaleur(zones, signature_occupation, parametres,
-                                                                  scenarios), parametres)
+    communes = agreger_communes_touchees(ancien.communes, t_air, occupation, parametres, zones_t)
+    cle = calculer_cle_chaleur(zones, signature_occupation, parametres, scenarios)
+    resultat = ChaleurTerritoire(grille, t_air, communes, operations, cle, parametres)
     resultat.meta["etat"] = etat
     resultat.meta["mise_a_jour"] = {"zones_changees": len(changement.zones),
                                     "operations_touchees": len(changement.operations),
                                     "fenetres_t_air": [z for z in zones_t if z is not None],
                                     "duree_s": time.perf_counter() - debut}
     return resultat
+
+
+def emprises_communes(occupation: OccupationGrille) -> np.ndarray:
+    """Fenêtre (l0, l1, c0, c1) des cellules de chaque commune (ligne k − 1 pour l'étiquette k), calculée une
+    fois par grille."""
+    if "emprises_communes" not in occupation.meta:
+        nombre = len(occupation.codes_insee) + 1
+        lignes = [np.flatnonzero(np.bincount(ligne, minlength=nombre)) for ligne in occupation.commune]
+        emprises = np.zeros((nombre, 4), np.int64)
+        emprises[:, 0], emprises[:, 2] = occupation.commune.shape[0], occupation.commune.shape[1]
+        for axe, etiquettes in ((0, lignes), (1, [np.flatnonzero(np.bincount(col, minlength=nombre))
+                                                  for col in occupation.commune.T])):
+            for position, presentes in enumerate(etiquettes):
+                emprises[presentes, 2 * axe] = np.minimum(emprises[presentes, 2 * axe], position)
+                emprises[presentes, 2 * axe + 1] = np.maximum(emprises[presentes, 2 * axe + 1], position + 1)
+        occupation.meta["emprises_communes"] = emprises[1:]
+    return occupation.meta["emprises_communes"]
+
+
+def agreger_communes_touchees(ancienne: pd.DataFrame, t_air: dict, occupation: OccupationGrille,
+                              parametres: ParametresChaleur, fenetres: list) -> pd.DataFrame:
+    """Table par commune : lignes des communes que touchent les fenêtres où T_air a changé recalculées sur
+    l'emprise de ces communes (mêmes cellules, même ordre de sommation que sur la grille entière : mêmes
+    nombres), les autres reprises de ``ancienne``."""
+    fenetres = [f for f in fenetres if f is not None]
+    if not fenetres:
+        return ancienne.copy()
+    touchees = np.unique(np.concatenate([occupation.commune[tranche(f)].ravel() for f in fenetres]))
+    touchees = touchees[touchees > 0]
+    if not len(touchees):
+        return ancienne.copy()
+    emprises = emprises_communes(occupation)[touchees - 1]
+    fenetre = (int(emprises[:, 0].min()), int(emprises[:, 1].max()), int(emprises[:, 2].min()),
+               int(emprises[:, 3].max()))
+    t = tranche(fenetre)
+    partielle = OccupationGrille(occupation.grille, occupation.revetement[t], occupation.artificialise[t],
+                                 occupation.commune[t], occupation.codes_insee,
+                                 None if occupation.urbain is None else occupation.urbain[t])
+    recalculee = agreger_chaleur_communes({nom: grille[t] for nom, grille in t_air.items()}, partielle,
+                                          parametres)
+    table = ancienne.copy()
+    lignes = table["code_insee"].isin([occupation.codes_insee[k - 1] for k in touchees]).to_numpy()
+    table.loc[lignes] = recalculee.loc[lignes]
+    return table
