@@ -42,6 +42,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -103,13 +104,16 @@ def comparer_zones(anciennes, nouvelles) -> ChangementZones | None:
     inchangees = {zone for zone, empreinte in avant.items() if apres.get(zone) == empreinte}
     if [z for z in avant if z in inchangees] != [z for z in apres if z in inchangees]:
         return None
-    changees_avant = anciennes[~anciennes["zone_id"].isin(inchangees)]
-    changees_apres = nouvelles[~nouvelles["zone_id"].isin(inchangees)]
-    geometries = [projeter_lambert93(z).geometry.values for z in (changees_avant, changees_apres) if len(z)]
-    return ChangementZones(
-        np.union1d(changees_avant["zone_id"].to_numpy(), changees_apres["zone_id"].to_numpy()),
-        np.union1d(changees_avant["operation_id"].to_numpy(), changees_apres["operation_id"].to_numpy()),
-        np.concatenate(geometries) if geometries else np.empty(0, dtype=object))
+    zones, operations, geometries = [], [], []
+    for table in (anciennes, nouvelles):
+        changee = ~table["zone_id"].isin(inchangees).to_numpy()
+        zones.append(table["zone_id"].to_numpy()[changee])
+        operations.append(table["operation_id"].to_numpy()[changee])
+        if changee.any():
+            serie = gpd.GeoSeries(table.geometry.values[changee], crs=table.crs)
+            geometries.append(projeter_lambert93(gpd.GeoDataFrame(geometry=serie)).geometry.values)
+    return ChangementZones(np.union1d(*zones), np.union1d(*operations),
+                           np.concatenate(geometries) if geometries else np.empty(0, dtype=object))
 
 
 def fenetre_geometries(geometries: np.ndarray, grille: Grille, marge: int = 1) -> Fenetre | None:
@@ -313,8 +317,9 @@ def emprises_communes(occupation: OccupationGrille) -> np.ndarray:
         lignes = [np.flatnonzero(np.bincount(ligne, minlength=nombre)) for ligne in occupation.commune]
         emprises = np.zeros((nombre, 4), np.int64)
         emprises[:, 0], emprises[:, 2] = occupation.commune.shape[0], occupation.commune.shape[1]
-        for axe, etiquettes in ((0, lignes), (1, [np.flatnonzero(np.bincount(col, minlength=nombre))
-                                                  for col in occupation.commune.T])):
+        colonnes = [np.flatnonzero(np.bincount(col, minlength=nombre))
+                    for col in np.ascontiguousarray(occupation.commune.T)]
+        for axe, etiquettes in ((0, lignes), (1, colonnes)):
             for position, presentes in enumerate(etiquettes):
                 emprises[presentes, 2 * axe] = np.minimum(emprises[presentes, 2 * axe], position)
                 emprises[presentes, 2 * axe + 1] = np.maximum(emprises[presentes, 2 * axe + 1], position + 1)
