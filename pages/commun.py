@@ -284,7 +284,7 @@ def parametres_territoire():
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
-    return calculer_modeles_territoire(Path(dossier), rappel=_rappel)
+    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat=True)
 
 
 _MODELES_PRETS: set = set()  # clés de _modeles déjà calculées dans ce processus (pas d'encart à afficher)

@@ -242,9 +242,13 @@ def _lire_zones_modeles(dossier: Path) -> pd.DataFrame:
 
 
 def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.DataFrame,
-                     p_chaleur: ParametresChaleur, cache_disque: bool, incremental: bool = True):
+                     p_chaleur: ParametresChaleur, cache_disque: bool, incremental: bool = True,
+                     preparer_etat: bool = False):
     """Chaleur des 3 scénarios : cache mémoire, sinon cache disque, sinon mise à jour incrémentale du dernier
-    résultat calculé (:mod:`indicateurs.mise_a_jour`), sinon calcul complet (puis mis en cache)."""
+    résultat calculé (:mod:`indicateurs.mise_a_jour`), sinon calcul complet (puis mis en cache).
+
+    ``preparer_etat`` : un résultat relu sur disque n'a pas l'état de la mise à jour incrémentale ; il est
+    alors recalculé en arrière-plan (même résultat), pour que la première écriture suivante soit rapide."""
     signature = occupation.meta["cle"]
     cle = calculer_cle_chaleur(zones, signature, p_chaleur)
     chaleur = lire_cache_memoire(cle)
@@ -258,6 +262,8 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
                 chaleur = None
         if chaleur is not None:
             ecrire_cache_memoire(chaleur)
+            if preparer_etat and incremental:
+                _preparer_etat_en_arriere_plan(occupation, zones, p_chaleur, signature)
     if chaleur is None and incremental:
         chaleur = _mettre_a_jour_chaleur(occupation, zones, p_chaleur, signature)
         if chaleur is not None:
@@ -274,6 +280,21 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
 
 
 _ECRITURES: list[threading.Thread] = []
+_PREPARATIONS: dict[str, threading.Thread] = {}
+
+
+def _preparer_etat_en_arriere_plan(occupation: OccupationGrille, zones, p_chaleur: ParametresChaleur,
+                                   signature: str) -> None:
+    """Calcul complet en arrière-plan (une fois par grille), mis en mémoire avec son état."""
+    if signature in _PREPARATIONS:
+        return
+
+    def preparer():
+        ecrire_cache_memoire(calculer_chaleur_territoire(occupation, zones, p_chaleur, signature,
+                                                         utiliser_cache=False))
+
+    _PREPARATIONS[signature] = threading.Thread(target=preparer, daemon=True, name="desimper-etat-chaleur")
+    _PREPARATIONS[signature].start()
 _VERROU_MISE_A_JOUR = threading.Lock()
 
 
@@ -315,7 +336,8 @@ def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleu
 
 
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
-                                avec_eau: bool = True, incremental: bool = True, rappel=None) -> ModelesTerritoire:
+                                avec_eau: bool = True, incremental: bool = True, rappel=None,
+                                preparer_etat: bool = False) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
 
     Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
@@ -323,6 +345,8 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     revêtements, statut), l'occupation du sol ou les paramètres changent. Quand seules les zones changent,
     le dernier résultat en mémoire est mis à jour autour des zones changées (``incremental``), au lieu de
     tout recalculer ; le résultat est le même. ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
+    ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
+    incrémentale est reconstruit en arrière-plan.
     """
     annoncer = rappel or (lambda texte: None)
     dossier = Path(dossier) if dossier else dossier_donnees()
@@ -333,7 +357,7 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     zones = _lire_zones_modeles(dossier)
     annoncer("Modèle de chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées)…")
     chaleur = _obtenir_chaleur(dossier, occupation, zones, ParametresChaleur.depuis_parametres(parametres),
-                               cache_disque, incremental)
+                               cache_disque, incremental, preparer_etat)
     annoncer("Modèle de l'eau : volumes retenus et ruisselés par commune…")
     eau = calculer_eau_modeles(occupation, zones, parametres, chaleur) if avec_eau else pd.DataFrame()
     return ModelesTerritoire(occupation, chaleur, eau)

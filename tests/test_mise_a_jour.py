@@ -186,3 +186,21 @@ def test_ecritures_du_magasin_egales_au_calcul_complet(demo_40m):
     attendre_ecritures_cache()
     assert list((demo_40m / "cache").glob(f"chaleur_{modeles.chaleur.cle}.npz"))
 
+
+
+def test_etat_reconstruit_apres_relecture_du_disque(demo_40m):
+    """Après un redémarrage (cache mémoire vide, résultat relu sur disque), l'application reconstruit l'état en
+    arrière-plan : l'écriture suivante est mise à jour incrémentalement."""
+    from services import modeles as services_modeles
+
+    services_modeles.calculer_modeles_territoire(demo_40m)
+    services_modeles.attendre_ecritures_cache()
+    ch.vider_cache_memoire()
+    services_modeles._PREPARATIONS.clear()
+    relu = services_modeles.calculer_modeles_territoire(demo_40m, preparer_etat=True)
+    assert "etat" not in relu.chaleur.meta  # relu sur disque
+    for fil in list(services_modeles._PREPARATIONS.values()):
+        fil.join()
+    reconstruit = ch.lire_cache_memoire(relu.chaleur.cle)
+    assert reconstruit is not relu.chaleur and "etat" in reconstruit.meta
+    np.testing.assert_allclose(reconstruit.t_air["realisees"], relu.chaleur.t_air["realisees"], rtol=0, atol=1e-6)
