@@ -6,11 +6,12 @@ import streamlit as st
 
 st.set_page_config(page_title="Désimper", page_icon="🌱", layout="wide")
 if "pages.commun" not in sys.modules:  # premier passage du processus : imports lourds (geopandas, scipy…)
-    cadre = st.sidebar.empty()
-    cadre.markdown("### Désimper")
-    with st.spinner("Démarrage de Désimper : chargement des bibliothèques de calcul…"):
-        from pages import commun
-    cadre.empty()
+    # un élément écrit tout de suite (un st.spinner attendrait un fil que l'import ne laisse pas passer)
+    accueil = st.empty()
+    accueil.info("**Désimper** — démarrage : chargement des bibliothèques de calcul (quelques secondes, "
+                 "la première fois seulement)…", icon=":material/hourglass_top:")
+    from pages import commun
+    accueil.empty()
 from pages import commun  # noqa: E402 (après la configuration de la page : le cadre s'affiche d'abord)
 
 territoire = commun.verifier_donnees_pretes()
