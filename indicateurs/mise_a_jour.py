@@ -46,7 +46,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.signal import fftconvolve
+from scipy import fft as sfft
 
 from indicateurs.chaleur import (
     ChaleurTerritoire,
@@ -171,7 +171,10 @@ def emprise_changements(difference: np.ndarray, fenetre: Fenetre) -> Fenetre | N
 def convoluer_delta(delta: np.ndarray, bloc: Fenetre, noyau: np.ndarray, cible: Fenetre) -> np.ndarray:
     """Σ_j K(i − j)·delta_j pour les cellules i de ``cible`` (delta nul hors de ``bloc``) : convolution
     pleine par FFT (double précision), recadrée sur ``cible``."""
-    plein = fftconvolve(delta, noyau.astype(np.float64), mode="full")
+    forme = tuple(a + b - 1 for a, b in zip(delta.shape, noyau.shape))
+    taille = tuple(sfft.next_fast_len(n, real=True) for n in forme)
+    spectre = sfft.rfft2(delta, s=taille, workers=-1) * sfft.rfft2(noyau.astype(np.float64), s=taille, workers=-1)
+    plein = sfft.irfft2(spectre, s=taille, workers=-1)[:forme[0], :forme[1]]
     dy, dx = noyau.shape[0] // 2, noyau.shape[1] // 2
     sortie = np.zeros((cible[1] - cible[0], cible[3] - cible[2]))
     # la case (0, 0) de ``plein`` est la cellule (bloc.l0 − dy, bloc.c0 − dx) de la grille
