@@ -1,10 +1,18 @@
 """Désimper : cadre de l'application (configuration, barre latérale, navigation)."""
 
+import sys
+
 import streamlit as st
 
-from pages import commun
-
 st.set_page_config(page_title="Désimper", page_icon="🌱", layout="wide")
+if "pages.commun" not in sys.modules:  # premier passage du processus : imports lourds (geopandas, scipy…)
+    # un élément écrit tout de suite (un st.spinner attendrait un fil que l'import ne laisse pas passer)
+    accueil = st.empty()
+    accueil.info("**Désimper** — démarrage : chargement des bibliothèques de calcul (quelques secondes, "
+                 "la première fois seulement)…", icon=":material/hourglass_top:")
+    from pages import commun
+    accueil.empty()
+from pages import commun  # noqa: E402 (après la configuration de la page : le cadre s'affiche d'abord)
 
 territoire = commun.verifier_donnees_pretes()
 commun.afficher_barre_laterale(territoire)

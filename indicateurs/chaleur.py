@@ -17,9 +17,11 @@ convolution est divisée par la convolution du masque des cellules valides puis 
 noyau ; le résultat est nodata (``NaN``) là où le signal l'est. Les distances des noyaux sont
 ``round(distance / résolution)`` cellules, comme InVEST.
 
-Convolutions par FFT réelle (``scipy.fft``, ``workers``), en simple précision sauf GA (double : on le
-compare au seuil de 2 ha) ; spectres des noyaux et convolutions des masques réutilisés d'un scénario à
-l'autre.
+Convolutions par FFT réelle (``scipy.fft``, ``workers``), en simple précision (mode InVEST) ou en double
+précision (territoire du projet : la mise à jour incrémentale, :mod:`indicateurs.mise_a_jour`, doit retrouver
+le calcul complet à 1e-6 °C près, sous le pas du float32 à 30 °C) ; GA toujours en double précision, arrondie
+à ``DECIMALES_SURFACE_VERTE`` avant d'être comparée au seuil de 2 ha (le bruit d'arrondi de la FFT ne fait
+pas basculer HM). Spectres des noyaux et convolutions des masques réutilisés d'un scénario à l'autre.
 """
 
 from __future__ import annotations
@@ -50,10 +52,14 @@ from indicateurs.grille import (
 )
 from indicateurs.parametres import Parametres, lire_parametres, lire_parametres_revetements
 
-VERSION_MODELE = "chaleur-1"
+VERSION_MODELE = "chaleur-2"  # 2 : double précision, GA arrondie avant le seuil
 FACTEUR_COUPURE_NOYAU = 5  # noyau exponentiel coupé à 5 × distance (InVEST, convolve_2d_by_exponential)
 LIBELLE_ESTIMATION = "estimation, sans brassage de l'air"
 TAILLE_CACHE_MEMOIRE = 2
+# GA (en cellules) arrondie au millionième avant le seuil de 2 ha : à l'intérieur du territoire GA est un
+# nombre entier de cellules que la FFT rend à ~1e-12 près ; l'arrondi rend la comparaison indépendante de ce
+# bruit (calcul complet et mise à jour incrémentale décident pareil) sans rien changer au modèle.
+DECIMALES_SURFACE_VERTE = 6
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,11 @@ class ConvolueurFFT:
         self._spectres: dict = {}
         self._masques: dict = {}
 
+    @property
+    def masques(self) -> dict:
+        """Convolutions du masque des cellules valides déjà calculées, par noyau (propres à la grille)."""
+        return self._masques
+
     def _forme_fft(self, noyau: np.ndarray) -> tuple[int, int]:
         return tuple(sfft.next_fast_len(n + k - 1, real=True) for n, k in zip(self.forme, noyau.shape))
 
@@ -218,7 +229,8 @@ class ModeleChaleur:
     pour plusieurs occupations du sol (scénarios)."""
 
     def __init__(self, valide: np.ndarray, resolution_m: float, parametres: ParametresChaleur,
-                 workers: int = -1):
+                 workers: int = -1, dtype=np.float32):
+        self.dtype = np.dtype(dtype)
         self.valide = np.asarray(valide, dtype=bool)
         self.resolution_m = float(resolution_m)
         self.parametres = parametres
@@ -236,25 +248,46 @@ class ModeleChaleur:
 
         ``et0`` : scalaire ou grille (mm/jour) ; ``et0_max`` : maximum d'ET0 sur les cellules valides.
         """
-        p = self.parametres
+        p, t = self.parametres, self.dtype
         v = self.valide
-        eti = calculer_indice_evapotranspiration(np.asarray(kc, dtype=np.float32),
-                                                 np.asarray(et0, dtype=np.float32), et0_max)
-        cc = calculer_capacite_refroidissement(np.asarray(ombre, np.float32), np.asarray(albedo, np.float32),
-                                               eti, p.poids_normalises()).astype(np.float32)
+        eti = calculer_indice_evapotranspiration(np.asarray(kc, dtype=t), np.asarray(et0, dtype=t), et0_max)
+        cc = calculer_capacite_refroidissement(np.asarray(ombre, t), np.asarray(albedo, t),
+                                               eti, p.poids_normalises()).astype(t)
         cc[~v] = np.nan
-        vert = np.where(v, np.asarray(espace_vert, np.float32), 0).astype(np.float32)
+        vert = np.where(v, np.asarray(espace_vert, t), 0).astype(t)
         surface_verte = self.convolueur.convoluer(vert, "disque", self.noyau_disque, np.float64)
-        cc_parc = self.convolueur.convoluer(vert * np.nan_to_num(cc), "parc", self.noyau_parc, np.float32)
-        hm = calculer_indice_attenuation(cc, surface_verte, cc_parc, self.seuil_px).astype(np.float32)
-        hm[~v] = np.nan
+        cc_parc = self.convolueur.convoluer(vert * np.nan_to_num(cc), "parc", self.noyau_parc, t)
+        hm = self.attenuer(cc, surface_verte, cc_parc)
         # T_air = T_ref + moyenne pondérée de (1 − HM)·UHI_max : linéaire, mieux conditionné en float32
-        anomalie = calculer_temperature_sans_brassage(hm, 0.0, p.uhi_max_c).astype(np.float32)
-        t_air = (p.t_ref_c + self.convolueur.convoluer(anomalie, "brassage", self.noyau_brassage,
-                                                       np.float32)).astype(np.float32)
+        anomalie = calculer_temperature_sans_brassage(hm, 0.0, p.uhi_max_c).astype(t)
+        t_air = (p.t_ref_c + self.convolueur.convoluer(anomalie, "brassage", self.noyau_brassage, t)).astype(t)
         if not garder_intermediaires:
             return ResultatChaleur(cc, hm, t_air)
-        return ResultatChaleur(cc, hm, t_air, surface_verte, cc_parc, (p.t_ref_c + anomalie).astype(np.float32))
+        return ResultatChaleur(cc, hm, t_air, surface_verte, cc_parc, (p.t_ref_c + anomalie).astype(t))
+
+    def attenuer(self, cc, surface_verte, cc_parc) -> np.ndarray:
+        """HM (``NaN`` hors cellules valides) ; GA arrondie à ``DECIMALES_SURFACE_VERTE`` avant le seuil."""
+        with np.errstate(invalid="ignore"):
+            ga = np.round(np.asarray(surface_verte, np.float64), DECIMALES_SURFACE_VERTE)
+            hm = calculer_indice_attenuation(cc, ga, cc_parc, self.seuil_px).astype(self.dtype)
+        hm[np.isnan(np.asarray(cc))] = np.nan
+        return hm
+
+    def capacite_revetements(self, revetement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(CC, cellule verte) d'une grille d'indices de revêtement, ET0 uniforme (ETI = kc), dans le type
+        du modèle ; CC ``NaN`` hors territoire (indice 0). Même arithmétique que :meth:`calculer`."""
+        p, t = self.parametres, self.dtype
+        tables = {cle: np.nan_to_num(valeurs).astype(np.float32) for cle, valeurs in
+                  tabuler_proprietes_revetements(("kc", "espace_vert", "ombre", "albedo")).items()}
+        eti = calculer_indice_evapotranspiration(tables["kc"][revetement].astype(t),
+                                                 np.asarray(p.et0_mm_jour, dtype=t), p.et0_mm_jour)
+        cc = calculer_capacite_refroidissement(tables["ombre"][revetement].astype(t),
+                                               tables["albedo"][revetement].astype(t), eti,
+                                               p.poids_normalises()).astype(t)
+        dehors = revetement == 0
+        cc[dehors] = np.nan
+        vert = np.where(dehors, 0, tables["espace_vert"][revetement]).astype(t)
+        return cc, vert
 
     def calculer_revetements(self, revetement: np.ndarray, et0=None, et0_max: float | None = None,
                              garder_intermediaires: bool = False) -> ResultatChaleur:
@@ -324,25 +357,42 @@ def agreger_chaleur_operations(t_air: dict[str, np.ndarray], zones, grille: Gril
     ``delta_t_emprise_c`` / ``delta_t_anneau_c`` (réalisées − sans), ``delta_t_emprise_programmees_c`` /
     ``delta_t_anneau_programmees_c`` (réalisées + programmées − sans).
     """
-    colonnes = ["operation_id", "code_insee", "statut", "cellules_emprise", "cellules_anneau",
-                "delta_t_emprise_c", "delta_t_anneau_c", "delta_t_emprise_programmees_c",
-                "delta_t_anneau_programmees_c"]
     if not len(zones) or "sans_operations" not in t_air:
-        return pd.DataFrame(columns=colonnes)
+        return pd.DataFrame(columns=COLONNES_OPERATIONS)
+    return tabuler_chaleur_operations(t_air, zones, indexer_cellules_operations(zones, grille, parametres))
+
+
+COLONNES_OPERATIONS = ["operation_id", "code_insee", "statut", "cellules_emprise", "cellules_anneau",
+                       "delta_t_emprise_c", "delta_t_anneau_c", "delta_t_emprise_programmees_c",
+                       "delta_t_anneau_programmees_c"]
+
+
+def indexer_cellules_operations(zones, grille: Grille, parametres: ParametresChaleur) -> dict:
+    """Cellules de l'emprise et de l'anneau de chaque opération : ``{"emprise": (ids, cellules), "anneau":
+    (ids, cellules)}``, paires (identifiant d'opération, cellule à plat) uniques, triées par opération puis
+    cellule. Les paires d'une opération ne dépendent que de ses zones (mise à jour opération par opération)."""
+    vides = (np.empty(0, np.int64), np.empty(0, np.int64))
+    if not len(zones):
+        return {"emprise": vides, "anneau": vides}
     zones = projeter_lambert93(zones)
     operations, numero_zone = np.unique(zones["operation_id"].to_numpy(), return_inverse=True)
-    nombre, n_cellules = len(operations), grille.hauteur * grille.largeur
+    n_cellules = grille.hauteur * grille.largeur
 
     def paires_uniques(geometries):
         numeros, cellules = indexer_cellules_geometries(geometries, grille)
-        cles = np.unique(numero_zone[numeros].astype(np.int64) * n_cellules + cellules)
-        return cles // n_cellules, cles % n_cellules, cles
+        return np.unique(numero_zone[numeros].astype(np.int64) * n_cellules + cellules)
 
-    op_emprise, cel_emprise, cles_emprise = paires_uniques(zones.geometry.values)
-    op_tampon, cel_tampon, cles_tampon = paires_uniques(shapely.buffer(zones.geometry.values,
-                                                                       parametres.largeur_anneau_m))
-    dans_anneau = ~np.isin(cles_tampon, cles_emprise)
-    op_anneau, cel_anneau = op_tampon[dans_anneau], cel_tampon[dans_anneau]
+    cles_emprise = paires_uniques(zones.geometry.values)
+    cles_tampon = paires_uniques(shapely.buffer(zones.geometry.values, parametres.largeur_anneau_m))
+    cles_anneau = cles_tampon[~np.isin(cles_tampon, cles_emprise)]
+    return {nom: (operations[cles // n_cellules], cles % n_cellules)
+            for nom, cles in (("emprise", cles_emprise), ("anneau", cles_anneau))}
+
+
+def tabuler_chaleur_operations(t_air: dict[str, np.ndarray], zones, paires: dict) -> pd.DataFrame:
+    """Table de :func:`agreger_chaleur_operations` à partir des paires de :func:`indexer_cellules_operations`."""
+    operations = np.unique(zones["operation_id"].to_numpy())
+    nombre = len(operations)
     premier = pd.DataFrame({"operation_id": zones["operation_id"].to_numpy(),
                             "code_insee": zones["code_insee"].to_numpy() if "code_insee" in zones else None,
                             "statut": zones["statut"].to_numpy() if "statut" in zones else None}
@@ -350,21 +400,22 @@ def agreger_chaleur_operations(t_air: dict[str, np.ndarray], zones, grille: Gril
     table = pd.DataFrame({"operation_id": operations})
     table["code_insee"] = table["operation_id"].map(premier["code_insee"])
     table["statut"] = table["operation_id"].map(premier["statut"])
-    table["cellules_emprise"] = np.bincount(op_emprise, minlength=nombre)
-    table["cellules_anneau"] = np.bincount(op_anneau, minlength=nombre)
+    numeros = {nom: (np.searchsorted(operations, ids), cellules) for nom, (ids, cellules) in paires.items()}
+    table["cellules_emprise"] = np.bincount(numeros["emprise"][0], minlength=nombre)
+    table["cellules_anneau"] = np.bincount(numeros["anneau"][0], minlength=nombre)
     base = t_air["sans_operations"].ravel()
     for scenario, suffixe in (("realisees", ""), ("realisees_programmees", "_programmees")):
         if scenario not in t_air:
             continue
         ecart = t_air[scenario].ravel()
-        for nom, ops, cellules in (("emprise", op_emprise, cel_emprise), ("anneau", op_anneau, cel_anneau)):
+        for nom, (ops, cellules) in numeros.items():
             d = ecart[cellules].astype(np.float64) - base[cellules]
             garde = ~np.isnan(d)
             somme = np.bincount(ops[garde], weights=d[garde], minlength=nombre)
             compte = np.bincount(ops[garde], minlength=nombre)
             with np.errstate(invalid="ignore", divide="ignore"):
                 table[f"delta_t_{nom}{suffixe}_c"] = np.where(compte > 0, somme / np.maximum(compte, 1), np.nan)
-    return table.reindex(columns=colonnes)
+    return table.reindex(columns=COLONNES_OPERATIONS)
 
 
 def estimer_score_site(zones: pd.DataFrame, parametres: ParametresChaleur | None = None) -> dict:
@@ -437,6 +488,12 @@ def ecrire_cache_memoire(resultat: ChaleurTerritoire) -> None:
             _CACHE.popitem(last=False)
 
 
+def lire_derniers_resultats() -> list[ChaleurTerritoire]:
+    """Résultats en mémoire, du plus récent au plus ancien (bases possibles d'une mise à jour incrémentale)."""
+    with _VERROU:
+        return list(reversed(_CACHE.values()))
+
+
 def vider_cache_memoire() -> None:
     with _VERROU:
         _CACHE.clear()
@@ -454,13 +511,25 @@ def calculer_chaleur_territoire(occupation: OccupationGrille, zones, parametres:
     if utiliser_cache and (deja := lire_cache_memoire(cle)) is not None:
         return deja
     revetements = construire_scenarios(occupation, zones, scenarios)
-    modele = ModeleChaleur(occupation.valide, occupation.grille.resolution, parametres)
-    t_air = {nom: modele.calculer_revetements(grille_rev, parametres.et0_mm_jour,
-                                              parametres.et0_mm_jour).t_air
-             for nom, grille_rev in revetements.items()}
+    modele = ModeleChaleur(occupation.valide, occupation.grille.resolution, parametres, dtype=np.float64)
+    resultats = {nom: modele.calculer_revetements(grille_rev, parametres.et0_mm_jour, parametres.et0_mm_jour,
+                                                  garder_intermediaires=True)
+                 for nom, grille_rev in revetements.items()}
+    t_air = {nom: r.t_air for nom, r in resultats.items()}
+    paires = indexer_cellules_operations(zones, occupation.grille, parametres)
+    operations = (tabuler_chaleur_operations(t_air, zones, paires) if len(zones) and "sans_operations" in t_air
+                  else pd.DataFrame(columns=COLONNES_OPERATIONS))
     resultat = ChaleurTerritoire(occupation.grille, t_air, agreger_chaleur_communes(t_air, occupation, parametres),
-                                 agreger_chaleur_operations(t_air, zones, occupation.grille, parametres),
-                                 cle, parametres)
+                                 operations, cle, parametres)
+    # état gardé pour la mise à jour incrémentale (indicateurs.mise_a_jour) : grilles intermédiaires en double
+    # précision, convolutions des masques (propres à la grille ; simple précision suffit : elles ne divisent que
+    # les écarts, erreur relative 6e-8 sur ΔT) et paires (opération, cellule)
+    masques = {nom: masque.astype(np.float32) for nom, masque in modele.convolueur.masques.items()}
+    resultat.meta["etat"] = {
+        "cle_globale": calculer_cle_chaleur(zones.iloc[:0], signature_occupation, parametres, scenarios),
+        "zones": zones, "revetements": revetements, "paires": paires, "masques": masques,
+        "surface_verte": {nom: r.surface_verte_px for nom, r in resultats.items()},
+        "cc_parc": {nom: r.cc_parc for nom, r in resultats.items()}}
     if utiliser_cache:
         ecrire_cache_memoire(resultat)
     return resultat

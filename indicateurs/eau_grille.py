@@ -161,17 +161,32 @@ def calculer_eau_territoire(occupation: OccupationGrille, zones, parametres: Par
 
     P = ``pluie_annuelle_mm`` ; RC et PE par revêtement.
     """
+    return tabuler_eau_territoire(compter_scenarios_eau(construire_scenarios(occupation, zones, scenarios),
+                                                        occupation), occupation, parametres)
+
+
+def compter_scenarios_eau(revetements: dict[str, np.ndarray], occupation: OccupationGrille
+                          ) -> dict[str, np.ndarray]:
+    """Matrice (commune 0..n) × (revêtement 0..m) du nombre de cellules de chaque grille de scénario (entiers :
+    une mise à jour incrémentale retranche et ajoute des cellules sans erreur d'arrondi)."""
+    nb_communes, nb_rev = len(occupation.codes_insee), len(lister_codes_revetement())
+    return {nom: compter_revetements_par_commune(grille_rev, occupation.commune, nb_communes, nb_rev)
+            for nom, grille_rev in revetements.items()}
+
+
+def tabuler_eau_territoire(comptes: dict[str, np.ndarray], occupation: OccupationGrille,
+                           parametres: Parametres | None = None) -> pd.DataFrame:
+    """Table de :func:`calculer_eau_territoire` à partir des comptes de :func:`compter_scenarios_eau`."""
     parametres = parametres or lire_parametres()
     pluie = parametres["pluie_annuelle_mm"]
     ratios = tabuler_ratios_eau()
     rc, pe = np.nan_to_num(ratios["ruissellement"]), np.nan_to_num(ratios["percolation"])
-    nb_communes, nb_rev = len(occupation.codes_insee), len(lister_codes_revetement())
     surface = occupation.grille.surface_cellule_m2
     lignes = []
-    for nom, grille_rev in construire_scenarios(occupation, zones, scenarios).items():
-        comptes = compter_revetements_par_commune(grille_rev, occupation.commune, nb_communes, nb_rev)[1:, 1:]
-        cellules = comptes.sum(axis=1)
-        somme_rc, somme_pe = comptes @ rc[1:], comptes @ pe[1:]
+    for nom, matrice in comptes.items():
+        matrice = matrice[1:, 1:]
+        cellules = matrice.sum(axis=1)
+        somme_rc, somme_pe = matrice @ rc[1:], matrice @ pe[1:]
         with np.errstate(invalid="ignore", divide="ignore"):
             lignes.append(pd.DataFrame({
                 "code_insee": occupation.codes_insee, "scenario": nom,
@@ -183,7 +198,7 @@ def calculer_eau_territoire(occupation: OccupationGrille, zones, parametres: Par
                 "ratio_percolation_moyen": np.where(cellules > 0, somme_pe / np.maximum(cellules, 1), np.nan),
             }))
     table = pd.concat(lignes, ignore_index=True)
-    if "sans_operations" in scenarios:
+    if "sans_operations" in comptes:
         base = table[table["scenario"] == "sans_operations"].set_index("code_insee")
         for colonne in ("volume_retention_m3_an", "volume_ruissellement_m3_an", "volume_percolation_m3_an"):
             table[f"delta_{colonne}"] = table[colonne] - table["code_insee"].map(base[colonne])

@@ -354,18 +354,31 @@ def parametres_territoire():
     return lire_parametres(charger_territoire().get("parametres"))
 
 
-@st.cache_resource(show_spinner="Calcul des modèles chaleur et eau (première fois seulement)…", max_entries=2)
-def _modeles(dossier: str, revision: tuple, signatures: tuple):
-    return calculer_modeles_territoire(Path(dossier))
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
+    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat=True)
+
+
+_MODELES_PRETS: set = set()  # clés de _modeles déjà calculées dans ce processus (pas d'encart à afficher)
 
 
 def charger_modeles():
-    """Modèles chaleur (3 scénarios) et eau sur grille, recalculés seulement si les entrées changent."""
+    """Modèles chaleur (3 scénarios) et eau sur grille, recalculés seulement si les entrées changent.
+
+    Quand ils ne sont pas encore en mémoire, un encart dit l'étape en cours (lecture de l'occupation du sol,
+    modèle de chaleur…) puis disparaît."""
     dossier = dossier_donnees()
     if not chemin_couche("occupation", dossier).exists():
         return None  # territoire réel sans occupation du sol importée : pas de modèle chaleur ni eau
-    signatures = (*_signatures_referentiel(), _signature(chemin_territoire(dossier)))
-    return _modeles(str(dossier), revision_magasin(), signatures)
+    cle = (str(dossier), revision_magasin(), (*_signatures_referentiel(), _signature(chemin_territoire(dossier))))
+    if cle in _MODELES_PRETS:
+        return _modeles(*cle)
+    encart = st.empty()
+    with encart.status("Modèles chaleur et eau : préparation…") as statut:
+        modeles = _modeles(*cle, _rappel=lambda etape: statut.update(label=etape))
+    encart.empty()
+    _MODELES_PRETS.add(cle)
+    return modeles
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

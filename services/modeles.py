@@ -39,14 +39,17 @@ from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
 from donnees.erreurs import ErreurDonnees
 from donnees.geometrie import reprojeter
 from indicateurs.chaleur import (
+    ChaleurTerritoire,
     ParametresChaleur,
     calculer_chaleur_territoire,
     calculer_cle_chaleur,
     ecrire_cache_memoire,
     lire_cache_memoire,
+    lire_derniers_resultats,
 )
-from indicateurs.eau_grille import calculer_eau_territoire
-from indicateurs.grille import OccupationGrille, preparer_occupation_grille
+from indicateurs.eau_grille import calculer_eau_territoire, compter_scenarios_eau, tabuler_eau_territoire
+from indicateurs.grille import SCENARIOS, OccupationGrille, preparer_occupation_grille
+from indicateurs.mise_a_jour import mettre_a_jour_chaleur
 from indicateurs.modeles import (
     ModelesTerritoire,
     chaleur_depuis_tableaux,
@@ -239,8 +242,13 @@ def _lire_zones_modeles(dossier: Path) -> pd.DataFrame:
 
 
 def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.DataFrame,
-                     p_chaleur: ParametresChaleur, cache_disque: bool):
-    """Chaleur des 3 scénarios : cache mémoire, sinon cache disque, sinon calcul (puis mis en cache)."""
+                     p_chaleur: ParametresChaleur, cache_disque: bool, incremental: bool = True,
+                     preparer_etat: bool = False):
+    """Chaleur des 3 scénarios : cache mémoire, sinon cache disque, sinon mise à jour incrémentale du dernier
+    résultat calculé (:mod:`indicateurs.mise_a_jour`), sinon calcul complet (puis mis en cache).
+
+    ``preparer_etat`` : un résultat relu sur disque n'a pas l'état de la mise à jour incrémentale ; il est
+    alors recalculé en arrière-plan (même résultat), pour que la première écriture suivante soit rapide."""
     signature = occupation.meta["cle"]
     cle = calculer_cle_chaleur(zones, signature, p_chaleur)
     chaleur = lire_cache_memoire(cle)
@@ -254,29 +262,104 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
                 chaleur = None
         if chaleur is not None:
             ecrire_cache_memoire(chaleur)
+            if preparer_etat and incremental:
+                _preparer_etat_en_arriere_plan(occupation, zones, p_chaleur, signature)
+    if chaleur is None and incremental:
+        chaleur = _mettre_a_jour_chaleur(occupation, zones, p_chaleur, signature)
+        if chaleur is not None:
+            ecrire_cache_memoire(chaleur)
+            if cache_disque:  # écriture (centaines de Mo à la taille complète) en arrière-plan
+                _ECRITURES.append(threading.Thread(target=_ecrire_chaleur, args=(chemin, chaleur), daemon=True))
+                _ECRITURES[-1].start()
+            return chaleur
     if chaleur is None:
         chaleur = calculer_chaleur_territoire(occupation, zones, p_chaleur, signature)
         if cache_disque:
-            cache_modeles.ecrire_npz(chemin, **chaleur_en_tableaux(chaleur))
-            cache_modeles.purger_cache(chemin.parent, "chaleur")
+            _ecrire_chaleur(chemin, chaleur)
     return chaleur
 
 
+_ECRITURES: list[threading.Thread] = []
+_PREPARATIONS: dict[str, threading.Thread] = {}
+
+
+def _preparer_etat_en_arriere_plan(occupation: OccupationGrille, zones, p_chaleur: ParametresChaleur,
+                                   signature: str) -> None:
+    """Calcul complet en arrière-plan (une fois par grille), mis en mémoire avec son état."""
+    if signature in _PREPARATIONS:
+        return
+
+    def preparer():
+        ecrire_cache_memoire(calculer_chaleur_territoire(occupation, zones, p_chaleur, signature,
+                                                         utiliser_cache=False))
+
+    _PREPARATIONS[signature] = threading.Thread(target=preparer, daemon=True, name="desimper-etat-chaleur")
+    _PREPARATIONS[signature].start()
+_VERROU_MISE_A_JOUR = threading.Lock()
+
+
+def _ecrire_chaleur(chemin: Path, chaleur: ChaleurTerritoire) -> None:
+    cache_modeles.ecrire_npz(chemin, **chaleur_en_tableaux(chaleur))
+    cache_modeles.purger_cache(chemin.parent, "chaleur")
+
+
+def attendre_ecritures_cache() -> None:
+    """Attend la fin des écritures du cache disque lancées en arrière-plan (tests, arrêt propre)."""
+    while _ECRITURES:
+        _ECRITURES.pop().join()
+
+
+def _mettre_a_jour_chaleur(occupation: OccupationGrille, zones, p_chaleur: ParametresChaleur,
+                           signature: str) -> ChaleurTerritoire | None:
+    """Mise à jour incrémentale depuis le plus récent résultat en mémoire qui la permet, ou ``None``."""
+    with _VERROU_MISE_A_JOUR:
+        for base in lire_derniers_resultats():
+            if "etat" in base.meta:
+                resultat = mettre_a_jour_chaleur(base, occupation, zones, p_chaleur, signature, tuple(SCENARIOS))
+                if resultat is not None:
+                    return resultat
+    return None
+
+
+def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleur: ChaleurTerritoire
+                         ) -> pd.DataFrame:
+    """Eau par commune : depuis les grilles de scénarios gardées par la chaleur (comptes entretenus par la mise
+    à jour incrémentale), sinon calcul complet. Même table dans les deux cas."""
+    with _VERROU_MISE_A_JOUR:  # l'état n'appartient qu'au dernier résultat et n'est modifié que sous ce verrou
+        etat = chaleur.meta.get("etat")
+        if etat is not None:
+            if "comptes_eau" not in etat:
+                etat["comptes_eau"] = compter_scenarios_eau(etat["revetements"], occupation)
+            return tabuler_eau_territoire({nom: c.copy() for nom, c in etat["comptes_eau"].items()}, occupation,
+                                          parametres)
+    return calculer_eau_territoire(occupation, zones, parametres)
+
+
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
-                                avec_eau: bool = True) -> ModelesTerritoire:
+                                avec_eau: bool = True, incremental: bool = True, rappel=None,
+                                preparer_etat: bool = False) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
 
     Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
     gardés en mémoire et dans ``cache/chaleur_<clé>.npz`` ; la clé change quand les zones (géométrie,
-    revêtements, statut), l'occupation du sol ou les paramètres changent.
+    revêtements, statut), l'occupation du sol ou les paramètres changent. Quand seules les zones changent,
+    le dernier résultat en mémoire est mis à jour autour des zones changées (``incremental``), au lieu de
+    tout recalculer ; le résultat est le même. ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
+    ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
+    incrémentale est reconstruit en arrière-plan.
     """
+    annoncer = rappel or (lambda texte: None)
     dossier = Path(dossier) if dossier else dossier_donnees()
     parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
+    annoncer("Lecture de l'occupation du sol…")
     occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
+    annoncer("Lecture des opérations validées…")
     zones = _lire_zones_modeles(dossier)
+    annoncer("Modèle de chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées)…")
     chaleur = _obtenir_chaleur(dossier, occupation, zones, ParametresChaleur.depuis_parametres(parametres),
-                               cache_disque)
-    eau = calculer_eau_territoire(occupation, zones, parametres) if avec_eau else pd.DataFrame()
+                               cache_disque, incremental, preparer_etat)
+    annoncer("Modèle de l'eau : volumes retenus et ruisselés par commune…")
+    eau = calculer_eau_modeles(occupation, zones, parametres, chaleur) if avec_eau else pd.DataFrame()
     return ModelesTerritoire(occupation, chaleur, eau)
 
 

@@ -329,7 +329,8 @@ def test_table_operations_et_grille_pour_la_carte(modeles_demo, dossier_demo):
     realisees = ops[ops["statut"] == "realisee"]
     assert (realisees["delta_t_emprise_c"] < 0).mean() > 0.9
     t_air = modeles_demo.chaleur.t_air["realisees"]
-    assert t_air.dtype == np.float32 and t_air.shape == modeles_demo.chaleur.grille.forme
+    assert t_air.dtype == np.float64  # double précision : mise à jour incrémentale exacte
+    assert t_air.shape == modeles_demo.chaleur.grille.forme
     assert modeles_demo.chaleur.grille.transform.a == 20
 
 

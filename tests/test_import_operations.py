@@ -1185,8 +1185,9 @@ def test_donnees_partagees_par_la_commande(dossier_demo_copie, monkeypatch, caps
     assert len(base.lire_operations()) == len(avant) + 3
 
     vues: list = []
-    monkeypatch.setattr(modeles, "calculer_eau_territoire", lambda occupation, zones, parametres: vues.append(zones)
-                        or pd.DataFrame())
+    # zones remises au modèle de l'eau (calcul complet ou comptes de la mise à jour incrémentale)
+    monkeypatch.setattr(modeles, "calculer_eau_modeles",
+                        lambda occupation, zones, parametres, chaleur: vues.append(zones) or pd.DataFrame())
     modeles.calculer_modeles_territoire(dossier_demo_copie, cache_disque=False)
     assert len(vues) == 1 and not set(vues[0]["operation_id"]) & set(nouvelles["id"])
     validees = base.lire_zones().query("validation == 'validee'")  # seules les validées entrent dans les modèles
