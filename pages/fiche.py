@@ -26,7 +26,9 @@ st.title("Fiche opération")
 if operations.empty:
     st.info("Aucune opération enregistrée.")
     st.stop()
-noms = dict(zip(operations["id"].astype(int), operations["nom"].astype(str) + " — " + operations["code_insee"]))
+communes = commun.noms_communes()
+noms = dict(zip(operations["id"].astype(int), operations["nom"].astype(str) + " — "
+                + operations["code_insee"].map(lambda c: communes.get(str(c), str(c)))))
 demande = st.query_params.get("id")
 identifiants = sorted(noms)
 index = identifiants.index(int(demande)) if demande and demande.isdigit() and int(demande) in noms else 0
@@ -42,6 +44,7 @@ types, revetements = lire_types_site(), lire_revetements()["libelle"]
 
 st.subheader(operation["nom"])
 st.caption(" · ".join(filter(None, [
+    commun.nommer_commune(operation["code_insee"]),
     types.get(operation["type_site"], operation["type_site"]), STATUTS.get(operation["statut"]),
     f"validation : {VALIDATIONS.get(operation['validation'], '').lower()}",
     f"fin des travaux : {operation['date_fin_travaux']:%d/%m/%Y}" if pd.notna(operation["date_fin_travaux"]) else None,
