@@ -62,13 +62,20 @@ def chercher_interdits(texte: str) -> list[str]:
     return trouves
 
 
+CALME = """() => !!document.querySelector("[data-testid='stMain'] h1")
+    && !document.querySelector("[data-testid='stStatusWidget'] [data-testid='stStatusWidgetRunningIcon']")
+    && !document.querySelector("[data-testid='stMain'] [data-stale='true']")"""
+
+
 def attendre_calme(page, delai_ms: int = 90_000) -> None:
-    """Attend la fin de l'exécution Streamlit (icône « en cours » absente), puis le rendu des cartes."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] "
-                           "[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=delai_ms)
-    page.wait_for_timeout(600)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] "
-                           "[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=delai_ms)
+    """Attend la fin de l'exécution Streamlit : titre de page affiché, icône « en cours » absente et aucun
+    élément périmé, trois fois de suite à 400 ms d'intervalle (l'icône n'apparaît qu'après un délai) ; puis le
+    rendu des cartes."""
+    calmes = 0
+    while calmes < 3:
+        page.wait_for_function(CALME, timeout=delai_ms)
+        page.wait_for_timeout(400)
+        calmes = calmes + 1 if page.evaluate(CALME) else 0
     for cadre in page.frames[1:]:
         try:
             cadre.wait_for_load_state("load", timeout=20_000)
@@ -129,7 +136,7 @@ def ouvrir_session(navigateur, url: str, role: Role, largeur: int = LARGEUR_ORDI
         page.get_by_text(role.nom_affiche).first.wait_for(timeout=60_000)
     else:
         page.goto(url + "/", wait_until="domcontentloaded")
-    page.locator("[data-testid='stSidebarNav']").wait_for(timeout=90_000)
+    page.locator("[data-testid='stSidebarNav']").wait_for(state="attached", timeout=90_000)
     attendre_calme(page)
     return contexte, page
 
@@ -143,13 +150,16 @@ def lister_pages(page) -> list[str]:
 
 def aller_a(page, libelle: str) -> None:
     """Ouvre une page par son lien de la barre latérale (ouverte si besoin) et attend son rendu complet."""
+    lien = page.locator("[data-testid='stSidebarNav'] a").filter(has=page.get_by_text(libelle, exact=True)).first
+    if not lien.evaluate("e => { const r = e.getBoundingClientRect(); return r.right > 0 && r.left < innerWidth; }"):
+        page.locator("[data-testid='stExpandSidebarButton']").click()  # téléphone : barre latérale repliée
+        page.wait_for_timeout(600)
+    lien.click()
+    page.wait_for_timeout(800)
     barre = page.locator("[data-testid='stSidebar']")
-    if barre.get_attribute("aria-expanded") == "false":
-        page.locator("[data-testid='stExpandSidebarButton']").click()
+    if page.viewport_size["width"] < 600 and barre.get_attribute("data-collapsed") == "false":
+        page.locator("[data-testid='stSidebarCollapseButton'] button").first.click()  # libère la page
         page.wait_for_timeout(400)
-    page.locator("[data-testid='stSidebarNav'] a").filter(
-        has=page.get_by_text(libelle, exact=True)).first.click()
-    page.wait_for_timeout(300)
     attendre_calme(page)
 
 
