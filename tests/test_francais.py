@@ -174,3 +174,15 @@ def test_journal_du_demo_lisible(dossier_demo):
                 for cle in (json.loads(diff) if isinstance(json.loads(diff), dict) else {})}
     bruts = {cle for cle in cles if "_" in libelle(cle)}
     assert not bruts
+
+
+def test_axes_d_annees_reconnus():
+    import sys
+
+    sys.path.insert(0, str(RACINE / "tests" / "navigateur"))
+    from parcours import _est_axe_des_annees
+
+    assert _est_axe_des_annees(["2019", "2020", "2021"])
+    assert _est_axe_des_annees(["2 018", "2 020", "2 022"])
+    assert not _est_axe_des_annees(["0", "2 000", "4 000"])
+    assert not _est_axe_des_annees(["Sète", "Mèze"])

@@ -95,15 +95,43 @@ def _ignorer_cadre_detache(exc: Exception) -> None:
         raise exc
 
 
+TEXTE_HORS_FIGURES = """() => {
+    const figures = Array.from(document.querySelectorAll('.js-plotly-plot'));
+    const avant = figures.map(f => f.style.display);
+    figures.forEach(f => { f.style.display = 'none'; });
+    const texte = document.body.innerText;
+    figures.forEach((f, i) => { f.style.display = avant[i]; });
+    return texte;
+}"""
+GRADUATIONS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(f =>
+    ['xtick', 'ytick'].map(c => Array.from(f.querySelectorAll('.' + c + ' text')).map(t => t.textContent)))"""
+
+
 def lire_texte_visible(page) -> str:
-    """Texte visible de la page et de ses cadres (cartes folium, composants)."""
-    textes = [page.inner_text("body")]
+    """Texte visible de la page (hors figures plotly, voir :func:`lire_graduations_annees`) et de ses cadres
+    (cartes folium, composants)."""
+    textes = [page.evaluate(TEXTE_HORS_FIGURES)]
     for cadre in page.frames[1:]:
         try:
             textes.append(cadre.locator("body").inner_text(timeout=5_000))
         except Exception as exc:  # noqa: BLE001 - cadre détaché ou vide
             _ignorer_cadre_detache(exc)
-    return "\n".join(textes)
+    return "\n".join(textes) + "\n" + "\n".join(lire_graduations_annees(page))
+
+
+def _est_axe_des_annees(graduations: list[str]) -> bool:
+    nombres = [re.sub(r"[\s\u00a0\u202f]", "", g) for g in graduations]
+    if len(nombres) < 2 or not all(n.isdigit() for n in nombres):
+        return False
+    valeurs = [int(n) for n in nombres]
+    ecarts = {b - a for a, b in zip(valeurs, valeurs[1:])}
+    return all(1900 <= v <= 2100 for v in valeurs) and ecarts <= {1, 2, 5}
+
+
+def lire_graduations_annees(page) -> list[str]:
+    """Graduations des axes d'années des figures plotly (axe dont toutes les graduations sont des années qui se
+    suivent) : le texte sur lequel chercher « 2 018 ». Les axes de valeurs (« 2 000 m² ») n'y sont pas."""
+    return [g for axe in page.evaluate(GRADUATIONS) if _est_axe_des_annees(axe) for g in axe]
 
 
 def creer_comptes(dossier: Path) -> None:
