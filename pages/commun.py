@@ -457,11 +457,13 @@ def filtrer_operations(operations, filtres: Filtres):
 
 
 COLONNES_ANNEES = {"annee", "Année", "Annee", "année"}
+COLONNES_CLES = ("Nom", "Commune", "Territoire", "Couche", "Parcelle")  # épinglée : la première présente
 
 
 def configurer_colonnes(table, cle: str | None = None) -> dict:
     """Configuration des colonnes d'un tableau : nombres au format du navigateur (français : 12 345,6), années
-    sans séparateur (« 2018 »), colonne ``cle`` (ou la première colonne de texte) épinglée à gauche."""
+    sans séparateur (« 2018 »), colonne ``cle`` épinglée à gauche (par défaut « Nom », « Commune »… ou la
+    première colonne de texte) : elle reste en vue quand on fait défiler un tableau large."""
     import pandas as pd
 
     configuration = {}
@@ -473,8 +475,9 @@ def configurer_colonnes(table, cle: str | None = None) -> dict:
         elif pd.api.types.is_numeric_dtype(serie) and not pd.api.types.is_bool_dtype(serie):
             configuration[colonne] = st.column_config.NumberColumn(format="localized")
     if cle is None:
+        preferees = [c for c in COLONNES_CLES if c in table.columns]
         texte = [c for c in table.columns if table[c].dtype == object and c not in configuration]
-        cle = texte[0] if texte else None
+        cle = (preferees or texte or [None])[0]
     if cle is not None and cle in table.columns:
         base = configuration.get(cle) or st.column_config.Column()
         base["pinned"] = True

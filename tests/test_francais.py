@@ -186,3 +186,16 @@ def test_axes_d_annees_reconnus():
     assert _est_axe_des_annees(["2 018", "2 020", "2 022"])
     assert not _est_axe_des_annees(["0", "2 000", "4 000"])
     assert not _est_axe_des_annees(["Sète", "Mèze"])
+
+
+def test_colonnes_des_tableaux_annees_et_colonne_cle():
+    from pages import commun
+
+    table = pd.DataFrame({"Opération": [1, 2], "Code INSEE": ["34301", "34157"], "Nom": ["Cour", None],
+                          "Année": [2018, 2019], "Surface (m²)": [1234.5, float("nan")]})
+    configuration = commun.configurer_colonnes(table)
+    assert configuration["Année"]["type_config"]["format"] == "%d"
+    assert configuration["Surface (m²)"]["type_config"]["format"] == "localized"
+    assert configuration["Nom"]["pinned"] is True
+    assert not any(c.get("pinned") for nom, c in configuration.items() if nom != "Nom")
+    assert commun.nettoyer_vides(table)["Nom"].tolist() == ["Cour", "—"]
