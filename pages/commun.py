@@ -24,6 +24,7 @@ from indicateurs.calcul import (
     calculer_indicateurs_groupes,
     calculer_indicateurs_operations,
 )
+from indicateurs.catalogue import titre_axe
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
@@ -458,12 +459,14 @@ def filtrer_operations(operations, filtres: Filtres):
 
 COLONNES_ANNEES = {"annee", "Année", "Annee", "année"}
 COLONNES_CLES = ("Nom", "Commune", "Territoire", "Couche", "Parcelle")  # épinglée : la première présente
+CHIFFRE_CLE = "surface_desimpermeabilisee"  # code du catalogue : sa colonne reste en vue dans les tableaux larges
 
 
-def configurer_colonnes(table, cle: str | None = None) -> dict:
+def configurer_colonnes(table, cle=None) -> dict:
     """Configuration des colonnes d'un tableau : nombres au format du navigateur (français : 12 345,6), années
-    sans séparateur (« 2018 »), colonne ``cle`` épinglée à gauche (par défaut « Nom », « Commune »… ou la
-    première colonne de texte) : elle reste en vue quand on fait défiler un tableau large."""
+    sans séparateur (« 2018 »), colonnes clés épinglées à gauche : ``cle`` (un nom ou une liste), sinon le nom
+    (« Nom », « Commune »… ou la première colonne de texte) et le chiffre clé (surface désimperméabilisée) ; elles
+    restent en vue quand on fait défiler un tableau large."""
     import pandas as pd
 
     configuration = {}
@@ -477,11 +480,12 @@ def configurer_colonnes(table, cle: str | None = None) -> dict:
     if cle is None:
         preferees = [c for c in COLONNES_CLES if c in table.columns]
         texte = [c for c in table.columns if table[c].dtype == object and c not in configuration]
-        cle = (preferees or texte or [None])[0]
-    if cle is not None and cle in table.columns:
-        base = configuration.get(cle) or st.column_config.Column()
-        base["pinned"] = True
-        configuration[cle] = base
+        cle = [*(preferees or texte)[:1], *[c for c in (titre_axe(CHIFFRE_CLE),) if c in table.columns]]
+    for colonne in [cle] if isinstance(cle, str) else cle:
+        if colonne in table.columns:
+            base = configuration.get(colonne) or st.column_config.Column()
+            base["pinned"] = True
+            configuration[colonne] = base
     return configuration
 
 
@@ -496,7 +500,7 @@ def nettoyer_vides(table):
     return table
 
 
-def afficher_tableau(table, hauteur: int | None = None, cle: str | None = None) -> None:
+def afficher_tableau(table, hauteur: int | None = None, cle=None) -> None:
     """Tableau aux nombres au format du navigateur (français : 12 345,6), sans index, années « 2018 », colonne
     clé épinglée (``cle``, ou la première colonne de texte : le nom reste en vue quand on fait défiler)."""
     options = {"height": hauteur} if hauteur else {}

@@ -84,7 +84,7 @@ with droite:
         commun.afficher_tableau(pd.DataFrame({
             "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
             "Après": zones["revetement_apres"].map(revetements).to_numpy(),
-            "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}))
+            "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
         score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(commun.parametres_territoire()))
         st.markdown(f"**Chaleur** ({score['libelle']}) : capacité de rafraîchissement "
                     f"{formater_nombre(score['cc_avant'], 2)} → {formater_nombre(score['cc_apres'], 2)}, soit "

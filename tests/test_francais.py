@@ -192,10 +192,13 @@ def test_colonnes_des_tableaux_annees_et_colonne_cle():
     from pages import commun
 
     table = pd.DataFrame({"Opération": [1, 2], "Code INSEE": ["34301", "34157"], "Nom": ["Cour", None],
-                          "Année": [2018, 2019], "Surface (m²)": [1234.5, float("nan")]})
+                          "Année": [2018, 2019], "Surface (m²)": [1234.5, float("nan")],
+                          "Surface désimperméabilisée (m²)": [10.0, 20.0]})
     configuration = commun.configurer_colonnes(table)
     assert configuration["Année"]["type_config"]["format"] == "%d"
     assert configuration["Surface (m²)"]["type_config"]["format"] == "localized"
     assert configuration["Nom"]["pinned"] is True
-    assert not any(c.get("pinned") for nom, c in configuration.items() if nom != "Nom")
+    assert configuration["Surface désimperméabilisée (m²)"]["pinned"] is True  # le chiffre clé reste en vue
+    assert [nom for nom, c in configuration.items() if c.get("pinned")] == ["Nom", "Surface désimperméabilisée (m²)"] \
+        or {nom for nom, c in configuration.items() if c.get("pinned")} == {"Nom", "Surface désimperméabilisée (m²)"}
     assert commun.nettoyer_vides(table)["Nom"].tolist() == ["Cour", "—"]

@@ -240,8 +240,8 @@ class EchelleMetrique(MacroElement):
 
 
 # Légendes : jamais plus d'un quart de la carte (45 % × 45 % au plus, défilement au-delà) ; un clic sur le titre
-# les replie ou les déplie ; sur une carte étroite (téléphone, < 600 px) elles sont repliées au départ.
-LARGEUR_TELEPHONE_PX = 600
+# les replie ou les déplie ; sur une carte étroite (téléphone, < 480 px) elles sont repliées au départ.
+LARGEUR_TELEPHONE_PX = 480
 STYLE_LEGENDES = f"""
 .desimper-legende {{ max-width: 45%; max-height: 45%; overflow: auto; box-sizing: border-box; }}
 .desimper-legende .desimper-legende-titre {{ cursor: pointer; user-select: none; }}

@@ -62,15 +62,20 @@ def chercher_interdits(texte: str) -> list[str]:
     return trouves
 
 
-CALME = """() => !!document.querySelector("[data-testid='stMain'] h1")
-    && !document.querySelector("[data-testid='stStatusWidget'] [data-testid='stStatusWidgetRunningIcon']")
-    && !document.querySelector("[data-testid='stMain'] [data-stale='true']")"""
+# État du script publié par Streamlit sur l'élément stApp (« running », « notRunning »…) : l'icône « en cours »
+# n'est pas affichée avec la barre d'outils minimale.
+CALME = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const etat = app ? app.getAttribute("data-test-script-state") : "initial";
+    return !!document.querySelector("[data-testid='stMain'] h1")
+        && !["initial", "running", "rerunRequested", "stopRequested"].includes(etat)
+        && !document.querySelector("[data-testid='stMain'] [data-stale='true']");
+}"""
 
 
 def attendre_calme(page, delai_ms: int = 90_000) -> None:
-    """Attend la fin de l'exécution Streamlit : titre de page affiché, icône « en cours » absente et aucun
-    élément périmé, trois fois de suite à 400 ms d'intervalle (l'icône n'apparaît qu'après un délai) ; puis le
-    rendu des cartes."""
+    """Attend la fin de l'exécution Streamlit : titre de page affiché, script arrêté et aucun élément périmé,
+    trois fois de suite à 400 ms d'intervalle ; puis le rendu des cartes."""
     calmes = 0
     while calmes < 3:
         page.wait_for_function(CALME, timeout=delai_ms)
