@@ -219,9 +219,8 @@ def nom_fichier(role: Role, libelle: str, largeur: int) -> str:
 
 HAUTEUR_MAX_CAPTURE = 12_000
 MESURER_HAUTEUR = """() => Math.max(document.body.scrollHeight, ...Array.from(document.querySelectorAll(
-    "[data-testid='stMain'], [data-testid='stAppViewContainer'], [data-testid='stMainBlockContainer'], "
-    + "[data-testid='stSidebarContent']"))
-    .map(e => e.scrollHeight))"""
+    "[data-testid='stMain'], [data-testid='stAppViewContainer'], [data-testid='stMainBlockContainer']"
+    + (innerWidth > 600 ? ", [data-testid='stSidebarContent']" : ""))).map(e => e.scrollHeight))"""
 
 
 def capturer(page, dossier: Path, role: Role, libelle: str) -> list[Path]:
