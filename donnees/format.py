@@ -24,3 +24,35 @@ def formater_montant(montant: float | int | None) -> str:
         return formater_nombre(None)
     centimes = round(float(montant), 2) != round(float(montant))
     return formater_nombre(montant, 2 if centimes else 0, "€")
+
+
+FUSEAU_AFFICHAGE = "Europe/Paris"  # horodatages stockés en UTC sans fuseau (donnees/magasin), lus en heure de Paris
+JAMAIS = "jamais"
+
+
+def formater_horodatage(valeur, vide: str = JAMAIS) -> str:
+    """Horodatage UTC (sans fuseau = UTC) affiché en heure de Paris « 02/12/2026 05:38 » ; ``vide`` s'il manque."""
+    import pandas as pd
+
+    if valeur is None or (not isinstance(valeur, str) and pd.isna(valeur)) or valeur == "":
+        return vide
+    try:
+        moment = pd.Timestamp(valeur)
+    except (ValueError, TypeError):
+        return str(valeur)
+    if pd.isna(moment):
+        return vide
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    return moment.tz_convert(FUSEAU_AFFICHAGE).strftime("%d/%m/%Y %H:%M")
+
+
+def formater_date(valeur, vide: str = "—") -> str:
+    """Date « 15/09/2024 » (jour, sans heure ni fuseau) ; ``vide`` si elle manque."""
+    import pandas as pd
+
+    if valeur is None or (not isinstance(valeur, str) and pd.isna(valeur)) or valeur == "":
+        return vide
+    try:
+        return pd.Timestamp(valeur).strftime("%d/%m/%Y")
+    except (ValueError, TypeError):
+        return str(valeur)

@@ -583,10 +583,17 @@ def _tous_les_champs() -> dict[str, Champ]:
     return tous
 
 
+# Champs du journal qui ne sont pas des champs de l'opération (comptes, gestion) : libellés de l'historique.
+LIBELLES_JOURNAL = {"derniere_connexion": "dernière connexion", "email": "adresse électronique", "role": "rôle",
+                    "echecs_connexion": "échecs de connexion", "bloque_jusqua": "blocage jusqu'à",
+                    "mot_de_passe_hash": "mot de passe", "actif": "compte actif"}
+
+
 def libelle(nom: str) -> str:
-    """Libellé français d'un champ de l'opération ou de ses listes (le nom lui-même s'il est inconnu)."""
+    """Libellé français d'un champ de l'opération ou de ses listes, ou d'un champ du journal (comptes) ; le nom
+    lui-même s'il est inconnu."""
     champ = _tous_les_champs().get(nom)
-    return champ.libelle if champ is not None else nom
+    return champ.libelle if champ is not None else LIBELLES_JOURNAL.get(nom, nom)
 
 
 def libelles() -> dict[str, str]:

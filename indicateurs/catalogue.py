@@ -38,7 +38,8 @@ NIVEAUX = {"operation", "commune", "annee", "parcelle", "grille"}
 SANS_UNITE = "—"
 # Colonnes d'identification des tableaux (pas des indicateurs) : libellés pour légendes et en-têtes.
 COLONNES_IDENTIFIANTS = {
-    "operation_id": "Opération", "code_insee": "Code INSEE", "nom": "Nom", "type_site": "Type de site",
+    "operation_id": "Opération", "code_insee": "Code INSEE", "commune": "Commune", "nom": "Nom",
+    "type_site": "Type de site",
     "statut": "Statut", "validation": "Validation", "annee": "Année", "territoire": "Territoire",
     "financeur": "Financeur", "id": "Parcelle",
 }

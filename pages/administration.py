@@ -12,6 +12,7 @@ from donnees.schemas import SCHEMAS
 from donnees.sources import lire_sources
 from indicateurs.parametres import lire_parametres, lire_table_parametres
 from pages import commun
+from donnees.format import formater_horodatage
 from vues.format import formater_nombre
 from vues.methode import formater_parametre
 
@@ -214,11 +215,14 @@ comptes = facade.lire_utilisateurs()
 if comptes.empty:
     st.caption("Aucun compte pour l'instant.")
 else:
-    affichage = comptes.assign(role=comptes["role"].map(ROLES).fillna(comptes["role"]))
-    colonnes = {"email": "Adresse", "nom": "Nom", "role": "Rôle", "communes": "Communes", "actif": "Actif",
-                "derniere_connexion": "Dernière connexion", "echecs_connexion": "Échecs"}
-    st.dataframe(affichage[[c for c in colonnes if c in affichage.columns]].rename(columns=colonnes),
-                 hide_index=True, width="stretch")
+    # Noms des communes à côté des codes, heure de Paris, « jamais » pour un compte qui ne s'est pas connecté.
+    affichage = comptes.assign(role=comptes["role"].map(ROLES).fillna(comptes["role"]),
+                               communes=comptes["communes"].map(commun.nommer_communes),
+                               derniere_connexion=comptes["derniere_connexion"].map(formater_horodatage))
+    colonnes = {"nom": "Nom", "email": "Adresse", "role": "Rôle", "communes": "Communes", "actif": "Actif",
+                "derniere_connexion": "Dernière connexion (heure de Paris)", "echecs_connexion": "Échecs"}
+    commun.afficher_tableau(affichage[[c for c in colonnes if c in affichage.columns]].rename(columns=colonnes),
+                            cle="Nom")
 
 with st.expander("Créer un compte", expanded=comptes.empty):
     with st.form("admin_creer"):
@@ -239,9 +243,13 @@ with st.expander("Créer un compte", expanded=comptes.empty):
 
 if not comptes.empty:
     with st.expander("Modifier un compte"):
-        choisi = st.selectbox("Compte", list(comptes["email"]), key="admin_compte")
+        libelles_comptes = dict(zip(comptes["email"], comptes["nom"].astype(str) + " — " + comptes["email"]))
+        choisi = st.selectbox("Compte", list(comptes["email"]), key="admin_compte", format_func=libelles_comptes.get)
         ligne = comptes.set_index("email").loc[choisi]
-        actuelles = [c for c in str(ligne.get("communes") or "").replace(" ", "").split(",") if c in noms]
+        rattachees_avant = ligne.get("communes")
+        if isinstance(rattachees_avant, str):
+            rattachees_avant = rattachees_avant.replace(" ", "").split(",")
+        actuelles = [c for c in (rattachees_avant if isinstance(rattachees_avant, list) else []) if c in noms]
         with st.form("admin_modifier"):
             gauche, droite = st.columns(2)
             nom = gauche.text_input("Nom", value=str(ligne["nom"]))

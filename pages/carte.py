@@ -25,8 +25,10 @@ operations = commun.filtrer_operations(commun.charger_operations(), filtres)
 table = commun.calculer_communes(filtres).set_index("territoire").drop(CODE_BASSIN)
 
 st.title("Carte")
-gauche, milieu, droite = st.columns([3, 2, 2])
-couche = gauche.segmented_control("Couche", COUCHES, default=COUCHES[0], key="carte_couche") or COUCHES[0]
+# Sélecteur de couche sur sa propre ligne, en pastilles qui passent à la ligne : entièrement visible de 390 à
+# 1440 px (un contrôle segmenté dans une colonne coupait « Parcelles d'une commune »).
+couche = st.pills("Couche", COUCHES, default=COUCHES[0], key="carte_couche") or COUCHES[0]
+milieu, droite = st.columns([1, 1])
 couleur_par = milieu.radio("Opérations colorées par", list(COULEURS), format_func=COULEURS.get, horizontal=True,
                            key="carte_couleur")
 if operations.empty:

@@ -24,6 +24,7 @@ from indicateurs.calcul import (
     calculer_indicateurs_groupes,
     calculer_indicateurs_operations,
 )
+from indicateurs.catalogue import titre_axe
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
@@ -36,7 +37,8 @@ from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexpor
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
 from vues.cartes import convertir_contours_geojson, legender_rampe, lire_fonds_carte, lire_styles
 from vues.fiches import construire_fiche_html
-from vues.figures import configurer_export
+from vues.figures import configurer_export, habiller_figure
+from vues.format import formater_nombre
 from vues.images import creer_vignette, grille_en_png
 
 journal = logging.getLogger(__name__)
@@ -310,8 +312,49 @@ def verifier_donnees_pretes() -> dict | None:
     return territoire
 
 
+def _texte_css(texte: str) -> str:
+    """Chaîne CSS (propriété ``content``) : guillemets et barres obliques inverses échappés."""
+    return '"' + texte.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def limite_televersement() -> str:
+    """Taille maximale d'un fichier téléversé, lue dans le réglage ``server.maxUploadSize`` (« 50 Mo »)."""
+    return formater_nombre(st.get_option("server.maxUploadSize"), 0, "Mo")
+
+
+def _feuille_de_style() -> str:
+    """Feuille de style française : téléverseur (textes anglais de Streamlit masqués, texte et limite en
+    français, la limite lue dans le réglage ``server.maxUploadSize``), infobulles de la barre d'outils plotly."""
+    from donnees.photos import TAILLE_MAX_OCTETS
+    from vues.figures import TITRES_BOUTONS_PLOTLY
+
+    limite = limite_televersement()
+    limite_photos = formater_nombre(TAILLE_MAX_OCTETS / 2**20, 0, "Mo")
+    zone = "[data-testid='stFileUploaderDropzone']"
+    consignes = f"{zone} [data-testid='stFileUploaderDropzoneInstructions']"
+    regles = [
+        f"{consignes} > * {{ display: none; }}",
+        f"{consignes}::before {{ content: "
+        f"{_texte_css(f'Glissez-déposez un fichier ici · {limite} au plus par fichier')}; "
+        "font-size: 0.875rem; color: rgba(49, 51, 63, 0.7); }",
+        f".st-key-saisie_photos {consignes}::before {{ content: "
+        f"{_texte_css(f'Glissez-déposez vos photos ici · {limite_photos} au plus par photo')}; }}",
+        f"{zone} button p {{ display: none; }}",
+        f"{zone} button::after {{ content: {_texte_css('Parcourir')}; }}",
+    ]
+    regles += [f".js-plotly-plot .plotly [data-title={_texte_css(anglais)}]::after "
+               f"{{ content: {_texte_css(francais)}; }}" for anglais, francais in TITRES_BOUTONS_PLOTLY.items()]
+    return "<style>\n" + "\n".join(regles) + "\n</style>"
+
+
+def injecter_styles() -> None:
+    """Ajoute la feuille de style française à la page (appelée une fois par exécution, par la barre latérale)."""
+    st.html(_feuille_de_style())
+
+
 def afficher_barre_laterale(territoire: dict | None) -> None:
     """Barre latérale commune à toutes les pages : territoire et badge « démonstration »."""
+    injecter_styles()
     with st.sidebar:
         st.markdown("### Désimper")
         if territoire:
@@ -410,8 +453,10 @@ def calculer_annees(filtres: Filtres):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_operations(url: str, revision: tuple, filtres: Filtres):
-    return calculer_indicateurs_operations(charger_operations(), charger_zones(), charger_financements(),
-                                           parametres_territoire(), filtres)
+    # Colonne « commune » (nom) à côté du code INSEE : tableaux et exports la reprennent.
+    return exports.nommer_communes(calculer_indicateurs_operations(
+        charger_operations(), charger_zones(), charger_financements(), parametres_territoire(), filtres),
+        noms_communes())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -428,7 +473,7 @@ def calculer_groupes(filtres: Filtres, cle: str):
 @st.cache_data(show_spinner=False, max_entries=32)
 def _exporter_operations(url: str, revision: tuple, filtres: Filtres, format_fichier: str) -> bytes:
     operations = filtrer_operations(charger_operations(), filtres)  # géométries et champs exportés
-    return exports.exporter_operations(calculer_operations(filtres), operations, format_fichier)
+    return exports.exporter_operations(calculer_operations(filtres), operations, format_fichier, noms_communes())
 
 
 def exporter_operations(filtres: Filtres, format_fichier: str) -> bytes:
@@ -544,26 +589,73 @@ def filtrer_operations(operations, filtres: Filtres):
 # ------------------------------------------------------------------------------------ widgets
 
 
-def afficher_tableau(table, hauteur: int | None = None) -> None:
-    """Tableau aux nombres au format du navigateur (français : 12 345,6), sans index."""
+COLONNES_ANNEES = {"annee", "Année", "Annee", "année"}
+COLONNES_CLES = ("Nom", "Commune", "Territoire", "Couche", "Parcelle")  # épinglée : la première présente
+CHIFFRE_CLE = "surface_desimpermeabilisee"  # code du catalogue : sa colonne reste en vue dans les tableaux larges
+
+
+def configurer_colonnes(table, cle=None) -> dict:
+    """Configuration des colonnes d'un tableau : nombres au format du navigateur (français : 12 345,6), années
+    sans séparateur (« 2018 »), colonnes clés épinglées à gauche : ``cle`` (un nom ou une liste), sinon le nom
+    (« Nom », « Commune »… ou la première colonne de texte) et le chiffre clé (surface désimperméabilisée) ; elles
+    restent en vue quand on fait défiler un tableau large."""
     import pandas as pd
 
-    configuration = {colonne: st.column_config.NumberColumn(format="localized")
-                     for colonne in table.columns if pd.api.types.is_numeric_dtype(table[colonne])
-                     and not pd.api.types.is_bool_dtype(table[colonne])}
+    configuration = {}
+    for colonne in table.columns:
+        serie = table[colonne]
+        if str(colonne) in COLONNES_ANNEES or str(colonne).lower().startswith("année"):
+            configuration[colonne] = st.column_config.NumberColumn(format="%d") \
+                if pd.api.types.is_numeric_dtype(serie) else st.column_config.TextColumn()
+        elif pd.api.types.is_numeric_dtype(serie) and not pd.api.types.is_bool_dtype(serie):
+            configuration[colonne] = st.column_config.NumberColumn(format="localized")
+    if cle is None:
+        preferees = [c for c in COLONNES_CLES if c in table.columns]
+        texte = [c for c in table.columns if table[c].dtype == object and c not in configuration]
+        cle = [*(preferees or texte)[:1], *[c for c in (titre_axe(CHIFFRE_CLE),) if c in table.columns]]
+    for colonne in [cle] if isinstance(cle, str) else cle:
+        if colonne in table.columns:
+            base = configuration.get(colonne) or st.column_config.Column()
+            base["pinned"] = True
+            configuration[colonne] = base
+    return configuration
+
+
+def nettoyer_vides(table):
+    """Copie où les cellules vides (None, NaN, NaT) d'une colonne de texte sont « — » : jamais « None »."""
+    import pandas as pd
+
+    table = table.copy()
+    for colonne in table.columns:
+        if table[colonne].dtype == object or isinstance(table[colonne].dtype, pd.StringDtype):
+            table[colonne] = table[colonne].astype(object).where(table[colonne].notna(), "—")
+    return table
+
+
+def afficher_tableau(table, hauteur: int | None = None, cle=None) -> None:
+    """Tableau aux nombres au format du navigateur (français : 12 345,6), sans index, années « 2018 », colonne
+    clé épinglée (``cle``, ou la première colonne de texte : le nom reste en vue quand on fait défiler)."""
     options = {"height": hauteur} if hauteur else {}
-    st.dataframe(table, hide_index=True, width="stretch", column_config=configuration, **options)
+    st.dataframe(nettoyer_vides(table), hide_index=True, width="stretch",
+                 column_config=configurer_colonnes(table, cle), **options)
+
+
+def telecharger(libelle: str, donnees, nom_fichier: str, mime: str, **options) -> None:
+    """Bouton de téléchargement qui ne relance pas la page (deux clics à la suite : deux fichiers)."""
+    st.download_button(libelle, donnees, nom_fichier, mime=mime, on_click="ignore", **options)
 
 
 def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) -> None:
-    """Figure plotly + guide de lecture d'une ligne + téléchargement des données (CSV pour Excel).
+    """Figure plotly habillée en français + guide de lecture d'une ligne + téléchargement des données (CSV pour
+    Excel).
 
     L'image PNG se télécharge avec l'icône « appareil photo » de la figure.
     """
-    st.plotly_chart(figure, width="stretch", config=configurer_export(nom_fichier), key=f"figure_{cle}")
+    st.plotly_chart(habiller_figure(figure), width="stretch", config=configurer_export(nom_fichier),
+                    key=f"figure_{cle}")
     st.caption(f"{guide} — Image : icône appareil photo de la figure.")
-    st.download_button("Télécharger les données (CSV)", exporter_table(donnees, "csv"), f"{nom_fichier}.csv",
-                       mime=TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
+    telecharger("Télécharger les données (CSV)", exporter_table(donnees, "csv"), f"{nom_fichier}.csv",
+                TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
 
 
 # ------------------------------------------------------------------------------------ communes
@@ -591,6 +683,28 @@ def calculer_commune(code: str, filtres: Filtres) -> tuple:
     """(table par commune avec les ratios des villes pairs, ligne de la commune ``code``, ligne du bassin)."""
     table = indicateurs.ajouter_ratios(calculer_communes(filtres), charger_couche("communes"))
     return (table, *indicateurs.extraire_commune(table, code))
+
+
+def noms_communes() -> dict[str, str]:
+    """Nom de chaque commune du territoire par code INSEE (couche des communes, jamais une table codée en dur)."""
+    communes = charger_couche("communes_affichage")
+    return dict(zip(communes["code_insee"].astype(str), communes["nom"].astype(str)))
+
+
+def nommer_commune(code) -> str:
+    """« Sète (34301) » : nom de la commune à côté de son code INSEE (le code seul s'il est inconnu)."""
+    nom = noms_communes().get(str(code))
+    return f"{nom} ({code})" if nom else str(code)
+
+
+def nommer_communes(codes) -> str:
+    """Communes nommées « Sète (34301), Mèze (34157) », triées par nom ; « — » s'il n'y en a aucune."""
+    if codes is None or isinstance(codes, float):
+        return "—"
+    if isinstance(codes, str):
+        codes = [c.strip() for c in codes.split(",") if c.strip()]
+    noms = noms_communes()
+    return ", ".join(nommer_commune(c) for c in sorted(codes, key=lambda c: noms.get(str(c), str(c)))) or "—"
 
 
 def choisir_commune(cle: str = "commune_choisie") -> str:

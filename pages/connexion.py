@@ -44,7 +44,7 @@ if st.session_state.pop("session_expiree", False):
 if not est_public(utilisateur):
     st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — "
                f"{ROLES.get(utilisateur.role, utilisateur.role)}"
-               + (f", communes {', '.join(sorted(utilisateur.communes))}" if utilisateur.communes else ""))
+               + (f", communes : {commun.nommer_communes(utilisateur.communes)}" if utilisateur.communes else ""))
     afficher_a_corriger()
     afficher_a_valider()
     if st.button("Se déconnecter", icon=":material/logout:"):

@@ -26,7 +26,9 @@ st.title("Fiche opération")
 if operations.empty:
     st.info("Aucune opération enregistrée.")
     st.stop()
-noms = dict(zip(operations["id"].astype(int), operations["nom"].astype(str) + " — " + operations["code_insee"]))
+communes = commun.noms_communes()
+noms = dict(zip(operations["id"].astype(int), operations["nom"].astype(str) + " — "
+                + operations["code_insee"].map(lambda c: communes.get(str(c), str(c)))))
 demande = st.query_params.get("id")
 identifiants = sorted(noms)
 index = identifiants.index(int(demande)) if demande and demande.isdigit() and int(demande) in noms else 0
@@ -42,6 +44,7 @@ types, revetements = lire_types_site(), lire_revetements()["libelle"]
 
 st.subheader(operation["nom"])
 st.caption(" · ".join(filter(None, [
+    commun.nommer_commune(operation["code_insee"]),
     types.get(operation["type_site"], operation["type_site"]), STATUTS.get(operation["statut"]),
     f"validation : {VALIDATIONS.get(operation['validation'], '').lower()}",
     f"fin des travaux : {operation['date_fin_travaux']:%d/%m/%Y}" if pd.notna(operation["date_fin_travaux"]) else None,
@@ -81,7 +84,7 @@ with droite:
         commun.afficher_tableau(pd.DataFrame({
             "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
             "Après": zones["revetement_apres"].map(revetements).to_numpy(),
-            "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}))
+            "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
         score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(commun.parametres_territoire()))
         st.markdown(f"**Chaleur** ({score['libelle']}) : capacité de rafraîchissement "
                     f"{formater_nombre(score['cc_avant'], 2)} → {formater_nombre(score['cc_apres'], 2)}, soit "

@@ -1,6 +1,7 @@
 """Page « Importer des opérations » : fichier SIG, CSV ou XLSX → correspondance des colonnes → aperçu avec
 les erreurs par ligne → import tout-ou-rien ou des seules lignes valides, avec les droits du compte."""
 
+import pandas as pd
 import streamlit as st
 
 from donnees.import_operations import (
@@ -12,7 +13,9 @@ from donnees.import_operations import (
     proposer_correspondance,
 )
 from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_date
 from pages import commun
+from vues.tableaux import traduire_codes
 
 MODES = {"tout_ou_rien": "Tout ou rien : rien n'est écrit si une ligne est en erreur",
          "lignes_valides": "Seulement les lignes valides"}
@@ -23,6 +26,23 @@ EN_TETES_APERCU = {"operation": "Opération", "lignes": "Lignes", "etat": "État
                    "nb_zones": "Zones", "surface_m2": "Surface (m²)", "surface_declaree_m2": "Surface déclarée (m²)",
                    "localisation_approximative": "Localisation "
                    "approximative"}
+
+OUI_NON = {True: "oui", False: "non"}
+
+
+def traduire_apercu(lignes: pd.DataFrame) -> pd.DataFrame:
+    """Aperçu lisible : libellés au lieu des codes (type de site, statut), commune nommée à côté de son code,
+    dates « 15/09/2024 », oui/non, en-têtes français."""
+    lignes = traduire_codes(lignes)
+    if "code_insee" in lignes.columns:
+        lignes["code_insee"] = lignes["code_insee"].map(commun.nommer_commune)
+    if "date_fin_travaux" in lignes.columns:
+        lignes["date_fin_travaux"] = lignes["date_fin_travaux"].map(formater_date)
+    if "localisation_approximative" in lignes.columns:
+        lignes["localisation_approximative"] = lignes["localisation_approximative"].map(
+            lambda v: OUI_NON.get(bool(v), "—") if pd.notna(v) else "—")
+    return lignes.rename(columns={**EN_TETES_APERCU, "code_insee": "Commune"})
+
 
 utilisateur = commun.utilisateur_courant()
 facade = commun.obtenir_facade()
@@ -39,14 +59,14 @@ def lire_modele_xlsx() -> bytes:
 
 
 st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KML, CSV (géométrie en WKT ou "
-            "références cadastrales « AB 123 ») et XLSX. 50 Mo au plus. Chaque ligne est contrôlée ; vous "
-            "choisissez ensuite d'importer tout ou seulement les lignes valides.")
+            f"références cadastrales « AB 123 ») et XLSX. {commun.limite_televersement()} au plus. Chaque ligne "
+            "est contrôlée ; vous choisissez ensuite d'importer tout ou seulement les lignes valides.")
 st.download_button("Télécharger le modèle XLSX", lire_modele_xlsx(), "modele_import_desimper.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                   icon=":material/download:")
+                   icon=":material/download:", on_click="ignore")
 perimetre = facade.lire_perimetre("creer")  # None : toutes les communes
 if perimetre is not None:
-    st.caption(f"Votre compte peut importer dans : {', '.join(sorted(perimetre))}.")
+    st.caption(f"Votre compte peut importer dans : {commun.nommer_communes(perimetre)}.")
 
 fichier = st.file_uploader("Fichier à importer", key="import_fichier",
                            type=["geojson", "json", "gpkg", "zip", "kml", "kmz", "csv", "xlsx"])
@@ -105,9 +125,7 @@ if len(apercu.erreurs):
                  column_config={"Message": st.column_config.TextColumn(width="large")})
 if len(apercu.apercu):
     st.markdown("**Aperçu**")
-    lignes_apercu = apercu.apercu.drop(columns=apercu.apercu.geometry.name)
-    st.dataframe(lignes_apercu.astype(object).where(lignes_apercu.notna(), "").rename(columns=EN_TETES_APERCU),
-                 hide_index=True, width="stretch")
+    commun.afficher_tableau(traduire_apercu(apercu.apercu.drop(columns=apercu.apercu.geometry.name)), cle="Nom")
 
 mode = st.radio("Mode d'import", list(MODES), format_func=MODES.get, key="import_mode")
 if st.button("Importer", type="primary", icon=":material/upload:", disabled=not apercu.operations):

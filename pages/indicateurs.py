@@ -142,4 +142,4 @@ for bouton, (libelle_bouton, format_fichier) in zip(boutons, [("CSV (Excel)", "c
                                                              ("GeoJSON", "geojson"), ("GeoPackage", "gpkg")]):
     bouton.download_button(libelle_bouton, commun.exporter_operations(filtres, format_fichier),
                            f"operations.{format_fichier}", mime=commun.TYPES_MIME[format_fichier],
-                           icon=":material/download:")
+                           icon=":material/download:", on_click="ignore")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_horodatage
 from donnees.modele_operation import resumer_changements
 from pages import actions_operation, commun
 from vues.tableaux import preparer_tableau
@@ -52,10 +53,11 @@ affichage = preparer_tableau(tableau.sort_values("operation_id", ascending=False
                               "supprimee": "Supprimée"})
 st.caption(f"{len(operations)} opérations. Sélectionnez une ligne pour agir sur l'opération ou voir son "
            "historique.")
-selection = st.dataframe(affichage, hide_index=True, width="stretch", height=min(360, 35 * (len(affichage) + 1) + 3),
-                         on_select="rerun",
+# Nom épinglé à gauche (reste en vue quand on fait défiler), année « 2018 », cellules vides « — ».
+selection = st.dataframe(commun.nettoyer_vides(affichage), hide_index=True, width="stretch",
+                         height=min(360, 35 * (len(affichage) + 1) + 3), on_select="rerun",
                          selection_mode="single-row", key="operations_tableau",
-                         column_config={"Surface des zones (m²)": st.column_config.NumberColumn(format="localized")})
+                         column_config=commun.configurer_colonnes(affichage, cle="Nom"))
 lignes = selection.selection.rows if selection else []
 identifiants = [int(i) for i in affichage["Opération"]]
 if lignes:  # une ligne cliquée dans le tableau choisit l'opération
@@ -88,7 +90,7 @@ if facade.peut("lire_journal", code, operation):
         st.caption("Aucune entrée au journal.")
     else:
         st.dataframe(pd.DataFrame({
-            "Date": pd.to_datetime(journal["horodatage"]).dt.strftime("%d/%m/%Y %H:%M"),
+            "Date (heure de Paris)": journal["horodatage"].map(formater_horodatage),
             "Auteur": journal["auteur"], "Action": journal["action"].map(ACTIONS_JOURNAL).fillna(journal["action"]),
             "Champs": journal["diff"].map(resumer_changements)}).iloc[::-1], hide_index=True, width="stretch")
 else:

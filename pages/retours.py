@@ -66,4 +66,4 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
             operation, noms.get(operation["code_insee"], ""), indicateurs.loc[ident] if ident in indicateurs.index
             else None, [i for i in images if i[2]])
         liens[1].download_button("Imprimer", imprimable.encode("utf-8"), f"fiche_{ident}.html", mime="text/html",
-                                 key=f"imprimer_{ident}", icon=":material/print:")
+                                 key=f"imprimer_{ident}", icon=":material/print:", on_click="ignore")

@@ -6,6 +6,7 @@ déclarés ``exporte=True`` dans :mod:`donnees.modele_operation` s'y ajoutent so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -18,11 +19,14 @@ from indicateurs.calcul import calculer_indicateurs_operations
 from indicateurs.communs import Filtres, masque_filtres
 from indicateurs.parametres import lire_parametres
 from services.magasin import lire_registre
+from services.referentiel import lire_couche_territoire
 from vues.tableaux import preparer_tableau
 
-__all__ = ["COLONNES_EXPORT", "FORMATS", "TYPES_MIME", "exporter_operations", "exporter_registre", "exporter_table"]
+__all__ = ["COLONNES_EXPORT", "FORMATS", "TYPES_MIME", "exporter_operations", "exporter_registre", "exporter_table",
+           "lire_noms_communes", "nommer_communes"]
 
-COLONNES_EXPORT = ["operation_id", "code_insee", "nom", "type_site", "statut", "validation", "annee", "surface_zones",
+COLONNES_EXPORT = ["operation_id", "code_insee", "commune", "nom", "type_site", "statut", "validation", "annee",
+                   "surface_zones",
                    "surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "montant_aides", "taux_aide",
                    "cout_par_m2"]
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
@@ -50,19 +54,38 @@ def _ajouter_champs_exportes(par_operation: pd.DataFrame, operations: pd.DataFra
     return presents
 
 
-def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame | None, format_fichier: str) -> bytes:
+def lire_noms_communes(dossier: Path | None = None) -> dict[str, str]:
+    """Nom de chaque commune par code INSEE, lu dans la couche des communes du territoire."""
+    communes = lire_couche_territoire("communes_affichage", dossier)
+    return dict(zip(communes["code_insee"].astype(str), communes["nom"].astype(str)))
+
+
+def nommer_communes(par_operation: pd.DataFrame, noms_communes: Mapping[str, str] | None) -> pd.DataFrame:
+    """Copie avec la colonne ``commune`` (nom) juste après ``code_insee`` ; vide si le nom est inconnu, gardée si
+    elle existe déjà."""
+    table = par_operation.copy()
+    if "commune" in table.columns or "code_insee" not in table.columns:
+        return table
+    noms = table["code_insee"].astype(str).map(dict(noms_communes or {}))
+    table.insert(table.columns.get_loc("code_insee") + 1, "commune", noms)
+    return table
+
+
+def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame | None, format_fichier: str,
+                        noms_communes: Mapping[str, str] | None = None) -> bytes:
     """Opérations retenues au format demandé : tableau (CSV, XLSX) ou couche (GeoJSON, GeoPackage).
 
     ``par_operation`` : indicateurs par opération (:func:`indicateurs.calcul.calculer_indicateurs_operations`) ;
     ``operations`` : les mêmes opérations avec leur géométrie (pour les formats géographiques) et les champs
-    déclarés exportés, ajoutés sous leur libellé après :data:`COLONNES_EXPORT`.
+    déclarés exportés, ajoutés sous leur libellé après :data:`COLONNES_EXPORT` ; ``noms_communes`` : nom par
+    code INSEE (:func:`lire_noms_communes`), écrit dans la colonne ``commune`` à côté du code.
     """
-    par_operation = par_operation.copy()
+    par_operation = nommer_communes(par_operation, noms_communes)
     ajoutes = _ajouter_champs_exportes(par_operation, operations)
     colonnes = COLONNES_EXPORT + ajoutes
     if format_fichier in ("csv", "xlsx"):
-        return exporter_table(preparer_tableau(par_operation, colonnes, {nom: libelle_colonne(nom) for nom in ajoutes}),
-                              format_fichier, "opérations")
+        libelles = {"commune": "Commune", **{nom: libelle_colonne(nom) for nom in ajoutes}}
+        return exporter_table(preparer_tableau(par_operation, colonnes, libelles), format_fichier, "opérations")
     geographique = operations[["id", "geometry"]].rename(columns={"id": "operation_id"}).merge(
         par_operation[colonnes], on="operation_id")
     return exporter_geojson(geographique) if format_fichier == "geojson" else exporter_geopackage(geographique)
@@ -75,4 +98,5 @@ def exporter_registre(format_fichier: str, dossier: Path | None = None, filtres:
     parametres = lire_parametres(lire_territoire(dossier).get("parametres"))
     operations, zones, financements = lire_registre(dossier)
     par_operation = calculer_indicateurs_operations(operations, zones, financements, parametres, filtres)
-    return exporter_operations(par_operation, operations.loc[masque_filtres(operations, filtres)], format_fichier)
+    return exporter_operations(par_operation, operations.loc[masque_filtres(operations, filtres)], format_fichier,
+                               lire_noms_communes(dossier))

@@ -202,7 +202,7 @@ def test_cli_exporte_le_registre_comme_l_application(dossier_demo, tmp_path, cap
     from donnees.magasin import Magasin
     from indicateurs.calcul import calculer_indicateurs_operations
     from indicateurs.parametres import lire_parametres
-    from services.exports import exporter_operations
+    from services.exports import exporter_operations, lire_noms_communes
 
     monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
     sortie = tmp_path / "operations.csv"
@@ -213,4 +213,5 @@ def test_cli_exporte_le_registre_comme_l_application(dossier_demo, tmp_path, cap
     operations, zones, financements = magasin.lire_operations(), magasin.lire_zones(), magasin.lire_financements()
     magasin.fermer()
     par_operation = calculer_indicateurs_operations(operations, zones, financements, lire_parametres())
-    assert sortie.read_bytes() == exporter_operations(par_operation, operations, "csv")
+    assert sortie.read_bytes() == exporter_operations(par_operation, operations, "csv",
+                                                      lire_noms_communes(dossier_demo))

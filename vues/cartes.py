@@ -109,8 +109,9 @@ def creer_carte_vide(emprise: tuple[float, float, float, float], hauteur: str = 
     styles = lire_styles()
     xmin, ymin, xmax, ymax = emprise
     carte = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], zoom_start=11, tiles=None,
-                       control_scale=True, height=hauteur, prefer_canvas=False,
+                       control_scale=False, height=hauteur, prefer_canvas=False,
                        zoom_snap=0.25, zoom_delta=0.5)
+    EchelleMetrique().add_to(carte)
     ajouter_fonds_carte(carte, fond)
     carte.get_root().header.add_child(Element(
         f"<style>.leaflet-container {{ background: {styles['fond_carte']}; }}</style>"))
@@ -280,19 +281,60 @@ def legender_rampe(palette: list[str], minimum: float, maximum: float, decimales
     return [(formater_nombre(v, decimales, unite), palette[r]) for v, r in zip(valeurs, rangs)]
 
 
-class Legende(MacroElement):
-    """Légende HTML fixe (coin bas droit par défaut) : titre et pastilles colorées, textes échappés."""
+class EchelleMetrique(MacroElement):
+    """Barre d'échelle en mètres et kilomètres seulement (folium ``control_scale`` ajoute les miles et pieds),
+    en bas à droite, au-dessus de l'attribution (les légendes occupent le bas à gauche)."""
 
     _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, position: "bottomright"}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "EchelleMetrique"
+
+
+# Légendes : jamais plus d'un quart de la carte (45 % × 45 % au plus, défilement au-delà) ; un clic sur le titre
+# les replie ou les déplie ; sur une carte étroite (téléphone, < 480 px) elles sont repliées au départ.
+LARGEUR_TELEPHONE_PX = 480
+STYLE_LEGENDES = f"""
+.desimper-legende {{ max-width: 45%; max-height: 45%; overflow: auto; box-sizing: border-box; }}
+.desimper-legende .desimper-legende-titre {{ cursor: pointer; user-select: none; }}
+.desimper-legende .desimper-legende-titre::after {{ content: " ▾"; color: #666; }}
+.desimper-legende.repliee .desimper-legende-entrees {{ display: none; }}
+.desimper-legende.repliee .desimper-legende-titre::after {{ content: " ▸"; }}
+@media (max-width: {LARGEUR_TELEPHONE_PX - 1}px) {{
+  .desimper-legende {{ font-size: 12px !important; padding: 5px 7px !important; }}
+  .desimper-legende:not(.depliee) .desimper-legende-entrees {{ display: none; }}
+  .desimper-legende:not(.depliee) .desimper-legende-titre::after {{ content: " ▸"; }}
+  .desimper-legende.depliee .desimper-legende-titre::after {{ content: " ▾"; }}
+}}
+"""
+
+
+class Legende(MacroElement):
+    """Légende HTML fixe (coin bas droit par défaut) : titre et pastilles colorées, textes échappés ; repliable
+    (clic sur le titre), repliée au départ sur un téléphone, un quart de la carte au plus."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}<style>{{ this.style }}</style>{% endmacro %}
         {% macro html(this, kwargs) %}
         <div class="desimper-legende" style="position:absolute; {{ this.position }} z-index:1000;
              background:rgba(255,255,255,0.92); padding:8px 10px; border-radius:6px;
              box-shadow:0 1px 4px rgba(0,0,0,0.3); font:13px/1.35 sans-serif; color:#222;">
-          <div style="font-weight:600; margin-bottom:4px;">{{ this.titre }}</div>
+          <div class="desimper-legende-titre" role="button" tabindex="0" title="Replier ou déplier la légende"
+               style="font-weight:600; margin-bottom:4px;"
+               onclick="this.parentNode.classList.toggle(
+                 window.innerWidth < {{ this.largeur_telephone }} ? 'depliee' : 'repliee')"
+               >{{ this.titre }}</div>
+          <div class="desimper-legende-entrees">
           {% for libelle, couleur in this.entrees %}
           <div><span style="display:inline-block; width:11px; height:11px; border-radius:{{ this.rayon }};
                background:{{ couleur }}; margin-right:6px; border:1px solid #fff;"></span>{{ libelle }}</div>
           {% endfor %}
+          </div>
         </div>
         {% endmacro %}
     """)
@@ -305,6 +347,8 @@ class Legende(MacroElement):
         self.rayon = "50%" if forme == "rond" else "2px"
         self.titre = html.escape(titre)
         self.entrees = [(html.escape(libelle), couleur) for libelle, couleur in entrees]
+        self.largeur_telephone = LARGEUR_TELEPHONE_PX
+        self.style = STYLE_LEGENDES
 
 
 def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataFrame,

@@ -22,6 +22,36 @@ def mettre_en_page(figure: go.Figure, titre_y: str, titre_x: str | None = None, 
                          legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
     figure.update_yaxes(title_text=titre_y, rangemode="tozero", tickformat=",~r")
     figure.update_xaxes(title_text=titre_x)
+    return habiller_figure(figure)
+
+
+ANNEES_PLAUSIBLES = (1900, 2100)
+
+
+def _axe_des_annees(valeurs) -> bool:
+    """Vrai si les valeurs sont des années entières (1900–2100) : affichées « 2018 », jamais « 2 018 »."""
+    serie = pd.to_numeric(pd.Series(list(valeurs) if valeurs is not None else []), errors="coerce")
+    if serie.empty or serie.isna().any():
+        return False
+    return bool(((serie % 1 == 0) & serie.between(*ANNEES_PLAUSIBLES)).all())
+
+
+def habiller_figure(figure: go.Figure) -> go.Figure:
+    """Habillage français commun à toute figure (idempotent) : séparateurs « , » et espace, police, années sans
+    séparateur sur les axes et au survol, infobulle française par défaut (valeur et nom de la série)."""
+    figure.update_layout(separators=SEPARATEURS_FR, font=POLICE,
+                         hoverlabel=dict(font=dict(family=POLICE["family"], size=14)))
+    for trace in figure.data:
+        horizontal = getattr(trace, "orientation", None) == "h"
+        categories = getattr(trace, "y" if horizontal else "x", None)  # axe des catégories ou du temps
+        if categories is not None and _axe_des_annees(categories):
+            if horizontal:
+                figure.update_yaxes(tickformat="d", hoverformat="d")
+            else:
+                figure.update_xaxes(tickformat="d", hoverformat="d")
+        if hasattr(trace, "hovertemplate") and trace.hovertemplate is None:
+            valeur, categorie = ("x", "y") if horizontal else ("y", "x")
+            trace.hovertemplate = f"%{{{categorie}}} : %{{{valeur}:,.~r}}<extra></extra>"
     return figure
 
 
@@ -115,8 +145,20 @@ def figure_ratio_sdage(table: pd.DataFrame, cible: float, titre: str) -> go.Figu
     return figure
 
 
+# Boutons gardés dans la barre d'outils plotly. Le plotly.js de Streamlit n'embarque que la langue anglaise
+# (config « locale: fr » sans effet) : les infobulles de ces boutons sont traduites par la feuille de style de
+# pages/commun.py (TITRES_BOUTONS_PLOTLY).
+BOUTONS_PLOTLY = ["toImage", "zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d"]
+TITRES_BOUTONS_PLOTLY = {
+    "Download plot as a PNG": "Télécharger l'image (PNG)", "Download plot": "Télécharger l'image",
+    "Zoom": "Zoomer sur une zone", "Pan": "Déplacer", "Zoom in": "Zoom avant", "Zoom out": "Zoom arrière",
+    "Autoscale": "Ajuster à toutes les données", "Reset axes": "Revenir à la vue initiale",
+    "Double-click to zoom back out": "Double-cliquez pour revenir à la vue initiale"}
+
+
 def configurer_export(nom_fichier: str) -> dict:
-    """Configuration plotly : bouton « télécharger en PNG » (haute définition), sans logo, en français."""
-    return {"displaylogo": False, "locale": "fr",
+    """Configuration plotly : bouton « télécharger en PNG » (haute définition), sans logo, boutons utiles seuls
+    (infobulles traduites en français par la feuille de style de l'application)."""
+    return {"displaylogo": False,
             "toImageButtonOptions": {"format": "png", "filename": nom_fichier, "scale": 2},
-            "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+            "modeBarButtons": [BOUTONS_PLOTLY]}

@@ -53,7 +53,7 @@ def test_import_et_saisie_selon_le_perimetre(monkeypatch, dossier_demo_copie):
     appli.run()
     assert not appli.exception, appli.exception
     assert [c.value for c in appli.caption if "peut importer dans" in c.value] == \
-        ["Votre compte peut importer dans : 34301."]
+        ["Votre compte peut importer dans : Sète (34301)."]  # nom de la commune à côté du code (issue 11)
     appli.switch_page("pages/saisie.py").run()
     assert not appli.exception, appli.exception
     assert appli.selectbox(key="saisie_commune").options == ["Sète (34301)"]
@@ -86,4 +86,4 @@ def test_connexion_et_barre_laterale_selon_la_session(monkeypatch, dossier_demo_
     _connecter(appli, comptes["referent"])
     appli.run()
     assert not appli.exception, appli.exception
-    assert any("Connecté : **Camille**" in s.value and "communes 34301" in s.value for s in appli.success)
+    assert any("Connecté : **Camille**" in s.value and "communes : Sète (34301)" in s.value for s in appli.success)
