@@ -40,7 +40,21 @@ def test_clic_sur_une_commune_ouvre_sa_page(page_app, dossier_demo):
     carte = page.frame_locator("iframe[title*='streamlit_folium']").first
     commune = carte.locator("path.desimper-commune").nth(3)
     commune.wait_for(state="attached", timeout=60_000)
-    commune.click(force=True)
+    # Un point de la commune que rien ne recouvre (légende, point d'opération, échelle) : le centre de la boîte
+    # d'une commune réelle (concave) peut tomber hors d'elle.
+    point = commune.evaluate("""(chemin) => {
+        const r = chemin.getBoundingClientRect();
+        for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
+            const x = r.left + r.width * i / 12, y = r.top + r.height * j / 12;
+            if (document.elementFromPoint(x, y) === chemin) return {x: x - r.left, y: y - r.top};
+        }
+        return null; }""")
+    assert point, "aucun point libre dans la commune"
+    # La carte entière dans la fenêtre d'abord, puis un clic de souris à l'écran, comme un utilisateur : un clic
+    # qui fait défiler le document de la carte pendant le geste n'atteint pas la commune.
+    page.locator("iframe[title*='streamlit_folium']").first.scroll_into_view_if_needed()
+    boite = commune.bounding_box()
+    page.mouse.click(boite["x"] + point["x"], boite["y"] + point["y"])
     page.wait_for_url("**/commune?code=*", timeout=60_000)
     attendre_application(page, "Commune")
     code = page.url.split("code=")[-1][:5]
