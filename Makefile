@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 INSTALLE := $(VENV)/.installe
 ACTIFS := static/node_modules/.installe
 PYTEST_OPTIONS ?=
+# Tests sur deux processus (pytest-xdist) ; `make test PARALLELE=` pour un seul. Jamais pour les bancs.
+PARALLELE ?= -n 2
 
 .PHONY: run test bench demo installer actifs
 
@@ -48,7 +50,7 @@ run: installer
 # puis les tests (dont tests/test_architecture.py, l'ordre des couches).
 test: installer
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest $(PYTEST_OPTIONS)
+	$(VENV)/bin/pytest $(PARALLELE) $(PYTEST_OPTIONS)
 
 bench: installer
 	$(VENV)/bin/pytest tests/bench -o addopts="" -p no:cacheprovider $(PYTEST_OPTIONS)
