@@ -357,37 +357,62 @@ def moyenner_par_etiquette(etiquettes: np.ndarray, valeurs: np.ndarray, masque: 
         return np.where(compte > 0, somme / np.maximum(compte, 1), np.nan), compte
 
 
+# Cellules de chaque géométrie déjà rastérisée, par (WKB, grille, règle des petites géométries) : après une
+# écriture, seules les zones nouvelles ou déplacées sont rastérisées à nouveau (mise à jour en secondes).
+_CELLULES_GEOMETRIES: dict[tuple, np.ndarray] = {}
+TAILLE_CACHE_CELLULES = 50_000  # géométries gardées (quelques centaines de cellules chacune au plus)
+
+
+def _rasteriser_geometrie(geometrie, grille: Grille, tout_touche_si_vide: bool) -> np.ndarray:
+    """Indices à plat des cellules dont le centre est dans ``geometrie`` (Lambert-93), rastérisée dans sa
+    fenêtre ; une géométrie trop petite pour couvrir un centre prend les cellules qu'elle touche."""
+    r, x0, y1 = grille.resolution, grille.x_min, grille.y_max
+    bx0, by0, bx1, by1 = shapely.bounds(geometrie)
+    col0 = int(np.clip(np.floor((bx0 - x0) / r), 0, grille.largeur))
+    col1 = int(np.clip(np.ceil((bx1 - x0) / r), 0, grille.largeur))
+    lig0 = int(np.clip(np.floor((y1 - by1) / r), 0, grille.hauteur))
+    lig1 = int(np.clip(np.ceil((y1 - by0) / r), 0, grille.hauteur))
+    if col1 <= col0 or lig1 <= lig0:
+        return np.empty(0, np.int64)
+    forme = (lig1 - lig0, col1 - col0)
+    transform = Affine(r, 0.0, x0 + col0 * r, 0.0, -r, y1 - lig0 * r)
+    fenetre = features.rasterize([(geometrie, 1)], out_shape=forme, transform=transform, fill=0, dtype="uint8")
+    if not fenetre.any() and tout_touche_si_vide:
+        fenetre = features.rasterize([(geometrie, 1)], out_shape=forme, transform=transform, fill=0,
+                                     dtype="uint8", all_touched=True)
+    lignes, colonnes = np.nonzero(fenetre)
+    return ((lignes + lig0) * grille.largeur + (colonnes + col0)).astype(np.int64)
+
+
 def indexer_cellules_geometries(geometries, grille: Grille, tout_touche_si_vide: bool = True
                                 ) -> tuple[np.ndarray, np.ndarray]:
     """Paires (n° de géométrie, indice de cellule à plat) des cellules dont le centre est dans chaque
     géométrie (Lambert-93), géométries superposées comprises.
 
     Rastérisation dans la fenêtre de chaque géométrie (pas de boucle sur les cellules) ; une géométrie
-    trop petite pour couvrir un centre de cellule prend les cellules qu'elle touche.
+    trop petite pour couvrir un centre de cellule prend les cellules qu'elle touche. Les cellules d'une
+    géométrie déjà vue sur la même grille sont relues en mémoire (mêmes indices).
     """
     geometries = np.asarray(geometries, dtype=object)
-    numeros, cellules = [], []
     if not len(geometries):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    bornes = shapely.bounds(geometries)
-    r, x0, y1 = grille.resolution, grille.x_min, grille.y_max
-    col0 = np.clip(np.floor((bornes[:, 0] - x0) / r).astype(np.int64), 0, grille.largeur)
-    col1 = np.clip(np.ceil((bornes[:, 2] - x0) / r).astype(np.int64), 0, grille.largeur)
-    lig0 = np.clip(np.floor((y1 - bornes[:, 3]) / r).astype(np.int64), 0, grille.hauteur)
-    lig1 = np.clip(np.ceil((y1 - bornes[:, 1]) / r).astype(np.int64), 0, grille.hauteur)
+    vides = shapely.is_missing(geometries)
+    vides[~vides] = shapely.is_empty(geometries[~vides])
+    cles = shapely.to_wkb(geometries)
+    numeros, cellules = [], []
     for i, geometrie in enumerate(geometries):
-        if geometrie is None or shapely.is_empty(geometrie) or col1[i] <= col0[i] or lig1[i] <= lig0[i]:
+        if vides[i]:
             continue
-        forme = (int(lig1[i] - lig0[i]), int(col1[i] - col0[i]))
-        transform = Affine(r, 0.0, x0 + col0[i] * r, 0.0, -r, y1 - lig0[i] * r)
-        fenetre = features.rasterize([(geometrie, 1)], out_shape=forme, transform=transform, fill=0,
-                                     dtype="uint8")
-        if not fenetre.any() and tout_touche_si_vide:
-            fenetre = features.rasterize([(geometrie, 1)], out_shape=forme, transform=transform, fill=0,
-                                         dtype="uint8", all_touched=True)
-        lignes, colonnes = np.nonzero(fenetre)
-        numeros.append(np.full(lignes.size, i, dtype=np.int64))
-        cellules.append((lignes + lig0[i]) * grille.largeur + (colonnes + col0[i]))
+        cle = (cles[i], grille, bool(tout_touche_si_vide))
+        trouvees = _CELLULES_GEOMETRIES.get(cle)
+        if trouvees is None:
+            trouvees = _rasteriser_geometrie(geometrie, grille, tout_touche_si_vide)
+            _CELLULES_GEOMETRIES[cle] = trouvees
+            while len(_CELLULES_GEOMETRIES) > TAILLE_CACHE_CELLULES:
+                _CELLULES_GEOMETRIES.pop(next(iter(_CELLULES_GEOMETRIES)))
+        if trouvees.size:
+            numeros.append(np.full(trouvees.size, i, dtype=np.int64))
+            cellules.append(trouvees)
     if not numeros:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(numeros), np.concatenate(cellules).astype(np.int64)

@@ -15,7 +15,8 @@ import streamlit as st
 from donnees.comptes import VISITEUR, Utilisateur, session_expiree
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
-from donnees.droits import est_public, filtrer_financements, lire_perimetre, peut
+from donnees.droits import est_public, filtrer_financements, lire_noms_communes, lire_perimetre, peut
+from donnees.droits import nommer_commune as nommer_code_commune
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
@@ -399,7 +400,8 @@ def parametres_territoire():
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
-    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat=True)
+    registre = (_charger_operations(url_base(), revision), _charger_zones(url_base(), revision))  # déjà en cache
+    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat=True, registre=registre)
 
 
 _MODELES_PRETS: set = set()  # clés de _modeles déjà calculées dans ce processus (pas d'encart à afficher)
@@ -454,7 +456,7 @@ def calculer_annees(filtres: Filtres):
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_operations(url: str, revision: tuple, filtres: Filtres):
     # Colonne « commune » (nom) à côté du code INSEE : tableaux et exports la reprennent.
-    return exports.nommer_communes(calculer_indicateurs_operations(
+    return exports.ajouter_colonne_commune(calculer_indicateurs_operations(
         charger_operations(), charger_zones(), charger_financements(), parametres_territoire(), filtres),
         noms_communes())
 
@@ -511,8 +513,9 @@ def afficher_filtres(territoire: dict) -> None:
                  default=list(indicateurs.STATUTS_REALISES), key="filtre_statuts",
                  help="Par défaut, les chiffres comptent les opérations réalisées (travaux terminés) ; en "
                       "travaux et programmées sont une projection, montrée à part.")
-        st.pills("Validation", list(VALIDATIONS), format_func=VALIDATIONS.get, selection_mode="multi",
-                 default=list(VALIDATIONS), key="filtre_validations")
+        if lire_perimetre(utilisateur_courant(), "lire_non_validees") != frozenset():  # sinon : validées seules
+            st.pills("Validation", list(VALIDATIONS), format_func=VALIDATIONS.get, selection_mode="multi",
+                     default=list(VALIDATIONS), key="filtre_validations")
         st.multiselect("Communes", sorted(noms, key=noms.get), format_func=noms.get, key="filtre_communes",
                        placeholder="Toutes les communes")
 
@@ -528,6 +531,8 @@ def lire_filtres() -> Filtres:
         plage = tuple(range(int(annees[0]), int(annees[1]) + 1))
     statuts = etat.get("filtre_statuts")
     validations = etat.get("filtre_validations")
+    if lire_perimetre(utilisateur_courant(), "lire_non_validees") == frozenset():
+        validations = None  # filtre non proposé : le public ne lit que des opérations validées
     return Filtres(
         annees=plage,
         types=tuple(etat.get("filtre_types") or ()) or None,
@@ -686,15 +691,14 @@ def calculer_commune(code: str, filtres: Filtres) -> tuple:
 
 
 def noms_communes() -> dict[str, str]:
-    """Nom de chaque commune du territoire par code INSEE (couche des communes, jamais une table codée en dur)."""
-    communes = charger_couche("communes_affichage")
-    return dict(zip(communes["code_insee"].astype(str), communes["nom"].astype(str)))
+    """Nom de chaque commune du territoire par code INSEE (:func:`donnees.droits.lire_noms_communes`, en cache
+    tant que la couche ne change pas)."""
+    return lire_noms_communes()
 
 
 def nommer_commune(code) -> str:
     """« Sète (34301) » : nom de la commune à côté de son code INSEE (le code seul s'il est inconnu)."""
-    nom = noms_communes().get(str(code))
-    return f"{nom} ({code})" if nom else str(code)
+    return nommer_code_commune(str(code), noms_communes())
 
 
 def nommer_communes(codes) -> str:

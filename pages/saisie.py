@@ -216,26 +216,25 @@ if enregistrees is not None:
 # recréer la carte (les dessins en cours restent).
 cle_carte = f"saisie_carte_{code}_{edition['id'] if edition else jeton}"
 contours, envoi, _ = commun.charger_contours_saisie(code, st.session_state.get(cle_carte))
-cadastre = commun.charger_couche("parcelles")
-reperees = cadastre[cadastre["id"].isin(lire_references(st.session_state.get("saisie_parcelles", ""))[0])
-                    .to_numpy(bool) & cadastre["commune"].eq(code).to_numpy(bool)]
+# Parcelles données par référence (champ sous la carte : sa valeur est déjà dans l'état de session), retenues
+# une fois pour la carte, les contrôles et les zones.
+parcelles_ids, illisibles = lire_references(st.session_state.get("saisie_parcelles", ""))
+parcelles = commun.charger_couche("parcelles")
+retenues = parcelles[parcelles["id"].isin(parcelles_ids).to_numpy(bool) & parcelles["commune"].eq(code).to_numpy(bool)]
 retour = st_folium(carte, height=460, use_container_width=True, key=cle_carte,
                    returned_objects=["all_drawings"] + (["zoom", "bounds"] if envoi != "commune" else []),
-                   feature_group_to_add=construire_surimpression(contours, reperees))
+                   feature_group_to_add=construire_surimpression(contours, retenues))
 st.caption(f"Fond : photographies aériennes ou plans (bouton des fonds en haut à gauche). Parcelles et bâtiments "
            f"affichés à partir du zoom {lire_fonds_carte()['surimpression']['zoom_min']} ; parcelles données "
            "par référence en rose.")
 dessins = (retour or {}).get("all_drawings") or (st.session_state.get("saisie_dessins") or [])
-references = st.text_input(libelle_saisie("parcelles"), key="saisie_parcelles", placeholder="ex. AB 123, AB124")
-parcelles_ids, illisibles = lire_references(references)
+st.text_input(libelle_saisie("parcelles"), key="saisie_parcelles", placeholder="ex. AB 123, AB124")
 if illisibles:
     st.error(f"Références cadastrales illisibles : {', '.join(illisibles)}. Écrivez « AB 123 », « AB123 » ou "
              "l'identifiant à 14 caractères.")
 if parcelles_ids:
     commun.signaler_couche_absente("parcelles", "les références cadastrales ne peuvent pas être retrouvées ; "
                                                 "dessinez les zones sur la carte")
-parcelles = commun.charger_couche("parcelles")
-retenues = parcelles[parcelles["id"].isin(parcelles_ids).to_numpy(bool) & parcelles["commune"].eq(code).to_numpy(bool)]
 inconnues = sorted(set(parcelles_ids) - set(retenues["id"]))
 if inconnues:
     st.error(f"Parcelles introuvables dans {noms[code]} : {', '.join(inconnues)}. Vérifiez la section et le numéro.")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from donnees.config import dossier_donnees
+from donnees.droits import lire_noms_communes
 from donnees.modele_operation import champs_exportes, libelle_colonne
 from donnees.export import TYPES_MIME, exporter_csv, exporter_geojson, exporter_geopackage, exporter_xlsx
 from donnees.referentiel import lire_territoire
@@ -19,11 +20,10 @@ from indicateurs.calcul import calculer_indicateurs_operations
 from indicateurs.communs import Filtres, masque_filtres
 from indicateurs.parametres import lire_parametres
 from services.magasin import lire_registre
-from services.referentiel import lire_couche_territoire
 from vues.tableaux import preparer_tableau
 
 __all__ = ["COLONNES_EXPORT", "FORMATS", "TYPES_MIME", "exporter_operations", "exporter_registre", "exporter_table",
-           "lire_noms_communes", "nommer_communes"]
+           "lire_noms_communes", "ajouter_colonne_commune"]
 
 COLONNES_EXPORT = ["operation_id", "code_insee", "commune", "nom", "type_site", "statut", "validation", "annee",
                    "surface_zones",
@@ -54,13 +54,7 @@ def _ajouter_champs_exportes(par_operation: pd.DataFrame, operations: pd.DataFra
     return presents
 
 
-def lire_noms_communes(dossier: Path | None = None) -> dict[str, str]:
-    """Nom de chaque commune par code INSEE, lu dans la couche des communes du territoire."""
-    communes = lire_couche_territoire("communes_affichage", dossier)
-    return dict(zip(communes["code_insee"].astype(str), communes["nom"].astype(str)))
-
-
-def nommer_communes(par_operation: pd.DataFrame, noms_communes: Mapping[str, str] | None) -> pd.DataFrame:
+def ajouter_colonne_commune(par_operation: pd.DataFrame, noms_communes: Mapping[str, str] | None) -> pd.DataFrame:
     """Copie avec la colonne ``commune`` (nom) juste après ``code_insee`` ; vide si le nom est inconnu, gardée si
     elle existe déjà."""
     table = par_operation.copy()
@@ -78,9 +72,9 @@ def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame | 
     ``par_operation`` : indicateurs par opération (:func:`indicateurs.calcul.calculer_indicateurs_operations`) ;
     ``operations`` : les mêmes opérations avec leur géométrie (pour les formats géographiques) et les champs
     déclarés exportés, ajoutés sous leur libellé après :data:`COLONNES_EXPORT` ; ``noms_communes`` : nom par
-    code INSEE (:func:`lire_noms_communes`), écrit dans la colonne ``commune`` à côté du code.
+    code INSEE (:func:`donnees.droits.lire_noms_communes`), écrit dans la colonne ``commune`` à côté du code.
     """
-    par_operation = nommer_communes(par_operation, noms_communes)
+    par_operation = ajouter_colonne_commune(par_operation, noms_communes)
     ajoutes = _ajouter_champs_exportes(par_operation, operations)
     colonnes = COLONNES_EXPORT + ajoutes
     if format_fichier in ("csv", "xlsx"):

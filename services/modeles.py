@@ -236,7 +236,12 @@ def preparer_grille_territoire(dossier: Path, parametres=None, cache_disque: boo
     return occupation
 
 
-def _lire_zones_modeles(dossier: Path) -> pd.DataFrame:
+def _lire_zones_modeles(dossier: Path, registre: tuple | None = None) -> pd.DataFrame:
+    """Zones qui entrent dans les modèles, tirées de ``registre`` (opérations, zones) déjà lu, sinon du
+    magasin."""
+    if registre is not None:
+        operations, zones = registre
+        return selectionner_zones_modeles(zones, operations)
     with ouvrir_magasin(dossier) as magasin:
         return selectionner_zones_modeles(magasin.lire_zones(), magasin.lire_operations())
 
@@ -337,7 +342,7 @@ def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleu
 
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
                                 avec_eau: bool = True, incremental: bool = True, rappel=None,
-                                preparer_etat: bool = False) -> ModelesTerritoire:
+                                preparer_etat: bool = False, registre: tuple | None = None) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
 
     Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
@@ -346,7 +351,8 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     le dernier résultat en mémoire est mis à jour autour des zones changées (``incremental``), au lieu de
     tout recalculer ; le résultat est le même. ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
     ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
-    incrémentale est reconstruit en arrière-plan.
+    incrémentale est reconstruit en arrière-plan. ``registre`` : (opérations, zones) du registre **entier**
+    déjà lus dans le magasin (évite une seconde lecture) ; sinon lus ici.
     """
     annoncer = rappel or (lambda texte: None)
     dossier = Path(dossier) if dossier else dossier_donnees()
@@ -354,7 +360,7 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     annoncer("Lecture de l'occupation du sol…")
     occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
     annoncer("Lecture des opérations validées…")
-    zones = _lire_zones_modeles(dossier)
+    zones = _lire_zones_modeles(dossier, registre)
     annoncer("Modèle de chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées)…")
     chaleur = _obtenir_chaleur(dossier, occupation, zones, ParametresChaleur.depuis_parametres(parametres),
                                cache_disque, incremental, preparer_etat)

@@ -108,3 +108,28 @@ def enregistrer_mesure(fichier: str, cle: str, valeur) -> None:
     mesures = json.loads(chemin.read_text()) if chemin.exists() else {}
     mesures[cle] = valeur
     chemin.write_text(json.dumps(mesures, indent=2, ensure_ascii=False))
+
+
+APP = str(RACINE / "app.py")
+
+
+def connecter_appli(appli, utilisateur) -> None:
+    """Session AppTest ouverte au nom de ``utilisateur`` (comme après la page Connexion)."""
+    from datetime import datetime, timezone
+
+    appli.session_state["utilisateur"] = utilisateur
+    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+
+
+def lancer_appli(monkeypatch, dossier: Path, utilisateur=None, delai_s: int = 120):
+    """AppTest de ``app.py`` sur le dossier de données ``dossier`` (magasin SQLite du dossier), exécutée une fois,
+    au nom de ``utilisateur`` s'il est donné."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    appli = AppTest.from_file(APP, default_timeout=delai_s)
+    if utilisateur is not None:
+        connecter_appli(appli, utilisateur)
+    appli.run()
+    return appli

@@ -12,7 +12,7 @@
   contrôle qu'une zone saisie est bien dans la commune déclarée.
 """
 
-from donnees.droits.communes import lire_contours_communes, lire_noms_communes
+from donnees.droits.communes import lire_contours_communes, lire_noms_communes, nommer_commune
 from donnees.droits.facade import MagasinProtege
 from donnees.droits.politique import (
     ACTIONS,
@@ -49,6 +49,7 @@ __all__ = [
     "filtrer_operations",
     "lire_contours_communes",
     "lire_noms_communes",
+    "nommer_commune",
     "lire_perimetre",
     "peut",
     "verifier_zones_dans_commune",

@@ -3,17 +3,14 @@
 from pathlib import Path
 
 import pytest
+from outils import connecter_appli, lancer_appli
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def lancer_app(monkeypatch, dossier: Path) -> AppTest:
-    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
-    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
-    appli = AppTest.from_file(APP, default_timeout=120)
-    appli.run()
-    return appli
+    return lancer_appli(monkeypatch, dossier)
 
 
 def test_vue_ensemble_sur_la_demo(monkeypatch, dossier_demo):
@@ -349,11 +346,7 @@ def _referent_sete(magasin):
                         "une phrase de passe solide", auteur="test")
 
 
-def _connecter(appli, utilisateur) -> None:
-    from datetime import datetime, timezone
-
-    appli.session_state["utilisateur"] = utilisateur
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+_connecter = connecter_appli
 
 
 def _operation_validee_de(magasin, code: str) -> dict:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from outils import lancer_appli
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -14,11 +15,7 @@ MDP = "une phrase de passe solide"
 
 
 def _lancer(monkeypatch, dossier: Path) -> AppTest:
-    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
-    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
-    appli = AppTest.from_file(APP, default_timeout=180)
-    appli.run()
-    return appli
+    return lancer_appli(monkeypatch, dossier, delai_s=180)
 
 
 def _nombre(texte: str) -> int:
@@ -59,6 +56,9 @@ def test_surface_publique_par_defaut_egale_la_somme_des_realisees_validees(monke
     appli = _lancer(monkeypatch, dossier_demo)
     assert not appli.exception, appli.exception
     metriques = {m.label: m for m in appli.metric}
+    # le public ne lit que des opérations validées : pas de filtre « Validation » qui promettrait les autres
+    assert "Validation" not in {p.label for p in appli.sidebar.pills}
+    assert "Statut" in {p.label for p in appli.sidebar.pills}
     assert _nombre(metriques["Surface désimperméabilisée"].value) == pytest.approx(attendu, abs=1)
     assert _nombre(metriques["Nombre d'opérations"].value) == len(retenues)
     # la projection (validées, en travaux et programmées) est une carte à part, jamais additionnée
@@ -95,6 +95,7 @@ def test_cartes_du_referent_partagent_un_perimetre(monkeypatch, dossier_demo_cop
     appli.run()
     assert not appli.exception, appli.exception
 
+    assert "Validation" in {p.label for p in appli.sidebar.pills}  # il lit les non validées de sa commune
     legendes = [c.value for c in appli.caption if c.value.startswith("Périmètre :")]
     assert len(legendes) == 1 and legendes[0].startswith("Périmètre : vos communes (Sète)")
     assert all(m.help.endswith(legendes[0]) for m in appli.metric), [m.help for m in appli.metric]

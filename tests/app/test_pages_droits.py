@@ -1,8 +1,8 @@
 """AppTest : les pages posent leurs questions de droits à donnees.droits (aucun test de rôle dans une page)."""
 
-from datetime import datetime, timezone
 from pathlib import Path
 
+from outils import connecter_appli, lancer_appli
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -10,16 +10,10 @@ MDP = "une phrase de passe solide"
 
 
 def _lancer(monkeypatch, dossier: Path) -> AppTest:
-    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
-    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
-    appli = AppTest.from_file(APP, default_timeout=120)
-    appli.run()
-    return appli
+    return lancer_appli(monkeypatch, dossier)
 
 
-def _connecter(appli: AppTest, utilisateur) -> None:
-    appli.session_state["utilisateur"] = utilisateur
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+_connecter = connecter_appli
 
 
 def _comptes(dossier: Path) -> dict:

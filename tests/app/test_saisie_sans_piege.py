@@ -1,10 +1,10 @@
 """AppTest et fonctions : navigation selon les droits, file « À valider (n) » du syndicat, opérations « à
 corriger » montrées au référent, page Commune ouverte sur sa commune, suppression après confirmation."""
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from outils import lancer_appli
 from streamlit.testing.v1 import AppTest
 
 from donnees.comptes import VISITEUR, Utilisateur
@@ -37,14 +37,7 @@ def test_navigation_selon_les_droits(role):
 
 
 def _lancer(monkeypatch, dossier: Path, utilisateur=None) -> AppTest:
-    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier))
-    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
-    appli = AppTest.from_file(APP, default_timeout=120)
-    if utilisateur is not None:
-        appli.session_state["utilisateur"] = utilisateur
-        appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
-    appli.run()
-    return appli
+    return lancer_appli(monkeypatch, dossier, utilisateur)
 
 
 def _commune_a_valider(dossier: Path) -> str:

@@ -56,7 +56,8 @@ def _valider_une(magasin: Magasin) -> int:
 def _vue_ensemble(dossier, referentiel, parametres, incremental: bool):
     """Chaîne de la page après une écriture : registre, modèles, indicateurs par commune."""
     operations, zones, financements = lire_registre(dossier)
-    modeles = calculer_modeles_territoire(dossier, cache_disque=incremental, incremental=incremental)
+    modeles = calculer_modeles_territoire(dossier, cache_disque=incremental, incremental=incremental,
+                                          registre=(operations, zones))
     return indicateurs.assembler_indicateurs_communes(operations, zones, financements, referentiel, parametres,
                                                       None, modeles), modeles
 

@@ -5,7 +5,7 @@ indisponible » paraît et la surimpression vectorielle reste."""
 import pytest
 
 from test_pages_navigateur import attendre_application
-from test_saisie_navigateur import SORTIES, _preparer_territoire, _se_connecter
+from test_saisie_navigateur import SORTIES, _ouvrir_saisie_referent, _preparer_territoire
 
 pytestmark = pytest.mark.navigateur
 
@@ -41,14 +41,8 @@ def test_dessin_sur_les_contours_des_parcelles_hors_ligne(navigateur, dossier_de
     dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
     magasin.fermer()
     url = demarrer_serveur(dossier)
-    contexte = navigateur.new_context(viewport={"width": 1440, "height": 1100}, locale="fr-FR")
-    page = contexte.new_page()
-    erreurs: list[str] = []
-    page.on("pageerror", lambda exc: erreurs.append(str(exc)))
+    contexte, page, erreurs = _ouvrir_saisie_referent(navigateur, url)
     try:
-        _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
-        page.get_by_role("link", name="Saisir une opération").click()
-        attendre_application(page, "Saisir une opération")
         iframe, contenu, x, y = _ouvrir_carte(page, centre)
 
         # Surimpression : contours des parcelles (et du bâti) dans la carte, au zoom de saisie.

@@ -40,6 +40,19 @@ def _se_connecter(page, url: str, email: str, nom: str) -> None:
     page.get_by_text(nom).first.wait_for(timeout=30_000)
 
 
+def _ouvrir_saisie_referent(navigateur, url: str):
+    """Nouveau contexte (1440 px), référent de Sète connecté, page « Saisir une opération » ouverte ; rend
+    (contexte, page, erreurs JavaScript relevées)."""
+    contexte = navigateur.new_context(viewport={"width": 1440, "height": 1100}, locale="fr-FR")
+    page = contexte.new_page()
+    erreurs: list[str] = []
+    page.on("pageerror", lambda exc: erreurs.append(str(exc)))
+    _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
+    page.get_by_role("link", name="Saisir une opération").click()
+    attendre_application(page, "Saisir une opération")
+    return contexte, page, erreurs
+
+
 def _proprietes_carte(cadre) -> str:
     """Propriétés (fiche, nom…) de tous les objets GeoJSON de la carte Leaflet d'un cadre, en texte."""
     try:
@@ -280,14 +293,8 @@ def test_double_clic_sur_enregistrer_une_seule_operation(navigateur, dossier_dem
                                                          tmp_path_factory):
     dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
     url = demarrer_serveur(dossier)
-    contexte = navigateur.new_context(viewport={"width": 1440, "height": 1100}, locale="fr-FR")
-    page = contexte.new_page()
-    erreurs_js: list[str] = []
-    page.on("pageerror", lambda exc: erreurs_js.append(str(exc)))
+    contexte, page, erreurs_js = _ouvrir_saisie_referent(navigateur, url)
     try:
-        _se_connecter(page, url, "referent@sete.fr", "Camille Référente")
-        page.get_by_role("link", name="Saisir une opération").click()
-        attendre_application(page, "Saisir une opération")
         for essai, (nom, cliquer) in enumerate([
                 ("Double-clic rapide", lambda bouton: bouton.dblclick()),
                 ("Deux clics espacés", lambda bouton: _deux_clics_espaces(page, bouton))]):
