@@ -1,7 +1,6 @@
 """AppTest : chiffres qu'un financeur peut citer (issue 11) — réalisées par défaut, périmètre affiché."""
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -89,10 +88,7 @@ def test_cartes_du_referent_partagent_un_perimetre(monkeypatch, dossier_demo_cop
     referent = creer_compte(magasin, "referent@sete.fr", "Camille", "referent", ["34301"], MDP, auteur="test")
     magasin.fermer()
     operations, zones = _lire_magasin(dossier_demo_copie)
-    appli = _lancer(monkeypatch, dossier_demo_copie)
-    appli.session_state["utilisateur"] = referent
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
-    appli.run()
+    appli = lancer_appli(monkeypatch, dossier_demo_copie, referent, delai_s=180)
     assert not appli.exception, appli.exception
 
     assert "Validation" in {p.label for p in appli.sidebar.pills}  # il lit les non validées de sa commune
