@@ -340,8 +340,17 @@ def _feuille_de_style() -> str:
         "font-size: 0.875rem; color: rgba(49, 51, 63, 0.7); }",
         f".st-key-saisie_photos {consignes}::before {{ content: "
         f"{_texte_css(f'Glissez-déposez vos photos ici · {limite_photos} au plus par photo')}; }}",
-        f"{zone} button p {{ display: none; }}",
-        f"{zone} button::after {{ content: {_texte_css('Parcourir')}; }}",
+        f"{zone} button:not([data-testid='stBaseButton-minimal']) p {{ display: none; }}",
+        f"{zone} button:not([data-testid='stBaseButton-minimal'])::after {{ content: {_texte_css('Parcourir')}; }}",
+        # fichier déposé : taille écrite à l'anglaise (« 53.5MB ») masquée ; fichier refusé par le navigateur
+        # (trop gros, format non accepté) : la raison en français, sous son nom et dans l'infobulle
+        "[data-testid='stFileChipName'] + div { display: none; }",
+        "[data-testid='stFileChip'][aria-invalid='true'] [data-testid='stFileChipName']::after { display: block; "
+        f"content: {_texte_css(f'Refusé : plus de {limite} ou format non accepté')}; font-size: 0.75rem; "
+        "white-space: normal; }",
+        "[data-testid='stTooltipErrorContent'] { font-size: 0; }",
+        f"[data-testid='stTooltipErrorContent']::before {{ font-size: 0.875rem; content: "
+        f"{_texte_css(f'Fichier refusé : {limite} au plus, dans un des formats indiqués.')}; }}",
     ]
     regles += [f".js-plotly-plot .plotly [data-title={_texte_css(anglais)}]::after "
                f"{{ content: {_texte_css(francais)}; }}" for anglais, francais in TITRES_BOUTONS_PLOTLY.items()]

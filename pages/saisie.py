@@ -384,10 +384,17 @@ def enregistrer() -> None:
                          zip(lignes["Financeur"], lignes["Montant (€)"])],
     }
     deposees = [commun.PhotoDeposee(photo.getvalue(), photo.name, moments[photo.name]) for photo in photos or []]
+    # Modification : le magasin refuserait le second envoi d'un double clic (version déjà passée) ; le
+    # formulaire déjà enregistré dans cette session (même jeton) rend la réussite du premier envoi.
+    traites = st.session_state.setdefault("envois_saisie_traites", {})
     try:
-        ident, message = commun.enregistrer_saisie(operation, deposees, photos_gardees, edition,
-                                                   version_ouverte if edition is not None else None,
-                                                   jeton if edition is None else None)
+        if edition is not None and jeton in traites:
+            ident, message = traites[jeton]
+        else:
+            ident, message = commun.enregistrer_saisie(operation, deposees, photos_gardees, edition,
+                                                       version_ouverte if edition is not None else None,
+                                                       jeton if edition is None else None)
+            traites[jeton] = (ident, message)
     except ErreurDonnees as erreur:  # photos de la saisie refusée déjà retirées par le service
         if isinstance(erreur, commun.ConflitVersion):
             st.session_state["saisie_conflit"] = str(erreur)
