@@ -65,7 +65,7 @@ def afficher_objectifs() -> None:
                "(« bassin ») ou pour une commune. Les pages Vue d'ensemble, Commune et Indicateurs comparent la "
                "trajectoire à ces objectifs.")
     objectifs = commun.charger_couche("objectifs")
-    libelles = {"bassin": "Bassin (tout le territoire)", **{c: f"{noms[c]} ({c})" for c in codes}}
+    libelles = {"bassin": "Bassin (tout le territoire)", **{c: commun.nommer_commune(c) for c in codes}}
     tableau = pd.DataFrame({"territoire": objectifs["territoire"].astype(str),
                             "annee": objectifs["annee"].astype("Int64"),
                             "surface_m2": objectifs["surface_m2"].astype(float)}).sort_values(["territoire", "annee"])
@@ -81,7 +81,7 @@ def afficher_nouvelles_surfaces() -> None:
                "la commune, ou écart entre deux millésimes OCS GE), avec leur source. C'est le dénominateur du ratio "
                "de compensation SDAGE (cible 150 %).")
     surfaces = commun.charger_couche("nouvelles_surfaces")
-    libelles = {c: f"{noms[c]} ({c})" for c in codes}
+    libelles = {c: commun.nommer_commune(c) for c in codes}
     tableau = pd.DataFrame({"code_insee": surfaces["code_insee"].astype(str),
                             "annee": surfaces["annee"].astype("Int64"),
                             "surface_m2": surfaces["surface_m2"].astype(float),
@@ -230,7 +230,7 @@ with st.expander("Créer un compte", expanded=comptes.empty):
         email = gauche.text_input("Adresse électronique")
         nom = droite.text_input("Nom")
         role = gauche.selectbox("Rôle", list(ROLES), format_func=ROLES.get)
-        rattachees = droite.multiselect("Communes (référents)", codes, format_func=lambda c: f"{noms[c]} ({c})")
+        rattachees = droite.multiselect("Communes (référents)", codes, format_func=commun.nommer_commune)
         mot_de_passe = st.text_input("Mot de passe (laisser vide pour en générer un)", type="password")
         if st.form_submit_button("Créer le compte", type="primary"):
             def creer():
@@ -255,7 +255,7 @@ if not comptes.empty:
             nom = gauche.text_input("Nom", value=str(ligne["nom"]))
             role = droite.selectbox("Rôle", list(ROLES), index=list(ROLES).index(ligne["role"]),
                                     format_func=ROLES.get)
-            rattachees = st.multiselect("Communes", codes, default=actuelles, format_func=lambda c: f"{noms[c]} ({c})")
+            rattachees = st.multiselect("Communes", codes, default=actuelles, format_func=commun.nommer_commune)
             actif = st.checkbox("Compte actif", value=bool(ligne["actif"]))
             if st.form_submit_button("Enregistrer", type="primary"):
                 commun.executer_ecriture(

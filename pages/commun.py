@@ -730,7 +730,7 @@ def choisir_commune(cle: str = "commune_choisie") -> str:
     demande = st.query_params.get("code") or st.session_state.get(cle) or next(
         (c for c in codes if c in siennes), None)
     index = codes.index(demande) if demande in codes else 0
-    code = st.selectbox("Commune", codes, index=index, format_func=lambda c: f"{noms[c]} ({c})")
+    code = st.selectbox("Commune", codes, index=index, format_func=nommer_commune)
     st.session_state[cle] = code
     if st.query_params.get("code") != code:
         st.query_params["code"] = code

@@ -136,7 +136,7 @@ autorisees = sorted(noms if perimetre is None else [c for c in perimetre if c in
 if not autorisees:
     st.error("Votre compte n'est rattaché à aucune commune du territoire : demandez l'accès à un administrateur.")
     st.stop()
-code = st.selectbox(libelle_saisie("code_insee"), autorisees, format_func=lambda c: f"{noms[c]} ({c})",
+code = st.selectbox(libelle_saisie("code_insee"), autorisees, format_func=commun.nommer_commune,
                     key="saisie_commune", disabled=edition is not None)
 revetements = lire_revetements()
 libelles_revetements = revetements["libelle"].to_dict()
