@@ -348,6 +348,11 @@ def _feuille_de_style() -> str:
         "[data-testid='stFileChip'][aria-invalid='true'] [data-testid='stFileChipName']::after { display: block; "
         f"content: {_texte_css(f'Refusé : plus de {limite} ou format non accepté')}; font-size: 0.75rem; "
         "white-space: normal; }",
+        # champ de date : repères de saisie « jj / mm / aaaa » (Streamlit écrit « dd / mm / yyyy »)
+        *[f"[data-testid='stDateInputField'] [role='spinbutton'][data-placeholder='true'][data-type='{champ}'] "
+          f"{{ font-size: 0; }} [data-testid='stDateInputField'] [role='spinbutton'][data-placeholder='true']"
+          f"[data-type='{champ}']::before {{ content: {_texte_css(repere)}; font-size: 1rem; }}"
+          for champ, repere in (("day", "jj"), ("month", "mm"), ("year", "aaaa"))],
         "[data-testid='stTooltipErrorContent'] { font-size: 0; }",
         f"[data-testid='stTooltipErrorContent']::before {{ font-size: 0.875rem; content: "
         f"{_texte_css(f'Fichier refusé : {limite} au plus, dans un des formats indiqués.')}; }}",
@@ -627,11 +632,13 @@ def configurer_colonnes(table, cle=None) -> dict:
         preferees = [c for c in COLONNES_CLES if c in table.columns]
         texte = [c for c in table.columns if table[c].dtype == object and c not in configuration]
         cle = [*(preferees or texte)[:1], *[c for c in (titre_axe(CHIFFRE_CLE),) if c in table.columns]]
-    for colonne in [cle] if isinstance(cle, str) else cle:
-        if colonne in table.columns:
-            base = configuration.get(colonne) or st.column_config.Column()
-            base["pinned"] = True
-            configuration[colonne] = base
+    epinglees = [c for c in ([cle] if isinstance(cle, str) else cle) if c in table.columns]
+    for colonne in epinglees:
+        base = configuration.get(colonne) or st.column_config.Column()
+        base["pinned"] = True
+        if len(epinglees) > 1:  # sur un téléphone (390 px), les colonnes épinglées tiennent ensemble à l'écran
+            base["width"] = "small" if pd.api.types.is_numeric_dtype(table[colonne]) else "medium"
+        configuration[colonne] = base
     return configuration
 
 
