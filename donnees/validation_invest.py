@@ -1,0 +1,600 @@
+"""Validation des entrées du mode InVEST, séparée du calcul (comme ``validate()`` d'InVEST l'est d'``execute()``).
+
+Les fichiers sont lus et contrôlés **sans calculer ni écrire** ; chaque problème est rendu dans une liste
+(:class:`Probleme` : argument de la ligne de commande, fichier, paramètre, message en français avec la
+correction attendue), tous à la fois. :func:`exiger_entrees_valides` lève :class:`ErreurEntreesInvest` s'il
+y en a. Aucun texte de GDAL, rasterio, pyogrio ou pandas n'entre dans les messages : les exceptions des
+bibliothèques sont interceptées et traduites.
+
+Contrôles : fichiers absents, vides, illisibles ou d'un autre format ; rasters sans système de coordonnées,
+géographiques, à pixels non carrés, entièrement sans donnée, de systèmes ou de résolutions différents,
+d'emprises disjointes, sans cellule valide commune ; valeurs des rasters hors bornes (lucode entier, ET0 et
+pluie dans les bornes de ``modele.csv``, groupe de sol 1 à 4) ; table biophysique (colonnes requises,
+valeurs numériques dans leurs bornes physiques, ``lucode`` entier et unique, chaque code de l'occupation
+présent) ; JSON de paramètres (syntaxe, nombres dans les bornes de ``modele.csv``, poids non tous nuls,
+méthode) ; zones (polygones valides avec système de coordonnées, chacune sur l'emprise des rasters).
+Les bornes des paramètres (:class:`Borne`) sont données par l'appelant (lues dans
+``indicateurs/parametres/modele.csv``, hors de la couche ``donnees``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio._err import CPLE_BaseError
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from shapely.geometry import box
+
+from donnees.erreurs import ErreurDonnees, decrire_invalidite
+from donnees.format import formater_nombre
+from donnees.geometrie import reprojeter
+from donnees.nomenclatures import BORNES_REVETEMENTS
+from donnees.rasters import (
+    CLES_PARAMETRES,
+    COLONNES_CHALEUR,
+    GROUPES_SOL,
+    RasterLu,
+    aligner_raster,
+    decouper_raster,
+    emprise_raster,
+    fenetre_intersection,
+    lire_raster,
+    lire_zones_invest,
+)
+
+ERREURS_RASTER = (RasterioError, CPLE_BaseError, OSError)  # rasterio/GDAL : textes anglais, jamais affichés
+ERREURS_VECTEUR = (RuntimeError, OSError, ValueError)  # pyogrio (DataSourceError… : RuntimeError), fiona
+CLE_PLUIE = ("precipitation_mm_per_year", "pluie_annuelle_mm")  # clé du JSON → code de modele.csv
+BORNES_TABLE = {  # colonne de la table biophysique → (bornes physiques, libellé)
+    "kc": (BORNES_REVETEMENTS["kc"], "coefficient cultural kc"),
+    "shade": (BORNES_REVETEMENTS["ombre"], "part d'ombrage"),
+    "albedo": (BORNES_REVETEMENTS["albedo"], "albédo"),
+    "green_area": (BORNES_REVETEMENTS["espace_vert"], "espace vert (0 ou 1)"),
+    "rc": (BORNES_REVETEMENTS["c_ruissellement"], "coefficient de ruissellement"),
+    "pe": ((0, 1), "part de percolation"),  # fraction de la pluie (comme indicateurs/eau_grille.SCHEMA_PERCOLATION)
+}
+GROUPES_SOL_ADMIS = (1, 2, 3, 4)  # groupes hydrologiques A à D (InVEST)
+NOMBRE_CITES = 5  # lignes, codes ou zones cités au plus dans un message
+
+
+@dataclass(frozen=True)
+class Borne:
+    """Un paramètre de ``modele.csv`` : bornes (minimum, maximum), libellé, unité, valeur par défaut."""
+
+    minimum: float
+    maximum: float
+    libelle: str
+    unite: str
+    defaut: float
+
+
+@dataclass(frozen=True)
+class Probleme:
+    """Un problème d'entrée : argument de la commande, fichier, paramètre concerné, message (avec correction)."""
+
+    argument: str
+    fichier: str
+    parametre: str
+    message: str
+
+    def __str__(self) -> str:
+        fichier = f" ({self.fichier})" if self.fichier else ""
+        return f"{self.argument}{fichier}, {self.parametre} : {self.message}"
+
+
+class ErreurEntreesInvest(ErreurDonnees):
+    """Entrées du mode InVEST refusées : tous les problèmes trouvés, dans ``problemes``."""
+
+    def __init__(self, problemes: list[Probleme]):
+        lignes = "\n".join(f"  {numero}. {probleme}" for numero, probleme in enumerate(problemes, 1))
+        nombre = len(problemes)
+        super().__init__(f"Entrées InVEST refusées ({nombre} problème{'s' if nombre > 1 else ''}) : rien n'a été "
+                         f"calculé ni écrit. Corrigez :\n{lignes}", "invest", problemes[0].parametre)
+        self.problemes = list(problemes)
+
+
+def exiger_entrees_valides(problemes: list[Probleme]) -> None:
+    """Lève :class:`ErreurEntreesInvest` s'il y a au moins un problème."""
+    if problemes:
+        raise ErreurEntreesInvest(problemes)
+
+
+def nombre(valeur: float) -> str:
+    """Nombre à la française, sans zéros inutiles (jamais de repr numpy)."""
+    valeur = float(valeur)
+    if math.isnan(valeur) or math.isinf(valeur):
+        return "non fini" if math.isinf(valeur) else "vide"
+    if valeur.is_integer():
+        return formater_nombre(valeur, 0)
+    texte = f"{valeur:.6g}"
+    decimales = len(texte.split(".")[1]) if "." in texte and "e" not in texte else 6
+    return formater_nombre(valeur, decimales)
+
+
+def _liste(valeurs, suffixe: str = "") -> str:
+    valeurs = list(valeurs)
+    texte = ", ".join(str(v) for v in valeurs[:NOMBRE_CITES])
+    return texte + (f"… ({len(valeurs)} en tout{suffixe})" if len(valeurs) > NOMBRE_CITES else "")
+
+
+class _Releve:
+    """Problèmes relevés au fil des contrôles."""
+
+    def __init__(self):
+        self.problemes: list[Probleme] = []
+
+    def ajouter(self, argument: str, chemin, parametre: str, message: str) -> None:
+        self.problemes.append(Probleme(argument, Path(chemin).name if chemin else "", parametre, message))
+
+
+# ------------------------------------------------------------------------------------ fichiers
+
+
+def _verifier_fichier(chemin, argument: str, nature: str, releve: _Releve) -> Path | None:
+    """Chemin d'un fichier présent et non vide, sinon ``None`` (problème relevé)."""
+    if chemin is None or str(chemin).strip() == "":
+        releve.ajouter(argument, None, "fichier", f"entrée manquante : donnez {nature} avec {argument}.")
+        return None
+    chemin = Path(chemin)
+    if not chemin.exists():
+        releve.ajouter(argument, chemin, "fichier", f"fichier introuvable ({chemin}) : vérifiez le chemin de "
+                                                    f"{nature}.")
+        return None
+    if chemin.is_dir():
+        releve.ajouter(argument, chemin, "fichier", f"{chemin} est un dossier : donnez le chemin de {nature}.")
+        return None
+    if chemin.stat().st_size == 0:
+        releve.ajouter(argument, chemin, "fichier", f"fichier vide (0 octet) : donnez {nature}.")
+        return None
+    return chemin
+
+
+def _ouvrir_raster(chemin, argument: str, role: str, releve: _Releve) -> RasterLu | None:
+    """GeoTIFF lu (bande 1) s'il est lisible, projeté en mètres, à pixels carrés et non entièrement nodata."""
+    chemin = _verifier_fichier(chemin, argument, f"un GeoTIFF de {role}", releve)
+    if chemin is None:
+        return None
+    try:
+        with rasterio.open(chemin) as source:
+            crs, transform, hauteur, largeur = source.crs, source.transform, source.height, source.width
+    except ERREURS_RASTER:
+        releve.ajouter(argument, chemin, "format", f"fichier illisible comme raster : ce n'est pas un GeoTIFF "
+                                                   f"(format non reconnu ou fichier abîmé). Donnez un GeoTIFF "
+                                                   f"(.tif) de {role}.")
+        return None
+    if crs is None:
+        releve.ajouter(argument, chemin, "système de coordonnées", "aucun système de coordonnées déclaré. "
+                       "Déclarez-le ou reprojetez le raster en Lambert-93 (gdalwarp -t_srs EPSG:2154).")
+        return None
+    if not crs.is_projected or (crs.linear_units or "").lower() not in ("metre", "meter", "m"):
+        releve.ajouter(argument, chemin, "système de coordonnées",
+                       f"système {_nom_crs(crs)} non projeté en mètres (degrés ou autre unité). Reprojetez le "
+                       "raster dans un système métrique, par exemple Lambert-93 (gdalwarp -t_srs EPSG:2154).")
+        return None
+    if abs(abs(transform.a) - abs(transform.e)) > 1e-6 * abs(transform.a) or transform.b or transform.d:
+        releve.ajouter(argument, chemin, "résolution", f"pixels non carrés ou grille tournée ({nombre(transform.a)}"
+                       f" × {nombre(abs(transform.e))} m). Rééchantillonnez-le à pixels carrés, sans rotation.")
+        return None
+    try:
+        raster = lire_raster(chemin, role)
+    except ErreurDonnees as exc:
+        releve.ajouter(argument, chemin, "format", str(exc))
+        return None
+    except ERREURS_RASTER:
+        releve.ajouter(argument, chemin, "format", "données du raster illisibles (fichier tronqué ou abîmé). "
+                                                   "Exportez-le de nouveau en GeoTIFF.")
+        return None
+    if not raster.valide.any():
+        nodata = "" if raster.nodata is None else f" (nodata = {nombre(raster.nodata)})"
+        releve.ajouter(argument, chemin, "valeurs", f"raster entièrement sans donnée : ses {hauteur * largeur} "
+                       f"cellules sont nodata{nodata}. Donnez un raster qui contient des valeurs de {role}, ou "
+                       "corrigez sa valeur nodata.")
+        return None
+    return raster
+
+
+def _nom_crs(crs) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else "(sans code EPSG)"
+
+
+def _verifier_valeurs_raster(raster: RasterLu, argument: str, role: str, borne: Borne | None,
+                             releve: _Releve, entiers: tuple | None = None) -> None:
+    """Valeurs valides dans ``borne`` (``modele.csv``), ou parmi ``entiers``."""
+    valeurs = raster.valeurs[raster.valide]
+    if entiers is not None:
+        hors = np.unique(valeurs[~np.isin(valeurs, entiers)])
+        if hors.size:
+            releve.ajouter(argument, raster.chemin, "valeurs", f"valeurs {_liste(nombre(v) for v in hors)} hors "
+                           f"de {_liste(entiers)} ({role}). Corrigez le raster (ou déclarez ces cellules nodata).")
+        return
+    minimum, maximum = float(valeurs.min()), float(valeurs.max())
+    if minimum < borne.minimum or maximum > borne.maximum:
+        releve.ajouter(argument, raster.chemin, "valeurs",
+                       f"{role} de {nombre(minimum)} à {nombre(maximum)} {borne.unite}, hors des bornes "
+                       f"[{nombre(borne.minimum)} ; {nombre(borne.maximum)}] {borne.unite} de « {borne.libelle} » "
+                       "(indicateurs/parametres/modele.csv). Vérifiez l'unité du raster et corrigez ses valeurs.")
+
+
+def _verifier_lucodes_entiers(raster: RasterLu, argument: str, releve: _Releve) -> bool:
+    """Codes d'occupation entiers (raster d'entiers, ou flottants sans partie décimale)."""
+    if np.issubdtype(raster.valeurs.dtype, np.integer):
+        return True
+    valeurs = raster.valeurs[raster.valide]
+    decimaux = np.unique(valeurs[valeurs != np.round(valeurs)])
+    if decimaux.size:
+        releve.ajouter(argument, raster.chemin, "valeurs", f"codes d'occupation (lucode) non entiers : "
+                       f"{_liste(nombre(v) for v in decimaux)}. Donnez un raster d'entiers (un code par classe).")
+        return False
+    return True
+
+
+def _verifier_grille(reference: RasterLu, autre: RasterLu, arg_ref: str, arg_autre: str,
+                     releve: _Releve) -> bool:
+    """Même système de coordonnées, même résolution, emprises qui se recouvrent."""
+    if autre.crs != reference.crs:
+        releve.ajouter(arg_autre, autre.chemin, "système de coordonnées",
+                       f"système {_nom_crs(autre.crs)} différent de celui de {reference.chemin.name} ({arg_ref}, "
+                       f"{_nom_crs(reference.crs)}). Reprojetez-le dans le système de l'occupation du sol "
+                       f"(gdalwarp -t_srs {_nom_crs(reference.crs)}).")
+        return False
+    if not math.isclose(abs(autre.transform.a), abs(reference.transform.a), rel_tol=1e-9):
+        releve.ajouter(arg_autre, autre.chemin, "résolution",
+                       f"cellules de {nombre(abs(autre.transform.a))} m, différentes de celles de "
+                       f"{reference.chemin.name} ({arg_ref}, {nombre(abs(reference.transform.a))} m). "
+                       f"Rééchantillonnez-le à {nombre(abs(reference.transform.a))} m (gdalwarp -tr).")
+        return False
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = emprise_raster(reference), emprise_raster(autre)
+    if min(ax1, bx1) <= max(ax0, bx0) or min(ay1, by1) <= max(ay0, by0):
+        releve.ajouter(arg_autre, autre.chemin, "emprise",
+                       f"emprise disjointe de celle de {reference.chemin.name} ({arg_ref}) : les deux rasters "
+                       "ne se recouvrent pas. Vérifiez qu'ils couvrent le même territoire, dans le même système.")
+        return False
+    return True
+
+
+def _verifier_recouvrement(lulc: RasterLu, autres: list[tuple[str, RasterLu]], releve: _Releve) -> None:
+    """Au moins une cellule valide commune à l'occupation et aux autres rasters, sur leur intersection."""
+    try:
+        decoupe = decouper_raster(lulc, *fenetre_intersection(lulc, [emprise_raster(r) for _, r in autres]))
+        valide = decoupe.valide.copy()
+        for argument, raster in autres:
+            valide &= aligner_raster(raster, decoupe, Resampling.nearest, argument).valide
+    except ErreurDonnees:  # intersection des emprises vide : même constat, message ci-dessous
+        valide = np.zeros(1, dtype=bool)
+    if not valide.any():
+        noms = ", ".join(f"{r.chemin.name} ({a})" for a, r in autres)
+        releve.ajouter("--occupation", lulc.chemin, "recouvrement",
+                       f"aucune cellule n'a de valeur à la fois dans l'occupation du sol et dans {noms} : les "
+                       "données valides ne se recouvrent pas. Vérifiez les emprises et les valeurs nodata.")
+
+
+# ------------------------------------------------------------------------------------ table biophysique
+
+
+def _lire_csv(chemin: Path, argument: str, releve: _Releve) -> pd.DataFrame | None:
+    """CSV lu (colonnes en minuscules), ou ``None`` si vide ou illisible (problème relevé)."""
+    try:
+        table = pd.read_csv(chemin)
+    except pd.errors.EmptyDataError:
+        releve.ajouter(argument, chemin, "contenu", "table vide : ni en-tête ni ligne. Donnez une ligne d'en-tête "
+                       "(lucode, …) puis une ligne par classe d'occupation.")
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError):
+        releve.ajouter(argument, chemin, "format", "fichier illisible comme table CSV (ce n'est pas un texte CSV "
+                       "en UTF-8). Enregistrez la table en CSV, séparateur virgule, encodage UTF-8.")
+        return None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if len(table.columns) == 1 and ";" in table.columns[0]:
+        releve.ajouter(argument, chemin, "format", "colonnes séparées par des points-virgules. Enregistrez la "
+                       "table en CSV avec la virgule comme séparateur.")
+        return None
+    if table.empty:
+        releve.ajouter(argument, chemin, "contenu", "aucune ligne de classe sous l'en-tête. Ajoutez une ligne "
+                       "par code d'occupation du sol.")
+        return None
+    return table
+
+
+def _colonnes_table(table: pd.DataFrame, modele: str) -> tuple[list[str], list[str]]:
+    """(colonnes requises manquantes, colonnes numériques à contrôler) pour le modèle."""
+    if modele == "chaleur":
+        requises = ["lucode", *COLONNES_CHALEUR]
+        manquantes = [c for c in requises if c not in table.columns]
+        return manquantes, [c for c in requises if c in table.columns]
+    manquantes = [] if "lucode" in table.columns else ["lucode"]
+    controlees = ["lucode"] if not manquantes else []
+    for prefixe, obligatoire in (("rc", True), ("pe", False)):
+        groupes = [f"{prefixe}_{g}" for g in GROUPES_SOL]
+        if all(c in table.columns for c in groupes):
+            controlees += groupes
+        elif prefixe in table.columns:
+            controlees.append(prefixe)
+        elif obligatoire:
+            manquantes.append(f"{prefixe}_a à {prefixe}_d (ou {prefixe})")
+    return manquantes, controlees
+
+
+def _lignes(table: pd.DataFrame, masque, valeurs=None) -> str:
+    """« ligne 3 (lucode 2) : 1,5 » pour les lignes du masque (numéros du fichier, en-tête = ligne 1)."""
+    morceaux = []
+    for index in table.index[masque]:
+        texte = f"ligne {index + 2}"
+        code = pd.to_numeric(pd.Series([table.at[index, "lucode"]]), errors="coerce").iloc[0] \
+            if "lucode" in table.columns else math.nan
+        if not math.isnan(code):
+            texte += f" (lucode {nombre(code)})"
+        if valeurs is not None:
+            brut = valeurs.at[index]
+            texte += f" : {nombre(brut) if isinstance(brut, (int, float, np.number)) else f'« {brut} »'}"
+        morceaux.append(texte)
+    return _liste(morceaux, " lignes")
+
+
+def _verifier_colonne(table: pd.DataFrame, colonne: str, chemin: Path, argument: str, releve: _Releve) -> None:
+    """Valeurs numériques, non vides, dans les bornes physiques de la colonne (0 ou 1 pour green_area)."""
+    valeurs = pd.to_numeric(table[colonne], errors="coerce")
+    vides = valeurs.isna()
+    if vides.any():
+        releve.ajouter(argument, chemin, f"colonne « {colonne} »", f"valeur vide ou non numérique, "
+                       f"{_lignes(table, vides, table[colonne].fillna(''))}. Écrivez un nombre (point décimal).")
+    if colonne == "lucode":
+        decimaux = ~vides & (valeurs != valeurs.round())
+        if decimaux.any():
+            releve.ajouter(argument, chemin, "colonne « lucode »", f"code non entier, "
+                           f"{_lignes(table, decimaux, valeurs)}. Un code d'occupation est un entier.")
+        doubles = ~vides & valeurs.duplicated(keep=False)
+        if doubles.any():
+            releve.ajouter(argument, chemin, "colonne « lucode »", f"code en double, {_lignes(table, doubles)}. "
+                           "Gardez une seule ligne par code.")
+        return
+    (minimum, maximum), libelle = BORNES_TABLE[colonne.split("_")[0] if colonne.startswith(("rc_", "pe_"))
+                                               else colonne]
+    hors = ~vides & ((valeurs < minimum) | (valeurs > maximum))
+    if colonne == "green_area":
+        hors = ~vides & ~valeurs.isin((0, 1))
+        correction = "Écrivez 1 pour un espace vert, 0 sinon."
+    else:
+        correction = f"Donnez une valeur entre {nombre(minimum)} et {nombre(maximum)}."
+    if hors.any():
+        releve.ajouter(argument, chemin, f"colonne « {colonne} »", f"{libelle} hors de [{nombre(minimum)} ; "
+                       f"{nombre(maximum)}], {_lignes(table, hors, valeurs)}. {correction}")
+
+
+def _verifier_table(chemin, modele: str, argument: str, releve: _Releve) -> set | None:
+    """Table biophysique contrôlée ; renvoie l'ensemble de ses codes (lucode) s'ils sont lisibles."""
+    chemin = _verifier_fichier(chemin, argument, "la table biophysique (CSV)", releve)
+    table = _lire_csv(chemin, argument, releve) if chemin else None
+    if table is None:
+        return None
+    manquantes, controlees = _colonnes_table(table, modele)
+    if manquantes:
+        releve.ajouter(argument, chemin, f"colonne « {manquantes[0]} »",
+                       f"colonne(s) {', '.join(f'« {c} »' for c in manquantes)} manquante(s) pour le modèle de "
+                       f"{'chaleur' if modele == 'chaleur' else 'l’eau'}. Ajoutez-la(les) à la table (une valeur "
+                       "par classe).")
+    for colonne in controlees:
+        _verifier_colonne(table, colonne, chemin, argument, releve)
+    if "lucode" not in table.columns:
+        return None
+    codes = pd.to_numeric(table["lucode"], errors="coerce").dropna()
+    return {int(c) for c in codes if float(c).is_integer()}
+
+
+def _verifier_codes_presents(lulc: RasterLu, codes: set, chemin_table, releve: _Releve) -> None:
+    """Chaque code d'occupation du raster a sa ligne dans la table biophysique."""
+    presents = np.unique(lulc.valeurs[lulc.valide]).astype(np.int64).tolist()
+    absents = sorted(set(presents) - codes)
+    if absents:
+        releve.ajouter("--biophysique", chemin_table, "colonne « lucode »",
+                       f"code(s) d'occupation {_liste(absents)} présent(s) dans {lulc.chemin.name} (--occupation) "
+                       f"mais absent(s) de la table {Path(chemin_table).name}. Ajoutez-y une ligne par code.")
+
+
+# ------------------------------------------------------------------------------------ paramètres (JSON)
+
+
+def _lire_json(chemin, argument: str, releve: _Releve) -> dict | None:
+    chemin = _verifier_fichier(chemin, argument, "le fichier JSON de paramètres", releve)
+    if chemin is None:
+        return None
+    try:
+        brut = json.loads(chemin.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        releve.ajouter(argument, chemin, "format", "fichier qui n'est pas du texte UTF-8 : donnez un fichier JSON.")
+        return None
+    except json.JSONDecodeError as exc:  # exc.msg est en anglais : seule la position est reprise
+        releve.ajouter(argument, chemin, "syntaxe", f"JSON invalide vers la ligne {exc.lineno}, colonne "
+                       f"{exc.colno}. Vérifiez les guillemets doubles, les virgules et les accolades.")
+        return None
+    if not isinstance(brut, dict):
+        releve.ajouter(argument, chemin, "format", "un objet JSON {\"clé\": valeur, …} est attendu (pas une "
+                       "liste ni une valeur seule).")
+        return None
+    return brut
+
+
+def _valeur_bornee(brut: dict, noms: tuple, code: str, bornes: dict, chemin, argument: str,
+                   releve: _Releve) -> float | None:
+    """Valeur du premier nom présent, numérique et dans les bornes de ``modele.csv`` (``None`` sinon)."""
+    nom = next((n for n in noms if n in brut), None)
+    if nom is None:
+        return None
+    borne, valeur = bornes[code], brut[nom]
+    try:
+        nombre_lu = float(valeur) if not isinstance(valeur, bool) else math.nan
+    except (TypeError, ValueError):
+        nombre_lu = math.nan
+    if not math.isfinite(nombre_lu):
+        releve.ajouter(argument, chemin, f"clé « {nom} »", f"valeur {json.dumps(valeur, ensure_ascii=False)} qui "
+                       f"n'est pas un nombre ({borne.libelle}). Écrivez un nombre, par exemple "
+                       f"{nombre(borne.defaut).replace(',', '.')}.")
+        return None
+    if not borne.minimum <= nombre_lu <= borne.maximum:
+        releve.ajouter(argument, chemin, f"clé « {nom} »",
+                       f"{nombre(nombre_lu)} {borne.unite} hors des bornes [{nombre(borne.minimum)} ; "
+                       f"{nombre(borne.maximum)}] {borne.unite} de « {borne.libelle} » ({code}, "
+                       f"indicateurs/parametres/modele.csv). Donnez une valeur entre {nombre(borne.minimum)} et "
+                       f"{nombre(borne.maximum)} {borne.unite}.")
+        return None
+    return nombre_lu
+
+
+def _verifier_parametres_chaleur(chemin, bornes: dict, releve: _Releve) -> None:
+    """JSON du modèle de chaleur : distances, T_ref, UHI_max, poids dans leurs bornes ; méthode des facteurs."""
+    argument = "--parametres"
+    brut = _lire_json(chemin, argument, releve)
+    if brut is None:
+        return
+    poids = {}
+    for cle, (cle_invest, code) in CLES_PARAMETRES.items():
+        valeur = _valeur_bornee(brut, (cle, cle_invest), code, bornes, chemin, argument, releve)
+        if code.startswith("poids_"):
+            poids[code] = bornes[code].defaut if valeur is None and not {cle, cle_invest} & set(brut) else valeur
+    if all(v is not None for v in poids.values()) and not sum(poids.values()) > 0:
+        releve.ajouter(argument, chemin, "clés « cc_weight_* »", "les trois poids de la capacité de "
+                       "rafraîchissement (ombre, albédo, évapotranspiration) sont nuls. Donnez un poids positif à "
+                       "au moins l'un d'eux (InVEST : 0,6, 0,2, 0,2).")
+    methode = brut.get("cc_method", "factors")
+    if methode != "factors":
+        releve.ajouter(argument, chemin, "clé « cc_method »", f"méthode {json.dumps(methode, ensure_ascii=False)} "
+                       "non prise en charge : seule la méthode « factors » (de jour) est implémentée. Écrivez "
+                       "\"cc_method\": \"factors\".")
+
+
+# ------------------------------------------------------------------------------------ zones
+
+
+def _nommer_zone(zones: gpd.GeoDataFrame, position: int) -> str:
+    """« n° 2 (ouest) » : rang dans le fichier et première valeur descriptive."""
+    colonnes = [c for c in zones.columns if c != zones.geometry.name]
+    libelle = f" ({zones.iloc[position][colonnes[0]]})" if colonnes else ""
+    return f"n° {position + 1}{libelle}"
+
+
+def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None:
+    """Zones lisibles (polygones valides avec système de coordonnées), chacune sur l'emprise des rasters."""
+    argument = "--zones"
+    chemin = _verifier_fichier(chemin, argument, "le vecteur des zones (GeoJSON, GeoPackage)", releve)
+    if chemin is None:
+        return
+    try:
+        gpd.read_file(chemin, rows=1)
+    except ERREURS_VECTEUR:
+        releve.ajouter(argument, chemin, "format", "fichier illisible comme vecteur (ni GeoJSON, ni GeoPackage, "
+                       "ni Shapefile lisible). Exportez les zones en GeoJSON ou en GeoPackage.")
+        return
+    try:
+        zones = lire_zones_invest(chemin)
+    except ErreurDonnees as exc:
+        releve.ajouter(argument, chemin, "géométrie" if exc.colonne == "geometry" else "contenu", str(exc))
+        return
+    invalides = [i for i, g in enumerate(zones.geometry.values) if g is None or not shapely.is_valid(g)]
+    if invalides:
+        details = _liste(f"zone {_nommer_zone(zones, i)} : "
+                         f"{decrire_invalidite(zones.geometry.values[i]) if zones.geometry.values[i] else 'vide'}"
+                         for i in invalides)
+        releve.ajouter(argument, chemin, "géométrie", f"polygone(s) invalide(s) — {details}. Corrigez-les dans "
+                       "votre SIG (outil « Réparer les géométries »).")
+        return
+    if emprise is None:
+        return
+    try:
+        dans_crs = reprojeter(zones, crs)
+    except (ValueError, RuntimeError):  # pyproj : texte anglais non repris
+        releve.ajouter(argument, chemin, "système de coordonnées", "zones impossibles à reprojeter dans le "
+                       "système des rasters. Vérifiez le système de coordonnées déclaré du fichier.")
+        return
+    dehors = [i for i, g in enumerate(dans_crs.geometry.values) if not g.intersects(box(*emprise))]
+    if dehors:
+        toutes = len(dehors) == len(zones)
+        releve.ajouter(argument, chemin, "emprise",
+                       f"{'aucune zone ne recouvre' if toutes else 'zone(s) ' + _liste(_nommer_zone(zones, i) for i in dehors) + ' hors de'}"
+                       f" l'emprise commune des rasters ({nombre(emprise[0])} à {nombre(emprise[2])} m en x, "
+                       f"{nombre(emprise[1])} à {nombre(emprise[3])} m en y, {_nom_crs(crs)}) : leurs totaux "
+                       "seraient vides. Vérifiez le système de coordonnées des zones, ou retirez ces zones.")
+
+
+# ------------------------------------------------------------------------------------ points d'entrée
+
+
+def _verifier_rasters(lulc: RasterLu | None, autres: list[tuple[str, RasterLu | None]],
+                      releve: _Releve) -> tuple | None:
+    """Grilles compatibles avec l'occupation et recouvrement non vide ; renvoie l'emprise commune."""
+    if lulc is None or any(r is None for _, r in autres):
+        return None
+    if not all([_verifier_grille(lulc, r, "--occupation", a, releve) for a, r in autres]):
+        return None
+    _verifier_recouvrement(lulc, autres, releve)
+    emprises = [emprise_raster(lulc)] + [emprise_raster(r) for _, r in autres]
+    return (max(e[0] for e in emprises), max(e[1] for e in emprises), min(e[2] for e in emprises),
+            min(e[3] for e in emprises))
+
+
+def _verifier_occupation(occupation, chemin_table, codes: set | None, releve: _Releve) -> RasterLu | None:
+    lulc = _ouvrir_raster(occupation, "--occupation", "occupation du sol", releve)
+    if lulc is not None and _verifier_lucodes_entiers(lulc, "--occupation", releve) and codes is not None:
+        _verifier_codes_presents(lulc, codes, chemin_table, releve)
+    return lulc
+
+
+def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bornes: dict[str, Borne]
+                            ) -> list[Probleme]:
+    """Tous les problèmes des entrées de `desimper chaleur` en mode InVEST (liste vide : entrées valides).
+
+    ``bornes`` : :class:`Borne` par code de ``modele.csv`` (``d_cool_m``, ``uhi_max_c``, ``et0_mm_jour``…).
+    Lit les fichiers, ne calcule ni n'écrit rien.
+    """
+    releve = _Releve()
+    codes = _verifier_table(biophysique, "chaleur", "--biophysique", releve)
+    _verifier_parametres_chaleur(parametres, bornes, releve)
+    lulc = _verifier_occupation(occupation, biophysique, codes, releve)
+    raster_et0 = _ouvrir_raster(et0, "--et0", "évapotranspiration de référence (ET0)", releve)
+    if raster_et0 is not None:
+        _verifier_valeurs_raster(raster_et0, "--et0", "ET0", bornes["et0_mm_jour"], releve)
+    emprise = _verifier_rasters(lulc, [("--et0", raster_et0)], releve)
+    _verifier_zones(zones, emprise, lulc.crs if lulc is not None else None, releve)
+    return releve.problemes
+
+
+def valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres,
+                        bornes: dict[str, Borne]) -> list[Probleme]:
+    """Tous les problèmes des entrées de `desimper eau` en mode InVEST (liste vide : entrées valides).
+
+    La pluie vient du raster ``pluie`` ou, à défaut, de la clé ``precipitation_mm_per_year`` du JSON
+    ``parametres`` ; l'une ou l'autre est obligatoire. Lit les fichiers, ne calcule ni n'écrit rien.
+    """
+    releve = _Releve()
+    codes = _verifier_table(biophysique, "eau", "--biophysique", releve)
+    brut, pluie_dans_json = None, False
+    if parametres:
+        brut = _lire_json(parametres, "--parametres", releve)
+        if brut is not None:
+            pluie_dans_json = CLE_PLUIE[0] in brut
+            _valeur_bornee(brut, CLE_PLUIE[:1], CLE_PLUIE[1], bornes, parametres, "--parametres", releve)
+    if not pluie and not pluie_dans_json and (not parametres or brut is not None):
+        releve.ajouter("--pluie", None, "pluie annuelle", "pluie annuelle manquante : donnez un GeoTIFF de pluie "
+                       "(mm/an) avec --pluie, ou la clé « precipitation_mm_per_year » dans le JSON --parametres.")
+    lulc = _verifier_occupation(occupation, biophysique, codes, releve)
+    sol = _ouvrir_raster(groupe_sol, "--groupe-sol", "groupe hydrologique de sol", releve)
+    if sol is not None:
+        _verifier_valeurs_raster(sol, "--groupe-sol", "groupe hydrologique de sol (1 à 4 pour A à D)", None,
+                                 releve, entiers=GROUPES_SOL_ADMIS)
+    autres = [("--groupe-sol", sol)]
+    if pluie:
+        raster_pluie = _ouvrir_raster(pluie, "--pluie", "pluie annuelle (mm/an)", releve)
+        if raster_pluie is not None:
+            _verifier_valeurs_raster(raster_pluie, "--pluie", "pluie annuelle", bornes[CLE_PLUIE[1]], releve)
+        autres.append(("--pluie", raster_pluie))
+    emprise = _verifier_rasters(lulc, autres, releve)
+    _verifier_zones(zones, emprise, lulc.crs if lulc is not None else None, releve)
+    return releve.problemes
