@@ -516,10 +516,10 @@ def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None
         return
     dehors = [i for i, g in enumerate(dans_crs.geometry.values) if not g.intersects(box(*emprise))]
     if dehors:
-        toutes = len(dehors) == len(zones)
+        sujet = "aucune zone ne recouvre" if len(dehors) == len(zones) else \
+            f"zone(s) {_liste(_nommer_zone(zones, i) for i in dehors)} hors de"
         releve.ajouter(argument, chemin, "emprise",
-                       f"{'aucune zone ne recouvre' if toutes else 'zone(s) ' + _liste(_nommer_zone(zones, i) for i in dehors) + ' hors de'}"
-                       f" l'emprise commune des rasters ({nombre(emprise[0])} à {nombre(emprise[2])} m en x, "
+                       f"{sujet} l'emprise commune des rasters ({nombre(emprise[0])} à {nombre(emprise[2])} m en x, "
                        f"{nombre(emprise[1])} à {nombre(emprise[3])} m en y, {_nom_crs(crs)}) : leurs totaux "
                        "seraient vides. Vérifiez le système de coordonnées des zones, ou retirez ces zones.")
 
