@@ -64,6 +64,12 @@ BORNES_TABLE = {  # colonne de la table biophysique → (bornes physiques, libel
 }
 GROUPES_SOL_ADMIS = (1, 2, 3, 4)  # groupes hydrologiques A à D (InVEST)
 NOMBRE_CITES = 5  # lignes, codes ou zones cités au plus dans un message
+RASTERS = {  # argument → (libellé, complément « GeoTIFF … »)
+    "--occupation": ("occupation du sol", "d'occupation du sol (lucode)"),
+    "--et0": ("évapotranspiration de référence (ET0)", "d'évapotranspiration de référence (ET0, mm/jour)"),
+    "--groupe-sol": ("groupe hydrologique de sol", "de groupes hydrologiques de sol (1 à 4)"),
+    "--pluie": ("pluie annuelle", "de pluie annuelle (mm/an)"),
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,20 @@ def nombre(valeur: float) -> str:
     return formater_nombre(valeur, decimales)
 
 
+def _mesure(valeur: float, unite: str) -> str:
+    """« -4 °C », « 2 » (sans unité pour « — »)."""
+    return nombre(valeur) + (f" {unite}" if unite and unite.strip() not in ("—", "-") else "")
+
+
+def _intervalle(borne: Borne) -> str:
+    return f"[{_mesure(borne.minimum, '')} ; {_mesure(borne.maximum, borne.unite)}]"
+
+
+def _citer(valeur) -> str:
+    """Valeur d'un JSON citée dans un message : « texte » pour une chaîne, sinon en JSON."""
+    return f"« {valeur} »" if isinstance(valeur, str) else json.dumps(valeur, ensure_ascii=False)
+
+
 def _liste(valeurs, suffixe: str = "") -> str:
     valeurs = list(valeurs)
     texte = ", ".join(str(v) for v in valeurs[:NOMBRE_CITES])
@@ -142,25 +162,26 @@ class _Releve:
 def _verifier_fichier(chemin, argument: str, nature: str, releve: _Releve) -> Path | None:
     """Chemin d'un fichier présent et non vide, sinon ``None`` (problème relevé)."""
     if chemin is None or str(chemin).strip() == "":
-        releve.ajouter(argument, None, "fichier", f"entrée manquante : donnez {nature} avec {argument}.")
+        releve.ajouter(argument, None, "fichier", f"entrée manquante. Attendu : {nature}.")
         return None
     chemin = Path(chemin)
     if not chemin.exists():
-        releve.ajouter(argument, chemin, "fichier", f"fichier introuvable ({chemin}) : vérifiez le chemin de "
-                                                    f"{nature}.")
+        releve.ajouter(argument, chemin, "fichier", f"fichier introuvable ({chemin}). Vérifiez le chemin ; "
+                                                    f"attendu : {nature}.")
         return None
     if chemin.is_dir():
-        releve.ajouter(argument, chemin, "fichier", f"{chemin} est un dossier : donnez le chemin de {nature}.")
+        releve.ajouter(argument, chemin, "fichier", f"{chemin} est un dossier. Attendu : {nature}.")
         return None
     if chemin.stat().st_size == 0:
-        releve.ajouter(argument, chemin, "fichier", f"fichier vide (0 octet) : donnez {nature}.")
+        releve.ajouter(argument, chemin, "fichier", f"fichier vide (0 octet). Attendu : {nature}.")
         return None
     return chemin
 
 
-def _ouvrir_raster(chemin, argument: str, role: str, releve: _Releve) -> RasterLu | None:
+def _ouvrir_raster(chemin, argument: str, releve: _Releve) -> RasterLu | None:
     """GeoTIFF lu (bande 1) s'il est lisible, projeté en mètres, à pixels carrés et non entièrement nodata."""
-    chemin = _verifier_fichier(chemin, argument, f"un GeoTIFF de {role}", releve)
+    role, complement = RASTERS[argument]
+    chemin = _verifier_fichier(chemin, argument, f"un GeoTIFF {complement}", releve)
     if chemin is None:
         return None
     try:
@@ -169,7 +190,7 @@ def _ouvrir_raster(chemin, argument: str, role: str, releve: _Releve) -> RasterL
     except ERREURS_RASTER:
         releve.ajouter(argument, chemin, "format", f"fichier illisible comme raster : ce n'est pas un GeoTIFF "
                                                    f"(format non reconnu ou fichier abîmé). Donnez un GeoTIFF "
-                                                   f"(.tif) de {role}.")
+                                                   f"(.tif) {complement}.")
         return None
     if crs is None:
         releve.ajouter(argument, chemin, "système de coordonnées", "aucun système de coordonnées déclaré. "
@@ -195,8 +216,8 @@ def _ouvrir_raster(chemin, argument: str, role: str, releve: _Releve) -> RasterL
         return None
     if not raster.valide.any():
         nodata = "" if raster.nodata is None else f" (nodata = {nombre(raster.nodata)})"
-        releve.ajouter(argument, chemin, "valeurs", f"raster entièrement sans donnée : ses {hauteur * largeur} "
-                       f"cellules sont nodata{nodata}. Donnez un raster qui contient des valeurs de {role}, ou "
+        releve.ajouter(argument, chemin, "valeurs", f"raster entièrement sans donnée : ses {nombre(hauteur * largeur)} "
+                       f"cellules sont nodata{nodata}. Donnez un GeoTIFF {complement} qui contient des valeurs, ou "
                        "corrigez sa valeur nodata.")
         return None
     return raster
@@ -219,9 +240,10 @@ def _verifier_valeurs_raster(raster: RasterLu, argument: str, role: str, borne: 
         return
     minimum, maximum = float(valeurs.min()), float(valeurs.max())
     if minimum < borne.minimum or maximum > borne.maximum:
+        etendue = f"de {_mesure(minimum, borne.unite)} à {_mesure(maximum, borne.unite)}" if minimum < maximum \
+            else f"de {_mesure(minimum, borne.unite)} partout"
         releve.ajouter(argument, raster.chemin, "valeurs",
-                       f"{role} de {nombre(minimum)} à {nombre(maximum)} {borne.unite}, hors des bornes "
-                       f"[{nombre(borne.minimum)} ; {nombre(borne.maximum)}] {borne.unite} de « {borne.libelle} » "
+                       f"{role} {etendue}, hors des bornes {_intervalle(borne)} de « {borne.libelle} » "
                        "(indicateurs/parametres/modele.csv). Vérifiez l'unité du raster et corrigez ses valeurs.")
 
 
@@ -372,16 +394,16 @@ def _verifier_colonne(table: pd.DataFrame, colonne: str, chemin: Path, argument:
 
 def _verifier_table(chemin, modele: str, argument: str, releve: _Releve) -> set | None:
     """Table biophysique contrôlée ; renvoie l'ensemble de ses codes (lucode) s'ils sont lisibles."""
-    chemin = _verifier_fichier(chemin, argument, "la table biophysique (CSV)", releve)
+    chemin = _verifier_fichier(chemin, argument, "une table biophysique CSV (lucode, …)", releve)
     table = _lire_csv(chemin, argument, releve) if chemin else None
     if table is None:
         return None
     manquantes, controlees = _colonnes_table(table, modele)
+    nom_modele = "de chaleur" if modele == "chaleur" else "de l'eau"
     if manquantes:
         releve.ajouter(argument, chemin, f"colonne « {manquantes[0]} »",
-                       f"colonne(s) {', '.join(f'« {c} »' for c in manquantes)} manquante(s) pour le modèle de "
-                       f"{'chaleur' if modele == 'chaleur' else 'l’eau'}. Ajoutez-la(les) à la table (une valeur "
-                       "par classe).")
+                       f"colonne(s) {', '.join(f'« {c} »' for c in manquantes)} manquante(s) pour le modèle "
+                       f"{nom_modele}. Ajoutez-la(les) à la table (une valeur par classe).")
     for colonne in controlees:
         _verifier_colonne(table, colonne, chemin, argument, releve)
     if "lucode" not in table.columns:
@@ -404,7 +426,7 @@ def _verifier_codes_presents(lulc: RasterLu, codes: set, chemin_table, releve: _
 
 
 def _lire_json(chemin, argument: str, releve: _Releve) -> dict | None:
-    chemin = _verifier_fichier(chemin, argument, "le fichier JSON de paramètres", releve)
+    chemin = _verifier_fichier(chemin, argument, "un fichier JSON de paramètres", releve)
     if chemin is None:
         return None
     try:
@@ -435,16 +457,15 @@ def _valeur_bornee(brut: dict, noms: tuple, code: str, bornes: dict, chemin, arg
     except (TypeError, ValueError):
         nombre_lu = math.nan
     if not math.isfinite(nombre_lu):
-        releve.ajouter(argument, chemin, f"clé « {nom} »", f"valeur {json.dumps(valeur, ensure_ascii=False)} qui "
+        releve.ajouter(argument, chemin, f"clé « {nom} »", f"valeur {_citer(valeur)} qui "
                        f"n'est pas un nombre ({borne.libelle}). Écrivez un nombre, par exemple "
                        f"{nombre(borne.defaut).replace(',', '.')}.")
         return None
     if not borne.minimum <= nombre_lu <= borne.maximum:
         releve.ajouter(argument, chemin, f"clé « {nom} »",
-                       f"{nombre(nombre_lu)} {borne.unite} hors des bornes [{nombre(borne.minimum)} ; "
-                       f"{nombre(borne.maximum)}] {borne.unite} de « {borne.libelle} » ({code}, "
-                       f"indicateurs/parametres/modele.csv). Donnez une valeur entre {nombre(borne.minimum)} et "
-                       f"{nombre(borne.maximum)} {borne.unite}.")
+                       f"{_mesure(nombre_lu, borne.unite)} hors des bornes {_intervalle(borne)} de "
+                       f"« {borne.libelle} » ({code}, indicateurs/parametres/modele.csv). Donnez une valeur entre "
+                       f"{nombre(borne.minimum)} et {_mesure(borne.maximum, borne.unite)}.")
         return None
     return nombre_lu
 
@@ -466,7 +487,7 @@ def _verifier_parametres_chaleur(chemin, bornes: dict, releve: _Releve) -> None:
                        "au moins l'un d'eux (InVEST : 0,6, 0,2, 0,2).")
     methode = brut.get("cc_method", "factors")
     if methode != "factors":
-        releve.ajouter(argument, chemin, "clé « cc_method »", f"méthode {json.dumps(methode, ensure_ascii=False)} "
+        releve.ajouter(argument, chemin, "clé « cc_method »", f"méthode {_citer(methode)} "
                        "non prise en charge : seule la méthode « factors » (de jour) est implémentée. Écrivez "
                        "\"cc_method\": \"factors\".")
 
@@ -484,7 +505,7 @@ def _nommer_zone(zones: gpd.GeoDataFrame, position: int) -> str:
 def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None:
     """Zones lisibles (polygones valides avec système de coordonnées), chacune sur l'emprise des rasters."""
     argument = "--zones"
-    chemin = _verifier_fichier(chemin, argument, "le vecteur des zones (GeoJSON, GeoPackage)", releve)
+    chemin = _verifier_fichier(chemin, argument, "un vecteur de zones (GeoJSON, GeoPackage)", releve)
     if chemin is None:
         return
     try:
@@ -541,7 +562,7 @@ def _verifier_rasters(lulc: RasterLu | None, autres: list[tuple[str, RasterLu | 
 
 
 def _verifier_occupation(occupation, chemin_table, codes: set | None, releve: _Releve) -> RasterLu | None:
-    lulc = _ouvrir_raster(occupation, "--occupation", "occupation du sol", releve)
+    lulc = _ouvrir_raster(occupation, "--occupation", releve)
     if lulc is not None and _verifier_lucodes_entiers(lulc, "--occupation", releve) and codes is not None:
         _verifier_codes_presents(lulc, codes, chemin_table, releve)
     return lulc
@@ -558,7 +579,7 @@ def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bor
     codes = _verifier_table(biophysique, "chaleur", "--biophysique", releve)
     _verifier_parametres_chaleur(parametres, bornes, releve)
     lulc = _verifier_occupation(occupation, biophysique, codes, releve)
-    raster_et0 = _ouvrir_raster(et0, "--et0", "évapotranspiration de référence (ET0)", releve)
+    raster_et0 = _ouvrir_raster(et0, "--et0", releve)
     if raster_et0 is not None:
         _verifier_valeurs_raster(raster_et0, "--et0", "ET0", bornes["et0_mm_jour"], releve)
     emprise = _verifier_rasters(lulc, [("--et0", raster_et0)], releve)
@@ -585,13 +606,13 @@ def valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, param
         releve.ajouter("--pluie", None, "pluie annuelle", "pluie annuelle manquante : donnez un GeoTIFF de pluie "
                        "(mm/an) avec --pluie, ou la clé « precipitation_mm_per_year » dans le JSON --parametres.")
     lulc = _verifier_occupation(occupation, biophysique, codes, releve)
-    sol = _ouvrir_raster(groupe_sol, "--groupe-sol", "groupe hydrologique de sol", releve)
+    sol = _ouvrir_raster(groupe_sol, "--groupe-sol", releve)
     if sol is not None:
         _verifier_valeurs_raster(sol, "--groupe-sol", "groupe hydrologique de sol (1 à 4 pour A à D)", None,
                                  releve, entiers=GROUPES_SOL_ADMIS)
     autres = [("--groupe-sol", sol)]
     if pluie:
-        raster_pluie = _ouvrir_raster(pluie, "--pluie", "pluie annuelle (mm/an)", releve)
+        raster_pluie = _ouvrir_raster(pluie, "--pluie", releve)
         if raster_pluie is not None:
             _verifier_valeurs_raster(raster_pluie, "--pluie", "pluie annuelle", bornes[CLE_PLUIE[1]], releve)
         autres.append(("--pluie", raster_pluie))
