@@ -223,6 +223,14 @@ def _ouvrir_raster(chemin, argument: str, releve: _Releve) -> RasterLu | None:
     return raster
 
 
+def valeurs_presentes(valeurs: np.ndarray) -> np.ndarray:
+    """Valeurs distinctes, triées (comptage ``bincount`` pour des entiers positifs bornés : 10 fois plus rapide
+    que ``np.unique`` sur 9 millions de cellules)."""
+    if valeurs.size and np.issubdtype(valeurs.dtype, np.integer) and 0 <= valeurs.min() and valeurs.max() < 2**20:
+        return np.flatnonzero(np.bincount(valeurs.astype(np.int64, copy=False)))
+    return np.unique(valeurs)
+
+
 def _nom_crs(crs) -> str:
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else "(sans code EPSG)"
@@ -233,7 +241,8 @@ def _verifier_valeurs_raster(raster: RasterLu, argument: str, role: str, borne: 
     """Valeurs valides dans ``borne`` (``modele.csv``), ou parmi ``entiers``."""
     valeurs = raster.valeurs[raster.valide]
     if entiers is not None:
-        hors = np.unique(valeurs[~np.isin(valeurs, entiers)])
+        presentes = valeurs_presentes(valeurs)
+        hors = presentes[~np.isin(presentes, entiers)]
         if hors.size:
             releve.ajouter(argument, raster.chemin, "valeurs", f"valeurs {_liste(nombre(v) for v in hors)} hors "
                            f"de {_liste(entiers)} ({role}). Corrigez le raster (ou déclarez ces cellules nodata).")
@@ -414,7 +423,7 @@ def _verifier_table(chemin, modele: str, argument: str, releve: _Releve) -> set 
 
 def _verifier_codes_presents(lulc: RasterLu, codes: set, chemin_table, releve: _Releve) -> None:
     """Chaque code d'occupation du raster a sa ligne dans la table biophysique."""
-    presents = np.unique(lulc.valeurs[lulc.valide]).astype(np.int64).tolist()
+    presents = valeurs_presentes(lulc.valeurs[lulc.valide]).astype(np.int64).tolist()
     absents = sorted(set(presents) - codes)
     if absents:
         releve.ajouter("--biophysique", chemin_table, "colonne « lucode »",
