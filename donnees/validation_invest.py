@@ -479,15 +479,19 @@ def _valeur_bornee(brut: dict, noms: tuple, code: str, bornes: dict, chemin, arg
     return nombre_lu
 
 
-def _verifier_parametres_chaleur(chemin, bornes: dict, releve: _Releve) -> None:
-    """JSON du modèle de chaleur : distances, T_ref, UHI_max, poids dans leurs bornes ; méthode des facteurs."""
+def _verifier_parametres_chaleur(chemin, bornes: dict, releve: _Releve) -> dict:
+    """JSON du modèle de chaleur : distances, T_ref, UHI_max, poids dans leurs bornes ; méthode des facteurs.
+
+    Renvoie les valeurs lues et valides : ``{code de modele.csv: (clé du JSON, valeur)}``."""
     argument = "--parametres"
     brut = _lire_json(chemin, argument, releve)
     if brut is None:
-        return
-    poids = {}
+        return {}
+    poids, lues = {}, {}
     for cle, (cle_invest, code) in CLES_PARAMETRES.items():
         valeur = _valeur_bornee(brut, (cle, cle_invest), code, bornes, chemin, argument, releve)
+        if valeur is not None:
+            lues[code] = (cle if cle in brut else cle_invest, valeur)
         if code.startswith("poids_"):
             poids[code] = bornes[code].defaut if valeur is None and not {cle, cle_invest} & set(brut) else valeur
     if all(v is not None for v in poids.values()) and not sum(poids.values()) > 0:
@@ -499,6 +503,19 @@ def _verifier_parametres_chaleur(chemin, bornes: dict, releve: _Releve) -> None:
         releve.ajouter(argument, chemin, "clé « cc_method »", f"méthode {_citer(methode)} "
                        "non prise en charge : seule la méthode « factors » (de jour) est implémentée. Écrivez "
                        "\"cc_method\": \"factors\".")
+    return lues
+
+
+def _verifier_distances(lues: dict, lulc: RasterLu, chemin, releve: _Releve) -> None:
+    """Distances du JSON d'au moins une demi-cellule (InVEST arrondit distance / résolution ; 0 cellule :
+    noyau vide)."""
+    resolution = abs(lulc.transform.a)
+    for code in ("d_cool_m", "r_mix_m"):
+        if code in lues and round(lues[code][1] / resolution) < 1:
+            releve.ajouter("--parametres", chemin, f"clé « {lues[code][0]} »",
+                           f"{nombre(lues[code][1])} m, moins d'une demi-cellule de {lulc.chemin.name} "
+                           f"(--occupation, cellules de {nombre(resolution)} m) : le noyau de lissage serait vide. "
+                           f"Donnez au moins {nombre(resolution)} m, ou une occupation du sol plus fine.")
 
 
 # ------------------------------------------------------------------------------------ zones
@@ -557,6 +574,18 @@ def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None
 # ------------------------------------------------------------------------------------ points d'entrée
 
 
+def _verifier_sortie(sortie, releve: _Releve) -> None:
+    """Le dossier de sortie peut être créé : ni lui ni un de ses parents n'est un fichier."""
+    if sortie is None:
+        return
+    for dossier in (Path(sortie), *Path(sortie).parents):
+        if dossier.exists():
+            if not dossier.is_dir():
+                releve.ajouter("--sortie", dossier, "dossier", f"{dossier} est un fichier, pas un dossier : les "
+                               "résultats ne pourraient pas y être écrits. Choisissez un autre dossier de sortie.")
+            return
+
+
 def _verifier_rasters(lulc: RasterLu | None, autres: list[tuple[str, RasterLu | None]],
                       releve: _Releve) -> tuple | None:
     """Grilles compatibles avec l'occupation et recouvrement non vide ; renvoie l'emprise commune."""
@@ -577,17 +606,20 @@ def _verifier_occupation(occupation, chemin_table, codes: set | None, releve: _R
     return lulc
 
 
-def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bornes: dict[str, Borne]
-                            ) -> list[Probleme]:
+def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bornes: dict[str, Borne],
+                            sortie=None) -> list[Probleme]:
     """Tous les problèmes des entrées de `desimper chaleur` en mode InVEST (liste vide : entrées valides).
 
     ``bornes`` : :class:`Borne` par code de ``modele.csv`` (``d_cool_m``, ``uhi_max_c``, ``et0_mm_jour``…).
     Lit les fichiers, ne calcule ni n'écrit rien.
     """
     releve = _Releve()
+    _verifier_sortie(sortie, releve)
     codes = _verifier_table(biophysique, "chaleur", "--biophysique", releve)
-    _verifier_parametres_chaleur(parametres, bornes, releve)
+    lues = _verifier_parametres_chaleur(parametres, bornes, releve)
     lulc = _verifier_occupation(occupation, biophysique, codes, releve)
+    if lulc is not None:
+        _verifier_distances(lues, lulc, parametres, releve)
     raster_et0 = _ouvrir_raster(et0, "--et0", releve)
     if raster_et0 is not None:
         _verifier_valeurs_raster(raster_et0, "--et0", "ET0", bornes["et0_mm_jour"], releve)
@@ -597,13 +629,14 @@ def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bor
 
 
 def valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres,
-                        bornes: dict[str, Borne]) -> list[Probleme]:
+                        bornes: dict[str, Borne], sortie=None) -> list[Probleme]:
     """Tous les problèmes des entrées de `desimper eau` en mode InVEST (liste vide : entrées valides).
 
     La pluie vient du raster ``pluie`` ou, à défaut, de la clé ``precipitation_mm_per_year`` du JSON
     ``parametres`` ; l'une ou l'autre est obligatoire. Lit les fichiers, ne calcule ni n'écrit rien.
     """
     releve = _Releve()
+    _verifier_sortie(sortie, releve)
     codes = _verifier_table(biophysique, "eau", "--biophysique", releve)
     brut, pluie_dans_json = None, False
     if parametres:

@@ -89,16 +89,17 @@ def lire_bornes_parametres() -> dict[str, Borne]:
                         str(ligne["unite"]), float(ligne["valeur"])) for code, ligne in table.iterrows()}
 
 
-def valider_chaleur_invest(occupation, biophysique, et0, zones, parametres) -> list:
+def valider_chaleur_invest(occupation, biophysique, et0, zones, parametres, sortie=None) -> list:
     """Problèmes des entrées InVEST du modèle de chaleur, tous à la fois, sans calcul ni écriture
     (:func:`donnees.validation_invest.valider_entrees_chaleur`, bornes de ``modele.csv``)."""
-    return valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, lire_bornes_parametres())
+    return valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, lire_bornes_parametres(),
+                                   sortie)
 
 
-def valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres=None) -> list:
+def valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres=None, sortie=None) -> list:
     """Problèmes des entrées InVEST du modèle de l'eau, tous à la fois, sans calcul ni écriture."""
     return valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres,
-                               lire_bornes_parametres())
+                               lire_bornes_parametres(), sortie)
 
 
 def lire_parametres_invest(chemin) -> dict:
@@ -120,7 +121,7 @@ def executer_chaleur_invest(occupation, biophysique, et0, zones, parametres, sor
     Les entrées sont d'abord validées (:func:`valider_chaleur_invest`) : au moindre problème,
     :class:`~donnees.validation_invest.ErreurEntreesInvest` les donne tous, et rien n'est calculé ni écrit.
     """
-    exiger_entrees_valides(valider_chaleur_invest(occupation, biophysique, et0, zones, parametres))
+    exiger_entrees_valides(valider_chaleur_invest(occupation, biophysique, et0, zones, parametres, sortie))
     lulc = lire_raster(occupation, "occupation du sol")
     table = lire_table_biophysique(biophysique, "chaleur")
     et0_brut = lire_raster(et0, "évapotranspiration de référence (ET0)")
@@ -193,7 +194,8 @@ def executer_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, sorti
     Les entrées sont d'abord validées (:func:`valider_eau_invest`) : au moindre problème, rien n'est calculé
     ni écrit.
     """
-    exiger_entrees_valides(valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres))
+    exiger_entrees_valides(valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres,
+                                              sortie))
     lulc, table, groupes, valeurs_pluie, zones_lues = _lire_entrees_eau(occupation, biophysique, groupe_sol,
                                                                         pluie, zones, parametres)
     ratios = {}

@@ -108,7 +108,7 @@ def ligne_de_commande(commande: str, entrees: dict, sortie: Path) -> list[str]:
     for argument in ARGUMENTS[commande]:
         if entrees.get(argument) is not None:
             argv += [argument, str(entrees[argument])]
-    return argv + ["--sortie", str(sortie)]
+    return argv + ["--sortie", str(entrees.get("--sortie", sortie))]
 
 
 # ------------------------------------------------------------------------------------ fabriques des défauts
@@ -320,6 +320,14 @@ CAS = [
     Cas(57, "eau", "--occupation", "recouvrement", "occupation et groupe de sol valides sur des moitiés opposées",
         plusieurs(modifier_raster("--occupation", lambda v: moitie(v, True, -1)),
                   modifier_raster("--groupe-sol", lambda v: moitie(v, False, -1)))),
+    Cas(58, "chaleur", "--parametres", "clé « green_area_cooling_distance_m »",
+        "distance de 10 m sur des cellules de 30 m (noyau vide)",
+        plusieurs(modifier_raster("--occupation", lambda v: v, transform=deplacer(0, 0, 30.0)),
+                  modifier_raster("--et0", lambda v: v, transform=deplacer(0, 0, 30.0)),
+                  modifier_parametres(green_area_cooling_distance_m=10))),
+    Cas(59, "eau", "--sortie", "dossier", "dossier de sortie placé sous un fichier",
+        lambda e, d: (d.joinpath("resultats.txt").write_text("x"),
+                      e.update({"--sortie": d / "resultats.txt" / "sortie"}))),
 ]
 
 
@@ -358,7 +366,7 @@ def produire_message(cas: Cas, dossier: Path, capsys=None) -> tuple[int, str, Pa
     """Fabrique le cas dans ``dossier``, lance la commande ; (code, message normalisé, dossier de sortie)."""
     entrees = fabriquer_cas_valide(dossier / "entrees")
     cas.fabriquer(entrees, dossier / "entrees")
-    sortie = dossier / "sortie"
+    sortie = entrees.get("--sortie", dossier / "sortie")
     if capsys is not None:
         code, _, erreur = lancer(cas.commande, entrees, sortie, capsys)
     else:  # script de réécriture du document
