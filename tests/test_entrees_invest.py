@@ -412,6 +412,24 @@ def test_entree_fautive_refusee(cas, tmp_path, capsys):
         f"`python tests/test_entrees_invest.py`) :\n{message}")
 
 
+def test_commande_reelle_sans_trace(tmp_path):
+    """`python cli.py eau` dans un sous-processus : occupation entièrement nodata (totaux nuls autrefois, code 0)
+    refusée avec le code 2, un message français sur la sortie d'erreur, sans trace Python ni dossier de sortie."""
+    import subprocess
+
+    cas = next(c for c in CAS if c.commande == "eau" and "nodata" in c.defaut)
+    entrees = fabriquer_cas_valide(tmp_path / "entrees")
+    cas.fabriquer(entrees, tmp_path / "entrees")
+    resultat = subprocess.run([sys.executable, str(RACINE / "cli.py"),
+                               *ligne_de_commande("eau", entrees, tmp_path / "sortie")],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert resultat.returncode == 2
+    assert resultat.stdout == ""
+    assert "Traceback" not in resultat.stderr and not TEXTES_ANGLAIS.search(resultat.stderr)
+    assert "--occupation (occupation.tif), valeurs : raster entièrement sans donnée" in resultat.stderr
+    assert not (tmp_path / "sortie").exists()
+
+
 def test_tous_les_problemes_a_la_fois(tmp_path, capsys):
     cas = next(c for c in CAS if c.defaut.startswith("plusieurs défauts"))
     _, message, _ = produire_message(cas, tmp_path, capsys)
