@@ -37,6 +37,7 @@ from shapely.geometry import box
 from donnees.erreurs import ErreurDonnees, decrire_invalidite
 from donnees.format import formater_nombre
 from donnees.geometrie import reprojeter
+from donnees.lecture_vecteur import verifier_dans_wgs84, verifier_degres_dans_metres
 from donnees.nomenclatures import BORNES_REVETEMENTS
 from donnees.rasters import (
     CLES_PARAMETRES,
@@ -63,6 +64,9 @@ BORNES_TABLE = {  # colonne de la table biophysique → (bornes physiques, libel
     "pe": ((0, 1), "part de percolation"),  # fraction de la pluie (comme indicateurs/eau_grille.SCHEMA_PERCOLATION)
 }
 GROUPES_SOL_ADMIS = (1, 2, 3, 4)  # groupes hydrologiques A à D (InVEST)
+CONSEIL_SYSTEME_ZONES = ("Déclarez le système réel des zones (EPSG:2154 pour des mètres en Lambert-93, "
+                         "EPSG:4326 pour des degrés) : membre « crs » du GeoJSON, ou ogr2ogr -a_srs.")
+GEOGRAPHIQUE = "EPSG:4326"  # lieu d'une géométrie invalide : en degrés, comme ailleurs dans le projet
 NOMBRE_CITES = 5  # lignes, codes ou zones cités au plus dans un message
 RASTERS = {  # argument → (libellé, complément « GeoTIFF … »)
     "--occupation": ("occupation du sol", "d'occupation du sol (lucode)"),
@@ -244,8 +248,8 @@ def _verifier_valeurs_raster(raster: RasterLu, argument: str, role: str, borne: 
         presentes = valeurs_presentes(valeurs)
         hors = presentes[~np.isin(presentes, entiers)]
         if hors.size:
-            releve.ajouter(argument, raster.chemin, "valeurs", f"valeurs {_liste(nombre(v) for v in hors)} hors "
-                           f"de {_liste(entiers)} ({role}). Corrigez le raster (ou déclarez ces cellules nodata).")
+            releve.ajouter(argument, raster.chemin, "valeurs", f"{role} {_liste(nombre(v) for v in hors)} hors des "
+                           f"valeurs admises {_liste(entiers)}. Corrigez le raster (ou déclarez ces cellules nodata).")
         return
     minimum, maximum = float(valeurs.min()), float(valeurs.max())
     if minimum < borne.minimum or maximum > borne.maximum:
@@ -274,20 +278,20 @@ def _verifier_grille(reference: RasterLu, autre: RasterLu, arg_ref: str, arg_aut
     """Même système de coordonnées, même résolution, emprises qui se recouvrent."""
     if autre.crs != reference.crs:
         releve.ajouter(arg_autre, autre.chemin, "système de coordonnées",
-                       f"système {_nom_crs(autre.crs)} différent de celui de {reference.chemin.name} ({arg_ref}, "
-                       f"{_nom_crs(reference.crs)}). Reprojetez-le dans le système de l'occupation du sol "
+                       f"système {_nom_crs(autre.crs)} différent de celui du fichier {reference.chemin.name} "
+                       f"({arg_ref}, {_nom_crs(reference.crs)}). Reprojetez-le dans le système de l'occupation du sol "
                        f"(gdalwarp -t_srs {_nom_crs(reference.crs)}).")
         return False
     if not math.isclose(abs(autre.transform.a), abs(reference.transform.a), rel_tol=1e-9):
         releve.ajouter(arg_autre, autre.chemin, "résolution",
-                       f"cellules de {nombre(abs(autre.transform.a))} m, différentes de celles de "
+                       f"cellules de {nombre(abs(autre.transform.a))} m, différentes de celles du fichier "
                        f"{reference.chemin.name} ({arg_ref}, {nombre(abs(reference.transform.a))} m). "
                        f"Rééchantillonnez-le à {nombre(abs(reference.transform.a))} m (gdalwarp -tr).")
         return False
     (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = emprise_raster(reference), emprise_raster(autre)
     if min(ax1, bx1) <= max(ax0, bx0) or min(ay1, by1) <= max(ay0, by0):
         releve.ajouter(arg_autre, autre.chemin, "emprise",
-                       f"emprise disjointe de celle de {reference.chemin.name} ({arg_ref}) : les deux rasters "
+                       f"emprise disjointe de celle du fichier {reference.chemin.name} ({arg_ref}) : les deux rasters "
                        "ne se recouvrent pas. Vérifiez qu'ils couvrent le même territoire, dans le même système.")
         return False
     return True
@@ -513,7 +517,7 @@ def _verifier_distances(lues: dict, lulc: RasterLu, chemin, releve: _Releve) -> 
     for code in ("d_cool_m", "r_mix_m"):
         if code in lues and round(lues[code][1] / resolution) < 1:
             releve.ajouter("--parametres", chemin, f"clé « {lues[code][0]} »",
-                           f"{nombre(lues[code][1])} m, moins d'une demi-cellule de {lulc.chemin.name} "
+                           f"{nombre(lues[code][1])} m, moins d'une demi-cellule du fichier {lulc.chemin.name} "
                            f"(--occupation, cellules de {nombre(resolution)} m) : le noyau de lissage serait vide. "
                            f"Donnez au moins {nombre(resolution)} m, ou une occupation du sol plus fine.")
 
@@ -545,11 +549,20 @@ def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None
     except ErreurDonnees as exc:
         releve.ajouter(argument, chemin, "géométrie" if exc.colonne == "geometry" else "contenu", str(exc))
         return
+    try:  # règles de la lecture des vecteurs : degrés déclarés en mètres, mètres sans système déclaré
+        if zones.crs.is_geographic:
+            verifier_dans_wgs84(zones.geometry.values, f"Fichier {chemin.name}", CONSEIL_SYSTEME_ZONES)
+        else:
+            verifier_degres_dans_metres(zones.geometry.values, zones.crs, f"Fichier {chemin.name}",
+                                        CONSEIL_SYSTEME_ZONES)
+    except ErreurDonnees as exc:
+        releve.ajouter(argument, chemin, "système de coordonnées", str(exc))
+        return
     invalides = [i for i, g in enumerate(zones.geometry.values) if g is None or not shapely.is_valid(g)]
     if invalides:
-        details = _liste(f"zone {_nommer_zone(zones, i)} : "
-                         f"{decrire_invalidite(zones.geometry.values[i]) if zones.geometry.values[i] else 'vide'}"
-                         for i in invalides)
+        en_degres = zones.geometry.iloc[invalides].to_crs(GEOGRAPHIQUE).values
+        details = _liste(f"zone {_nommer_zone(zones, i)} : {decrire_invalidite(g) if g is not None else 'vide'}"
+                         for i, g in zip(invalides, en_degres))
         releve.ajouter(argument, chemin, "géométrie", f"polygone(s) invalide(s) — {details}. Corrigez-les dans "
                        "votre SIG (outil « Réparer les géométries »).")
         return
@@ -650,7 +663,7 @@ def valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, param
     lulc = _verifier_occupation(occupation, biophysique, codes, releve)
     sol = _ouvrir_raster(groupe_sol, "--groupe-sol", releve)
     if sol is not None:
-        _verifier_valeurs_raster(sol, "--groupe-sol", "groupe hydrologique de sol (1 à 4 pour A à D)", None,
+        _verifier_valeurs_raster(sol, "--groupe-sol", "groupe(s) de sol", None,
                                  releve, entiers=GROUPES_SOL_ADMIS)
     autres = [("--groupe-sol", sol)]
     if pluie:

@@ -148,7 +148,7 @@ def modifier_raster(argument: str, transformer: Callable[[np.ndarray], np.ndarra
 
 def modifier_zones(boites: dict | None = None, brut: dict | None = None):
     def fabriquer(entrees, dossier):
-        contenu = brut if brut is not None else zones_geojson(boites)
+        contenu = {**zones_geojson({}), **brut} if brut is not None else zones_geojson(boites)  # CRS : EPSG:2154
         entrees["--zones"].write_text(json.dumps(contenu), encoding="utf-8")
     return fabriquer
 
@@ -328,6 +328,11 @@ CAS = [
     Cas(59, "eau", "--sortie", "dossier", "dossier de sortie placé sous un fichier",
         lambda e, d: (d.joinpath("resultats.txt").write_text("x"),
                       e.update({"--sortie": d / "resultats.txt" / "sortie"}))),
+    Cas(60, "eau", "--zones", "système de coordonnées", "GeoJSON en Lambert-93 sans système déclaré (lu en degrés)",
+        lambda e, d: e["--zones"].write_text(json.dumps({k: v for k, v in zones_geojson(zones_valides()).items()
+                                                          if k != "crs"}), encoding="utf-8")),
+    Cas(61, "chaleur", "--zones", "système de coordonnées", "zones en degrés déclarées en Lambert-93",
+        modifier_zones({"ouest": (3.60, 43.40, 3.61, 43.41)})),
 ]
 
 
