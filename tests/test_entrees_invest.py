@@ -435,6 +435,22 @@ def test_commande_reelle_sans_trace(tmp_path):
     assert not (tmp_path / "sortie").exists()
 
 
+@pytest.mark.parametrize("commande", ["chaleur", "eau"])
+def test_option_valider_sans_calcul(commande, tmp_path, capsys):
+    """`--valider` (comme validate() d'InVEST) : code 0 sur le cas valide, 2 avec les problèmes sinon ; rien
+    n'est écrit dans les deux cas."""
+    from cli import main
+
+    entrees = fabriquer_cas_valide(tmp_path / "entrees")
+    sortie = tmp_path / "sortie"
+    assert main(ligne_de_commande(commande, entrees, sortie) + ["--valider"]) == 0
+    assert "Entrées InVEST valides" in capsys.readouterr().out
+    modifier_raster("--occupation", lambda v: np.full_like(v, -1))(entrees, tmp_path)
+    assert main(ligne_de_commande(commande, entrees, sortie) + ["--valider"]) == 2
+    assert "raster entièrement sans donnée" in capsys.readouterr().err
+    assert not sortie.exists()
+
+
 def test_tous_les_problemes_a_la_fois(tmp_path, capsys):
     cas = next(c for c in CAS if c.defaut.startswith("plusieurs défauts"))
     _, message, _ = produire_message(cas, tmp_path, capsys)
