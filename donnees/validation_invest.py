@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,7 +141,10 @@ def _intervalle(borne: Borne) -> str:
 
 
 def _citer(valeur) -> str:
-    """Valeur d'un JSON citée dans un message : « texte » pour une chaîne, sinon en JSON."""
+    """Valeur d'un JSON citée dans un message : « texte » pour une chaîne, « non finie » pour NaN ou Infinity,
+    sinon en JSON."""
+    if isinstance(valeur, float) and not math.isfinite(valeur):
+        return "non finie"
     return f"« {valeur} »" if isinstance(valeur, str) else json.dumps(valeur, ensure_ascii=False)
 
 
@@ -178,6 +182,10 @@ def _verifier_fichier(chemin, argument: str, nature: str, releve: _Releve) -> Pa
         return None
     if chemin.stat().st_size == 0:
         releve.ajouter(argument, chemin, "fichier", f"fichier vide (0 octet). Attendu : {nature}.")
+        return None
+    if not os.access(chemin, os.R_OK):
+        releve.ajouter(argument, chemin, "fichier", "fichier non lisible (droits d'accès). Donnez les droits de "
+                                                    "lecture, ou copiez-le ailleurs.")
         return None
     return chemin
 
@@ -447,6 +455,9 @@ def _lire_json(chemin, argument: str, releve: _Releve) -> dict | None:
     except UnicodeDecodeError:
         releve.ajouter(argument, chemin, "format", "fichier qui n'est pas du texte UTF-8 : donnez un fichier JSON.")
         return None
+    except OSError:  # texte du système (anglais) non repris
+        releve.ajouter(argument, chemin, "fichier", "fichier illisible (droits d'accès ou disque). Vérifiez-le.")
+        return None
     except json.JSONDecodeError as exc:  # exc.msg est en anglais : seule la position est reprise
         releve.ajouter(argument, chemin, "syntaxe", f"JSON invalide vers la ligne {exc.lineno}, colonne "
                        f"{exc.colno}. Vérifiez les guillemets doubles, les virgules et les accolades.")
@@ -470,8 +481,8 @@ def _valeur_bornee(brut: dict, noms: tuple, code: str, bornes: dict, chemin, arg
     except (TypeError, ValueError):
         nombre_lu = math.nan
     if not math.isfinite(nombre_lu):
-        releve.ajouter(argument, chemin, f"clé « {nom} »", f"valeur {_citer(valeur)} qui "
-                       f"n'est pas un nombre ({borne.libelle}). Écrivez un nombre, par exemple "
+        releve.ajouter(argument, chemin, f"clé « {nom} »", f"valeur {_citer(valeur)}, un nombre "
+                       f"est attendu ({borne.libelle}). Écrivez un nombre, par exemple "
                        f"{nombre(borne.defaut).replace(',', '.')}.")
         return None
     if not borne.minimum <= nombre_lu <= borne.maximum:

@@ -333,6 +333,11 @@ CAS = [
                                                           if k != "crs"}), encoding="utf-8")),
     Cas(61, "chaleur", "--zones", "système de coordonnées", "zones en degrés déclarées en Lambert-93",
         modifier_zones({"ouest": (3.60, 43.40, 3.61, 43.41)})),
+    Cas(62, "chaleur", "--parametres", "clé « t_ref »", "T_ref = NaN (clé d'InVEST t_ref)",
+        remplacer_texte("--parametres", '{"t_ref": NaN, "uhi_max": 3}')),
+    Cas(63, "eau", "--biophysique", "colonne « pe_b »", "percolation à virgule décimale (« 0,05 »)",
+        modifier_table(lambda t: t.drop(columns="pe").assign(pe_a=0.0, pe_b=["0", "0", "0,05", "0.08"], pe_c=0.0,
+                                                             pe_d=0.0))),
 ]
 
 
