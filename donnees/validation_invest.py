@@ -107,8 +107,8 @@ class ErreurEntreesInvest(ErreurDonnees):
 
     def __init__(self, problemes: list[Probleme]):
         lignes = "\n".join(f"  {numero}. {probleme}" for numero, probleme in enumerate(problemes, 1))
-        nombre = len(problemes)
-        super().__init__(f"Entrées InVEST refusées ({nombre} problème{'s' if nombre > 1 else ''}) : rien n'a été "
+        compte = len(problemes)
+        super().__init__(f"Entrées InVEST refusées ({compte} problème{'s' if compte > 1 else ''}) : rien n'a été "
                          f"calculé ni écrit. Corrigez :\n{lignes}", "invest", problemes[0].parametre)
         self.problemes = list(problemes)
 
@@ -305,8 +305,10 @@ def _verifier_grille(reference: RasterLu, autre: RasterLu, arg_ref: str, arg_aut
     return True
 
 
-def _verifier_recouvrement(lulc: RasterLu, autres: list[tuple[str, RasterLu]], releve: _Releve) -> None:
-    """Au moins une cellule valide commune à l'occupation et aux autres rasters, sur leur intersection."""
+def _verifier_recouvrement(lulc: RasterLu, autres: list[tuple[str, RasterLu]], releve: _Releve
+                           ) -> RasterLu | None:
+    """Au moins une cellule valide commune à l'occupation et aux autres rasters, sur leur intersection ;
+    renvoie l'occupation découpée à cette intersection, ``valide`` = cellules valides partout (ou ``None``)."""
     try:
         decoupe = decouper_raster(lulc, *fenetre_intersection(lulc, [emprise_raster(r) for _, r in autres]))
         valide = decoupe.valide.copy()
@@ -319,6 +321,8 @@ def _verifier_recouvrement(lulc: RasterLu, autres: list[tuple[str, RasterLu]], r
         releve.ajouter("--occupation", lulc.chemin, "recouvrement",
                        f"aucune cellule n'a de valeur à la fois dans l'occupation du sol et dans {noms} : les "
                        "données valides ne se recouvrent pas. Vérifiez les emprises et les valeurs nodata.")
+        return None
+    return RasterLu(decoupe.valeurs, valide, decoupe.transform, decoupe.crs, lulc.chemin, lulc.nodata)
 
 
 # ------------------------------------------------------------------------------------ table biophysique
@@ -543,8 +547,9 @@ def _nommer_zone(zones: gpd.GeoDataFrame, position: int) -> str:
     return f"n° {position + 1}{libelle}"
 
 
-def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None:
-    """Zones lisibles (polygones valides avec système de coordonnées), chacune sur l'emprise des rasters."""
+def _verifier_zones(chemin, commun: RasterLu | None, indexer, releve: _Releve) -> None:
+    """Zones lisibles (polygones valides avec système de coordonnées), chacune sur des cellules valides de
+    ``commun`` (intersection des rasters, :func:`_verifier_recouvrement`)."""
     argument = "--zones"
     chemin = _verifier_fichier(chemin, argument, "un vecteur de zones (GeoJSON, GeoPackage)", releve)
     if chemin is None:
@@ -577,8 +582,15 @@ def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None
         releve.ajouter(argument, chemin, "géométrie", f"polygone(s) invalide(s) — {details}. Corrigez-les dans "
                        "votre SIG (outil « Réparer les géométries »).")
         return
-    if emprise is None:
-        return
+    if commun is not None:
+        _verifier_zones_sur_grille(zones, chemin, commun, indexer, releve)
+
+
+def _verifier_zones_sur_grille(zones: gpd.GeoDataFrame, chemin: Path, commun: RasterLu, indexer,
+                               releve: _Releve) -> None:
+    """Chaque zone recouvre l'emprise commune des rasters, puis (``indexer`` donné : règle du calcul des
+    moyennes par zone) au moins une cellule valide partout."""
+    argument, crs, emprise = "--zones", commun.crs, emprise_raster(commun)
     try:
         dans_crs = reprojeter(zones, crs)
     except (ValueError, RuntimeError):  # pyproj : texte anglais non repris
@@ -593,6 +605,38 @@ def _verifier_zones(chemin, emprise: tuple | None, crs, releve: _Releve) -> None
                        f"{sujet} l'emprise commune des rasters ({nombre(emprise[0])} à {nombre(emprise[2])} m en x, "
                        f"{nombre(emprise[1])} à {nombre(emprise[3])} m en y, {_nom_crs(crs)}) : leurs totaux "
                        "seraient vides. Vérifiez le système de coordonnées des zones, ou retirez ces zones.")
+        return
+    vides = _zones_sans_cellule_valide(dans_crs, commun, indexer)
+    if vides:
+        releve.ajouter(argument, chemin, "recouvrement",
+                       f"zone(s) {_liste(_nommer_zone(zones, i) for i in vides)} sans aucune cellule valide à la "
+                       "fois dans l'occupation du sol et dans les autres rasters (nodata partout) : leurs "
+                       "moyennes et totaux seraient vides. Retirez ces zones, ou complétez les rasters.")
+
+
+def _zones_sans_cellule_valide(zones: gpd.GeoDataFrame, commun: RasterLu, indexer) -> list[int]:
+    """Rangs des zones (dans le système des rasters) sans cellule valide de ``commun``.
+
+    Rectangle englobant d'abord : sans cellule valide, la zone est vide ; entièrement valide, elle ne l'est
+    pas (une zone qui touche la grille a au moins une cellule). Seules les zones entre les deux passent par
+    ``indexer`` (règle du calcul), qui coûte une rastérisation."""
+    if commun.valide.all():
+        return []
+    t, (hauteur, largeur) = commun.transform, commun.forme
+    vides, douteuses = [], []
+    for rang, (x0, y0, x1, y1) in enumerate(zones.geometry.bounds.to_numpy()):
+        lignes = slice(max(int(np.floor((t.f - y1) / -t.e)), 0), min(int(np.ceil((t.f - y0) / -t.e)), hauteur))
+        colonnes = slice(max(int(np.floor((x0 - t.c) / t.a)), 0), min(int(np.ceil((x1 - t.c) / t.a)), largeur))
+        fenetre = commun.valide[lignes, colonnes]
+        if not fenetre.any():
+            vides.append(rang)
+        elif not fenetre.all():
+            douteuses.append(rang)
+    if douteuses and indexer is not None:
+        numeros, cellules = indexer(zones.iloc[douteuses], commun.crs, t, commun.forme)
+        comptes = np.bincount(numeros[commun.valide.ravel()[cellules]], minlength=len(douteuses))
+        vides += [douteuses[i] for i in np.flatnonzero(comptes == 0)]
+    return sorted(vides)
 
 
 # ------------------------------------------------------------------------------------ points d'entrée
@@ -611,16 +655,14 @@ def _verifier_sortie(sortie, releve: _Releve) -> None:
 
 
 def _verifier_rasters(lulc: RasterLu | None, autres: list[tuple[str, RasterLu | None]],
-                      releve: _Releve) -> tuple | None:
-    """Grilles compatibles avec l'occupation et recouvrement non vide ; renvoie l'emprise commune."""
+                      releve: _Releve) -> RasterLu | None:
+    """Grilles compatibles avec l'occupation et recouvrement non vide ; renvoie l'intersection
+    (:func:`_verifier_recouvrement`) ou ``None``."""
     if lulc is None or any(r is None for _, r in autres):
         return None
     if not all([_verifier_grille(lulc, r, "--occupation", a, releve) for a, r in autres]):
         return None
-    _verifier_recouvrement(lulc, autres, releve)
-    emprises = [emprise_raster(lulc)] + [emprise_raster(r) for _, r in autres]
-    return (max(e[0] for e in emprises), max(e[1] for e in emprises), min(e[2] for e in emprises),
-            min(e[3] for e in emprises))
+    return _verifier_recouvrement(lulc, autres, releve)
 
 
 def _verifier_occupation(occupation, chemin_table, codes: set | None, releve: _Releve) -> RasterLu | None:
@@ -631,11 +673,13 @@ def _verifier_occupation(occupation, chemin_table, codes: set | None, releve: _R
 
 
 def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bornes: dict[str, Borne],
-                            sortie=None) -> list[Probleme]:
+                            sortie=None, indexer=None) -> list[Probleme]:
     """Tous les problèmes des entrées de `desimper chaleur` en mode InVEST (liste vide : entrées valides).
 
-    ``bornes`` : :class:`Borne` par code de ``modele.csv`` (``d_cool_m``, ``uhi_max_c``, ``et0_mm_jour``…).
-    Lit les fichiers, ne calcule ni n'écrit rien.
+    ``bornes`` : :class:`Borne` par code de ``modele.csv`` (``d_cool_m``, ``uhi_max_c``, ``et0_mm_jour``…) ;
+    ``sortie`` : dossier des résultats ; ``indexer(zones, crs, transform, forme) -> (n° de zone, cellule)`` :
+    cellules de chaque zone, comme le calcul (:func:`indicateurs.modeles.indexer_zones_grille`, donné par
+    ``services``). Lit les fichiers, ne calcule ni n'écrit rien.
     """
     releve = _Releve()
     _verifier_sortie(sortie, releve)
@@ -647,13 +691,12 @@ def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bor
     raster_et0 = _ouvrir_raster(et0, "--et0", releve)
     if raster_et0 is not None:
         _verifier_valeurs_raster(raster_et0, "--et0", "ET0", bornes["et0_mm_jour"], releve)
-    emprise = _verifier_rasters(lulc, [("--et0", raster_et0)], releve)
-    _verifier_zones(zones, emprise, lulc.crs if lulc is not None else None, releve)
+    _verifier_zones(zones, _verifier_rasters(lulc, [("--et0", raster_et0)], releve), indexer, releve)
     return releve.problemes
 
 
 def valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres,
-                        bornes: dict[str, Borne], sortie=None) -> list[Probleme]:
+                        bornes: dict[str, Borne], sortie=None, indexer=None) -> list[Probleme]:
     """Tous les problèmes des entrées de `desimper eau` en mode InVEST (liste vide : entrées valides).
 
     La pluie vient du raster ``pluie`` ou, à défaut, de la clé ``precipitation_mm_per_year`` du JSON
@@ -682,6 +725,5 @@ def valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, param
         if raster_pluie is not None:
             _verifier_valeurs_raster(raster_pluie, "--pluie", "pluie annuelle", bornes[CLE_PLUIE[1]], releve)
         autres.append(("--pluie", raster_pluie))
-    emprise = _verifier_rasters(lulc, autres, releve)
-    _verifier_zones(zones, emprise, lulc.crs if lulc is not None else None, releve)
+    _verifier_zones(zones, _verifier_rasters(lulc, autres, releve), indexer, releve)
     return releve.problemes

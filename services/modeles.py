@@ -56,6 +56,7 @@ from indicateurs.modeles import (
     chaleur_depuis_tableaux,
     chaleur_en_tableaux,
     choisir_selon_groupe_sol,
+    indexer_zones_grille,
     modeliser_chaleur_zones,
     modeliser_eau_zones,
     occupation_depuis_tableaux,
@@ -93,13 +94,13 @@ def valider_chaleur_invest(occupation, biophysique, et0, zones, parametres, sort
     """Problèmes des entrées InVEST du modèle de chaleur, tous à la fois, sans calcul ni écriture
     (:func:`donnees.validation_invest.valider_entrees_chaleur`, bornes de ``modele.csv``)."""
     return valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, lire_bornes_parametres(),
-                                   sortie)
+                                   sortie, indexer_zones_grille)
 
 
 def valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres=None, sortie=None) -> list:
     """Problèmes des entrées InVEST du modèle de l'eau, tous à la fois, sans calcul ni écriture."""
     return valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres,
-                               lire_bornes_parametres(), sortie)
+                               lire_bornes_parametres(), sortie, indexer_zones_grille)
 
 
 def lire_parametres_invest(chemin) -> dict:

@@ -338,6 +338,8 @@ CAS = [
     Cas(63, "eau", "--biophysique", "colonne « pe_b »", "percolation à virgule décimale (« 0,05 »)",
         modifier_table(lambda t: t.drop(columns="pe").assign(pe_a=0.0, pe_b=["0", "0", "0,05", "0.08"], pe_c=0.0,
                                                              pe_d=0.0))),
+    Cas(64, "eau", "--zones", "recouvrement", "zone « est » seulement sur des cellules nodata de l'occupation",
+        modifier_raster("--occupation", lambda v: moitie(v, True, -1))),
 ]
 
 
