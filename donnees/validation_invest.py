@@ -8,11 +8,12 @@ bibliothèques sont interceptées et traduites.
 
 Contrôles : fichiers absents, vides, illisibles ou d'un autre format ; rasters sans système de coordonnées,
 géographiques, à pixels non carrés, entièrement sans donnée, de systèmes ou de résolutions différents,
-d'emprises disjointes, sans cellule valide commune ; valeurs des rasters hors bornes (lucode entier, ET0 et
-pluie dans les bornes de ``modele.csv``, groupe de sol 1 à 4) ; table biophysique (colonnes requises,
-valeurs numériques dans leurs bornes physiques, ``lucode`` entier et unique, chaque code de l'occupation
-présent) ; JSON de paramètres (syntaxe, nombres dans les bornes de ``modele.csv``, poids non tous nuls,
-méthode) ; zones (polygones valides avec système de coordonnées, chacune sur l'emprise des rasters).
+d'emprises disjointes, sans cellule valide commune ; valeurs des rasters (lucode entier, ET0 positive et pas
+nulle partout, pluie dans les bornes de ``modele.csv``, groupe de sol 1 à 4) ; table biophysique (colonnes
+requises, valeurs numériques dans leurs bornes physiques, ``lucode`` entier et unique, chaque code de
+l'occupation présent) ; JSON de paramètres (syntaxe, nombres dans les bornes de ``modele.csv``, distances
+d'au moins une cellule, poids non tous nuls, méthode) ; zones (polygones valides, système de coordonnées
+plausible, chacune sur au moins une cellule valide des rasters) ; dossier de sortie qui peut être créé.
 Les bornes des paramètres (:class:`Borne`) sont données par l'appelant (lues dans
 ``indicateurs/parametres/modele.csv``, hors de la couche ``donnees``).
 """
@@ -266,6 +267,20 @@ def _verifier_valeurs_raster(raster: RasterLu, argument: str, role: str, borne: 
         releve.ajouter(argument, raster.chemin, "valeurs",
                        f"{role} {etendue}, hors des bornes {_intervalle(borne)} de « {borne.libelle} » "
                        "(indicateurs/parametres/modele.csv). Vérifiez l'unité du raster et corrigez ses valeurs.")
+
+
+def _verifier_et0(raster: RasterLu, releve: _Releve) -> None:
+    """ET0 positive ou nulle, pas nulle partout. Pas d'autre borne : comme InVEST, le modèle n'utilise que
+    ET0 / ET0 maximale, quelle que soit la période (jour, mois) du raster."""
+    valeurs = raster.valeurs[raster.valide]
+    minimum, maximum = float(valeurs.min()), float(valeurs.max())
+    if minimum < 0:
+        releve.ajouter("--et0", raster.chemin, "valeurs", f"ET0 négative (jusqu'à {nombre(minimum)} mm) : "
+                       "une évapotranspiration est positive ou nulle. Corrigez le raster (ou déclarez ces cellules "
+                       "nodata).")
+    elif maximum <= 0:
+        releve.ajouter("--et0", raster.chemin, "valeurs", "ET0 nulle partout : l'indice d'évapotranspiration "
+                       "(ET0 / ET0 maximale) est indéfini. Donnez un raster d'ET0 avec des valeurs positives.")
 
 
 def _verifier_lucodes_entiers(raster: RasterLu, argument: str, releve: _Releve) -> bool:
@@ -690,7 +705,7 @@ def valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, bor
         _verifier_distances(lues, lulc, parametres, releve)
     raster_et0 = _ouvrir_raster(et0, "--et0", releve)
     if raster_et0 is not None:
-        _verifier_valeurs_raster(raster_et0, "--et0", "ET0", bornes["et0_mm_jour"], releve)
+        _verifier_et0(raster_et0, releve)
     _verifier_zones(zones, _verifier_rasters(lulc, [("--et0", raster_et0)], releve), indexer, releve)
     return releve.problemes
 

@@ -340,6 +340,8 @@ CAS = [
                                                              pe_d=0.0))),
     Cas(64, "eau", "--zones", "recouvrement", "zone « est » seulement sur des cellules nodata de l'occupation",
         modifier_raster("--occupation", lambda v: moitie(v, True, -1))),
+    Cas(65, "chaleur", "--et0", "valeurs", "ET0 nulle partout (indice d'évapotranspiration indéfini)",
+        modifier_raster("--et0", lambda v: np.zeros_like(v))),
 ]
 
 
@@ -476,6 +478,8 @@ def test_validation_sans_calcul_ni_ecriture(tmp_path):
     assert valider_chaleur_invest(*(entrees[a] for a in ARGUMENTS["chaleur"])) == []
     assert valider_eau_invest(*(entrees[a] for a in ARGUMENTS["eau"])) == []
     assert sorted(p.name for p in (tmp_path / "entrees").iterdir()) == avant
+    modifier_raster("--et0", lambda v: v * 30)(entrees, tmp_path)  # ET0 mensuelle : le modèle ne lit que ET0/max
+    assert valider_chaleur_invest(*(entrees[a] for a in ARGUMENTS["chaleur"])) == []
     modifier_parametres(uhi_max_c=-4, t_ref_c=80)(entrees, tmp_path)
     problemes = valider_chaleur_invest(*(entrees[a] for a in ARGUMENTS["chaleur"]))
     assert [(p.argument, p.parametre) for p in problemes] == [("--parametres", "clé « t_ref_c »"),
