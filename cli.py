@@ -438,13 +438,16 @@ def _dossier_de(args) -> Path:
 
 
 def _mode_invest(args, requis: tuple[str, ...]) -> bool:
-    """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees)."""
+    """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees ; --valider sans eux aussi)."""
+    from donnees.erreurs import ErreurDonnees
+
     fournis = [nom for nom in requis if getattr(args, nom)]
     if fournis and len(fournis) < len(requis):
-        from donnees.erreurs import ErreurDonnees
-
         manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
         raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")
+    if not fournis and getattr(args, "valider", False):
+        raise ErreurDonnees(f"--valider s'emploie en mode InVEST seulement : donnez aussi "
+                            f"{', '.join('--' + n.replace('_', '-') for n in requis)}.", "arguments")
     return bool(fournis)
 
 

@@ -73,6 +73,7 @@ __all__ = [
     "ecrire_sorties_territoire",
     "executer_chaleur_invest",
     "executer_eau_invest",
+    "lire_bornes_parametres",
     "lire_parametres_invest",
     "preparer_grille_territoire",
     "valider_chaleur_invest",

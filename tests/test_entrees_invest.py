@@ -458,6 +458,8 @@ def test_option_valider_sans_calcul(commande, tmp_path, capsys):
     assert main(ligne_de_commande(commande, entrees, sortie) + ["--valider"]) == 2
     assert "raster entièrement sans donnée" in capsys.readouterr().err
     assert not sortie.exists()
+    assert main([commande, "--valider", "--sortie", str(sortie)]) == 2  # sans fichiers InVEST : refusé
+    assert "--valider s'emploie en mode InVEST seulement" in capsys.readouterr().err
 
 
 def test_tous_les_problemes_a_la_fois(tmp_path, capsys):
