@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -481,6 +482,8 @@ def test_validation_sans_calcul_ni_ecriture(tmp_path):
     assert valider_eau_invest(*(entrees[a] for a in ARGUMENTS["eau"])) == []
     assert sorted(p.name for p in (tmp_path / "entrees").iterdir()) == avant
     modifier_raster("--et0", lambda v: v * 30)(entrees, tmp_path)  # ET0 mensuelle : le modèle ne lit que ET0/max
+    gpd.read_file(entrees["--zones"]).to_crs("EPSG:4326").to_file(tmp_path / "zones_wgs84.geojson")
+    entrees["--zones"] = tmp_path / "zones_wgs84.geojson"  # zones en degrés : reprojetées, acceptées
     assert valider_chaleur_invest(*(entrees[a] for a in ARGUMENTS["chaleur"])) == []
     modifier_parametres(uhi_max_c=-4, t_ref_c=80)(entrees, tmp_path)
     problemes = valider_chaleur_invest(*(entrees[a] for a in ARGUMENTS["chaleur"]))
