@@ -438,13 +438,16 @@ def _dossier_de(args) -> Path:
 
 
 def _mode_invest(args, requis: tuple[str, ...]) -> bool:
-    """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees)."""
+    """Vrai si les fichiers InVEST sont donnés (tous ou aucun, sinon ErreurDonnees ; --valider sans eux aussi)."""
+    from donnees.erreurs import ErreurDonnees
+
     fournis = [nom for nom in requis if getattr(args, nom)]
     if fournis and len(fournis) < len(requis):
-        from donnees.erreurs import ErreurDonnees
-
         manquants = ", ".join("--" + n.replace("_", "-") for n in requis if not getattr(args, n))
         raise ErreurDonnees(f"Mode InVEST incomplet : il manque {manquants}.", "arguments")
+    if not fournis and getattr(args, "valider", False):
+        raise ErreurDonnees(f"--valider s'emploie en mode InVEST seulement : donnez aussi "
+                            f"{', '.join('--' + n.replace('_', '-') for n in requis)}.", "arguments")
     return bool(fournis)
 
 
@@ -454,12 +457,24 @@ def _afficher(table, colonnes: dict[str, str]) -> None:
     print(vue.to_string(index=False, float_format=lambda v: formater_nombre(v, 3)))
 
 
+def _rendre_validation(problemes: list) -> int:
+    """`--valider` : 0 et « Entrées valides » ; sinon les problèmes (ErreurEntreesInvest, code 2)."""
+    from donnees.validation_invest import exiger_entrees_valides
+
+    exiger_entrees_valides(problemes)
+    print("Entrées InVEST valides : rien n'a été calculé ni écrit (relancez sans --valider pour calculer).")
+    return 0
+
+
 def commande_chaleur(args) -> int:
     """`desimper chaleur` : territoire du projet, ou fichiers InVEST."""
     from services import modeles as invest
 
     sortie = Path(args.sortie).resolve()
     if _mode_invest(args, ("occupation", "biophysique", "et0", "zones", "parametres")):
+        if args.valider:
+            return _rendre_validation(invest.valider_chaleur_invest(args.occupation, args.biophysique, args.et0,
+                                                                    args.zones, args.parametres, sortie))
         res = invest.executer_chaleur_invest(args.occupation, args.biophysique, args.et0, args.zones,
                                              args.parametres, sortie)
         print("Modèle de rafraîchissement urbain (InVEST, méthode des facteurs) : moyennes par zone")
@@ -486,6 +501,9 @@ def commande_eau(args) -> int:
 
     sortie = Path(args.sortie).resolve()
     if _mode_invest(args, ("occupation", "biophysique", "groupe_sol", "zones")):
+        if args.valider:
+            return _rendre_validation(invest.valider_eau_invest(args.occupation, args.biophysique, args.groupe_sol,
+                                                                args.pluie, args.zones, args.parametres, sortie))
         res = invest.executer_eau_invest(args.occupation, args.biophysique, args.groupe_sol, args.pluie,
                                          args.zones, sortie, args.parametres)
         print("Modèle de rétention des eaux pluviales (InVEST) : totaux par zone (m³/an)")
@@ -506,6 +524,7 @@ def commande_eau(args) -> int:
 def ajouter_commandes_modeles(sous) -> None:
     """Sous-commandes `desimper chaleur` et `desimper eau` : territoire du projet, ou fichiers InVEST."""
     aide_dossier = "dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)"
+    aide_valider = "mode InVEST : valide les entrées (tous les problèmes à la fois) sans calculer ni écrire"
     chaleur = sous.add_parser(
         "chaleur", help="modèle de chaleur (InVEST Urban Cooling) : territoire, ou fichiers InVEST",
         description="Sans fichier d'entrée : territoire du dossier de données, 3 scénarios, table par commune. "
@@ -518,6 +537,7 @@ def ajouter_commandes_modeles(sous) -> None:
     chaleur.add_argument("--et0", help="GeoTIFF d'évapotranspiration de référence (mm/jour)")
     chaleur.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
     chaleur.add_argument("--parametres", help="JSON des paramètres (distances, T_ref, UHI_max, poids)")
+    chaleur.add_argument("--valider", action="store_true", help=aide_valider)
     chaleur.set_defaults(fonction=commande_chaleur)
 
     eau = sous.add_parser(
@@ -532,6 +552,7 @@ def ajouter_commandes_modeles(sous) -> None:
     eau.add_argument("--pluie", help="GeoTIFF de pluie annuelle (mm/an)")
     eau.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
     eau.add_argument("--parametres", help="JSON des paramètres (precipitation_mm_per_year si pas de --pluie)")
+    eau.add_argument("--valider", action="store_true", help=aide_valider)
     eau.set_defaults(fonction=commande_eau)
 
 

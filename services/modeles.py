@@ -36,6 +36,7 @@ from donnees.rasters import (
     lire_zones_invest,
 )
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
+from donnees.validation_invest import Borne, exiger_entrees_valides, valider_entrees_chaleur, valider_entrees_eau
 from donnees.erreurs import ErreurDonnees
 from donnees.geometrie import reprojeter
 from indicateurs.chaleur import (
@@ -55,6 +56,7 @@ from indicateurs.modeles import (
     chaleur_depuis_tableaux,
     chaleur_en_tableaux,
     choisir_selon_groupe_sol,
+    indexer_zones_grille,
     modeliser_chaleur_zones,
     modeliser_eau_zones,
     occupation_depuis_tableaux,
@@ -62,7 +64,7 @@ from indicateurs.modeles import (
     reclasser,
     selectionner_zones_modeles,
 )
-from indicateurs.parametres import FICHIERS_PARAMETRES, lire_parametres
+from indicateurs.parametres import FICHIERS_PARAMETRES, lire_parametres, lire_table_parametres
 from services.magasin import ouvrir_magasin
 
 __all__ = [
@@ -71,12 +73,35 @@ __all__ = [
     "ecrire_sorties_territoire",
     "executer_chaleur_invest",
     "executer_eau_invest",
+    "lire_bornes_parametres",
     "lire_parametres_invest",
     "preparer_grille_territoire",
+    "valider_chaleur_invest",
+    "valider_eau_invest",
 ]
 
 
 # ------------------------------------------------------------------------------------ mode InVEST
+
+
+def lire_bornes_parametres() -> dict[str, Borne]:
+    """Bornes, libellés, unités et valeurs par défaut des paramètres (``indicateurs/parametres/modele.csv``)."""
+    table = lire_table_parametres()
+    return {code: Borne(float(ligne["minimum"]), float(ligne["maximum"]), str(ligne["libelle"]),
+                        str(ligne["unite"]), float(ligne["valeur"])) for code, ligne in table.iterrows()}
+
+
+def valider_chaleur_invest(occupation, biophysique, et0, zones, parametres, sortie=None) -> list:
+    """Problèmes des entrées InVEST du modèle de chaleur, tous à la fois, sans calcul ni écriture
+    (:func:`donnees.validation_invest.valider_entrees_chaleur`, bornes de ``modele.csv``)."""
+    return valider_entrees_chaleur(occupation, biophysique, et0, zones, parametres, lire_bornes_parametres(),
+                                   sortie, indexer_zones_grille)
+
+
+def valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres=None, sortie=None) -> list:
+    """Problèmes des entrées InVEST du modèle de l'eau, tous à la fois, sans calcul ni écriture."""
+    return valider_entrees_eau(occupation, biophysique, groupe_sol, pluie, zones, parametres,
+                               lire_bornes_parametres(), sortie, indexer_zones_grille)
 
 
 def lire_parametres_invest(chemin) -> dict:
@@ -93,9 +118,12 @@ def executer_chaleur_invest(occupation, biophysique, et0, zones, parametres, sor
     et ``chaleur_zones.csv`` (colonnes des zones + ``avg_cc``, ``avg_tmp_v``, ``avg_tmp_an``).
 
     Comme InVEST, les rasters sont ramenés à l'intersection de l'occupation, de l'ET0 et des zones, sur la
-    grille de l'occupation (ET0 rééchantillonnée en spline cubique si sa grille diffère). Renvoie
+    grille de l'occupation (ET0 rééchantillonnée en spline cubique si sa grille est décalée). Renvoie
     ``{"zones": DataFrame, "fichiers": {nom: chemin}, "resultat": ResultatChaleur, "transform", "crs"}``.
+    Les entrées sont d'abord validées (:func:`valider_chaleur_invest`) : au moindre problème,
+    :class:`~donnees.validation_invest.ErreurEntreesInvest` les donne tous, et rien n'est calculé ni écrit.
     """
+    exiger_entrees_valides(valider_chaleur_invest(occupation, biophysique, et0, zones, parametres, sortie))
     lulc = lire_raster(occupation, "occupation du sol")
     table = lire_table_biophysique(biophysique, "chaleur")
     et0_brut = lire_raster(et0, "évapotranspiration de référence (ET0)")
@@ -165,7 +193,11 @@ def executer_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, sorti
 
     Rasters ramenés à l'intersection de l'occupation, du groupe de sol et de la pluie (plus proche voisin).
     ``parametres`` (JSON) facultatif : ``precipitation_mm_per_year`` remplace la pluie si elle est absente.
+    Les entrées sont d'abord validées (:func:`valider_eau_invest`) : au moindre problème, rien n'est calculé
+    ni écrit.
     """
+    exiger_entrees_valides(valider_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, parametres,
+                                              sortie))
     lulc, table, groupes, valeurs_pluie, zones_lues = _lire_entrees_eau(occupation, biophysique, groupe_sol,
                                                                         pluie, zones, parametres)
     ratios = {}
