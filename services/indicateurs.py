@@ -23,7 +23,13 @@ from indicateurs.chaleur_abords import (
     selectionner_zones_realisees,
     sommer_chaleur_abords,
 )
-from indicateurs.communs import CODE_BASSIN, Filtres, ecarter_zones_approximatives, masque_filtres, preparer_zones
+from indicateurs.communs import (
+    CODE_BASSIN,
+    Filtres,
+    ecarter_zones_approximatives,
+    identifiants_operations,
+    masque_filtres,
+)
 from indicateurs.comparaison import calculer_ratios_communes
 from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.modeles import selectionner_zones_modeles
@@ -81,14 +87,15 @@ def assembler_indicateurs_communes(operations, zones, financements, referentiel:
 
 
 def estimer_rafraichissement_emprise(operations, zones, table, parametres, filtres: Filtres | None) -> pd.Series:
-    """Rafraîchissement local estimé sur l'emprise des opérations **réalisées** retenues par ``filtres`` (°C),
-    par commune de ``table`` et pour leur ensemble
+    """Rafraîchissement local estimé sur l'emprise des opérations **réalisées** retenues par ``filtres`` et
+    leur anneau (°C), par commune de ``table`` et pour leur ensemble, calibré sur le modèle sur grille
     (:func:`indicateurs.chaleur_abords.calculer_rafraichissement_emprise`)."""
     retenues = operations.loc[masque_filtres(operations, filtres)]
     retenues = retenues[retenues["statut"].astype(str).eq(STATUTS_REALISES[0]).to_numpy(bool)]
-    preparees = preparer_zones(ecarter_zones_approximatives(zones, retenues), retenues)
+    zones = ecarter_zones_approximatives(zones, retenues)
+    zones = zones[zones["operation_id"].isin(identifiants_operations(retenues)).to_numpy(bool)]
     codes = [c for c in table["territoire"].astype(str) if c != CODE_BASSIN]
-    return calculer_rafraichissement_emprise(preparees, codes, parametres)
+    return calculer_rafraichissement_emprise(zones, retenues, codes, parametres)
 
 
 _SOMMES_ABORDS: dict[tuple, pd.DataFrame] = {}

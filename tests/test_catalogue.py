@@ -32,7 +32,7 @@ from indicateurs.catalogue import (
     unite,
 )
 from indicateurs.finances import calculer_aides_par_financeur
-from indicateurs.parametres import lire_parametres, lire_table_parametres
+from indicateurs.parametres import FICHIER_CHALEUR_SITE, lire_parametres, lire_table_parametres
 from indicateurs.priorites import COLONNES_PRIORITES, FICHIER_PRIORITES, calculer_priorites
 
 CODES_CHALEUR = {"t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "delta_t_operations",
@@ -85,7 +85,8 @@ def test_indicateurs_des_autres_modules_declares():
 def test_chaque_parametre_cite_existe_et_chaque_entree_a_une_source():
     catalogue = lire_catalogue()
     connus = (set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index)
-              | set(PARAMETRES_REVETEMENTS) | set(PARAMETRES_PAR_REVETEMENT_FICHIERS))
+              | set(lire_table_parametres(FICHIER_CHALEUR_SITE).index) | set(PARAMETRES_REVETEMENTS)
+              | set(PARAMETRES_PAR_REVETEMENT_FICHIERS))
     for code, ligne in catalogue.iterrows():
         assert ligne["source"].strip(), code
         assert ligne["formule"].strip() and ligne["libelle"].strip() and ligne["unite"].strip(), code
