@@ -113,7 +113,9 @@ def test_aides_d_affichage():
 def test_decrire_indicateur_pour_la_page_methode():
     parametres = lire_parametres({"pluie_annuelle_mm": 650})
     fiche = decrire_indicateur("volume_infiltre", parametres)
-    assert fiche["titre"] == "Volume infiltré supplémentaire (m³/an)" and fiche["famille"] == "Eau"
+    # issue 12 : le volume est une rétention (infiltration + évapotranspiration), plus un « volume infiltré »
+    assert fiche["titre"] == "Volume retenu supplémentaire (infiltration + évapotranspiration) (m³/an)"
+    assert fiche["famille"] == "Eau"
     assert "P/1000" in fiche["formule"]
     pluie, coefficient = fiche["parametres"]
     assert pluie["code"] == "pluie_annuelle_mm" and pluie["valeur"] == 650 and pluie["source"]
@@ -127,4 +129,4 @@ def test_decrire_indicateur_pour_la_page_methode():
 def test_lire_catalogue_rend_une_copie():
     catalogue = lire_catalogue()
     catalogue.loc["volume_infiltre", "libelle"] = "modifié"
-    assert libelle("volume_infiltre") == "Volume infiltré supplémentaire"
+    assert libelle("volume_infiltre") == "Volume retenu supplémentaire (infiltration + évapotranspiration)"
