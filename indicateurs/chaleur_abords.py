@@ -261,10 +261,10 @@ def calculer_rafraichissement_emprise(zones, operations, codes, parametres) -> p
 
 
 def decrire_estimation_site(parametres) -> str:
-    """Ce que mesure l'estimation par site, pour les libellés : « rafraîchissement local sur l'emprise et son
-    anneau de 100 m, calibré sur le modèle sur grille »."""
+    """Ce que mesure l'estimation par site, pour les libellés : « sur l'emprise et son anneau de 100 m, après
+    brassage de l'air ; calibré sur le modèle sur grille »."""
     largeur = formater_nombre(float(parametres["largeur_anneau_operation_m"]), 0, "m")
-    return f"rafraîchissement local sur l'emprise et son anneau de {largeur}, calibré sur le modèle sur grille"
+    return f"sur l'emprise et son anneau de {largeur}, après brassage de l'air ; calibré sur le modèle sur grille"
 
 
 def estimer_chaleur_site(zones: pd.DataFrame, parametres) -> dict:

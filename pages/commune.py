@@ -40,8 +40,8 @@ st.caption(f"{ligne['nom']} — {formater_valeur('population', ligne['population
 perimetre = commun.decrire_perimetre_commune(code, ligne["nom"], filtres.sans("communes"))
 colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, indicateur in zip(colonnes, CHIFFRES):
-    mesure = (f"Estimation par site : {decrire_estimation_site(commun.parametres_territoire())}, pas une "
-              "moyenne de la commune.\n\n" if indicateur == "rafraichissement_emprise" else "")
+    mesure = (f"Estimation par site : rafraîchissement local {decrire_estimation_site(commun.parametres_territoire())}"
+              " ; pas une moyenne de la commune.\n\n" if indicateur == "rafraichissement_emprise" else "")
     colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]), border=True,
                    help=f"{mesure}Même calcul sur tout le bassin, avec ce que vous voyez : "
                         f"{formater_valeur(indicateur, bassin[indicateur])}.\n\n{perimetre}")

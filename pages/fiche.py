@@ -87,8 +87,8 @@ with droite:
             "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
         score = estimer_chaleur_site(zones, commun.parametres_territoire())
         st.markdown(f"**Chaleur** : capacité de rafraîchissement {formater_nombre(score['cc_avant'], 2)} → "
-                    f"{formater_nombre(score['cc_apres'], 2)} ; {libelle('delta_t_site').lower()} "
-                    f"{formater_valeur('delta_t_site', score['delta_t_site_c'])} ({score['libelle']}).",
+                    f"{formater_nombre(score['cc_apres'], 2)} ; effet local estimé sur la température de l'air "
+                    f"{formater_valeur('delta_t_site', score['delta_t_site_c'])} {score['libelle']}.",
                     help=lire_catalogue().loc["delta_t_site", "definition"])
     financements = commun.charger_financements()
     financements = financements[financements["operation_id"].eq(ident).to_numpy(bool)]

@@ -314,7 +314,7 @@ if zones is not None:
                                                                        estimation["surface_desimpermeabilisee"]))
         apercu[1].metric(libelle("volume_infiltre"), formater_valeur("volume_infiltre", estimation["volume_infiltre"]))
         apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_site_c"]),
-                         help=f"{libelle('delta_t_site')} : {score['libelle']}.")
+                         help=f"{libelle('delta_t_site')}, {score['libelle']}.")
 
 # --------------------------------------------------------------------------------------- coûts et chiffres
 st.subheader("Coûts et chiffres")

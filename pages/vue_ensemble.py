@@ -65,7 +65,8 @@ def aide(code: str) -> str:
     """Formule du catalogue ; pour la chaleur, les opérations que le modèle prend en compte."""
     texte = catalogue.loc[code, "formule"]
     if code == "rafraichissement_emprise":
-        return (f"Estimation par site : {decrire_estimation_site(parametres)} (pas une moyenne du bassin). "
+        return (f"Estimation par site : rafraîchissement local {decrire_estimation_site(parametres)} (pas une "
+                "moyenne du bassin). "
                 f"{texte} — Le modèle sur grille (opérations réalisées et validées) donne "
                 f"{formater_valeur('rafraichissement_abords', bassin['rafraichissement_abords'])} sur les mêmes "
                 "abords : voir la page Méthode.")
