@@ -86,7 +86,8 @@ with droite:
             "Après": zones["revetement_apres"].map(revetements).to_numpy(),
             "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
         score = estimer_chaleur_site(zones, commun.parametres_territoire())
-        st.markdown(f"**Chaleur** : capacité de rafraîchissement {formater_nombre(score['cc_avant'], 2)} → "
+        st.markdown(f"**Chaleur** (estimation par site) : capacité de rafraîchissement "
+                    f"{formater_nombre(score['cc_avant'], 2)} → "
                     f"{formater_nombre(score['cc_apres'], 2)} ; effet local estimé sur la température de l'air "
                     f"{formater_valeur('delta_t_site', score['delta_t_site_c'])} {score['libelle']}.",
                     help=lire_catalogue().loc["delta_t_site", "definition"])
