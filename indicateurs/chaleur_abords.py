@@ -215,6 +215,12 @@ def estimer_rafraichissement_operations(zones, parametres, facteur: float | None
     p = ParametresChaleur.depuis_parametres(parametres)
     k = lire_facteur_calibrage() if facteur is None else float(facteur)
     zones = projeter_lambert93(zones)
+    presentes = ~(shapely.is_missing(zones.geometry.values) | shapely.is_empty(zones.geometry.values))
+    if delta_cc is not None:
+        delta_cc = np.asarray(delta_cc, dtype=float)[presentes]
+    zones = zones[presentes]  # une zone sans géométrie n'a ni emprise ni anneau
+    if not len(zones):
+        return pd.DataFrame(columns=COLONNES_SITE)
     if delta_cc is None:
         cc = {code: calculer_cc_revetement(code, p)
               for code in set(zones["revetement_avant"]) | set(zones["revetement_apres"])}
@@ -251,8 +257,9 @@ def calculer_rafraichissement_emprise(zones, operations, codes, parametres) -> p
     codes = [str(c) for c in codes]
     sites = estimer_rafraichissement_operations(zones, parametres)
     communes = pd.Series(operations["code_insee"].astype(str).to_numpy(), index=identifiants_operations(operations))
+    ponderee = (sites["rafraichissement_site_c"] * sites["cellules_site"]).to_numpy(float)
     table = pd.DataFrame({"code_insee": sites["operation_id"].map(communes).to_numpy(),
-                          "somme": (sites["rafraichissement_site_c"] * sites["cellules_site"]).to_numpy(float),
+                          "somme": np.where(sites["cellules_site"].to_numpy(float) > 0, ponderee, 0.0),
                           "cellules": sites["cellules_site"].to_numpy(float)})
     sommes = table.groupby("code_insee")[["somme", "cellules"]].sum().reindex(codes)
     sommes.loc[CODE_BASSIN] = sommes.sum(axis=0, min_count=1)

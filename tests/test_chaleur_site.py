@@ -89,6 +89,20 @@ def test_facteur_calibrage_lu_et_applique():
     assert nul["rafraichissement_site_c"].iloc[0] == 0
 
 
+def test_zone_sans_geometrie_ni_emprise_ni_plantage():
+    from shapely.geometry import Polygon
+
+    parametres = _parametres()
+    zones = _zones_site((X0, Y0, X0 + 30, Y0 + 30), (X0, Y0, X0 + 1, Y0 + 1))
+    zones.loc[1, ["operation_id", "geometry"]] = [2, Polygon()]
+    sites = ab.estimer_rafraichissement_operations(zones, parametres)
+    assert sites["operation_id"].tolist() == [1]
+    resultat = ab.calculer_rafraichissement_emprise(zones, pd.DataFrame({"id": [1, 2], "code_insee": ["A", "B"]}),
+                                                    ["A", "B"], parametres)
+    assert resultat["A"] == pytest.approx(sites["rafraichissement_site_c"].iloc[0]) and np.isnan(resultat["B"])
+    assert resultat["bassin"] == pytest.approx(resultat["A"])
+
+
 # ------------------------------------------------------------------------------------ démonstration (10 m)
 
 
