@@ -114,7 +114,7 @@ def test_decrire_indicateur_pour_la_page_methode():
     parametres = lire_parametres({"pluie_annuelle_mm": 650})
     fiche = decrire_indicateur("volume_infiltre", parametres)
     # issue 12 : le volume est une rétention (infiltration + évapotranspiration), plus un « volume infiltré »
-    assert fiche["titre"] == "Volume retenu (infiltration + évapotranspiration) (m³/an)"
+    assert fiche["titre"] == "Volume retenu en plus (infiltration + évapotranspiration) (m³/an)"
     assert fiche["famille"] == "Eau"
     assert "P/1000" in fiche["formule"]
     pluie, coefficient = fiche["parametres"]
@@ -129,4 +129,4 @@ def test_decrire_indicateur_pour_la_page_methode():
 def test_lire_catalogue_rend_une_copie():
     catalogue = lire_catalogue()
     catalogue.loc["volume_infiltre", "libelle"] = "modifié"
-    assert libelle("volume_infiltre") == "Volume retenu (infiltration + évapotranspiration)"
+    assert libelle("volume_infiltre") == "Volume retenu en plus (infiltration + évapotranspiration)"
