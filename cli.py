@@ -144,20 +144,24 @@ def commande_indicateurs(args) -> int:
 
     from indicateurs.catalogue import lire_catalogue
     from services.exports import exporter_table
-    from services.indicateurs import calculer_indicateurs_territoire, garder_communes
+    from services.indicateurs import SELECTION_MODELES, calculer_indicateurs_territoire, garder_communes
 
     dossier = Path(args.dossier).resolve() if args.dossier else None
-    table = calculer_indicateurs_territoire(dossier, avec_grille=not args.sans_grille)
+    # une seule sélection pour tous les chiffres : celle des modèles sur grille (réalisées et validées)
+    table = calculer_indicateurs_territoire(dossier, SELECTION_MODELES, avec_grille=not args.sans_grille)
+    selection = table.attrs["selection"]
     if args.commune:
         table = garder_communes(table, args.commune)  # code inconnu : ErreurDonnees, code de sortie 2
     if args.format == "csv":
         sys.stdout.write(exporter_table(table, "csv").decode("utf-8-sig"))
+        print(f"Sélection : {selection['description']} {selection['modeles_sur_grille']}", file=sys.stderr)
         return 0
     catalogue = lire_catalogue()
     aides = table.attrs["aides_par_financeur"]
     aides = aides[aides["territoire"].isin(table["territoire"])]
     codes = [c for c in [*table.columns, *aides.columns] if c in catalogue.index]
     sortie = {
+        "selection": selection,
         "annee_reference": table.attrs.get("annee_reference"),
         "indicateurs": {c: {"libelle": catalogue.loc[c, "libelle"], "unite": catalogue.loc[c, "unite"]}
                         for c in codes},
@@ -243,7 +247,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
     verifier.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     verifier.set_defaults(fonction=commande_verifier)
 
-    indicateurs = sous.add_parser("indicateurs", help="indicateurs par commune et pour le bassin (JSON ou CSV)")
+    indicateurs = sous.add_parser("indicateurs", help="indicateurs par commune et pour le bassin (JSON ou CSV), "
+                                  "sur les opérations réalisées et validées (sélection écrite dans la sortie)")
     indicateurs.add_argument("--commune", action="append", metavar="INSEE",
                              help="limiter à une commune (répétable) ; la ligne du bassin est toujours donnée")
     indicateurs.add_argument("--format", choices=["json", "csv"], default="json")

@@ -31,7 +31,7 @@ from indicateurs.communs import (
     preparer_zones,
 )
 from donnees.nomenclatures import STATUTS
-from indicateurs.eau import ajouter_volume_stockage, calculer_volume_abattu, calculer_volume_infiltre
+from indicateurs.eau import ajouter_volume_stockage, calculer_volume_abattu, calculer_volume_retenu
 from indicateurs.finances import AUXILIAIRES_COUT_CONNU, calculer_ratios_financiers, preparer_colonnes_financieres
 from indicateurs.surfaces import (
     calculer_part_desimpermeabilisee,
@@ -89,7 +89,7 @@ def _table_operations(operations: pd.DataFrame, zones: pd.DataFrame, financement
         "surface_zones": zp["surface_m2"].to_numpy(float),
         "surface_desimpermeabilisee": calculer_surface_desimpermeabilisee(zp).to_numpy(),
         "surface_active_deconnectee": calculer_surface_active_deconnectee(zp).to_numpy(),
-        "volume_infiltre": calculer_volume_infiltre(zp, parametres["pluie_annuelle_mm"]).to_numpy(),
+        "volume_infiltre": calculer_volume_retenu(zp, parametres["pluie_annuelle_mm"]).to_numpy(),
         "volume_abattu_pluie_reference": calculer_volume_abattu(zp, parametres["pluie_reference_mm"]).to_numpy(),
     })
     sommes = par_zone.groupby("operation_id").sum().reindex(ids, fill_value=0.0)

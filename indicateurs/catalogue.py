@@ -25,6 +25,7 @@ from donnees.validation import lire_csv_valide, texte_non_vide
 from indicateurs.eau_grille import FICHIER_PERCOLATION, SCHEMA_PERCOLATION, lire_percolation
 from indicateurs.parametres import (
     COLONNES_REVETEMENTS,
+    FICHIER_CHALEUR_SITE,
     lire_parametres,
     lire_parametres_revetements,
     lire_table_parametres,
@@ -89,7 +90,8 @@ def construire_schema_catalogue(parametres_connus: set[str]) -> pa.DataFrameSche
 @lru_cache(maxsize=None)
 def _lire_catalogue_valide() -> pd.DataFrame:
     connus = set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index) \
-        | set(PARAMETRES_REVETEMENTS) | set(PARAMETRES_PAR_REVETEMENT_FICHIERS)
+        | set(lire_table_parametres(FICHIER_CHALEUR_SITE).index) | set(PARAMETRES_REVETEMENTS) \
+        | set(PARAMETRES_PAR_REVETEMENT_FICHIERS)
     table = lire_csv_valide(FICHIER_CATALOGUE, construire_schema_catalogue(connus), couche="catalogue",
                             correction="Corrigez indicateurs/catalogue.csv.", dtype=str, keep_default_na=False)
     table["decimales"] = table["decimales"].astype(int)
@@ -161,10 +163,13 @@ def _decrire_parametre(code: str, modele: dict, table_modele: pd.DataFrame, tabl
         ligne = table_modele.loc[code]
         return {"code": code, "libelle": ligne["libelle"], "unite": ligne["unite"], "valeur": float(modele[code]),
                 "source": ligne["source"], "fichier": "indicateurs/parametres/modele.csv"}
-    if code in table_priorites.index:
-        ligne = table_priorites.loc[code]
-        return {"code": code, "libelle": ligne["libelle"], "unite": ligne["unite"], "valeur": float(ligne["valeur"]),
-                "source": ligne["source"], "fichier": "indicateurs/parametres/priorites.csv"}
+    for chemin in (FICHIER_PRIORITES, FICHIER_CHALEUR_SITE):
+        table = table_priorites if chemin == FICHIER_PRIORITES else lire_table_parametres(chemin)
+        if code in table.index:
+            ligne = table.loc[code]
+            return {"code": code, "libelle": ligne["libelle"], "unite": ligne["unite"],
+                    "valeur": float(ligne["valeur"]), "source": ligne["source"],
+                    "fichier": f"indicateurs/parametres/{chemin.name}"}
     if code in PARAMETRES_PAR_REVETEMENT_FICHIERS:
         nom, unite_parametre, chemin = PARAMETRES_PAR_REVETEMENT_FICHIERS[code]
         sources = lire_csv_valide(chemin, SCHEMA_PERCOLATION, dtype={"code": str}).set_index("code")["source"]

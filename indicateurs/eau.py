@@ -1,7 +1,8 @@
 """Indicateurs de l'eau, forme vectorielle par zone (CONCEPTION §5, « Eau »).
 
 Méthode rationnelle annuelle : le volume ruisselé d'une surface A sous une pluie P vaut C·P·A ; changer
-de revêtement (C_avant → C_apres) rend au sol (C_avant − C_apres)·P·A. Les coefficients C viennent de
+de revêtement (C_avant → C_apres) retient sur place (C_avant − C_apres)·P·A de plus : une rétention,
+infiltration et évapotranspiration confondues (la méthode ne les sépare pas). Les coefficients C viennent de
 ``revetements.csv`` (colonne ``c_ruissellement``), les pluies de ``modele.csv``. La forme maillée
 (InVEST Urban Stormwater Retention) est dans ``indicateurs.eau_grille``.
 """
@@ -14,11 +15,14 @@ import pandas as pd
 from indicateurs.communs import MM_PAR_M
 
 
-def calculer_volume_infiltre(zones: pd.DataFrame, pluie_mm: float) -> pd.Series:
-    """Volume infiltré supplémentaire par zone (m³/an).
+def calculer_volume_retenu(zones: pd.DataFrame, pluie_mm: float) -> pd.Series:
+    """Volume retenu supplémentaire par zone (infiltration + évapotranspiration, m³/an) : la baisse du
+    ruissellement.
 
     V = A × P/1000 × (C_avant − C_apres), A en m² (Lambert-93), P = ``pluie_annuelle_mm`` (mm/an).
     Négatif si le nouveau revêtement ruisselle davantage. Source : CONCEPTION §5, méthode rationnelle.
+    Code d'indicateur ``volume_infiltre`` gardé : c'est le nom du champ des exports GeoJSON / GeoPackage et
+    des sorties de ``desimper indicateurs`` (fichiers déjà diffusés) ; son libellé dit ce qu'il mesure.
     """
     volume = (zones["surface_m2"].to_numpy(float) * pluie_mm / MM_PAR_M
               * (zones["c_avant"].to_numpy(float) - zones["c_apres"].to_numpy(float)))
@@ -32,7 +36,7 @@ def calculer_volume_abattu(zones: pd.DataFrame, pluie_reference_mm: float) -> pd
     déclaré par opération s'y ajoute à l'échelle de l'opération (:func:`ajouter_volume_stockage`).
     Source : CONCEPTION §5.
     """
-    return calculer_volume_infiltre(zones, pluie_reference_mm).rename("volume_abattu_pluie_reference")
+    return calculer_volume_retenu(zones, pluie_reference_mm).rename("volume_abattu_pluie_reference")
 
 
 def ajouter_volume_stockage(volume_revetements, volume_stockage_m3):

@@ -46,7 +46,7 @@ def calculer_ratios_financiers(table: pd.DataFrame) -> pd.DataFrame:
     - ``reste_a_charge`` (€) = coût HT − aides (opérations de coût connu) ;
     - ``taux_aide`` (%) = 100 × aides / coût HT ;
     - ``cout_par_m2`` (€/m²) = coût HT / surface désimperméabilisée ;
-    - ``cout_par_m3_infiltre`` (€/(m³/an)) = coût HT / volume infiltré supplémentaire (NaN si ce
+    - ``cout_par_m3_infiltre`` (€/(m³/an)) = coût HT / volume retenu supplémentaire (NaN si ce
       volume est nul ou négatif).
 
     Renvoie une copie sans les colonnes auxiliaires.

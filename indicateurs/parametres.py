@@ -28,6 +28,8 @@ from donnees.nomenclatures import (
 from donnees.validation import lire_csv_valide, nombre_entre, texte_non_vide
 
 FICHIER_MODELE = Path(__file__).resolve().parent / "parametres" / "modele.csv"
+# calibrage de l'estimation de chaleur par site sur le modèle sur grille (indicateurs.chaleur_abords)
+FICHIER_CHALEUR_SITE = Path(__file__).resolve().parent / "parametres" / "chaleur_site.csv"
 COLONNES_REVETEMENTS = BORNES_REVETEMENTS  # bornes physiques des paramètres par revêtement (nom historique)
 def _dans_bornes(table: pd.DataFrame) -> pd.Series:
     return (table["minimum"] <= table["valeur"]) & (table["valeur"] <= table["maximum"])

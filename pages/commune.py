@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from indicateurs.catalogue import formater_valeur, libelle, titre_axe
+from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.comparaison import CRITERES, choisir_villes_pairs
 from indicateurs.priorites import classer_parcelles
@@ -39,8 +40,10 @@ st.caption(f"{ligne['nom']} — {formater_valeur('population', ligne['population
 perimetre = commun.decrire_perimetre_commune(code, ligne["nom"], filtres.sans("communes"))
 colonnes = [*st.columns(3), *st.columns(3)]
 for colonne, indicateur in zip(colonnes, CHIFFRES):
+    mesure = (f"Estimation par site : rafraîchissement local {decrire_estimation_site(commun.parametres_territoire())}"
+              " ; pas une moyenne de la commune.\n\n" if indicateur == "rafraichissement_emprise" else "")
     colonne.metric(libelle(indicateur), formater_valeur(indicateur, ligne[indicateur]), border=True,
-                   help=f"Même calcul sur tout le bassin, avec ce que vous voyez : "
+                   help=f"{mesure}Même calcul sur tout le bassin, avec ce que vous voyez : "
                         f"{formater_valeur(indicateur, bassin[indicateur])}.\n\n{perimetre}")
 st.caption(perimetre)
 

@@ -7,8 +7,8 @@ from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
-from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle
-from indicateurs.chaleur import ParametresChaleur, estimer_score_site
+from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
+from indicateurs.chaleur_abords import estimer_chaleur_site
 from pages import commun
 from vues.cartes import construire_carte_commune
 from vues.format import formater_nombre
@@ -85,10 +85,12 @@ with droite:
             "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
             "Après": zones["revetement_apres"].map(revetements).to_numpy(),
             "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
-        score = estimer_score_site(zones, ParametresChaleur.depuis_parametres(commun.parametres_territoire()))
-        st.markdown(f"**Chaleur** ({score['libelle']}) : capacité de rafraîchissement "
-                    f"{formater_nombre(score['cc_avant'], 2)} → {formater_nombre(score['cc_apres'], 2)}, soit "
-                    f"ΔT local ≈ {formater_nombre(score['delta_t_local_c'], 2, '°C')}.")
+        score = estimer_chaleur_site(zones, commun.parametres_territoire())
+        st.markdown(f"**Chaleur** (estimation par site) : capacité de rafraîchissement "
+                    f"{formater_nombre(score['cc_avant'], 2)} → "
+                    f"{formater_nombre(score['cc_apres'], 2)} ; effet local estimé sur la température de l'air "
+                    f"{formater_valeur('delta_t_site', score['delta_t_site_c'])} {score['libelle']}.",
+                    help=lire_catalogue().loc["delta_t_site", "definition"])
     financements = commun.charger_financements()
     financements = financements[financements["operation_id"].eq(ident).to_numpy(bool)]
     if len(financements):

@@ -118,7 +118,8 @@ with onglet_efficacite:
                 figure_barres(tri, "libelle", "cout_par_m3_infiltre", titre_axe("cout_par_m3_infiltre"),
                               horizontal=True, unite="€/(m³/an)", hauteur=max(320, 40 * len(tri) + 80)),
                 preparer_tableau(tri, ["type_site", "cout_par_m3_infiltre", "cout_total_ht", "volume_infiltre"]),
-                "cout_par_m3_par_type", "Lecture : coût HT pour chaque m³ de pluie infiltré en plus chaque année.",
+                "cout_par_m3_par_type", "Lecture : coût HT pour chaque m³ de pluie retenu en plus chaque année "
+                "(infiltré ou évapotranspiré).",
                 "efficacite_m3")
 
 with onglet_sdage:

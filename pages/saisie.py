@@ -19,7 +19,7 @@ from donnees.modele_operation import libelle_saisie
 from donnees.zones import controler_zones
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, lire_financeurs, lire_revetements, lire_types_site
 from donnees.schemas import ErreurDonnees
-from indicateurs.catalogue import formater_valeur
+from indicateurs.catalogue import formater_valeur, libelle
 from indicateurs.communs import recalculer_surfaces
 from pages import commun
 from vues.cartes import construire_carte_saisie, construire_surimpression, lire_fonds_carte
@@ -304,7 +304,7 @@ if zones is not None:
     st.subheader("Aperçu")
     if manquants:
         st.info(f"Choisissez le revêtement avant et après travaux de : {', '.join(manquants)}. L'aperçu "
-                "(surface désimperméabilisée, volume infiltré, effet de chaleur) s'affichera ensuite.",
+                "(surface désimperméabilisée, volume retenu, effet de chaleur local) s'affichera ensuite.",
                 icon=":material/touch_app:")
     else:
         estimation = commun.estimer_apercu(zones, revetements)
@@ -312,10 +312,9 @@ if zones is not None:
         apercu = st.columns(3)
         apercu[0].metric("Surface désimperméabilisée", formater_valeur("surface_desimpermeabilisee",
                                                                        estimation["surface_desimpermeabilisee"]))
-        apercu[1].metric("Volume infiltré supplémentaire", formater_valeur("volume_infiltre",
-                                                                           estimation["volume_infiltre"]))
-        apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_local_c"]),
-                         help=score["libelle"])
+        apercu[1].metric(libelle("volume_infiltre"), formater_valeur("volume_infiltre", estimation["volume_infiltre"]))
+        apercu[2].metric("Effet de chaleur local", formater_valeur("delta_t_site", score["delta_t_site_c"]),
+                         help=f"{libelle('delta_t_site')}, {score['libelle']}.")
 
 # --------------------------------------------------------------------------------------- coûts et chiffres
 st.subheader("Coûts et chiffres")

@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from indicateurs.catalogue import codes_publics, formater_valeur, libelle, lire_catalogue, titre_axe, unite
+from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.trajectoire import cible_sdage_pourcent
 from pages import commun
@@ -64,10 +65,11 @@ def aide(code: str) -> str:
     """Formule du catalogue ; pour la chaleur, les opérations que le modèle prend en compte."""
     texte = catalogue.loc[code, "formule"]
     if code == "rafraichissement_emprise":
-        return (f"{texte} — Après brassage de l'air par le modèle InVEST (opérations réalisées et validées), "
-                f"l'effet moyen sur l'emprise et ses abords est de "
-                f"{formater_valeur('rafraichissement_abords', bassin['rafraichissement_abords'])} : voir la page "
-                "Méthode.")
+        return (f"Estimation par site : rafraîchissement local {decrire_estimation_site(parametres)} (pas une "
+                "moyenne du bassin). "
+                f"{texte} — Le modèle sur grille (opérations réalisées et validées) donne "
+                f"{formater_valeur('rafraichissement_abords', bassin['rafraichissement_abords'])} sur les mêmes "
+                "abords : voir la page Méthode.")
     if catalogue.loc[code, "famille"] == "chaleur":
         texte += (f" — Modèle InVEST sur les opérations réalisées et validées ({perimetre.lieu}) ; filtres "
                   "d'année, de type et de statut non appliqués.")

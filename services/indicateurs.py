@@ -23,7 +23,13 @@ from indicateurs.chaleur_abords import (
     selectionner_zones_realisees,
     sommer_chaleur_abords,
 )
-from indicateurs.communs import CODE_BASSIN, Filtres, ecarter_zones_approximatives, masque_filtres, preparer_zones
+from indicateurs.communs import (
+    CODE_BASSIN,
+    Filtres,
+    ecarter_zones_approximatives,
+    identifiants_operations,
+    masque_filtres,
+)
 from indicateurs.comparaison import calculer_ratios_communes
 from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.modeles import selectionner_zones_modeles
@@ -81,14 +87,15 @@ def assembler_indicateurs_communes(operations, zones, financements, referentiel:
 
 
 def estimer_rafraichissement_emprise(operations, zones, table, parametres, filtres: Filtres | None) -> pd.Series:
-    """Rafraîchissement local estimé sur l'emprise des opérations **réalisées** retenues par ``filtres`` (°C),
-    par commune de ``table`` et pour leur ensemble
+    """Rafraîchissement local estimé sur l'emprise des opérations **réalisées** retenues par ``filtres`` et
+    leur anneau (°C), par commune de ``table`` et pour leur ensemble, calibré sur le modèle sur grille
     (:func:`indicateurs.chaleur_abords.calculer_rafraichissement_emprise`)."""
     retenues = operations.loc[masque_filtres(operations, filtres)]
     retenues = retenues[retenues["statut"].astype(str).eq(STATUTS_REALISES[0]).to_numpy(bool)]
-    preparees = preparer_zones(ecarter_zones_approximatives(zones, retenues), retenues)
+    zones = ecarter_zones_approximatives(zones, retenues)
+    zones = zones[zones["operation_id"].isin(identifiants_operations(retenues)).to_numpy(bool)]
     codes = [c for c in table["territoire"].astype(str) if c != CODE_BASSIN]
-    return calculer_rafraichissement_emprise(preparees, codes, parametres)
+    return calculer_rafraichissement_emprise(zones, retenues, codes, parametres)
 
 
 _SOMMES_ABORDS: dict[tuple, pd.DataFrame] = {}
@@ -124,7 +131,8 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
 
     ``avec_grille`` : ajoute chaleur et eau sur grille (quelques secondes à froid, puis lus en cache).
     L'année de référence de la trajectoire est dans ``table.attrs["annee_reference"]`` ; les aides par
-    financeur (montant et part, par commune et bassin) dans ``table.attrs["aides_par_financeur"]``.
+    financeur (montant et part, par commune et bassin) dans ``table.attrs["aides_par_financeur"]`` ; la
+    sélection d'opérations (:func:`decrire_selection`) dans ``table.attrs["selection"]``.
     """
     dossier = Path(dossier) if dossier else dossier_donnees()
     filtres = Filtres(statuts=STATUTS_REALISES) if filtres is None else filtres
@@ -139,7 +147,22 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
     table = assembler_indicateurs_communes(operations, zones, financements, referentiel, parametres, filtres,
                                            modeles, avec_grille=avec_grille, avec_ratios=True)
     table.attrs["aides_par_financeur"] = calculer_aides(operations, financements, filtres)
+    table.attrs["selection"] = decrire_selection(filtres, lire_territoire(dossier).get("nom", "Territoire"))
     return table
+
+
+def decrire_selection(filtres: Filtres, lieu: str) -> dict:
+    """Sélection d'opérations d'une table d'indicateurs, écrite dans les sorties : statuts et validations
+    retenus (``None`` : tous), phrase du périmètre et ce que comptent les modèles sur grille."""
+    validees = filtres.validations is not None and set(filtres.validations) == set(VALIDATIONS_MODELES)
+    grille = ("Modèles sur grille (température, volumes sur grille, abords) : opérations validées et localisées, "
+              "scénario « réalisées » ; « delta_t_programmees » ajoute les validées en travaux et programmées "
+              "(une projection).")
+    if not (validees and filtres.statuts is not None and set(filtres.statuts) == set(STATUTS_REALISES)):
+        grille += " Attention : ce n'est pas la sélection des chiffres vectoriels ci-dessus."
+    return {"statuts": None if filtres.statuts is None else sorted(filtres.statuts),
+            "validations": None if filtres.validations is None else sorted(filtres.validations),
+            "description": decrire_perimetre(lieu, filtres, validees), "modeles_sur_grille": grille}
 
 
 def calculer_aides(operations, financements, filtres: Filtres | None = None) -> pd.DataFrame:
@@ -164,6 +187,11 @@ def extraire_commune(table: pd.DataFrame, code: str) -> tuple[pd.Series, pd.Seri
 # ------------------------------------------------------------------------------------ périmètre des chiffres
 
 STATUTS_REALISES = ("realisee",)
+# Une seule sélection pour tous les chiffres de la ligne de commande : celle des modèles sur grille (opérations
+# validées par le syndicat, scénario « réalisées »), appliquée aussi aux chiffres vectoriels.
+VALIDATIONS_MODELES = ("validee",)
+SELECTION_MODELES = Filtres(statuts=STATUTS_REALISES, validations=VALIDATIONS_MODELES)
+
 
 
 @dataclass(frozen=True)

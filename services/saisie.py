@@ -10,8 +10,8 @@ import pandas as pd
 from donnees.magasin import ConflitVersion
 from donnees.photos import enregistrer_photo
 from donnees.erreurs import ErreurDonnees
-from indicateurs.chaleur import ParametresChaleur, estimer_score_site
-from indicateurs.eau import calculer_volume_infiltre
+from indicateurs.chaleur_abords import estimer_chaleur_site
+from indicateurs.eau import calculer_volume_retenu
 from indicateurs.surfaces import calculer_surface_desimpermeabilisee
 
 __all__ = ["ConflitVersion", "PhotoDeposee", "enregistrer_saisie", "estimer_apercu"]
@@ -28,7 +28,8 @@ class PhotoDeposee:
 
 def estimer_apercu(zones: pd.DataFrame, revetements: pd.DataFrame, parametres) -> dict:
     """Indicateurs d'aperçu des zones saisies (``surface_m2``, ``revetement_avant``, ``revetement_apres``,
-    géométrie) : surface désimperméabilisée (m²), volume infiltré supplémentaire (m³/an), effet de chaleur."""
+    géométrie) : surface désimperméabilisée (m²), volume retenu supplémentaire (infiltration +
+    évapotranspiration, m³/an), effet de chaleur local (:func:`indicateurs.chaleur_abords.estimer_chaleur_site`)."""
     avant, apres = zones["revetement_avant"], zones["revetement_apres"]
     impermeables = set(revetements.index[revetements["impermeable"]])
     table = pd.DataFrame({"surface_m2": zones["surface_m2"].to_numpy(float),
@@ -37,8 +38,8 @@ def estimer_apercu(zones: pd.DataFrame, revetements: pd.DataFrame, parametres) -
                           "impermeable_avant": avant.isin(impermeables).to_numpy(bool),
                           "impermeable_apres": apres.isin(impermeables).to_numpy(bool)})
     return {"surface_desimpermeabilisee": float(calculer_surface_desimpermeabilisee(table).sum()),
-            "volume_infiltre": float(calculer_volume_infiltre(table, parametres["pluie_annuelle_mm"]).sum()),
-            "score_chaleur": estimer_score_site(zones, ParametresChaleur.depuis_parametres(parametres))}
+            "volume_infiltre": float(calculer_volume_retenu(table, parametres["pluie_annuelle_mm"]).sum()),
+            "score_chaleur": estimer_chaleur_site(zones, parametres)}
 
 
 def _ecrire_photos(photos: list[PhotoDeposee], dossier: Path) -> list[dict]:

@@ -32,7 +32,7 @@ from indicateurs.catalogue import (
     unite,
 )
 from indicateurs.finances import calculer_aides_par_financeur
-from indicateurs.parametres import lire_parametres, lire_table_parametres
+from indicateurs.parametres import FICHIER_CHALEUR_SITE, lire_parametres, lire_table_parametres
 from indicateurs.priorites import COLONNES_PRIORITES, FICHIER_PRIORITES, calculer_priorites
 
 CODES_CHALEUR = {"t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "delta_t_operations",
@@ -85,7 +85,8 @@ def test_indicateurs_des_autres_modules_declares():
 def test_chaque_parametre_cite_existe_et_chaque_entree_a_une_source():
     catalogue = lire_catalogue()
     connus = (set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index)
-              | set(PARAMETRES_REVETEMENTS) | set(PARAMETRES_PAR_REVETEMENT_FICHIERS))
+              | set(lire_table_parametres(FICHIER_CHALEUR_SITE).index) | set(PARAMETRES_REVETEMENTS)
+              | set(PARAMETRES_PAR_REVETEMENT_FICHIERS))
     for code, ligne in catalogue.iterrows():
         assert ligne["source"].strip(), code
         assert ligne["formule"].strip() and ligne["libelle"].strip() and ligne["unite"].strip(), code
@@ -112,7 +113,9 @@ def test_aides_d_affichage():
 def test_decrire_indicateur_pour_la_page_methode():
     parametres = lire_parametres({"pluie_annuelle_mm": 650})
     fiche = decrire_indicateur("volume_infiltre", parametres)
-    assert fiche["titre"] == "Volume infiltré supplémentaire (m³/an)" and fiche["famille"] == "Eau"
+    # issue 12 : le volume est une rétention (infiltration + évapotranspiration), plus un « volume infiltré »
+    assert fiche["titre"] == "Volume retenu en plus (infiltration + évapotranspiration) (m³/an)"
+    assert fiche["famille"] == "Eau"
     assert "P/1000" in fiche["formule"]
     pluie, coefficient = fiche["parametres"]
     assert pluie["code"] == "pluie_annuelle_mm" and pluie["valeur"] == 650 and pluie["source"]
@@ -126,4 +129,4 @@ def test_decrire_indicateur_pour_la_page_methode():
 def test_lire_catalogue_rend_une_copie():
     catalogue = lire_catalogue()
     catalogue.loc["volume_infiltre", "libelle"] = "modifié"
-    assert libelle("volume_infiltre") == "Volume infiltré supplémentaire"
+    assert libelle("volume_infiltre") == "Volume retenu en plus (infiltration + évapotranspiration)"

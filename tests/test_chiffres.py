@@ -97,24 +97,32 @@ def test_joindre_chaleur_abords_porte_sur_les_communes_de_la_table():
 
 
 def test_rafraichissement_emprise_estimation_locale():
-    # CC = (0,6·ombre + 0,2·albédo + 0,2·kc·ET0/ET0_max) / 1 ; lu à la main dans revetements.csv
-    revetements = pd.read_csv("donnees/nomenclatures/revetements.csv").set_index("code")
+    # issue 12 : l'estimation par site est celle de chaque opération (emprise + anneau, calibrée sur la grille),
+    # moyennée par commune avec le poids de ses cellules ; plus UHI_max × ΔCC moyen (350 à 3 000 fois trop fort)
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from indicateurs.chaleur_abords import estimer_rafraichissement_operations
+
     parametres = lire_parametres()
-
-    def cc(code):
-        ligne = revetements.loc[code]
-        return 0.6 * ligne["ombre"] + 0.2 * ligne["albedo"] + 0.2 * ligne["kc"]
-
-    zones = pd.DataFrame({"code_insee": ["A", "A", "B"], "surface_m2": [100.0, 300.0, 50.0],
-                          "revetement_avant": ["enrobe", "enrobe", "pelouse"],
-                          "revetement_apres": ["pelouse", "enrobe", "pelouse"]})
-    resultat = calculer_rafraichissement_emprise(zones, ["A", "B", "C"], parametres)
-    gain_a = 100 * (cc("pelouse") - cc("enrobe"))
-    assert resultat["A"] == pytest.approx(parametres["uhi_max_c"] * gain_a / 400)
+    x, y = 700_000.0, 6_250_000.0
+    zones = gpd.GeoDataFrame({"operation_id": [1, 1, 2, 3],
+                              "revetement_avant": ["enrobe", "enrobe", "enrobe", "pelouse"],
+                              "revetement_apres": ["pelouse", "enrobe", "arbres", "pelouse"]},
+                             geometry=[box(x, y, x + 30, y + 30), box(x + 30, y, x + 60, y + 30),
+                                       box(x + 2000, y, x + 2050, y + 40), box(x + 5000, y, x + 5020, y + 20)],
+                             crs="EPSG:2154")
+    operations = pd.DataFrame({"id": [1, 2, 3], "code_insee": ["A", "A", "B"]})
+    resultat = calculer_rafraichissement_emprise(zones, operations, ["A", "B", "C"], parametres)
+    sites = estimer_rafraichissement_operations(zones, parametres).set_index("operation_id")
+    poids = sites.loc[[1, 2], "cellules_site"]
+    assert resultat["A"] == pytest.approx(np.average(sites.loc[[1, 2], "rafraichissement_site_c"], weights=poids))
     assert resultat["B"] == pytest.approx(0.0)
     assert np.isnan(resultat["C"])
-    assert resultat["bassin"] == pytest.approx(parametres["uhi_max_c"] * gain_a / 450)
-    assert resultat["A"] > 0  # positif = plus frais
+    assert resultat["bassin"] == pytest.approx(np.average(sites["rafraichissement_site_c"],
+                                                          weights=sites["cellules_site"]))
+    assert 0 < resultat["A"] < 0.01 * parametres["uhi_max_c"] * sites.loc[2, "delta_cc"]  # positif = plus frais
+    assert sites.loc[2, "rafraichissement_site_c"] > sites.loc[1, "rafraichissement_site_c"] > 0
 
 
 def test_ratio_sdage_en_pourcentage_contre_la_cible_des_parametres():

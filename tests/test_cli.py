@@ -95,6 +95,32 @@ def test_indicateurs_json_chaque_indicateur_communal(dossier_demo, capsys, monke
     assert bassin["delta_t_operations"] <= 0
 
 
+def test_indicateurs_une_seule_selection_ecrite_dans_la_sortie(dossier_demo, capsys, monkeypatch):
+    """Issue 12 : chiffres vectoriels et chiffres sur grille portent sur les mêmes opérations (réalisées et
+    validées), et la sortie le dit."""
+    import json
+
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--format", "json"]) == 0
+    sortie = json.loads(capsys.readouterr().out)
+    selection = sortie["selection"]
+    assert selection["statuts"] == ["realisee"] and selection["validations"] == ["validee"]
+    assert "réalisées" in selection["description"] and "validées" in selection["description"]
+    assert "Attention" not in selection["modeles_sur_grille"]
+    operations = Magasin(url_base(dossier_demo)).lire_operations()
+    retenues = operations["statut"].eq("realisee") & operations["validation"].eq("validee")
+    assert (~retenues).any()  # la démo a des opérations hors sélection (programmées, à valider)
+    bassin = next(t for t in sortie["territoires"] if t["territoire"] == "bassin")
+    assert bassin["nombre_operations"] == retenues.sum()
+    # estimation par site et grille sur les mêmes abords : même ordre de grandeur (grille de 20 m des tests)
+    assert 0.1 <= bassin["rafraichissement_emprise"] / bassin["rafraichissement_abords"] <= 10
+    assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--format", "csv", "--sans-grille"]) == 0
+    assert "Sélection : Périmètre" in capsys.readouterr().err
+
+
 def test_indicateurs_csv_une_commune(dossier_demo, capsys, monkeypatch):
     monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
     assert cli.main(["indicateurs", "--dossier", str(dossier_demo), "--format", "csv", "--sans-grille",

@@ -19,7 +19,7 @@ from indicateurs.calcul import (
     calculer_indicateurs_operations,
 )
 from indicateurs.communs import Filtres, diviser, preparer_zones, recalculer_surfaces
-from indicateurs.eau import calculer_volume_abattu, calculer_volume_infiltre
+from indicateurs.eau import calculer_volume_abattu, calculer_volume_retenu
 from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.surfaces import (
     calculer_surface_active_deconnectee,
@@ -116,7 +116,7 @@ def test_formules_par_zone(jeu):
     # A × C_avant si l'opération déconnecte (op 1 et 3) : 100×0,9 ; 100×0,9 ; 0 ; 200×0,5 ; 100×0,9
     assert calculer_surface_active_deconnectee(zp).to_numpy() == pytest.approx([90, 90, 0, 100, 90], abs=1e-3)
     # A × 600/1000 × ΔC : 100×0,6×0,75 ; 0 ; 50×0,6×0,85 ; 200×0,6×0,35 ; 100×0,6×0,85
-    assert calculer_volume_infiltre(zp, 600).to_numpy() == pytest.approx([45, 0, 25.5, 42, 51], abs=1e-4)
+    assert calculer_volume_retenu(zp, 600).to_numpy() == pytest.approx([45, 0, 25.5, 42, 51], abs=1e-4)
     # même chose avec 15 mm
     assert calculer_volume_abattu(zp, 15).to_numpy() == pytest.approx([1.125, 0, 0.6375, 1.05, 1.275], abs=1e-5)
 

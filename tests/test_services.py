@@ -98,7 +98,7 @@ def test_apercu_de_saisie_egal_aux_indicateurs_de_l_operation(dossier_demo):
         attendu = par_operation.loc[ident]
         assert apercu["surface_desimpermeabilisee"] == pytest.approx(attendu["surface_desimpermeabilisee"])
         assert apercu["volume_infiltre"] == pytest.approx(attendu["volume_infiltre"])
-        assert "delta_t_local_c" in apercu["score_chaleur"]
+        assert apercu["score_chaleur"]["delta_t_site_c"] < 0  # issue 12 : effet local calibré
 
 
 def _png() -> bytes:

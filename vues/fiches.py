@@ -17,10 +17,11 @@ from indicateurs.catalogue import codes_geometriques, formater_valeur
 
 DOSSIER_GABARITS = Path(__file__).resolve().parent / "gabarits"
 CHIFFRES_FICHE = ["surface_desimpermeabilisee", "volume_infiltre", "cout_total_ht", "taux_aide"]
-LIBELLES_FICHE = {"surface_desimpermeabilisee": "Désimperméabilisé", "volume_infiltre": "Infiltré",
+LIBELLES_FICHE = {"surface_desimpermeabilisee": "Désimperméabilisé", "volume_infiltre": "Retenu en plus",
                   "cout_total_ht": "Coût HT", "taux_aide": "Aides"}
 TITRES_IMPRIMABLE = {"surface_desimpermeabilisee": "Surface désimperméabilisée",
-                     "volume_infiltre": "Volume infiltré supplémentaire", "cout_total_ht": "Coût HT",
+                     "volume_infiltre": "Volume retenu en plus (infiltration + évapotranspiration)",
+                     "cout_total_ht": "Coût HT",
                      "taux_aide": "Taux d'aide"}
 SECTIONS_IMPRIMABLE = (("Description", "description"), ("Retour d'expérience", "retour_experience"),
                        ("Contact", "contact"))

@@ -630,6 +630,7 @@ def test_fiche_d_une_operation_approximative_ne_montre_aucune_surface(monkeypatc
     appli.run()
     assert not appli.exception, appli.exception
     metriques = {m.label: m.value for m in appli.metric}
-    assert metriques["Surface désimperméabilisée"] == "—" and metriques["Volume infiltré supplémentaire"] == "—"
+    assert metriques["Surface désimperméabilisée"] == "—"
+    assert metriques["Volume retenu en plus (infiltration + évapotranspiration)"] == "—"
     assert any("1\u202f800\u202fm²" in c.value and "non comptée" in c.value for c in appli.caption)
     assert any("Aucune zone connue" in c.value for c in appli.caption)
