@@ -187,7 +187,8 @@ def chercher_compromis(avant: str, apres: str) -> pd.DataFrame:
 @lru_cache(maxsize=None)
 def lire_statuts_percolation(chemin: Path = FICHIER_PERCOLATION_SOURCES) -> pd.DataFrame:
     """Statut, source et raisonnement des ratios de percolation (indexés par code), validés comme ceux des
-    autres tables de paramètres ; les valeurs elles-mêmes sont lues par :func:`indicateurs.eau_grille.lire_percolation`."""
+    autres tables de paramètres ; les valeurs elles-mêmes sont lues par
+    :func:`indicateurs.eau_grille.lire_percolation`."""
     table = lire_csv_valide(chemin, SCHEMA_STATUT_PERCOLATION, couche=chemin.name,
                             correction=f"Corrigez {chemin.name} (statut « publiée » ou « choix du projet », "
                                        "raisonnement pour un choix du projet).", dtype={"code": str})
