@@ -96,7 +96,8 @@ def tableau_percolation() -> pd.DataFrame:
     """Ratio de percolation PE par revêtement (``percolation.csv``), statut et source."""
     valeurs, statuts = lire_percolation(), lire_statuts_percolation()
     libelles = lire_parametres_revetements()["libelle"]
-    return pd.DataFrame({"Revêtement": [libelles.get(c, c) for c in valeurs.index],
+    return pd.DataFrame({"Code": valeurs.index.to_numpy(),
+                         "Revêtement": [libelles.get(c, c) for c in valeurs.index],
                          "PE": [formater_parametre(v) for v in valeurs.to_numpy()],
                          "Statut": statuts["statut"].reindex(valeurs.index).to_numpy(),
                          "Source": statuts["source"].reindex(valeurs.index).to_numpy(),
@@ -119,6 +120,7 @@ def tableau_priorites() -> pd.DataFrame:
 def tableau_statuts() -> pd.DataFrame:
     """Nombre de lignes « publiée » et « choix du projet » par fichier de paramètres, et leur total."""
     table = compter_statuts()
+    table["fichier"] = table["fichier"].str.rsplit("/", n=1).str[-1]
     total = pd.DataFrame([{"fichier": "Total", **table.drop(columns="fichier").sum().to_dict()}])
     return pd.concat([table, total], ignore_index=True).rename(
         columns={"fichier": "Fichier", "publiée": "Publiée", "choix du projet": "Choix du projet"})
@@ -167,3 +169,35 @@ def decrire_compromis_zones(zones: pd.DataFrame) -> list[str]:
     return [f"Compromis, pas un gain : {libelles.get(ligne.avant, ligne.avant)} → "
             f"{libelles.get(ligne.apres, ligne.apres)} ({EFFETS_COMPROMIS[ligne.effet]}). {ligne.raison}"
             for ligne in lister_compromis_zones(zones).itertuples()]
+
+
+COLONNES_SOURCES = ("Statut", "Source", "Raisonnement (choix du projet)")
+_SPECIAUX_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]#<>|$~"})
+
+
+def echapper_markdown(texte: str) -> str:
+    """Texte affiché tel quel par ``st.markdown`` (caractères spéciaux du Markdown échappés)."""
+    return str(texte).translate(_SPECIAUX_MARKDOWN)
+
+
+def separer_sources(table: pd.DataFrame, colonne_nom: str) -> tuple[pd.DataFrame, str]:
+    """Table compacte (sans source ni raisonnement, statut en deuxième colonne) et liste Markdown des sources :
+    une puce par ligne « code · nom — statut. Source : … Raisonnement : … » (lisible sur un écran étroit)."""
+    puces = []
+    for _, ligne in table.iterrows():
+        texte = (f"- **{echapper_markdown(ligne['Code'])}** · {echapper_markdown(ligne[colonne_nom])} — "
+                 f"*{echapper_markdown(ligne['Statut'])}*. Source : {echapper_markdown(ligne['Source'])}")
+        raisonnement = ligne.get("Raisonnement (choix du projet)", "")
+        if isinstance(raisonnement, str) and raisonnement.strip():
+            texte += f"  \n  Raisonnement et plage testée : {echapper_markdown(raisonnement)}"
+        puces.append(texte)
+    compacte = table.drop(columns=[c for c in COLONNES_SOURCES[1:] if c in table.columns])
+    ordre = ["Code", "Statut", *[c for c in compacte.columns if c not in ("Code", "Statut")]]
+    return compacte[ordre], "\n".join(puces)
+
+
+def lister_compromis_markdown(table: pd.DataFrame) -> str:
+    """Liste Markdown des compromis (:func:`tableau_compromis`) : « avant → après (effet) : raison »."""
+    return "\n".join(f"- **{echapper_markdown(ligne['Avant'])} → {echapper_markdown(ligne['Après'])}** "
+                     f"({echapper_markdown(ligne['Effet'])}) : {echapper_markdown(ligne['Raison'])}"
+                     for _, ligne in table.iterrows())
