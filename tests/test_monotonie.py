@@ -201,3 +201,15 @@ def test_moins_de_dix_choix_par_fichier_de_modele_et_aucune_source_circulaire():
         assert not textes.str.contains("cas de référence|shared/reference|invest-cas-ville").any()
     modele = sum(int(t["statut"].eq("choix du projet").sum()) for t in tables[:3])
     assert modele < 10, f"{modele} choix du projet dans les tables de modèle (revêtements, modèle, percolation)"
+
+
+def test_fiche_signale_les_compromis_et_pas_les_gains():
+    """La fiche d'une opération montre un compromis déclaré comme tel, et rien pour un gain simple."""
+    from vues.methode import decrire_compromis_zones
+
+    zones = pd.DataFrame({"revetement_avant": ["stabilise", "enrobe", "stabilise"],
+                          "revetement_apres": ["drainant", "pelouse", "drainant"]})
+    messages = decrire_compromis_zones(zones)
+    assert len(messages) == 1 and messages[0].startswith("Compromis, pas un gain : Stabilisé")
+    assert "T_air peut monter" in messages[0]
+    assert decrire_compromis_zones(zones.iloc[[1]]) == []
