@@ -29,6 +29,27 @@ PREFIXE_IMPERMEABLE = "CS1.1.1"
 BORNES_REVETEMENTS = {"c_ruissellement": (0, 1), "albedo": (0, 1), "ombre": (0, 1), "kc": (0, 2),
                       "espace_vert": (0, 1)}
 _CODE = pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »")
+# Statut de la source d'un paramètre (revetements.csv, modele.csv, priorites.csv, percolation.csv) : une
+# valeur « choix du projet » porte son raisonnement et la plage testée (colonne ``raisonnement``).
+STATUT_PUBLIEE = "publiée"
+STATUT_CHOIX = "choix du projet"
+STATUTS_SOURCE = (STATUT_PUBLIEE, STATUT_CHOIX)
+
+
+def _choix_raisonnes(table: pd.DataFrame) -> pd.Series:
+    raisonnement = table["raisonnement"].astype("string").fillna("").str.strip()
+    return table["statut"].ne(STATUT_CHOIX) | raisonnement.ne("")
+
+
+# Colonnes communes des tables de paramètres sourcés et règle croisée (choix du projet ⇒ raisonnement).
+COLONNES_STATUT = {
+    "statut": pa.Column(str, pa.Check.isin(list(STATUTS_SOURCE),
+                                           error="statut « publiée » ou « choix du projet » attendu")),
+    "source": pa.Column(str, texte_non_vide("source")),
+    "raisonnement": pa.Column(nullable=True),
+}
+VERIFICATION_CHOIX = pa.Check(_choix_raisonnes, error="« choix du projet » sans raisonnement : dites pourquoi "
+                                                      "cette valeur et quelle plage a été testée")
 
 
 def _borner(colonne: str) -> pa.Column:
@@ -40,8 +61,8 @@ SCHEMA_REVETEMENTS = pa.DataFrameSchema({
     "libelle": pa.Column(str, texte_non_vide("libellé")),
     "impermeable": pa.Column(str, pa.Check.isin(["oui", "non"], error="« oui » ou « non » attendu")),
     **{colonne: _borner(colonne) for colonne in BORNES_REVETEMENTS},
-    "source": pa.Column(str, texte_non_vide("source")),
-})
+    **COLONNES_STATUT,
+}, checks=VERIFICATION_CHOIX)
 SCHEMA_TYPES_SITE = pa.DataFrameSchema({
     "code": pa.Column(str, _CODE, unique=True),
     "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
@@ -89,7 +110,7 @@ def lire_nomenclature(nom_fichier: str, colonne_code: str | None = "code") -> pd
 
 @lru_cache(maxsize=None)
 def lire_revetements() -> pd.DataFrame:
-    """Table des revêtements (code, libellé, paramètres, source), indexée par code."""
+    """Table des revêtements (code, libellé, paramètres, statut, source, raisonnement), indexée par code."""
     table = lire_nomenclature("revetements.csv")
     table["impermeable"] = table["impermeable"].eq("oui")
     return table.set_index("code")

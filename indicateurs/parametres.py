@@ -21,7 +21,10 @@ import pandera.pandas as pa
 from donnees.erreurs import ErreurDonnees
 from donnees.nomenclatures import (
     BORNES_REVETEMENTS,
+    COLONNES_STATUT,
     DOSSIER_NOMENCLATURES,
+    STATUTS_SOURCE,
+    VERIFICATION_CHOIX,
     lire_correspondance_ocsge,
     lire_revetements,
 )
@@ -43,8 +46,9 @@ SCHEMA_PARAMETRES = pa.DataFrameSchema({
     "libelle": pa.Column(str, texte_non_vide("libellé")),
     "minimum": pa.Column(checks=nombre_entre(-math.inf, math.inf)),
     "maximum": pa.Column(checks=nombre_entre(-math.inf, math.inf)),
-    "source": pa.Column(str, texte_non_vide("source")),
-}, checks=pa.Check(_dans_bornes, error="« valeur » hors des bornes [« minimum » ; « maximum »]"))
+    **COLONNES_STATUT,
+}, checks=[pa.Check(_dans_bornes, error="« valeur » hors des bornes [« minimum » ; « maximum »]"),
+           VERIFICATION_CHOIX])
 
 
 @lru_cache(maxsize=None)
@@ -117,3 +121,100 @@ FICHIERS_PARAMETRES = {
     "revetements": DOSSIER_NOMENCLATURES / "revetements.csv",
     "ocsge_revetements": DOSSIER_NOMENCLATURES / "ocsge_revetements.csv",
 }
+
+
+# --------------------------------------------------------------------------- sources, statuts et compromis
+
+DOSSIER_PARAMETRES = Path(__file__).resolve().parent / "parametres"
+FICHIER_COMPROMIS = DOSSIER_PARAMETRES / "compromis.csv"
+FICHIER_PERCOLATION_SOURCES = DOSSIER_PARAMETRES / "percolation.csv"
+EFFETS_COMPROMIS = {"chaleur": "T_air peut monter", "eau": "la rétention d'eau peut baisser"}
+_CODE_REVETEMENT = pa.Check.str_matches(r"^[a-z0-9_]+$", error="code de revêtement en minuscules ASCII et « _ »")
+SCHEMA_COMPROMIS = pa.DataFrameSchema({
+    "avant": pa.Column(str, _CODE_REVETEMENT),
+    "apres": pa.Column(str, _CODE_REVETEMENT),
+    "effet": pa.Column(str, pa.Check.isin(list(EFFETS_COMPROMIS), error="effet « chaleur » ou « eau » attendu")),
+    "raison": pa.Column(str, texte_non_vide("raison")),
+}, checks=[pa.Check(lambda t: ~t.duplicated(["avant", "apres", "effet"], keep=False),
+                    error="couple (avant, après, effet) en double"),
+           pa.Check(lambda t: t["avant"].ne(t["apres"]), error="revêtements avant et après identiques")],
+    strict=True)
+# percolation.csv est lu par indicateurs.eau_grille (valeurs) ; ses colonnes de statut sont validées ici.
+SCHEMA_STATUT_PERCOLATION = pa.DataFrameSchema({"code": pa.Column(str), **COLONNES_STATUT},
+                                               checks=VERIFICATION_CHOIX)
+
+
+def reduire_impermeabilisation(avant: str, apres: str, revetements: pd.DataFrame | None = None) -> bool:
+    """Vrai si passer du revêtement ``avant`` au revêtement ``apres`` réduit l'imperméabilisation : imperméable
+    → non imperméable, ou coefficient de ruissellement C plus faible (sans redevenir imperméable)."""
+    table = lire_parametres_revetements() if revetements is None else revetements
+    imp_avant, imp_apres = bool(table.at[avant, "impermeable"]), bool(table.at[apres, "impermeable"])
+    if imp_avant != imp_apres:
+        return imp_avant
+    return float(table.at[apres, "c_ruissellement"]) < float(table.at[avant, "c_ruissellement"])
+
+
+def lister_couples_reduction(revetements: pd.DataFrame | None = None) -> list[tuple[str, str]]:
+    """Tous les couples (avant, après) de la table des revêtements qui réduisent l'imperméabilisation."""
+    table = lire_parametres_revetements() if revetements is None else revetements
+    return [(a, b) for a in table.index for b in table.index
+            if a != b and reduire_impermeabilisation(a, b, table)]
+
+
+@lru_cache(maxsize=None)
+def lire_compromis(chemin: Path = FICHIER_COMPROMIS) -> pd.DataFrame:
+    """Couples de revêtements à compromis déclarés (``compromis.csv`` : avant, après, effet, raison), validés :
+    revêtements connus, effet « chaleur » ou « eau », raison donnée. Un couple qui réduit l'imperméabilisation
+    mais dégrade la chaleur ou l'eau doit y figurer (tests/test_monotonie.py) : le registre et la page Méthode
+    le montrent comme un compromis, pas comme un gain."""
+    table = lire_csv_valide(chemin, SCHEMA_COMPROMIS, couche=chemin.name, colonne_code="avant",
+                            correction=f"Corrigez {chemin.name} (avant, apres, effet, raison).", dtype=str,
+                            keep_default_na=False)
+    connus = set(lire_parametres_revetements().index)
+    for index, ligne in table.iterrows():
+        for colonne in ("avant", "apres"):
+            if ligne[colonne] not in connus:
+                raise ErreurDonnees(f"Fichier {chemin.name}, ligne {index + 2} : revêtement « {ligne[colonne]} » "
+                                    f"inconnu (connus : {', '.join(sorted(connus))}).", chemin.name, colonne,
+                                    [index])
+    return table
+
+
+def chercher_compromis(avant: str, apres: str) -> pd.DataFrame:
+    """Compromis déclarés pour un couple (lignes de :func:`lire_compromis`, vide si aucun)."""
+    table = lire_compromis()
+    return table[table["avant"].eq(avant) & table["apres"].eq(apres)]
+
+
+@lru_cache(maxsize=None)
+def lire_statuts_percolation(chemin: Path = FICHIER_PERCOLATION_SOURCES) -> pd.DataFrame:
+    """Statut, source et raisonnement des ratios de percolation (indexés par code), validés comme ceux des
+    autres tables de paramètres ; les valeurs elles-mêmes sont lues par
+    :func:`indicateurs.eau_grille.lire_percolation`."""
+    table = lire_csv_valide(chemin, SCHEMA_STATUT_PERCOLATION, couche=chemin.name,
+                            correction=f"Corrigez {chemin.name} (statut « publiée » ou « choix du projet », "
+                                       "raisonnement pour un choix du projet).", dtype={"code": str})
+    return table.set_index("code")
+
+
+def compter_statuts() -> pd.DataFrame:
+    """Nombre de lignes « publiée » et « choix du projet » par fichier de paramètres (une ligne par fichier)."""
+    from indicateurs.priorites import FICHIER_PRIORITES  # priorites importe ce module
+
+    tables = {"donnees/nomenclatures/revetements.csv": lire_parametres_revetements(),
+              "indicateurs/parametres/modele.csv": lire_table_parametres(),
+              "indicateurs/parametres/percolation.csv": lire_statuts_percolation(),
+              "indicateurs/parametres/priorites.csv": lire_table_parametres(FICHIER_PRIORITES)}
+    lignes = [{"fichier": nom, **{statut: int(table["statut"].eq(statut).sum()) for statut in STATUTS_SOURCE}}
+              for nom, table in tables.items()]
+    return pd.DataFrame(lignes)
+
+
+def lister_compromis_zones(zones: pd.DataFrame) -> pd.DataFrame:
+    """Compromis déclarés (:func:`lire_compromis`) que portent des zones (``revetement_avant``,
+    ``revetement_apres``), une ligne par couple distinct et effet."""
+    if zones is None or not len(zones):
+        return lire_compromis().iloc[:0]
+    couples = pd.DataFrame({"avant": zones["revetement_avant"].astype(str).to_numpy(),
+                            "apres": zones["revetement_apres"].astype(str).to_numpy()}).drop_duplicates()
+    return lire_compromis().merge(couples, on=["avant", "apres"], how="inner")

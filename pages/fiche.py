@@ -12,6 +12,7 @@ from indicateurs.chaleur_abords import estimer_chaleur_site
 from pages import commun
 from vues.cartes import construire_carte_commune
 from vues.format import formater_nombre
+from vues.methode import decrire_compromis_zones
 
 CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "cout_total_ht",
             "taux_aide", "cout_par_m2"]
@@ -85,6 +86,8 @@ with droite:
             "Avant": zones["revetement_avant"].map(revetements).to_numpy(),
             "Après": zones["revetement_apres"].map(revetements).to_numpy(),
             "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
+        for message in decrire_compromis_zones(zones):  # compromis déclarés (compromis.csv) : pas des gains
+            st.warning(message)
         score = estimer_chaleur_site(zones, commun.parametres_territoire())
         st.markdown(f"**Chaleur** (estimation par site) : capacité de rafraîchissement "
                     f"{formater_nombre(score['cc_avant'], 2)} → "

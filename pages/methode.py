@@ -1,10 +1,22 @@
-"""Page « Méthode » : chaque indicateur, sa formule, son unité, ses paramètres en vigueur et leurs sources."""
+"""Page « Méthode » : chaque indicateur, sa formule, son unité, ses paramètres en vigueur, leurs sources et
+leur statut (publiée ou choix du projet), et les couples de revêtements à compromis."""
 
 import streamlit as st
 
 from pages import commun
-from vues.methode import decrire_familles, tableau_correspondance_ocsge, tableau_modele, tableau_parametres, \
-    tableau_revetements
+from vues.methode import (
+    decrire_familles,
+    lister_compromis_markdown,
+    separer_sources,
+    tableau_compromis,
+    tableau_correspondance_ocsge,
+    tableau_modele,
+    tableau_parametres,
+    tableau_percolation,
+    tableau_priorites,
+    tableau_revetements,
+    tableau_statuts,
+)
 
 parametres = commun.parametres_territoire()
 familles = decrire_familles(parametres)
@@ -13,9 +25,20 @@ st.title("Méthode")
 st.markdown(
     "Chaque chiffre du tableau de bord vient d'une formule, de paramètres et de sources, listés ici. Les "
     "surfaces sont toujours calculées en Lambert-93 (EPSG:2154) à partir des géométries, jamais reprises "
-    "d'une déclaration. Les valeurs marquées *hypothèse* sont des valeurs par défaut, à calibrer.")
+    "d'une déclaration. Chaque paramètre a un **statut** : *publiée* (valeur ou plage tirée de la source citée) "
+    "ou *choix du projet* (aucune source publiée : le raisonnement et la plage testée sont donnés).")
 
-onglets = st.tabs([*familles, "Tables de paramètres"])
+
+
+def afficher_table_sourcee(table, colonne_nom: str) -> None:
+    """Table compacte (valeurs et statut) puis la source et le raisonnement de chaque ligne, en liste."""
+    compacte, sources = separer_sources(table, colonne_nom)
+    st.dataframe(compacte, hide_index=True, width="stretch")
+    st.markdown("**Sources et raisonnements, ligne par ligne**")
+    st.markdown(sources)
+
+
+onglets = st.tabs([*familles, "Paramètres et sources", "Compromis"])
 for onglet, fiches in zip(onglets, familles.values()):
     with onglet:
         for fiche in fiches:
@@ -32,15 +55,40 @@ for onglet, fiches in zip(onglets, familles.values()):
                     st.markdown(f"**{table.attrs['titre']}**")
                     st.dataframe(table, hide_index=True, width="stretch")
 
-with onglets[-1]:
+with onglets[-2]:
+    st.subheader("Statut des sources")
+    st.caption("Nombre de lignes de chaque fichier de paramètres dont la valeur est publiée ou choisie par le "
+               "projet. Le détail des sources : docs/parametres.md.")
+    st.dataframe(tableau_statuts(), hide_index=True, width="stretch")
     st.subheader("Paramètres des modèles")
     st.caption("Fichier `indicateurs/parametres/modele.csv` ; le territoire peut surcharger une valeur "
                "(clé `parametres` de `territoire.json`).")
-    st.dataframe(tableau_modele(parametres, commun.charger_territoire().get("sources_parametres")),
-                 hide_index=True, width="stretch")
+    afficher_table_sourcee(tableau_modele(parametres, commun.charger_territoire().get("sources_parametres")),
+                           "Paramètre")
     st.subheader("Revêtements")
-    st.caption("Fichier `donnees/nomenclatures/revetements.csv`.")
-    st.dataframe(tableau_revetements(), hide_index=True, width="stretch")
+    st.caption("Fichier `donnees/nomenclatures/revetements.csv` : coefficient de ruissellement annuel, albédo, "
+               "ombre, coefficient cultural kc, espace vert.")
+    afficher_table_sourcee(tableau_revetements(), "Libellé")
+    st.subheader("Percolation vers la nappe")
+    st.caption("Fichier `indicateurs/parametres/percolation.csv` (modèle d'eau sur grille).")
+    afficher_table_sourcee(tableau_percolation(), "Revêtement")
+    st.subheader("Score de priorité")
+    st.caption("Fichier `indicateurs/parametres/priorites.csv` : pondérations à débattre en comité de pilotage.")
+    afficher_table_sourcee(tableau_priorites(), "Paramètre")
     st.subheader("Correspondance OCS GE → revêtements")
     st.caption("Fichier `donnees/nomenclatures/ocsge_revetements.csv`.")
     st.dataframe(tableau_correspondance_ocsge(), hide_index=True, width="stretch")
+
+with onglets[-1]:
+    st.subheader("Couples de revêtements à compromis")
+    st.markdown(
+        "Passer d'un revêtement à un autre moins imperméable (ou qui ruisselle moins) ne réchauffe jamais "
+        "l'air et ne fait jamais baisser la rétention d'eau, **sauf** pour les couples ci-dessous : ils "
+        "réduisent l'imperméabilisation mais perdent de l'ombre, de l'évapotranspiration ou de l'albédo. "
+        "Ce sont des **compromis**, pas des gains : la fiche d'une opération "
+        "qui en contient les signale. Un revêtement drainant plus sombre qu'un béton (albédo 0,25 contre 0,30) "
+        "ne rafraîchit que par l'eau qu'il retient dans sa structure ; à kc ≥ 0,05 il n'est jamais plus chaud "
+        "que le béton qu'il remplace.")
+    st.caption("Fichier `indicateurs/parametres/compromis.csv`, vérifié par tests/test_monotonie.py sur tous "
+               "les couples de la table des revêtements (grille InVEST et estimation par site).")
+    st.markdown(lister_compromis_markdown(tableau_compromis()))

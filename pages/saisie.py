@@ -23,6 +23,7 @@ from indicateurs.catalogue import formater_valeur, libelle
 from indicateurs.communs import recalculer_surfaces
 from pages import commun
 from vues.cartes import construire_carte_saisie, construire_surimpression, lire_fonds_carte
+from vues.methode import decrire_compromis_zones
 
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
 CHOISIR_REVETEMENT = "Choisir…"
@@ -307,6 +308,8 @@ if zones is not None:
                 "(surface désimperméabilisée, volume retenu, effet de chaleur local) s'affichera ensuite.",
                 icon=":material/touch_app:")
     else:
+        for message in decrire_compromis_zones(zones):  # compromis déclarés (compromis.csv) : pas des gains
+            st.warning(message)
         estimation = commun.estimer_apercu(zones, revetements)
         score = estimation["score_chaleur"]
         apercu = st.columns(3)

@@ -74,9 +74,10 @@ def test_table_par_commune_a_la_main():
     zones = gpd.GeoDataFrame(zones, geometry=[], crs="EPSG:2154")
     table = eau.calculer_eau_territoire(occ, zones, scenarios=("sans_operations",))
     ligne = table.set_index("code_insee").loc["34001"]
-    # 2 cellules d'enrobé : 0,001 × 600 × (1 − 0,9) × 100 × 2 = 12 m³/an retenus, 108 ruisselés
-    assert ligne["volume_retention_m3_an"] == pytest.approx(12.0)
-    assert ligne["volume_ruissellement_m3_an"] == pytest.approx(108.0)
+    # 2 cellules d'enrobé (C annuel 0,87, InVEST) : 0,001 × 600 × (1 − 0,87) × 100 × 2 = 15,6 m³/an retenus,
+    # 104,4 ruisselés
+    assert ligne["volume_retention_m3_an"] == pytest.approx(15.6)
+    assert ligne["volume_ruissellement_m3_an"] == pytest.approx(104.4)
     assert table.set_index("code_insee").loc["34002", "volume_percolation_m3_an"] == pytest.approx(3.6)
 
 

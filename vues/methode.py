@@ -5,7 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 from indicateurs.catalogue import FAMILLES, decrire_indicateur, lire_catalogue
-from indicateurs.parametres import lire_correspondance_revetements, lire_parametres_revetements, lire_table_parametres
+from indicateurs.eau_grille import lire_percolation
+from indicateurs.parametres import (
+    EFFETS_COMPROMIS,
+    compter_statuts,
+    lire_compromis,
+    lire_correspondance_revetements,
+    lire_parametres_revetements,
+    lire_statuts_percolation,
+    lire_table_parametres,
+    lister_compromis_zones,
+)
+from indicateurs.priorites import FICHIER_PRIORITES
 from vues.format import formater_nombre
 
 LIBELLES_NIVEAUX = {"operation": "opération", "commune": "commune et bassin", "annee": "année",
@@ -21,20 +32,33 @@ def formater_parametre(valeur) -> str:
     return formater_nombre(nombre, decimales)
 
 
+def lire_statuts(fichier: str) -> dict[str, str]:
+    """Statut (« publiée » ou « choix du projet ») de chaque ligne d'un fichier de paramètres, par code."""
+    tables = {"indicateurs/parametres/modele.csv": lire_table_parametres,
+              "indicateurs/parametres/priorites.csv": lambda: lire_table_parametres(FICHIER_PRIORITES),
+              "indicateurs/parametres/percolation.csv": lire_statuts_percolation,
+              "donnees/nomenclatures/revetements.csv": lire_parametres_revetements}
+    return tables[fichier]()["statut"].to_dict() if fichier in tables else {}
+
+
 def tableau_parametres(fiche: dict) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Paramètres scalaires d'une fiche (une ligne chacun) et tables par revêtement (une par paramètre)."""
+    """Paramètres scalaires d'une fiche (une ligne chacun) et tables par revêtement (une par paramètre), avec
+    le statut de leur source."""
     scalaires, par_revetement = [], []
     for parametre in fiche["parametres"]:
+        statuts = lire_statuts(parametre["fichier"])
         if isinstance(parametre["valeur"], dict):
             table = pd.DataFrame({"Revêtement": list(parametre["valeur"]),
                                   parametre["libelle"]: [formater_parametre(v) for v in parametre["valeur"].values()],
+                                  "Statut": [statuts.get(r, "") for r in parametre["valeur"]],
                                   "Source": [parametre["source"][r] for r in parametre["valeur"]]})
             table.attrs["titre"] = f"{parametre['libelle']} ({parametre['fichier']})"
             par_revetement.append(table)
         else:
             scalaires.append({"Paramètre": parametre["libelle"], "Code": parametre["code"],
                               "Valeur": formater_parametre(parametre["valeur"]), "Unité": parametre["unite"],
-                              "Source": parametre["source"], "Fichier": parametre["fichier"]})
+                              "Statut": statuts.get(parametre["code"], ""), "Source": parametre["source"],
+                              "Fichier": parametre["fichier"]})
     return pd.DataFrame(scalaires), par_revetement
 
 
@@ -49,17 +73,72 @@ def decrire_familles(parametres=None) -> dict[str, list[dict]]:
     return {nom: fiches for nom, fiches in familles.items() if fiches}
 
 
+def _texte(valeur) -> str:
+    return "" if pd.isna(valeur) else str(valeur)
+
+
 def tableau_revetements() -> pd.DataFrame:
-    """Table des revêtements avec leurs paramètres et leur source (en-têtes en français)."""
+    """Table des revêtements : paramètres (nombres à la française), statut, source et raisonnement des choix du
+    projet (en-têtes en français)."""
     table = lire_parametres_revetements().reset_index()
-    return table.rename(columns={"code": "Code", "libelle": "Libellé", "impermeable": "Imperméable",
-                                 "c_ruissellement": "C (ruissellement)", "albedo": "Albédo", "ombre": "Ombre",
-                                 "kc": "kc", "espace_vert": "Espace vert", "source": "Source"})
+    sortie = pd.DataFrame({"Code": table["code"], "Libellé": table["libelle"],
+                           "Imperméable": table["impermeable"].map({True: "oui", False: "non"})})
+    for colonne, titre in (("c_ruissellement", "C (ruissellement annuel)"), ("albedo", "Albédo"),
+                           ("ombre", "Ombre"), ("kc", "kc"), ("espace_vert", "Espace vert")):
+        sortie[titre] = [formater_parametre(v) for v in table[colonne]]
+    sortie["Statut"] = table["statut"]
+    sortie["Source"] = table["source"]
+    sortie["Raisonnement (choix du projet)"] = table["raisonnement"].map(_texte)
+    return sortie
+
+
+def tableau_percolation() -> pd.DataFrame:
+    """Ratio de percolation PE par revêtement (``percolation.csv``), statut et source."""
+    valeurs, statuts = lire_percolation(), lire_statuts_percolation()
+    libelles = lire_parametres_revetements()["libelle"]
+    return pd.DataFrame({"Code": valeurs.index.to_numpy(),
+                         "Revêtement": [libelles.get(c, c) for c in valeurs.index],
+                         "PE": [formater_parametre(v) for v in valeurs.to_numpy()],
+                         "Statut": statuts["statut"].reindex(valeurs.index).to_numpy(),
+                         "Source": statuts["source"].reindex(valeurs.index).to_numpy(),
+                         "Raisonnement (choix du projet)": statuts["raisonnement"].reindex(valeurs.index)
+                         .map(_texte).to_numpy()})
+
+
+def tableau_priorites() -> pd.DataFrame:
+    """Paramètres du score de priorité (``priorites.csv``) : valeur, unité, bornes, statut, source."""
+    table = lire_table_parametres(FICHIER_PRIORITES).reset_index()
+    return pd.DataFrame({
+        "Code": table["code"], "Paramètre": table["libelle"],
+        "Valeur": [formater_parametre(v) for v in table["valeur"]], "Unité": table["unite"],
+        "Bornes": [f"{formater_parametre(a)} – {formater_parametre(b)}" for a, b in zip(table["minimum"],
+                                                                                       table["maximum"])],
+        "Statut": table["statut"], "Source": table["source"],
+        "Raisonnement (choix du projet)": table["raisonnement"].map(_texte)})
+
+
+def tableau_statuts() -> pd.DataFrame:
+    """Nombre de lignes « publiée » et « choix du projet » par fichier de paramètres, et leur total."""
+    table = compter_statuts()
+    table["fichier"] = table["fichier"].str.rsplit("/", n=1).str[-1]
+    total = pd.DataFrame([{"fichier": "Total", **table.drop(columns="fichier").sum().to_dict()}])
+    return pd.concat([table, total], ignore_index=True).rename(
+        columns={"fichier": "Fichier", "publiée": "Publiée", "choix du projet": "Choix du projet"})
+
+
+def tableau_compromis() -> pd.DataFrame:
+    """Couples de revêtements à compromis déclarés (``compromis.csv``) : ils réduisent l'imperméabilisation mais
+    dégradent la chaleur ou l'eau."""
+    table, libelles = lire_compromis(), lire_parametres_revetements()["libelle"]
+    return pd.DataFrame({"Avant": table["avant"].map(libelles).to_numpy(),
+                         "Après": table["apres"].map(libelles).to_numpy(),
+                         "Effet": table["effet"].map(EFFETS_COMPROMIS).to_numpy(),
+                         "Raison": table["raison"].to_numpy()})
 
 
 def tableau_modele(parametres=None, sources_territoire: dict | None = None) -> pd.DataFrame:
-    """Paramètres de modèle : valeur en vigueur (territoire), valeur par défaut, bornes et source (celle du
-    territoire quand il a sa propre valeur)."""
+    """Paramètres de modèle : valeur en vigueur (territoire), valeur par défaut, bornes, statut, source (celle
+    du territoire quand il a sa propre valeur) et raisonnement des choix du projet."""
     table = lire_table_parametres().reset_index()
     en_vigueur = parametres.en_dict() if parametres is not None else dict(zip(table["code"], table["valeur"]))
     sources_territoire = sources_territoire or {}
@@ -69,8 +148,11 @@ def tableau_modele(parametres=None, sources_territoire: dict | None = None) -> p
         "Défaut": [formater_parametre(v) for v in table["valeur"]], "Unité": table["unite"],
         "Bornes": [f"{formater_parametre(a)} – {formater_parametre(b)}" for a, b in zip(table["minimum"],
                                                                                        table["maximum"])],
+        "Statut": ["valeur du territoire" if sources_territoire.get(c) else statut
+                   for c, statut in zip(table["code"], table["statut"])],
         "Source": [f"Territoire : {sources_territoire[c]}" if sources_territoire.get(c) else source
-                   for c, source in zip(table["code"], table["source"])]})
+                   for c, source in zip(table["code"], table["source"])],
+        "Raisonnement (choix du projet)": table["raisonnement"].map(_texte)})
 
 
 def tableau_correspondance_ocsge() -> pd.DataFrame:
@@ -78,3 +160,44 @@ def tableau_correspondance_ocsge() -> pd.DataFrame:
     table = lire_correspondance_revetements()
     return table.rename(columns={"code_cs": "Couvert (code_cs)", "code_us": "Usage (code_us)",
                                  "libelle_cs": "Libellé", "revetement": "Revêtement", "source": "Source"})
+
+
+def decrire_compromis_zones(zones: pd.DataFrame) -> list[str]:
+    """Messages (français) des compromis que portent les zones d'une opération : ces changements réduisent
+    l'imperméabilisation mais dégradent la chaleur ou l'eau ; ils ne sont pas présentés comme des gains."""
+    libelles = lire_parametres_revetements()["libelle"]
+    return [f"Compromis, pas un gain : {libelles.get(ligne.avant, ligne.avant)} → "
+            f"{libelles.get(ligne.apres, ligne.apres)} ({EFFETS_COMPROMIS[ligne.effet]}). {ligne.raison}"
+            for ligne in lister_compromis_zones(zones).itertuples()]
+
+
+COLONNES_SOURCES = ("Statut", "Source", "Raisonnement (choix du projet)")
+_SPECIAUX_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]#<>|$~"})
+
+
+def echapper_markdown(texte: str) -> str:
+    """Texte affiché tel quel par ``st.markdown`` (caractères spéciaux du Markdown échappés)."""
+    return str(texte).translate(_SPECIAUX_MARKDOWN)
+
+
+def separer_sources(table: pd.DataFrame, colonne_nom: str) -> tuple[pd.DataFrame, str]:
+    """Table compacte (sans source ni raisonnement, statut en deuxième colonne) et liste Markdown des sources :
+    une puce par ligne « code · nom — statut. Source : … Raisonnement : … » (lisible sur un écran étroit)."""
+    puces = []
+    for _, ligne in table.iterrows():
+        texte = (f"- **{echapper_markdown(ligne['Code'])}** · {echapper_markdown(ligne[colonne_nom])} — "
+                 f"*{echapper_markdown(ligne['Statut'])}*. Source : {echapper_markdown(ligne['Source'])}")
+        raisonnement = ligne.get("Raisonnement (choix du projet)", "")
+        if isinstance(raisonnement, str) and raisonnement.strip():
+            texte += f"  \n  Raisonnement et plage testée : {echapper_markdown(raisonnement)}"
+        puces.append(texte)
+    compacte = table.drop(columns=[c for c in COLONNES_SOURCES[1:] if c in table.columns])
+    ordre = ["Code", "Statut", *[c for c in compacte.columns if c not in ("Code", "Statut")]]
+    return compacte[ordre], "\n".join(puces)
+
+
+def lister_compromis_markdown(table: pd.DataFrame) -> str:
+    """Liste Markdown des compromis (:func:`tableau_compromis`) : « avant → après (effet) : raison »."""
+    return "\n".join(f"- **{echapper_markdown(ligne['Avant'])} → {echapper_markdown(ligne['Après'])}** "
+                     f"({echapper_markdown(ligne['Effet'])}) : {echapper_markdown(ligne['Raison'])}"
+                     for _, ligne in table.iterrows())
