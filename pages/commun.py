@@ -6,13 +6,15 @@ magasin), jamais des GeoDataFrames.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
-from donnees.comptes import VISITEUR, Utilisateur, session_expiree
+from donnees.comptes import VISITEUR, ErreurAuthentification, Utilisateur, associer_compte_oidc
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.droits import est_public, filtrer_financements, lire_noms_communes, lire_perimetre, peut
@@ -20,6 +22,14 @@ from donnees.droits import nommer_commune as nommer_code_commune
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
+from donnees.sessions import (
+    NOM_COOKIE,
+    fermer_session,
+    fermer_sessions_compte,
+    lire_duree_cookie_secondes,
+    lire_session,
+    ouvrir_session,
+)
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_groupes,
@@ -200,30 +210,117 @@ def construire_navigation():
 
 
 def utilisateur_courant() -> Utilisateur:
-    """Utilisateur connecté, ou le visiteur public ; une session inactive trop longtemps est fermée."""
-    utilisateur = st.session_state.get("utilisateur")
-    if utilisateur is None:
+    """Utilisateur de cette exécution (relu dans le magasin par :func:`relire_session`), ou le visiteur public."""
+    return st.session_state.get("utilisateur") or VISITEUR
+
+
+def lire_cookie_session() -> str | None:
+    """Jeton du cookie de session envoyé par le navigateur à l'ouverture de la page (``st.context.cookies``)."""
+    return st.context.cookies.get(NOM_COOKIE)
+
+
+def _jeton_presente() -> str | None:
+    """Jeton de la session : celui de cet onglet, sinon le cookie envoyé à l'ouverture de la page (F5, nouvel
+    onglet) ; un jeton déjà refusé dans cet onglet n'est pas relu."""
+    jeton = st.session_state.get("jeton_session")
+    if jeton:
+        return jeton
+    cookie = lire_cookie_session()
+    return cookie if cookie and cookie != st.session_state.get("jeton_refuse") else None
+
+
+def relire_session() -> Utilisateur:
+    """À chaque exécution (app.py) : relit la session dans le magasin et l'état **courant** du compte.
+
+    Un jeton révoqué, expiré (inactivité ou durée absolue) ou d'un compte désactivé ramène à la vue publique,
+    avec un message ; un rôle ou des communes modifiés s'appliquent aussitôt (et aux clés des caches).
+    """
+    jeton = _jeton_presente()
+    if jeton is None:
+        st.session_state.pop("utilisateur", None)
+        if oidc_configure() and st.user.is_logged_in:
+            return _connecter_par_oidc()
         return VISITEUR
-    maintenant = datetime.now(timezone.utc)
-    if session_expiree(st.session_state.get("derniere_activite"), maintenant):
-        deconnecter()
-        st.session_state["session_expiree"] = True
+    etat = lire_session(obtenir_magasin(), jeton)
+    if etat.utilisateur is None:
+        for cle in ("utilisateur", "jeton_session"):
+            st.session_state.pop(cle, None)
+        st.session_state["jeton_refuse"] = jeton
+        st.session_state["cookie_session"] = None  # effacer le cookie devenu inutile
+        if etat.message:
+            st.session_state["message_session"] = etat.message
+            st.toast(etat.message, icon=":material/logout:")
         return VISITEUR
-    st.session_state["derniere_activite"] = maintenant
-    return utilisateur
+    st.session_state["jeton_session"] = jeton
+    st.session_state["utilisateur"] = etat.utilisateur
+    return etat.utilisateur
 
 
 def connecter(utilisateur: Utilisateur) -> None:
-    """Ouvre la session d'un utilisateur authentifié (les droits sont revérifiés côté données)."""
-    st.session_state["utilisateur"] = utilisateur
-    st.session_state["derniere_activite"] = datetime.now(timezone.utc)
-    st.session_state.pop("session_expiree", None)
+    """Ouvre une session persistante pour un utilisateur authentifié (rotation : l'ancien jeton est révoqué)."""
+    ancien = st.session_state.get("jeton_session") or lire_cookie_session()
+    jeton = ouvrir_session(obtenir_magasin(), utilisateur, agent=st.context.headers.get("User-Agent"),
+                           ancien_jeton=ancien)
+    st.session_state.update(jeton_session=jeton, utilisateur=utilisateur, cookie_session=jeton)
+    st.session_state.pop("message_session", None)
 
 
-def deconnecter() -> None:
-    """Ferme la session : retour à la vue publique."""
-    for cle in ("utilisateur", "derniere_activite"):
+def deconnecter(tous_appareils: bool = False) -> None:
+    """Ferme la session : jeton révoqué dans le magasin (tous les onglets qui le portent), cookie effacé ;
+    ``tous_appareils`` : toutes les sessions du compte."""
+    jeton = _jeton_presente()
+    utilisateur = utilisateur_courant()
+    if tous_appareils and not est_public(utilisateur):
+        fermer_sessions_compte(obtenir_magasin(), utilisateur.email)
+    elif jeton:
+        fermer_session(obtenir_magasin(), jeton)
+    for cle in ("utilisateur", "jeton_session"):
         st.session_state.pop(cle, None)
+    st.session_state["jeton_refuse"] = lire_cookie_session()
+    st.session_state["cookie_session"] = None
+    if oidc_configure() and st.user.is_logged_in:
+        st.logout()  # sinon l'identité ProConnect rouvrirait aussitôt une session
+
+
+def ecrire_cookie_session() -> None:
+    """Pose (ou efface) le cookie de session dans le navigateur après une connexion ou une déconnexion.
+
+    Streamlit ne sait pas émettre d'en-tête ``Set-Cookie`` depuis une page : le cookie est écrit par un court
+    script (``st.html``), donc lisible par le JavaScript de la page (pas ``HttpOnly``). Attributs :
+    ``SameSite=Strict``, ``Path=/``, ``Secure`` sous HTTPS, durée = durée absolue de la session. Le jeton ne
+    passe jamais dans l'URL.
+    """
+    if "cookie_session" not in st.session_state:
+        return
+    jeton = st.session_state.pop("cookie_session")
+    valeur, duree = (jeton, lire_duree_cookie_secondes()) if jeton else ("", 0)
+    script = (f"<script>document.cookie = {json.dumps(NOM_COOKIE + '=' + valeur)} + '; Max-Age={duree}; Path=/;"
+              " SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
+    with st.sidebar:
+        st.html(script, unsafe_allow_javascript=True)
+
+
+def oidc_configure() -> bool:
+    """Vrai si la connexion OIDC (ProConnect, ``st.login``) est configurée : section ``[auth]`` de
+    ``.streamlit/secrets.toml`` et Authlib installé (``pip install "streamlit[auth]"``)."""
+    try:
+        configuree = "client_id" in st.secrets.get("auth", {})
+    except StreamlitSecretNotFoundError:
+        return False
+    return configuree and importlib.util.find_spec("authlib") is not None
+
+
+def _connecter_par_oidc() -> Utilisateur:
+    """Identité attestée par le fournisseur OIDC → compte local actif (rôle, communes) → session Désimper."""
+    try:
+        utilisateur = associer_compte_oidc(obtenir_magasin(), st.user.get("email"))
+    except ErreurAuthentification:
+        st.session_state["message_session"] = ("Aucun compte Désimper actif pour cette adresse : demandez-en un "
+                                               "à l'administrateur du syndicat de bassin.")
+        st.logout()
+        return VISITEUR
+    connecter(utilisateur)
+    return utilisateur
 
 
 def couts_visibles() -> bool:
