@@ -210,8 +210,12 @@ def construire_navigation():
 
 
 def utilisateur_courant() -> Utilisateur:
-    """Utilisateur de cette exécution (relu dans le magasin par :func:`relire_session`), ou le visiteur public."""
-    return st.session_state.get("utilisateur") or VISITEUR
+    """Utilisateur connecté, relu dans le magasin à chaque appel (:func:`relire_session`), ou le visiteur public.
+
+    Relire à chaque appel (une lecture indexée par l'empreinte du jeton) garantit qu'aucune page ni aucune clé de
+    cache ne se sert de droits périmés, même quand une page s'exécute sans passer par app.py.
+    """
+    return relire_session()
 
 
 def lire_cookie_session() -> str | None:
@@ -230,7 +234,7 @@ def _jeton_presente() -> str | None:
 
 
 def relire_session() -> Utilisateur:
-    """À chaque exécution (app.py) : relit la session dans le magasin et l'état **courant** du compte.
+    """Relit la session dans le magasin et l'état **courant** du compte.
 
     Un jeton révoqué, expiré (inactivité ou durée absolue) ou d'un compte désactivé ramène à la vue publique,
     avec un message ; un rôle ou des communes modifiés s'appliquent aussitôt (et aux clés des caches).
@@ -292,12 +296,16 @@ def ecrire_cookie_session() -> None:
     """
     if "cookie_session" not in st.session_state:
         return
-    jeton = st.session_state.pop("cookie_session")
+    script = construire_script_cookie(st.session_state.pop("cookie_session"))
+    st.html(script, unsafe_allow_javascript=True)
+
+
+def construire_script_cookie(jeton: str | None) -> str:
+    """Script qui pose le cookie de session (``jeton``) ou l'efface (``None``) : ``SameSite=Strict``, ``Path=/``,
+    ``Secure`` sous HTTPS, durée de vie = durée absolue de la session."""
     valeur, duree = (jeton, lire_duree_cookie_secondes()) if jeton else ("", 0)
-    script = (f"<script>document.cookie = {json.dumps(NOM_COOKIE + '=' + valeur)} + '; Max-Age={duree}; Path=/;"
-              " SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
-    with st.sidebar:
-        st.html(script, unsafe_allow_javascript=True)
+    return (f"<script>document.cookie = {json.dumps(NOM_COOKIE + '=' + valeur)} + '; Max-Age={duree}; Path=/;"
+            " SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
 
 
 def oidc_configure() -> bool:

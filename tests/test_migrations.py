@@ -38,21 +38,13 @@ AJOUTS_0002 = "ALTER TABLE operation ADD COLUMN surface_vegetalisee_m2 FLOAT"
 AJOUTS_0003 = ("ALTER TABLE operation ADD COLUMN jeton_soumission VARCHAR(64);\n"
                "CREATE UNIQUE INDEX ix_operation_jeton_soumission ON operation (jeton_soumission)")
 # Table et index ajoutés par la révision 0004 (sessions de connexion), texte tel que SQLite le garde.
-AJOUTS_0004 = """CREATE TABLE session_utilisateur (
-\tid INTEGER NOT NULL, 
-\tempreinte VARCHAR(64) NOT NULL, 
-\tutilisateur_id INTEGER NOT NULL, 
-\tcree_le DATETIME NOT NULL, 
-\tderniere_activite DATETIME NOT NULL, 
-\texpire_le DATETIME NOT NULL, 
-\trevoquee_le DATETIME, 
-\tmotif_revocation VARCHAR(20), 
-\tagent TEXT, 
-\tPRIMARY KEY (id), 
-\tUNIQUE (empreinte), 
-\tFOREIGN KEY(utilisateur_id) REFERENCES utilisateur (id) ON DELETE CASCADE
-);
-CREATE INDEX ix_session_utilisateur_utilisateur_id ON session_utilisateur (utilisateur_id)"""
+COLONNES_0004 = ("id INTEGER NOT NULL", "empreinte VARCHAR(64) NOT NULL", "utilisateur_id INTEGER NOT NULL",
+                 "cree_le DATETIME NOT NULL", "derniere_activite DATETIME NOT NULL", "expire_le DATETIME NOT NULL",
+                 "revoquee_le DATETIME", "motif_revocation VARCHAR(20)", "agent TEXT", "PRIMARY KEY (id)",
+                 "UNIQUE (empreinte)",
+                 "FOREIGN KEY(utilisateur_id) REFERENCES utilisateur (id) ON DELETE CASCADE")
+AJOUTS_0004 = ("CREATE TABLE session_utilisateur (\n\t" + ", \n\t".join(COLONNES_0004) + "\n);\n"
+               "CREATE INDEX ix_session_utilisateur_utilisateur_id ON session_utilisateur (utilisateur_id)")
 AJOUTS_0004_POSTGRESQL = (AJOUTS_0004.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
                           .replace("id INTEGER NOT NULL, ", "id SERIAL NOT NULL, ", 1))
 AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004
