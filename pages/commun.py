@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from donnees.comptes import VISITEUR, ErreurAuthentification, Utilisateur, associer_compte_oidc
 from donnees.config import chemin_territoire, dossier_donnees, url_base
@@ -209,13 +210,27 @@ def construire_navigation():
 # ------------------------------------------------------------------------------------ utilisateur
 
 
-def utilisateur_courant() -> Utilisateur:
-    """Utilisateur connecté, relu dans le magasin à chaque appel (:func:`relire_session`), ou le visiteur public.
+def _execution_courante() -> object | None:
+    """Objet propre à l'exécution en cours du script (remplacé à chaque exécution), ``None`` hors exécution."""
+    contexte = get_script_run_ctx()
+    return getattr(contexte, "cursors", None) if contexte is not None else None
 
-    Relire à chaque appel (une lecture indexée par l'empreinte du jeton) garantit qu'aucune page ni aucune clé de
-    cache ne se sert de droits périmés, même quand une page s'exécute sans passer par app.py.
+
+def utilisateur_courant() -> Utilisateur:
+    """Utilisateur connecté, relu dans le magasin une fois par exécution (:func:`relire_session`), ou le visiteur.
+
+    Relire à chaque exécution (une lecture indexée par l'empreinte du jeton) garantit qu'aucune page ni aucune clé
+    de cache ne se sert de droits périmés, même quand une page s'exécute sans passer par app.py. La lecture est
+    gardée le temps de l'exécution (une page demande l'utilisateur jusqu'à une vingtaine de fois).
     """
-    return relire_session()
+    execution = _execution_courante()
+    memoire = st.session_state.get("_session_execution")
+    if execution is not None and memoire is not None and memoire[0] is execution:
+        return memoire[1]
+    utilisateur = relire_session()
+    if execution is not None:
+        st.session_state["_session_execution"] = (execution, utilisateur)
+    return utilisateur
 
 
 def lire_cookie_session() -> str | None:
@@ -266,6 +281,7 @@ def connecter(utilisateur: Utilisateur) -> None:
     jeton = ouvrir_session(obtenir_magasin(), utilisateur, agent=st.context.headers.get("User-Agent"),
                            ancien_jeton=ancien)
     st.session_state.update(jeton_session=jeton, utilisateur=utilisateur, cookie_session=jeton)
+    st.session_state.pop("_session_execution", None)
     st.session_state.pop("message_session", None)
 
 
@@ -278,7 +294,7 @@ def deconnecter(tous_appareils: bool = False) -> None:
         fermer_sessions_compte(obtenir_magasin(), utilisateur.email)
     elif jeton:
         fermer_session(obtenir_magasin(), jeton)
-    for cle in ("utilisateur", "jeton_session"):
+    for cle in ("utilisateur", "jeton_session", "_session_execution"):
         st.session_state.pop(cle, None)
     st.session_state["jeton_refuse"] = lire_cookie_session()
     st.session_state["cookie_session"] = None
