@@ -208,3 +208,31 @@ def test_droits_relus_a_chaque_execution(monkeypatch, dossier_demo_copie, magasi
     assert _nombre_operations(appli) == publiques  # validées seulement, dès l'exécution suivante
     appli.switch_page("pages/saisie.py").run()
     assert any("connectez-vous" in i.value for i in appli.info)
+
+
+def test_connexion_oidc_ouvre_une_session_desimper(monkeypatch, dossier_demo_copie, magasin_demo):
+    """ProConnect configuré (``st.login``) : l'adresse attestée ouvre une session sur le compte local actif ; une
+    adresse sans compte est refusée avec un message ; « Se déconnecter » ferme aussi la session OIDC."""
+    from donnees.sessions import lire_session
+
+    monkeypatch.setattr(commun, "oidc_configure", lambda: True)
+    monkeypatch.setattr(commun, "lire_cookie_session", lambda: None)
+    appli = lancer_appli(monkeypatch, dossier_demo_copie)
+    appli.user = {"is_logged_in": True, "email": "agence@eau.fr"}
+    appli.switch_page("pages/connexion.py").run()
+    assert not appli.exception, appli.exception
+    assert _connecte(appli) == "Agence de l'eau (Financeur)"
+    jeton = appli.session_state["jeton_session"]
+    assert lire_session(magasin_demo, jeton).utilisateur.email == "agence@eau.fr"
+    appli.button[0].click().run()  # « Se déconnecter »
+    assert not appli.exception, appli.exception
+    assert _connecte(appli) is None and not appli.user.get("is_logged_in")
+    assert lire_session(magasin_demo, jeton).motif == "revoquee"
+    assert "Se connecter avec ProConnect" in [b.label for b in appli.button]  # à côté du formulaire
+
+    inconnu = lancer_appli(monkeypatch, dossier_demo_copie)
+    inconnu.user = {"is_logged_in": True, "email": "personne@ailleurs.fr"}
+    inconnu.switch_page("pages/connexion.py").run()
+    assert not inconnu.exception, inconnu.exception
+    assert _connecte(inconnu) is None and not inconnu.user.get("is_logged_in")
+    assert any("Aucun compte Désimper actif" in w.value for w in inconnu.warning)
