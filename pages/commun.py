@@ -313,7 +313,8 @@ def ecrire_cookie_session() -> None:
     if "cookie_session" not in st.session_state:
         return
     script = construire_script_cookie(st.session_state.pop("cookie_session"))
-    st.html(script, unsafe_allow_javascript=True)
+    with st.sidebar:  # dans la barre latérale : la page ne bouge pas (même repliée, elle est rendue)
+        st.html(script, unsafe_allow_javascript=True)
 
 
 def construire_script_cookie(jeton: str | None) -> str:

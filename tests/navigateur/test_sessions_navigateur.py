@@ -124,6 +124,7 @@ def test_captures_de_la_page_connexion(navigateur, serveur_sessions, largeur):
         page.get_by_role("button", name="Se connecter").click()
         page.get_by_role("button", name="Se déconnecter de tous les appareils").wait_for(timeout=60_000)
         attendre_calme(page)
+        assert _cookie(contexte) is not None  # posé aussi quand la barre latérale est repliée (téléphone)
         page.screenshot(path=str(SORTIES / f"connexion-connecte-{largeur}.png"), full_page=True)
         boutons = [page.get_by_role("button", name=nom, exact=True).bounding_box()
                    for nom in ("Se déconnecter", "Se déconnecter de tous les appareils")]
