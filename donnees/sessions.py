@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from donnees.comptes import Utilisateur, _instant, lire_parametres_comptes
 from donnees.magasin import Magasin
 
@@ -108,13 +110,23 @@ def lire_session(magasin: Magasin, jeton: Any, maintenant: datetime | None = Non
     motif = ("compte" if not session["actif"] else "duree" if instant >= session["expire_le"]
              else "inactivite" if instant - session["derniere_activite"] >= inactivite else None)
     if motif:
-        magasin.revoquer_session(empreinte, instant, motif)
+        _ecrire_sans_bloquer(magasin.revoquer_session, empreinte, instant, motif)
         journal.info("Session fermée (%s) : %s.", motif, session["email"])
         return EtatSession(None, motif)
     if instant - session["derniere_activite"] >= intervalle:
-        magasin.noter_activite_session(empreinte, instant)
+        _ecrire_sans_bloquer(magasin.noter_activite_session, empreinte, instant)
     return EtatSession(Utilisateur(email=session["email"], nom=session["nom"], role=session["role"],
                                    communes=frozenset(session["communes"]), actif=True))
+
+
+def _ecrire_sans_bloquer(ecriture, *arguments) -> None:
+    """Écriture d'entretien d'une session (activité, révocation d'une session expirée) : si la base refuse
+    l'écriture (dossier en lecture seule, disque plein), la lecture se poursuit et la panne est consignée ; le
+    refus d'une session expirée ne dépend pas de cette écriture."""
+    try:
+        ecriture(*arguments)
+    except (SQLAlchemyError, OSError) as exc:
+        journal.warning("Session : écriture impossible dans le magasin (%s : %s).", type(exc).__name__, exc)
 
 
 def fermer_session(magasin: Magasin, jeton: Any, maintenant: datetime | None = None) -> bool:

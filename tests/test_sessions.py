@@ -164,3 +164,28 @@ def test_parametres_de_session_justifies():
 def test_empreinte_jeton():
     assert empreinte_jeton("A" * 43) == hashlib.sha256(b"A" * 43).hexdigest()
     assert empreinte_jeton("A" * 42) is None and empreinte_jeton("é" * 43) is None
+
+
+def test_base_en_lecture_seule_n_empeche_pas_de_lire_sa_session(tmp_path, monkeypatch, caplog):
+    """Dossier en lecture seule ou disque plein : noter l'activité échoue, la session reste lisible et la panne
+    est consignée ; une session expirée reste refusée même si sa révocation ne peut pas s'écrire."""
+    from sqlalchemy.exc import OperationalError
+
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(f"sqlite:///{(tmp_path / 'magasin.sqlite').as_posix()}")
+    magasin.creer_tables()
+    try:
+        financeur = creer_compte(magasin, "agence@eau.fr", "Agence", "financeur", [], MDP, auteur="test")
+        jeton = ouvrir_session(magasin, financeur, maintenant=T0)
+
+        def refuser(*_arguments):
+            raise OperationalError("UPDATE session_utilisateur", {}, Exception("attempt to write a readonly database"))
+
+        monkeypatch.setattr(magasin, "noter_activite_session", refuser)
+        monkeypatch.setattr(magasin, "revoquer_session", refuser)
+        assert lire_session(magasin, jeton, maintenant=T0 + timedelta(minutes=5)).utilisateur == financeur
+        assert "écriture impossible" in caplog.text
+        assert lire_session(magasin, jeton, maintenant=T0 + timedelta(hours=13)).motif == "duree"
+    finally:
+        magasin.fermer()
