@@ -15,7 +15,8 @@ if "pages.commun" not in sys.modules:  # premier passage du processus : imports 
 from pages import commun  # noqa: E402 (après la configuration de la page : le cadre s'affiche d'abord)
 
 territoire = commun.verifier_donnees_pretes()
-commun.afficher_barre_laterale(territoire)
+commun.afficher_barre_laterale(territoire)  # relit la session (commun.utilisateur_courant) : droits à jour
+commun.ecrire_cookie_session()
 if territoire is None:
     st.stop()
 commun.afficher_filtres(territoire)

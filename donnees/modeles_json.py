@@ -69,4 +69,6 @@ class ParametresComptes(BaseModel):
     echecs_avant_blocage: StrictInt = Field(ge=1)
     duree_blocage_minutes: StrictInt = Field(ge=1)
     duree_inactivite_session_minutes: StrictInt = Field(ge=1)
+    duree_absolue_session_heures: StrictInt = Field(ge=1)
+    intervalle_activite_session_secondes: StrictInt = Field(ge=1)
     justification: dict[str, str] = Field(default_factory=dict)

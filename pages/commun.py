@@ -6,13 +6,16 @@ magasin), jamais des GeoDataFrames.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from donnees.comptes import VISITEUR, Utilisateur, session_expiree
+from donnees.comptes import VISITEUR, ErreurAuthentification, Utilisateur, associer_compte_oidc
 from donnees.config import chemin_territoire, dossier_donnees, url_base
 from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.droits import est_public, filtrer_financements, lire_noms_communes, lire_perimetre, peut
@@ -20,6 +23,14 @@ from donnees.droits import nommer_commune as nommer_code_commune
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
+from donnees.sessions import (
+    NOM_COOKIE,
+    fermer_session,
+    fermer_sessions_compte,
+    lire_duree_cookie_secondes,
+    lire_session,
+    ouvrir_session,
+)
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_groupes,
@@ -199,31 +210,142 @@ def construire_navigation():
 # ------------------------------------------------------------------------------------ utilisateur
 
 
+def _execution_courante() -> object | None:
+    """Objet propre à l'exécution en cours du script (remplacé à chaque exécution), ``None`` hors exécution."""
+    contexte = get_script_run_ctx()
+    return getattr(contexte, "cursors", None) if contexte is not None else None
+
+
 def utilisateur_courant() -> Utilisateur:
-    """Utilisateur connecté, ou le visiteur public ; une session inactive trop longtemps est fermée."""
-    utilisateur = st.session_state.get("utilisateur")
-    if utilisateur is None:
-        return VISITEUR
-    maintenant = datetime.now(timezone.utc)
-    if session_expiree(st.session_state.get("derniere_activite"), maintenant):
-        deconnecter()
-        st.session_state["session_expiree"] = True
-        return VISITEUR
-    st.session_state["derniere_activite"] = maintenant
+    """Utilisateur connecté, relu dans le magasin une fois par exécution (:func:`relire_session`), ou le visiteur.
+
+    Relire à chaque exécution (une lecture indexée par l'empreinte du jeton) garantit qu'aucune page ni aucune clé
+    de cache ne se sert de droits périmés, même quand une page s'exécute sans passer par app.py. La lecture est
+    gardée le temps de l'exécution (une page demande l'utilisateur jusqu'à une vingtaine de fois).
+    """
+    execution = _execution_courante()
+    memoire = st.session_state.get("_session_execution")
+    if execution is not None and memoire is not None and memoire[0] is execution:
+        return memoire[1]
+    utilisateur = relire_session()
+    if execution is not None:
+        st.session_state["_session_execution"] = (execution, utilisateur)
     return utilisateur
 
 
+def lire_cookie_session() -> str | None:
+    """Jeton du cookie de session envoyé par le navigateur à l'ouverture de la page (``st.context.cookies``)."""
+    return st.context.cookies.get(NOM_COOKIE)
+
+
+def _jeton_presente() -> str | None:
+    """Jeton de la session : celui de cet onglet, sinon le cookie envoyé à l'ouverture de la page (F5, nouvel
+    onglet) ; un jeton déjà refusé dans cet onglet n'est pas relu."""
+    jeton = st.session_state.get("jeton_session")
+    if jeton:
+        return jeton
+    cookie = lire_cookie_session()
+    return cookie if cookie and cookie != st.session_state.get("jeton_refuse") else None
+
+
+def relire_session() -> Utilisateur:
+    """Relit la session dans le magasin et l'état **courant** du compte.
+
+    Un jeton révoqué, expiré (inactivité ou durée absolue) ou d'un compte désactivé ramène à la vue publique,
+    avec un message ; un rôle ou des communes modifiés s'appliquent aussitôt (et aux clés des caches).
+    """
+    jeton = _jeton_presente()
+    if jeton is None:
+        st.session_state.pop("utilisateur", None)
+        if oidc_configure() and st.user.is_logged_in:
+            return _connecter_par_oidc()
+        return VISITEUR
+    etat = lire_session(obtenir_magasin(), jeton)
+    if etat.utilisateur is None:
+        for cle in ("utilisateur", "jeton_session"):
+            st.session_state.pop(cle, None)
+        st.session_state["jeton_refuse"] = jeton
+        st.session_state["cookie_session"] = None  # effacer le cookie devenu inutile
+        if etat.message:
+            st.session_state["message_session"] = etat.message
+            st.toast(etat.message, icon=":material/logout:")
+        return VISITEUR
+    st.session_state["jeton_session"] = jeton
+    st.session_state["utilisateur"] = etat.utilisateur
+    return etat.utilisateur
+
+
 def connecter(utilisateur: Utilisateur) -> None:
-    """Ouvre la session d'un utilisateur authentifié (les droits sont revérifiés côté données)."""
-    st.session_state["utilisateur"] = utilisateur
-    st.session_state["derniere_activite"] = datetime.now(timezone.utc)
-    st.session_state.pop("session_expiree", None)
+    """Ouvre une session persistante pour un utilisateur authentifié (rotation : l'ancien jeton est révoqué)."""
+    ancien = st.session_state.get("jeton_session") or lire_cookie_session()
+    jeton = ouvrir_session(obtenir_magasin(), utilisateur, agent=st.context.headers.get("User-Agent"),
+                           ancien_jeton=ancien)
+    st.session_state.update(jeton_session=jeton, utilisateur=utilisateur, cookie_session=jeton)
+    st.session_state.pop("_session_execution", None)
+    st.session_state.pop("message_session", None)
 
 
-def deconnecter() -> None:
-    """Ferme la session : retour à la vue publique."""
-    for cle in ("utilisateur", "derniere_activite"):
+def deconnecter(tous_appareils: bool = False) -> None:
+    """Ferme la session : jeton révoqué dans le magasin (tous les onglets qui le portent), cookie effacé ;
+    ``tous_appareils`` : toutes les sessions du compte."""
+    jeton = _jeton_presente()
+    utilisateur = utilisateur_courant()
+    if tous_appareils and not est_public(utilisateur):
+        fermer_sessions_compte(obtenir_magasin(), utilisateur.email)
+    elif jeton:
+        fermer_session(obtenir_magasin(), jeton)
+    for cle in ("utilisateur", "jeton_session", "_session_execution"):
         st.session_state.pop(cle, None)
+    st.session_state["jeton_refuse"] = lire_cookie_session()
+    st.session_state["cookie_session"] = None
+    if oidc_configure() and st.user.is_logged_in:
+        st.logout()  # sinon l'identité ProConnect rouvrirait aussitôt une session
+
+
+def ecrire_cookie_session() -> None:
+    """Pose (ou efface) le cookie de session dans le navigateur après une connexion ou une déconnexion.
+
+    Streamlit ne sait pas émettre d'en-tête ``Set-Cookie`` depuis une page : le cookie est écrit par un court
+    script (``st.html``), donc lisible par le JavaScript de la page (pas ``HttpOnly``). Attributs :
+    ``SameSite=Strict``, ``Path=/``, ``Secure`` sous HTTPS, durée = durée absolue de la session. Le jeton ne
+    passe jamais dans l'URL.
+    """
+    if "cookie_session" not in st.session_state:
+        return
+    script = construire_script_cookie(st.session_state.pop("cookie_session"))
+    with st.sidebar:  # dans la barre latérale : la page ne bouge pas (même repliée, elle est rendue)
+        st.html(script, unsafe_allow_javascript=True)
+
+
+def construire_script_cookie(jeton: str | None) -> str:
+    """Script qui pose le cookie de session (``jeton``) ou l'efface (``None``) : ``SameSite=Strict``, ``Path=/``,
+    ``Secure`` sous HTTPS, durée de vie = durée absolue de la session."""
+    valeur, duree = (jeton, lire_duree_cookie_secondes()) if jeton else ("", 0)
+    return (f"<script>document.cookie = {json.dumps(NOM_COOKIE + '=' + valeur)} + '; Max-Age={duree}; Path=/;"
+            " SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
+
+
+def oidc_configure() -> bool:
+    """Vrai si la connexion OIDC (ProConnect, ``st.login``) est configurée : section ``[auth]`` de
+    ``.streamlit/secrets.toml`` et Authlib installé (``pip install "streamlit[auth]"``)."""
+    try:
+        configuree = "client_id" in st.secrets.get("auth", {})
+    except StreamlitSecretNotFoundError:
+        return False
+    return configuree and importlib.util.find_spec("authlib") is not None
+
+
+def _connecter_par_oidc() -> Utilisateur:
+    """Identité attestée par le fournisseur OIDC → compte local actif (rôle, communes) → session Désimper."""
+    try:
+        utilisateur = associer_compte_oidc(obtenir_magasin(), st.user.get("email"))
+    except ErreurAuthentification:
+        st.session_state["message_session"] = ("Aucun compte Désimper actif pour cette adresse : demandez-en un "
+                                               "à l'administrateur du syndicat de bassin.")
+        st.logout()
+        return VISITEUR
+    connecter(utilisateur)
+    return utilisateur
 
 
 def couts_visibles() -> bool:

@@ -38,8 +38,9 @@ def afficher_a_valider() -> None:
 
 
 
-if st.session_state.pop("session_expiree", False):
-    st.warning("Votre session a expiré après une période d'inactivité : reconnectez-vous.")
+message = st.session_state.pop("message_session", None)
+if message:
+    st.warning(message, icon=":material/logout:")
 
 if not est_public(utilisateur):
     st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — "
@@ -47,9 +48,16 @@ if not est_public(utilisateur):
                + (f", communes : {commun.nommer_communes(utilisateur.communes)}" if utilisateur.communes else ""))
     afficher_a_corriger()
     afficher_a_valider()
-    if st.button("Se déconnecter", icon=":material/logout:"):
+    gauche, droite = st.columns(2)
+    if gauche.button("Se déconnecter", icon=":material/logout:", width="stretch"):
         commun.deconnecter()
         st.rerun()
+    if droite.button("Se déconnecter de tous les appareils", icon=":material/devices:", width="stretch",
+                     help="Ferme aussi les sessions ouvertes sur d'autres navigateurs ou postes."):
+        commun.deconnecter(tous_appareils=True)
+        st.rerun()
+    st.caption("La session reste ouverte si vous rechargez la page ou ouvrez un nouvel onglet ; elle se ferme "
+               "après une période d'inactivité, au plus tard après une journée, ou quand vous vous déconnectez.")
     st.stop()
 
 st.markdown("Sans compte, le tableau de bord montre les opérations **validées**, sans coûts ni données "
@@ -66,4 +74,6 @@ if envoye:
         st.error(str(erreur))
     else:
         st.rerun()
+if commun.oidc_configure():
+    st.button("Se connecter avec ProConnect", icon=":material/badge:", on_click=st.login)
 st.caption("Compte oublié ou bloqué : adressez-vous à l'administrateur du syndicat de bassin.")

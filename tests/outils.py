@@ -113,12 +113,24 @@ def enregistrer_mesure(fichier: str, cle: str, valeur) -> None:
 APP = str(RACINE / "app.py")
 
 
-def connecter_appli(appli, utilisateur) -> None:
-    """Session AppTest ouverte au nom de ``utilisateur`` (comme après la page Connexion)."""
-    from datetime import datetime, timezone
+def connecter_appli(appli, utilisateur, dossier: Path | None = None) -> str:
+    """Session AppTest ouverte au nom de ``utilisateur`` (comme après la page Connexion) : une vraie session est
+    créée dans le magasin du dossier de données (``DESIMPER_DONNEES`` par défaut) ; renvoie son jeton.
 
+    Le compte doit exister dans ce magasin : à chaque exécution, l'application relit la session et le compte.
+    """
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+    from donnees.sessions import ouvrir_session
+
+    magasin = Magasin(url_base(dossier))
+    try:
+        jeton = ouvrir_session(magasin, utilisateur, agent="AppTest")
+    finally:
+        magasin.fermer()
+    appli.session_state["jeton_session"] = jeton
     appli.session_state["utilisateur"] = utilisateur
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    return jeton
 
 
 def lancer_appli(monkeypatch, dossier: Path, utilisateur=None, delai_s: int = 120):

@@ -37,14 +37,26 @@ AJOUTS_0002 = "ALTER TABLE operation ADD COLUMN surface_vegetalisee_m2 FLOAT"
 # Colonne et index unique ajoutés par la révision 0003 (jeton de soumission du formulaire).
 AJOUTS_0003 = ("ALTER TABLE operation ADD COLUMN jeton_soumission VARCHAR(64);\n"
                "CREATE UNIQUE INDEX ix_operation_jeton_soumission ON operation (jeton_soumission)")
-AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003
+# Table et index ajoutés par la révision 0004 (sessions de connexion), texte tel que SQLite le garde.
+COLONNES_0004 = ("id INTEGER NOT NULL", "empreinte VARCHAR(64) NOT NULL", "utilisateur_id INTEGER NOT NULL",
+                 "cree_le DATETIME NOT NULL", "derniere_activite DATETIME NOT NULL", "expire_le DATETIME NOT NULL",
+                 "revoquee_le DATETIME", "motif_revocation VARCHAR(20)", "agent TEXT", "PRIMARY KEY (id)",
+                 "UNIQUE (empreinte)",
+                 "FOREIGN KEY(utilisateur_id) REFERENCES utilisateur (id) ON DELETE CASCADE")
+AJOUTS_0004 = ("CREATE TABLE session_utilisateur (\n\t" + ", \n\t".join(COLONNES_0004) + "\n);\n"
+               "CREATE INDEX ix_session_utilisateur_utilisateur_id ON session_utilisateur (utilisateur_id)")
+AJOUTS_0004_POSTGRESQL = (AJOUTS_0004.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+                          .replace("id INTEGER NOT NULL, ", "id SERIAL NOT NULL, ", 1))
+AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004
+REVISION_SESSIONS = "0004"
+REVISION_ESSAI_NUMERO = "0005"
 REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -142,10 +154,10 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0004 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai 0005 (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0004_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+    (dossier / "versions" / "0005_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
                                                         encoding="utf-8")
     return dossier
 
@@ -158,14 +170,14 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_JETON_SOUMISSION
+        assert magasin.version_schema() == revision_tete() == REVISION_SESSIONS
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    # Le schéma de la version précédente, plus les ajouts des révisions 0002 et 0003.
+    # Le schéma de la version précédente, plus les ajouts des révisions 0002, 0003 et 0004.
     ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_JETON_SOUMISSION]
+    assert revision_stockee(magasin.url) == [REVISION_SESSIONS]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
@@ -201,11 +213,11 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0003
+        magasin.creer_tables()  # version actuelle : 0004
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == ("0003", "0004")
-        assert magasin.version_schema() == "0004"
-        assert magasin.mettre_a_niveau(dossier) == ("0004", "0004")
+        assert magasin.mettre_a_niveau(dossier) == (REVISION_SESSIONS, "0005")
+        assert magasin.version_schema() == "0005"
+        assert magasin.mettre_a_niveau(dossier) == ("0005", "0005")
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
             valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
@@ -242,7 +254,8 @@ def test_revision_0003_jeton_soumission_sur_une_base_en_0002_avec_donnees(tmp_pa
         migrations_0002 = copier_migrations_jusqua(tmp_path, REVISION_SURFACE_VEGETALISEE)
         assert magasin.mettre_a_niveau(migrations_0002) == (REVISION_INITIALE, REVISION_SURFACE_VEGETALISEE)
         avant = lignes_brutes_sqlite(chemin)
-        assert magasin.mettre_a_niveau() == (REVISION_SURFACE_VEGETALISEE, REVISION_JETON_SOUMISSION)
+        migrations_0003 = copier_migrations_jusqua(tmp_path, REVISION_JETON_SOUMISSION)
+        assert magasin.mettre_a_niveau(migrations_0003) == (REVISION_SURFACE_VEGETALISEE, REVISION_JETON_SOUMISSION)
         # octet pour octet, le jeton ajouté vide (plusieurs vides permis par l'index unique)
         assert lignes_brutes_sqlite(chemin) == {**avant, "operation": [(*ligne, None) for ligne in avant["operation"]]}
         etat = instantane(magasin)
@@ -261,6 +274,40 @@ def test_revision_0003_jeton_soumission_sur_une_base_en_0002_avec_donnees(tmp_pa
     assert revision_stockee(url) == [REVISION_JETON_SOUMISSION]
 
 
+def test_revision_0004_sessions_sur_une_base_en_0003_avec_donnees(tmp_path):
+    """Une base à la révision 0003, remplie : la révision 0004 ajoute la table des sessions, vide, sans toucher
+    aux autres tables ; une session s'y ouvre, se relit avec le compte et se révoque ; la suppression d'un compte
+    emporte ses sessions (clé étrangère)."""
+    from donnees.comptes import lire_compte
+    from donnees.sessions import empreinte_jeton, fermer_session, lire_session, ouvrir_session
+
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_JETON_SOUMISSION)) == (
+            REVISION_INITIALE, REVISION_JETON_SOUMISSION)
+        avant = lignes_brutes_sqlite(chemin)
+        assert magasin.mettre_a_niveau() == (REVISION_JETON_SOUMISSION, REVISION_SESSIONS)
+        assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
+        verifier_contenu_v0(instantane(magasin))
+        with magasin.moteur.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM session_utilisateur")).scalar_one() == 0
+        admin = lire_compte(magasin, "admin@bassin.fr")
+        jeton = ouvrir_session(magasin, admin, agent="Firefox")
+        assert lire_session(magasin, jeton).utilisateur == admin
+        with magasin.moteur.connect() as conn:
+            stockees = conn.execute(text("SELECT empreinte, agent FROM session_utilisateur")).all()
+        assert stockees == [(empreinte_jeton(jeton), "Firefox")]  # l'empreinte, jamais le jeton
+        assert fermer_session(magasin, jeton) and lire_session(magasin, jeton).motif == "revoquee"
+        with magasin.moteur.begin() as conn:
+            conn.execute(text("DELETE FROM utilisateur WHERE email = 'admin@bassin.fr'"))
+            assert conn.execute(text("SELECT count(*) FROM session_utilisateur")).scalar_one() == 0
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_SESSIONS]
+
+
 def copier_migrations_jusqua(tmp_path: Path, revision: str) -> Path:
     """Copie des migrations du magasin arrêtée à ``revision`` (les suivantes retirées)."""
     dossier = tmp_path / f"migrations_{revision}"
@@ -275,11 +322,11 @@ def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(t
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0004")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0005")
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0004"]
+    assert revision_stockee(url) == ["0005"]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -397,6 +444,8 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
         conn.exec_driver_sql(AJOUTS_0002)  # la colonne de la révision 0002
         for instruction in AJOUTS_0003.split(";"):  # la colonne et l'index unique de la révision 0003
             conn.exec_driver_sql(instruction)
+        for instruction in AJOUTS_0004_POSTGRESQL.split(";"):  # la table des sessions (révision 0004)
+            conn.exec_driver_sql(instruction)
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
@@ -427,12 +476,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0004")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0005")
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0004"]
+    assert revision_stockee(url) == ["0005"]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

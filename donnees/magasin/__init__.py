@@ -42,6 +42,7 @@ from donnees.magasin.tables import (
     table_journal,
     table_operation,
     table_photo,
+    table_session,
     table_utilisateur,
     table_zone,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "table_journal",
     "table_operation",
     "table_photo",
+    "table_session",
     "table_utilisateur",
     "table_zone",
     "verifier_operation",

@@ -152,6 +152,22 @@ table_utilisateur = Table(
     Column("derniere_connexion", DateTime),
 )
 
+# Sessions de connexion (révision 0004) : seule l'empreinte SHA-256 du jeton est gardée, jamais le jeton. Hors de
+# TABLES : une connexion ne change ni la révision du magasin (clés des caches) ni les comptes de ``compter``.
+table_session = Table(
+    "session_utilisateur", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("empreinte", String(64), nullable=False, unique=True),
+    Column("utilisateur_id", Integer, ForeignKey("utilisateur.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("cree_le", DateTime, nullable=False),
+    Column("derniere_activite", DateTime, nullable=False),
+    Column("expire_le", DateTime, nullable=False),
+    Column("revoquee_le", DateTime),
+    Column("motif_revocation", String(20)),
+    Column("agent", Text),
+)
+
 table_journal = Table(
     "journal", metadonnees,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -182,10 +182,8 @@ def test_operations_validation_par_l_administrateur(monkeypatch, dossier_demo_co
     admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [],
                          "une phrase de passe solide", auteur="test")
     appli = lancer_app(monkeypatch, dossier_demo_copie)
-    from datetime import datetime, timezone
 
-    appli.session_state["utilisateur"] = admin
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    connecter_appli(appli, admin)  # vraie session dans le magasin (issue 13)
     appli.session_state["filtre_validations"] = ["a_valider"]
     appli.switch_page("pages/operations.py").run()
     assert not appli.exception, appli.exception
@@ -212,7 +210,7 @@ def test_operations_visiteur_sans_action(monkeypatch, dossier_demo):
 
 
 def test_saisie_dessin_injecte_puis_enregistrement(monkeypatch, dossier_demo_copie):
-    from datetime import date, datetime, timezone
+    from datetime import date
 
     import geopandas as gpd
     from shapely.geometry import box, mapping
@@ -229,8 +227,7 @@ def test_saisie_dessin_injecte_puis_enregistrement(monkeypatch, dossier_demo_cop
     centre = communes.loc["34301", "geometry"].representative_point()
     zone = gpd.GeoSeries([box(centre.x, centre.y, centre.x + 30, centre.y + 20)], crs=2154).to_crs(4326).iloc[0]
     appli = lancer_app(monkeypatch, dossier_demo_copie)
-    appli.session_state["utilisateur"] = referent
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    connecter_appli(appli, referent)  # vraie session dans le magasin (issue 13)
     appli.switch_page("pages/saisie.py").run()
     assert not appli.exception, appli.exception
     assert appli.selectbox(key="saisie_commune").options == ["Sète (34301)"]
@@ -310,7 +307,6 @@ def test_fiche_imprimable_echappe_le_texte():
 
 
 def test_administration_creation_de_compte(monkeypatch, dossier_demo_copie):
-    from datetime import datetime, timezone
 
     from donnees.comptes import authentifier, creer_compte
     from donnees.config import url_base
@@ -322,8 +318,7 @@ def test_administration_creation_de_compte(monkeypatch, dossier_demo_copie):
     appli = lancer_app(monkeypatch, dossier_demo_copie)
     appli.switch_page("pages/administration.py").run()
     assert any("réservée" in i.value for i in appli.info)  # visiteur refusé
-    appli.session_state["utilisateur"] = admin
-    appli.session_state["derniere_activite"] = datetime.now(timezone.utc)
+    connecter_appli(appli, admin)  # vraie session dans le magasin (issue 13)
     appli.run()
     assert not appli.exception, appli.exception
     appli.text_input[0].input("referent@meze.fr")

@@ -2,7 +2,8 @@
 
 Partagé par ``test_francais_navigateur.py`` (aucun texte anglais ni valeur brute visible) et par le script
 ``python -m tests.navigateur.captures`` (captures pleine page de chaque page × rôle × largeur).
-On navigue par les liens de la barre latérale : recharger l'URL ferait perdre la session.
+On navigue par les liens de la barre latérale (la session tient au rechargement depuis l'issue 13, mais un
+rechargement relancerait toute la page).
 """
 
 from __future__ import annotations
