@@ -102,13 +102,36 @@ def test_hacheur_de_production_par_defaut():
     ("court", "trop court : 12 caractères au moins \\(il en a 5\\)"),
     ("onze-caract", "trop court"),
     ("a" * 300, "trop long"),
-    ("aaaaaaaaaaaaaa", "un seul caractère"),
-    ("camille.martin", "adresse"),
-    ("Camille.Martin@Sete.fr", "adresse"),
+    ("aaaaaaaaaaaaaa", "répète trop les mêmes caractères \\(5 caractères différents au moins\\)"),
+    ("camille.martin", "contient l'adresse électronique"),
+    ("Camille.Martin@Sete.fr", "contient l'adresse électronique"),
+    # Issue 13 : politique ASVS L1, chacun avec son explication en français.
+    ("motdepasse12", "mots de passe les plus courants ou déjà divulgués"),
+    ("123456789012", "suite de chiffres, de lettres ou de touches du clavier"),
+    ("aaaaaaaaaaab", "répète trop les mêmes caractères"),
+    ("Password1234", "mots de passe les plus courants"),
+    ("azertyuiopqs", "suite de chiffres, de lettres ou de touches"),
+    ("\0" * 12, "caractère de contrôle ou invisible"),
+    ("\0" * 20 + "abcdef", "caractère de contrôle"),
+    ("phrase\x1b[31m rouge", "caractère de contrôle"),
+    ("x" * 50 * 1024 * 1024, "trop long : 256 caractères au plus \\(il en a 52428800\\)"),
+    ("je suis camille.martin !", "contient l'adresse électronique"),
+    ("Le Bassin de Thau 2026 !", "contient le nom du territoire \\(« Bassin de Thau »\\)"),
+    ("lebassindethau2026", "contient le nom du territoire"),
 ])
 def test_politique_refuse(mot_de_passe, motif):
-    with pytest.raises(ErreurDonnees, match=motif):
-        verifier_politique_mot_de_passe(mot_de_passe, "camille.martin@sete.fr")
+    with pytest.raises(ErreurDonnees, match=motif) as erreur:
+        verifier_politique_mot_de_passe(mot_de_passe, "camille.martin@sete.fr", territoire="Bassin de Thau")
+    if isinstance(mot_de_passe, str) and len(mot_de_passe) >= 12:
+        assert mot_de_passe not in str(erreur.value)  # jamais le mot de passe dans le message
+
+
+def test_liste_des_mots_de_passe_courants_embarquee_et_sourcee():
+    from donnees.mots_de_passe import CHEMIN_LISTE, lire_mots_de_passe_courants
+
+    courants = lire_mots_de_passe_courants()
+    assert len(courants) == 10_000 and {"password", "azerty", "motdepasse", "123456"} <= courants
+    assert "Source : " in CHEMIN_LISTE.read_text(encoding="utf-8") and "MIT" in CHEMIN_LISTE.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("mot_de_passe", ["douze-carac.", "une phrase de passe solide", "Ça marche très bien"])
