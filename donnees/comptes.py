@@ -339,7 +339,9 @@ def authentifier(magasin: Magasin, email: str, mot_de_passe: str, maintenant: da
             nouvelle_empreinte = hacher_mot_de_passe(mot_de_passe)
     except InvalidHashError:  # pragma: no cover - empreinte déjà vérifiée
         pass
-    magasin.enregistrer_connexion(compte["email"], instant, nouvelle_empreinte)
+    if not magasin.enregistrer_connexion(compte["email"], instant, nouvelle_empreinte, verifier_blocage=True):
+        # Bloqué entre la lecture et l'écriture par des échecs simultanés : le blocage l'emporte.
+        raise _refuser("bloque", compte["email"], verifier_leurre=False, precision="bloqué pendant la vérification")
     return Utilisateur.depuis_compte(compte)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import threading
 import io
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -545,3 +548,81 @@ def test_cli_sur_postgresql(url_pg_module, capsys, monkeypatch):
     assert authentifier(m, ADMIN, MDP, maintenant=T0).est_administrateur
     m.fermer()
 
+
+
+# ------------------------------------------------------------- issue 13 : échecs comptés sans course
+
+
+def _en_parallele(fonction, nombre: int) -> list:
+    """Lance ``fonction(rang)`` dans ``nombre`` fils partis ensemble ; renvoie leurs résultats ou exceptions."""
+    depart = threading.Barrier(nombre)
+
+    def lancer(rang):
+        depart.wait()
+        try:
+            return fonction(rang)
+        except ErreurDonnees as erreur:  # ErreurAuthentification comprise : c'est le résultat attendu
+            return erreur
+
+    with ThreadPoolExecutor(max_workers=nombre) as fils:
+        return list(fils.map(lancer, range(nombre)))
+
+
+def test_trente_echecs_simultanes_comptent_trente(magasin, compte):
+    """Le compteur est incrémenté en SQL (echecs = echecs + 1) : 30 échecs simultanés comptent 30."""
+    resultats = _en_parallele(lambda rang: magasin.enregistrer_echec_connexion(
+        compte.email, T0, 5, timedelta(minutes=15)), 30)
+    assert sorted(r["echecs_connexion"] for r in resultats) == list(range(1, 31))
+    assert etat(magasin)["echecs_connexion"] == 30 and etat(magasin)["bloque_jusqua"] == T0 + timedelta(minutes=15)
+
+
+def test_rafale_de_trente_mauvais_mots_de_passe_puis_le_bon_refuse(magasin, compte):
+    """30 essais simultanés : chacun est soit compté, soit refusé pour blocage ; aucun ne se perd, et le bon
+    mot de passe envoyé ensuite est refusé (compte bloqué)."""
+    resultats = _en_parallele(lambda rang: authentifier(magasin, compte.email, f"mauvais mot de passe {rang}",
+                                                        maintenant=T0), 30)
+    assert all(isinstance(r, ErreurAuthentification) for r in resultats)
+    motifs = [r.motif for r in resultats]
+    assert set(motifs) <= {"mot_de_passe", "bloque"}
+    assert etat(magasin)["echecs_connexion"] == motifs.count("mot_de_passe") >= 5
+    with pytest.raises(ErreurAuthentification) as bon:
+        authentifier(magasin, compte.email, MDP, maintenant=T0 + timedelta(seconds=1))
+    assert bon.value.motif == "bloque"
+
+
+def test_blocage_survenu_pendant_la_verification_l_emporte(magasin, compte, monkeypatch):
+    """Le bon mot de passe est lu avant la rafale et vérifié pendant qu'elle bloque le compte : la remise à
+    zéro, conditionnée au non-blocage dans la même instruction SQL, n'a pas lieu."""
+    vraie_verification = comptes.verifier_mot_de_passe
+
+    def verifier_pendant_la_rafale(empreinte, mot_de_passe):
+        for _ in range(5):
+            magasin.enregistrer_echec_connexion(compte.email, T0, 5, timedelta(minutes=15))
+        return vraie_verification(empreinte, mot_de_passe)
+
+    monkeypatch.setattr(comptes, "verifier_mot_de_passe", verifier_pendant_la_rafale)
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, compte.email, MDP, maintenant=T0)
+    assert erreur.value.motif == "bloque"
+    assert etat(magasin)["echecs_connexion"] == 5 and etat(magasin)["bloque_jusqua"] is not None
+
+
+def _echouer_dans_un_processus(url: str, email: str, nombre: int) -> None:
+    from donnees.magasin import Magasin as MagasinProcessus
+
+    magasin = MagasinProcessus(url)
+    for _ in range(nombre):
+        magasin.enregistrer_echec_connexion(email, T0, 5, timedelta(minutes=15))
+
+
+def test_echecs_comptes_entre_processus(magasin, compte):
+    """Trois processus (trois serveurs d'application) qui comptent chacun 10 échecs : 30 au total."""
+    contexte = multiprocessing.get_context("spawn")
+    processus = [contexte.Process(target=_echouer_dans_un_processus, args=(magasin.url, compte.email, 10))
+                 for _ in range(3)]
+    for p in processus:
+        p.start()
+    for p in processus:
+        p.join(120)
+    assert [p.exitcode for p in processus] == [0, 0, 0]
+    assert etat(magasin)["echecs_connexion"] == 30
