@@ -811,6 +811,8 @@ def fiches_operations(operations, filtres: Filtres):
 def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     import pandas as pd
 
+    from donnees.photos import resoudre_photo
+
     operations = filtrer_operations(charger_operations(), filtres)
     indicateurs = calculer_operations(filtres).set_index("operation_id")
     photos = obtenir_magasin().lire_photos()
@@ -819,7 +821,8 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     fiches = {}
     for index, operation in operations.iterrows():
         ident = int(operation["id"])
-        vignette = creer_vignette(dossier / apres.loc[ident, "chemin"]) if ident in apres.index else None
+        vignette = (creer_vignette(resoudre_photo(apres.loc[ident, "chemin"], dossier))
+                    if ident in apres.index else None)
         fiches[index] = construire_fiche_html(
             operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
             f"./fiche?id={ident}")

@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
+from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle
 from indicateurs.chaleur import ParametresChaleur, estimer_score_site
 from pages import commun
@@ -107,6 +108,6 @@ if len(photos):
     st.markdown("**Photos**")
     colonnes = st.columns(min(len(photos), 3))
     for colonne, (_, photo) in zip(colonnes * 3, photos.iterrows()):
-        chemin = dossier_donnees() / photo["chemin"]
-        if chemin.exists():
+        chemin = resoudre_photo(photo["chemin"], dossier_donnees())
+        if chemin is not None:
             colonne.image(str(chemin), caption=f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, lire_types_site
+from donnees.photos import resoudre_photo
 from pages import commun
 from vues.fiches import construire_fiche_imprimable
 from vues.images import creer_vignette
@@ -48,7 +49,7 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
     propres = photos[photos["operation_id"].eq(ident).to_numpy(bool)]
     with colonnes[rang % 3].container(border=True):
         apres = propres[propres["moment"].eq("apres")]
-        vignette = creer_vignette(dossier / apres.iloc[0]["chemin"]) if len(apres) else None
+        vignette = creer_vignette(resoudre_photo(apres.iloc[0]["chemin"], dossier)) if len(apres) else None
         if vignette:
             st.image(vignette, width="stretch")
         st.text(operation["nom"])
@@ -60,8 +61,8 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
         liens = st.columns(2)
         liens[0].page_link("pages/fiche.py", label="Fiche", icon=":material/description:",
                            query_params={"id": str(ident)})
-        images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "", creer_vignette(dossier / p["chemin"]))
-                  for _, p in propres.iterrows()]
+        images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "",
+                   creer_vignette(resoudre_photo(p["chemin"], dossier))) for _, p in propres.iterrows()]
         imprimable = construire_fiche_imprimable(
             operation, noms.get(operation["code_insee"], ""), indicateurs.loc[ident] if ident in indicateurs.index
             else None, [i for i in images if i[2]])

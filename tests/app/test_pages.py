@@ -633,3 +633,30 @@ def test_fiche_d_une_operation_approximative_ne_montre_aucune_surface(monkeypatc
     assert metriques["Surface désimperméabilisée"] == "—" and metriques["Volume infiltré supplémentaire"] == "—"
     assert any("1\u202f800\u202fm²" in c.value and "non comptée" in c.value for c in appli.caption)
     assert any("Aucune zone connue" in c.value for c in appli.caption)
+
+
+def test_fiche_et_galerie_ne_lisent_jamais_un_chemin_hostile(monkeypatch, dossier_demo_copie):
+    """Issue 13 : une photo stockée sous « desimper.sqlite » ou un lien symbolique vers territoire.json n'est
+    ni affichée ni ouverte, par la fiche, la galerie ni les fenêtres de la carte."""
+    import sys
+
+    import PIL.Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from test_photos import abimer_photos
+
+    ouverts = []
+    vraie_ouverture = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda fichier, *a, **k: (ouverts.append(str(fichier)),
+                                                                     vraie_ouverture(fichier, *a, **k))[1])
+    ident = abimer_photos(dossier_demo_copie)
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = str(ident)
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert not appli.get("imgs")  # ses deux photos sont hostiles : aucune image
+    for page in ("pages/retours.py", "pages/carte.py"):
+        appli.switch_page(page).run()
+        assert not appli.exception, appli.exception
+    assert not [f for f in ouverts if "desimper.sqlite" in f or "territoire.json" in f or "piege" in f]
