@@ -8,6 +8,7 @@ from donnees.nomenclatures import MOMENTS_PHOTO, lire_types_site
 from donnees.photos import resoudre_photo
 from pages import commun
 from vues.fiches import construire_fiche_imprimable
+from vues.format import echapper_markdown
 from vues.images import creer_vignette
 
 PAR_PAGE = 12
@@ -54,7 +55,7 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
             st.image(vignette, width="stretch")
         st.text(operation["nom"])
         annee = operation["annee"]
-        st.caption(f"{noms.get(operation['code_insee'], operation['code_insee'])} · "
+        st.caption(f"{echapper_markdown(noms.get(operation['code_insee'], operation['code_insee']))} · "
                    f"{types.get(operation['type_site'], '')}" + ("" if annee is None or annee != annee
                                                                  else f" · {int(annee)}"))
         st.text(operation["retour_experience"][:280] + ("…" if len(operation["retour_experience"]) > 280 else ""))

@@ -660,3 +660,97 @@ def test_fiche_et_galerie_ne_lisent_jamais_un_chemin_hostile(monkeypatch, dossie
         appli.switch_page(page).run()
         assert not appli.exception, appli.exception
     assert not [f for f in ouverts if "desimper.sqlite" in f or "territoire.json" in f or "piege" in f]
+
+
+# ------------------------------------------------------------------- issue 13 : textes affichés en texte
+
+IMAGE_HOSTILE = "![x](http://attaquant.invalid/x.png)"
+LIEN_HOSTILE = "[lien](http://attaquant.invalid/piege)"
+
+
+def _textes_markdown(appli) -> list[str]:
+    """Tout le Markdown émis par la page (markdown, légendes, titres, alertes, libellés de métriques)."""
+    textes = []
+    for element in (*appli.markdown, *appli.caption, *appli.subheader, *appli.title, *appli.info,
+                    *appli.warning, *appli.success, *appli.sidebar.markdown, *appli.sidebar.caption):
+        textes.append(str(element.value))
+    textes += [str(m.label) for m in appli.metric]
+    return textes
+
+
+def _sans_markdown_actif(textes: list[str]) -> None:
+    """Aucun texte n'ouvre une image ou un lien Markdown vers l'attaquant (crochets et parenthèses échappés)."""
+    import re
+
+    for texte in textes:
+        assert not re.search(r"(?<!\\)!?(?<!\\)\[[^\]]*(?<!\\)\]\((?:http|//)", texte), texte
+        assert "](http" not in texte, texte
+
+
+def test_noms_hostiles_affiches_en_texte(monkeypatch, dossier_demo_copie):
+    """Nom d'opération, maître d'ouvrage, légende de photo, commune et territoire porteurs d'une image et d'un
+    lien Markdown : affichés en texte (échappés) sur la fiche, la vue d'ensemble et la commune ; jamais de
+    lien dans les figures."""
+    import json
+    import sqlite3
+
+    import geopandas as gpd
+
+    connexion = sqlite3.connect(dossier_demo_copie / "desimper.sqlite")
+    ident, code = connexion.execute("SELECT o.id, o.code_insee FROM operation o JOIN photo p ON p.operation_id = o.id "
+                                    "WHERE o.validation = 'validee' ORDER BY o.id LIMIT 1").fetchone()
+    connexion.execute("UPDATE operation SET nom = ?, maitre_ouvrage = ? WHERE id = ?",
+                      (f"Cour {IMAGE_HOSTILE} {LIEN_HOSTILE}", f"Ville {LIEN_HOSTILE}", ident))
+    connexion.execute("UPDATE photo SET legende = ? WHERE operation_id = ?", (f"Avant {IMAGE_HOSTILE}", ident))
+    connexion.commit()
+    connexion.close()
+    territoire = json.loads((dossier_demo_copie / "territoire.json").read_text(encoding="utf-8"))
+    territoire["nom"] = f"Bassin {IMAGE_HOSTILE}"
+    (dossier_demo_copie / "territoire.json").write_text(json.dumps(territoire), encoding="utf-8")
+    for couche in sorted(dossier_demo_copie.glob("communes*.parquet")):
+        table = gpd.read_parquet(couche)
+        if "nom" in table.columns:
+            table.loc[table["code_insee"] == code, "nom"] = (f"<a href='http://attaquant.invalid'>Sète</a> "
+                                                             f"{LIEN_HOSTILE}")
+            table.to_parquet(couche)
+
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    assert not appli.exception, appli.exception
+    _sans_markdown_actif(_textes_markdown(appli))
+    assert any("Bassin \\!\\[x\\]" in t for t in _textes_markdown(appli))  # le nom reste lisible
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = str(ident)
+    appli.run()
+    assert not appli.exception, appli.exception
+    textes = _textes_markdown(appli)
+    _sans_markdown_actif(textes)
+    assert any("Cour \\!\\[x\\]\\(http\\:" in t for t in textes), textes
+    assert all("\\!\\[x\\]" in (i.get("caption") or "\\!\\[x\\]") for i in _legendes_images(appli))
+    appli.switch_page("pages/commune.py")
+    appli.query_params["code"] = code
+    appli.session_state["commune_section"] = "Villes pairs"  # figures de comparaison entre communes
+    appli.run()
+    assert not appli.exception, appli.exception
+    _sans_markdown_actif(_textes_markdown(appli))
+    figures = [f.proto.spec for f in appli.get("plotly_chart")]
+    assert figures and any("&lt;a href" in f for f in figures)  # nom de commune en texte dans les figures
+    assert not any("<a href" in f or "\\u003ca href" in f for f in figures)
+
+
+def _legendes_images(appli) -> list[dict]:
+    legendes = []
+    for element in appli.get("imgs"):
+        for image in element.proto.imgs:
+            legendes.append({"caption": image.caption})
+    return legendes
+
+
+def test_echapper_markdown_et_balises():
+    from vues.format import echapper_balises, echapper_markdown
+
+    assert echapper_markdown(IMAGE_HOSTILE) == "\\!\\[x\\]\\(http\\://attaquant\\.invalid/x\\.png\\)"
+    assert echapper_markdown("# Titre\n**gras** :red[rouge] $x$") == \
+        "\\# Titre \\*\\*gras\\*\\* \\:red\\[rouge\\] \\$x\\$"
+    assert echapper_markdown(None) == "" and echapper_markdown(float("nan")) == ""
+    assert echapper_balises("<a href='x'>Sète</a>") == "&lt;a href='x'&gt;Sète&lt;/a&gt;"
+    assert echapper_balises(echapper_balises("<b>")) == "&lt;b&gt;" and echapper_balises(3) == 3
