@@ -333,7 +333,8 @@ def test_administration_creation_de_compte(monkeypatch, dossier_demo_copie):
     appli.text_input[2].input("une autre phrase solide")
     next(b for b in appli.button if b.label == "Créer le compte").click().run()
     assert not appli.exception, appli.exception
-    assert any("referent@meze.fr" in s.value for s in appli.success), [e.value for e in appli.error]
+    # Adresse échappée pour le Markdown (issue 13) : « referent@meze\\.fr » s'affiche « referent@meze.fr ».
+    assert any("referent@meze\\.fr" in s.value for s in appli.success), [e.value for e in appli.error]
     compte = authentifier(magasin, "referent@meze.fr", "une autre phrase solide")
     assert compte.role == "referent" and compte.communes == frozenset({"34157"})
     magasin.fermer()
@@ -754,3 +755,62 @@ def test_echapper_markdown_et_balises():
     assert echapper_markdown(None) == "" and echapper_markdown(float("nan")) == ""
     assert echapper_balises("<a href='x'>Sète</a>") == "&lt;a href='x'&gt;Sète&lt;/a&gt;"
     assert echapper_balises(echapper_balises("<b>")) == "&lt;b&gt;" and echapper_balises(3) == 3
+
+
+# ------------------------------------------------------- issue 13 : Administration → Modifier un compte
+
+
+def _administration_sur(monkeypatch, dossier):
+    """Administrateur connecté sur Administration ; un référent de Sète et Mèze existe."""
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier))
+    admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [],
+                         "une phrase de passe solide", auteur="test")
+    creer_compte(magasin, "ref@sete.fr", "Camille", "referent", ["34301", "34157"], "une phrase de passe solide",
+                 auteur="test")
+    appli = lancer_appli(monkeypatch, dossier, utilisateur=admin)
+    appli.switch_page("pages/administration.py").run()
+    appli.selectbox(key="admin_compte").set_value("ref@sete.fr").run()
+    assert not appli.exception, appli.exception
+    return magasin, appli
+
+
+def _formulaire_modifier(appli):
+    communes = next(m for m in appli.multiselect if m.label == "Communes")
+    nom = [t for t in appli.text_input if t.label == "Nom"][-1]
+    return communes, nom
+
+
+def _enregistrer(appli):
+    next(b for b in appli.button if b.label == "Enregistrer").click().run()
+    assert not appli.exception, appli.exception
+    assert not appli.error, [e.value for e in appli.error]
+
+
+def test_modifier_un_compte_preremplit_les_communes_et_renomme(monkeypatch, dossier_demo_copie):
+    magasin, appli = _administration_sur(monkeypatch, dossier_demo_copie)
+    communes, nom = _formulaire_modifier(appli)
+    assert sorted(communes.value) == ["34157", "34301"] and nom.value == "Camille"
+    nom.input("Camille Martin")
+    _enregistrer(appli)
+    compte = magasin.lire_utilisateur("ref@sete.fr")
+    assert compte["nom"] == "Camille Martin" and sorted(compte["communes"]) == ["34157", "34301"]
+    assert any("ref@sete\\.fr modifié" in s.value for s in appli.success)  # adresse échappée (Markdown)
+    magasin.fermer()
+
+
+def test_modifier_un_compte_ajouter_une_commune_garde_les_autres(monkeypatch, dossier_demo_copie):
+    magasin, appli = _administration_sur(monkeypatch, dossier_demo_copie)
+    communes, _ = _formulaire_modifier(appli)
+    communes.select("34023")
+    _enregistrer(appli)
+    assert sorted(magasin.lire_utilisateur("ref@sete.fr")["communes"]) == ["34023", "34157", "34301"]
+    communes, _ = _formulaire_modifier(appli)
+    assert sorted(communes.value) == ["34023", "34157", "34301"]  # formulaire relu après l'écriture
+    appli.selectbox(key="admin_compte").set_value("admin@bassin.fr").run()  # autre compte : ses communes
+    communes, nom = _formulaire_modifier(appli)
+    assert communes.value == [] and nom.value == "Alice Admin"
+    magasin.fermer()
