@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 
 __all__ = ["controler_mot_de_passe", "lire_mots_de_passe_courants", "lire_nom_territoire"]
 
@@ -118,7 +119,8 @@ def controler_mot_de_passe(mot_de_passe: str, minimum: int, maximum: int, email:
         raise ErreurDonnees(f"Mot de passe trop court : {minimum} caractères au moins (il en a {longueur}). "
                             f"{CONSEIL}", "utilisateur", "mot_de_passe")
     if longueur > maximum:
-        raise ErreurDonnees(f"Mot de passe trop long : {maximum} caractères au plus (il en a {longueur}).",
+        raise ErreurDonnees(f"Mot de passe trop long : {maximum} caractères au plus (il en a "
+                            f"{formater_nombre(longueur)}).",
                             "utilisateur", "mot_de_passe")
     _controler_contenu(mot_de_passe)
     _controler_noms(mot_de_passe, email, territoire)
