@@ -190,3 +190,24 @@ def test_verifier_signale_les_photos_hostiles_d_une_ancienne_base(dossier_demo_c
     cli.main(["verifier", "--dossier", str(dossier_demo_copie)])
     sortie = capsys.readouterr().out
     assert "⚠ photos : 2 fichiers photo introuvables ou refusés" in sortie and "« desimper.sqlite »" in sortie
+
+
+def test_saisie_refusee_ne_retire_pas_une_photo_deja_stockee(tmp_path):
+    """Photos nommées par leur contenu : la même image peut servir à deux opérations. Une saisie refusée
+    retire les fichiers qu'elle a créés, jamais celui d'une photo déjà stockée."""
+    from services.saisie import PhotoDeposee, enregistrer_saisie
+
+    class FacadeQuiRefuse:
+        def soumettre_operation(self, operation, jeton):
+            self.recue = operation
+            raise ErreurDonnees("Refusée.", "operation")
+
+    existante, _ = stocker_photo(image_avec_exif(), "cour.jpg", tmp_path)
+    facade = FacadeQuiRefuse()
+    with pytest.raises(ErreurDonnees):
+        enregistrer_saisie(facade, {"nom": "Cour"}, [PhotoDeposee(image_avec_exif(), "cour.jpg", "avant"),
+                                                     PhotoDeposee(image_avec_exif("PNG"), "plan.png", "apres")],
+                           [], tmp_path)
+    assert [p["chemin"] for p in facade.recue["photos"]][0] == existante
+    assert all(set(p) == {"moment", "chemin", "legende"} for p in facade.recue["photos"])
+    assert [f.relative_to(tmp_path).as_posix() for f in (tmp_path / "photos").iterdir()] == [existante]
