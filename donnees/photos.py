@@ -107,6 +107,23 @@ def resoudre_photo(nom_stocke, dossier: Path) -> Path | None:
     return reel
 
 
+def verifier_photos_du_magasin(photos, dossier: Path, deja_rattachees=()) -> None:
+    """Lève :class:`ErreurDonnees` si une photo de ``photos`` (liste de dictionnaires ``chemin``) n'a pas été
+    écrite par le magasin dans ``dossier`` : fichier ordinaire de ``photos/`` dont le nom est l'empreinte
+    SHA-256 de son contenu. Les noms de ``deja_rattachees`` (photos déjà liées à l'opération, anciens noms
+    compris) sont admis : l'appelant ne peut rattacher que ce que le magasin a nommé."""
+    connues = set(deja_rattachees)
+    for photo in photos if isinstance(photos, (list, tuple)) else []:
+        nom = photo.get("chemin") if isinstance(photo, dict) else None
+        if nom in connues:
+            continue
+        fichier = resoudre_photo(verifier_nom_photo(nom), dossier)
+        if fichier is None or fichier.stem != hashlib.sha256(fichier.read_bytes()).hexdigest():
+            raise ErreurDonnees(f"Photo : « {neutraliser_controles(nom)[:120]} » n'est pas une photo enregistrée par "
+                                "le magasin. Envoyez l'image elle-même : le magasin la nettoie et la nomme.",
+                                "photo", "chemin")
+
+
 def enregistrer_photo(octets: bytes, nom_fichier: str, dossier: Path) -> str:
     """Nettoie la photo et l'écrit sous ``photos/`` ; renvoie son nom stocké (voir :func:`stocker_photo`)."""
     return stocker_photo(octets, nom_fichier, dossier)[0]

@@ -211,3 +211,25 @@ def test_saisie_refusee_ne_retire_pas_une_photo_deja_stockee(tmp_path):
     assert [p["chemin"] for p in facade.recue["photos"]][0] == existante
     assert all(set(p) == {"moment", "chemin", "legende"} for p in facade.recue["photos"])
     assert [f.relative_to(tmp_path).as_posix() for f in (tmp_path / "photos").iterdir()] == [existante]
+
+
+def test_facade_ne_rattache_que_les_photos_ecrites_par_le_magasin(referent, tmp_path, monkeypatch):
+    """Magasin du dossier de données courant : un nom bien formé mais choisi par l'appelant (fichier posé à
+    côté, ou absent) est refusé ; une photo écrite par le magasin, ou déjà rattachée, est admise."""
+    monkeypatch.setenv("DESIMPER_DONNEES", str(tmp_path))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin, facade = referent
+    assert facade.dossier_photos == tmp_path.resolve()
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "op0001_avant.jpg").write_bytes(image_avec_exif())  # posé par un autre chemin
+    for nom in ("photos/op0001_avant.jpg", "photos/" + "0" * 64 + ".jpg"):
+        with pytest.raises(ErreurDonnees, match="n'est pas une photo enregistrée par le magasin"):
+            facade.creer_operation(operation_de_sete(nom))
+    assert len(magasin.lire_operations()) == 0
+    nom, _ = stocker_photo(image_avec_exif(), "cour.jpg", tmp_path)
+    ident = facade.creer_operation(operation_de_sete(nom))
+    # Ancienne photo déjà rattachée (nom d'avant l'issue 13) : gardée lors d'une modification.
+    magasin.modifier_operation(ident, 1, {"photos": [{"moment": "avant", "chemin": "photos/op0001_avant.jpg"}]},
+                               "installation")
+    gardees = [{"moment": "avant", "chemin": "photos/op0001_avant.jpg", "legende": "Gardée"}]
+    assert facade.modifier_operation(ident, 2, {"photos": gardees}) == 3

@@ -7,7 +7,7 @@ from donnees.format import ESPACE_INSECABLE, formater_nombre  # noqa: F401
 
 # Ponctuation qui a un sens en Markdown (GitHub) ou pour Streamlit (« :material/…: », « :red[…] », « $…$ ») :
 # chacune est précédée d'une barre oblique inverse, ce qui l'affiche telle quelle (CommonMark § 2.4).
-PONCTUATION_MARKDOWN = frozenset("\\`*_{}[]()#+-.!|<>~$:=&\"'")
+PONCTUATION_MARKDOWN = frozenset("\\`*_{}[]()#+-.!|<>~$:")
 
 
 def echapper_markdown(texte) -> str:
