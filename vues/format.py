@@ -5,9 +5,13 @@ import math
 
 from donnees.format import ESPACE_INSECABLE, formater_nombre  # noqa: F401
 
-# Ponctuation qui a un sens en Markdown (GitHub) ou pour Streamlit (« :material/…: », « :red[…] », « $…$ ») :
-# chacune est précédée d'une barre oblique inverse, ce qui l'affiche telle quelle (CommonMark § 2.4).
-PONCTUATION_MARKDOWN = frozenset("\\`*_{}[]()#+-.!|<>~$:")
+# Ponctuation qui ouvre une construction Markdown (GitHub) ou Streamlit : liens et images (« [ ] »), balises
+# et liens automatiques (« < > »), code, emphase, barré, titres, formules (« $ »), directives (« :red[…] »,
+# « :material/…: »). Chacune est précédée d'une barre oblique inverse, ce qui l'affiche telle quelle
+# (CommonMark § 2.4). Sans crochets, « ! » et « ( ) » n'ouvrent plus rien : ils restent tels quels.
+PONCTUATION_MARKDOWN = frozenset("\\`*_[]<>#~$:")
+# En tête de texte seulement : marques de liste (« - », « + ») et de titre souligné.
+DEBUTS_MARKDOWN = frozenset("-+=")
 
 
 def echapper_markdown(texte) -> str:
@@ -18,7 +22,8 @@ def echapper_markdown(texte) -> str:
     if texte is None or (isinstance(texte, float) and math.isnan(texte)):
         return ""
     texte = " ".join(str(texte).splitlines())
-    return "".join("\\" + c if c in PONCTUATION_MARKDOWN else c for c in texte)
+    echappe = "".join("\\" + c if c in PONCTUATION_MARKDOWN else c for c in texte)
+    return "\\" + echappe if echappe[:1] in DEBUTS_MARKDOWN else echappe
 
 
 def echapper_balises(texte):
