@@ -2,6 +2,7 @@
 textes saisis par les utilisateurs (Markdown, balises des figures)."""
 
 import math
+import re
 
 from donnees.format import ESPACE_INSECABLE, formater_nombre  # noqa: F401
 
@@ -12,6 +13,10 @@ from donnees.format import ESPACE_INSECABLE, formater_nombre  # noqa: F401
 PONCTUATION_MARKDOWN = frozenset("\\`*_[]<>#~$:")
 # En tête de texte seulement : marques de liste (« - », « + ») et de titre souligné.
 DEBUTS_MARKDOWN = frozenset("-+=")
+# Liens automatiques de GitHub (« http://… », « www.… ») : reconnus même avec « : » échappé ; un gluon de
+# mots invisible (U+2060) après le protocole les empêche, sans changer le texte affiché.
+MOTIF_LIEN_AUTOMATIQUE = re.compile(r"(?i)(https?|ftps?|www)(?=\\?[:.])")
+GLUON = "\u2060"
 
 
 def echapper_markdown(texte) -> str:
@@ -23,6 +28,7 @@ def echapper_markdown(texte) -> str:
         return ""
     texte = " ".join(str(texte).splitlines())
     echappe = "".join("\\" + c if c in PONCTUATION_MARKDOWN else c for c in texte)
+    echappe = MOTIF_LIEN_AUTOMATIQUE.sub(lambda m: m.group(1) + GLUON, echappe)
     return "\\" + echappe if echappe[:1] in DEBUTS_MARKDOWN else echappe
 
 

@@ -724,7 +724,7 @@ def test_noms_hostiles_affiches_en_texte(monkeypatch, dossier_demo_copie):
     assert not appli.exception, appli.exception
     textes = _textes_markdown(appli)
     _sans_markdown_actif(textes)
-    assert any("Cour !\\[x\\](http\\:" in t for t in textes), textes
+    assert any("Cour !\\[x\\](http\u2060\\:" in t for t in textes), textes
     assert all("!\\[x\\]" in (i.get("caption") or "!\\[x\\]") for i in _legendes_images(appli))
     appli.switch_page("pages/commune.py")
     appli.query_params["code"] = code
@@ -748,9 +748,11 @@ def _legendes_images(appli) -> list[dict]:
 def test_echapper_markdown_et_balises():
     from vues.format import echapper_balises, echapper_markdown
 
-    assert echapper_markdown(IMAGE_HOSTILE) == "!\\[x\\](http\\://attaquant.invalid/x.png)"
+    # U+2060 (gluon invisible) après « http » : pas de lien automatique de GitHub.
+    assert echapper_markdown(IMAGE_HOSTILE) == "!\\[x\\](http\u2060\\://attaquant.invalid/x.png)"
+    assert echapper_markdown("voir www.attaquant.invalid") == "voir www\u2060.attaquant.invalid"
     assert echapper_markdown("# Titre\n**gras** :red[rouge] $x$ <http://a>") == \
-        "\\# Titre \\*\\*gras\\*\\* \\:red\\[rouge\\] \\$x\\$ \\<http\\://a\\>"
+        "\\# Titre \\*\\*gras\\*\\* \\:red\\[rouge\\] \\$x\\$ \\<http\u2060\\://a\\>"
     assert echapper_markdown("- liste") == "\\- liste" and echapper_markdown("Sète (34301)") == "Sète (34301)"
     assert echapper_markdown(None) == "" and echapper_markdown(float("nan")) == ""
     assert echapper_balises("<a href='x'>Sète</a>") == "&lt;a href='x'&gt;Sète&lt;/a&gt;"
