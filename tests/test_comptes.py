@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import threading
 import io
 import json
@@ -529,7 +528,11 @@ def test_cli_doublon_et_role_inconnu(dossier_cli, capsys):
 
 
 def test_cli_lister_base_vide_cree_les_tables(tmp_path, capsys, monkeypatch):
+    # Issue 13 : --dossier doit être un dossier de données (ici un territoire sans base encore) ; un dossier
+    # quelconque est refusé (tests/test_cli.py).
     monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    (tmp_path / "neuf").mkdir()
+    (tmp_path / "neuf" / "territoire.json").write_text("{}", encoding="utf-8")
     assert cli.main(["utilisateur", "lister", "--dossier", str(tmp_path / "neuf")]) == 0
     assert "Aucun compte" in capsys.readouterr().out
 
@@ -607,22 +610,29 @@ def test_blocage_survenu_pendant_la_verification_l_emporte(magasin, compte, monk
     assert etat(magasin)["echecs_connexion"] == 5 and etat(magasin)["bloque_jusqua"] is not None
 
 
-def _echouer_dans_un_processus(url: str, email: str, nombre: int) -> None:
-    from donnees.magasin import Magasin as MagasinProcessus
-
-    magasin = MagasinProcessus(url)
-    for _ in range(nombre):
-        magasin.enregistrer_echec_connexion(email, T0, 5, timedelta(minutes=15))
+# Programme d'un « serveur d'application » qui compte 10 échecs de connexion dans la base partagée.
+PROGRAMME_ECHECS = """
+import sys
+from datetime import datetime, timedelta
+from donnees.magasin import Magasin
+magasin = Magasin(sys.argv[1])
+for _ in range(10):
+    magasin.enregistrer_echec_connexion(sys.argv[2], datetime(2026, 3, 2, 9), 5, timedelta(minutes=15))
+magasin.fermer()
+"""
 
 
 def test_echecs_comptes_entre_processus(magasin, compte):
     """Trois processus (trois serveurs d'application) qui comptent chacun 10 échecs : 30 au total."""
-    contexte = multiprocessing.get_context("spawn")
-    processus = [contexte.Process(target=_echouer_dans_un_processus, args=(magasin.url, compte.email, 10))
+    import os
+    import subprocess
+    from pathlib import Path
+
+    racine = Path(__file__).resolve().parents[1]
+    environnement = dict(os.environ, PYTHONPATH=str(racine))
+    processus = [subprocess.Popen([sys.executable, "-c", PROGRAMME_ECHECS, magasin.url, compte.email],
+                                  cwd=racine, env=environnement, stderr=subprocess.PIPE, text=True)
                  for _ in range(3)]
-    for p in processus:
-        p.start()
-    for p in processus:
-        p.join(120)
-    assert [p.exitcode for p in processus] == [0, 0, 0]
+    erreurs = [p.communicate(timeout=120)[1] for p in processus]
+    assert [p.returncode for p in processus] == [0, 0, 0], erreurs
     assert etat(magasin)["echecs_connexion"] == 30
