@@ -304,6 +304,34 @@ def commande_base(args) -> int:
     return executer_commande_base(args)
 
 
+# Commandes qui acceptent un --dossier qui n'est pas (encore) un dossier de données : celles qui créent
+# explicitement un territoire, et `verifier`, qui n'écrit rien et dit elle-même ce qui manque.
+COMMANDES_CREATRICES = ("demo", "territoire", "verifier")
+
+
+def _exiger_dossier_de_donnees(args) -> None:
+    """Refuse (ErreurDonnees) un ``--dossier`` qui n'est pas un dossier de données de Désimper (ni
+    ``territoire.json`` ni base ``desimper.sqlite``) : rien n'y est créé, sauf par une commande créatrice."""
+    from donnees.config import NOM_BASE_SQLITE, NOM_FICHIER_TERRITOIRE
+    from donnees.erreurs import ErreurDonnees
+    from donnees.format import neutraliser_controles
+
+    valeur = getattr(args, "dossier", None)
+    if not valeur or args.commande in COMMANDES_CREATRICES:
+        return
+    dossier = Path(valeur).expanduser()
+    nom = neutraliser_controles(valeur)
+    creer = "`desimper demo --dossier …` ou `desimper territoire initialiser --dossier …`"
+    if not dossier.is_dir():
+        raise ErreurDonnees(f"--dossier « {nom} » : ce dossier n'existe pas. Corrigez le chemin, ou créez-y un "
+                            f"territoire avec {creer}.", "arguments", "dossier")
+    if not (dossier / NOM_FICHIER_TERRITOIRE).is_file() and not (dossier / NOM_BASE_SQLITE).is_file():
+        raise ErreurDonnees(f"--dossier « {nom} » : ce n'est pas un dossier de données de Désimper (ni "
+                            f"{NOM_FICHIER_TERRITOIRE} ni base {NOM_BASE_SQLITE}) ; rien n'y a été écrit. "
+                            f"Corrigez le chemin, ou créez-y d'abord un territoire avec {creer}.",
+                            "arguments", "dossier")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Point d'entrée de la commande `desimper`."""
     analyseur = construire_analyseur()
@@ -312,11 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         analyseur.error(f"arguments inconnus : {' '.join(inconnus)}")
     args.options_streamlit = inconnus  # `desimper serveur … --server.headless true` : passés à Streamlit
     from donnees.erreurs import ErreurDonnees
+    from donnees.format import neutraliser_controles
 
     try:
+        _exiger_dossier_de_donnees(args)
         return args.fonction(args)
     except ErreurDonnees as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
+        # Le message peut citer un texte saisi (nom, adresse, chemin) : ses séquences ANSI ne s'exécutent pas.
+        print(f"Erreur : {neutraliser_controles(exc, garder=chr(10))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
@@ -366,6 +397,7 @@ def _mot_de_passe_cli(args) -> tuple[str, bool]:
 
 def commande_utilisateur_creer(args) -> int:
     from donnees.comptes import creer_compte
+    from donnees.format import neutraliser_controles
 
     mot_de_passe, genere = _mot_de_passe_cli(args)
     magasin = _magasin_comptes(args)
@@ -375,7 +407,8 @@ def commande_utilisateur_creer(args) -> int:
     finally:
         magasin.fermer()
     communes = f", communes {', '.join(sorted(compte.communes))}" if compte.communes else ""
-    print(f"Compte créé : {compte.email} ({compte.nom}), {compte.libelle_role}{communes}.")
+    print(f"Compte créé : {neutraliser_controles(compte.email)} ({neutraliser_controles(compte.nom)}), "
+          f"{compte.libelle_role}{communes}.")
     if genere:
         print(f"Mot de passe généré (affiché une seule fois, transmettez-le par un canal sûr) : {mot_de_passe}")
     return 0
@@ -394,6 +427,7 @@ def _compte_systeme() -> str:
 def commande_utilisateur_lister(args) -> int:
     from donnees import nomenclatures
     from donnees.comptes import lister_comptes
+    from donnees.format import neutraliser_controles
 
     magasin = _magasin_comptes(args)
     try:
@@ -409,7 +443,9 @@ def commande_utilisateur_lister(args) -> int:
         communes = ", ".join(ligne.communes) or "—"
         connexion = ligne.derniere_connexion
         connexion = "jamais" if connexion is None or connexion != connexion else f"{connexion:%Y-%m-%d %H:%M} UTC"
-        print(f"  {ligne.email} · {ligne.nom} · {nomenclatures.ROLES.get(ligne.role, ligne.role)} · "
+        # Nom et adresse saisis par un administrateur : séquences ANSI et contrôles affichés, jamais exécutés.
+        print(f"  {neutraliser_controles(ligne.email)} · {neutraliser_controles(ligne.nom)} · "
+              f"{nomenclatures.ROLES.get(ligne.role, ligne.role)} · "
               f"communes : {communes} · {etat} · dernière connexion : {connexion}")
     return 0
 

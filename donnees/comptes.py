@@ -33,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from donnees import nomenclatures
 from donnees.magasin import Magasin
 from donnees.modeles_json import ParametresComptes
+from donnees.mots_de_passe import controler_mot_de_passe, lire_nom_territoire
 from donnees.erreurs import ErreurDonnees
 from donnees.validation import valider_json
 
@@ -146,28 +147,14 @@ class ErreurAuthentification(ErreurDonnees):
 # ---------------------------------------------------------------------------------- mots de passe
 
 
-def verifier_politique_mot_de_passe(mot_de_passe: Any, email: str | None = None) -> None:
-    """Lève :class:`ErreurDonnees` (message en français) si le mot de passe ne respecte pas la politique."""
+def verifier_politique_mot_de_passe(mot_de_passe: Any, email: str | None = None,
+                                   territoire: str | None = None) -> None:
+    """Lève :class:`ErreurDonnees` (message en français) si le mot de passe ne respecte pas la politique
+    (:mod:`donnees.mots_de_passe`) ; ``territoire`` : nom du territoire (défaut : celui du dossier courant)."""
     parametres = lire_parametres_comptes()
-    minimum, maximum = parametres["longueur_min_mot_de_passe"], parametres["longueur_max_mot_de_passe"]
-    conseil = "Une phrase de passe de plusieurs mots est plus facile à retenir."
-    if not isinstance(mot_de_passe, str) or not mot_de_passe.strip():
-        raise ErreurDonnees(f"Mot de passe manquant : choisissez-en un d'au moins {minimum} caractères. "
-                            f"{conseil}", "utilisateur", "mot_de_passe")
-    longueur = len(mot_de_passe)
-    if longueur < minimum:
-        raise ErreurDonnees(f"Mot de passe trop court : {minimum} caractères au moins (il en a {longueur}). "
-                            f"{conseil}", "utilisateur", "mot_de_passe")
-    if longueur > maximum:
-        raise ErreurDonnees(f"Mot de passe trop long : {maximum} caractères au plus (il en a {longueur}).",
-                            "utilisateur", "mot_de_passe")
-    if len(set(mot_de_passe)) == 1:
-        raise ErreurDonnees("Mot de passe trop simple : il répète un seul caractère. Choisissez-en un autre.",
-                            "utilisateur", "mot_de_passe")
-    if isinstance(email, str) and email.strip() and mot_de_passe.strip().lower() in (
-            email.strip().lower(), email.strip().lower().split("@")[0]):
-        raise ErreurDonnees("Mot de passe refusé : il reprend l'adresse électronique. Choisissez-en un autre.",
-                            "utilisateur", "mot_de_passe")
+    controler_mot_de_passe(mot_de_passe, parametres["longueur_min_mot_de_passe"],
+                           parametres["longueur_max_mot_de_passe"], email,
+                           territoire if territoire is not None else lire_nom_territoire())
 
 
 def hacher_mot_de_passe(mot_de_passe: str) -> str:
@@ -352,7 +339,9 @@ def authentifier(magasin: Magasin, email: str, mot_de_passe: str, maintenant: da
             nouvelle_empreinte = hacher_mot_de_passe(mot_de_passe)
     except InvalidHashError:  # pragma: no cover - empreinte déjà vérifiée
         pass
-    magasin.enregistrer_connexion(compte["email"], instant, nouvelle_empreinte)
+    if not magasin.enregistrer_connexion(compte["email"], instant, nouvelle_empreinte, verifier_blocage=True):
+        # Bloqué entre la lecture et l'écriture par des échecs simultanés : le blocage l'emporte.
+        raise _refuser("bloque", compte["email"], verifier_leurre=False, precision="bloqué pendant la vérification")
     return Utilisateur.depuis_compte(compte)
 
 

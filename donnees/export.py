@@ -22,6 +22,19 @@ TYPES_MIME = {
 }
 
 
+# Début de cellule qu'un tableur lit comme une formule (OWASP « CSV Injection ») : « = + - @ », tabulation,
+# retour chariot. Une telle cellule de texte est préfixée d'une apostrophe, qui la garde en texte.
+DEBUTS_FORMULE = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutraliser_formule(valeur):
+    """``valeur`` préfixée d'une apostrophe si c'est un texte qui commence comme une formule ; inchangée
+    sinon (les nombres, même négatifs, restent des nombres)."""
+    if isinstance(valeur, str) and valeur.startswith(DEBUTS_FORMULE):
+        return "'" + valeur
+    return valeur
+
+
 def _sans_geometrie(table: pd.DataFrame) -> pd.DataFrame:
     if isinstance(table, gpd.GeoDataFrame):
         return pd.DataFrame(table.drop(columns=table.geometry.name))
@@ -29,7 +42,8 @@ def _sans_geometrie(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _preparer_tableur(table: pd.DataFrame) -> pd.DataFrame:
-    """Copie sans géométrie, listes converties en texte, dates sans fuseau (Excel les refuse)."""
+    """Copie sans géométrie, listes converties en texte, dates sans fuseau (Excel les refuse), textes qui
+    commencent comme une formule neutralisés (:func:`neutraliser_formule`)."""
     table = _sans_geometrie(table).copy()
     for colonne in table.columns:
         serie = table[colonne]
@@ -37,13 +51,17 @@ def _preparer_tableur(table: pd.DataFrame) -> pd.DataFrame:
             table[colonne] = serie.map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
         elif isinstance(serie.dtype, pd.DatetimeTZDtype):
             table[colonne] = serie.dt.tz_localize(None)
+        if table[colonne].dtype == object or pd.api.types.is_string_dtype(table[colonne].dtype):
+            table[colonne] = table[colonne].map(neutraliser_formule)
     return table
 
 
 def exporter_csv(table: pd.DataFrame) -> bytes:
-    """CSV qui s'ouvre dans Excel en français : séparateur « ; », virgule décimale, UTF-8 avec BOM."""
-    return _preparer_tableur(table).to_csv(sep=SEPARATEUR_CSV, decimal=DECIMALE_CSV, index=False).encode(
-        ENCODAGE_CSV)
+    """CSV qui s'ouvre dans Excel en français : séparateur « ; », virgule décimale, UTF-8 avec BOM, fins de
+    ligne CRLF (RFC 4180) : un retour chariot dans un texte est alors mis entre guillemets, et ne coupe pas
+    la ligne."""
+    return _preparer_tableur(table).to_csv(sep=SEPARATEUR_CSV, decimal=DECIMALE_CSV, index=False,
+                                           lineterminator="\r\n").encode(ENCODAGE_CSV)
 
 
 def exporter_xlsx(table: pd.DataFrame, feuille: str = "données") -> bytes:

@@ -56,3 +56,14 @@ def formater_date(valeur, vide: str = "—") -> str:
         return pd.Timestamp(valeur).strftime("%d/%m/%Y")
     except (ValueError, TypeError):
         return str(valeur)
+
+
+def neutraliser_controles(texte, garder: str = "") -> str:
+    """Texte affichable sans danger dans un terminal ou un message : chaque caractère de contrôle ou invisible
+    (octet nul, échappement ANSI ``\\x1b``, retour chariot, direction du texte…) devient sa notation
+    lisible ``\\xNN`` / ``\\uNNNN``, qui ne s'exécute pas ; sauf ceux de ``garder`` (ex. ``"\\n"``)."""
+    import unicodedata
+
+    texte = str(texte)
+    return "".join(c if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp") or c in garder
+                   else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in texte)

@@ -21,11 +21,9 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -297,12 +295,13 @@ def _geometrie(valeur: Any) -> BaseGeometry:
 
 
 def _chemin_photo(valeur: Any) -> str:
-    chemin = _texte_obligatoire(valeur).replace("\\", "/")
-    posix = PurePosixPath(chemin)
-    if posix.is_absolute() or re.match(r"^[A-Za-z]:", chemin) or ".." in posix.parts:
-        raise _refus(f"« {chemin} » : chemin relatif au dossier de données attendu (ex. "
-                     "photos/op0012_avant.png), sans « .. ».")
-    return str(posix)
+    """Nom d'une photo stockée par le magasin (:func:`donnees.photos.verifier_nom_photo`), jamais un chemin."""
+    from donnees.photos import verifier_nom_photo
+
+    try:
+        return verifier_nom_photo(_texte_obligatoire(valeur))
+    except ErreurDonnees as erreur:
+        raise _refus(str(erreur).removeprefix("Photo : ")) from None
 
 
 def _avec(convertisseur, champ: Champ):

@@ -3,24 +3,36 @@
 L'image est décodée, redressée selon son orientation EXIF (photo de téléphone), puis réenregistrée à partir
 de ses seuls pixels : les métadonnées (EXIF, position GPS, appareil) disparaissent. Le fichier est rangé sous
 ``photos/`` dans le dossier de données.
+
+Les fichiers sont nommés par le magasin, jamais par l'appelant : ``photos/<empreinte SHA-256 du contenu>.jpg``
+(ou ``.png``). Un nom stocké suit :data:`MOTIF_NOM_PHOTO` (les anciens noms ``photos/op0012_avant.jpg`` ou
+``photos/<uuid>.png`` aussi) ; tout autre chemin est refusé (:func:`verifier_nom_photo`). Tout lecteur
+(fiche, galerie, fenêtres de la carte, exports, vérification) passe par :func:`resoudre_photo`, qui ne rend
+qu'un fichier ordinaire situé dans ``photos/`` même : ni chemin absolu, ni ``..``, ni lien symbolique, ni
+séparateur encodé (``%2f``), ni octet nul.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-import uuid
+import os
+import re
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
 from donnees.erreurs import ErreurDonnees
-from donnees.format import formater_nombre
+from donnees.format import formater_nombre, neutraliser_controles
 
 TAILLE_MAX_OCTETS = 10 * 1024 * 1024
 FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
 EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 PIXELS_MAX = 60_000_000  # garde-fou contre les images « bombes » de décompression
+# Nom stocké d'une photo : « photos/ » puis lettres minuscules, chiffres ou « _ » (empreinte SHA-256, ancien
+# uuid ou opNNNN_avant de la démonstration) et l'extension .jpg ou .png ; rien d'autre.
+MOTIF_NOM_PHOTO = re.compile(rf"{SOUS_DOSSIER_PHOTOS}/[a-z0-9_]{{1,64}}\.(?:jpg|png)")
 
 
 def nettoyer_photo(octets: bytes, nom_fichier: str) -> tuple[bytes, str]:
@@ -64,10 +76,75 @@ def nettoyer_photo(octets: bytes, nom_fichier: str) -> tuple[bytes, str]:
     return tampon.getvalue(), FORMATS[format_image]
 
 
+def nommer_photo(propres: bytes, extension: str) -> str:
+    """Nom stocké d'une photo nettoyée : ``photos/<SHA-256 du contenu><extension>`` (relatif au dossier)."""
+    return f"{SOUS_DOSSIER_PHOTOS}/{hashlib.sha256(propres).hexdigest()}{extension}"
+
+
+def verifier_nom_photo(valeur) -> str:
+    """Renvoie ``valeur`` si c'est un nom de photo stocké par le magasin ; lève :class:`ErreurDonnees` sinon."""
+    if isinstance(valeur, str) and MOTIF_NOM_PHOTO.fullmatch(valeur):
+        return valeur
+    affiche = neutraliser_controles(valeur)[:120]
+    raise ErreurDonnees(f"Photo : « {affiche} » n'est pas un nom de photo du magasin. Les fichiers de photos sont "
+                        f"nommés par le magasin (ex. {SOUS_DOSSIER_PHOTOS}/3a7bd3e2…9c.jpg) : envoyez l'image "
+                        "elle-même, jamais un chemin de fichier.", "photo", "chemin")
+
+
+def resoudre_photo(nom_stocke, dossier: Path) -> Path | None:
+    """Fichier d'une photo stockée, **dans** ``dossier/photos/`` seulement ; None si le nom est refusé (voir
+    :func:`verifier_nom_photo`), si le fichier manque, n'est pas un fichier ordinaire ou passe par un lien
+    symbolique. Seule fonction par laquelle on lit une photo."""
+    if not isinstance(nom_stocke, str) or not MOTIF_NOM_PHOTO.fullmatch(nom_stocke):
+        return None
+    racine = Path(dossier) / SOUS_DOSSIER_PHOTOS
+    chemin = racine / nom_stocke.split("/", 1)[1]
+    if racine.is_symlink() or chemin.is_symlink() or not racine.is_dir():
+        return None
+    reel = chemin.resolve()
+    if reel.parent != racine.resolve() or not reel.is_file():
+        return None
+    return reel
+
+
+def verifier_photos_du_magasin(photos, dossier: Path, deja_rattachees=()) -> None:
+    """Lève :class:`ErreurDonnees` si une photo de ``photos`` (liste de dictionnaires ``chemin``) n'a pas été
+    écrite par le magasin dans ``dossier`` : fichier ordinaire de ``photos/`` dont le nom est l'empreinte
+    SHA-256 de son contenu. Les noms de ``deja_rattachees`` (photos déjà liées à l'opération, anciens noms
+    compris) sont admis : l'appelant ne peut rattacher que ce que le magasin a nommé."""
+    connues = set(deja_rattachees)
+    for photo in photos if isinstance(photos, (list, tuple)) else []:
+        nom = photo.get("chemin") if isinstance(photo, dict) else None
+        if nom in connues:
+            continue
+        fichier = resoudre_photo(verifier_nom_photo(nom), dossier)
+        if fichier is None or fichier.stem != hashlib.sha256(fichier.read_bytes()).hexdigest():
+            raise ErreurDonnees(f"Photo : « {neutraliser_controles(nom)[:120]} » n'est pas une photo enregistrée par "
+                                "le magasin. Envoyez l'image elle-même : le magasin la nettoie et la nomme.",
+                                "photo", "chemin")
+
+
 def enregistrer_photo(octets: bytes, nom_fichier: str, dossier: Path) -> str:
-    """Nettoie la photo et l'écrit sous ``photos/`` ; renvoie son chemin relatif au dossier de données."""
+    """Nettoie la photo et l'écrit sous ``photos/`` ; renvoie son nom stocké (voir :func:`stocker_photo`)."""
+    return stocker_photo(octets, nom_fichier, dossier)[0]
+
+
+def stocker_photo(octets: bytes, nom_fichier: str, dossier: Path) -> tuple[str, bool]:
+    """Nettoie la photo et l'écrit sous ``photos/`` à un nom choisi par le magasin (empreinte de son contenu) ;
+    renvoie ``(nom stocké, nouvelle)`` (``nouvelle`` faux : une photo identique était déjà stockée, elle
+    n'est pas réécrite et ne doit pas être retirée si la saisie échoue). Écriture atomique (fichier
+    temporaire puis renommage)."""
     propres, extension = nettoyer_photo(octets, nom_fichier)
-    relatif = Path(SOUS_DOSSIER_PHOTOS) / f"{uuid.uuid4().hex}{extension}"
-    (dossier / relatif).parent.mkdir(parents=True, exist_ok=True)
-    (dossier / relatif).write_bytes(propres)
-    return relatif.as_posix()
+    relatif = nommer_photo(propres, extension)
+    racine = Path(dossier) / SOUS_DOSSIER_PHOTOS
+    if racine.is_symlink():
+        raise ErreurDonnees(f"Photo « {neutraliser_controles(nom_fichier)} » : le dossier des photos est un lien "
+                            "symbolique ; l'administrateur doit le remplacer par un vrai dossier.", "photo", "fichier")
+    racine.mkdir(parents=True, exist_ok=True)
+    cible = racine / relatif.split("/", 1)[1]
+    if resoudre_photo(relatif, dossier) is not None:
+        return relatif, False
+    provisoire = racine / f".{cible.name}.{os.getpid()}.tmp"
+    provisoire.write_bytes(propres)
+    os.replace(provisoire, cible)
+    return relatif, True

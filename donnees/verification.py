@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from donnees.config import dossier_donnees, url_base
 from donnees.erreurs import ErreurDonnees
-from donnees.format import formater_nombre
+from donnees.format import formater_nombre, neutraliser_controles
 from donnees.nomenclatures import codes_revetement, lire_correspondance_ocsge
+from donnees.photos import resoudre_photo
 from donnees.referentiel import (
     COUCHES_FACULTATIVES_REEL,
     COUCHES_OBLIGATOIRES,
@@ -120,10 +121,11 @@ def _verifier_magasin(dossier: Path, url: str, codes: set[str], demo: bool = Tru
         constats.append(Constat("erreur", "opérations", f"Opérations dans des communes hors du territoire : "
                                 f"{', '.join(hors[:5])}."))
     photos = magasin.lire_photos()
-    absentes = [c for c in photos["chemin"] if not (dossier / c).exists()] if len(photos) else []
+    absentes = [c for c in photos["chemin"] if resoudre_photo(c, dossier) is None] if len(photos) else []
     if absentes:
-        constats.append(Constat("avertissement", "photos", f"{len(absentes)} fichiers photo introuvables "
-                                f"(par exemple {absentes[0]})."))
+        constats.append(Constat("avertissement", "photos", f"{len(absentes)} fichiers photo introuvables ou "
+                                "refusés (nom qui n'est pas celui d'une photo du magasin, lien symbolique, hors du "
+                                f"dossier photos/ ; par exemple « {neutraliser_controles(absentes[0])[:120]} »)."))
     return constats
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 from donnees.erreurs import ErreurDonnees
 from donnees.nomenclatures import STATUTS, lire_types_site
 from pages import actions_operation, commun
+from vues.format import echapper_markdown
 from vues.tableaux import preparer_tableau
 
 facade = commun.obtenir_facade()
@@ -48,12 +49,12 @@ except ErreurDonnees as erreur:
 
 types = lire_types_site()
 with st.container(border=True):
-    st.subheader(f"n° {ident} · {operation['nom']}")
-    st.caption(" · ".join(filter(None, [
+    st.subheader(f"n° {ident} · {echapper_markdown(operation['nom'])}")
+    st.caption(echapper_markdown(" · ".join(filter(None, [
         noms.get(operation["code_insee"], operation["code_insee"]), types.get(operation["type_site"]),
         STATUTS.get(operation["statut"]),
         f"soumise par {operation['cree_par']}" if operation.get("cree_par") else None,
-        f"le {operation['cree_le']:%d/%m/%Y}" if operation.get("cree_le") else None])))
+        f"le {operation['cree_le']:%d/%m/%Y}" if operation.get("cree_le") else None]))))
     if operation.get("description"):
         st.text(operation["description"])
     st.page_link("pages/fiche.py", label="Ouvrir la fiche complète (carte, chiffres, photos)",

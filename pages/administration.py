@@ -13,7 +13,7 @@ from donnees.sources import lire_sources
 from indicateurs.parametres import lire_parametres, lire_table_parametres
 from pages import commun
 from donnees.format import formater_horodatage
-from vues.format import formater_nombre
+from vues.format import echapper_markdown, formater_nombre
 from vues.methode import formater_parametre
 
 SECTIONS = ["Comptes", "Objectifs", "Nouvelles surfaces imperméabilisées", "Paramètres", "Données"]
@@ -238,7 +238,7 @@ with st.expander("Créer un compte", expanded=comptes.empty):
                 compte = facade.creer_compte(email, nom, role, rattachees, secret)
                 return compte, secret or facade.reinitialiser_mot_de_passe(compte.email)
             commun.executer_ecriture(
-                creer, lambda r: f"Compte {r[0].email} créé."
+                creer, lambda r: f"Compte {echapper_markdown(r[0].email)} créé."
                 + ("" if mot_de_passe else f" Mot de passe à transmettre : {r[1]}"), "admin_message")
 
 if not comptes.empty:
@@ -260,8 +260,9 @@ if not comptes.empty:
             if st.form_submit_button("Enregistrer", type="primary"):
                 commun.executer_ecriture(
                     lambda: facade.modifier_compte(choisi, nom=nom, role=role, communes=rattachees, actif=actif),
-                    lambda c: f"Compte {c.email} modifié.", "admin_message")
+                    lambda c: f"Compte {echapper_markdown(c.email)} modifié.", "admin_message")
         if st.button("Réinitialiser le mot de passe", key="admin_reinitialiser"):
             commun.executer_ecriture(
                 lambda: facade.reinitialiser_mot_de_passe(choisi),
-                lambda secret: f"Nouveau mot de passe de {choisi} (à transmettre) : {secret}", "admin_message")
+                lambda secret: f"Nouveau mot de passe de {echapper_markdown(choisi)} (à transmettre) : {secret}",
+                "admin_message")

@@ -50,7 +50,7 @@ from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
 from vues.cartes import convertir_contours_geojson, legender_rampe, lire_fonds_carte, lire_styles
 from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export, habiller_figure
-from vues.format import formater_nombre
+from vues.format import echapper_markdown, formater_nombre
 from vues.images import creer_vignette, grille_en_png
 
 journal = logging.getLogger(__name__)
@@ -421,7 +421,7 @@ def verifier_donnees_pretes() -> dict | None:
     except ErreurDonnees as exc:
         st.error(f"**Données indisponibles.** {exc}")
         if territoire is not None and not territoire.get("demo"):
-            st.info(f"Territoire « {territoire['nom']} » initialisé : importez ses communes "
+            st.info(f"Territoire « {echapper_markdown(territoire['nom'])} » initialisé : importez ses communes "
                     "(`desimper importer communes`, ou `--depuis FICHIER` hors ligne), puis rechargez la page.")
         else:
             st.info("Pour préparer le territoire de démonstration : `desimper demo` (ou `make demo`), "
@@ -495,12 +495,13 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
     with st.sidebar:
         st.markdown("### Désimper")
         if territoire:
-            st.markdown(f"**{territoire['nom']}**  \n{len(territoire['codes_insee'])} communes")
+            st.markdown(f"**{echapper_markdown(territoire['nom'])}**  \n{len(territoire['codes_insee'])} communes")
             utilisateur = utilisateur_courant()
             if est_public(utilisateur):
                 st.caption("Vue publique : opérations validées, sans coûts ni données personnelles.")
             else:
-                st.caption(f"Connecté : {utilisateur.nom} ({ROLES.get(utilisateur.role, utilisateur.role)})")
+                st.caption(f"Connecté : {echapper_markdown(utilisateur.nom)} "
+                           f"({ROLES.get(utilisateur.role, utilisateur.role)})")
             if territoire.get("demo"):
                 st.warning("Données de démonstration : communes réelles, parcelles et opérations synthétiques.",
                            icon=":material/science:")
@@ -690,7 +691,9 @@ def choisir_perimetre(filtres: Filtres, cle: str) -> indicateurs.Perimetre:
 
     territoire = charger_territoire()
     communes = charger_couche("communes_affichage")
-    noms = dict(zip(communes["code_insee"], communes["nom"]))
+    # Lieu et légende passent dans du Markdown (légendes, infobulles) : noms saisis échappés.
+    noms = {code: echapper_markdown(nom) for code, nom in zip(communes["code_insee"], communes["nom"])}
+    nom_territoire = echapper_markdown(territoire["nom"])
     utilisateur = utilisateur_courant()
     detaillees = lire_perimetre(utilisateur, "lire_details")
     vos_communes = False
@@ -701,7 +704,7 @@ def choisir_perimetre(filtres: Filtres, cle: str) -> indicateurs.Perimetre:
     else:
         choix = st.segmented_control(
             "Périmètre des chiffres", ["communes", "bassin"], default="communes", key=cle,
-            format_func={"communes": "Vos communes", "bassin": territoire["nom"]}.get) or "communes"
+            format_func={"communes": "Vos communes", "bassin": nom_territoire}.get) or "communes"
         vos_communes = choix == "communes"
         details, validees = vos_communes, not vos_communes
         if vos_communes:
@@ -710,7 +713,7 @@ def choisir_perimetre(filtres: Filtres, cle: str) -> indicateurs.Perimetre:
         else:
             garde = filtres.validations is None or "validee" in filtres.validations
             filtres = Filtres(**{**filtres.__dict__, "validations": ("validee",) if garde else ()})
-    lieu = indicateurs.nommer_lieu(territoire["nom"], filtres.communes, noms, vos_communes)
+    lieu = indicateurs.nommer_lieu(nom_territoire, filtres.communes, noms, vos_communes)
     legende = indicateurs.decrire_perimetre(lieu, filtres, validees, lire_types_site())
     return indicateurs.Perimetre(filtres, details, lieu, legende)
 
@@ -719,7 +722,7 @@ def decrire_perimetre_commune(code: str, nom: str, filtres: Filtres) -> str:
     """Légende du périmètre des chiffres d'une commune : validées seulement si l'utilisateur ne peut pas lire
     les opérations non validées de cette commune (``donnees.droits``)."""
     validees = not peut(utilisateur_courant(), "lire_non_validees", code_insee=code, noms_communes={})
-    return indicateurs.decrire_perimetre(nom, filtres, validees, lire_types_site())
+    return indicateurs.decrire_perimetre(echapper_markdown(nom), filtres, validees, lire_types_site())
 
 
 def filtrer_operations(operations, filtres: Filtres):
@@ -933,6 +936,8 @@ def fiches_operations(operations, filtres: Filtres):
 def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     import pandas as pd
 
+    from donnees.photos import resoudre_photo
+
     operations = filtrer_operations(charger_operations(), filtres)
     indicateurs = calculer_operations(filtres).set_index("operation_id")
     photos = obtenir_magasin().lire_photos()
@@ -941,7 +946,8 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     fiches = {}
     for index, operation in operations.iterrows():
         ident = int(operation["id"])
-        vignette = creer_vignette(dossier / apres.loc[ident, "chemin"]) if ident in apres.index else None
+        vignette = (creer_vignette(resoudre_photo(apres.loc[ident, "chemin"], dossier))
+                    if ident in apres.index else None)
         fiches[index] = construire_fiche_html(
             operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
             f"./fiche?id={ident}")

@@ -12,7 +12,7 @@ from indicateurs.priorites import classer_parcelles
 from pages import commun
 from vues.cartes import construire_carte_commune
 from vues.figures import figure_barres, figure_trajectoire
-from vues.format import formater_nombre
+from vues.format import echapper_markdown, formater_nombre
 from vues.tableaux import preparer_tableau
 
 M2_PAR_KM2 = 1_000_000
@@ -35,7 +35,7 @@ table, ligne, bassin = commun.calculer_commune(code, filtres.sans("communes"))
 operations = commun.filtrer_operations(commun.charger_operations(), filtres.sans("communes"))
 operations = operations[operations["code_insee"].eq(code).to_numpy(bool)]
 
-st.caption(f"{ligne['nom']} — {formater_valeur('population', ligne['population'])} — "
+st.caption(f"{echapper_markdown(ligne['nom'])} — {formater_valeur('population', ligne['population'])} — "
            f"{formater_nombre(ligne['surface_commune'] / M2_PAR_KM2, 1, 'km²')}")
 perimetre = commun.decrire_perimetre_commune(code, ligne["nom"], filtres.sans("communes"))
 colonnes = [*st.columns(3), *st.columns(3)]

@@ -20,7 +20,7 @@ def afficher_a_corriger() -> None:
                icon=":material/edit_note:")
     for operation in a_corriger.sort_values("id").to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**n° {operation['id']} · {operation['nom']}**")
+            st.markdown(f"**n° {operation['id']} · {commun.echapper_markdown(operation['nom'])}**")
             commentaire = operation.get("commentaire_validation")
             st.text(f"Commentaire du syndicat : {commentaire}" if isinstance(commentaire, str) and commentaire
                     else "Commentaire du syndicat : (aucun)")
@@ -43,9 +43,11 @@ if message:
     st.warning(message, icon=":material/logout:")
 
 if not est_public(utilisateur):
-    st.success(f"Connecté : **{utilisateur.nom}** ({utilisateur.email}) — "
+    st.success(f"Connecté : **{commun.echapper_markdown(utilisateur.nom)}** "
+               f"({commun.echapper_markdown(utilisateur.email)}) — "
                f"{ROLES.get(utilisateur.role, utilisateur.role)}"
-               + (f", communes : {commun.nommer_communes(utilisateur.communes)}" if utilisateur.communes else ""))
+               + (f", communes : {commun.echapper_markdown(commun.nommer_communes(utilisateur.communes))}"
+                  if utilisateur.communes else ""))
     afficher_a_corriger()
     afficher_a_valider()
     gauche, droite = st.columns(2)

@@ -7,11 +7,12 @@ from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
+from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
 from indicateurs.chaleur_abords import estimer_chaleur_site
 from pages import commun
 from vues.cartes import construire_carte_commune
-from vues.format import formater_nombre
+from vues.format import echapper_markdown, formater_nombre
 from vues.methode import decrire_compromis_zones
 
 CHIFFRES = ["surface_desimpermeabilisee", "volume_infiltre", "volume_abattu_pluie_reference", "cout_total_ht",
@@ -43,19 +44,19 @@ zones = commun.charger_zones()
 zones = zones[zones["operation_id"].eq(ident).to_numpy(bool)]
 types, revetements = lire_types_site(), lire_revetements()["libelle"]
 
-st.subheader(operation["nom"])
-st.caption(" · ".join(filter(None, [
+st.subheader(echapper_markdown(operation["nom"]))
+st.caption(echapper_markdown(" · ".join(filter(None, [
     commun.nommer_commune(operation["code_insee"]),
     types.get(operation["type_site"], operation["type_site"]), STATUTS.get(operation["statut"]),
     f"validation : {VALIDATIONS.get(operation['validation'], '').lower()}",
     f"fin des travaux : {operation['date_fin_travaux']:%d/%m/%Y}" if pd.notna(operation["date_fin_travaux"]) else None,
     f"maître d'ouvrage : {operation['maitre_ouvrage']}" if isinstance(operation.get("maitre_ouvrage"), str)
-    else None])))
+    else None]))))
 if operation.get("localisation_approximative"):
     st.warning("Localisation approximative : l'opération est placée au centre de la commune, sans géométrie "
                "connue.")
 if operation["validation"] == "a_corriger" and isinstance(operation.get("commentaire_validation"), str):
-    st.warning(f"À corriger : {operation['commentaire_validation']}")
+    st.warning(f"À corriger : {echapper_markdown(operation['commentaire_validation'])}")
 
 # Vue publique : ni coût ni aide (CONCEPTION §6).
 chiffres = CHIFFRES if commun.couts_visibles() else CHIFFRES_PUBLICS
@@ -112,6 +113,7 @@ if len(photos):
     st.markdown("**Photos**")
     colonnes = st.columns(min(len(photos), 3))
     for colonne, (_, photo) in zip(colonnes * 3, photos.iterrows()):
-        chemin = dossier_donnees() / photo["chemin"]
-        if chemin.exists():
-            colonne.image(str(chemin), caption=f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}")
+        chemin = resoudre_photo(photo["chemin"], dossier_donnees())
+        if chemin is not None:
+            colonne.image(str(chemin), caption=echapper_markdown(
+                f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}"))

@@ -9,6 +9,7 @@ from donnees.erreurs import ErreurDonnees
 from donnees.format import formater_horodatage
 from donnees.modele_operation import resumer_changements
 from pages import actions_operation, commun
+from vues.format import echapper_markdown
 from vues.tableaux import preparer_tableau
 
 ACTIONS_JOURNAL = {"creation": "Création", "modification": "Modification", "suppression": "Suppression",
@@ -75,7 +76,7 @@ except ErreurDonnees as erreur:
     st.error(str(erreur))
     st.stop()
 
-st.subheader(f"n° {ident} · {operation['nom']}")
+st.subheader(f"n° {ident} · {echapper_markdown(operation['nom'])}")
 st.page_link("pages/fiche.py", label="Ouvrir la fiche complète", icon=":material/description:",
              query_params={"id": str(ident)})
 

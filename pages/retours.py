@@ -5,8 +5,10 @@ import streamlit as st
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, lire_types_site
+from donnees.photos import resoudre_photo
 from pages import commun
 from vues.fiches import construire_fiche_imprimable
+from vues.format import echapper_markdown
 from vues.images import creer_vignette
 
 PAR_PAGE = 12
@@ -48,20 +50,20 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
     propres = photos[photos["operation_id"].eq(ident).to_numpy(bool)]
     with colonnes[rang % 3].container(border=True):
         apres = propres[propres["moment"].eq("apres")]
-        vignette = creer_vignette(dossier / apres.iloc[0]["chemin"]) if len(apres) else None
+        vignette = creer_vignette(resoudre_photo(apres.iloc[0]["chemin"], dossier)) if len(apres) else None
         if vignette:
             st.image(vignette, width="stretch")
         st.text(operation["nom"])
         annee = operation["annee"]
-        st.caption(f"{noms.get(operation['code_insee'], operation['code_insee'])} · "
+        st.caption(f"{echapper_markdown(noms.get(operation['code_insee'], operation['code_insee']))} · "
                    f"{types.get(operation['type_site'], '')}" + ("" if annee is None or annee != annee
                                                                  else f" · {int(annee)}"))
         st.text(operation["retour_experience"][:280] + ("…" if len(operation["retour_experience"]) > 280 else ""))
         liens = st.columns(2)
         liens[0].page_link("pages/fiche.py", label="Fiche", icon=":material/description:",
                            query_params={"id": str(ident)})
-        images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "", creer_vignette(dossier / p["chemin"]))
-                  for _, p in propres.iterrows()]
+        images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "",
+                   creer_vignette(resoudre_photo(p["chemin"], dossier))) for _, p in propres.iterrows()]
         imprimable = construire_fiche_imprimable(
             operation, noms.get(operation["code_insee"], ""), indicateurs.loc[ident] if ident in indicateurs.index
             else None, [i for i in images if i[2]])

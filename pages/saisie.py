@@ -23,6 +23,7 @@ from indicateurs.catalogue import formater_valeur, libelle
 from indicateurs.communs import recalculer_surfaces
 from pages import commun
 from vues.cartes import construire_carte_saisie, construire_surimpression, lire_fonds_carte
+from vues.format import echapper_markdown
 from vues.methode import decrire_compromis_zones
 
 STYLE_ZONES_ENREGISTREES = {"color": "#555555", "weight": 2, "fillColor": "#999999", "fillOpacity": 0.35}
@@ -105,7 +106,7 @@ if ident_edition:
         st.warning("Localisation approximative : l'opération est placée au centre de la commune. Dessinez ses "
                    "zones réelles puis décochez « Garder » sur la zone enregistrée.")
     if edition["validation"] == "a_corriger" and edition.get("commentaire_validation"):
-        st.warning(f"Correction demandée par le syndicat : {edition['commentaire_validation']}")
+        st.warning(f"Correction demandée par le syndicat : {echapper_markdown(edition['commentaire_validation'])}")
     if edition["validation"] == "validee" and not facade.peut("valider", edition["code_insee"], edition):
         st.info("Cette opération est validée : si vous l'enregistrez modifiée, elle repassera « à valider ».")
 elif "saisie_edition" in st.session_state:  # on revient d'une modification : formulaire vierge
@@ -359,7 +360,7 @@ if edition is not None and edition["photos"]:
 photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)",
                           type=["jpg", "jpeg", "png"],
                           accept_multiple_files=True, key=f"saisie_photos_{jeton}")
-moments = {photo.name: st.radio(f"« {photo.name} »", ["avant", "apres"], horizontal=True,
+moments = {photo.name: st.radio(f"« {echapper_markdown(photo.name)} »", ["avant", "apres"], horizontal=True,
                                 format_func={"avant": "Avant", "apres": "Après"}.get, key=f"moment_{photo.name}")
            for photo in photos or []}
 

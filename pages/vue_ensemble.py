@@ -15,7 +15,7 @@ from pages import commun
 from services.indicateurs import decrire_statuts, nommer_statuts, statuts_non_comptes
 from vues.cartes import Choroplethe, construire_carte_bassin
 from vues.figures import figure_trajectoire
-from vues.format import formater_nombre
+from vues.format import echapper_markdown, formater_nombre
 
 INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
                      "taux_impermeabilisation", "anomalie_chaleur", "rafraichissement_emprise",
@@ -30,7 +30,7 @@ CUMULABLES = {"surface_desimpermeabilisee", "volume_infiltre", "nombre_operation
 
 territoire = commun.charger_territoire()
 st.title("Vue d'ensemble")
-st.caption(f"{territoire['nom']} — registre des opérations de désimperméabilisation")
+st.caption(f"{echapper_markdown(territoire['nom'])} — registre des opérations de désimperméabilisation")
 
 perimetre = commun.choisir_perimetre(commun.lire_filtres(), "vue_perimetre")
 filtres = perimetre.filtres

@@ -54,6 +54,23 @@ def _ajouter_champs_exportes(par_operation: pd.DataFrame, operations: pd.DataFra
     return presents
 
 
+def _masquer_aides(par_operation: pd.DataFrame, operations: pd.DataFrame | None) -> pd.DataFrame:
+    """Montant des aides vide (pas zéro) pour les opérations dont les aides sont masquées à l'utilisateur.
+
+    Les droits (:func:`donnees.droits.filtrer_operations`) retirent la colonne ``montant_aides_eur`` pour le
+    public et la vident pour les opérations hors des communes d'un référent ; leurs financements sont
+    aussi retirés, si bien que le calcul trouverait 0 € : masqué veut dire absent, pas zéro."""
+    if operations is None or "montant_aides" not in par_operation.columns:
+        return par_operation
+    if "montant_aides_eur" in operations.columns:
+        masquees = set(pd.to_numeric(operations.loc[operations["montant_aides_eur"].isna(), "id"]).astype(int))
+    else:
+        masquees = set(pd.to_numeric(operations["id"]).astype(int))
+    table = par_operation.copy()
+    table.loc[table["operation_id"].astype(int).isin(masquees).to_numpy(), "montant_aides"] = float("nan")
+    return table
+
+
 def ajouter_colonne_commune(par_operation: pd.DataFrame, noms_communes: Mapping[str, str] | None) -> pd.DataFrame:
     """Copie avec la colonne ``commune`` (nom) juste après ``code_insee`` ; vide si le nom est inconnu, gardée si
     elle existe déjà."""
@@ -74,7 +91,7 @@ def exporter_operations(par_operation: pd.DataFrame, operations: pd.DataFrame | 
     déclarés exportés, ajoutés sous leur libellé après :data:`COLONNES_EXPORT` ; ``noms_communes`` : nom par
     code INSEE (:func:`donnees.droits.lire_noms_communes`), écrit dans la colonne ``commune`` à côté du code.
     """
-    par_operation = ajouter_colonne_commune(par_operation, noms_communes)
+    par_operation = _masquer_aides(ajouter_colonne_commune(par_operation, noms_communes), operations)
     ajoutes = _ajouter_champs_exportes(par_operation, operations)
     colonnes = COLONNES_EXPORT + ajoutes
     if format_fichier in ("csv", "xlsx"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from donnees.magasin import ConflitVersion
-from donnees.photos import enregistrer_photo
+from donnees.photos import resoudre_photo, stocker_photo
 from donnees.erreurs import ErreurDonnees
 from indicateurs.chaleur_abords import estimer_chaleur_site
 from indicateurs.eau import calculer_volume_retenu
@@ -43,11 +43,12 @@ def estimer_apercu(zones: pd.DataFrame, revetements: pd.DataFrame, parametres) -
 
 
 def _ecrire_photos(photos: list[PhotoDeposee], dossier: Path) -> list[dict]:
+    """Photos nettoyées et écrites sous des noms choisis par le magasin ; ``_nouvelle`` : fichier créé ici."""
     ecrites = []
     try:
         for photo in photos:
-            ecrites.append({"moment": photo.moment, "legende": photo.nom,
-                            "chemin": enregistrer_photo(photo.octets, photo.nom, dossier)})
+            chemin, nouvelle = stocker_photo(photo.octets, photo.nom, dossier)
+            ecrites.append({"moment": photo.moment, "legende": photo.nom, "chemin": chemin, "_nouvelle": nouvelle})
     except ErreurDonnees:
         _retirer_photos(ecrites, dossier)
         raise
@@ -55,8 +56,11 @@ def _ecrire_photos(photos: list[PhotoDeposee], dossier: Path) -> list[dict]:
 
 
 def _retirer_photos(photos: list[dict], dossier: Path) -> None:
+    """Retire les fichiers créés par cette saisie (jamais une photo déjà stockée, peut-être partagée)."""
     for photo in photos:
-        (dossier / photo["chemin"]).unlink(missing_ok=True)
+        chemin = resoudre_photo(photo["chemin"], dossier) if photo.get("_nouvelle") else None
+        if chemin is not None:
+            chemin.unlink(missing_ok=True)
 
 
 def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], photos_gardees: list[dict],
@@ -72,7 +76,7 @@ def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], phot
     """
     ecrites = _ecrire_photos(photos, dossier)
     operation = {**operation, "photos": [{c: p[c] for c in ("moment", "chemin", "legende")}
-                                         for p in photos_gardees] + ecrites}
+                                         for p in [*photos_gardees, *ecrites]]}
     try:
         if edition is None:
             ident, creee = facade.soumettre_operation({**operation, "validation": "a_valider"}, jeton_soumission)

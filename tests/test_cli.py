@@ -1,6 +1,10 @@
 """Commande `desimper` : vérification du dossier de données, démonstration si absente."""
 
+import io
 import shutil
+import sys
+
+import pytest
 
 import cli
 
@@ -208,3 +212,63 @@ def test_operations_importer_par_un_financeur_refuse_pour_son_role(dossier_demo_
     assert code == 1 and "Financeur" in erreur and "commune" not in erreur.split("Financeur")[0]
     assert len(magasin.lire_operations()) == avant
     magasin.fermer()
+
+
+# ------------------------------------------------------------------ issue 13 : terminal et --dossier
+
+
+def test_sequences_ansi_des_noms_neutralisees(tmp_path, capsys, monkeypatch):
+    """Un nom (ou une adresse) portant des séquences ANSI est affiché en clair (\\x1b), jamais exécuté."""
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin = Magasin(f"sqlite:///{(tmp_path / 'desimper.sqlite').as_posix()}")
+    magasin.creer_tables()
+    magasin.creer_utilisateur("a@b.fr", "\x1b[2J\x1b[31mAdmin\x07 rouge\x1b]0;titre\x07", "administrateur", [],
+                              None, auteur="test")
+    magasin.fermer()
+    assert cli.main(["utilisateur", "lister", "--dossier", str(tmp_path)]) == 0
+    sortie = capsys.readouterr().out
+    assert "\x1b" not in sortie and "\x07" not in sortie
+    assert "\\x1b[2J\\x1b[31mAdmin\\x07 rouge" in sortie
+
+
+def test_erreur_citant_un_texte_hostile_neutralisee(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    (tmp_path / "territoire.json").write_text("{}", encoding="utf-8")
+    code = cli.main(["utilisateur", "creer", "--email", "\x1b[31mx@b.fr", "--nom", "X", "--role", "financeur",
+                     "--mot-de-passe", "une phrase de passe solide", "--dossier", str(tmp_path)])
+    erreur = capsys.readouterr().err
+    assert code == 2 and "\x1b" not in erreur and erreur.startswith("Erreur : ")
+
+
+@pytest.mark.parametrize("commande", [["utilisateur", "lister"], ["utilisateur", "creer", "--email", "a@b.fr",
+                                                                    "--nom", "A", "--role", "financeur"],
+                                      ["base", "version"], ["indicateurs"],
+                                      ["operations", "exporter", "--format", "csv", "--sortie", "x.csv"]])
+def test_dossier_qui_n_est_pas_un_dossier_de_donnees_refuse(tmp_path, capsys, monkeypatch, commande):
+    """--dossier vers un dossier système (ici un dossier quelconque) : refus en français, rien n'y est créé."""
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    systeme = tmp_path / "etc"
+    systeme.mkdir()
+    (systeme / "passwd").write_text("root:x:0:0", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code = cli.main([*commande, "--dossier", str(systeme)])
+    erreur = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in erreur
+    assert f"--dossier « {systeme} » : ce n'est pas un dossier de données de Désimper" in erreur
+    assert "desimper demo --dossier" in erreur
+    assert sorted(p.name for p in systeme.iterdir()) == ["passwd"]  # aucune base créée
+    absent = tmp_path / "absent"
+    assert cli.main([*commande, "--dossier", str(absent)]) == 2
+    assert "ce dossier n'existe pas" in capsys.readouterr().err and not absent.exists()
+
+
+def test_commande_creatrice_accepte_un_dossier_neuf(tmp_path, capsys, monkeypatch):
+    """`territoire initialiser` crée explicitement un territoire : un dossier neuf lui convient."""
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    code = cli.main(["territoire", "initialiser", "--nom", "Essai", "--insee", "34301",
+                     "--dossier", str(tmp_path / "neuf")])
+    assert "n'est pas un dossier de données" not in capsys.readouterr().err
+    assert code in (0, 2)

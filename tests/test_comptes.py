@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import io
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -102,13 +104,36 @@ def test_hacheur_de_production_par_defaut():
     ("court", "trop court : 12 caractères au moins \\(il en a 5\\)"),
     ("onze-caract", "trop court"),
     ("a" * 300, "trop long"),
-    ("aaaaaaaaaaaaaa", "un seul caractère"),
-    ("camille.martin", "adresse"),
-    ("Camille.Martin@Sete.fr", "adresse"),
+    ("aaaaaaaaaaaaaa", "répète trop les mêmes caractères \\(5 caractères différents au moins\\)"),
+    ("camille.martin", "contient l'adresse électronique"),
+    ("Camille.Martin@Sete.fr", "contient l'adresse électronique"),
+    # Issue 13 : politique ASVS L1, chacun avec son explication en français.
+    ("motdepasse12", "mots de passe les plus courants ou déjà divulgués"),
+    ("123456789012", "suite de chiffres, de lettres ou de touches du clavier"),
+    ("aaaaaaaaaaab", "répète trop les mêmes caractères"),
+    ("Password1234", "mots de passe les plus courants"),
+    ("azertyuiopqs", "suite de chiffres, de lettres ou de touches"),
+    ("\0" * 12, "caractère de contrôle ou invisible"),
+    ("\0" * 20 + "abcdef", "caractère de contrôle"),
+    ("phrase\x1b[31m rouge", "caractère de contrôle"),
+    ("x" * 50 * 1024 * 1024, "trop long : 256 caractères au plus \\(il en a 52\u202f428\u202f800\\)"),
+    ("je suis camille.martin !", "contient l'adresse électronique"),
+    ("Le Bassin de Thau 2026 !", "contient le nom du territoire \\(« Bassin de Thau »\\)"),
+    ("lebassindethau2026", "contient le nom du territoire"),
 ])
 def test_politique_refuse(mot_de_passe, motif):
-    with pytest.raises(ErreurDonnees, match=motif):
-        verifier_politique_mot_de_passe(mot_de_passe, "camille.martin@sete.fr")
+    with pytest.raises(ErreurDonnees, match=motif) as erreur:
+        verifier_politique_mot_de_passe(mot_de_passe, "camille.martin@sete.fr", territoire="Bassin de Thau")
+    if isinstance(mot_de_passe, str) and len(mot_de_passe) >= 12:
+        assert mot_de_passe not in str(erreur.value)  # jamais le mot de passe dans le message
+
+
+def test_liste_des_mots_de_passe_courants_embarquee_et_sourcee():
+    from donnees.mots_de_passe import CHEMIN_LISTE, lire_mots_de_passe_courants
+
+    courants = lire_mots_de_passe_courants()
+    assert len(courants) == 10_000 and {"password", "azerty", "motdepasse", "123456"} <= courants
+    assert "Source : " in CHEMIN_LISTE.read_text(encoding="utf-8") and "MIT" in CHEMIN_LISTE.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("mot_de_passe", ["douze-carac.", "une phrase de passe solide", "Ça marche très bien"])
@@ -503,7 +528,11 @@ def test_cli_doublon_et_role_inconnu(dossier_cli, capsys):
 
 
 def test_cli_lister_base_vide_cree_les_tables(tmp_path, capsys, monkeypatch):
+    # Issue 13 : --dossier doit être un dossier de données (ici un territoire sans base encore) ; un dossier
+    # quelconque est refusé (tests/test_cli.py).
     monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    (tmp_path / "neuf").mkdir()
+    (tmp_path / "neuf" / "territoire.json").write_text("{}", encoding="utf-8")
     assert cli.main(["utilisateur", "lister", "--dossier", str(tmp_path / "neuf")]) == 0
     assert "Aucun compte" in capsys.readouterr().out
 
@@ -522,3 +551,88 @@ def test_cli_sur_postgresql(url_pg_module, capsys, monkeypatch):
     assert authentifier(m, ADMIN, MDP, maintenant=T0).est_administrateur
     m.fermer()
 
+
+
+# ------------------------------------------------------------- issue 13 : échecs comptés sans course
+
+
+def _en_parallele(fonction, nombre: int) -> list:
+    """Lance ``fonction(rang)`` dans ``nombre`` fils partis ensemble ; renvoie leurs résultats ou exceptions."""
+    depart = threading.Barrier(nombre)
+
+    def lancer(rang):
+        depart.wait()
+        try:
+            return fonction(rang)
+        except ErreurDonnees as erreur:  # ErreurAuthentification comprise : c'est le résultat attendu
+            return erreur
+
+    with ThreadPoolExecutor(max_workers=nombre) as fils:
+        return list(fils.map(lancer, range(nombre)))
+
+
+def test_trente_echecs_simultanes_comptent_trente(magasin, compte):
+    """Le compteur est incrémenté en SQL (echecs = echecs + 1) : 30 échecs simultanés comptent 30."""
+    resultats = _en_parallele(lambda rang: magasin.enregistrer_echec_connexion(
+        compte.email, T0, 5, timedelta(minutes=15)), 30)
+    assert sorted(r["echecs_connexion"] for r in resultats) == list(range(1, 31))
+    assert etat(magasin)["echecs_connexion"] == 30 and etat(magasin)["bloque_jusqua"] == T0 + timedelta(minutes=15)
+
+
+def test_rafale_de_trente_mauvais_mots_de_passe_puis_le_bon_refuse(magasin, compte):
+    """30 essais simultanés : chacun est soit compté, soit refusé pour blocage ; aucun ne se perd, et le bon
+    mot de passe envoyé ensuite est refusé (compte bloqué)."""
+    resultats = _en_parallele(lambda rang: authentifier(magasin, compte.email, f"mauvais mot de passe {rang}",
+                                                        maintenant=T0), 30)
+    assert all(isinstance(r, ErreurAuthentification) for r in resultats)
+    motifs = [r.motif for r in resultats]
+    assert set(motifs) <= {"mot_de_passe", "bloque"}
+    assert etat(magasin)["echecs_connexion"] == motifs.count("mot_de_passe") >= 5
+    with pytest.raises(ErreurAuthentification) as bon:
+        authentifier(magasin, compte.email, MDP, maintenant=T0 + timedelta(seconds=1))
+    assert bon.value.motif == "bloque"
+
+
+def test_blocage_survenu_pendant_la_verification_l_emporte(magasin, compte, monkeypatch):
+    """Le bon mot de passe est lu avant la rafale et vérifié pendant qu'elle bloque le compte : la remise à
+    zéro, conditionnée au non-blocage dans la même instruction SQL, n'a pas lieu."""
+    vraie_verification = comptes.verifier_mot_de_passe
+
+    def verifier_pendant_la_rafale(empreinte, mot_de_passe):
+        for _ in range(5):
+            magasin.enregistrer_echec_connexion(compte.email, T0, 5, timedelta(minutes=15))
+        return vraie_verification(empreinte, mot_de_passe)
+
+    monkeypatch.setattr(comptes, "verifier_mot_de_passe", verifier_pendant_la_rafale)
+    with pytest.raises(ErreurAuthentification) as erreur:
+        authentifier(magasin, compte.email, MDP, maintenant=T0)
+    assert erreur.value.motif == "bloque"
+    assert etat(magasin)["echecs_connexion"] == 5 and etat(magasin)["bloque_jusqua"] is not None
+
+
+# Programme d'un « serveur d'application » qui compte 10 échecs de connexion dans la base partagée.
+PROGRAMME_ECHECS = """
+import sys
+from datetime import datetime, timedelta
+from donnees.magasin import Magasin
+magasin = Magasin(sys.argv[1])
+for _ in range(10):
+    magasin.enregistrer_echec_connexion(sys.argv[2], datetime(2026, 3, 2, 9), 5, timedelta(minutes=15))
+magasin.fermer()
+"""
+
+
+def test_echecs_comptes_entre_processus(magasin, compte):
+    """Trois processus (trois serveurs d'application) qui comptent chacun 10 échecs : 30 au total."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    racine = Path(__file__).resolve().parents[1]
+    environnement = dict(os.environ, PYTHONPATH=str(racine))
+    processus = [subprocess.Popen([sys.executable, "-c", PROGRAMME_ECHECS, magasin.url, compte.email],
+                                  cwd=racine, env=environnement, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+    erreurs = [p.communicate(timeout=120)[1] for p in processus]
+    assert [p.returncode for p in processus] == [0, 0, 0], erreurs
+    assert etat(magasin)["echecs_connexion"] == 30

@@ -508,3 +508,33 @@ def test_tables_du_magasin_conformes_a_la_tete_des_migrations(moteur, tmp_path, 
     finally:
         magasin.fermer()
     assert differences == []
+
+
+def test_photos_d_une_base_mise_a_niveau_toujours_lues_et_gardees(tmp_path, monkeypatch):
+    """Issue 13 : les noms de photos déjà stockés (photos/op1_avant.png…) suivent le format des noms du
+    magasin (aucune migration de données nécessaire) : ils sont lus par resoudre_photo et gardés quand
+    l'opération est modifiée par la façade, même sur le magasin du dossier de données."""
+    from donnees.comptes import Utilisateur
+    from donnees.droits import MagasinProtege
+    from donnees.photos import resoudre_photo, verifier_nom_photo
+
+    monkeypatch.setenv("DESIMPER_DONNEES", str(tmp_path))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    chemin = tmp_path / "desimper.sqlite"
+    magasin = Magasin(base_v0_sqlite(chemin))
+    try:
+        magasin.creer_tables()
+        photos = magasin.lire_operation(1)["photos"]
+        (tmp_path / "photos").mkdir()
+        for photo in photos:
+            assert verifier_nom_photo(photo["chemin"]) == photo["chemin"]
+            (tmp_path / photo["chemin"]).write_bytes(b"\x89PNG")
+            assert resoudre_photo(photo["chemin"], tmp_path) == (tmp_path / photo["chemin"]).resolve()
+        admin = Utilisateur.depuis_compte(magasin.lire_utilisateur("admin@bassin.fr"))
+        facade = MagasinProtege(magasin, admin, {"34301": "Sète"})
+        assert facade.dossier_photos == tmp_path.resolve()  # contrôle des photos du magasin actif
+        gardees = [{c: p[c] for c in ("moment", "chemin", "legende")} for p in photos[:1]]
+        assert facade.modifier_operation(1, 3, {"photos": gardees}) == 4
+        assert [p["chemin"] for p in magasin.lire_operation(1)["photos"]] == ["photos/op1_avant.png"]
+    finally:
+        magasin.fermer()

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from vues.cartes import lire_styles
-from vues.format import formater_nombre
+from vues.format import echapper_balises, formater_nombre
 
 SEPARATEURS_FR = ", "
 POLICE = dict(family="Source Sans Pro, DejaVu Sans, sans-serif", size=15, color="#1d2b24")
@@ -36,12 +36,24 @@ def _axe_des_annees(valeurs) -> bool:
     return bool(((serie % 1 == 0) & serie.between(*ANNEES_PLAUSIBLES)).all())
 
 
+def _echapper_textes(trace) -> None:
+    """Noms saisis (communes, opérations) dans les catégories et textes d'une trace : balises neutralisées
+    (:func:`vues.format.echapper_balises`), jamais de lien ni d'image dans une figure."""
+    for attribut in ("x", "y", "text", "hovertext"):
+        valeurs = getattr(trace, attribut, None)
+        if valeurs is None or isinstance(valeurs, str) or not any(isinstance(v, str) for v in valeurs):
+            continue
+        setattr(trace, attribut, [echapper_balises(v) for v in valeurs])
+
+
 def habiller_figure(figure: go.Figure) -> go.Figure:
     """Habillage français commun à toute figure (idempotent) : séparateurs « , » et espace, police, années sans
-    séparateur sur les axes et au survol, infobulle française par défaut (valeur et nom de la série)."""
+    séparateur sur les axes et au survol, infobulle française par défaut (valeur et nom de la série), balises
+    des textes saisis neutralisées."""
     figure.update_layout(separators=SEPARATEURS_FR, font=POLICE,
                          hoverlabel=dict(font=dict(family=POLICE["family"], size=14)))
     for trace in figure.data:
+        _echapper_textes(trace)
         horizontal = getattr(trace, "orientation", None) == "h"
         categories = getattr(trace, "y" if horizontal else "x", None)  # axe des catégories ou du temps
         if categories is not None and _axe_des_annees(categories):

@@ -78,8 +78,12 @@ def _vignette(chemin: str, signature: int) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(tampon.getvalue()).decode("ascii")
 
 
-def creer_vignette(chemin: Path) -> str | None:
-    """Vignette JPEG (≤ 200 px) d'une photo en data URI ; None si le fichier manque ou n'est pas une image."""
+def creer_vignette(chemin: Path | None) -> str | None:
+    """Vignette JPEG (≤ 200 px) d'une photo en data URI ; None si le fichier manque ou n'est pas une image.
+
+    ``chemin`` : fichier rendu par :func:`donnees.photos.resoudre_photo` (jamais un nom stocké brut)."""
+    if chemin is None:
+        return None
     chemin = Path(chemin)
     if not chemin.exists():
         return None

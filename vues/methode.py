@@ -17,7 +17,7 @@ from indicateurs.parametres import (
     lister_compromis_zones,
 )
 from indicateurs.priorites import FICHIER_PRIORITES
-from vues.format import formater_nombre
+from vues.format import echapper_markdown, formater_nombre
 
 LIBELLES_NIVEAUX = {"operation": "opération", "commune": "commune et bassin", "annee": "année",
                     "parcelle": "parcelle", "grille": "grille (cellules)"}
@@ -172,14 +172,6 @@ def decrire_compromis_zones(zones: pd.DataFrame) -> list[str]:
 
 
 COLONNES_SOURCES = ("Statut", "Source", "Raisonnement (choix du projet)")
-_SPECIAUX_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]#<>|$~"})
-
-
-def echapper_markdown(texte: str) -> str:
-    """Texte affiché tel quel par ``st.markdown`` (caractères spéciaux du Markdown échappés)."""
-    return str(texte).translate(_SPECIAUX_MARKDOWN)
-
-
 def separer_sources(table: pd.DataFrame, colonne_nom: str) -> tuple[pd.DataFrame, str]:
     """Table compacte (sans source ni raisonnement, statut en deuxième colonne) et liste Markdown des sources :
     une puce par ligne « code · nom — statut. Source : … Raisonnement : … » (lisible sur un écran étroit)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from donnees.droits.politique import (
 from donnees.droits.zones import verifier_zones_dans_commune
 from donnees.magasin import ConflitVersion, Magasin
 from donnees.erreurs import ErreurDonnees
+from donnees.photos import verifier_photos_du_magasin
 
 
 class MagasinProtege(EcrituresAdministration):
@@ -62,6 +64,24 @@ class MagasinProtege(EcrituresAdministration):
             dossier = dossier_donnees()
             self._contours = lire_contours_communes(dossier) if self._magasin.url == url_base(dossier) else {}
         return self._contours
+
+    @property
+    def dossier_photos(self) -> Path | None:
+        """Dossier de données dont ce magasin est la base (ses photos y sont rangées) ; None sinon (contrôle
+        des photos alors laissé au modèle de l'opération, qui refuse tout chemin)."""
+        from donnees.config import dossier_donnees, url_base
+
+        dossier = dossier_donnees()
+        return dossier if self._magasin.url == url_base(dossier) else None
+
+    def _verifier_photos(self, operation: Any, actuelle: Mapping | None = None) -> None:
+        """Photos rattachées par l'appelant : seulement celles que le magasin a écrites et nommées
+        (:func:`donnees.photos.verifier_photos_du_magasin`), ou déjà rattachées à l'opération."""
+        dossier = self.dossier_photos
+        if dossier is None or not isinstance(operation, Mapping) or "photos" not in operation:
+            return
+        deja = [p["chemin"] for p in (actuelle or {}).get("photos") or []]
+        verifier_photos_du_magasin(operation["photos"], dossier, deja)
 
     @property
     def noms_communes(self) -> Mapping[str, str]:
@@ -132,6 +152,7 @@ class MagasinProtege(EcrituresAdministration):
                 raise ErreurDroits("Les champs « date de création » et « auteur de la création » sont remplis "
                                    "par l'application : laissez-les vides.", "creer")
             verifier_zones_dans_commune(code, operation.get("zones"), self.contours_communes, self.noms_communes)
+        self._verifier_photos(operation)
         return self._magasin.soumettre_operation(operation, u.email, jeton_soumission)
 
     def modifier_operation(self, operation_id: int, version_attendue: int, modifications: Mapping) -> int:
@@ -160,6 +181,7 @@ class MagasinProtege(EcrituresAdministration):
             if "zones" in modifications:
                 verifier_zones_dans_commune(nouveau_code or actuelle["code_insee"], modifications["zones"],
                                             self.contours_communes, self.noms_communes)
+        self._verifier_photos(modifications, actuelle)
         return self._magasin.modifier_operation(operation_id, version_attendue, modifications, u.email)
 
     def supprimer_operation(self, operation_id: int, version_attendue: int) -> int:

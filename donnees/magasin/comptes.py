@@ -195,8 +195,15 @@ class ComptesMagasin:
                                                         ligne.id, diff)])
         return {"echecs_connexion": echecs, "bloque_jusqua": bloque}
 
-    def enregistrer_connexion(self, email: str, maintenant: datetime, mot_de_passe_hash: str | None = None) -> None:
-        """Connexion réussie : échecs remis à zéro, blocage levé, heure notée (et empreinte renouvelée)."""
+    def enregistrer_connexion(self, email: str, maintenant: datetime, mot_de_passe_hash: str | None = None,
+                              verifier_blocage: bool = False) -> bool:
+        """Connexion réussie : échecs remis à zéro, blocage levé, heure notée (et empreinte renouvelée).
+
+        ``verifier_blocage`` : la remise à zéro n'a lieu que si le compte n'est pas bloqué à ``maintenant``,
+        vérifié dans la même instruction SQL que l'écriture (une rafale d'échecs simultanés qui vient de
+        bloquer le compte l'emporte sur le bon mot de passe envoyé en même temps). Renvoie False si le
+        compte était bloqué (rien n'est écrit), True sinon.
+        """
         maintenant = _horodatage("Connexion", "maintenant", maintenant) or _maintenant()
         ut = table_utilisateur
         adresse = email.strip().lower() if isinstance(email, str) else email
@@ -206,6 +213,13 @@ class ComptesMagasin:
             if ligne is None:
                 raise ErreurDonnees(f"Aucun compte pour l'adresse « {email} ».", "utilisateur", "email")
             valeurs: dict[str, Any] = {"echecs_connexion": 0, "bloque_jusqua": None, "derniere_connexion": maintenant}
+            if mot_de_passe_hash is not None:
+                valeurs["mot_de_passe_hash"] = mot_de_passe_hash
+            filtre = ut.c.id == ligne.id
+            if verifier_blocage:
+                filtre = filtre & (ut.c.bloque_jusqua.is_(None) | (ut.c.bloque_jusqua <= maintenant))
+            if conn.execute(update(ut).where(filtre).values(**valeurs)).rowcount != 1:
+                return False
             diff: dict[str, Any] = {"derniere_connexion": [_jsonable(ligne.derniere_connexion),
                                                            _jsonable(maintenant)]}
             if ligne.echecs_connexion:
@@ -213,9 +227,8 @@ class ComptesMagasin:
             if ligne.bloque_jusqua is not None:
                 diff["bloque_jusqua"] = [_jsonable(ligne.bloque_jusqua), None]
             if mot_de_passe_hash is not None:
-                valeurs["mot_de_passe_hash"] = mot_de_passe_hash
                 diff["mot_de_passe"] = "empreinte renouvelée"
-            conn.execute(update(ut).where(ut.c.id == ligne.id).values(**valeurs))
             self._inserer_journal(conn, [_ligne_journal(_maintenant(), adresse, "modification", "utilisateur",
                                                         ligne.id, diff)])
+        return True
 

@@ -21,7 +21,8 @@ from donnees import modele_operation
 from donnees.modele_operation import MOTIF_INSEE, est_absent
 from donnees.schemas import ErreurDonnees
 
-MOTIF_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Adresse : sans espace ni caractère de contrôle (octet nul, échappement ANSI…).
+MOTIF_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 # Libellés des champs : ceux de l'opération viennent de son modèle, ceux des comptes sont ici.
 LIBELLES = {

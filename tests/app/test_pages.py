@@ -629,3 +629,186 @@ def test_fiche_d_une_operation_approximative_ne_montre_aucune_surface(monkeypatc
     assert metriques["Volume retenu en plus (infiltration + évapotranspiration)"] == "—"
     assert any("1\u202f800\u202fm²" in c.value and "non comptée" in c.value for c in appli.caption)
     assert any("Aucune zone connue" in c.value for c in appli.caption)
+
+
+def test_fiche_et_galerie_ne_lisent_jamais_un_chemin_hostile(monkeypatch, dossier_demo_copie):
+    """Issue 13 : une photo stockée sous « desimper.sqlite » ou un lien symbolique vers territoire.json n'est
+    ni affichée ni ouverte, par la fiche, la galerie ni les fenêtres de la carte."""
+    import sys
+
+    import PIL.Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from test_photos import abimer_photos
+
+    ouverts = []
+    vraie_ouverture = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda fichier, *a, **k: (ouverts.append(str(fichier)),
+                                                                     vraie_ouverture(fichier, *a, **k))[1])
+    ident = abimer_photos(dossier_demo_copie)
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = str(ident)
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert not appli.get("imgs")  # ses deux photos sont hostiles : aucune image
+    for page in ("pages/retours.py", "pages/carte.py"):
+        appli.switch_page(page).run()
+        assert not appli.exception, appli.exception
+    assert not [f for f in ouverts if "desimper.sqlite" in f or "territoire.json" in f or "piege" in f]
+
+
+# ------------------------------------------------------------------- issue 13 : textes affichés en texte
+
+IMAGE_HOSTILE = "![x](http://attaquant.invalid/x.png)"
+LIEN_HOSTILE = "[lien](http://attaquant.invalid/piege)"
+
+
+def _textes_markdown(appli) -> list[str]:
+    """Tout le Markdown émis par la page (markdown, légendes, titres, alertes, libellés de métriques)."""
+    textes = []
+    for element in (*appli.markdown, *appli.caption, *appli.subheader, *appli.title, *appli.info,
+                    *appli.warning, *appli.success, *appli.sidebar.markdown, *appli.sidebar.caption):
+        textes.append(str(element.value))
+    textes += [str(m.label) for m in appli.metric]
+    return textes
+
+
+def _sans_markdown_actif(textes: list[str]) -> None:
+    """Aucun texte n'ouvre une image ou un lien Markdown vers l'attaquant (crochets et parenthèses échappés)."""
+    import re
+
+    for texte in textes:
+        assert not re.search(r"(?<!\\)!?(?<!\\)\[[^\]]*(?<!\\)\]\((?:http|//)", texte), texte
+        assert "](http" not in texte.replace("\\]", ""), texte  # seul un crochet échappé précède « (http »
+
+
+def test_noms_hostiles_affiches_en_texte(monkeypatch, dossier_demo_copie):
+    """Nom d'opération, maître d'ouvrage, légende de photo, commune et territoire porteurs d'une image et d'un
+    lien Markdown : affichés en texte (échappés) sur la fiche, la vue d'ensemble et la commune ; jamais de
+    lien dans les figures."""
+    import json
+    import sqlite3
+
+    import geopandas as gpd
+
+    connexion = sqlite3.connect(dossier_demo_copie / "desimper.sqlite")
+    ident, code = connexion.execute("SELECT o.id, o.code_insee FROM operation o JOIN photo p ON p.operation_id = o.id "
+                                    "WHERE o.validation = 'validee' ORDER BY o.id LIMIT 1").fetchone()
+    connexion.execute("UPDATE operation SET nom = ?, maitre_ouvrage = ? WHERE id = ?",
+                      (f"Cour {IMAGE_HOSTILE} {LIEN_HOSTILE}", f"Ville {LIEN_HOSTILE}", ident))
+    connexion.execute("UPDATE photo SET legende = ? WHERE operation_id = ?", (f"Avant {IMAGE_HOSTILE}", ident))
+    connexion.commit()
+    connexion.close()
+    territoire = json.loads((dossier_demo_copie / "territoire.json").read_text(encoding="utf-8"))
+    territoire["nom"] = f"Bassin {IMAGE_HOSTILE}"
+    (dossier_demo_copie / "territoire.json").write_text(json.dumps(territoire), encoding="utf-8")
+    for couche in sorted(dossier_demo_copie.glob("communes*.parquet")):
+        table = gpd.read_parquet(couche)
+        if "nom" in table.columns:
+            table.loc[table["code_insee"] == code, "nom"] = (f"<a href='http://attaquant.invalid'>Sète</a> "
+                                                             f"{LIEN_HOSTILE}")
+            table.to_parquet(couche)
+
+    appli = lancer_app(monkeypatch, dossier_demo_copie)
+    assert not appli.exception, appli.exception
+    _sans_markdown_actif(_textes_markdown(appli))
+    assert any("Bassin !\\[x\\]" in t for t in _textes_markdown(appli))  # le nom reste lisible
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = str(ident)
+    appli.run()
+    assert not appli.exception, appli.exception
+    textes = _textes_markdown(appli)
+    _sans_markdown_actif(textes)
+    assert any("Cour !\\[x\\](http\u2060\\:" in t for t in textes), textes
+    assert all("!\\[x\\]" in (i.get("caption") or "!\\[x\\]") for i in _legendes_images(appli))
+    appli.switch_page("pages/commune.py")
+    appli.query_params["code"] = code
+    appli.session_state["commune_section"] = "Villes pairs"  # figures de comparaison entre communes
+    appli.run()
+    assert not appli.exception, appli.exception
+    _sans_markdown_actif(_textes_markdown(appli))
+    figures = [f.proto.spec for f in appli.get("plotly_chart")]
+    assert figures and any("&lt;a href" in f for f in figures)  # nom de commune en texte dans les figures
+    assert not any("<a href" in f or "\\u003ca href" in f for f in figures)
+
+
+def _legendes_images(appli) -> list[dict]:
+    legendes = []
+    for element in appli.get("imgs"):
+        for image in element.proto.imgs:
+            legendes.append({"caption": image.caption})
+    return legendes
+
+
+def test_echapper_markdown_et_balises():
+    from vues.format import echapper_balises, echapper_markdown
+
+    # U+2060 (gluon invisible) après « http » : pas de lien automatique de GitHub.
+    assert echapper_markdown(IMAGE_HOSTILE) == "!\\[x\\](http\u2060\\://attaquant.invalid/x.png)"
+    assert echapper_markdown("voir www.attaquant.invalid") == "voir www\u2060.attaquant.invalid"
+    assert echapper_markdown("# Titre\n**gras** :red[rouge] $x$ <http://a>") == \
+        "\\# Titre \\*\\*gras\\*\\* \\:red\\[rouge\\] \\$x\\$ \\<http\u2060\\://a\\>"
+    assert echapper_markdown("- liste") == "\\- liste" and echapper_markdown("Sète (34301)") == "Sète (34301)"
+    assert echapper_markdown(None) == "" and echapper_markdown(float("nan")) == ""
+    assert echapper_balises("<a href='x'>Sète</a>") == "&lt;a href='x'&gt;Sète&lt;/a&gt;"
+    assert echapper_balises(echapper_balises("<b>")) == "&lt;b&gt;" and echapper_balises(3) == 3
+
+
+# ------------------------------------------------------- issue 13 : Administration → Modifier un compte
+
+
+def _administration_sur(monkeypatch, dossier):
+    """Administrateur connecté sur Administration ; un référent de Sète et Mèze existe."""
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier))
+    admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [],
+                         "une phrase de passe solide", auteur="test")
+    creer_compte(magasin, "ref@sete.fr", "Camille", "referent", ["34301", "34157"], "une phrase de passe solide",
+                 auteur="test")
+    appli = lancer_appli(monkeypatch, dossier, utilisateur=admin)
+    appli.switch_page("pages/administration.py").run()
+    appli.selectbox(key="admin_compte").set_value("ref@sete.fr").run()
+    assert not appli.exception, appli.exception
+    return magasin, appli
+
+
+def _formulaire_modifier(appli):
+    communes = next(m for m in appli.multiselect if m.label == "Communes")
+    nom = [t for t in appli.text_input if t.label == "Nom"][-1]
+    return communes, nom
+
+
+def _enregistrer(appli):
+    next(b for b in appli.button if b.label == "Enregistrer").click().run()
+    assert not appli.exception, appli.exception
+    assert not appli.error, [e.value for e in appli.error]
+
+
+def test_modifier_un_compte_preremplit_les_communes_et_renomme(monkeypatch, dossier_demo_copie):
+    magasin, appli = _administration_sur(monkeypatch, dossier_demo_copie)
+    communes, nom = _formulaire_modifier(appli)
+    assert sorted(communes.value) == ["34157", "34301"] and nom.value == "Camille"
+    nom.input("Camille Martin")
+    _enregistrer(appli)
+    compte = magasin.lire_utilisateur("ref@sete.fr")
+    assert compte["nom"] == "Camille Martin" and sorted(compte["communes"]) == ["34157", "34301"]
+    assert any("ref@sete.fr modifié" in s.value for s in appli.success)
+    magasin.fermer()
+
+
+def test_modifier_un_compte_ajouter_une_commune_garde_les_autres(monkeypatch, dossier_demo_copie):
+    magasin, appli = _administration_sur(monkeypatch, dossier_demo_copie)
+    communes, _ = _formulaire_modifier(appli)
+    communes.select("34023")
+    _enregistrer(appli)
+    assert sorted(magasin.lire_utilisateur("ref@sete.fr")["communes"]) == ["34023", "34157", "34301"]
+    communes, _ = _formulaire_modifier(appli)
+    assert sorted(communes.value) == ["34023", "34157", "34301"]  # formulaire relu après l'écriture
+    appli.selectbox(key="admin_compte").set_value("admin@bassin.fr").run()  # autre compte : ses communes
+    communes, nom = _formulaire_modifier(appli)
+    assert communes.value == [] and nom.value == "Alice Admin"
+    magasin.fermer()
