@@ -77,7 +77,8 @@ def construire_schema_catalogue(parametres_connus: set[str]) -> pa.DataFrameSche
         "formule": pa.Column(str, texte_non_vide("colonne « formule »")),
         "parametres": pa.Column(str, pa.Check(lambda v: set(_separer(v)) <= parametres_connus, element_wise=True,
                                               error="paramètre(s) inconnu(s) : codes de modele.csv, de "
-                                                    "priorites.csv, colonnes de revetements.csv ou pe")),
+                                                    "priorites.csv, de chaleur_site.csv, colonnes de "
+                                                    "revetements.csv ou pe")),
         "source": pa.Column(str, texte_non_vide("colonne « source »")),
         "decimales": pa.Column(str, pa.Check.str_matches(r"^\d+$", error="nombre de décimales invalide "
                                                                             "(entier positif ou nul attendu)")),
@@ -87,11 +88,17 @@ def construire_schema_catalogue(parametres_connus: set[str]) -> pa.DataFrameSche
     }, strict=True)
 
 
-@lru_cache(maxsize=None)
-def _lire_catalogue_valide() -> pd.DataFrame:
-    connus = set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index) \
+def lister_parametres_connus() -> set[str]:
+    """Codes citables dans la colonne ``parametres`` du catalogue : modele.csv, priorites.csv, chaleur_site.csv,
+    colonnes de revetements.csv et paramètres par revêtement lus ailleurs (pe)."""
+    return set(lire_table_parametres().index) | set(lire_table_parametres(FICHIER_PRIORITES).index) \
         | set(lire_table_parametres(FICHIER_CHALEUR_SITE).index) | set(PARAMETRES_REVETEMENTS) \
         | set(PARAMETRES_PAR_REVETEMENT_FICHIERS)
+
+
+@lru_cache(maxsize=None)
+def _lire_catalogue_valide() -> pd.DataFrame:
+    connus = lister_parametres_connus()
     table = lire_csv_valide(FICHIER_CATALOGUE, construire_schema_catalogue(connus), couche="catalogue",
                             correction="Corrigez indicateurs/catalogue.csv.", dtype=str, keep_default_na=False)
     table["decimales"] = table["decimales"].astype(int)

@@ -24,9 +24,7 @@ def lire_catalogue_brut() -> pd.DataFrame:
 
 
 def schema_catalogue():
-    connus = set(par.lire_table_parametres().index) | set(par.lire_table_parametres(FICHIER_PRIORITES).index) \
-        | set(cat.PARAMETRES_REVETEMENTS) | set(cat.PARAMETRES_PAR_REVETEMENT_FICHIERS)
-    return cat.construire_schema_catalogue(connus)
+    return cat.construire_schema_catalogue(cat.lister_parametres_connus())
 
 
 @pytest.mark.parametrize("nom_fichier", list(nom.SCHEMAS_NOMENCLATURES))

@@ -204,7 +204,7 @@ def _verifier_sur_la_carte(page) -> None:
 def _valider_par_l_administrateur(page, url: str, magasin, nouvelle: dict) -> None:
     """Étape 3 : l'administrateur valide l'opération depuis la page Opérations ; le journal le nomme."""
     _se_connecter(page, url, "admin@bassin.fr", "Dominique Syndicat")
-    page.get_by_role("link", name="Opérations").click()
+    page.get_by_role("link", name="Opérations", exact=True).click()
     attendre_application(page, "Opérations")
     page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").fill("Saisie-Navigateur")
     page.get_by_label("Rechercher (nom, maître d'ouvrage, description)").press("Enter")
