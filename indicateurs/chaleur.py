@@ -56,6 +56,7 @@ VERSION_MODELE = "chaleur-2"  # 2 : double précision, GA arrondie avant le seui
 FACTEUR_COUPURE_NOYAU = 5  # noyau exponentiel coupé à 5 × distance (InVEST, convolve_2d_by_exponential)
 LIBELLE_ESTIMATION = "estimation, sans brassage de l'air"
 TAILLE_CACHE_MEMOIRE = 2
+LIGNES_PAR_PAQUET = 256  # FFT des lignes par paquets : le signal en flottants n'existe jamais en entier
 # GA (en cellules) arrondie au millionième avant le seuil de 2 ha : à l'intérieur du territoire GA est un
 # nombre entier de cellules que la FFT rend à ~1e-12 près ; l'arrondi rend la comparaison indépendante de ce
 # bruit (calcul complet et mise à jour incrémentale décident pareil) sans rien changer au modèle.
@@ -164,8 +165,9 @@ class ConvolueurFFT:
     ``pygeoprocessing.convolve_2d(ignore_nodata_and_edges=True, mask_nodata=True)``.
 
     FFT séparée en deux passes (lignes puis colonnes, et l'inverse) : pas de copie du signal bourré de zéros,
-    les lignes nulles du bourrage ne sont pas transformées, et seules les lignes gardées sont inversées. Le
-    bourrage est d'un seul côté : une FFT circulaire de longueur L ≥ n + k//2 rend exactement les n valeurs
+    les lignes nulles du bourrage ne sont pas transformées, seules les lignes gardées sont inversées, et les
+    lignes sont transformées par paquets (mémoire : un seul tableau spectral à la fois). Le
+    bourrage est d'un seul côté : une FFT circulaire de longueur L ≥ max(n + k//2, k) rend exactement les n valeurs
     « same » (le repliement ne touche que les k//2 premières valeurs de la convolution pleine, jetées).
     Les spectres des noyaux et les convolutions du masque des cellules valides sont gardés en mémoire :
     plusieurs scénarios sur la même grille ne les calculent qu'une fois.
@@ -185,37 +187,48 @@ class ConvolueurFFT:
         return self._masques
 
     def _forme_fft(self, noyau: np.ndarray) -> tuple[int, int]:
-        return tuple(sfft.next_fast_len(n + k // 2, real=True) for n, k in zip(self.forme, noyau.shape))
+        # L ≥ n + k//2 (pas de repliement sur les valeurs gardées) et L ≥ k (le noyau tient entier)
+        return tuple(sfft.next_fast_len(max(n + k // 2, k), real=True) for n, k in zip(self.forme, noyau.shape))
 
-    def _transformer(self, signal: np.ndarray, forme_fft: tuple[int, int]) -> np.ndarray:
-        """Spectre 2D (lignes réelles puis colonnes) de ``signal`` bourré de zéros à ``forme_fft``."""
-        lignes = sfft.rfft(signal, n=forme_fft[1], axis=1, workers=self.workers)
-        return sfft.fft(lignes, n=forme_fft[0], axis=0, workers=self.workers, overwrite_x=True)
+    def _transformer(self, signal: np.ndarray, forme_fft: tuple[int, int], dtype) -> np.ndarray:
+        """Spectre 2D de ``signal`` bourré de zéros à ``forme_fft`` : FFT réelle des lignes par paquets (le
+        signal converti en ``dtype`` n'existe que par paquet), écrite dans le tableau bourré, puis FFT des
+        colonnes sur place."""
+        complexe = np.result_type(dtype, np.complex64)
+        spectre = np.zeros((forme_fft[0], forme_fft[1] // 2 + 1), dtype=complexe)
+        for debut in range(0, signal.shape[0], LIGNES_PAR_PAQUET):
+            paquet = np.asarray(signal[debut:debut + LIGNES_PAR_PAQUET], dtype=dtype)
+            spectre[debut:debut + paquet.shape[0]] = sfft.rfft(paquet, n=forme_fft[1], axis=1, workers=self.workers)
+        return sfft.fft(spectre, axis=0, workers=self.workers, overwrite_x=True)
 
     def _spectre(self, cle: str, noyau: np.ndarray, dtype) -> tuple[np.ndarray, tuple[int, int]]:
         forme_fft = self._forme_fft(noyau)
         index = (cle, np.dtype(dtype).str)
         if index not in self._spectres:
-            self._spectres[index] = self._transformer(noyau.astype(dtype), forme_fft)
+            self._spectres[index] = self._transformer(noyau, forme_fft, dtype)
         return self._spectres[index], forme_fft
 
     def convoluer_brut(self, signal: np.ndarray, cle: str, noyau: np.ndarray, dtype=np.float32) -> np.ndarray:
         """Σ_j K(i − j)·signal_j (signal nul hors grille), même forme que la grille (tableau contigu)."""
         spectre, forme_fft = self._spectre(cle, noyau, dtype)
-        produit = self._transformer(np.asarray(signal, dtype=dtype), forme_fft)
+        produit = self._transformer(signal, forme_fft, dtype)
         produit *= spectre
         dy, dx = noyau.shape[0] // 2, noyau.shape[1] // 2
         colonnes = sfft.ifft(produit, axis=0, workers=self.workers, overwrite_x=True)[dy:dy + self.forme[0]]
         del produit
-        plein = sfft.irfft(colonnes, n=forme_fft[1], axis=1, workers=self.workers)
-        return np.ascontiguousarray(plein[:, dx:dx + self.forme[1]])
+        sortie = np.empty(self.forme, dtype=dtype)
+        for debut in range(0, self.forme[0], LIGNES_PAR_PAQUET):
+            paquet = sfft.irfft(colonnes[debut:debut + LIGNES_PAR_PAQUET], n=forme_fft[1], axis=1,
+                                workers=self.workers)
+            sortie[debut:debut + paquet.shape[0]] = paquet[:, dx:dx + self.forme[1]]
+        return sortie
 
     def convoluer(self, signal: np.ndarray, cle: str, noyau: np.ndarray, dtype=np.float32) -> np.ndarray:
         """Convolution normalisée : conv(signal·valide) / conv(valide) × ΣK, ``NaN`` hors cellules valides."""
         if cle not in self._masques:
             self._masques[cle] = self.convoluer_brut(self.valide, cle, noyau, dtype)
         masque = self._masques[cle]
-        propre = np.where(self.valide, signal, 0).astype(dtype, copy=False)
+        propre = np.where(self.valide, signal, 0)  # converti en ``dtype`` par paquets de lignes
         resultat = self.convoluer_brut(propre, cle, noyau, dtype)
         del propre
         if not self.garder_spectres:  # un seul scénario (mode InVEST) : spectre libéré dès qu'il a servi

@@ -138,6 +138,7 @@ def modeliser_chaleur_zones(proprietes: dict, et0: np.ndarray, valide: np.ndarra
     # grilles retirées du dictionnaire : libérées pendant le calcul, avant les convolutions (mémoire de pointe)
     resultat = modele.calculer(proprietes.pop("kc"), proprietes.pop("green_area"), proprietes.pop("shade"),
                                proprietes.pop("albedo"), et0, et0_max)
+    del modele  # convolutions des masques libérées avant les statistiques par zone
     numeros, cellules = indexer_zones_grille(zones, crs, transform, valide.shape)
     table_zones = attributs_zones(zones)
     table_zones["avg_cc"] = moyenner_zones(numeros, cellules, resultat.cc, len(zones))

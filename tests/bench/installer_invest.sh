@@ -31,7 +31,9 @@ CPLUS_INCLUDE_PATH=/usr/include/gdal C_INCLUDE_PATH=/usr/include/gdal \
 # natcap.invest et pygeoprocessing se compilent (Cython) : un Cython récent refuse le code de
 # pygeoprocessing (« Cannot assign type 'double' to 'int' ») ; on fixe donc Cython < 3.1 et on compile sans
 # isolation, avec les outils installés ici.
-"$VENV/bin/python" -m pip install -q "cython<3.1" setuptools_scm
+# babel : natcap.invest compile ses traductions (pybabel) à la construction.
+export PATH="$VENV/bin:$PATH"
+"$VENV/bin/python" -m pip install -q "cython<3.1" setuptools_scm babel
 "$VENV/bin/python" -m pip install -q --no-build-isolation pygeoprocessing
 "$VENV/bin/python" -m pip install -q --no-build-isolation "natcap.invest==$VERSION_INVEST"
 "$VENV/bin/python" -c "import natcap.invest, osgeo.gdal_array; print('InVEST', natcap.invest.__version__, 'prêt')"
