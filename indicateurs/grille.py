@@ -36,7 +36,7 @@ from indicateurs.parametres import lire_correspondance_revetements, lire_paramet
 
 INDICE_HORS_TERRITOIRE = 0
 PREFIXE_ARTIFICIALISE = "CS1.1"
-TOLERANCE_PART = 1e-4  # arrondi des convolutions FFT en simple précision (parts entre 0 et 1)
+TOLERANCE_PART = 1e-4  # marge sur la part (comptes exacts ; garde la décision de l'ancienne FFT en simple précision)
 SCENARIOS = {
     "sans_operations": (),
     "realisees": ("realisee",),

@@ -7,7 +7,8 @@
 #
 # Le banc trouve cet interpréteur par $DESIMPER_PYTHON_INVEST (défaut /tmp/venv_invest/bin/python).
 # Les liaisons Python de GDAL se compilent contre la bibliothèque du système (paquet Debian libgdal-dev) :
-# on demande donc gdal==$(gdal-config --version). Durée : 3 à 8 minutes (compilation de GDAL).
+# on demande donc gdal==$(gdal-config --version). Durée : 5 à 15 minutes (compilations de GDAL, pygeoprocessing
+# et natcap.invest).
 set -euo pipefail
 VENV="${DESIMPER_VENV_INVEST:-/tmp/venv_invest}"
 PYTHON="${PYTHON:-python3}"
@@ -34,6 +35,6 @@ CPLUS_INCLUDE_PATH=/usr/include/gdal C_INCLUDE_PATH=/usr/include/gdal \
 # babel : natcap.invest compile ses traductions (pybabel) à la construction.
 export PATH="$VENV/bin:$PATH"
 "$VENV/bin/python" -m pip install -q "cython<3.1" setuptools_scm babel
-"$VENV/bin/python" -m pip install -q --no-build-isolation pygeoprocessing
+"$VENV/bin/python" -m pip install -q --no-build-isolation "pygeoprocessing==2.4.11"
 "$VENV/bin/python" -m pip install -q --no-build-isolation "natcap.invest==$VERSION_INVEST"
 "$VENV/bin/python" -c "import natcap.invest, osgeo.gdal_array; print('InVEST', natcap.invest.__version__, 'prêt')"
