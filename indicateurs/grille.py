@@ -28,7 +28,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from affine import Affine
+import rasterio
 from rasterio import features
+from rasterio.enums import MergeAlg
+
+try:  # rastérisation GDAL de rasterio sans la validation Python forme par forme (API interne, rasterio ≥ 1.3)
+    from rasterio._features import _rasterize as _RASTERISER_GDAL
+except ImportError:  # pragma: no cover - autre version de rasterio : fonction publique
+    _RASTERISER_GDAL = None
 
 from donnees.erreurs import ErreurDonnees
 from donnees.geometrie import CRS_CALCUL, en_lambert93
@@ -185,21 +192,29 @@ def rasteriser_valeurs(geometries, valeurs, grille: Grille, fond: int = 0, dtype
         sortie = np.full(grille.forme, fond, dtype=dtype)
     garde = ~(shapely.is_missing(geometries) | shapely.is_empty(geometries)) if len(geometries) else []
     if len(geometries) and np.any(garde):
-        features.rasterize(decrire_polygones(geometries[garde], valeurs[garde]), out=sortie,
-                           transform=grille.transform, all_touched=tout_touche)
+        formes = decrire_polygones(geometries[garde], valeurs[garde])
+        if _RASTERISER_GDAL is not None and formes and isinstance(formes[0][0], dict):
+            # polygones GeoJSON bâtis ici, valides par construction : la validation Python de rasterio (une
+            # fonction par forme, ~20 % du temps sur 550 000 polygones) est sautée
+            with rasterio.Env():
+                _RASTERISER_GDAL(formes, sortie, grille.transform, tout_touche, MergeAlg.replace)
+            return sortie
+        features.rasterize(formes, out=sortie, transform=grille.transform, all_touched=tout_touche)
     return sortie
 
 
 def decrire_polygones(geometries: np.ndarray, valeurs: np.ndarray) -> list[tuple[dict, object]]:
     """Paires (polygone GeoJSON, valeur) pour ``rasterize`` : parties des multipolygones séparées, dans
     l'ordre (même résultat), coordonnées extraites en bloc par shapely (plus rapide que
-    ``__geo_interface__`` polygone par polygone)."""
+    ``__geo_interface__`` polygone par polygone), points en tuples (x, y) bâtis par ``zip`` (plus rapide que
+    ``tolist`` d'un tableau à deux colonnes)."""
     parties, origine = shapely.get_parts(geometries, return_index=True)
     if not np.isin(shapely.get_type_id(parties), [shapely.GeometryType.POLYGON.value]).all():
         return list(zip(geometries, valeurs.tolist()))
     anneaux, parent = shapely.get_rings(parties, return_index=True)
     fins = np.cumsum(shapely.get_num_coordinates(anneaux)).tolist()
-    points = shapely.get_coordinates(anneaux).tolist()
+    coordonnees = shapely.get_coordinates(anneaux)
+    points = list(zip(coordonnees[:, 0].tolist(), coordonnees[:, 1].tolist()))  # paires : 3× moins cher
     listes = [points[a:b] for a, b in zip([0] + fins[:-1], fins)]
     fins_parties = np.cumsum(np.bincount(parent, minlength=len(parties))).tolist()
     return [({"type": "Polygon", "coordinates": listes[a:b]}, v)
