@@ -7,7 +7,7 @@ Budgets (CONCEPTION §7, issue 12) :
 - au moins 6 fois plus rapide qu'InVEST 3.20.2 sur une grille de 3000 × 3000 cellules (scénario
   « réalisées » de la démonstration), mêmes fichiers, fichiers → fichiers, chaque passage dans un processus
   neuf, InVEST et Désimper en alternance (médiane des rapports de ≥ 3 paires) ; T_air à 1e-4 °C partout ;
-  mémoire de pointe (ru_maxrss) ≤ 1,5 fois celle d'InVEST. InVEST vient d'un environnement séparé
+  mémoire de pointe (VmHWM du processus) ≤ 1,5 fois celle d'InVEST. InVEST vient d'un environnement séparé
   (``$DESIMPER_PYTHON_INVEST``, défaut ``/tmp/venv_invest/bin/python``), construit par
   ``bash tests/bench/installer_invest.sh`` ; absent, la comparaison est ignorée (échec sous ``CI=true``) ;
 - eau par commune (3 scénarios) ≤ 1 s.
@@ -143,11 +143,15 @@ def _ecrire_entrees_invest(dossier: Path, grille, revetement: np.ndarray, parame
 
 
 # Chaque modèle tourne dans un processus neuf : durée de l'appel (imports exclus) et mémoire de pointe du
-# processus (ru_maxrss, Kio sous Linux), avant l'appel (imports) et à la fin.
+# processus (VmHWM de /proc/self/status, en Kio), avant l'appel (imports) et à la fin. Pas ru_maxrss : Linux
+# le garde à travers execve, le processus lancé hériterait du pic de pytest.
 MESURE = """
-import json, resource, sys, time
+import json, sys, time
 def pic_mio():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as etat:
+        for ligne in etat:
+            if ligne.startswith("VmHWM:"):
+                return int(ligne.split()[1]) / 1024
 """
 SCRIPT_INVEST = MESURE + """
 import logging
