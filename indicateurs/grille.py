@@ -437,7 +437,8 @@ def _cellules_par_centres(geometries: np.ndarray, fenetres: np.ndarray, grille: 
                           touchees: bool = False) -> list[np.ndarray]:
     """Cellules (indices à plat, ordre des lignes) dont le centre est dans chaque géométrie — ou, avec
     ``touchees``, dont l'intérieur rencontre la géométrie (comme ``all_touched`` de GDAL) : toutes les cellules
-    des fenêtres testées d'un coup (shapely, géométries préparées), par lots."""
+    des fenêtres testées d'un coup (shapely, géométries préparées), par lots. ``None`` pour une géométrie dont
+    un centre (ou une cellule touchée) est exactement sur son bord : GDAL en décide (:func:`_rasteriser_geometrie`)."""
     hauteurs = np.maximum(fenetres[:, 1] - fenetres[:, 0], 0)
     largeurs = np.maximum(fenetres[:, 3] - fenetres[:, 2], 0)
     tailles = hauteurs * largeurs
@@ -453,12 +454,16 @@ def _cellules_par_centres(geometries: np.ndarray, fenetres: np.ndarray, grille: 
         x, y = grille.x_min + colonne * r, grille.y_max - ligne * r  # coin haut-gauche
         if touchees:
             boites = shapely.box(x, y - r, x + r, y)
-            dedans = shapely.intersects(geometries[numero], boites) & ~shapely.touches(geometries[numero], boites)
+            bord = shapely.touches(geometries[numero], boites)
+            dedans = shapely.intersects(geometries[numero], boites) & ~bord
         else:
             dedans = shapely.contains_xy(geometries[numero], x + 0.5 * r, y - 0.5 * r)
+            bord = ~dedans & shapely.intersects_xy(geometries[numero], x + 0.5 * r, y - 0.5 * r)
         cellules = (ligne * grille.largeur + colonne)[dedans]
         bornes = np.searchsorted(numero[dedans], np.arange(debut, fin + 1))
-        resultats.extend(cellules[a:b] for a, b in zip(bornes[:-1], bornes[1:]))
+        douteuses = set(np.unique(numero[bord]).tolist())  # centre ou cellule sur le bord : règle de GDAL
+        resultats.extend(None if i in douteuses else cellules[a:b]
+                         for i, a, b in zip(range(debut, fin), bornes[:-1], bornes[1:]))
         debut = fin
     return resultats
 
@@ -473,7 +478,8 @@ def _rasteriser_nouvelles(geometries: np.ndarray, grille: Grille, tout_touche_si
     for i, cellules in zip(petites, _cellules_par_centres(geometries[petites], fenetres[petites], grille)):
         trouvees[i] = cellules
     if tout_touche_si_vide:
-        sans_centre = np.array([i for i in petites if not trouvees[i].size and tailles[i]], dtype=np.int64)
+        sans_centre = np.array([i for i in petites if trouvees[i] is not None and not trouvees[i].size
+                                and tailles[i]], dtype=np.int64)
         for i, cellules in zip(sans_centre, _cellules_par_centres(geometries[sans_centre], fenetres[sans_centre],
                                                                    grille, touchees=True)):
             trouvees[i] = cellules
