@@ -208,10 +208,10 @@ def _decouper_fenetre(occupation, revetement: np.ndarray, cote: int):
     return sous, revetement[l0:l0 + lignes, c0:c0 + colonnes]
 
 
-def _conditions() -> dict:
+def _conditions(protocole: str) -> dict:
     return {"coeurs": os.cpu_count(), "charge_1_5_15_min": [round(c, 2) for c in os.getloadavg()],
-            "alternance": "paires InVEST puis Désimper, puis Désimper puis InVEST, etc. ; processus neufs",
-            "note": "machine partagée (2 cœurs, autres travaux en cours) : rapports par paire et médianes"}
+            "protocole": protocole,
+            "note": "machine partagée (2 cœurs, autres travaux en cours) : médianes, charge relevée à la fin"}
 
 
 def _ecart_t_air(chemin_a: str, chemin_b: str) -> dict:
@@ -245,7 +245,8 @@ def test_plus_rapide_qu_invest(entrees, tmp_path):
         for nom in ordre:
             passages[nom].append(_lancer(*lanceurs[nom], args, tmp_path / f"{nom}_{paire}"))
     mesure = {"grille": f"{sous.hauteur} × {sous.largeur} cellules de {sous.resolution:g} m",
-              "cellules": cellules, "conditions": _conditions()}
+              "cellules": cellules, "conditions": _conditions(
+                  "paires alternées (InVEST puis Désimper, puis Désimper puis InVEST…), processus neufs")}
     for nom, liste in passages.items():
         pics = [p["pic_mio"] for p in liste]
         mesure[nom] = {"durees_s": [round(p["duree_s"], 2) for p in liste],
@@ -308,5 +309,6 @@ def mesurer_etapes(demo: Path, parametres, occupation, zones, sortie: Path, pass
 def test_chaleur_etapes(demo_complete, entrees, tmp_path):
     parametres, occupation, zones = entrees
     etapes = mesurer_etapes(demo_complete, parametres, occupation, zones, tmp_path)
-    _enregistrer("etapes_territoire_s", {**etapes, "conditions": _conditions()})
+    _enregistrer("etapes_territoire_s", {**etapes, "conditions": _conditions(
+        f"médiane de {PASSAGES} passages par étape, dans le processus du banc")})
     assert all(duree > 0 for duree in etapes.values())
