@@ -298,8 +298,14 @@ def calculer_masque_urbain(artificialise: np.ndarray, valide: np.ndarray, resolu
     (module docstring).
     """
     rayon_px = rayon_m / resolution_m
-    somme = sommer_dans_disque((artificialise & valide).view(np.uint8), rayon_px)
-    nombre = sommer_dans_disque(valide.view(np.uint8), rayon_px)
+    decalage = int(construire_noyau_disque(rayon_px).sum()).bit_length()  # bits d'un compte du disque
+    if artificialise.shape[1] << (2 * decalage) < 2 ** 31:  # les deux comptes en un seul passage (entiers)
+        paquet = sommer_dans_disque((artificialise & valide).astype(np.int32)
+                                    | (valide.astype(np.int32) << decalage), rayon_px)
+        somme, nombre = paquet & ((1 << decalage) - 1), paquet >> decalage
+    else:
+        somme = sommer_dans_disque((artificialise & valide).view(np.uint8), rayon_px)
+        nombre = sommer_dans_disque(valide.view(np.uint8), rayon_px)
     with np.errstate(invalid="ignore", divide="ignore"):
         part = np.where(nombre > 0, somme / np.maximum(nombre, 1), 0.0)
     # comptes exacts : la tolérance ne sert plus qu'à garder la décision de l'ancienne FFT en simple précision
