@@ -56,6 +56,7 @@ VERSION_MODELE = "chaleur-2"  # 2 : double précision, GA arrondie avant le seui
 FACTEUR_COUPURE_NOYAU = 5  # noyau exponentiel coupé à 5 × distance (InVEST, convolve_2d_by_exponential)
 LIBELLE_ESTIMATION = "estimation, sans brassage de l'air"
 TAILLE_CACHE_MEMOIRE = 2
+LIGNES_PAR_PAQUET = 256  # FFT des lignes par paquets : le signal en flottants n'existe jamais en entier
 # GA (en cellules) arrondie au millionième avant le seuil de 2 ha : à l'intérieur du territoire GA est un
 # nombre entier de cellules que la FFT rend à ~1e-12 près ; l'arrondi rend la comparaison indépendante de ce
 # bruit (calcul complet et mise à jour incrémentale décident pareil) sans rien changer au modèle.
@@ -163,14 +164,20 @@ class ConvolueurFFT:
     """Convolutions « same » centrées par FFT réelle sur une grille fixe, normalisées comme
     ``pygeoprocessing.convolve_2d(ignore_nodata_and_edges=True, mask_nodata=True)``.
 
+    FFT séparée en deux passes (lignes puis colonnes, et l'inverse) : pas de copie du signal bourré de zéros,
+    les lignes nulles du bourrage ne sont pas transformées, seules les lignes gardées sont inversées, et les
+    lignes sont transformées par paquets (mémoire : un seul tableau spectral à la fois). Le
+    bourrage est d'un seul côté : une FFT circulaire de longueur L ≥ max(n + k//2, k) rend exactement les n valeurs
+    « same » (le repliement ne touche que les k//2 premières valeurs de la convolution pleine, jetées).
     Les spectres des noyaux et les convolutions du masque des cellules valides sont gardés en mémoire :
     plusieurs scénarios sur la même grille ne les calculent qu'une fois.
     """
 
-    def __init__(self, valide: np.ndarray, workers: int = -1):
+    def __init__(self, valide: np.ndarray, workers: int = -1, garder_spectres: bool = True):
         self.valide = np.asarray(valide, dtype=bool)
         self.forme = self.valide.shape
         self.workers = workers
+        self.garder_spectres = garder_spectres
         self._spectres: dict = {}
         self._masques: dict = {}
 
@@ -180,36 +187,59 @@ class ConvolueurFFT:
         return self._masques
 
     def _forme_fft(self, noyau: np.ndarray) -> tuple[int, int]:
-        return tuple(sfft.next_fast_len(n + k - 1, real=True) for n, k in zip(self.forme, noyau.shape))
+        # L ≥ n + k//2 (pas de repliement sur les valeurs gardées) et L ≥ k (le noyau tient entier)
+        return tuple(sfft.next_fast_len(max(n + k // 2, k), real=True) for n, k in zip(self.forme, noyau.shape))
+
+    def _transformer(self, signal: np.ndarray, forme_fft: tuple[int, int], dtype) -> np.ndarray:
+        """Spectre 2D de ``signal`` bourré de zéros à ``forme_fft`` : FFT réelle des lignes par paquets (le
+        signal converti en ``dtype`` n'existe que par paquet), écrite dans le tableau bourré, puis FFT des
+        colonnes sur place."""
+        complexe = np.result_type(dtype, np.complex64)
+        spectre = np.zeros((forme_fft[0], forme_fft[1] // 2 + 1), dtype=complexe)
+        for debut in range(0, signal.shape[0], LIGNES_PAR_PAQUET):
+            paquet = np.asarray(signal[debut:debut + LIGNES_PAR_PAQUET], dtype=dtype)
+            spectre[debut:debut + paquet.shape[0]] = sfft.rfft(paquet, n=forme_fft[1], axis=1, workers=self.workers)
+        return sfft.fft(spectre, axis=0, workers=self.workers, overwrite_x=True)
 
     def _spectre(self, cle: str, noyau: np.ndarray, dtype) -> tuple[np.ndarray, tuple[int, int]]:
         forme_fft = self._forme_fft(noyau)
         index = (cle, np.dtype(dtype).str)
         if index not in self._spectres:
-            self._spectres[index] = sfft.rfft2(noyau.astype(dtype), s=forme_fft, workers=self.workers)
+            self._spectres[index] = self._transformer(noyau, forme_fft, dtype)
         return self._spectres[index], forme_fft
 
     def convoluer_brut(self, signal: np.ndarray, cle: str, noyau: np.ndarray, dtype=np.float32) -> np.ndarray:
-        """Σ_j K(i − j)·signal_j (signal nul hors grille), même forme que la grille."""
+        """Σ_j K(i − j)·signal_j (signal nul hors grille), même forme que la grille (tableau contigu)."""
         spectre, forme_fft = self._spectre(cle, noyau, dtype)
-        produit = sfft.rfft2(np.asarray(signal, dtype=dtype), s=forme_fft, workers=self.workers)
+        produit = self._transformer(signal, forme_fft, dtype)
         produit *= spectre
-        plein = sfft.irfft2(produit, s=forme_fft, workers=self.workers)
         dy, dx = noyau.shape[0] // 2, noyau.shape[1] // 2
-        return plein[dy:dy + self.forme[0], dx:dx + self.forme[1]]
+        colonnes = sfft.ifft(produit, axis=0, workers=self.workers, overwrite_x=True)[dy:dy + self.forme[0]]
+        del produit
+        sortie = np.empty(self.forme, dtype=dtype)
+        for debut in range(0, self.forme[0], LIGNES_PAR_PAQUET):
+            paquet = sfft.irfft(colonnes[debut:debut + LIGNES_PAR_PAQUET], n=forme_fft[1], axis=1,
+                                workers=self.workers)
+            sortie[debut:debut + paquet.shape[0]] = paquet[:, dx:dx + self.forme[1]]
+        return sortie
 
     def convoluer(self, signal: np.ndarray, cle: str, noyau: np.ndarray, dtype=np.float32) -> np.ndarray:
         """Convolution normalisée : conv(signal·valide) / conv(valide) × ΣK, ``NaN`` hors cellules valides."""
         if cle not in self._masques:
             self._masques[cle] = self.convoluer_brut(self.valide, cle, noyau, dtype)
         masque = self._masques[cle]
-        propre = np.where(self.valide, signal, 0).astype(dtype, copy=False)
+        propre = np.where(self.valide, signal, 0)  # converti en ``dtype`` par paquets de lignes
         resultat = self.convoluer_brut(propre, cle, noyau, dtype)
+        del propre
+        if not self.garder_spectres:  # un seul scénario (mode InVEST) : spectre libéré dès qu'il a servi
+            self._spectres.pop((cle, np.dtype(dtype).str), None)
         somme_noyau = noyau.sum(dtype=np.float64)
         garde = self.valide & (masque > 0)
-        sortie = np.full(self.forme, np.nan, dtype=dtype)
-        sortie[garde] = resultat[garde] / masque[garde] * somme_noyau
-        return sortie
+        with np.errstate(invalid="ignore", divide="ignore"):
+            resultat /= masque
+        resultat *= somme_noyau
+        resultat[~garde] = np.nan
+        return resultat
 
 
 @dataclass
@@ -229,12 +259,12 @@ class ModeleChaleur:
     pour plusieurs occupations du sol (scénarios)."""
 
     def __init__(self, valide: np.ndarray, resolution_m: float, parametres: ParametresChaleur,
-                 workers: int = -1, dtype=np.float32):
+                 workers: int = -1, dtype=np.float32, garder_spectres: bool = True):
         self.dtype = np.dtype(dtype)
         self.valide = np.asarray(valide, dtype=bool)
         self.resolution_m = float(resolution_m)
         self.parametres = parametres
-        self.convolueur = ConvolueurFFT(self.valide, workers)
+        self.convolueur = ConvolueurFFT(self.valide, workers, garder_spectres)
         d_cool_px = distance_en_cellules(parametres.d_cool_m, resolution_m)
         r_mix_px = distance_en_cellules(parametres.r_mix_m, resolution_m)
         self.noyau_parc = construire_noyau_exponentiel(d_cool_px, FACTEUR_COUPURE_NOYAU * d_cool_px)
@@ -252,15 +282,28 @@ class ModeleChaleur:
         v = self.valide
         eti = calculer_indice_evapotranspiration(np.asarray(kc, dtype=t), np.asarray(et0, dtype=t), et0_max)
         cc = calculer_capacite_refroidissement(np.asarray(ombre, t), np.asarray(albedo, t),
-                                               eti, p.poids_normalises()).astype(t)
+                                               eti, p.poids_normalises()).astype(t, copy=False)
+        del eti, kc, ombre, albedo  # libérés ici si l'appelant ne les garde pas (mode InVEST)
         cc[~v] = np.nan
-        vert = np.where(v, np.asarray(espace_vert, t), 0).astype(t)
+        vert = np.where(v, np.asarray(espace_vert, t), 0).astype(t, copy=False)
+        del espace_vert
+        return self._propager(cc, vert, garder_intermediaires)
+
+    def _propager(self, cc: np.ndarray, vert: np.ndarray, garder_intermediaires: bool) -> ResultatChaleur:
+        """GA, CC_parc, HM et T_air à partir de CC (``NaN`` hors territoire) et de la grille « cellule verte »
+        (0 hors territoire) ; ``vert`` est réutilisée en place."""
+        p, t = self.parametres, self.dtype
         surface_verte = self.convolueur.convoluer(vert, "disque", self.noyau_disque, np.float64)
-        cc_parc = self.convolueur.convoluer(vert * np.nan_to_num(cc), "parc", self.noyau_parc, t)
+        vert *= np.nan_to_num(cc)
+        cc_parc = self.convolueur.convoluer(vert, "parc", self.noyau_parc, t)
+        del vert
         hm = self.attenuer(cc, surface_verte, cc_parc)
+        if not garder_intermediaires:
+            surface_verte = cc_parc = None
         # T_air = T_ref + moyenne pondérée de (1 − HM)·UHI_max : linéaire, mieux conditionné en float32
-        anomalie = calculer_temperature_sans_brassage(hm, 0.0, p.uhi_max_c).astype(t)
-        t_air = (p.t_ref_c + self.convolueur.convoluer(anomalie, "brassage", self.noyau_brassage, t)).astype(t)
+        anomalie = calculer_temperature_sans_brassage(hm, 0.0, p.uhi_max_c).astype(t, copy=False)
+        t_air = self.convolueur.convoluer(anomalie, "brassage", self.noyau_brassage, t)
+        t_air += p.t_ref_c
         if not garder_intermediaires:
             return ResultatChaleur(cc, hm, t_air)
         return ResultatChaleur(cc, hm, t_air, surface_verte, cc_parc, (p.t_ref_c + anomalie).astype(t))
@@ -291,14 +334,27 @@ class ModeleChaleur:
 
     def calculer_revetements(self, revetement: np.ndarray, et0=None, et0_max: float | None = None,
                              garder_intermediaires: bool = False) -> ResultatChaleur:
-        """Même calcul à partir d'une grille d'indices de revêtement (table ``revetements.csv``)."""
+        """Même calcul à partir d'une grille d'indices de revêtement (table ``revetements.csv``).
+
+        ET0 uniforme (scalaire) : CC et « cellule verte » sont calculés une fois par revêtement (mêmes
+        opérations que :meth:`calculer`, donc mêmes valeurs), puis lus par indice : un seul reclassement."""
         proprietes = tabuler_proprietes_revetements(("kc", "espace_vert", "ombre", "albedo"))
         et0 = self.parametres.et0_mm_jour if et0 is None else et0
         et0_max = float(np.nanmax(np.where(self.valide, et0, np.nan))) if et0_max is None else et0_max
         tables = {cle: np.nan_to_num(valeurs).astype(np.float32) for cle, valeurs in proprietes.items()}
-        return self.calculer(tables["kc"][revetement], tables["espace_vert"][revetement],
-                             tables["ombre"][revetement], tables["albedo"][revetement], et0, et0_max,
-                             garder_intermediaires)
+        if np.ndim(et0):
+            return self.calculer(tables["kc"][revetement], tables["espace_vert"][revetement],
+                                 tables["ombre"][revetement], tables["albedo"][revetement], et0, et0_max,
+                                 garder_intermediaires)
+        t = self.dtype
+        eti = calculer_indice_evapotranspiration(tables["kc"].astype(t), np.asarray(et0, dtype=t), et0_max)
+        cc_table = calculer_capacite_refroidissement(tables["ombre"].astype(t), tables["albedo"].astype(t), eti,
+                                                     self.parametres.poids_normalises()).astype(t, copy=False)
+        cc = cc_table[revetement]
+        cc[~self.valide] = np.nan
+        vert = tables["espace_vert"].astype(t)[revetement]
+        vert[~self.valide] = 0
+        return self._propager(cc, vert, garder_intermediaires)
 
 
 # ------------------------------------------------------------------------------------ territoire

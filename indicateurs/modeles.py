@@ -42,20 +42,58 @@ class ModelesTerritoire:
 # ------------------------------------------------------------------------------------ mode InVEST
 
 
-def reclasser(valeurs: np.ndarray, valide: np.ndarray, table: pd.DataFrame, colonne: str,
-              nom_occupation: str, nom_table: str) -> np.ndarray:
-    """Valeur de ``colonne`` pour chaque lucode (``NaN`` hors données) ; lucode absent → ErreurDonnees."""
-    codes = valeurs[valide].astype(np.int64)
-    presents = np.unique(codes)
-    absents = sorted(set(presents.tolist()) - set(table.index.tolist()))
+def positionner_lucodes(valeurs: np.ndarray, valide: np.ndarray, table: pd.DataFrame, nom_occupation: str,
+                       nom_table: str) -> np.ndarray:
+    """Ligne de la table (triée par ``lucode``) de chaque cellule, ``len(table)`` hors données (une passe) ;
+    lucode absent → ErreurDonnees. Codes entiers d'étendue raisonnable : table de correspondance directe."""
+    lucodes = table.index.to_numpy(dtype=np.int64)
+    hors = len(lucodes)
+    if not hors:
+        raise ErreurDonnees(f"Table biophysique {nom_table} vide : ajoutez une ligne par lucode de "
+                            f"{nom_occupation}.", "biophysique", "lucode")
+    type_position = np.int16 if hors < np.iinfo(np.int16).max else np.int32
+    entiers = np.issubdtype(valeurs.dtype, np.integer) or bool(np.all(np.mod(valeurs[valide], 1) == 0))
+    bas = int(min(lucodes.min(), valeurs[valide].min())) if valide.any() else 0
+    haut = int(max(lucodes.max(), valeurs[valide].max())) if valide.any() else 0
+    if entiers and haut - bas < 2 ** 22:
+        correspondance = np.full(haut - bas + 2, -1, dtype=type_position)
+        correspondance[lucodes - bas] = np.arange(hors, dtype=type_position)
+        correspondance[-1] = hors
+        decale = (valeurs if entiers and np.issubdtype(valeurs.dtype, np.integer)
+                  else np.where(valide, valeurs, bas)).astype(np.int64)
+        decale -= bas
+        decale[~valide] = haut + 1 - bas
+        positions = correspondance[decale]
+        del decale
+    else:
+        positions = np.full(valeurs.shape, hors, dtype=type_position)
+        codes = valeurs[valide].astype(np.int64)
+        trouve = np.clip(np.searchsorted(lucodes, codes), 0, hors - 1)
+        positions[valide] = np.where(lucodes[trouve] == codes, trouve, -1)
+    absents = np.unique(valeurs[positions < 0]).astype(np.int64).tolist()
     if absents:
         raise ErreurDonnees(f"Occupation {nom_occupation} : lucode(s) {', '.join(map(str, absents[:10]))} "
                             f"absent(s) de la table biophysique {nom_table}. Ajoutez-y une ligne par "
                             "code.", "biophysique", "lucode")
-    sortie = np.full(valeurs.shape, np.nan, dtype=np.float32)
-    position = np.searchsorted(table.index.to_numpy(), codes)
-    sortie[valide] = table[colonne].to_numpy(dtype=np.float32)[position]
-    return sortie
+    return positions
+
+
+def reclasser_colonnes(valeurs: np.ndarray, valide: np.ndarray, table: pd.DataFrame, colonnes,
+                       nom_occupation: str, nom_table: str) -> dict[str, np.ndarray]:
+    """Grilles (``float32``, ``NaN`` hors données) de plusieurs colonnes de la table : l'occupation n'est
+    reclassée qu'une fois (:func:`positionner_lucodes`), puis chaque colonne est lue par indice."""
+    positions = positionner_lucodes(valeurs, valide, table, nom_occupation, nom_table)
+    sorties = {}
+    for colonne in colonnes:
+        valeurs_table = np.append(table[colonne].to_numpy(dtype=np.float32), np.float32(np.nan))
+        sorties[colonne] = valeurs_table[positions]
+    return sorties
+
+
+def reclasser(valeurs: np.ndarray, valide: np.ndarray, table: pd.DataFrame, colonne: str,
+              nom_occupation: str, nom_table: str) -> np.ndarray:
+    """Valeur de ``colonne`` pour chaque lucode (``NaN`` hors données) ; lucode absent → ErreurDonnees."""
+    return reclasser_colonnes(valeurs, valide, table, (colonne,), nom_occupation, nom_table)[colonne]
 
 
 def indexer_zones_grille(zones: gpd.GeoDataFrame, crs, transform: Affine, forme) -> tuple:
@@ -91,13 +129,16 @@ def modeliser_chaleur_zones(proprietes: dict, et0: np.ndarray, valide: np.ndarra
                             zones: gpd.GeoDataFrame, parametres: ParametresChaleur) -> tuple:
     """Modèle de rafraîchissement urbain sur une grille alignée, et moyennes par zone.
 
-    ``proprietes`` : grilles ``kc``, ``green_area``, ``shade``, ``albedo`` (reclassées) ; ``et0`` : ET0 (NaN
+    ``proprietes`` : grilles ``kc``, ``green_area``, ``shade``, ``albedo`` (reclassées ; retirées du
+    dictionnaire pendant le calcul, pour libérer la mémoire) ; ``et0`` : ET0 (NaN
     hors ``valide``). Renvoie ``(ResultatChaleur, table des zones avec avg_cc, avg_tmp_v, avg_tmp_an)``.
     """
     et0_max = float(np.round(np.nanmax(et0).astype(np.float64), 9))
-    modele = ModeleChaleur(valide, abs(transform.a), parametres)
-    resultat = modele.calculer(proprietes["kc"], proprietes["green_area"], proprietes["shade"],
-                               proprietes["albedo"], et0, et0_max)
+    modele = ModeleChaleur(valide, abs(transform.a), parametres, garder_spectres=False)
+    # grilles retirées du dictionnaire : libérées pendant le calcul, avant les convolutions (mémoire de pointe)
+    resultat = modele.calculer(proprietes.pop("kc"), proprietes.pop("green_area"), proprietes.pop("shade"),
+                               proprietes.pop("albedo"), et0, et0_max)
+    del modele  # convolutions des masques libérées avant les statistiques par zone
     numeros, cellules = indexer_zones_grille(zones, crs, transform, valide.shape)
     table_zones = attributs_zones(zones)
     table_zones["avg_cc"] = moyenner_zones(numeros, cellules, resultat.cc, len(zones))

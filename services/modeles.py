@@ -61,7 +61,7 @@ from indicateurs.modeles import (
     modeliser_eau_zones,
     occupation_depuis_tableaux,
     occupation_en_tableaux,
-    reclasser,
+    reclasser_colonnes,
     selectionner_zones_modeles,
 )
 from indicateurs.parametres import FICHIERS_PARAMETRES, lire_parametres, lire_table_parametres
@@ -140,8 +140,8 @@ def executer_chaleur_invest(occupation, biophysique, et0, zones, parametres, sor
     if not valide.any():
         raise ErreurDonnees(f"Aucune cellule valide commune à {lulc.chemin.name} et {et0_brut.chemin.name}.",
                             "occupation")
-    proprietes = {c: reclasser(lulc.valeurs, valide, table, c, lulc.chemin.name, Path(biophysique).name)
-                  for c in COLONNES_CHALEUR}
+    proprietes = reclasser_colonnes(lulc.valeurs, valide, table, COLONNES_CHALEUR, lulc.chemin.name,
+                                    Path(biophysique).name)
     resultat, table_zones = modeliser_chaleur_zones(proprietes, et0_valeurs, valide, lulc.transform, lulc.crs,
                                                     zones_lues, p)
     sortie = Path(sortie)
@@ -204,8 +204,9 @@ def executer_eau_invest(occupation, biophysique, groupe_sol, pluie, zones, sorti
     for prefixe in ("rc", "pe"):
         if f"{prefixe}_a" not in table.columns:
             continue
-        par_groupe = np.stack([reclasser(lulc.valeurs, lulc.valide, table, f"{prefixe}_{g}", lulc.chemin.name,
-                                         Path(biophysique).name) for g in GROUPES_SOL])
+        par_groupe = np.stack(list(reclasser_colonnes(lulc.valeurs, lulc.valide, table,
+                                                      [f"{prefixe}_{g}" for g in GROUPES_SOL], lulc.chemin.name,
+                                                      Path(biophysique).name).values()))
         ratios[prefixe] = choisir_selon_groupe_sol(par_groupe, groupes, lulc.valide)
     resultat, table_zones = modeliser_eau_zones(ratios, valeurs_pluie, lulc.valide, lulc.transform, lulc.crs,
                                                 zones_lues)

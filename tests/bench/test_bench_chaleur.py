@@ -1,15 +1,18 @@
 """Mesures (make bench) des modèles sur grille à la taille « complète » de la démonstration.
 
-Budgets (CONCEPTION §7, consigne du modèle de chaleur) :
+Budgets (CONCEPTION §7, issue 12) :
 - chaleur sur tout le bassin à 10 m, 3 scénarios, ≤ 30 s — chronométré de bout en bout à froid :
   lecture des couches, rastérisation de l'occupation, masque urbain, zones gravées, 3 scénarios, tables par
-  commune et par opération (les caches mémoire et disque sont contournés) ;
-- au moins 5 fois plus rapide qu'InVEST sur la même grille : InVEST 3.20.2 est lancé s'il est installé dans
-  un environnement séparé (``$DESIMPER_PYTHON_INVEST``, défaut ``/tmp/venv_invest/bin/python``), sur la
-  grille du scénario « réalisées » ; sinon on compare au chiffre de référence (43,6 s pour 3000 × 3000
-  cellules) notre temps sur une fenêtre de 3000 × 3000 ;
+  commune et par opération (les caches mémoire et disque sont contournés) ; temps par étape ;
+- au moins 6 fois plus rapide qu'InVEST 3.20.2 sur une grille de 3000 × 3000 cellules (scénario
+  « réalisées » de la démonstration), mêmes fichiers, fichiers → fichiers, chaque passage dans un processus
+  neuf, InVEST et Désimper en alternance (médiane des rapports de ≥ 3 paires) ; T_air à 1e-4 °C partout ;
+  mémoire de pointe (VmHWM du processus) ≤ 1,5 fois celle d'InVEST. InVEST vient d'un environnement séparé
+  (``$DESIMPER_PYTHON_INVEST``, défaut ``/tmp/venv_invest/bin/python``), construit par
+  ``bash tests/bench/installer_invest.sh`` ; absent, la comparaison est ignorée (échec sous ``CI=true``) ;
 - eau par commune (3 scénarios) ≤ 1 s.
-Médianes de plusieurs passages ; chiffres écrits dans tests/sorties/bench_chaleur.json.
+Médianes de plusieurs passages ; chiffres et conditions (charge de la machine) écrits dans
+tests/sorties/bench_chaleur.json.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -33,11 +37,11 @@ from donnees.config import url_base
 from donnees.magasin import Magasin
 from indicateurs import chaleur as ch
 from indicateurs.eau_grille import calculer_eau_territoire
+from indicateurs.grille import Grille
 from indicateurs.parametres import lire_parametres, lire_parametres_revetements
-from outils import enregistrer_mesure
+from outils import RACINE, enregistrer_mesure, manquer
 
 PYTHON_INVEST = Path(os.environ.get("DESIMPER_PYTHON_INVEST", "/tmp/venv_invest/bin/python"))
-INVEST_REFERENCE_S, INVEST_REFERENCE_CELLULES = 43.6, 3000 * 3000
 PASSAGES = 3
 
 
@@ -107,9 +111,9 @@ def test_eau_toutes_communes(entrees):
     assert mediane <= 1
 
 
-def _ecrire_entrees_invest(dossier: Path, occupation, revetement: np.ndarray, parametres) -> dict:
-    """Grille du scénario en GeoTIFF (lucode = indice de revêtement), ET0 uniforme, table, zone d'étude."""
-    grille = occupation.grille
+def _ecrire_entrees_invest(dossier: Path, grille, revetement: np.ndarray, parametres) -> dict:
+    """Grille du scénario en GeoTIFF (lucode = indice de revêtement), ET0 uniforme, table, zone d'étude ;
+    paramètres aussi au format JSON de Désimper (``parametres.json``). Renvoie les arguments d'InVEST."""
     profil = {"driver": "GTiff", "height": grille.hauteur, "width": grille.largeur, "count": 1,
               "crs": grille.crs, "transform": grille.transform, "tiled": True, "blockxsize": 256,
               "blockysize": 256, "compress": "deflate"}
@@ -123,7 +127,7 @@ def _ecrire_entrees_invest(dossier: Path, occupation, revetement: np.ndarray, pa
                   "albedo": table["albedo"].to_numpy()}).to_csv(dossier / "biophysique.csv", index=False)
     gpd.GeoDataFrame({"zone": ["bassin"]}, geometry=[box(*grille.emprise)], crs=grille.crs).to_file(
         dossier / "zone.geojson")
-    return {"workspace_dir": str(dossier / "invest"), "results_suffix": "",
+    args = {"workspace_dir": "", "results_suffix": "",
             "lulc_raster_path": str(dossier / "lulc.tif"), "ref_eto_raster_path": str(dossier / "et0.tif"),
             "aoi_vector_path": str(dossier / "zone.geojson"),
             "biophysical_table_path": str(dossier / "biophysique.csv"),
@@ -132,70 +136,179 @@ def _ecrire_entrees_invest(dossier: Path, occupation, revetement: np.ndarray, pa
             "cc_method": "factors", "do_energy_valuation": False, "do_productivity_valuation": False,
             "cc_weight_shade": parametres["poids_ombre"], "cc_weight_albedo": parametres["poids_albedo"],
             "cc_weight_eti": parametres["poids_eti"], "n_workers": -1}
+    (dossier / "parametres.json").write_text(json.dumps({cle: args[cle] for cle in (
+        "t_ref", "uhi_max", "t_air_average_radius", "green_area_cooling_distance", "cc_weight_shade",
+        "cc_weight_albedo", "cc_weight_eti")}))
+    return args
 
 
-SCRIPT_INVEST = """
-import json, sys, time, logging
+# Chaque modèle tourne dans un processus neuf : durée de l'appel (imports exclus) et mémoire de pointe du
+# processus (VmHWM de /proc/self/status, en Kio), avant l'appel (imports) et à la fin. Pas ru_maxrss : Linux
+# le garde à travers execve, le processus lancé hériterait du pic de pytest.
+MESURE = """
+import json, sys, time
+def pic_mio():
+    with open("/proc/self/status") as etat:
+        for ligne in etat:
+            if ligne.startswith("VmHWM:"):
+                return int(ligne.split()[1]) / 1024
+"""
+SCRIPT_INVEST = MESURE + """
+import logging
 logging.basicConfig(level=logging.WARNING)
 from natcap.invest.urban_cooling_model import urban_cooling_model as ucm
+args = json.loads(sys.argv[1])
+avant = pic_mio()
 debut = time.perf_counter()
-ucm.execute(json.loads(sys.argv[1]))
-print(json.dumps({"duree_s": time.perf_counter() - debut}))
+ucm.execute(args)
+print(json.dumps({"duree_s": time.perf_counter() - debut, "pic_imports_mio": avant, "pic_mio": pic_mio(),
+                  "t_air": args["workspace_dir"] + "/T_air.tif"}))
 """
+SCRIPT_DESIMPER = MESURE + """
+from pathlib import Path
+from services.modeles import executer_chaleur_invest
+args = json.loads(sys.argv[1])
+d = Path(args["lulc_raster_path"]).parent
+avant = pic_mio()
+debut = time.perf_counter()
+executer_chaleur_invest(d / "lulc.tif", d / "biophysique.csv", d / "et0.tif", d / "zone.geojson",
+                        d / "parametres.json", args["workspace_dir"])
+print(json.dumps({"duree_s": time.perf_counter() - debut, "pic_imports_mio": avant, "pic_mio": pic_mio(),
+                  "t_air": args["workspace_dir"] + "/T_air.tif"}))
+"""
+COTE_INVEST = 3000  # grille comparée : 3000 × 3000 cellules (issue 12)
+PAIRES_INVEST = 3
 
 
-def _invest_disponible() -> bool:
+def _invest_disponible() -> str | None:
+    """Version de natcap.invest dans ``$DESIMPER_PYTHON_INVEST``, ou ``None``."""
     if not PYTHON_INVEST.exists():
-        return False
+        return None
     essai = subprocess.run([str(PYTHON_INVEST), "-c", "import natcap.invest; print(natcap.invest.__version__)"],
                            capture_output=True, text=True)
-    return essai.returncode == 0
+    return essai.stdout.strip() if essai.returncode == 0 else None
+
+
+def _lancer(python: str, script: str, args: dict, dossier: Path) -> dict:
+    """Un passage dans un processus neuf ; renvoie durée, mémoire de pointe et chemin de T_air."""
+    args = {**args, "workspace_dir": str(dossier)}
+    environnement = dict(os.environ, PYTHONPATH=str(RACINE))
+    execution = subprocess.run([python, "-c", script, json.dumps(args)], capture_output=True, text=True,
+                               timeout=1800, env=environnement, cwd=RACINE)
+    assert execution.returncode == 0, execution.stderr[-3000:]
+    return json.loads(execution.stdout.strip().splitlines()[-1])
+
+
+def _decouper_fenetre(occupation, revetement: np.ndarray, cote: int):
+    """Fenêtre ``cote × cote`` au centre de la grille (ou la grille entière si elle est plus petite)."""
+    g = occupation.grille
+    lignes, colonnes = min(cote, g.hauteur), min(cote, g.largeur)
+    l0, c0 = (g.hauteur - lignes) // 2, (g.largeur - colonnes) // 2
+    sous = Grille(g.x_min + c0 * g.resolution, g.y_max - l0 * g.resolution, g.resolution, colonnes, lignes, g.crs)
+    return sous, revetement[l0:l0 + lignes, c0:c0 + colonnes]
+
+
+def _conditions(protocole: str) -> dict:
+    return {"coeurs": os.cpu_count(), "charge_1_5_15_min": [round(c, 2) for c in os.getloadavg()],
+            "protocole": protocole,
+            "note": "machine partagée (2 cœurs, autres travaux en cours) : médianes, charge relevée à la fin"}
+
+
+def _ecart_t_air(chemin_a: str, chemin_b: str) -> dict:
+    with rasterio.open(chemin_a) as a, rasterio.open(chemin_b) as b:
+        ga, gb = a.read(1, masked=True), b.read(1, masked=True)
+    garde = ~np.ma.getmaskarray(ga) & ~np.ma.getmaskarray(gb)
+    ecart = np.abs(ga.data[garde].astype(np.float64) - gb.data[garde])
+    return {"cellules_comparees": int(garde.sum()), "ecart_max_c": float(ecart.max()),
+            "masques_identiques": bool(np.array_equal(np.ma.getmaskarray(ga), np.ma.getmaskarray(gb)))}
 
 
 def test_plus_rapide_qu_invest(entrees, tmp_path):
+    """Même grille 3000 × 3000 (scénario « réalisées »), mêmes fichiers : InVEST 3.20.2 (environnement séparé,
+    tests/bench/installer_invest.sh) et Désimper (mode InVEST, fichiers → fichiers) en alternance.
+    Exigé : ≥ 6 fois plus rapide (médiane des rapports par paire), T_air à 1e-4 °C partout, mémoire de pointe
+    ≤ 1,5 fois celle d'InVEST."""
     parametres, occupation, zones = entrees
-    p = ch.ParametresChaleur.depuis_parametres(parametres)
     from indicateurs.grille import construire_scenarios
 
     revetement = construire_scenarios(occupation, zones, ("realisees",))["realisees"]
-
-    def un_scenario(valide, grille_rev):
-        modele = ch.ModeleChaleur(valide, occupation.grille.resolution, p)
-        return modele.calculer_revetements(grille_rev, p.et0_mm_jour, p.et0_mm_jour,
-                                           garder_intermediaires=True)
-
-    if _invest_disponible():
-        version = subprocess.run([str(PYTHON_INVEST), "-c", "import natcap.invest; print(natcap.invest.__version__)"],
-                                 capture_output=True, text=True).stdout.strip()
-        args = _ecrire_entrees_invest(tmp_path, occupation, revetement, parametres)
-        execution = subprocess.run([str(PYTHON_INVEST), "-c", SCRIPT_INVEST, json.dumps(args)],
-                                   capture_output=True, text=True, timeout=1800)
-        assert execution.returncode == 0, execution.stderr[-2000:]
-        duree_invest = json.loads(execution.stdout.strip().splitlines()[-1])["duree_s"]
-        mediane, durees, resultat = _mediane(lambda: un_scenario(occupation.valide, revetement))
-        ecarts = {}
-        for nom, grille in (("T_air", resultat.t_air), ("hm", resultat.hm), ("cc", resultat.cc)):
-            with rasterio.open(Path(args["workspace_dir"]) / f"{nom}.tif") as source:
-                ref = source.read(1).astype(np.float64)
-            garde = occupation.valide
-            ecart = np.abs(grille[garde].astype(np.float64) - ref[garde])
-            ecarts[nom] = {"ecart_max": float(ecart.max()), "part_a_0_01": float(np.mean(ecart <= 0.01))}
-        mesure = {"mode": f"natcap.invest {version} lancé sur la même grille (scénario réalisées)",
-                  "cellules": int(occupation.grille.hauteur * occupation.grille.largeur),
-                  "invest_s": round(duree_invest, 2), "desimper_1_scenario_mediane_s": round(mediane, 2),
-                  "desimper_durees_s": durees, "acceleration": round(duree_invest / mediane, 1),
-                  "ecarts_avec_invest": ecarts}
-        assert ecarts["T_air"]["ecart_max"] <= 0.05
-    else:
-        lignes = min(3000, occupation.grille.hauteur)
-        colonnes = min(3000, occupation.grille.largeur)
-        fenetre = (slice(0, lignes), slice(0, colonnes))
-        mediane, durees, _ = _mediane(lambda: un_scenario(occupation.valide[fenetre], revetement[fenetre]))
-        duree_invest = INVEST_REFERENCE_S * lignes * colonnes / INVEST_REFERENCE_CELLULES
-        mesure = {"mode": "InVEST non installé : chiffre de référence (43,6 s pour 3000 × 3000 cellules) "
-                          "comparé à notre temps sur une fenêtre de cette taille",
-                  "cellules": lignes * colonnes, "invest_s": round(duree_invest, 2),
-                  "desimper_1_scenario_mediane_s": round(mediane, 2), "desimper_durees_s": durees,
-                  "acceleration": round(duree_invest / mediane, 1)}
+    sous, fenetre = _decouper_fenetre(occupation, revetement, COTE_INVEST)
+    args = _ecrire_entrees_invest(tmp_path, sous, fenetre, parametres)
+    cellules = sous.hauteur * sous.largeur
+    version = _invest_disponible()
+    lanceurs = {"desimper": (sys.executable, SCRIPT_DESIMPER)}
+    if version:
+        lanceurs["invest"] = (str(PYTHON_INVEST), SCRIPT_INVEST)
+    passages = {nom: [] for nom in lanceurs}
+    for paire in range(PAIRES_INVEST):
+        ordre = list(lanceurs) if paire % 2 else list(reversed(lanceurs))
+        for nom in ordre:
+            passages[nom].append(_lancer(*lanceurs[nom], args, tmp_path / f"{nom}_{paire}"))
+    mesure = {"grille": f"{sous.hauteur} × {sous.largeur} cellules de {sous.resolution:g} m",
+              "cellules": cellules, "conditions": _conditions(
+                  "paires alternées (InVEST puis Désimper, puis Désimper puis InVEST…), processus neufs")}
+    for nom, liste in passages.items():
+        pics = [p["pic_mio"] for p in liste]
+        mesure[nom] = {"durees_s": [round(p["duree_s"], 2) for p in liste],
+                       "mediane_s": round(statistics.median(p["duree_s"] for p in liste), 2),
+                       "pic_memoire_mio": [round(p, 1) for p in pics],
+                       "pic_apres_imports_mio": round(statistics.median(p["pic_imports_mio"] for p in liste), 1),
+                       "octets_par_cellule_hors_imports": round(statistics.median(
+                           (p["pic_mio"] - p["pic_imports_mio"]) * 2 ** 20 / cellules for p in liste), 1)}
+    if not version:
+        _enregistrer("comparaison_invest", {**mesure, "invest": "non installé (tests/bench/installer_invest.sh)"})
+        manquer(f"InVEST absent de {PYTHON_INVEST} : lancez bash tests/bench/installer_invest.sh")
+    rapports = [i["duree_s"] / d["duree_s"] for i, d in zip(passages["invest"], passages["desimper"])]
+    pic = {nom: statistics.median(p["pic_mio"] for p in liste) for nom, liste in passages.items()}
+    ecart = _ecart_t_air(passages["invest"][-1]["t_air"], passages["desimper"][-1]["t_air"])
+    mesure.update({"mode": f"natcap.invest {version} et Désimper (executer_chaleur_invest), mêmes fichiers",
+                   "rapports_par_paire": [round(r, 2) for r in rapports],
+                   "acceleration_mediane": round(statistics.median(rapports), 2),
+                   "memoire_desimper_sur_invest": round(pic["desimper"] / pic["invest"], 2),
+                   "ecart_t_air": ecart})
     _enregistrer("comparaison_invest", mesure)
-    assert duree_invest / mediane >= 5
+    assert ecart["ecart_max_c"] <= 1e-4 and ecart["masques_identiques"]
+    assert statistics.median(rapports) >= 6
+    assert pic["desimper"] <= 1.5 * pic["invest"]
+
+
+def mesurer_etapes(demo: Path, parametres, occupation, zones, sortie: Path, passages: int = PASSAGES) -> dict:
+    """Médiane (s) de chaque étape du modèle du territoire, à froid : rastérisation de l'occupation et des
+    communes, masque urbain, cellules des opérations (emprise + anneau, cache vidé) et tables par opération,
+    3 scénarios du modèle, écriture des 3 grilles T_air."""
+    from donnees.rasters import NODATA_T_AIR, ecrire_raster
+    from donnees.referentiel import lire_couche
+    from indicateurs import grille as gr
+
+    couche = lire_couche("occupation", demo, colonnes=["code_cs", "code_us", "geometry"])
+    communes = lire_couche("communes", demo, colonnes=["code_insee", "geometry"])
+    g, p = occupation.grille, ch.ParametresChaleur.depuis_parametres(parametres)
+    resultat = ch.calculer_chaleur_territoire(occupation, zones, p, "etapes", utiliser_cache=False)
+
+    def operations():
+        gr._CELLULES_GEOMETRIES.clear()
+        paires = ch.indexer_cellules_operations(zones, g, p)
+        return ch.tabuler_chaleur_operations(resultat.t_air, zones, paires)
+
+    etapes = {
+        "rasterisation_occupation": lambda: gr.rasteriser_occupation(couche, g),
+        "rasterisation_communes": lambda: gr.rasteriser_communes(communes, g),
+        "masque_urbain": lambda: gr.calculer_masque_urbain(
+            occupation.artificialise, occupation.valide, g.resolution, parametres["rayon_tissu_urbain_m"],
+            parametres["part_artificialisee_tissu_urbain"]),
+        "statistiques_operations_a_froid": operations,
+        "modele_3_scenarios": lambda: ch.calculer_chaleur_territoire(occupation, zones, p, "etapes",
+                                                                     utiliser_cache=False),
+        "ecriture_t_air_3_scenarios": lambda: [ecrire_raster(sortie / f"T_air_{nom}.tif", grille, g.transform,
+                                                             g.crs, NODATA_T_AIR)
+                                               for nom, grille in resultat.t_air.items()],
+    }
+    return {nom: round(_mediane(fonction, passages)[0], 2) for nom, fonction in etapes.items()}
+
+
+def test_chaleur_etapes(demo_complete, entrees, tmp_path):
+    parametres, occupation, zones = entrees
+    etapes = mesurer_etapes(demo_complete, parametres, occupation, zones, tmp_path)
+    _enregistrer("etapes_territoire_s", {**etapes, "conditions": _conditions(
+        f"médiane de {PASSAGES} passages par étape, dans le processus du banc")})
+    assert all(duree > 0 for duree in etapes.values())
