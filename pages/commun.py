@@ -852,6 +852,15 @@ def nommer_communes(codes) -> str:
     return ", ".join(nommer_commune(c) for c in sorted(codes, key=lambda c: noms.get(str(c), str(c)))) or "—"
 
 
+def lire_identifiant_url(nom: str = "id") -> int | None:
+    """Identifiant entier lu dans l'URL (``?id=12``) ; ``None`` s'il manque ou n'est pas un entier écrit en
+    chiffres ASCII (au plus 12) : « ² », « ١٢ » ou 20 000 chiffres ne font pas planter la page."""
+    valeur = st.query_params.get(nom)
+    if valeur and valeur.isascii() and valeur.isdigit() and len(valeur) <= 12:
+        return int(valeur)
+    return None
+
+
 def choisir_commune(cle: str = "commune_choisie") -> str:
     """Sélecteur de commune partagé (gardé dans l'URL ``?code=`` et dans l'état de session) ; à la première
     ouverture, la commune de l'utilisateur (référent : la première de ses communes par ordre alphabétique)."""

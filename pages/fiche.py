@@ -31,9 +31,9 @@ if operations.empty:
 communes = commun.noms_communes()
 noms = dict(zip(operations["id"].astype(int), operations["nom"].astype(str) + " — "
                 + operations["code_insee"].map(lambda c: communes.get(str(c), str(c)))))
-demande = st.query_params.get("id")
+demande = commun.lire_identifiant_url("id")
 identifiants = sorted(noms)
-index = identifiants.index(int(demande)) if demande and demande.isdigit() and int(demande) in noms else 0
+index = identifiants.index(demande) if demande in noms else 0
 ident = st.selectbox("Opération", identifiants, index=index, format_func=lambda i: f"n° {i} · {noms[i]}")
 if st.query_params.get("id") != str(ident):
     st.query_params["id"] = str(ident)

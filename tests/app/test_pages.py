@@ -134,6 +134,18 @@ def test_fiche_operation(monkeypatch, dossier_demo):
     assert any("estimation" in m.value for m in appli.markdown)
 
 
+@pytest.mark.parametrize("identifiant", ["²", "١٢", "9" * 20_000, "-3", "3.0"])
+def test_fiche_identifiant_hostile_dans_l_url(monkeypatch, dossier_demo, identifiant):
+    """Issue 13 : un identifiant d'URL qui n'est pas un entier ASCII ouvre la première opération, sans trace."""
+    appli = lancer_app(monkeypatch, dossier_demo)
+    appli.switch_page("pages/fiche.py")
+    appli.query_params["id"] = identifiant
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert appli.selectbox[0].index == 0  # première opération de la liste
+    assert appli.query_params["id"] == str(appli.selectbox[0].value)  # URL réécrite avec un vrai identifiant
+
+
 def test_connexion_droits_de_lecture(monkeypatch, dossier_demo_copie):
     from donnees.comptes import creer_compte
     from donnees.config import url_base
