@@ -123,12 +123,18 @@ def test_carte_chaque_couche(monkeypatch, dossier_demo, couche):
     assert [t.value for t in appli.title] == ["Carte"]
 
 
-def test_fiche_operation(monkeypatch, dossier_demo):
-    appli = lancer_app(monkeypatch, dossier_demo)
+def _ouvrir_fiche(monkeypatch, dossier, identifiant: str):
+    """Page Fiche ouverte avec ``?id=identifiant`` dans l'URL, exécutée sans exception."""
+    appli = lancer_app(monkeypatch, dossier)
     appli.switch_page("pages/fiche.py")
-    appli.query_params["id"] = "3"
+    appli.query_params["id"] = identifiant
     appli.run()
     assert not appli.exception, appli.exception
+    return appli
+
+
+def test_fiche_operation(monkeypatch, dossier_demo):
+    appli = _ouvrir_fiche(monkeypatch, dossier_demo, "3")
     assert appli.selectbox[0].value == 3
     assert len(appli.metric) == 6
     assert any("estimation" in m.value for m in appli.markdown)
@@ -137,11 +143,7 @@ def test_fiche_operation(monkeypatch, dossier_demo):
 @pytest.mark.parametrize("identifiant", ["²", "١٢", "9" * 20_000, "-3", "3.0"])
 def test_fiche_identifiant_hostile_dans_l_url(monkeypatch, dossier_demo, identifiant):
     """Issue 13 : un identifiant d'URL qui n'est pas un entier ASCII ouvre la première opération, sans trace."""
-    appli = lancer_app(monkeypatch, dossier_demo)
-    appli.switch_page("pages/fiche.py")
-    appli.query_params["id"] = identifiant
-    appli.run()
-    assert not appli.exception, appli.exception
+    appli = _ouvrir_fiche(monkeypatch, dossier_demo, identifiant)
     assert appli.selectbox[0].index == 0  # première opération de la liste
     assert appli.query_params["id"] == str(appli.selectbox[0].value)  # URL réécrite avec un vrai identifiant
 
