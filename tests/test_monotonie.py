@@ -8,6 +8,8 @@ T_air ne monte jamais (modèle sur grille et estimation par site) et la rétenti
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -214,6 +216,9 @@ def test_moins_de_dix_choix_du_projet_au_total_et_aucune_source_circulaire():
     assert {f.rsplit("/", 1)[-1] for f in comptes.index} == set(tables)
     assert int(comptes["choix du projet"].sum()) == len(choix)
     assert int(comptes.to_numpy().sum()) == sum(len(t) for t in tables.values())
+    # le décompte de docs/parametres.md suit les fichiers
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "parametres.md").read_text(encoding="utf-8")
+    assert f"| **Total** | **{int(comptes['publiée'].sum())}** | **{len(choix)}** |" in doc
 
 
 def test_fiche_signale_les_compromis_et_pas_les_gains():
