@@ -204,7 +204,8 @@ def compter_statuts() -> pd.DataFrame:
     tables = {"donnees/nomenclatures/revetements.csv": lire_parametres_revetements(),
               "indicateurs/parametres/modele.csv": lire_table_parametres(),
               "indicateurs/parametres/percolation.csv": lire_statuts_percolation(),
-              "indicateurs/parametres/priorites.csv": lire_table_parametres(FICHIER_PRIORITES)}
+              "indicateurs/parametres/priorites.csv": lire_table_parametres(FICHIER_PRIORITES),
+              "indicateurs/parametres/chaleur_site.csv": lire_table_parametres(FICHIER_CHALEUR_SITE)}
     lignes = [{"fichier": nom, **{statut: int(table["statut"].eq(statut).sum()) for statut in STATUTS_SOURCE}}
               for nom, table in tables.items()]
     return pd.DataFrame(lignes)

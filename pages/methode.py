@@ -13,6 +13,7 @@ from vues.methode import (
     tableau_modele,
     tableau_parametres,
     tableau_percolation,
+    tableau_chaleur_site,
     tableau_priorites,
     tableau_revetements,
     tableau_statuts,
@@ -75,6 +76,9 @@ with onglets[-2]:
     st.subheader("Score de priorité")
     st.caption("Fichier `indicateurs/parametres/priorites.csv` : pondérations à débattre en comité de pilotage.")
     afficher_table_sourcee(tableau_priorites(), "Paramètre")
+    st.subheader("Estimation de chaleur par site")
+    st.caption("Fichier `indicateurs/parametres/chaleur_site.csv` : facteur calibré sur le modèle sur grille.")
+    afficher_table_sourcee(tableau_chaleur_site(), "Paramètre")
     st.subheader("Correspondance OCS GE → revêtements")
     st.caption("Fichier `donnees/nomenclatures/ocsge_revetements.csv`.")
     st.dataframe(tableau_correspondance_ocsge(), hide_index=True, width="stretch")

@@ -8,6 +8,8 @@ T_air ne monte jamais (modèle sur grille et estimation par site) et la rétenti
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -186,19 +188,37 @@ def test_retention_ne_baisse_pas(avant, apres):
 
 # ------------------------------------------------------------------------------------ sources
 
-def test_moins_de_dix_choix_par_fichier_de_modele_et_aucune_source_circulaire():
-    """Chaque ligne a un statut ; les choix du projet portent un raisonnement ; aucune ligne ne cite le cas de
-    référence synthétique (circulaire)."""
-    tables = [REVETEMENTS, lire_table_parametres(), lire_statuts_percolation(),
-              lire_table_parametres(FICHIER_PRIORITES)]
-    for table in tables:
-        assert table["statut"].isin(["publiée", "choix du projet"]).all()
+def test_moins_de_dix_choix_du_projet_au_total_et_aucune_source_circulaire():
+    """Critère de l'issue 12 : sur les cinq fichiers de paramètres (revêtements, modèle, percolation, priorités,
+    chaleur par site), moins de 10 lignes « choix du projet » au total, chacune avec son raisonnement et la
+    plage testée ; aucune ligne ne cite le cas de référence synthétique (circulaire) ; la page Méthode compte
+    les mêmes lignes (``compter_statuts``)."""
+    from indicateurs.parametres import FICHIER_CHALEUR_SITE, compter_statuts
+
+    tables = {"revetements.csv": REVETEMENTS, "modele.csv": lire_table_parametres(),
+              "percolation.csv": lire_statuts_percolation(),
+              "priorites.csv": lire_table_parametres(FICHIER_PRIORITES),
+              "chaleur_site.csv": lire_table_parametres(FICHIER_CHALEUR_SITE)}
+    choix = []
+    for nom, table in tables.items():
+        assert table["statut"].isin(["publiée", "choix du projet"]).all(), nom
+        assert table["source"].astype("string").fillna("").str.strip().ne("").all(), nom
         raisonnement = table["raisonnement"].astype("string").fillna("")
-        assert raisonnement[table["statut"].eq("choix du projet")].str.strip().ne("").all()
         textes = (table["source"].astype("string").fillna("") + " " + raisonnement).str.lower()
-        assert not textes.str.contains("cas de référence|shared/reference|invest-cas-ville").any()
-    modele = sum(int(t["statut"].eq("choix du projet").sum()) for t in tables[:3])
-    assert modele < 10, f"{modele} choix du projet dans les tables de modèle (revêtements, modèle, percolation)"
+        circulaires = textes.str.contains(r"cas de référence|shared/reference|invest-cas-ville|reference/", regex=True)
+        assert not circulaires.any(), f"{nom} : {list(table.index[circulaires])} cite le cas de référence"
+        for code in table.index[table["statut"].eq("choix du projet")]:
+            assert raisonnement[code].strip(), f"{nom}/{code} : choix du projet sans raisonnement"
+            assert "plage testée" in raisonnement[code].lower(), f"{nom}/{code} : choix du projet sans plage testée"
+            choix.append(f"{nom}/{code}")
+    assert len(choix) < 10, f"{len(choix)} choix du projet : {choix}"
+    comptes = compter_statuts().set_index("fichier")
+    assert {f.rsplit("/", 1)[-1] for f in comptes.index} == set(tables)
+    assert int(comptes["choix du projet"].sum()) == len(choix)
+    assert int(comptes.to_numpy().sum()) == sum(len(t) for t in tables.values())
+    # le décompte de docs/parametres.md suit les fichiers
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "parametres.md").read_text(encoding="utf-8")
+    assert f"| **Total** | **{int(comptes['publiée'].sum())}** | **{len(choix)}** |" in doc
 
 
 def test_fiche_signale_les_compromis_et_pas_les_gains():

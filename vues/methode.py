@@ -8,6 +8,7 @@ from indicateurs.catalogue import FAMILLES, decrire_indicateur, lire_catalogue
 from indicateurs.eau_grille import lire_percolation
 from indicateurs.parametres import (
     EFFETS_COMPROMIS,
+    FICHIER_CHALEUR_SITE,
     compter_statuts,
     lire_compromis,
     lire_correspondance_revetements,
@@ -36,6 +37,7 @@ def lire_statuts(fichier: str) -> dict[str, str]:
     """Statut (« publiée » ou « choix du projet ») de chaque ligne d'un fichier de paramètres, par code."""
     tables = {"indicateurs/parametres/modele.csv": lire_table_parametres,
               "indicateurs/parametres/priorites.csv": lambda: lire_table_parametres(FICHIER_PRIORITES),
+              "indicateurs/parametres/chaleur_site.csv": lambda: lire_table_parametres(FICHIER_CHALEUR_SITE),
               "indicateurs/parametres/percolation.csv": lire_statuts_percolation,
               "donnees/nomenclatures/revetements.csv": lire_parametres_revetements}
     return tables[fichier]()["statut"].to_dict() if fichier in tables else {}
@@ -107,7 +109,16 @@ def tableau_percolation() -> pd.DataFrame:
 
 def tableau_priorites() -> pd.DataFrame:
     """Paramètres du score de priorité (``priorites.csv``) : valeur, unité, bornes, statut, source."""
-    table = lire_table_parametres(FICHIER_PRIORITES).reset_index()
+    return _tableau_scalaires(FICHIER_PRIORITES)
+
+
+def tableau_chaleur_site() -> pd.DataFrame:
+    """Paramètres de l'estimation de chaleur par site (``chaleur_site.csv``), comme :func:`tableau_priorites`."""
+    return _tableau_scalaires(FICHIER_CHALEUR_SITE)
+
+
+def _tableau_scalaires(chemin) -> pd.DataFrame:
+    table = lire_table_parametres(chemin).reset_index()
     return pd.DataFrame({
         "Code": table["code"], "Paramètre": table["libelle"],
         "Valeur": [formater_parametre(v) for v in table["valeur"]], "Unité": table["unite"],
