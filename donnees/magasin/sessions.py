@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from donnees.magasin.tables import table_session, table_utilisateur
 from donnees.erreurs import ErreurDonnees
 
-MOTIFS_REVOCATION = ("deconnexion", "rotation", "tous_appareils", "inactivite", "duree", "compte")
+MOTIFS_REVOCATION = ("deconnexion", "rotation", "tous_appareils", "inactivite", "duree", "compte", "restauration")
 LONGUEUR_AGENT = 300  # caractères gardés de l'agent utilisateur (information d'affichage seulement)
 
 
