@@ -187,7 +187,7 @@ def _ecrire_archive(dossier: Path, sortie: tuple[Path, str], copie_base: Path, b
     """Archive (``sortie`` : fichier et mode tarfile) : base, fichiers du dossier, puis manifeste et empreinte."""
     provisoire, mode = sortie
     fichiers = lister_fichiers(dossier, exclure)
-    with tarfile.open(provisoire, mode) as tar:
+    with tarfile.open(provisoire, mode, **({"compresslevel": 6} if mode == "w:gz" else {})) as tar:
         lignes = [_ajouter(tar, copie_base, FICHIERS_BASE[base["moteur"]])]
         lignes += [_ajouter(tar, dossier / relatif, PREFIXE_DONNEES + relatif.as_posix()) for relatif in fichiers]
         manifeste = {

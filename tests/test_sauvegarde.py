@@ -205,34 +205,58 @@ def test_archive_alteree_refusee_sans_rien_ecrire(archive_saine, tmp_path, alter
     assert not cible.exists()
 
 
-def test_manifeste_hostile_refuse(archive_saine, tmp_path):
-    """Un manifeste recalculé qui vise un chemin hors du dossier ou la base du dossier est refusé."""
-    for chemin in ("../evasion.txt", "donnees/../../evasion.txt", "/tmp/absolu.txt", "donnees/desimper.sqlite",
-                   "donnees/cache/x.npz", "donnees/.cache"):
-        alteree = tmp_path / "hostile.tar"
-        alteree.unlink(missing_ok=True)
+def recalculer_manifeste(source: Path, cible: Path, changer, ajouts: dict[str, bytes] | None = None) -> None:
+    """Copie l'archive avec un manifeste changé par ``changer(manifeste)`` et son empreinte recalculée (un
+    faussaire soigneux), plus les membres ``ajouts``."""
+    with tarfile.open(source) as tar:
+        manifeste = json.loads(tar.extractfile("manifeste.json").read())
+    changer(manifeste)
+    texte = json.dumps(manifeste).encode()
+    remplacements = {"manifeste.json": texte,
+                     "manifeste.sha256": f"{hashlib.sha256(texte).hexdigest()}  manifeste.json\n".encode()}
+    reecrire_archive(source, cible, lambda nom, octets: remplacements.get(nom, octets))
+    with tarfile.open(cible, "a") as tar:
+        for nom, octets in (ajouts or {}).items():
+            infos = tarfile.TarInfo(nom)
+            infos.size = len(octets)
+            tar.addfile(infos, io.BytesIO(octets))
 
-        def modifier(nom, octets, chemin=chemin):
-            if nom == "manifeste.json":
-                manifeste = json.loads(octets)
-                empreinte = hashlib.sha256(b"{}").hexdigest()
-                manifeste["fichiers"].append({"chemin": chemin, "octets": 2, "sha256": empreinte})
-                return json.dumps(manifeste).encode()
-            if nom == "manifeste.sha256":
-                return None
-            return octets
-        reecrire_archive(archive_saine, alteree, modifier)
-        with tarfile.open(alteree) as tar:
-            texte = tar.extractfile("manifeste.json").read()
-        with tarfile.open(alteree, "a") as tar:
-            for nom, octets in ((chemin, b"{}"), ("manifeste.sha256",
-                                                  f"{hashlib.sha256(texte).hexdigest()}  manifeste.json\n".encode())):
-                infos = tarfile.TarInfo(nom)
-                infos.size = len(octets)
-                tar.addfile(infos, io.BytesIO(octets))
-        with pytest.raises(ErreurDonnees, match="refusée"):
-            sauvegarde.restaurer(alteree, tmp_path / "cible")
-        assert not (tmp_path / "cible").exists() and not (tmp_path / "evasion.txt").exists()
+
+@pytest.mark.parametrize("chemin, attendu", [
+    ("../evasion.txt", "manifeste illisible"), ("donnees/../../evasion.txt", "manifeste illisible"),
+    ("/tmp/absolu.txt", "manifeste illisible"), ("donnees/photos/a\x00.jpg", "manifeste illisible"),
+    ("donnees/desimper.sqlite", "fichier interdit"), ("donnees/cache/x.npz", "fichier interdit"),
+    ("donnees/.cache", "fichier interdit"), ("autre/x.txt", "fichier interdit"),
+])
+def test_manifeste_hostile_refuse(archive_saine, tmp_path, chemin, attendu):
+    """Un manifeste recalculé qui vise un chemin hors du dossier, la base ou le cache est refusé."""
+    alteree = tmp_path / "hostile.tar"
+    ligne = {"chemin": chemin, "octets": 2, "sha256": hashlib.sha256(b"{}").hexdigest()}
+    recalculer_manifeste(archive_saine, alteree, lambda m: m["fichiers"].append(ligne),
+                         {chemin.replace("\x00", ""): b"{}"})
+    with pytest.raises(ErreurDonnees, match=attendu):
+        sauvegarde.restaurer(alteree, tmp_path / "cible")
+    assert not (tmp_path / "cible").exists() and not (tmp_path / "evasion.txt").exists()
+
+
+def test_manifeste_recalcule_aux_comptes_faux_refuse(archive_saine, tmp_path):
+    alteree = tmp_path / "faux.tar"
+
+    def changer(manifeste):
+        manifeste["base"]["comptes"]["operation"] += 1
+
+    recalculer_manifeste(archive_saine, alteree, changer)
+    with pytest.raises(ErreurDonnees, match="ne correspond pas à son manifeste"):
+        sauvegarde.restaurer(alteree, tmp_path / "cible")
+    assert not (tmp_path / "cible").exists()
+
+
+def test_moteur_different_refuse(archive_saine, tmp_path, monkeypatch):
+    monkeypatch.setenv("DESIMPER_BASE_URL", "postgresql+psycopg://personne@/nulle?host=/nulle&port=1")
+    monkeypatch.setattr(sauvegarde.base_sauvegarde, "base_postgresql_occupee", lambda url: False)
+    with pytest.raises(ErreurDonnees, match="contient une base sqlite et la destination est une base postgresql"):
+        sauvegarde.restaurer(archive_saine, tmp_path / "cible")
+    assert not (tmp_path / "cible").exists()
 
 
 # --------------------------------------------------------------------------- territoire vivant
