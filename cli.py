@@ -288,6 +288,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_modeles(sous)
     ajouter_commandes_referentiel(sous)
     ajouter_commandes_sauvegarde(sous)
+    ajouter_commandes_sessions(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -756,6 +757,31 @@ def ajouter_commandes_sauvegarde(sous) -> None:
     restauration.add_argument("--remplacer", action="store_true",
                               help="remplacer le territoire présent (rangé d'abord dans archives/)")
     restauration.set_defaults(fonction=commande_restaurer)
+
+
+# ------------------------------------------------------------------------------ sessions
+
+
+def commande_sessions_purger(args) -> int:
+    from donnees.sessions import purger_sessions_expirees
+
+    magasin = _magasin_comptes(args)
+    try:
+        nombre = purger_sessions_expirees(magasin)
+    finally:
+        magasin.fermer()
+    print(f"{formater_nombre(nombre)} session(s) expirée(s) supprimée(s) (durée de vie absolue passée).")
+    return 0
+
+
+def ajouter_commandes_sessions(sous) -> None:
+    """Commande `desimper sessions purger`."""
+    sessions = sous.add_parser("sessions", help="sessions de connexion : purger les sessions expirées")
+    actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    purger = actions.add_parser("purger", help="supprime les sessions dont la durée de vie absolue est passée "
+                                "(aussi fait à chaque connexion)")
+    purger.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    purger.set_defaults(fonction=commande_sessions_purger)
 
 
 if __name__ == "__main__":
