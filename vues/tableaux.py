@@ -70,11 +70,12 @@ def decrire_navigateur(agent) -> str:
 
 
 def tableau_sessions(sessions: list[dict], marquer_courante: bool = True) -> pd.DataFrame:
-    """Sessions ouvertes (voir ``donnees.sessions.lister_sessions``) en tableau : début, dernière activité et
-    expiration en heure de Paris, navigateur ; « Cette session » si ``marquer_courante``. Jamais le jeton."""
-    colonnes = ["Début", "Dernière activité", "Expiration", "Navigateur", "Cette session"]
-    lignes = [[formater_horodatage(s["debut"]), formater_horodatage(s["derniere_activite"]),
-               formater_horodatage(s["expiration"]), decrire_navigateur(s.get("agent")),
-               "oui" if s.get("courante") else ""] for s in sessions]
-    table = pd.DataFrame(lignes, columns=colonnes)
-    return table if marquer_courante else table.drop(columns="Cette session")
+    """Sessions ouvertes (voir ``donnees.sessions.lister_sessions``) en tableau : navigateur (« (cette session) »
+    pour la courante si ``marquer_courante``), début, dernière activité et expiration en heure de Paris. Le
+    navigateur vient en premier : c'est lui qui reste visible sur un écran étroit. Jamais le jeton."""
+    colonnes = ["Navigateur", "Début", "Dernière activité", "Expiration"]
+    lignes = [[decrire_navigateur(s.get("agent")) + (" (cette session)" if marquer_courante and s.get("courante")
+                                                     else ""),
+               formater_horodatage(s["debut"]), formater_horodatage(s["derniere_activite"]),
+               formater_horodatage(s["expiration"])] for s in sessions]
+    return pd.DataFrame(lignes, columns=colonnes)

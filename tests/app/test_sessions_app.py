@@ -264,7 +264,7 @@ def test_administration_liste_et_ferme_les_sessions_d_un_compte(monkeypatch, dos
     appli.selectbox(key="admin_sessions_compte").select("agence@eau.fr").run()
     tableaux = [t.value for t in appli.dataframe if "Navigateur" in t.value.columns]
     assert len(tableaux) == 1 and len(tableaux[0]) == 2
-    assert list(tableaux[0].columns) == ["Début", "Dernière activité", "Expiration", "Navigateur"]
+    assert list(tableaux[0].columns) == ["Navigateur", "Début", "Dernière activité", "Expiration"]
     assert set(tableaux[0]["Navigateur"]) == {"Firefox sous Windows", "Safari sous iPhone"}
     texte = _textes(appli)
     assert not any(secret in texte for j in jetons for secret in (j, empreinte_jeton(j)))
@@ -290,8 +290,8 @@ def test_fermer_mes_autres_sessions(monkeypatch, dossier_demo_copie, magasin_dem
     _se_connecter(appli, "agence@eau.fr")
     ici = appli.session_state["jeton_session"]
     assert any(e.label == "Mes sessions ouvertes (2)" for e in appli.expander)
-    tableau = next(t.value for t in appli.dataframe if "Cette session" in t.value.columns)
-    assert sorted(tableau["Cette session"]) == ["", "oui"] and "Chrome sous Android" in set(tableau["Navigateur"])
+    tableau = next(t.value for t in appli.dataframe if "Navigateur" in t.value.columns)
+    assert sorted(tableau["Navigateur"]) == ["Chrome sous Android", "inconnu (cette session)"]
     bouton = next(b for b in appli.button if b.label == "Fermer mes autres sessions")
     assert not bouton.disabled
     bouton.click().run()
