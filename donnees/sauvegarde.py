@@ -321,7 +321,7 @@ def _verifier_empreintes(tar: tarfile.TarFile, manifeste: dict, archive: Path) -
 
 def territoire_vivant(dossier: Path, url: str) -> bool:
     """Vrai si ``dossier`` contient déjà des fichiers (hors ``archives/`` et fichiers cachés) ou si la base
-    PostgreSQL de ``url`` contient déjà les tables du magasin."""
+    PostgreSQL de ``url`` contient déjà des données du magasin."""
     dossier = Path(dossier)
     if dossier.is_dir() and any(e.name != SOUS_DOSSIER_ARCHIVES and not e.name.startswith(".")
                                 for e in dossier.iterdir()):

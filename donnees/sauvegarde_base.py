@@ -204,11 +204,14 @@ def instantane_postgresql(url: str, cible: Path) -> dict:
 
 
 def base_postgresql_occupee(url: str) -> bool:
-    """Vrai si la base PostgreSQL contient déjà des tables du magasin."""
+    """Vrai si la base PostgreSQL contient déjà des données du magasin (une ligne dans l'une de ses tables) ; des
+    tables vides, créées par un premier démarrage de l'application, ne comptent pas."""
     moteur = create_engine(url)
     try:
         with moteur.connect() as conn:
-            return bool(set(inspect(conn).get_table_names()) & set(TABLES_SAUVEGARDEES))
+            presentes = set(inspect(conn).get_table_names()) & set(metadonnees.tables)
+            return any(conn.execute(select(metadonnees.tables[nom]).limit(1)).first() is not None
+                       for nom in sorted(presentes))
     except SQLAlchemyError as exc:
         raise ErreurDonnees(f"Base PostgreSQL injoignable ({type(exc).__name__}) : vérifiez DESIMPER_BASE_URL et que "
                             "le serveur tourne.", "sauvegarde") from None

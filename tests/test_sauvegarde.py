@@ -469,3 +469,51 @@ def test_restauration_postgis_rend_un_registre_identique(fabrique_base_postgresq
     resultat = sauvegarde.restaurer(archive, cible, remplacer=True)
     assert etat_registre(url_cible)["comptes"] == avant["comptes"]
     assert (resultat["ancien"] / "base-avant-restauration.dump").stat().st_size > 0
+
+
+@pytest.mark.postgresql
+def test_sauvegarde_postgis_pendant_des_ecritures_et_base_aux_tables_vides(fabrique_base_postgresql, binaires_pg,
+                                                                          tmp_path, monkeypatch):
+    """Sous PostGIS, comptes du manifeste et copie viennent du même instantané exporté, même quand un fil crée
+    des opérations ; une base dont les tables sont vides (premier démarrage) n'est pas un territoire vivant."""
+    url = fabrique_base_postgresql("sauvegarde_ecritures")
+    magasin = Magasin(url)
+    magasin.creer_tables()
+    dossier = tmp_path / "origine"
+    dossier.mkdir()
+    (dossier / "territoire.json").write_text('{"nom": "Essai"}', encoding="utf-8")
+    arret, creees, erreurs = threading.Event(), [], []
+
+    def ecrire():
+        try:
+            while not arret.is_set():
+                creees.append(magasin.creer_operation(operation_type(photos=[]), auteur="fil"))
+        except BaseException as exc:  # noqa: BLE001 - remonté au test ci-dessous
+            erreurs.append(exc)
+
+    fil = threading.Thread(target=ecrire)
+    fil.start()
+    try:
+        while len(creees) < 5:
+            threading.Event().wait(0.02)
+        sauvegarde.sauvegarder(dossier, tmp_path / "pg.tar", url=url)
+    finally:
+        arret.set()
+        fil.join(60)
+        magasin.fermer()
+    assert not erreurs
+    cible_url = fabrique_base_postgresql("sauvegarde_ecritures_cible")
+    vide = Magasin(cible_url)
+    vide.creer_tables()  # l'application a démarré une fois : tables créées, vides
+    vide.fermer()
+    manifeste = sauvegarde.restaurer(tmp_path / "pg.tar", tmp_path / "restaure", url=cible_url)["manifeste"]
+    restaure = Magasin(cible_url)
+    try:
+        operations = set(restaure.lire_operations()["id"].astype(int))
+        journal = restaure.lire_journal()
+        creations = set(journal.loc[journal["action"].eq("creation") & journal["table_cible"].eq("operation"),
+                                    "enregistrement_id"].astype(int))
+    finally:
+        restaure.fermer()
+    assert operations == creations and len(operations) == manifeste["base"]["comptes"]["operation"] >= 5
+    assert len(operations) < len(creees)  # le fil a continué d'écrire après l'instantané
