@@ -78,18 +78,35 @@ def instantane_sqlite(url: str, cible: Path) -> dict:
     if not source.is_file():
         raise ErreurDonnees(f"Base des opérations introuvable ({source}) : rien à sauvegarder. Vérifiez --dossier "
                             "ou DESIMPER_BASE_URL.", "sauvegarde")
-    origine = sqlite3.connect(f"file:{source.as_posix()}?mode=ro", uri=True, timeout=30)
-    copie = sqlite3.connect(cible)
+    origine = copie = None
     try:
+        origine = sqlite3.connect(f"file:{source.as_posix()}?mode=ro", uri=True, timeout=30)
+        copie = sqlite3.connect(cible)
         origine.execute("PRAGMA busy_timeout=30000")
         origine.backup(copie)  # une seule étape (pages=-1) : un seul instantané de lecture
         copie.execute("PRAGMA journal_mode=DELETE")  # un seul fichier, sans -wal ni -shm
         verifier_integrite_sqlite(copie, "copiée")
         comptes, revision = compter_sqlite(copie)
+    except sqlite3.Error as exc:
+        raise ErreurDonnees(f"Copie de la base {source} impossible : {_traduire_sqlite(exc)}.", "sauvegarde") from None
     finally:
-        copie.close()
-        origine.close()
+        for connexion in (copie, origine):
+            if connexion is not None:
+                connexion.close()
     return {"moteur": "sqlite", "revision_schema": revision, "comptes": comptes}
+
+
+def _traduire_sqlite(exc: sqlite3.Error) -> str:
+    """Cause française d'une erreur SQLite pendant la copie (le texte anglais reste au journal du serveur)."""
+    _journal.warning("Sauvegarde SQLite : %s : %s", type(exc).__name__, exc)
+    texte = str(exc).lower()
+    if "full" in texte:
+        return "disque plein : libérez de la place ou choisissez un autre emplacement (--vers)"
+    if "locked" in texte or "busy" in texte:
+        return "base occupée trop longtemps par une autre écriture : réessayez"
+    if "unable to open" in texte or "readonly" in texte:
+        return "fichier impossible à ouvrir (droits du dossier de données ou de la destination)"
+    return "base illisible ou abîmée (vérifiez-la avec `desimper verifier`)"
 
 
 def preparer_sqlite(fichier: Path, attendu: dict, motif_revocation: str) -> None:

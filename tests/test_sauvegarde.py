@@ -371,6 +371,28 @@ def test_disque_plein_pendant_la_sauvegarde(territoire, tmp_path, monkeypatch, c
     assert not [p for p in tmp_path.iterdir() if "plein" in p.name]
 
 
+def test_disque_plein_pendant_la_copie_de_la_base(territoire, tmp_path, monkeypatch, capsys):
+    """Panne dans l'API de sauvegarde de SQLite (copie de la base sur un disque plein) : message français."""
+    dossier, _ = territoire
+
+    class ConnexionPleine:
+        def __init__(self, vraie):
+            self.vraie = vraie
+
+        def __getattr__(self, nom):
+            return getattr(self.vraie, nom)
+
+        def backup(self, *_args, **_kwargs):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    ouvrir = sqlite3.connect
+    monkeypatch.setattr(sauvegarde_base.sqlite3, "connect", lambda *a, **k: ConnexionPleine(ouvrir(*a, **k)))
+    code = cli.main(["sauvegarder", "--dossier", str(dossier), "--vers", str(tmp_path / "plein.tar")])
+    erreur = capsys.readouterr().err
+    assert code == 2 and "Copie de la base" in erreur and "disque plein" in erreur and "Traceback" not in erreur
+    assert not [p for p in tmp_path.iterdir() if "plein" in p.name]
+
+
 def test_cli_sauvegarder_puis_restaurer(territoire, tmp_path, capsys):
     dossier, _ = territoire
     archive = tmp_path / "cli.tar"
