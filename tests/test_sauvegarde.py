@@ -539,3 +539,16 @@ def test_sauvegarde_postgis_pendant_des_ecritures_et_base_aux_tables_vides(fabri
         restaure.fermer()
     assert operations == creations and len(operations) == manifeste["base"]["comptes"]["operation"] >= 5
     assert len(operations) < len(creees)  # le fil a continué d'écrire après l'instantané
+
+
+def test_binaire_postgresql_de_la_bonne_version(tmp_path, monkeypatch):
+    """Un pg_dump d'une autre version majeure que le serveur est écarté, avec un message qui dit quoi installer."""
+    faux = tmp_path / "pg_dump"
+    faux.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 13.9'\n")
+    faux.chmod(0o755)
+    monkeypatch.setenv(sauvegarde_base.VARIABLE_BINAIRES, str(tmp_path))
+    monkeypatch.setattr(sauvegarde_base, "glob", lambda motif: [])
+    monkeypatch.setattr(sauvegarde_base.shutil, "which", lambda nom: None)
+    with pytest.raises(ErreurDonnees, match="pg_dump de PostgreSQL 99 introuvable.*13.*DESIMPER_PG_BIN"):
+        sauvegarde_base.trouver_binaire_pg("pg_dump", 99)
+    assert sauvegarde_base.trouver_binaire_pg("pg_dump", 13) == faux
