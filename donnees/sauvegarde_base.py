@@ -38,6 +38,8 @@ TABLE_VERSION = "alembic_version"
 TABLES_SAUVEGARDEES = tuple(metadonnees.tables) + (TABLE_VERSION,)
 VARIABLE_BINAIRES = "DESIMPER_PG_BIN"
 DELAI_COMMANDE_S = 3600
+ETAPES_PG = {"pg_dump": "Copie de la base PostgreSQL impossible", "pg_restore": "Lecture de la copie PostgreSQL "
+             "impossible", "psql": "Restauration de la base PostgreSQL impossible"}
 
 
 # ------------------------------------------------------------------------------------------ SQLite
@@ -183,7 +185,10 @@ def _lancer(commande: list, url: str, entree: bytes | None = None, sortie=None) 
     if resultat.returncode != 0:
         erreur = resultat.stderr.decode("utf-8", "replace").strip().splitlines()
         _journal.warning("%s a échoué (%s) : %s", Path(str(commande[0])).name, resultat.returncode, erreur[-5:])
-        raise ErreurDonnees(f"{Path(str(commande[0])).name} a échoué : {' '.join(erreur[-2:])[:400]}", "sauvegarde")
+        nom = Path(str(commande[0])).name
+        raise ErreurDonnees(f"{ETAPES_PG.get(nom, nom)} : échec de {nom} ; rien n'a été modifié dans la base "
+                            f"(une seule transaction). Détail de PostgreSQL : {' '.join(erreur[-2:])[:400]}",
+                            "sauvegarde")
     return resultat.stdout or b""
 
 

@@ -482,7 +482,7 @@ def test_restauration_postgis_rend_un_registre_identique(fabrique_base_postgresq
     etat_vivant = etat_registre(url_cible)
     controle = sauvegarde_base._script_controle
     monkeypatch.setattr(sauvegarde_base, "_script_controle", lambda *a: "SELECT 1/0;\n")
-    with pytest.raises(ErreurDonnees, match="psql a échoué"):
+    with pytest.raises(ErreurDonnees, match="Restauration de la base PostgreSQL impossible : échec de psql ; rien"):
         sauvegarde.restaurer(archive, cible, remplacer=True)
     assert etat_registre(url_cible) == etat_vivant
     assert empreintes_dossier(cible) == fichiers_avant
