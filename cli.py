@@ -287,6 +287,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)
     ajouter_commandes_referentiel(sous)
+    ajouter_commandes_sauvegarde(sous)
+    ajouter_commandes_sessions(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -305,8 +307,9 @@ def commande_base(args) -> int:
 
 
 # Commandes qui acceptent un --dossier qui n'est pas (encore) un dossier de données : celles qui créent
-# explicitement un territoire, et `verifier`, qui n'écrit rien et dit elle-même ce qui manque.
-COMMANDES_CREATRICES = ("demo", "territoire", "verifier")
+# explicitement un territoire (dont `restaurer`, qui restaure dans un dossier vide ou neuf), et `verifier`, qui
+# n'écrit rien et dit elle-même ce qui manque.
+COMMANDES_CREATRICES = ("demo", "territoire", "verifier", "restaurer")
 
 
 def _exiger_dossier_de_donnees(args) -> None:
@@ -706,5 +709,81 @@ def ajouter_commandes_referentiel(sous) -> None:
     importer.set_defaults(fonction=commande_importer)
 
 
+# ------------------------------------------------------------------------------ sauvegardes
+
+
+def commande_sauvegarder(args) -> int:
+    from donnees.format import neutraliser_controles
+    from donnees.sauvegarde import decrire_manifeste, sauvegarder
+
+    debut = time.perf_counter()
+    manifeste = sauvegarder(_dossier_de(args), Path(args.vers))
+    print(f"Sauvegarde écrite dans {neutraliser_controles(Path(args.vers).resolve())} en "
+          f"{formater_nombre(time.perf_counter() - debut, 1, 's')} : {decrire_manifeste(manifeste)}.")
+    return 0
+
+
+def commande_restaurer(args) -> int:
+    from donnees.format import neutraliser_controles
+    from donnees.sauvegarde import decrire_manifeste, restaurer
+
+    dossier = Path(args.dossier).expanduser().resolve()
+    resultat = restaurer(Path(args.archive), dossier, remplacer=args.remplacer)
+    print(f"Territoire restauré dans {neutraliser_controles(dossier)} : {decrire_manifeste(resultat['manifeste'])}.")
+    if resultat["ancien"]:
+        print(f"L'ancien territoire a été rangé dans {neutraliser_controles(resultat['ancien'])}.")
+    print("Les sessions de connexion de la sauvegarde sont fermées : chacun se reconnecte.")
+    return 0
+
+
+def ajouter_commandes_sauvegarde(sous) -> None:
+    """Commandes `desimper sauvegarder` et `desimper restaurer`."""
+    sauvegarde = sous.add_parser(
+        "sauvegarder", help="sauvegarde le territoire (dossier de données et base) dans une archive",
+        description="Écrit une archive tar (gzip si son nom finit par .gz) : copie cohérente de la base (API de "
+                    "sauvegarde de SQLite, ou pg_dump pour PostgreSQL), fichiers du dossier de données (sans cache/ "
+                    "ni archives/), manifeste (version du schéma, comptes par table, fichiers) et empreintes SHA-256. "
+                    "Peut tourner pendant que l'application écrit.")
+    sauvegarde.add_argument("--vers", required=True, metavar="ARCHIVE", help="archive à écrire (jamais écrasée)")
+    sauvegarde.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    sauvegarde.set_defaults(fonction=commande_sauvegarder)
+    restauration = sous.add_parser(
+        "restaurer", help="restaure une archive de `desimper sauvegarder` dans un dossier",
+        description="Vérifie l'archive (empreintes SHA-256, comptes de la base) puis restaure le territoire. Un "
+                    "dossier qui contient déjà un territoire n'est remplacé qu'avec --remplacer : l'ancien est rangé "
+                    "dans archives/avant-restauration-<date>/. Arrêtez l'application pendant la restauration.")
+    restauration.add_argument("archive", help="archive écrite par `desimper sauvegarder`")
+    restauration.add_argument("--dossier", required=True, help="dossier de données où restaurer")
+    restauration.add_argument("--remplacer", action="store_true",
+                              help="remplacer le territoire présent (rangé d'abord dans archives/)")
+    restauration.set_defaults(fonction=commande_restaurer)
+
+
+# ------------------------------------------------------------------------------ sessions
+
+
+def commande_sessions_purger(args) -> int:
+    from donnees.sessions import purger_sessions_expirees
+
+    magasin = _magasin_comptes(args)
+    try:
+        nombre = purger_sessions_expirees(magasin)
+    finally:
+        magasin.fermer()
+    print(f"{formater_nombre(nombre)} session(s) expirée(s) supprimée(s) (durée de vie absolue passée).")
+    return 0
+
+
+def ajouter_commandes_sessions(sous) -> None:
+    """Commande `desimper sessions purger`."""
+    sessions = sous.add_parser("sessions", help="sessions de connexion : purger les sessions expirées")
+    actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    purger = actions.add_parser("purger", help="supprime les sessions dont la durée de vie absolue est passée "
+                                "(aussi fait à chaque connexion)")
+    purger.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    purger.set_defaults(fonction=commande_sessions_purger)
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

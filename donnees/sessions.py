@@ -29,8 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from donnees.comptes import Utilisateur, _instant, lire_parametres_comptes
 from donnees.magasin import Magasin
 
-__all__ = ["NOM_COOKIE", "EtatSession", "empreinte_jeton", "fermer_session", "fermer_sessions_compte",
-           "lire_duree_cookie_secondes", "lire_session", "ouvrir_session"]
+__all__ = ["NOM_COOKIE", "EtatSession", "empreinte_jeton", "fermer_autres_sessions", "fermer_session",
+           "fermer_sessions_compte", "lire_duree_cookie_secondes", "lire_session", "lister_sessions", "ouvrir_session",
+           "purger_sessions_expirees"]
 
 journal = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def ouvrir_session(magasin: Magasin, utilisateur: Utilisateur, agent: str | None
     instant = _instant(maintenant)
     if empreinte_jeton(ancien_jeton):
         magasin.revoquer_session(empreinte_jeton(ancien_jeton), instant, "rotation")
+    _ecrire_sans_bloquer(magasin.purger_sessions, instant)  # entretien : la connexion n'en dépend pas
     _, duree_absolue, _ = _parametres()
     jeton = secrets.token_urlsafe(OCTETS_JETON)
     magasin.creer_session(utilisateur.email, empreinte_jeton(jeton), instant, instant + duree_absolue, agent)
@@ -135,9 +137,50 @@ def fermer_session(magasin: Magasin, jeton: Any, maintenant: datetime | None = N
     return bool(empreinte) and magasin.revoquer_session(empreinte, _instant(maintenant), "deconnexion")
 
 
-def fermer_sessions_compte(magasin: Magasin, email: str, maintenant: datetime | None = None) -> int:
-    """« Se déconnecter de tous les appareils » : révoque toutes les sessions du compte ; renvoie leur nombre."""
-    return magasin.revoquer_sessions_compte(email, _instant(maintenant), "tous_appareils")
+def fermer_sessions_compte(magasin: Magasin, email: str, maintenant: datetime | None = None,
+                           administrateur: str | None = None) -> int:
+    """« Se déconnecter de tous les appareils » : révoque toutes les sessions du compte ; renvoie leur nombre.
+
+    ``administrateur`` : fermeture décidée par cet administrateur (page Administration), journalisée à son nom.
+    """
+    motif = "administration" if administrateur else "tous_appareils"
+    return magasin.revoquer_sessions_compte(email, _instant(maintenant), motif, auteur=administrateur)
+
+
+def fermer_autres_sessions(magasin: Magasin, email: str, jeton_courant: Any, maintenant: datetime | None = None) -> int:
+    """Ferme les autres sessions du compte (autres navigateurs, postes) et garde celle de ``jeton_courant`` ;
+    renvoie leur nombre. Sans jeton valable, rien n'est fermé (0)."""
+    empreinte = empreinte_jeton(jeton_courant)
+    if not empreinte:
+        return 0
+    return magasin.revoquer_sessions_compte(email, _instant(maintenant), "autres_sessions", sauf_empreinte=empreinte)
+
+
+def lister_sessions(magasin: Magasin, email: str, jeton_courant: Any = None,
+                    maintenant: datetime | None = None) -> list[dict]:
+    """Sessions encore utilisables d'un compte, de la plus récente à la plus ancienne : ``debut``,
+    ``derniere_activite``, ``expiration`` (la plus proche de la fin par inactivité et de la durée absolue),
+    ``agent`` (navigateur déclaré) et ``courante`` (celle de ``jeton_courant``). Jamais le jeton ni son
+    empreinte."""
+    instant = _instant(maintenant)
+    inactivite, _, _ = _parametres()
+    courante = empreinte_jeton(jeton_courant)
+    session_courante = magasin.lire_session(courante) if courante else None
+    sessions = []
+    for ligne in magasin.lister_sessions_ouvertes(email, instant):
+        fin_inactivite = ligne["derniere_activite"] + inactivite
+        if fin_inactivite <= instant:
+            continue
+        sessions.append({"debut": ligne["cree_le"], "derniere_activite": ligne["derniere_activite"],
+                         "expiration": min(ligne["expire_le"], fin_inactivite), "agent": ligne["agent"],
+                         "courante": session_courante is not None and session_courante["id"] == ligne["id"]})
+    return sorted(sessions, key=lambda s: s["debut"], reverse=True)
+
+
+def purger_sessions_expirees(magasin: Magasin, maintenant: datetime | None = None) -> int:
+    """Supprime les sessions dont la durée de vie absolue est passée ; renvoie leur nombre (``desimper sessions
+    purger`` ; aussi fait à chaque connexion)."""
+    return magasin.purger_sessions(_instant(maintenant))
 
 
 def lire_duree_cookie_secondes() -> int:

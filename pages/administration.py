@@ -15,6 +15,7 @@ from pages import commun
 from donnees.format import formater_horodatage
 from vues.format import echapper_markdown, formater_nombre
 from vues.methode import formater_parametre
+from vues.tableaux import tableau_sessions
 
 SECTIONS = ["Comptes", "Objectifs", "Nouvelles surfaces imperméabilisées", "Paramètres", "Données"]
 
@@ -242,8 +243,8 @@ with st.expander("Créer un compte", expanded=comptes.empty):
                 + ("" if mot_de_passe else f" Mot de passe à transmettre : {r[1]}"), "admin_message")
 
 if not comptes.empty:
+    libelles_comptes = dict(zip(comptes["email"], comptes["nom"].astype(str) + " — " + comptes["email"]))
     with st.expander("Modifier un compte"):
-        libelles_comptes = dict(zip(comptes["email"], comptes["nom"].astype(str) + " — " + comptes["email"]))
         choisi = st.selectbox("Compte", list(comptes["email"]), key="admin_compte", format_func=libelles_comptes.get)
         ligne = comptes.set_index("email").loc[choisi]
         rattachees_avant = ligne.get("communes")
@@ -266,3 +267,21 @@ if not comptes.empty:
                 lambda: facade.reinitialiser_mot_de_passe(choisi),
                 lambda secret: f"Nouveau mot de passe de {echapper_markdown(choisi)} (à transmettre) : {secret}",
                 "admin_message")
+
+if not comptes.empty:
+    with st.expander("Sessions ouvertes d'un compte"):
+        compte_sessions = st.selectbox("Compte", list(comptes["email"]), key="admin_sessions_compte",
+                                       format_func=libelles_comptes.get)
+        ouvertes = facade.lire_sessions_compte(compte_sessions)
+        if ouvertes:
+            st.dataframe(tableau_sessions(ouvertes, marquer_courante=False), hide_index=True, width="stretch")
+        else:
+            st.caption("Aucune session ouverte pour ce compte.")
+        st.caption("Heures de Paris. Une session se ferme seule après une période d'inactivité ou à sa durée "
+                   "maximale ; la fermer ici déconnecte aussitôt ce compte sur tous ses navigateurs (journalisé).")
+        if st.button("Fermer toutes les sessions de ce compte", icon=":material/logout:", disabled=not ouvertes,
+                     key="admin_fermer_sessions"):
+            commun.executer_ecriture(
+                lambda: facade.fermer_sessions_compte(compte_sessions),
+                lambda nombre: f"{nombre} session(s) de {echapper_markdown(compte_sessions)} fermée(s) ; "
+                               "fermeture journalisée.", "admin_message")

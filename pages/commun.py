@@ -25,10 +25,12 @@ from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
 from donnees.sessions import (
     NOM_COOKIE,
+    fermer_autres_sessions,
     fermer_session,
     fermer_sessions_compte,
     lire_duree_cookie_secondes,
     lire_session,
+    lister_sessions,
     ouvrir_session,
 )
 from indicateurs.calcul import (
@@ -300,6 +302,19 @@ def deconnecter(tous_appareils: bool = False) -> None:
     st.session_state["cookie_session"] = None
     if oidc_configure() and st.user.is_logged_in:
         st.logout()  # sinon l'identité ProConnect rouvrirait aussitôt une session
+
+
+def lister_mes_sessions() -> list[dict]:
+    """Sessions ouvertes de l'utilisateur connecté, la courante marquée (jamais le jeton) ; [] pour le public."""
+    utilisateur = utilisateur_courant()
+    return [] if est_public(utilisateur) else lister_sessions(obtenir_magasin(), utilisateur.email, _jeton_presente())
+
+
+def fermer_mes_autres_sessions() -> int:
+    """Ferme les autres sessions de l'utilisateur connecté (autres navigateurs, postes) et garde celle-ci."""
+    utilisateur = utilisateur_courant()
+    return 0 if est_public(utilisateur) else fermer_autres_sessions(obtenir_magasin(), utilisateur.email,
+                                                                    _jeton_presente())
 
 
 def ecrire_cookie_session() -> None:

@@ -6,6 +6,7 @@ from donnees.comptes import ErreurAuthentification, authentifier
 from donnees.droits import est_public
 from donnees.nomenclatures import ROLES
 from pages import commun
+from vues.tableaux import tableau_sessions
 
 utilisateur = commun.utilisateur_courant()
 st.title("Connexion")
@@ -38,6 +39,22 @@ def afficher_a_valider() -> None:
 
 
 
+def afficher_mes_sessions() -> None:
+    """Sessions ouvertes du compte (cette session marquée) et fermeture des autres (autres navigateurs, postes)."""
+    sessions = commun.lister_mes_sessions()
+    autres = sum(not s["courante"] for s in sessions)
+    message = st.session_state.pop("message_autres_sessions", None)
+    if message:
+        st.success(message, icon=":material/devices:")
+    with st.expander(f"Mes sessions ouvertes ({len(sessions)})"):
+        st.dataframe(tableau_sessions(sessions), hide_index=True, width="stretch")
+        if st.button("Fermer mes autres sessions", icon=":material/devices_off:", disabled=not autres,
+                     help="Déconnecte vos autres navigateurs et postes ; cette session reste ouverte."):
+            nombre = commun.fermer_mes_autres_sessions()
+            st.session_state["message_autres_sessions"] = f"{nombre} autre(s) session(s) fermée(s)."
+            st.rerun()
+
+
 message = st.session_state.pop("message_session", None)
 if message:
     st.warning(message, icon=":material/logout:")
@@ -58,6 +75,7 @@ if not est_public(utilisateur):
                      help="Ferme aussi les sessions ouvertes sur d'autres navigateurs ou postes."):
         commun.deconnecter(tous_appareils=True)
         st.rerun()
+    afficher_mes_sessions()
     st.caption("La session reste ouverte si vous rechargez la page ou ouvrez un nouvel onglet ; elle se ferme "
                "après une période d'inactivité, au plus tard après une journée, ou quand vous vous déconnectez.")
     st.stop()

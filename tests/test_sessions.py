@@ -189,3 +189,107 @@ def test_base_en_lecture_seule_n_empeche_pas_de_lire_sa_session(tmp_path, monkey
         assert lire_session(magasin, jeton, maintenant=T0 + timedelta(hours=13)).motif == "duree"
     finally:
         magasin.fermer()
+
+
+# ------------------------------------------------------------------ purge, liste, fermetures (issue 13, suite)
+
+
+def test_purge_des_sessions_expirees(magasin, personnes):
+    from donnees.sessions import purger_sessions_expirees
+
+    admin, financeur = personnes
+    ancienne = ouvrir_session(magasin, financeur, maintenant=T0)
+    fermee = ouvrir_session(magasin, financeur, maintenant=T0 + timedelta(hours=1))
+    fermer_session(magasin, fermee, maintenant=T0 + timedelta(hours=2))
+    recente = ouvrir_session(magasin, admin, maintenant=T0 + timedelta(hours=11))
+    # 12 h après T0 : seule la première a passé sa durée de vie absolue.
+    assert purger_sessions_expirees(magasin, maintenant=T0 + timedelta(hours=12)) == 1
+    assert len(_lignes(magasin)) == 2
+    assert lire_session(magasin, ancienne, maintenant=T0 + timedelta(hours=12)).utilisateur is None
+    # À la connexion suivante, la purge passe d'elle-même : la session fermée de T0 + 1 h est partie à T0 + 13 h.
+    nouvelle = ouvrir_session(magasin, financeur, maintenant=T0 + timedelta(hours=13, minutes=1))
+    assert {ligne["empreinte"] for ligne in _lignes(magasin)} == {empreinte_jeton(recente), empreinte_jeton(nouvelle)}
+    assert purger_sessions_expirees(magasin, maintenant=T0 + timedelta(hours=13, minutes=1)) == 0
+
+
+def test_liste_des_sessions_sans_jeton_ni_empreinte(magasin, personnes):
+    from donnees.sessions import lister_sessions
+
+    _, financeur = personnes
+    poste = ouvrir_session(magasin, financeur, agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", maintenant=T0)
+    telephone = ouvrir_session(magasin, financeur, agent="Mozilla/5.0 (iPhone) Safari/605",
+                               maintenant=T0 + timedelta(minutes=5))
+    oubliee = ouvrir_session(magasin, financeur, maintenant=T0 - timedelta(hours=3))  # inactive depuis 3 h
+    fermer_session(magasin, telephone, maintenant=T0 + timedelta(minutes=6))
+    sessions = lister_sessions(magasin, "agence@eau.fr", jeton_courant=poste, maintenant=T0 + timedelta(minutes=10))
+    assert len(sessions) == 1  # ni la fermée, ni celle restée inactive au-delà de 60 min
+    session = sessions[0]
+    assert set(session) == {"debut", "derniere_activite", "expiration", "agent", "courante"}
+    assert session["courante"] is True and session["debut"] == T0
+    assert session["expiration"] == T0 + timedelta(minutes=60)  # fin par inactivité, avant les 12 h
+    contenu = json.dumps(sessions, default=str)
+    assert not any(secret in contenu for secret in (poste, empreinte_jeton(poste), oubliee))
+
+
+def test_fermer_mes_autres_sessions_garde_la_courante(magasin, personnes):
+    from donnees.sessions import fermer_autres_sessions
+
+    admin, financeur = personnes
+    ici, ailleurs, encore = (ouvrir_session(magasin, financeur, maintenant=T0) for _ in range(3))
+    collegue = ouvrir_session(magasin, admin, maintenant=T0)
+    assert fermer_autres_sessions(magasin, "agence@eau.fr", ici, maintenant=T0 + timedelta(minutes=1)) == 2
+    instant = T0 + timedelta(minutes=2)
+    assert lire_session(magasin, ici, maintenant=instant).utilisateur == financeur
+    assert {lire_session(magasin, j, maintenant=instant).motif for j in (ailleurs, encore)} == {"revoquee"}
+    assert lire_session(magasin, collegue, maintenant=instant).utilisateur == admin
+    assert fermer_autres_sessions(magasin, "agence@eau.fr", "jeton-forge", maintenant=instant) == 0
+    assert lire_session(magasin, ici, maintenant=instant).utilisateur == financeur
+
+
+def test_administrateur_ferme_les_sessions_d_un_compte_journalise(magasin, personnes):
+    from donnees.droits import MagasinProtege
+
+    admin, financeur = personnes
+    jetons = [ouvrir_session(magasin, financeur) for _ in range(2)]
+    facade = MagasinProtege(magasin, admin)
+    assert len(facade.lire_sessions_compte("agence@eau.fr")) == 2
+    journal_avant = len(magasin.lire_journal())
+    assert facade.fermer_sessions_compte("agence@eau.fr") == 2
+    assert all(lire_session(magasin, j).motif == "revoquee" for j in jetons)
+    assert facade.lire_sessions_compte("agence@eau.fr") == []
+    journal = magasin.lire_journal()
+    assert len(journal) == journal_avant + 1
+    ligne = journal.iloc[-1]
+    assert (ligne["auteur"], ligne["action"], ligne["table_cible"]) == ("admin@bassin.fr", "modification",
+                                                                        "utilisateur")
+    assert ligne["diff"] == {"sessions_ouvertes": [2, 0]}
+    assert facade.fermer_sessions_compte("agence@eau.fr") == 0 and len(magasin.lire_journal()) == len(journal)
+
+
+def test_seul_l_administrateur_voit_et_ferme_les_sessions_des_autres(magasin, personnes):
+    from donnees.droits import MagasinProtege
+    from donnees.erreurs import ErreurDonnees
+
+    admin, financeur = personnes
+    jeton = ouvrir_session(magasin, admin)
+    facade = MagasinProtege(magasin, financeur)
+    for appel in (facade.lire_sessions_compte, facade.fermer_sessions_compte):
+        with pytest.raises(ErreurDonnees):
+            appel("admin@bassin.fr")
+    assert lire_session(magasin, jeton).utilisateur == admin
+
+
+def test_commande_sessions_purger(dossier_demo_copie, monkeypatch, capsys):
+    import cli
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin = Magasin(url_base(dossier_demo_copie))
+    magasin.creer_tables()
+    financeur = creer_compte(magasin, "agence@eau.fr", "Agence", "financeur", [], MDP, auteur="test")
+    ouvrir_session(magasin, financeur, maintenant=datetime(2020, 1, 1))
+    ouvrir_session(magasin, financeur, maintenant=datetime(2020, 1, 1, 1))
+    magasin.fermer()
+    assert cli.main(["sessions", "purger", "--dossier", str(dossier_demo_copie)]) == 0
+    assert "2 session(s) expirée(s) supprimée(s)" in capsys.readouterr().out

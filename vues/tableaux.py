@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from donnees.format import formater_horodatage
 from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
 from indicateurs.catalogue import COLONNES_IDENTIFIANTS, lire_catalogue, titre_axe
 
@@ -47,3 +48,34 @@ def arrondir_indicateurs(table: pd.DataFrame) -> pd.DataFrame:
 def preparer_tableau(table: pd.DataFrame, colonnes: list[str], libelles: dict[str, str] | None = None) -> pd.DataFrame:
     """Colonnes choisies, arrondies, codes traduits, en-têtes français : prêt pour l'affichage ou l'export."""
     return titrer_colonnes(traduire_codes(arrondir_indicateurs(table[colonnes])), libelles)
+
+
+# Navigateur et système lus dans l'agent utilisateur déclaré (information d'affichage, jamais une preuve) : premier
+# motif trouvé, dans cet ordre (Edge et Opera se déclarent aussi « Chrome », Chrome se déclare aussi « Safari »).
+NAVIGATEURS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+               ("Safari/", "Safari"))
+SYSTEMES = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def decrire_navigateur(agent) -> str:
+    """« Firefox sous Linux » d'après l'agent utilisateur ; « inconnu » sans agent reconnu."""
+    if not isinstance(agent, str) or not agent:
+        return "inconnu"
+    navigateur = next((nom for motif, nom in NAVIGATEURS if motif in agent), None)
+    systeme = next((nom for motif, nom in SYSTEMES if motif in agent), None)
+    if navigateur and systeme:
+        return f"{navigateur} sous {systeme}"
+    return navigateur or systeme or "autre"
+
+
+def tableau_sessions(sessions: list[dict], marquer_courante: bool = True) -> pd.DataFrame:
+    """Sessions ouvertes (voir ``donnees.sessions.lister_sessions``) en tableau : navigateur (« (cette session) »
+    pour la courante si ``marquer_courante``), début, dernière activité et expiration en heure de Paris. Le
+    navigateur vient en premier : c'est lui qui reste visible sur un écran étroit. Jamais le jeton."""
+    colonnes = ["Navigateur", "Début", "Dernière activité", "Expiration"]
+    lignes = [[decrire_navigateur(s.get("agent")) + (" (cette session)" if marquer_courante and s.get("courante")
+                                                     else ""),
+               formater_horodatage(s["debut"]), formater_horodatage(s["derniere_activite"]),
+               formater_horodatage(s["expiration"])] for s in sessions]
+    return pd.DataFrame(lignes, columns=colonnes)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from donnees import comptes
+from donnees import comptes, sessions
 from donnees.comptes import Utilisateur
 from donnees.droits.communes import lire_noms_communes
 from donnees.erreurs import ErreurDonnees
@@ -153,3 +153,15 @@ class EcrituresAdministration:
         u = self.utilisateur
         self._exiger(u, "gerer_comptes")
         return comptes.reinitialiser_mot_de_passe(self._magasin, email, u.email, mot_de_passe)
+
+    def lire_sessions_compte(self, email: str) -> list[dict]:
+        """Sessions encore utilisables d'un compte (début, dernière activité, expiration, navigateur ; jamais le
+        jeton) (administrateur)."""
+        self._exiger(self.utilisateur, "gerer_comptes")
+        return sessions.lister_sessions(self._magasin, email)
+
+    def fermer_sessions_compte(self, email: str) -> int:
+        """Ferme toutes les sessions d'un compte, journalisé au nom de l'administrateur ; renvoie leur nombre."""
+        u = self.utilisateur
+        self._exiger(u, "gerer_comptes")
+        return sessions.fermer_sessions_compte(self._magasin, email, administrateur=u.email)

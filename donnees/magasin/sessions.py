@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from donnees.magasin.convertisseurs import _verifier_auteur
+from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.tables import table_session, table_utilisateur
 from donnees.erreurs import ErreurDonnees
 
-MOTIFS_REVOCATION = ("deconnexion", "rotation", "tous_appareils", "inactivite", "duree", "compte")
+MOTIFS_REVOCATION = ("deconnexion", "rotation", "tous_appareils", "autres_sessions", "administration", "inactivite",
+                     "duree", "compte", "restauration")
 LONGUEUR_AGENT = 300  # caractères gardés de l'agent utilisateur (information d'affichage seulement)
 
 
@@ -75,14 +78,35 @@ class SessionsMagasin:
                                     .values(revoquee_le=maintenant, motif_revocation=_motif(motif)))
         return resultat.rowcount == 1
 
-    def revoquer_sessions_compte(self, email: str, maintenant: datetime, motif: str) -> int:
-        """Révoque toutes les sessions ouvertes d'un compte ; renvoie leur nombre."""
+    def revoquer_sessions_compte(self, email: str, maintenant: datetime, motif: str, sauf_empreinte: str | None = None,
+                                 auteur: str | None = None) -> int:
+        """Révoque les sessions ouvertes d'un compte (sauf celle de ``sauf_empreinte``) ; renvoie leur nombre.
+
+        ``auteur`` : la fermeture est journalisée (« sessions_ouvertes » : [n, 0] sur le compte) dans la même
+        transaction, si au moins une session a été fermée.
+        """
         se, ut = table_session, table_utilisateur
-        compte = select(ut.c.id).where(ut.c.email == str(email).strip().lower()).scalar_subquery()
+        auteur = _verifier_auteur(auteur) if auteur is not None else None
         with self._ecrire() as conn:
-            resultat = conn.execute(update(se).where(se.c.utilisateur_id == compte, se.c.revoquee_le.is_(None))
+            compte = conn.execute(select(ut.c.id).where(ut.c.email == str(email).strip().lower())).scalar()
+            if compte is None:
+                raise ErreurDonnees(f"Aucun compte pour l'adresse « {email} ».", "utilisateur", "email")
+            condition = [se.c.utilisateur_id == compte, se.c.revoquee_le.is_(None)]
+            if sauf_empreinte is not None:
+                condition.append(se.c.empreinte != _verifier_empreinte(sauf_empreinte))
+            resultat = conn.execute(update(se).where(*condition)
                                     .values(revoquee_le=maintenant, motif_revocation=_motif(motif)))
-        return int(resultat.rowcount)
+            nombre = int(resultat.rowcount)
+            if auteur is not None and nombre:
+                self._inserer_journal(conn, [_ligne_journal(_maintenant(), auteur, "modification", "utilisateur",
+                                                            compte, {"sessions_ouvertes": [nombre, 0]})])
+        return nombre
+
+    def purger_sessions(self, maintenant: datetime) -> int:
+        """Supprime les sessions dont la durée de vie absolue est passée (leur cookie a expiré lui aussi : elles ne
+        servent plus qu'à grossir la table) ; renvoie leur nombre."""
+        with self._ecrire() as conn:
+            return int(conn.execute(delete(table_session).where(table_session.c.expire_le <= maintenant)).rowcount)
 
     def lister_sessions_ouvertes(self, email: str, maintenant: datetime) -> list[dict]:
         """Sessions non révoquées et non expirées d'un compte (création, dernière activité, expiration, agent)."""

@@ -236,3 +236,69 @@ def test_connexion_oidc_ouvre_une_session_desimper(monkeypatch, dossier_demo_cop
     assert not inconnu.exception, inconnu.exception
     assert _connecte(inconnu) is None and not inconnu.user.get("is_logged_in")
     assert any("Aucun compte Désimper actif" in w.value for w in inconnu.warning)
+
+
+# ----------------------------------------------------------- sessions ouvertes : Administration et Connexion
+
+
+def _textes(appli) -> str:
+    """Tout le texte affiché (markdown, légendes, messages, tableaux) d'une exécution."""
+    morceaux = [e.value for groupe in (appli.markdown, appli.caption, appli.success, appli.error, appli.info)
+                for e in groupe]
+    morceaux += [t.value.to_csv() for t in appli.dataframe]
+    return "\n".join(str(m) for m in morceaux)
+
+
+def test_administration_liste_et_ferme_les_sessions_d_un_compte(monkeypatch, dossier_demo_copie, magasin_demo):
+    from donnees.comptes import Utilisateur
+    from donnees.sessions import empreinte_jeton, lire_session, ouvrir_session
+
+    agence = Utilisateur(email="agence@eau.fr", nom="Agence de l'eau", role="financeur")
+    jetons = [ouvrir_session(magasin_demo, agence, agent=agent) for agent in (
+        "Mozilla/5.0 (Windows NT 10.0) Firefox/140.0", "Mozilla/5.0 (iPhone) Safari/605.1")]
+    _navigateur(monkeypatch, {})
+    appli = _ouvrir(monkeypatch, dossier_demo_copie)
+    _se_connecter(appli, "admin@bassin.fr")
+    appli.switch_page("pages/administration.py").run()
+    assert not appli.exception, appli.exception
+    appli.selectbox(key="admin_sessions_compte").select("agence@eau.fr").run()
+    tableaux = [t.value for t in appli.dataframe if "Navigateur" in t.value.columns]
+    assert len(tableaux) == 1 and len(tableaux[0]) == 2
+    assert list(tableaux[0].columns) == ["Navigateur", "Début", "Dernière activité", "Expiration"]
+    assert set(tableaux[0]["Navigateur"]) == {"Firefox sous Windows", "Safari sous iPhone"}
+    texte = _textes(appli)
+    assert not any(secret in texte for j in jetons for secret in (j, empreinte_jeton(j)))
+
+    appli.button(key="admin_fermer_sessions").click().run()
+    assert not appli.exception, appli.exception
+    assert "2 session(s) de agence@eau.fr fermée(s) ; fermeture journalisée." in _textes(appli)
+    assert all(lire_session(magasin_demo, j).motif == "revoquee" for j in jetons)
+    ligne = magasin_demo.lire_journal().iloc[-1]
+    assert (ligne["auteur"], ligne["diff"]) == ("admin@bassin.fr", {"sessions_ouvertes": [2, 0]})
+    assert "Aucune session ouverte pour ce compte." in _textes(appli)
+    assert appli.button(key="admin_fermer_sessions").disabled
+
+
+def test_fermer_mes_autres_sessions(monkeypatch, dossier_demo_copie, magasin_demo):
+    from donnees.comptes import Utilisateur
+    from donnees.sessions import lire_session, ouvrir_session
+
+    agence = Utilisateur(email="agence@eau.fr", nom="Agence de l'eau", role="financeur")
+    ailleurs = ouvrir_session(magasin_demo, agence, agent="Mozilla/5.0 (Linux; Android 14) Chrome/139.0")
+    _navigateur(monkeypatch, {})
+    appli = _ouvrir(monkeypatch, dossier_demo_copie)
+    _se_connecter(appli, "agence@eau.fr")
+    ici = appli.session_state["jeton_session"]
+    assert any(e.label == "Mes sessions ouvertes (2)" for e in appli.expander)
+    tableau = next(t.value for t in appli.dataframe if "Navigateur" in t.value.columns)
+    assert sorted(tableau["Navigateur"]) == ["Chrome sous Android", "inconnu (cette session)"]
+    bouton = next(b for b in appli.button if b.label == "Fermer mes autres sessions")
+    assert not bouton.disabled
+    bouton.click().run()
+    assert not appli.exception, appli.exception
+    assert "1 autre(s) session(s) fermée(s)." in _textes(appli)
+    assert lire_session(magasin_demo, ailleurs).motif == "revoquee"
+    assert lire_session(magasin_demo, ici).utilisateur.email == "agence@eau.fr"
+    assert _connecte(appli) == "Agence de l'eau (Financeur)"
+    assert any(e.label == "Mes sessions ouvertes (1)" for e in appli.expander)
+    assert next(b for b in appli.button if b.label == "Fermer mes autres sessions").disabled
