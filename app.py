@@ -23,4 +23,4 @@ commun.afficher_filtres(territoire)
 
 # Pages selon les droits (donnees.droits.peut) : celles que le rôle ne peut pas utiliser sont cachées.
 navigation = commun.construire_navigation()
-navigation.run()
+commun.executer_navigation(navigation)  # une panne en cours de page : message français
