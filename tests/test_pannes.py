@@ -177,3 +177,145 @@ def test_photo_impossible_a_ecrire_rien_en_base(magasin_sqlite, tmp_path, monkey
     assert f"le dossier des photos {dossier / 'photos'}" in str(erreur.value)
     assert len(ecrites) == 1 and fichiers_photos(dossier) == []
     assert magasin_sqlite.compter() == avant
+
+
+# ----------------------------------------------------------------------------------- CLI
+
+
+def brancher_panne_sqlite(monkeypatch, pragma: str) -> None:
+    """Chaque nouvelle connexion SQLite reçoit ``pragma`` (``{pages}`` : taille actuelle de la base)."""
+    from donnees.magasin import tables
+
+    configurer = tables._configurer_sqlite
+
+    def configurer_en_panne(connexion, enregistrement):
+        configurer(connexion, enregistrement)
+        pages = connexion.execute("PRAGMA page_count").fetchone()[0]
+        connexion.execute(pragma.format(pages=pages))
+
+    monkeypatch.setattr(tables, "_configurer_sqlite", configurer_en_panne)
+
+
+def fichier_operations(dossier: Path, chemin: Path) -> Path:
+    """GeoJSON d'une opération valide à Sète (zone de 30 × 20 m au cœur de la commune)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    communes = gpd.read_parquet(dossier / "communes.parquet")
+    centre = communes.to_crs(2154).set_index("code_insee").loc["34301", "geometry"].representative_point()
+    zone = gpd.GeoSeries([box(centre.x, centre.y, centre.x + 30, centre.y + 20)], crs=2154).to_crs(4326).iloc[0]
+    lignes = {"code_insee": ["34301"], "nom": ["Cour de l'école des Pannes"], "type_site": ["cour_ecole"],
+              "statut": ["realisee"], "date_fin_travaux": ["15/09/2024"], "revetement_avant": ["enrobe"],
+              "revetement_apres": ["pelouse"], "cout_ht_eur": [60000], "description": ["Noue. " * 2000]}
+    gpd.GeoDataFrame(lignes, geometry=[zone], crs=4326).to_file(chemin)
+    return chemin
+
+
+@pytest.mark.parametrize("pragma, attendu", [("PRAGMA max_page_count={pages}", DISQUE_PLEIN),
+                                             ("PRAGMA query_only=1", LECTURE_SEULE)])
+def test_cli_import_en_panne_message_francais_sans_trace(dossier_demo_copie, tmp_path, capsys, monkeypatch,
+                                                         pragma, attendu):
+    import cli
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin = Magasin(url_base(dossier_demo_copie))
+    creer_compte(magasin, "referent@sete.fr", "Référent Sète", "referent", ["34301"], "une phrase de passe solide",
+                 auteur="test")
+    avant = magasin.compter()
+    magasin.fermer()
+    chemin = fichier_operations(dossier_demo_copie, tmp_path / "operations.geojson")
+    brancher_panne_sqlite(monkeypatch, pragma)
+    code = cli.main(["operations", "importer", str(chemin), "--utilisateur", "referent@sete.fr",
+                     "--dossier", str(dossier_demo_copie)])
+    sortie = capsys.readouterr()
+    texte = sortie.out + sortie.err
+    print(texte)
+    assert code == 1, texte  # import refusé : le rapport de l'import dit pourquoi
+    assert attendu in texte and "Rien n'a été enregistré" in texte
+    assert "Traceback" not in texte and "sqlite3" not in texte and "Error" not in texte
+    monkeypatch.undo()
+    magasin = Magasin(url_base(dossier_demo_copie))
+    assert magasin.compter() == avant
+    verifier_integrite(magasin)
+    magasin.fermer()
+
+
+def test_cli_creation_de_compte_dossier_inaccessible(dossier_demo_copie, capsys, monkeypatch):
+    import cli
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    dossier = dossier_demo_copie
+    (dossier / "desimper.sqlite").unlink()
+    (dossier / "desimper.sqlite").mkdir()  # la base ne peut être ouverte : « unable to open database file »
+    code = cli.main(["utilisateur", "creer", "--email", "a@b.fr", "--nom", "A", "--role", "administrateur",
+                     "--mot-de-passe", "une phrase de passe solide", "--dossier", str(dossier)])
+    sortie = capsys.readouterr()
+    assert code == 2 and LECTURE_SEULE in sortie.err and str(dossier) in sortie.err
+    assert "Traceback" not in sortie.err + sortie.out
+
+
+# ----------------------------------------------------------------------------------- pages
+
+
+def test_page_base_inaccessible_message_francais(dossier_demo_copie, monkeypatch):
+    from outils import lancer_appli
+
+    (dossier_demo_copie / "desimper.sqlite").unlink()
+    (dossier_demo_copie / "desimper.sqlite").mkdir()
+    appli = lancer_appli(monkeypatch, dossier_demo_copie)
+    assert not appli.exception
+    erreurs = [e.value for e in appli.error]
+    assert any(LECTURE_SEULE in e and "Service momentanément indisponible" in e for e in erreurs), erreurs
+
+
+# ------------------------------------------------------------ reprise : PostgreSQL redémarré sous l'appli
+
+
+@pytest.mark.postgresql
+def test_postgresql_redemarre_sous_l_application(grappe_postgresql_redemarrable, dossier_demo_copie, monkeypatch):
+    """Une session de l'application ouverte ; le serveur PostgreSQL s'arrête : la page dit en français que la base
+    est indisponible (pas de trace) ; il redémarre : la même session relit et écrit (valider une opération)."""
+    import runpy
+
+    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.testing.v1 import AppTest
+
+    from donnees.comptes import creer_compte
+    from outils import APP, connecter_appli
+
+    grappe = grappe_postgresql_redemarrable
+    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier_demo_copie))
+    monkeypatch.setenv("DESIMPER_BASE_URL", grappe.url)
+    magasin = Magasin(grappe.url)
+    magasin.creer_tables()
+    admin = creer_compte(magasin, "admin@thau.fr", "Admin Thau", "administrateur", "", "une phrase de passe solide",
+                         auteur="test")
+    ident = magasin.creer_operation(operation_type(photos=[], validation="a_valider"), "ref@sete.fr")
+    # Comme `desimper serveur` (cli.commande_serveur) : chaque exécution passe par app.py. AppTest, voyant le
+    # dossier pages/, rejouerait sinon la page choisie sans app.py (ancien mode multipage de Streamlit).
+    monkeypatch.setattr(script_runner, "_mpa_v1", lambda principal: runpy.run_path(principal, run_name="__main__"))
+    appli = AppTest.from_file(APP, default_timeout=120)
+    connecter_appli(appli, admin)
+    appli.run()  # app.py (cadre, navigation) puis la page d'accueil
+    assert not appli.exception and not appli.error
+    assert any("Admin Thau" in c.value for c in appli.sidebar.caption)
+
+    grappe.couper()
+    appli.run()
+    assert not appli.exception
+    erreurs = [e.value for e in appli.error]
+    assert any(BASE_INDISPONIBLE in e and "Réessayez" in e for e in erreurs), erreurs
+
+    grappe.relancer()
+    appli.run()
+    assert not appli.exception and not appli.error
+    assert any("Admin Thau" in c.value for c in appli.sidebar.caption)  # même session, relue dans la base
+    appli.switch_page("pages/a_valider.py").run()
+    assert not appli.exception and not appli.error
+    assert any(f"n° {ident}" in s.value for s in appli.subheader)
+    appli.button(key=f"valider_{ident}").click().run()
+    assert not appli.exception and not appli.error
+    assert magasin.lire_operation(ident)["validation"] == "validee"  # écriture rétablie
+    magasin.fermer()
