@@ -319,3 +319,87 @@ def test_postgresql_redemarre_sous_l_application(grappe_postgresql_redemarrable,
     assert not appli.exception and not appli.error
     assert magasin.lire_operation(ident)["validation"] == "validee"  # écriture rétablie
     magasin.fermer()
+
+
+# ------------------------------------------------------------ desimper demo : construite à côté, échangée
+
+
+def empreintes_dossier(dossier: Path) -> dict[str, str]:
+    """Empreinte SHA-256 de chaque fichier du dossier (base SQLite exclue : elle change à la lecture)."""
+    import hashlib
+
+    return {p.relative_to(dossier).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(dossier.rglob("*")) if p.is_file() and "sqlite" not in p.name}
+
+
+def etat_registre(dossier: Path) -> tuple:
+    from donnees.config import url_base
+
+    magasin = Magasin(url_base(dossier))
+    try:
+        verifier_integrite(magasin)
+        return magasin.compter(), sorted(magasin.lire_operations()["id"]), magasin.lire_utilisateur("garde@thau.fr")
+    finally:
+        magasin.fermer()
+
+
+def preparer_ancienne_demo(dossier: Path) -> tuple:
+    """Démonstration existante avec un compte créé à la main ; renvoie son état (registre, fichiers)."""
+    from donnees.comptes import creer_compte
+    from donnees.config import url_base
+
+    magasin = Magasin(url_base(dossier))
+    creer_compte(magasin, "garde@thau.fr", "Compte à garder", "administrateur", "", "une phrase de passe solide",
+                 auteur="test")
+    magasin.fermer()
+    return etat_registre(dossier), empreintes_dossier(dossier)
+
+
+def restes_de_chantier(dossier: Path) -> list[str]:
+    return sorted(p.name for p in dossier.parent.iterdir() if p.name.startswith(f".{dossier.name}."))
+
+
+@pytest.mark.parametrize("panne", ["couche", "base"])
+def test_demo_sur_disque_plein_l_ancienne_reste_intacte(dossier_demo_copie, capsys, monkeypatch, panne):
+    import cli
+    from donnees.demo import orchestration
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    registre, fichiers = preparer_ancienne_demo(dossier_demo_copie)
+    assert registre[0]["operation"] > 0 and registre[2] is not None
+    if panne == "couche":  # le disque se remplit en écrivant l'occupation du sol (pyarrow : OSError)
+        ecrire = orchestration.ecrire_couche
+
+        def ecrire_puis_plein(nom, table, dossier):
+            if nom == "occupation":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return ecrire(nom, table, dossier)
+
+        monkeypatch.setattr(orchestration, "ecrire_couche", ecrire_puis_plein)
+    else:  # la nouvelle base ne peut grandir : SQLite répond « database or disk is full »
+        brancher_panne_sqlite(monkeypatch, "PRAGMA max_page_count={pages}")
+    code = cli.main(["demo", "--taille", "petite", "--graine", "3", "--sans-modeles", "--dossier",
+                     str(dossier_demo_copie)])
+    sortie = capsys.readouterr()
+    assert code == 2, sortie
+    assert DISQUE_PLEIN in sortie.err and "Traceback" not in sortie.err + sortie.out
+    monkeypatch.undo()
+    assert etat_registre(dossier_demo_copie) == registre  # opérations et compte intacts
+    assert empreintes_dossier(dossier_demo_copie) == fichiers  # couches, territoire, photos inchangés
+    assert restes_de_chantier(dossier_demo_copie) == []
+
+
+def test_demo_regeneree_echangee_d_un_coup(dossier_demo_copie, monkeypatch):
+    from donnees.demo import generer_demo
+    from donnees.referentiel import lire_territoire
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    (dossier_demo_copie / "batiments.parquet").write_bytes(b"import reel")  # obsolète dans une démo
+    resume = generer_demo(dossier_demo_copie, taille="petite", graine=3)
+    assert lire_territoire(dossier_demo_copie)["graine"] == 3
+    assert not (dossier_demo_copie / "batiments.parquet").exists()
+    assert restes_de_chantier(dossier_demo_copie) == []
+    compte = etat_registre(dossier_demo_copie)
+    assert compte[0]["operation"] == resume["operations"] and compte[2] is None  # nouvelle base
+    photos = list((dossier_demo_copie / "photos").iterdir())
+    assert len(photos) == resume["photos"] and not [p for p in photos if p.name.startswith(".")]
