@@ -403,3 +403,124 @@ def test_demo_regeneree_echangee_d_un_coup(dossier_demo_copie, monkeypatch):
     assert compte[0]["operation"] == resume["operations"] and compte[2] is None  # nouvelle base
     photos = list((dossier_demo_copie / "photos").iterdir())
     assert len(photos) == resume["photos"] and not [p for p in photos if p.name.startswith(".")]
+
+
+# ------------------------------------------------- import d'une couche de référence tué (kill -9) en route
+
+ENFANT_PUBLICATION = r"""
+import os, signal, sys
+from pathlib import Path
+
+import geopandas as gpd
+
+from donnees import publication_couches as pc
+from donnees.sources import construire_fiche
+
+dossier, moment = Path(sys.argv[1]), sys.argv[2]
+tuer = lambda: os.kill(os.getpid(), signal.SIGKILL)  # kill -9 : ni finally ni nettoyage
+vrai_renommage, vraie_ecriture, vrai_retrait = os.replace, gpd.GeoDataFrame.to_parquet, Path.unlink
+ecritures = []
+
+def renommer(source, cible):
+    nom = Path(cible).name
+    if (moment, nom) in {("decision", pc.MANIFESTE), ("communes", "communes.parquet"),
+                         ("affichage", "communes_affichage.parquet"), ("sources", "sources.json")}:
+        tuer()
+    vrai_renommage(source, cible)
+
+def ecrire(table, chemin, **options):
+    ecritures.append(chemin)
+    vraie_ecriture(table, chemin, **options)
+    if moment == "ecriture" and len(ecritures) == 2:
+        with open(chemin, "r+b") as f:
+            f.truncate(100)  # fichier à moitié écrit
+        tuer()
+
+def retirer(chemin, missing_ok=False):
+    if moment == "fin" and chemin.name == pc.MANIFESTE:
+        tuer()
+    vrai_retrait(chemin, missing_ok=missing_ok)
+
+os.replace, gpd.GeoDataFrame.to_parquet, Path.unlink = renommer, ecrire, retirer
+communes = gpd.read_parquet(dossier / "communes.parquet")
+communes["population"] += 1
+affichage = gpd.read_parquet(dossier / "communes_affichage.parquet")
+tables = {"communes": communes, "communes_affichage": affichage}
+fiches = {nom: construire_fiche(nom, source="Fichier de test", producteur="Test", attribution="Test",
+                                origine="fichier", nombre=len(t), par_commune={}) for nom, t in tables.items()}
+pc.publier_couches(dossier, tables, fiches)
+"""
+
+
+def constats_publication(dossier: Path) -> list[str]:
+    from donnees.verification import verifier_donnees
+
+    sujets = ("import interrompu", "fichiers temporaires")
+    return [f"{c.sujet} : {c.message}" for c in verifier_donnees(dossier)
+            if c.sujet in sujets or "ne correspond pas à sa fiche" in c.message]
+
+
+@pytest.mark.parametrize("moment, decidee", [("ecriture", False), ("decision", False), ("communes", True),
+                                             ("affichage", True), ("sources", True), ("fin", True)])
+def test_import_de_couche_tue_puis_repris(dossier_demo_copie, monkeypatch, moment, decidee):
+    """Un vrai processus tué par SIGKILL à chaque étape de la publication : `verifier` signale ce qu'il laisse ;
+    la reprise (début du prochain import) rend couches et sources.json cohérents, sans fichier temporaire."""
+    import subprocess
+    import sys
+
+    import geopandas as gpd
+
+    from donnees.publication_couches import empreinte_fichier, lister_temporaires, reprendre_publication
+    from donnees.sources import lire_sources
+    from outils import RACINE
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    dossier = dossier_demo_copie
+    avant = {n: empreinte_fichier(dossier / n) for n in ("communes.parquet", "communes_affichage.parquet",
+                                                          "sources.json")}
+    populations = gpd.read_parquet(dossier / "communes.parquet")["population"]
+    environnement = dict(os.environ, PYTHONPATH=str(RACINE))
+    fin = subprocess.run([sys.executable, "-c", ENFANT_PUBLICATION, str(dossier), moment], cwd=RACINE,
+                         env=environnement, capture_output=True, text=True, timeout=300)
+    assert fin.returncode == -9, fin.stderr[-2000:]
+    constats = constats_publication(dossier)
+    if decidee:
+        assert any(c.startswith("import interrompu") for c in constats), constats
+    else:
+        assert lister_temporaires(dossier) and any(c.startswith("fichiers temporaires") for c in constats)
+        assert {n: empreinte_fichier(dossier / n) for n in avant} == avant  # rien de publié
+
+    reprendre_publication(dossier)
+    assert lister_temporaires(dossier) == [] and constats_publication(dossier) == []
+    sources = lire_sources(dossier)
+    if decidee:
+        for nom in ("communes", "communes_affichage"):
+            assert sources[nom]["empreinte"] == empreinte_fichier(dossier / f"{nom}.parquet")
+            assert sources[nom]["source"] == "Fichier de test"
+        assert (gpd.read_parquet(dossier / "communes.parquet")["population"] == populations + 1).all()
+    else:
+        assert {n: empreinte_fichier(dossier / n) for n in avant} == avant
+
+
+def test_verifier_signale_couche_ne_correspondant_pas_a_sa_fiche(dossier_demo_copie, monkeypatch):
+    import shutil
+
+    import geopandas as gpd
+
+    from donnees.publication_couches import publier_couches
+    from donnees.sources import construire_fiche
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    dossier = dossier_demo_copie
+    shutil.copy(dossier / "communes.parquet", dossier.parent / "ancienne.parquet")
+    communes = gpd.read_parquet(dossier / "communes.parquet")
+    communes["population"] += 1
+    publier_couches(dossier, {"communes": communes}, {"communes": construire_fiche(
+        "communes", source="Fichier de test", producteur="Test", attribution="Test", origine="fichier",
+        nombre=len(communes), par_commune={})})
+    assert constats_publication(dossier) == []
+    shutil.copy(dossier.parent / "ancienne.parquet", dossier / "communes.parquet")  # remplacée à la main
+    (dossier / ".parcelles-k3j9x_2a.parquet").write_bytes(b"PAR1")  # reste d'une écriture tuée
+    constats = constats_publication(dossier)
+    assert any("ne correspond pas à sa fiche de sources.json" in c for c in constats), constats
+    assert any(".parcelles-k3j9x_2a.parquet" in c for c in constats), constats
