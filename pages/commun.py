@@ -447,6 +447,7 @@ def afficher_panne(panne: ErreurPanne) -> None:
     page se remet d'elle-même à la prochaine action une fois la panne passée."""
     journal.warning("Panne (%s) : %s", panne.genre, panne.__cause__ or panne)
     st.error(f"**Service momentanément indisponible.** {panne}", icon=":material/cloud_off:")
+    st.button("Réessayer", icon=":material/refresh:", key="reessayer_apres_panne")  # un clic relance la page
 
 
 def executer_navigation(navigation) -> None:

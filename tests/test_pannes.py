@@ -309,7 +309,7 @@ def test_postgresql_redemarre_sous_l_application(grappe_postgresql_redemarrable,
     assert any(BASE_INDISPONIBLE in e and "Réessayez" in e for e in erreurs), erreurs
 
     grappe.relancer()
-    appli.run()
+    appli.button(key="reessayer_apres_panne").click().run()
     assert not appli.exception and not appli.error
     assert any("Admin Thau" in c.value for c in appli.sidebar.caption)  # même session, relue dans la base
     appli.switch_page("pages/a_valider.py").run()
