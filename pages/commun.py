@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -450,11 +451,12 @@ def afficher_panne(panne: ErreurPanne) -> None:
     st.button("Réessayer", icon=":material/refresh:", key="reessayer_apres_panne")  # un clic relance la page
 
 
-def executer_navigation(navigation) -> None:
-    """Exécute la page choisie ; une panne survenue pendant la page (base arrêtée, disque plein) s'affiche en
-    français au lieu d'une trace Python."""
+@contextmanager
+def signaler_pannes():
+    """``with commun.signaler_pannes():`` : une panne survenue dans le bloc (base arrêtée, disque plein pendant
+    les filtres ou la page) s'affiche en français (:func:`afficher_panne`) au lieu d'une trace Python."""
     try:
-        navigation.run()
+        yield
     except ErreurPanne as panne:
         afficher_panne(panne)
 

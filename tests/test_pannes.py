@@ -300,21 +300,23 @@ def test_postgresql_redemarre_sous_l_application(grappe_postgresql_redemarrable,
     connecter_appli(appli, admin)
     appli.run()  # app.py (cadre, navigation) puis la page d'accueil
     assert not appli.exception and not appli.error
-    assert any("Admin Thau" in c.value for c in appli.sidebar.caption)
+    appli.switch_page("pages/a_valider.py").run()
+    assert not appli.exception and not appli.error
+    assert any(f"n° {ident}" in s.value for s in appli.subheader)
 
-    grappe.couper()
-    appli.run()
+    grappe.couper()  # l'utilisateur, sur la page, clique « Valider » pendant l'arrêt
+    appli.button(key=f"valider_{ident}").click().run()
     assert not appli.exception
     erreurs = [e.value for e in appli.error]
     assert any(BASE_INDISPONIBLE in e and "Réessayez" in e for e in erreurs), erreurs
+    assert appli.button(key="reessayer_apres_panne")
 
     grappe.relancer()
     appli.button(key="reessayer_apres_panne").click().run()
     assert not appli.exception and not appli.error
     assert any("Admin Thau" in c.value for c in appli.sidebar.caption)  # même session, relue dans la base
-    appli.switch_page("pages/a_valider.py").run()
-    assert not appli.exception and not appli.error
-    assert any(f"n° {ident}" in s.value for s in appli.subheader)
+    assert magasin.lire_operation(ident)["validation"] == "a_valider"  # rien d'écrit pendant l'arrêt
+    assert any(f"n° {ident}" in s.value for s in appli.subheader)  # même page, lecture rétablie
     appli.button(key=f"valider_{ident}").click().run()
     assert not appli.exception and not appli.error
     assert magasin.lire_operation(ident)["validation"] == "validee"  # écriture rétablie
@@ -524,3 +526,26 @@ def test_verifier_signale_couche_ne_correspondant_pas_a_sa_fiche(dossier_demo_co
     constats = constats_publication(dossier)
     assert any("ne correspond pas à sa fiche de sources.json" in c for c in constats), constats
     assert any(".parcelles-k3j9x_2a.parquet" in c for c in constats), constats
+
+
+def test_panne_en_cours_de_page_message_francais(dossier_demo_copie, monkeypatch):
+    """Le magasin répond à la vérification d'app.py puis tombe en panne pendant la page (erreur d'entrée-sortie
+    en lisant les opérations) : message français sous le cadre, pas de trace."""
+    import runpy
+
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from donnees.magasin.operations import OperationsMagasin
+    from outils import lancer_appli
+
+    def lire_en_panne(self, *arguments, **options):
+        with self._lire():
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(script_runner, "_mpa_v1", lambda principal: runpy.run_path(principal, run_name="__main__"))
+    monkeypatch.setattr(OperationsMagasin, "lire_operations", lire_en_panne)
+    appli = lancer_appli(monkeypatch, dossier_demo_copie)
+    assert not appli.exception
+    erreurs = [e.value for e in appli.error]
+    assert any("Erreur du disque en lisant ou en écrivant dans le dossier de données" in e for e in erreurs), erreurs
+    assert any("Bassin de Thau" in m.value for m in appli.sidebar.markdown)  # le cadre est là
