@@ -19,8 +19,9 @@ commun.afficher_barre_laterale(territoire)  # relit la session (commun.utilisate
 commun.ecrire_cookie_session()
 if territoire is None:
     st.stop()
-commun.afficher_filtres(territoire)
+with commun.signaler_pannes():  # base arrêtée, disque plein en cours de route : message français, pas de trace
+    commun.afficher_filtres(territoire)
 
-# Pages selon les droits (donnees.droits.peut) : celles que le rôle ne peut pas utiliser sont cachées.
-navigation = commun.construire_navigation()
-navigation.run()
+    # Pages selon les droits (donnees.droits.peut) : celles que le rôle ne peut pas utiliser sont cachées.
+    navigation = commun.construire_navigation()
+    navigation.run()

@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if inconnus and args.commande != "serveur":
         analyseur.error(f"arguments inconnus : {' '.join(inconnus)}")
     args.options_streamlit = inconnus  # `desimper serveur … --server.headless true` : passés à Streamlit
-    from donnees.erreurs import ErreurDonnees
+    from donnees.erreurs import ErreurDonnees, traduire_panne
     from donnees.format import neutraliser_controles
 
     try:
@@ -351,6 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     except ErreurDonnees as exc:
         # Le message peut citer un texte saisi (nom, adresse, chemin) : ses séquences ANSI ne s'exécutent pas.
         print(f"Erreur : {neutraliser_controles(exc, garder=chr(10))}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Panne du système non traduite plus bas (disque plein, dossier en lecture seule, base injoignable) :
+        # message français, sans trace ; toute autre erreur est un défaut du programme et remonte.
+        panne = traduire_panne(exc, "le dossier de données")
+        if panne is None:
+            raise
+        print(f"Erreur : {neutraliser_controles(panne, garder=chr(10))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)

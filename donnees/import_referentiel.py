@@ -37,14 +37,15 @@ import shapely
 from donnees.config import dossier_donnees
 from donnees.lecture_vecteur import (ERREURS_LECTURE, NB_CITES, citer, lire_entites, lire_infos, lister_couches,
                                      verifier_degres_dans_metres, verifier_dans_wgs84)
-from donnees.referentiel import (construire_communes_affichage, couche_presente, ecrire_couche, lire_couche,
+from donnees.referentiel import (construire_communes_affichage, couche_presente, lire_couche,
                                  lire_territoire)
 from donnees.cadastre import departement_de
 from donnees.erreurs import ErreurDonnees, message
 from donnees.format import formater_nombre
 from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_lambert93, en_wgs84, transformateur
 from donnees.schemas import valider_couche
-from donnees.sources import construire_fiche, enregistrer_sources
+from donnees.publication_couches import publier_couches, reprendre_publication
+from donnees.sources import construire_fiche
 from donnees.telechargement import (ErreurTelechargement, FichierTelecharge, dossier_telechargements,
                                     nom_fichier_url, telecharger_fichier)
 from donnees.territoire import urls_sources
@@ -744,6 +745,7 @@ def importer_couche(couche: str, dossier: Path | None = None, *, telecharger: bo
     couche à lire dans un GeoPackage. Lève :class:`ErreurDonnees` (message en français) sans rien écrire.
     """
     dossier = Path(dossier) if dossier else dossier_donnees()
+    reprendre_publication(dossier)  # import précédent tué après sa décision : terminé avant tout
     if couche not in COUCHES_IMPORTABLES:
         raise ErreurDonnees(f"Couche « {couche} » non importable (couches : {', '.join(COUCHES_IMPORTABLES)}).",
                             "import")
@@ -801,15 +803,15 @@ def importer_couche(couche: str, dossier: Path | None = None, *, telecharger: bo
     # Tout est validé avant la moindre écriture : un refus laisse les couches précédentes en place.
     table = valider_couche(couche, gpd.GeoDataFrame(table, geometry="geometry", crs=CRS_STOCKAGE))
     fiches = {couche: construire_fiche(couche, nombre=len(table), par_commune=par_commune, **fiche_commune)}
+    tables = {couche: table}
     if couche == "communes":
         affichage = valider_couche("communes_affichage", construire_communes_affichage(table))
         fiches["communes_affichage"] = construire_fiche("communes_affichage", nombre=len(affichage),
                                                         par_commune=par_commune, **fiche_commune)
-        ecrire_couche("communes", table, dossier)
-        ecrire_couche("communes_affichage", affichage, dossier)
-    else:
-        ecrire_couche(couche, table, dossier)
-    enregistrer_sources(fiches, dossier)
+        tables["communes_affichage"] = affichage
+    # Couches et fiches publiées ensemble (fichiers à part, manifeste, renommages) : un kill -9 ne laisse ni
+    # une couche neuve à côté d'un ancien sources.json, ni de fichier provisoire après la reprise.
+    publier_couches(dossier, tables, fiches)
     return RapportImport(couche, len(table), par_commune, avertissements, fiches[couche])
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, sur_panne
 from donnees.format import formater_nombre, neutraliser_controles
 
 TAILLE_MAX_OCTETS = 10 * 1024 * 1024
@@ -133,18 +133,23 @@ def stocker_photo(octets: bytes, nom_fichier: str, dossier: Path) -> tuple[str, 
     """Nettoie la photo et l'écrit sous ``photos/`` à un nom choisi par le magasin (empreinte de son contenu) ;
     renvoie ``(nom stocké, nouvelle)`` (``nouvelle`` faux : une photo identique était déjà stockée, elle
     n'est pas réécrite et ne doit pas être retirée si la saisie échoue). Écriture atomique (fichier
-    temporaire puis renommage)."""
+    temporaire puis renommage) ; disque plein ou dossier en lecture seule : :class:`ErreurPanne`, rien d'écrit."""
     propres, extension = nettoyer_photo(octets, nom_fichier)
     relatif = nommer_photo(propres, extension)
     racine = Path(dossier) / SOUS_DOSSIER_PHOTOS
     if racine.is_symlink():
         raise ErreurDonnees(f"Photo « {neutraliser_controles(nom_fichier)} » : le dossier des photos est un lien "
                             "symbolique ; l'administrateur doit le remplacer par un vrai dossier.", "photo", "fichier")
-    racine.mkdir(parents=True, exist_ok=True)
     cible = racine / relatif.split("/", 1)[1]
-    if resoudre_photo(relatif, dossier) is not None:
-        return relatif, False
     provisoire = racine / f".{cible.name}.{os.getpid()}.tmp"
-    provisoire.write_bytes(propres)
-    os.replace(provisoire, cible)
+    with sur_panne(f"le dossier des photos {racine}"):
+        racine.mkdir(parents=True, exist_ok=True)
+        if resoudre_photo(relatif, dossier) is not None:
+            return relatif, False
+        try:
+            provisoire.write_bytes(propres)
+            os.replace(provisoire, cible)
+        except OSError:
+            provisoire.unlink(missing_ok=True)  # disque plein : pas de fichier tronqué laissé derrière
+            raise
     return relatif, True

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from donnees.comptes import Utilisateur, _instant, lire_parametres_comptes
 from donnees.magasin import Magasin
+from donnees.erreurs import ErreurPanne
 
 __all__ = ["NOM_COOKIE", "EtatSession", "empreinte_jeton", "fermer_autres_sessions", "fermer_session",
            "fermer_sessions_compte", "lire_duree_cookie_secondes", "lire_session", "lister_sessions", "ouvrir_session",
@@ -127,7 +128,7 @@ def _ecrire_sans_bloquer(ecriture, *arguments) -> None:
     refus d'une session expirée ne dépend pas de cette écriture."""
     try:
         ecriture(*arguments)
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, ErreurPanne) as exc:  # ErreurPanne : panne traduite par le magasin
         journal.warning("Session : écriture impossible dans le magasin (%s : %s).", type(exc).__name__, exc)
 
 

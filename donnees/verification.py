@@ -80,6 +80,7 @@ def _verifier_couches(dossier: Path, codes: set[str], demo: bool = True) -> list
         if hors.any():
             constats.append(Constat("erreur", "parcelles", f"{int(hors.sum())} parcelles hors des communes "
                                     "du territoire. Réimportez les parcelles."))
+    constats += _verifier_publication(dossier)
     if "occupation" in couches:
         connus = set(lire_correspondance_ocsge()["code_cs"])
         inconnus = sorted(set(couches["occupation"]["code_cs"]) - connus)
@@ -87,6 +88,37 @@ def _verifier_couches(dossier: Path, codes: set[str], demo: bool = True) -> list
             constats.append(Constat("erreur", "occupation du sol", "Codes OCS GE absents de la "
                                     f"correspondance vers les revêtements : {', '.join(inconnus[:5])}. "
                                     "Complétez donnees/nomenclatures/ocsge_revetements.csv."))
+    return constats
+
+
+def _verifier_publication(dossier: Path) -> list[Constat]:
+    """Traces d'une écriture de couche interrompue (``kill -9``, coupure) : manifeste de publication en suspens,
+    fichiers temporaires orphelins, couche dont le fichier ne correspond pas à l'empreinte de sa fiche."""
+    from donnees.publication_couches import MANIFESTE, comparer_empreintes, lister_temporaires
+    from donnees.sources import lire_sources
+
+    constats = []
+    if (dossier / MANIFESTE).exists():
+        constats.append(Constat("erreur", "import interrompu", f"Un import de couche a été interrompu après sa "
+                                f"décision ({MANIFESTE}) : couches et sources.json ne sont peut-être pas encore "
+                                "toutes à jour. La prochaine commande `desimper importer …` le termine d'abord."))
+    temporaires = [n for n in lister_temporaires(dossier) if n != MANIFESTE]
+    if temporaires:
+        constats.append(Constat("avertissement", "fichiers temporaires", "Fichiers temporaires orphelins laissés par "
+                                f"une écriture interrompue : {', '.join(temporaires[:5])}. Rien ne les lit : la "
+                                "prochaine commande `desimper importer …` retire ceux d'un import ; supprimez les "
+                                f"autres à la main (dossier {dossier})."))
+    try:
+        sources = lire_sources(dossier)
+    except ErreurDonnees:  # fiche illisible : déjà signalée par verifier_donnees (territoire réel)
+        return constats
+    for nom in comparer_empreintes(dossier, sources):
+        libelle = SCHEMAS[nom].libelle if nom in SCHEMAS else nom
+        commande = CONSEILS_IMPORT.get(nom, "desimper importer communes")
+        constats.append(Constat("erreur", libelle, f"Le fichier de la couche ne correspond pas à sa fiche de "
+                                "sources.json (empreinte différente : import interrompu ou fichier remplacé à la "
+                                f"main) ; source, licence et millésime affichés seraient faux. Réimportez-la : "
+                                f"{commande}."))
     return constats
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -21,7 +22,7 @@ from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.droits import est_public, filtrer_financements, lire_noms_communes, lire_perimetre, peut
 from donnees.droits import nommer_commune as nommer_code_commune
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, ErreurPanne, traduire_panne
 from donnees.schemas import SCHEMAS
 from donnees.sessions import (
     NOM_COOKIE,
@@ -433,6 +434,9 @@ def verifier_donnees_pretes() -> dict | None:
         territoire = charger_territoire()
         charger_couche("communes_affichage")
         obtenir_magasin().compter()
+    except ErreurPanne as panne:  # disque, droits, base injoignable : la page se remet quand la panne cesse
+        afficher_panne(panne)
+        return None
     except ErreurDonnees as exc:
         st.error(f"**Données indisponibles.** {exc}")
         if territoire is not None and not territoire.get("demo"):
@@ -444,10 +448,32 @@ def verifier_donnees_pretes() -> dict | None:
         return None
     except Exception as exc:  # base injoignable, fichier corrompu… : consigné, message à l'utilisateur
         journal.exception("Données indisponibles (dossier %s)", dossier_donnees())
+        panne = traduire_panne(exc, f"le dossier de données {dossier_donnees()}", "lecture")
+        if panne is not None:
+            afficher_panne(panne)
+            return None
         st.error(f"**Données indisponibles** ({type(exc).__name__}). Vérifiez le dossier de données "
                  f"({dossier_donnees()}) et la base, par exemple avec `desimper verifier`.")
         return None
     return territoire
+
+
+def afficher_panne(panne: ErreurPanne) -> None:
+    """Message français d'une panne (disque plein, lecture seule, base indisponible), sans trace Python ; la
+    page se remet d'elle-même à la prochaine action une fois la panne passée."""
+    journal.warning("Panne (%s) : %s", panne.genre, panne.__cause__ or panne)
+    st.error(f"**Service momentanément indisponible.** {panne}", icon=":material/cloud_off:")
+    st.button("Réessayer", icon=":material/refresh:", key="reessayer_apres_panne")  # un clic relance la page
+
+
+@contextmanager
+def signaler_pannes():
+    """``with commun.signaler_pannes():`` : une panne survenue dans le bloc (base arrêtée, disque plein pendant
+    les filtres ou la page) s'affiche en français (:func:`afficher_panne`) au lieu d'une trace Python."""
+    try:
+        yield
+    except ErreurPanne as panne:
+        afficher_panne(panne)
 
 
 def _texte_css(texte: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,10 +10,11 @@ import pandas as pd
 
 from donnees.magasin import ConflitVersion
 from donnees.photos import resoudre_photo, stocker_photo
-from donnees.erreurs import ErreurDonnees
 from indicateurs.chaleur_abords import estimer_chaleur_site
 from indicateurs.eau import calculer_volume_retenu
 from indicateurs.surfaces import calculer_surface_desimpermeabilisee
+
+_journal = logging.getLogger(__name__)
 
 __all__ = ["ConflitVersion", "PhotoDeposee", "enregistrer_saisie", "estimer_apercu"]
 
@@ -49,7 +51,7 @@ def _ecrire_photos(photos: list[PhotoDeposee], dossier: Path) -> list[dict]:
         for photo in photos:
             chemin, nouvelle = stocker_photo(photo.octets, photo.nom, dossier)
             ecrites.append({"moment": photo.moment, "legende": photo.nom, "chemin": chemin, "_nouvelle": nouvelle})
-    except ErreurDonnees:
+    except Exception:  # photo refusée ou panne (ErreurPanne) : les photos déjà écrites sont retirées
         _retirer_photos(ecrites, dossier)
         raise
     return ecrites
@@ -59,8 +61,12 @@ def _retirer_photos(photos: list[dict], dossier: Path) -> None:
     """Retire les fichiers créés par cette saisie (jamais une photo déjà stockée, peut-être partagée)."""
     for photo in photos:
         chemin = resoudre_photo(photo["chemin"], dossier) if photo.get("_nouvelle") else None
-        if chemin is not None:
+        if chemin is None:
+            continue
+        try:
             chemin.unlink(missing_ok=True)
+        except OSError as exc:  # dossier passé en lecture seule entre-temps : la photo orpheline est signalée
+            _journal.warning("Photo %s non retirée après l'échec de la saisie : %s", photo["chemin"], exc)
 
 
 def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], photos_gardees: list[dict],
@@ -68,8 +74,10 @@ def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], phot
                        jeton_soumission: str | None = None) -> tuple:
     """Crée (``edition`` absente) ou modifie l'opération avec les droits de la façade, photos comprises.
 
-    Les photos nouvelles sont nettoyées et écrites d'abord ; si l'écriture de l'opération est refusée
-    (droits, contrôle, conflit de version), elles sont retirées et l'erreur remonte. Une création porte le
+    Les photos nouvelles sont nettoyées et écrites d'abord ; si l'une ne peut être écrite (disque plein :
+    :class:`ErreurPanne`), les autres sont retirées et rien n'est écrit en base ; si l'écriture de
+    l'opération échoue (droits, contrôle, conflit de version, panne de la base), elles sont retirées et
+    l'erreur remonte. Une création porte le
     ``jeton_soumission`` du formulaire : un second envoi du même formulaire (double clic) renvoie
     l'opération du premier, sans en créer une autre, et ses photos en double sont retirées. Renvoie
     ``(identifiant, message de réussite en français)``.
@@ -86,8 +94,10 @@ def enregistrer_saisie(facade, operation: dict, photos: list[PhotoDeposee], phot
         ident = edition["id"]
         version = facade.modifier_operation(ident, version_ouverte, operation)
         relue = facade.lire_operation(ident)
-    except ErreurDonnees:
-        _retirer_photos(ecrites, dossier)  # rien à moitié : les photos d'une saisie refusée sont retirées
+    except Exception:
+        # Rien à moitié : refus, conflit ou panne (ErreurPanne du magasin : disque plein, base injoignable),
+        # les photos écrites pour cette saisie sont retirées, puis l'erreur remonte telle quelle.
+        _retirer_photos(ecrites, dossier)
         raise
     message = (f"Opération n° {ident} modifiée (version {version})."
                if version != version_ouverte else f"Opération n° {ident} : aucun changement à enregistrer.")

@@ -107,11 +107,20 @@ class _GrappeJetable:
     def demarrer(self) -> str:
         self._lancer("initdb", "-D", str(self.donnees), "-U", "postgres", "-A", "trust",
                      "-E", "UTF8", "--no-locale", "-N")
+        self.relancer()
+        return f"postgresql+psycopg://postgres@/{{base}}?host={self.racine}&port={self.port}"
+
+    def relancer(self) -> None:
+        """Démarre le serveur de la grappe (déjà initialisée), sur le même port et la même socket."""
         options = (f"-p {self.port} -k {self.racine} -c listen_addresses='' -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
         self._lancer("pg_ctl", "-D", str(self.donnees), "-l", str(self.journal), "-w",
                      "-t", str(_PG_DELAI_DEMARRAGE_S), "-o", options, "start")
-        return f"postgresql+psycopg://postgres@/{{base}}?host={self.racine}&port={self.port}"
+
+    def couper(self) -> None:
+        """Arrête le serveur sans effacer la grappe (panne : connexions coupées net) ; :meth:`relancer` le
+        redémarre."""
+        self._lancer("pg_ctl", "-D", str(self.donnees), "-m", "fast", "-w", "stop", delai=60)
 
     def arreter(self) -> None:
         try:
@@ -216,6 +225,36 @@ def fabrique_base_postgresql(url_postgresql):
                 break
             except Exception:  # noqa: BLE001 - nettoyage au mieux
                 time.sleep(0.2 * (essai + 1))
+
+
+@pytest.fixture
+def grappe_postgresql_redemarrable():
+    """Grappe PostgreSQL + PostGIS jetable et propre au test, qu'il peut arrêter (``couper()``) et redémarrer
+    (``relancer()``) sans gêner les autres tests ; ``grappe.url`` : URL SQLAlchemy de sa base."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _pg_indisponible("le pilote psycopg n'est pas installé")
+    binaires = _pg_dossier_binaires()
+    if binaires is None:
+        _pg_indisponible("initdb/pg_ctl introuvables (PATH, /usr/lib/postgresql/*/bin) : une grappe à "
+                         "redémarrer est nécessaire")
+    grappe = None
+    try:
+        grappe = _GrappeJetable(binaires)
+        modele = grappe.demarrer()
+        with _pg_autocommit(modele.format(base="postgres")) as conn:
+            conn.execute('CREATE DATABASE "desimper_pannes"')
+        grappe.url = modele.format(base="desimper_pannes")
+        _pg_verifier_postgis(grappe.url)
+    except Exception as exc:  # noqa: BLE001
+        if grappe is not None:
+            grappe.arreter()
+        _pg_indisponible(f"grappe jetable impossible à préparer ({binaires}) : {exc}")
+    try:
+        yield grappe
+    finally:
+        grappe.arreter()
 
 # ===================================================================================== fin PostgreSQL
 

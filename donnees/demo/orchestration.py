@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from donnees.config import dossier_photos
+from donnees.config import NOM_BASE_SQLITE
 from donnees.config import url_base as url_base_config
 from donnees.demo.communes import (
     calculer_rayons_urbains,
@@ -29,19 +31,10 @@ from donnees.demo.operations import generer_operations
 from donnees.demo.parametres import TAILLES, lire_communes_demo, lire_parametres, lire_sources_demo
 from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
 from donnees.demo.photos import generer_photos
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, sur_panne
 from donnees.geometrie import CRS_CALCUL, en_wgs84, vers_wgs84
 from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
 from donnees.sources import enregistrer_sources, fiches_demo
-
-
-def _vider_demo(dossier: Path, url: str) -> None:
-    """Efface la base SQLite et les photos d'une démonstration précédente."""
-    shutil.rmtree(dossier_photos(dossier), ignore_errors=True)
-    if url.startswith("sqlite:///"):
-        base = Path(url.removeprefix("sqlite:///"))
-        for suffixe in ("", "-wal", "-shm", "-journal"):
-            Path(f"{base}{suffixe}").unlink(missing_ok=True)
 
 
 def _verifier_base_vide(url: str) -> None:
@@ -146,12 +139,61 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
     """Génère le territoire de démonstration dans ``dossier`` et les opérations dans le magasin.
 
     ``taille`` : ``"petite"`` (tests, quelques secondes) ou ``"complete"`` (CONCEPTION §7).
-    ``url_base`` : URL du magasin (défaut : SQLite du dossier). Une base SQLite et les photos existantes
-    sont effacées ; une base PostgreSQL qui contient déjà des opérations est refusée.
+    ``url_base`` : URL du magasin (défaut : SQLite du dossier). La démonstration est construite à côté, dans un
+    dossier de chantier du même parent, puis échangée d'un coup avec l'ancienne (couches, base SQLite, photos) :
+    une panne (disque plein) ou une erreur en cours de route laisse l'ancienne démonstration intacte, ses
+    opérations et ses comptes compris. Une base PostgreSQL qui contient déjà des opérations est refusée.
     ``progression(étape, fraction)`` est appelée à chaque étape. Renvoie un résumé (comptes, durées).
     """
     if taille not in TAILLES:
         raise ErreurDonnees(f"Taille de démonstration « {taille} » inconnue : {', '.join(TAILLES)}.", "demo")
+    dossier = Path(dossier).absolute()
+    url = url_base or url_base_config(dossier)
+    base_locale = url == f"sqlite:///{(dossier / NOM_BASE_SQLITE).as_posix()}"
+    _verifier_base_vide(url)
+    with sur_panne(f"le dossier {dossier.parent}"):
+        dossier.parent.mkdir(parents=True, exist_ok=True)
+        chantier = Path(tempfile.mkdtemp(prefix=f".{dossier.name}.demo-", dir=dossier.parent))
+        try:
+            url_chantier = f"sqlite:///{(chantier / NOM_BASE_SQLITE).as_posix()}" if base_locale else url
+            resume = _construire_demo(chantier, taille, graine, url_chantier, progression)
+            _echanger_dossiers(chantier, dossier, base_locale)
+        finally:
+            shutil.rmtree(chantier, ignore_errors=True)
+    return resume
+
+
+def _echanger_dossiers(chantier: Path, dossier: Path, base_locale: bool) -> None:
+    """Met chaque fichier du ``chantier`` à sa place dans ``dossier`` par renommage (même système de fichiers),
+    après avoir mis de côté l'ancien (avec les fichiers obsolètes : bâtiments d'un import réel, journal WAL de
+    l'ancienne base) ; au moindre échec, tout est remis comme avant. L'ancien est effacé à la fin."""
+    dossier.mkdir(parents=True, exist_ok=True)
+    cote = Path(tempfile.mkdtemp(prefix=f".{dossier.name}.ancien-", dir=dossier.parent))
+    nouveaux = sorted(p.name for p in chantier.iterdir())
+    obsoletes = ["batiments.parquet"] + ([f"{NOM_BASE_SQLITE}{s}" for s in ("-wal", "-shm", "-journal")]
+                                        if base_locale else [])
+    deplaces, poses = [], []
+    try:
+        for nom in dict.fromkeys(nouveaux + obsoletes):
+            if os.path.lexists(dossier / nom):
+                os.replace(dossier / nom, cote / nom)
+                deplaces.append(nom)
+        for nom in nouveaux:
+            os.replace(chantier / nom, dossier / nom)
+            poses.append(nom)
+    except OSError:
+        for nom in reversed(poses):
+            os.replace(dossier / nom, chantier / nom)
+        for nom in reversed(deplaces):
+            os.replace(cote / nom, dossier / nom)
+        shutil.rmtree(cote, ignore_errors=True)
+        raise
+    shutil.rmtree(cote, ignore_errors=True)
+
+
+def _construire_demo(dossier: Path, taille: str, graine: int, url: str,
+                     progression: Callable[[str, float], None] | None) -> dict:
+    """Écrit toute la démonstration dans ``dossier`` (un dossier de chantier neuf) et ses opérations à ``url``."""
     debut = time.perf_counter()
     durees: dict[str, float] = {}
     top = [debut]
@@ -166,12 +208,7 @@ def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_
 
     parametres = lire_parametres()
     config = parametres["tailles"][taille]
-    dossier = Path(dossier)
-    dossier.mkdir(parents=True, exist_ok=True)
-    url = url_base or url_base_config(dossier)
     rng = np.random.default_rng(graine)
-    _verifier_base_vide(url)
-    _vider_demo(dossier, url)
 
     # 1. communes réelles, étang, bassin, noyaux urbains
     etape("Communes et étang", 0.02)

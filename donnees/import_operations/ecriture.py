@@ -17,7 +17,7 @@ from donnees.import_operations.protocoles import (
     est_facade,
 )
 from donnees.import_operations.tables import ApercuImport, RapportImport
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, ErreurPanne
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def importer(apercu: ApercuImport, magasin_ou_facade: Any, auteur: str, mode: st
     except _ImportPartiel as exc:
         return rapport(bool(exc.identifiants), exc.identifiants, exc.message,
                        importees if exc.identifiants else [])
+    except ErreurPanne as exc:  # disque plein, base injoignable : le message dit déjà que rien n'est écrit
+        return rapport(False, [], f"Import refusé : {exc}", [])
     except (ErreurDonnees, PermissionError) as exc:
         return rapport(False, [], f"Import refusé par le magasin : {exc} Rien n'a été enregistré.", [])
     identifiants = [int(i) for i in identifiants]

@@ -17,7 +17,7 @@ from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.operations import OperationsMagasin
 from donnees.magasin.sessions import SessionsMagasin
 from donnees.magasin.tables import TABLES, creer_moteur, table_journal
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, sur_panne
 
 
 class Magasin(OperationsMagasin, ComptesMagasin, SessionsMagasin):
@@ -25,7 +25,8 @@ class Magasin(OperationsMagasin, ComptesMagasin, SessionsMagasin):
 
     def __init__(self, url: str | None = None):
         self.url = url or url_base()
-        self.moteur, self.est_postgresql = creer_moteur(self.url)
+        with sur_panne("le dossier de la base"):
+            self.moteur, self.est_postgresql = creer_moteur(self.url)
 
     def __repr__(self) -> str:
         return f"Magasin({self.moteur.url.render_as_string(hide_password=True)!r})"
@@ -36,10 +37,18 @@ class Magasin(OperationsMagasin, ComptesMagasin, SessionsMagasin):
 
     # ---------------------------------------------------------------- connexions et schéma
 
+    def _lieu(self) -> str:
+        """Ce que désignent les messages de panne : le dossier de la base SQLite, ou la base PostgreSQL."""
+        if self.est_postgresql:
+            return "la base PostgreSQL"
+        base = self.moteur.url.database or ""
+        return f"le dossier de données {Path(base).parent}" if base and base != ":memory:" else "la base"
+
     @contextmanager
     def _ecrire(self):
-        """Transaction d'écriture : tout ou rien."""
-        with self.moteur.connect() as conn:
+        """Transaction d'écriture : tout ou rien. Une panne (disque plein, dossier en lecture seule, base
+        injoignable) annule la transaction et lève :class:`ErreurPanne` (message français)."""
+        with sur_panne(self._lieu(), "ecriture"), self.moteur.connect() as conn:
             if not self.est_postgresql:
                 conn.execution_options(desimper_ecriture=True)
             with conn.begin():
@@ -47,8 +56,8 @@ class Magasin(OperationsMagasin, ComptesMagasin, SessionsMagasin):
 
     @contextmanager
     def _lire(self):
-        """Transaction de lecture (instantané cohérent sous PostgreSQL)."""
-        with self.moteur.connect() as conn:
+        """Transaction de lecture (instantané cohérent sous PostgreSQL) ; panne → :class:`ErreurPanne`."""
+        with sur_panne(self._lieu(), "lecture"), self.moteur.connect() as conn:
             if self.est_postgresql:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
@@ -76,7 +85,7 @@ class Magasin(OperationsMagasin, ComptesMagasin, SessionsMagasin):
             return schema.revision_base(conn)
 
     def _installer_postgis(self) -> None:
-        with self.moteur.connect() as conn:
+        with sur_panne(self._lieu(), "lecture"), self.moteur.connect() as conn:
             if conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first():
                 return
         try:
