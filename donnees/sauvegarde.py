@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from donnees.config import NOM_BASE_SQLITE, NOM_FICHIER_TERRITOIRE, SOUS_DOSSIER_PHOTOS, url_base
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, ErreurPanne, traduire_panne
 from donnees.format import formater_nombre, neutraliser_controles
 from donnees import sauvegarde_base as base_sauvegarde
 
@@ -55,20 +55,22 @@ TAILLE_BLOC = 1 << 20
 # ------------------------------------------------------------------------------------------- pannes
 
 
+# Erreurs de chemin qui ne sont pas des pannes du système (celles-ci : donnees.erreurs.traduire_panne).
+_CAUSES_CHEMIN = {
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+}
+
+
 def traduire_erreur_systeme(exc: OSError, action: str, chemin: Path | str) -> ErreurDonnees:
-    """Message français d'une panne du système de fichiers (disque plein, droits, dossier absent…)."""
+    """Message français d'une erreur du système de fichiers : pannes (disque plein, droits, lecture seule)
+    traduites par :func:`donnees.erreurs.traduire_panne`, erreurs de chemin ici."""
     lieu = neutraliser_controles(chemin)
-    causes = {
-        errno.ENOSPC: "disque plein : libérez de la place ou choisissez un autre emplacement",
-        errno.EDQUOT: "quota disque atteint : libérez de la place ou choisissez un autre emplacement",
-        errno.EACCES: "accès refusé : vérifiez les droits du compte système sur ce dossier",
-        errno.EPERM: "opération non permise : vérifiez les droits du compte système sur ce dossier",
-        errno.EROFS: "système de fichiers en lecture seule",
-        errno.ENOENT: "fichier ou dossier introuvable",
-        errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
-        errno.EISDIR: "c'est un dossier, pas un fichier",
-    }
-    cause = causes.get(exc.errno, f"erreur du système ({exc.strerror or type(exc).__name__})")
+    panne = traduire_panne(exc, lieu=lieu)
+    if panne is not None:
+        return ErreurPanne(f"{action} impossible ({lieu}) : {panne}", panne.genre)
+    cause = _CAUSES_CHEMIN.get(exc.errno, f"erreur du système ({exc.strerror or type(exc).__name__})")
     return ErreurDonnees(f"{action} impossible ({lieu}) : {cause}.", "sauvegarde")
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from donnees.erreurs import ErreurDonnees
+from donnees.erreurs import ErreurDonnees, traduire_panne
 from donnees.magasin import schema
 from donnees.magasin.tables import metadonnees
 
@@ -101,13 +101,9 @@ def instantane_sqlite(url: str, cible: Path) -> dict:
 def _traduire_sqlite(exc: sqlite3.Error) -> str:
     """Cause française d'une erreur SQLite pendant la copie (le texte anglais reste au journal du serveur)."""
     _journal.warning("Sauvegarde SQLite : %s : %s", type(exc).__name__, exc)
-    texte = str(exc).lower()
-    if "full" in texte:
-        return "disque plein : libérez de la place ou choisissez un autre emplacement (--vers)"
-    if "locked" in texte or "busy" in texte:
-        return "base occupée trop longtemps par une autre écriture : réessayez"
-    if "unable to open" in texte or "readonly" in texte:
-        return "fichier impossible à ouvrir (droits du dossier de données ou de la destination)"
+    panne = traduire_panne(exc, lieu="la destination de la sauvegarde")
+    if panne is not None:
+        return str(panne).rstrip(".")
     return "base illisible ou abîmée (vérifiez-la avec `desimper verifier`)"
 
 

@@ -295,7 +295,7 @@ def test_restauration_qui_echoue_laisse_l_ancien_en_place(territoire, archive_sa
         return remplacer(source, cible)
 
     monkeypatch.setattr(sauvegarde.os, "replace", remplacer_en_panne)
-    with pytest.raises(ErreurDonnees, match="disque plein"):
+    with pytest.raises(ErreurDonnees, match="(?i)disque plein"):
         sauvegarde.restaurer(archive_saine, dossier, remplacer=True)
     assert empreintes_dossier(dossier) == avant_fichiers
     assert etat_registre(url_sqlite(dossier)) == avant_registre
@@ -366,7 +366,7 @@ def test_disque_plein_pendant_la_sauvegarde(territoire, tmp_path, monkeypatch, c
     code = cli.main(["sauvegarder", "--dossier", str(dossier), "--vers", str(tmp_path / "plein.tar")])
     erreur = capsys.readouterr().err
     assert code == 2
-    assert "Écriture de la sauvegarde impossible" in erreur and "disque plein" in erreur
+    assert "Écriture de la sauvegarde impossible" in erreur and "disque plein" in erreur.lower()
     assert "Traceback" not in erreur
     assert not [p for p in tmp_path.iterdir() if "plein" in p.name]
 
@@ -389,7 +389,7 @@ def test_disque_plein_pendant_la_copie_de_la_base(territoire, tmp_path, monkeypa
     monkeypatch.setattr(sauvegarde_base.sqlite3, "connect", lambda *a, **k: ConnexionPleine(ouvrir(*a, **k)))
     code = cli.main(["sauvegarder", "--dossier", str(dossier), "--vers", str(tmp_path / "plein.tar")])
     erreur = capsys.readouterr().err
-    assert code == 2 and "Copie de la base" in erreur and "disque plein" in erreur and "Traceback" not in erreur
+    assert code == 2 and "Copie de la base" in erreur and "disque plein" in erreur.lower() and "Traceback" not in erreur
     assert not [p for p in tmp_path.iterdir() if "plein" in p.name]
 
 
