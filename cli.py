@@ -202,8 +202,13 @@ def commande_operations_importer(args) -> int:
                 print(f"Erreur : {refus}", file=sys.stderr)
                 return 1
         lecture = {cle: valeur for cle, valeur in (("couche", args.couche), ("crs_declare", args.crs)) if valeur}
+
+        def progression(faites: int, total: int) -> None:
+            print(f"Écriture (une transaction, validée à la fin) : {formater_nombre(faites)} / "
+                  f"{formater_nombre(total)} opération(s)", file=sys.stderr, flush=True)
+
         apercu, rapport = importer_fichier(
-            chemin, facade, utilisateur.email, args.mode, lecture=lecture,
+            chemin, facade, utilisateur.email, args.mode, lecture=lecture, progression=progression,
             parcelles=lambda: lire_couche_facultative("parcelles", dossier), communes=lire_couche("communes", dossier),
             localiser_au_centroide=args.localiser_au_centroide)
     finally:

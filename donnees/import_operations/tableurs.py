@@ -12,10 +12,12 @@ import pandas as pd
 
 from donnees.import_operations.archives import _ouvrir_archive
 from donnees.import_operations.correspondance import FEUILLE_OPERATIONS
+from donnees.import_operations.seuils import limite, refuser_lignes
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.valeurs import _est_vide, _normaliser
 from donnees.lecture_vecteur import lire_systeme, nettoyer_exception
 from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from donnees.geometrie import CRS_STOCKAGE
 
 # ------------------------------------------------------------------------------- lecture : CSV
@@ -93,6 +95,7 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
     entetes = _entetes(entete_brute)
     lignes, numeros, problemes = [], [], []
     fin_precedente = lecteur.line_num
+    maximum = int(limite("lignes_max_fichier"))
     nom_sep = {";": "point-virgule", ",": "virgule", "\t": "tabulation", "|": "barre verticale"}[separateur]
     while True:
         try:
@@ -115,6 +118,8 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
         valeurs = [v.strip() for v in ligne[:len(entetes)]] + [""] * (len(entetes) - len(ligne))
         lignes.append([v if v else None for v in valeurs])
         numeros.append(numero)
+        if len(lignes) > maximum:  # refus dès la ligne de trop, sans lire la suite
+            raise refuser_lignes(nom, f"plus de {formater_nombre(maximum)}", "lignes de données")
     donnees = pd.DataFrame(lignes, columns=entetes, dtype=object) if lignes else \
         pd.DataFrame({c: pd.Series(dtype=object) for c in entetes})
     crs = lire_systeme(crs_declare, nom)
@@ -141,6 +146,7 @@ def _lire_feuille(feuille, nom: str, nom_feuille: str) -> tuple[pd.DataFrame, li
         entete_brute.pop()
     entetes = _entetes(entete_brute)
     lignes, numeros = [], []
+    maximum = int(limite("lignes_max_fichier"))
     for ligne in iterateur:
         numero += 1
         valeurs = list(ligne[:len(entetes)]) + [None] * max(0, len(entetes) - len(ligne))
@@ -149,6 +155,9 @@ def _lire_feuille(feuille, nom: str, nom_feuille: str) -> tuple[pd.DataFrame, li
             continue
         lignes.append(valeurs)
         numeros.append(numero)
+        if len(lignes) > maximum:  # refus dès la ligne de trop, sans lire la suite
+            raise refuser_lignes(f"{nom}, feuille « {nom_feuille} »", f"plus de {formater_nombre(maximum)}",
+                                 "lignes de données")
     donnees = pd.DataFrame(lignes, columns=entetes, dtype=object) if lignes else \
         pd.DataFrame({c: pd.Series(dtype=object) for c in entetes})
     return donnees, numeros
