@@ -91,25 +91,30 @@ def neutraliser_geopackage(copie: Path, nom: str, secondes: float) -> None:
         conn = sqlite3.connect(copie, isolation_level=None)
     except sqlite3.Error:
         raise _refus_geopackage(nom, "fichier illisible (ce n'est pas une base SQLite)") from None
-    conn.set_progress_handler(lambda: int(time.monotonic() > fin), 1000)
+    conn.set_progress_handler(lambda: int(time.monotonic() > fin), 100)
+
+    def executer(sql: str, parametres: tuple = ()) -> list:
+        if time.monotonic() > fin:  # entre deux requêtes aussi : la borne vaut pour tout le nettoyage
+            raise sqlite3.OperationalError("interrupted")
+        return conn.execute(sql, parametres).fetchall()
+
     try:
-        conn.execute("PRAGMA trusted_schema=OFF")
-        objets = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') "
-                              "ORDER BY type = 'view'").fetchall()
+        executer("PRAGMA trusted_schema=OFF")
+        objets = executer("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') "
+                          "ORDER BY type = 'view'")
         for genre, objet in objets:
-            conn.execute(f'DROP {"TRIGGER" if genre == "trigger" else "VIEW"} IF EXISTS '
-                         f'"{str(objet).replace(chr(34), chr(34) * 2)}"')
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            executer(f'DROP {"TRIGGER" if genre == "trigger" else "VIEW"} IF EXISTS '
+                     f'"{str(objet).replace(chr(34), chr(34) * 2)}"')
+        tables = {r[0] for r in executer("SELECT name FROM sqlite_master WHERE type = 'table'")}
         for meta in ("gpkg_contents", "gpkg_geometry_columns"):
             if meta in tables:
-                restantes = [r[0] for r in conn.execute(f"SELECT table_name FROM {meta}")]
-                for table in set(restantes) - tables:
-                    conn.execute(f"DELETE FROM {meta} WHERE table_name = ?", (table,))
+                for table in {r[0] for r in executer(f"SELECT table_name FROM {meta}")} - tables:
+                    executer(f"DELETE FROM {meta} WHERE table_name = ?", (table,))
         for table in sorted(tables):
-            colonnes = conn.execute(f'PRAGMA table_xinfo("{table.replace(chr(34), chr(34) * 2)}")').fetchall()
+            colonnes = executer(f'PRAGMA table_xinfo("{table.replace(chr(34), chr(34) * 2)}")')
             if any(c[6] in (2, 3) for c in colonnes):  # colonne « GENERATED ALWAYS » (virtuelle ou stockée)
                 raise _refus_geopackage(nom, f"la table « {table[:60]} » a une colonne calculée")
-        if conn.execute("SELECT count(*) FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchone()[0]:
+        if executer("SELECT count(*) FROM sqlite_master WHERE type IN ('trigger', 'view')")[0][0]:
             raise _refus_geopackage(nom, "vues ou déclencheurs impossibles à retirer")
     except sqlite3.OperationalError as exc:
         if "interrupt" in str(exc).lower():

@@ -142,12 +142,16 @@ def _lire_table(chemin: Path, nom: str, format_: str, couche: str | None) -> tup
 
 def _verifier_sommets_fichier(geometries, nom: str) -> None:
     """Refuse un fichier dont les géométries comptent plus de ``sommets_max_fichier`` sommets en tout."""
-    total = int(shapely.get_num_coordinates(np.asarray(geometries, dtype=object)).sum()) if len(geometries) else 0
-    maximum = int(limite("sommets_max_fichier"))
+    if not len(geometries):
+        return
+    par_entite = shapely.get_num_coordinates(np.asarray(geometries, dtype=object))
+    total, maximum = int(par_entite.sum()), int(limite("sommets_max_fichier"))
     if total > maximum:
+        rang = int(np.argmax(par_entite))
         raise ErreurDonnees(f"{nom} : fichier refusé, ses géométries comptent {formater_nombre(total)} sommets "
-                            f"(maximum {formater_nombre(maximum)} pour un fichier). Simplifiez les contours dans "
-                            "votre SIG (outil « Simplifier », tolérance 0,5 m) ou découpez le fichier.",
+                            f"(maximum {formater_nombre(maximum)} pour un fichier ; la plus lourde, entité n° "
+                            f"{rang + 1}, en a {formater_nombre(int(par_entite[rang]))}). Simplifiez les contours "
+                            "dans votre SIG (outil « Simplifier », tolérance 0,5 m) ou découpez le fichier.",
                             "import", "fichier")
 
 

@@ -103,6 +103,13 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
         except StopIteration:
             break
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):  # borne du module csv (131 072 caractères)
+                raise ErreurDonnees(
+                    f"{nom}, ligne {fin_precedente + 1} : une cellule dépasse "
+                    f"{formater_nombre(csv.field_size_limit())} caractères (géométrie WKT trop détaillée ?). "
+                    "Simplifiez le contour dans votre SIG (outil "
+                    f"« Simplifier », tolérance 0,5 m) : au plus {formater_nombre(limite('sommets_max_geometrie'))} "
+                    "sommets par zone.", "import", "geometrie_wkt") from None
             raise ErreurDonnees(f"{nom}, ligne {lecteur.line_num} : CSV illisible ({exc}). Vérifiez les "
                                 "guillemets.", "import", "fichier") from None
         numero = fin_precedente + 1
@@ -172,27 +179,42 @@ def _lire_xlsx(octets: bytes, nom: str, crs_declare: str | None) -> TableImporte
     try:
         classeur = openpyxl.load_workbook(io.BytesIO(octets), read_only=True, data_only=True)
     except Exception as exc:  # classeur corrompu : toute erreur d'openpyxl devient un message, consignée
-        logger.warning("Import : classeur %s illisible par openpyxl.", nom, exc_info=True)
-        raise ErreurDonnees(f"{nom} : classeur Excel illisible ({nettoyer_exception(exc)}). Enregistrez-le "
-                            "à nouveau au format .xlsx.", "import", "fichier") from None
+        raise _classeur_illisible(nom, exc) from None
     try:
-        par_nom = {_normaliser(f): f for f in classeur.sheetnames}
-        principale = par_nom.get("operations")
-        if principale is None:
-            autres = [f for f in classeur.sheetnames if _normaliser(f) not in ("aide", "zones")]
-            if not autres:
-                raise ErreurDonnees(f"{nom} : aucune feuille de données (feuille « {FEUILLE_OPERATIONS} » "
-                                    "attendue).", "import", "fichier")
-            principale = autres[0]
-        donnees, numeros = _lire_feuille(classeur[principale], nom, principale)
-        zones = None
-        if "zones" in par_nom and par_nom["zones"] != principale:
-            donnees_zones, numeros_zones = _lire_feuille(classeur[par_nom["zones"]], nom, par_nom["zones"])
-            if len(donnees_zones):
-                zones = TableImportee(nom_fichier=nom, format="xlsx", donnees=donnees_zones,
-                                      numeros=numeros_zones, feuille=par_nom["zones"])
+        return _lire_classeur(classeur, nom, crs_declare)
+    except ErreurDonnees:
+        raise
+    except Exception as exc:  # XML hostile (entités, XXE) ou corrompu, lu feuille par feuille : même refus
+        raise _classeur_illisible(nom, exc) from None
     finally:
         classeur.close()
+
+
+def _classeur_illisible(nom: str, exc: BaseException) -> ErreurDonnees:
+    """Refus d'un classeur qu'openpyxl ne lit pas (consigné sans trace : la CLI afficherait la trace)."""
+    logger.warning("Import : classeur %s illisible par openpyxl (%s).", nom, nettoyer_exception(exc))
+    logger.debug("Import : trace de la lecture du classeur %s.", nom, exc_info=True)
+    return ErreurDonnees(f"{nom} : classeur Excel illisible ({nettoyer_exception(exc)}). Enregistrez-le "
+                         "à nouveau au format .xlsx.", "import", "fichier")
+
+
+def _lire_classeur(classeur, nom: str, crs_declare: str | None) -> TableImportee:
+    """Feuille principale (« opérations », sinon la première) et feuille « zones » d'un classeur ouvert."""
+    par_nom = {_normaliser(f): f for f in classeur.sheetnames}
+    principale = par_nom.get("operations")
+    if principale is None:
+        autres = [f for f in classeur.sheetnames if _normaliser(f) not in ("aide", "zones")]
+        if not autres:
+            raise ErreurDonnees(f"{nom} : aucune feuille de données (feuille « {FEUILLE_OPERATIONS} » "
+                                "attendue).", "import", "fichier")
+        principale = autres[0]
+    donnees, numeros = _lire_feuille(classeur[principale], nom, principale)
+    zones = None
+    if "zones" in par_nom and par_nom["zones"] != principale:
+        donnees_zones, numeros_zones = _lire_feuille(classeur[par_nom["zones"]], nom, par_nom["zones"])
+        if len(donnees_zones):
+            zones = TableImportee(nom_fichier=nom, format="xlsx", donnees=donnees_zones,
+                                  numeros=numeros_zones, feuille=par_nom["zones"])
     if not len(donnees.columns):
         raise ErreurDonnees(f"{nom} : la feuille « {principale} » est vide (la ligne 1 doit contenir les "
                             "en-têtes).", "import", "fichier")
