@@ -559,3 +559,67 @@ def test_fichiers_hostiles_refuses_par_la_cli_sans_trace(fichiers_hostiles, doss
         assert resultat.stderr.startswith(f"Erreur : {debut}"), (nom, resultat.stderr[-2000:])
         _sans_trace(resultat.stdout + resultat.stderr)
     assert _compter(url_base(dossier_demo_copie)) == avant
+
+
+# ------------------------------------------------------------------------------------------ page Importer
+
+
+class _FichierTeleverse:
+    """Ce que ``st.file_uploader`` renvoie (AppTest ne sait pas téléverser) : nom et octets."""
+
+    def __init__(self, nom: str, octets: bytes):
+        self.name, self._octets, self.size = nom, octets, len(octets)
+
+    def getvalue(self) -> bytes:
+        return self._octets
+
+
+def _page_importer(monkeypatch, dossier: Path, fichier: _FichierTeleverse | None):
+    import streamlit
+    from outils import lancer_appli
+
+    _preparer_magasin(dossier, url_base(dossier))
+    magasin = Magasin(url_base(dossier))
+    administrateur = magasin_utilisateur(magasin)
+    magasin.fermer()
+    monkeypatch.setattr(streamlit, "file_uploader", lambda *args, **options: fichier)
+    appli = lancer_appli(monkeypatch, dossier, administrateur)
+    appli.switch_page("pages/importer.py").run()
+    assert not appli.exception, appli.exception
+    return appli
+
+
+def _textes(appli) -> str:
+    return " ".join(str(e.value) for genre in ("error", "warning", "info", "markdown", "caption", "exception")
+                    for e in getattr(appli, genre))
+
+
+def test_page_importer_refuse_les_fichiers_hostiles_sans_trace(monkeypatch, dossier_demo_copie, fichiers_hostiles):
+    for nom in ("xxe.xlsx", "nom_long.zip", "bombe.zip"):
+        octets, debut = fichiers_hostiles[nom]
+        appli = _page_importer(monkeypatch, dossier_demo_copie, _FichierTeleverse(nom, octets))
+        assert [e.value for e in appli.error if e.value.startswith(debut)], (nom, _textes(appli))
+        _sans_trace(_textes(appli))
+
+
+def test_page_importer_garde_l_apercu_en_cache(monkeypatch, dossier_demo_copie):
+    import donnees.import_operations as paquet
+
+    appels = []
+    preparer = paquet.preparer_import
+    monkeypatch.setattr(paquet, "preparer_import", lambda *a, **o: appels.append(1) or preparer(*a, **o))
+    fichier = _FichierTeleverse("trois.csv", _csv_operations(dossier_demo_copie, 3))
+    appli = _page_importer(monkeypatch, dossier_demo_copie, fichier)
+    appli.text_input(key="import_crs").input("EPSG:2154").run()
+    assert not appli.exception and len(appels) == 2  # le système a changé : aperçu recalculé
+    assert [m.value for m in appli.metric if m.label == "Erreurs"] == ["0"], _textes(appli)
+    appli.radio(key="import_mode").set_value("lignes_valides").run()
+    appli.radio(key="import_mode").set_value("tout_ou_rien").run()
+    assert not appli.exception and len(appels) == 2  # deux clics : aucun recalcul
+    avant = _compter(url_base(dossier_demo_copie))["operation"]
+    (bouton,) = [b for b in appli.button if b.label == "Importer"]
+    bouton.click().run()
+    assert not appli.exception, appli.exception
+    assert _compter(url_base(dossier_demo_copie))["operation"] == avant + 3
+    assert "3 opération(s) importée(s) depuis trois.csv." in _textes(appli) + " ".join(
+        str(e.value) for e in appli.success)
