@@ -213,8 +213,11 @@ def commande_operations_importer(args) -> int:
             localiser_au_centroide=args.localiser_au_centroide)
     finally:
         magasin.fermer()
-    print(apercu.resume())
-    print(rapport.message)
+    from donnees.format import neutraliser_controles
+
+    # Les messages citent des textes du fichier : un octet nul ou une séquence ANSI s'y affiche sans s'exécuter.
+    print(neutraliser_controles(apercu.resume(), garder="\n"))
+    print(neutraliser_controles(rapport.message, garder="\n"))
     return 0 if rapport.ecrit else 1
 
 

@@ -261,7 +261,9 @@ def test_octet_nul_a_la_ligne_200_ne_laisse_rien(territoire, tmp_path):
     finally:
         magasin.fermer()
     assert not rapport.ecrit and "Rien n'a été enregistré" in rapport.message
-    assert "Opération n° 1 du lot (« Glissé" in rapport.message and "caractère nul" in rapport.message
+    assert rapport.message.startswith("Import refusé par le magasin : Opération n° 1 du lot (« Glissé\\x00 »), "
+                                      "champ « nom » (nom) : caractère nul (octet 0x00) interdit")
+    assert "\x00" not in rapport.message  # l'octet est montré, jamais émis
     _sans_trace(rapport.message)
     assert _compter(url) == avant
 

@@ -20,6 +20,7 @@ from donnees.import_operations.protocoles import (
 )
 from donnees.import_operations.tables import ApercuImport, RapportImport
 from donnees.erreurs import ErreurDonnees
+from donnees.format import neutraliser_controles
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def importer(apercu: ApercuImport, magasin_ou_facade: Any, auteur: str, mode: st
         return rapport(bool(exc.identifiants), exc.identifiants, exc.message,
                        importees if exc.identifiants else [])
     except (ErreurDonnees, PermissionError) as exc:
-        return rapport(False, [], f"Import refusé par le magasin : {exc} Rien n'a été enregistré.", [])
+        return rapport(False, [], f"Import refusé par le magasin : {neutraliser_controles(exc, garder=chr(10))} "
+                       "Rien n'a été enregistré.", [])
     except (SQLAlchemyError, OSError) as exc:  # base ou disque en panne : la transaction est annulée
         logger.error("Import de %s : écriture impossible (%s).", apercu.nom_fichier, type(exc).__name__,
                      exc_info=True)
