@@ -41,7 +41,7 @@ def _ouvrir_archive(octets: bytes, nom: str, profondeur_max: int | None,
     for info in infos:
         if len(info.filename.encode("utf-8", "surrogatepass")) > LONGUEUR_MAX_NOM_ARCHIVE:
             raise ErreurDonnees(f"{nom} : archive refusée, un nom de fichier y dépasse {LONGUEUR_MAX_NOM_ARCHIVE} "
-                                f"octets (« {info.filename[:40]}… », {len(info.filename)} caractères). Raccourcissez "
+                                f"octets (« {info.filename[:24]}… », {len(info.filename)} caractères). Raccourcissez "
                                 "les noms des fichiers et recréez l'archive.", "import", "fichier")
         chemin = info.filename.replace("\\", "/")
         parties = [p for p in chemin.split("/") if p]
