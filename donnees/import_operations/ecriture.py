@@ -78,8 +78,9 @@ def importer(apercu: ApercuImport, magasin_ou_facade: Any, auteur: str, mode: st
         return rapport(False, [], f"Import refusé par le magasin : {neutraliser_controles(exc, garder=chr(10))} "
                        "Rien n'a été enregistré.", [])
     except (SQLAlchemyError, OSError) as exc:  # base ou disque en panne : la transaction est annulée
-        logger.error("Import de %s : écriture impossible (%s).", apercu.nom_fichier, type(exc).__name__,
-                     exc_info=True)
+        # Niveau « info » : consigné pour l'administrateur (avec la trace), jamais affiché par la CLI.
+        logger.info("Import de %s : écriture impossible (%s).", apercu.nom_fichier, type(exc).__name__,
+                    exc_info=True)
         return rapport(False, [], f"Import de {apercu.nom_fichier} impossible : la base des opérations n'a pas pu "
                        "enregistrer le lot (base indisponible, disque plein ou donnée refusée par la base). "
                        "Rien n'a été enregistré. Réessayez plus tard ; si le problème persiste, prévenez "

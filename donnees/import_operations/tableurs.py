@@ -191,8 +191,9 @@ def _lire_xlsx(octets: bytes, nom: str, crs_declare: str | None) -> TableImporte
 
 
 def _classeur_illisible(nom: str, exc: BaseException) -> ErreurDonnees:
-    """Refus d'un classeur qu'openpyxl ne lit pas (consigné sans trace : la CLI afficherait la trace)."""
-    logger.warning("Import : classeur %s illisible par openpyxl (%s).", nom, nettoyer_exception(exc))
+    """Refus d'un classeur qu'openpyxl ne lit pas, consigné au niveau « info » sans trace (la CLI afficherait
+    un avertissement ou une trace sur sa sortie d'erreur, en plus du message)."""
+    logger.info("Import : classeur %s illisible par openpyxl (%s).", nom, nettoyer_exception(exc))
     logger.debug("Import : trace de la lecture du classeur %s.", nom, exc_info=True)
     return ErreurDonnees(f"{nom} : classeur Excel illisible ({nettoyer_exception(exc)}). Enregistrez-le "
                          "à nouveau au format .xlsx.", "import", "fichier")
