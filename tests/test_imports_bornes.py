@@ -625,3 +625,25 @@ def test_page_importer_garde_l_apercu_en_cache(monkeypatch, dossier_demo_copie):
     assert _compter(url_base(dossier_demo_copie))["operation"] == avant + 3
     assert "3 opération(s) importée(s) depuis trois.csv." in _textes(appli) + " ".join(
         str(e.value) for e in appli.success)
+
+
+def test_panne_de_la_base_pendant_l_ecriture_du_lot_message_francais():
+    """Une erreur SQL (disque plein, base perdue) pendant l'écriture du lot : rapport français, ni SQL ni trace."""
+    from sqlalchemy.exc import OperationalError
+
+    class MagasinEnPanne:
+        def importer_lot(self, operations, auteur, progression=None):
+            raise OperationalError("INSERT INTO operation (nom) VALUES (?)", ("A",),
+                                   Exception("database or disk is full"))
+
+    table = lire_fichier(b"nom,code_insee,type_site,statut,revetement_avant,revetement_apres,wkt\n"
+                         b"A,34301,parking,programmee,enrobe,pelouse,\"POLYGON((3.69 43.4,3.6902 43.4,3.6902 43.4002,"
+                         b"3.69 43.4))\"\n", "panne.csv")
+    apercu = preparer_import(table)
+    assert apercu.operations, apercu.erreurs["message"].tolist()
+    rapport = importer(apercu, MagasinEnPanne(), ADMIN)
+    assert not rapport.ecrit and rapport.message == (
+        "Import de panne.csv impossible : la base des opérations n'a pas pu enregistrer le lot (base indisponible, "
+        "disque plein ou donnée refusée par la base). Rien n'a été enregistré. Réessayez plus tard ; si le problème "
+        "persiste, prévenez l'administrateur.")
+    _sans_trace(rapport.message)
