@@ -202,14 +202,22 @@ def commande_operations_importer(args) -> int:
                 print(f"Erreur : {refus}", file=sys.stderr)
                 return 1
         lecture = {cle: valeur for cle, valeur in (("couche", args.couche), ("crs_declare", args.crs)) if valeur}
+
+        def progression(faites: int, total: int) -> None:
+            print(f"Écriture (une transaction, validée à la fin) : {formater_nombre(faites)} / "
+                  f"{formater_nombre(total)} opération(s)", file=sys.stderr, flush=True)
+
         apercu, rapport = importer_fichier(
-            chemin, facade, utilisateur.email, args.mode, lecture=lecture,
+            chemin, facade, utilisateur.email, args.mode, lecture=lecture, progression=progression,
             parcelles=lambda: lire_couche_facultative("parcelles", dossier), communes=lire_couche("communes", dossier),
             localiser_au_centroide=args.localiser_au_centroide)
     finally:
         magasin.fermer()
-    print(apercu.resume())
-    print(rapport.message)
+    from donnees.format import neutraliser_controles
+
+    # Les messages citent des textes du fichier : un octet nul ou une séquence ANSI s'y affiche sans s'exécuter.
+    print(neutraliser_controles(apercu.resume(), garder="\n"))
+    print(neutraliser_controles(rapport.message, garder="\n"))
     return 0 if rapport.ecrit else 1
 
 

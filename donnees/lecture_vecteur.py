@@ -10,6 +10,8 @@ le fichier est refusé, ou les seules entités fautives sont citées.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +41,8 @@ def nettoyer_exception(exc: BaseException) -> str:
     """Détail technique (souvent en anglais, venant de GDAL) à mettre entre parenthèses."""
     texte = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     texte = re.sub(r"\S*desimper-import-[^/\s]*/", "", texte)  # pas de chemin temporaire dans le message
+    # Ni aucun autre chemin du serveur : un chemin absolu est réduit à son dernier élément.
+    texte = re.sub(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])+([^\s'\"/\\]*)", r"\1", texte)
     return f"détail technique : {texte[:200]}"
 
 
@@ -67,6 +71,60 @@ def lire_infos(chemin: Path, couche: str | None = None) -> dict:
 def lire_entites(chemin: Path, couche: str | None = None, **options) -> gpd.GeoDataFrame:
     """Entités d'une couche (pyogrio) ; ``options`` : ``bbox``, ``where``, ``max_features``, ``columns``."""
     return pyogrio.read_dataframe(chemin, layer=couche, **options)
+
+
+def _refus_geopackage(nom: str, raison: str) -> ErreurDonnees:
+    return ErreurDonnees(f"{nom} : GeoPackage refusé, {raison}. Exportez de nouveau la couche depuis votre SIG "
+                         "(GeoPackage simple, sans vue ni déclencheur), ou envoyez-la en GeoJSON.", "import", "fichier")
+
+
+def neutraliser_geopackage(copie: Path, nom: str, secondes: float) -> None:
+    """Supprime vues et déclencheurs d'une **copie** de GeoPackage téléversé, avant toute lecture par GDAL.
+
+    Une vue (récursive, coûteuse) ou un déclencheur ne sont ainsi jamais exécutés : seules les tables de base
+    restent, et leurs entrées de ``gpkg_contents`` / ``gpkg_geometry_columns``. Le travail est borné par un
+    gestionnaire de progression SQLite (au-delà de ``secondes``, la requête est interrompue). Une colonne
+    calculée (évaluée à la lecture) est refusée. Lève :class:`ErreurDonnees` (message français) sinon.
+    """
+    fin = time.monotonic() + secondes
+    try:
+        conn = sqlite3.connect(copie, isolation_level=None)
+    except sqlite3.Error:
+        raise _refus_geopackage(nom, "fichier illisible (ce n'est pas une base SQLite)") from None
+    conn.set_progress_handler(lambda: int(time.monotonic() > fin), 100)
+
+    def executer(sql: str, parametres: tuple = ()) -> list:
+        if time.monotonic() > fin:  # entre deux requêtes aussi : la borne vaut pour tout le nettoyage
+            raise sqlite3.OperationalError("interrupted")
+        return conn.execute(sql, parametres).fetchall()
+
+    try:
+        executer("PRAGMA trusted_schema=OFF")
+        objets = executer("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') "
+                          "ORDER BY type = 'view'")
+        for genre, objet in objets:
+            executer(f'DROP {"TRIGGER" if genre == "trigger" else "VIEW"} IF EXISTS '
+                     f'"{str(objet).replace(chr(34), chr(34) * 2)}"')
+        tables = {r[0] for r in executer("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for meta in ("gpkg_contents", "gpkg_geometry_columns"):
+            if meta in tables:
+                for table in {r[0] for r in executer(f"SELECT table_name FROM {meta}")} - tables:
+                    executer(f"DELETE FROM {meta} WHERE table_name = ?", (table,))
+        for table in sorted(tables):
+            colonnes = executer(f'PRAGMA table_xinfo("{table.replace(chr(34), chr(34) * 2)}")')
+            if any(c[6] in (2, 3) for c in colonnes):  # colonne « GENERATED ALWAYS » (virtuelle ou stockée)
+                raise _refus_geopackage(nom, f"la table « {table[:60]} » a une colonne calculée")
+        if executer("SELECT count(*) FROM sqlite_master WHERE type IN ('trigger', 'view')")[0][0]:
+            raise _refus_geopackage(nom, "vues ou déclencheurs impossibles à retirer")
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc).lower():
+            raise _refus_geopackage(nom, f"lecture interrompue après {secondes:g} s (fichier fait pour boucler "
+                                         "ou démesuré)") from None
+        raise _refus_geopackage(nom, "structure illisible") from None
+    except sqlite3.Error:
+        raise _refus_geopackage(nom, "fichier illisible ou corrompu") from None
+    finally:
+        conn.close()
 
 
 def est_polygonal(type_couche: str) -> bool:

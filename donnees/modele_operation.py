@@ -120,6 +120,9 @@ def _texte(valeur: Any) -> str | None:
         return None
     if not isinstance(valeur, str):
         raise _refus(f"texte attendu (reçu {type(valeur).__name__}).")
+    if "\x00" in valeur:  # PostgreSQL refuse l'octet nul : même refus, en français, sur les deux moteurs
+        raise _refus("caractère nul (octet 0x00) interdit, souvent laissé par un fichier mal exporté. "
+                     "Retirez-le du texte.")
     return valeur.strip()
 
 

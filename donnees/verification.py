@@ -172,6 +172,16 @@ def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> lis
     except ErreurDonnees as exc:
         _journal.info("Vérification : territoire en erreur : %s", exc)
         return [Constat("erreur", "territoire", str(exc))]
+    from donnees.verification_magasin import (
+        chemin_sqlite,
+        verifier_integrite_sqlite,
+        verifier_journaux_sqlite,
+        verifier_traces_arret_brutal,
+    )
+
+    base = chemin_sqlite(url)
+    journaux = verifier_journaux_sqlite(base) if base is not None else []  # avant toute ouverture de la base
+    integrite = verifier_integrite_sqlite(base) if base is not None else []
     codes = set(territoire["codes_insee"])
     demo = bool(territoire.get("demo", True))
     genre = "démonstration" if demo else "territoire réel"
@@ -195,5 +205,9 @@ def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> lis
                 constats.append(Constat("erreur", "sources", "Couches de démonstration dans un territoire réel : "
                                         f"{', '.join(demos)}. Réimportez-les ou supprimez-les."))
     constats += _verifier_couches(dossier, codes, demo)
+    if any(c.niveau == "erreur" for c in integrite):  # base abîmée : rien d'autre n'y est lu
+        return constats + journaux + integrite
     constats += _verifier_magasin(dossier, url, codes, demo)
+    if not any(c.niveau == "erreur" and c.sujet == "magasin" for c in constats):
+        constats += journaux + integrite + verifier_traces_arret_brutal(dossier, url)
     return constats

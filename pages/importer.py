@@ -1,6 +1,8 @@
 """Page « Importer des opérations » : fichier SIG, CSV ou XLSX → correspondance des colonnes → aperçu avec
 les erreurs par ligne → import tout-ou-rien ou des seules lignes valides, avec les droits du compte."""
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +15,8 @@ from donnees.import_operations import (
     proposer_correspondance,
 )
 from donnees.erreurs import ErreurDonnees
-from donnees.format import formater_date
+from donnees.format import formater_date, formater_nombre
+from donnees.import_operations.seuils import limite
 from pages import commun
 from vues.tableaux import traduire_codes
 
@@ -44,6 +47,33 @@ def traduire_apercu(lignes: pd.DataFrame) -> pd.DataFrame:
     return lignes.rename(columns={**EN_TETES_APERCU, "code_insee": "Commune"})
 
 
+CLE_CACHE = "import_cache"
+
+
+def lire_en_cache(octets: bytes, nom: str, empreinte: str, lecture: dict):
+    """Table lue du fichier, gardée pour la session tant que le fichier (empreinte SHA-256) et les options de
+    lecture ne changent pas : un clic ne relit pas le fichier."""
+    cle = ("lecture", empreinte, nom, tuple(sorted(lecture.items())))
+    cache = st.session_state.get(CLE_CACHE) or {}
+    if cache.get("cle_lecture") != cle:
+        cache = {"cle_lecture": cle, "table": lire_fichier(octets, nom, **lecture)}
+        st.session_state[CLE_CACHE] = cache
+    return cache["table"]
+
+
+def preparer_en_cache(table, correspondance: dict, centroide: bool, cle: tuple):
+    """Aperçu préparé (contrôles de toutes les lignes), gardé pour la session tant que la clé (empreinte du
+    fichier, options, correspondance, compte) ne change pas : un clic (mode d'import, tri) ne le recalcule pas."""
+    cache = st.session_state[CLE_CACHE]
+    if cache.get("cle_apercu") != cle:
+        cache.pop("apercu", None)
+        cache["apercu"] = preparer_import(
+            table, correspondance, parcelles=commun.charger_couche("parcelles"),
+            communes=commun.charger_couche("communes"), magasin=facade, localiser_au_centroide=centroide)
+        cache["cle_apercu"] = cle
+    return cache["apercu"]
+
+
 utilisateur = commun.utilisateur_courant()
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
@@ -59,8 +89,10 @@ def lire_modele_xlsx() -> bytes:
 
 
 st.markdown("Formats : GeoJSON, GeoPackage, Shapefile zippé (avec son .prj), KML, CSV (géométrie en WKT ou "
-            f"références cadastrales « AB 123 ») et XLSX. {commun.limite_televersement()} au plus. Chaque ligne "
-            "est contrôlée ; vous choisissez ensuite d'importer tout ou seulement les lignes valides.")
+            f"références cadastrales « AB 123 ») et XLSX. {commun.limite_televersement()}, "
+            f"{formater_nombre(limite('lignes_max_fichier'))} lignes et "
+            f"{formater_nombre(limite('sommets_max_geometrie'))} sommets par zone au plus. Chaque ligne est "
+            "contrôlée ; vous choisissez ensuite d'importer tout ou seulement les lignes valides.")
 st.download_button("Télécharger le modèle XLSX", lire_modele_xlsx(), "modele_import_desimper.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:", on_click="ignore")
@@ -78,13 +110,16 @@ centroide = droite.checkbox("Placer les lignes sans géométrie au centre de leu
                             help="Localisation approximative signalée ; les surfaces absentes ne sont jamais "
                                  "inventées.")
 if fichier is None:
+    st.session_state.pop(CLE_CACHE, None)
     st.stop()
 
+octets = fichier.getvalue()
+empreinte = hashlib.sha256(octets).hexdigest()
+lecture = {cle: valeur.strip() for cle, valeur in (("crs_declare", crs), ("couche", couche)) if valeur.strip()}
 try:
-    lecture = {cle: valeur.strip() for cle, valeur in (("crs_declare", crs), ("couche", couche)) if valeur.strip()}
-    table = lire_fichier(fichier.getvalue(), fichier.name, **lecture)
+    table = lire_en_cache(octets, fichier.name, empreinte, lecture)
 except ErreurDonnees as erreur:
-    st.error(str(erreur))
+    st.error(str(erreur), icon=":material/block:")
     st.stop()
 
 proposee = proposer_correspondance(table)
@@ -105,9 +140,13 @@ if not (table.a_geometrie or "geometrie_wkt" in correspondance or "parcelles" in
             "surfaces absentes ne sont pas inventées), ou ajoutez la géométrie des zones au fichier.",
             icon=":material/location_searching:")
 
-parcelles = commun.charger_couche("parcelles")
-apercu = preparer_import(table, correspondance, parcelles=parcelles, communes=commun.charger_couche("communes"),
-                         magasin=facade, localiser_au_centroide=centroide)
+cle_apercu = (empreinte, tuple(sorted(lecture.items())), tuple(sorted(correspondance.items())), centroide,
+              utilisateur.email)
+try:
+    apercu = preparer_en_cache(table, correspondance, centroide, cle_apercu)
+except ErreurDonnees as erreur:
+    st.error(str(erreur), icon=":material/block:")
+    st.stop()
 resume = st.columns(3)
 resume[0].metric("Opérations lues", apercu.nb_operations)
 resume[1].metric("Erreurs", apercu.nb_erreurs)
@@ -125,11 +164,17 @@ if len(apercu.erreurs):
                  column_config={"Message": st.column_config.TextColumn(width="large")})
 if len(apercu.apercu):
     st.markdown("**Aperçu**")
-    commun.afficher_tableau(traduire_apercu(apercu.apercu.drop(columns=apercu.apercu.geometry.name)), cle="Nom")
+    montrees = int(limite("lignes_max_apercu_affichees"))
+    lignes_apercu = apercu.apercu.drop(columns=apercu.apercu.geometry.name)
+    if len(lignes_apercu) > montrees:
+        st.caption(f"Les {formater_nombre(montrees)} premières opérations sur {formater_nombre(len(lignes_apercu))} : "
+                   "toutes sont contrôlées, les erreurs ci-dessus portent sur tout le fichier.")
+    commun.afficher_tableau(traduire_apercu(lignes_apercu.head(montrees)), cle="Nom")
 
 mode = st.radio("Mode d'import", list(MODES), format_func=MODES.get, key="import_mode")
 if st.button("Importer", type="primary", icon=":material/upload:", disabled=not apercu.operations):
     rapport = importer(apercu, facade, utilisateur.email, mode)
+    st.session_state.pop(CLE_CACHE, None)  # le registre a pu changer : l'aperçu suivant est recalculé
     if rapport.ecrit:
         st.session_state["import_message"] = rapport.message
         st.session_state.pop("import_fichier", None)

@@ -7,7 +7,7 @@ la base, et le journal porte l'adresse de l'utilisateur. L'application ne manipu
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,34 @@ class MagasinProtege(EcrituresAdministration):
         ``(identifiant, créée)`` (``créée`` faux : le jeton avait déjà servi)."""
         u = self.utilisateur
         self._exiger(u, "creer")
+        self._controler_creation(u, operation)
+        return self._magasin.soumettre_operation(operation, u.email, jeton_soumission)
+
+    def importer_lot(self, operations: Sequence[Mapping],
+                     progression: Callable[[int, int], Any] | None = None) -> list[int]:
+        """Crée un lot d'opérations en **une** transaction (import de fichier) ; renvoie leurs identifiants.
+
+        Droits et règles de :meth:`creer_operation` vérifiés pour tout le lot avant la moindre écriture : un
+        seul refus refuse le lot (message préfixé du rang et du nom de l'opération) et rien n'est écrit ;
+        puis :meth:`Magasin.importer_lot <donnees.magasin.Magasin.importer_lot>` écrit tout ou rien."""
+        u = self.utilisateur
+        self._exiger(u, "creer")
+        if isinstance(operations, (str, bytes, Mapping)) or not isinstance(operations, Iterable):
+            raise ErreurDonnees("Lot d'opérations : liste de dictionnaires attendue.", "operation")
+        operations = list(operations)
+        for rang, operation in enumerate(operations, start=1):
+            try:
+                self._controler_creation(u, operation)
+            except ErreurDonnees as exc:
+                nom = operation.get("nom") if isinstance(operation, Mapping) else None
+                contexte = f"Opération n° {rang} du lot" + (f" (« {nom} »)" if isinstance(nom, str) else "")
+                exc.args = (f"{contexte} : {exc}",)
+                raise
+        return self._magasin.importer_lot(operations, u.email, progression=progression)
+
+    def _controler_creation(self, u: Utilisateur, operation: Any) -> None:
+        """Droits et règles d'une création (commune, validation, champs tenus par l'application, zones dans la
+        commune, photos du magasin) ; lève :class:`ErreurDroits` ou :class:`ErreurDonnees`, n'écrit rien."""
         code = operation.get("code_insee") if isinstance(operation, Mapping) else None
         self._exiger(u, "creer", code_insee=code)
         if not u.est_administrateur and isinstance(operation, Mapping):
@@ -153,7 +181,6 @@ class MagasinProtege(EcrituresAdministration):
                                    "par l'application : laissez-les vides.", "creer")
             verifier_zones_dans_commune(code, operation.get("zones"), self.contours_communes, self.noms_communes)
         self._verifier_photos(operation)
-        return self._magasin.soumettre_operation(operation, u.email, jeton_soumission)
 
     def modifier_operation(self, operation_id: int, version_attendue: int, modifications: Mapping) -> int:
         """Modifie une opération ; celle d'un référent repasse « à valider » si elle était validée ou à corriger."""

@@ -7,7 +7,8 @@ Trois étapes, sans interface (la page Streamlit et la CLI les enchaînent) :
    (format, taille, archive dangereuse, système de coordonnées inconnu) lèvent :class:`ErreurDonnees` ;
 2. :func:`proposer_correspondance` associe les colonnes du fichier aux champs d'une opération ;
 3. :func:`preparer_import` construit les opérations au format du magasin et une table des erreurs et
-   avertissements par ligne, sans rien écrire ; :func:`importer` écrit ensuite, en une transaction.
+   avertissements par ligne, sans rien écrire ; :func:`importer` écrit ensuite, en une transaction
+   (``importer_lot`` du magasin ou de la façade des droits : un arrêt brutal ne laisse rien).
 
 Modules du paquet (l'API ci-dessous est réexportée ici, chemins d'import inchangés) :
 
@@ -17,7 +18,8 @@ Modules du paquet (l'API ci-dessous est réexportée ici, chemins d'import incha
 - :mod:`.valeurs` (nombres, dates, booléens, financements), :mod:`.codes` (statuts, types de site,
   revêtements en texte libre), :mod:`.geometries` (WKT, projections) ;
 - :mod:`.correspondance` (champs importables et synonymes d'en-têtes, tirés de :mod:`donnees.modele_operation`) ;
-- :mod:`.preparation`, :mod:`.controles`, :mod:`.apercu` (:func:`preparer_import`), :mod:`.seuils` ;
+- :mod:`.preparation`, :mod:`.controles`, :mod:`.apercu` (:func:`preparer_import`), :mod:`.seuils` (et les
+  bornes de travail de ``limites_import.json`` : taille, lignes, sommets, durées, chacune justifiée) ;
 - :mod:`.protocoles` (ce que l'écriture attend du magasin ou de la façade), :mod:`.ecriture`
   (:func:`importer`), :mod:`.modele_xlsx` (:func:`generer_modele_xlsx`).
 

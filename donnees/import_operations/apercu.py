@@ -94,6 +94,7 @@ def preparer_import(table: TableImportee, correspondance: Mapping[str, Any] | No
     if zones_table is not None:
         _rattacher_zones(p, table, zones_table, correspondance_zones, operations)
     for operation in operations:
+        p.budget.verifier()
         _controler_operation(p, operation, champs_absents)
     _controler_chevauchements(p, operations)
     _controler_doublons(p, operations, magasin)
@@ -245,6 +246,7 @@ def _assembler(p: _Preparation, operations: list[_Operation], verifier: Verifica
     table = p.table
     valides, lignes_valides, lignes_erreur, lignes_par_op, apercu_lignes = [], [], [], [], []
     for rang, operation in enumerate(operations, start=1):
+        p.budget.verifier()
         dictionnaire = _dictionnaire(p, operation)
         if not operation.en_erreur():
             _appliquer_regles(p, operation, dictionnaire, verifier)

@@ -10,13 +10,16 @@ from pathlib import Path, PurePosixPath
 
 from donnees.erreurs import ErreurDonnees
 from donnees.format import formater_nombre
-from donnees.lecture_vecteur import ERREURS_LECTURE, est_polygonal, lire_infos
+from donnees.lecture_vecteur import ERREURS_LECTURE, est_polygonal, lire_infos, nettoyer_exception
 
-MIO = 1024 * 1024                              # octets par Mo
-TAILLE_MAX_DECOMPRESSEE = 200 * MIO                # total décompressé d'une archive (zip, kmz, xlsx)
-RATIO_MAX_COMPRESSION = 100                    # au-delà (fichier > 1 Mo), archive refusée (bombe)
-TAILLE_RATIO_CONTROLE = 1024 * 1024
-NB_MAX_FICHIERS_ARCHIVE = 500
+from donnees.import_operations.seuils import MIO, limite
+
+# Bornes lues dans limites_import.json (justifiées là).
+TAILLE_MAX_DECOMPRESSEE = int(limite("taille_max_decompressee_mo") * MIO)  # total décompressé (zip, kmz, xlsx)
+RATIO_MAX_COMPRESSION = limite("ratio_max_compression")  # au-delà (entrée > 1 Mo), archive refusée (bombe)
+TAILLE_RATIO_CONTROLE = MIO
+NB_MAX_FICHIERS_ARCHIVE = int(limite("nb_max_fichiers_archive"))
+LONGUEUR_MAX_NOM_ARCHIVE = int(limite("longueur_max_nom_archive"))
 
 
 # ------------------------------------------------------------------------------- archives
@@ -36,6 +39,10 @@ def _ouvrir_archive(octets: bytes, nom: str, profondeur_max: int | None,
                             f"{NB_MAX_FICHIERS_ARCHIVE}).", "import", "fichier")
     total = 0
     for info in infos:
+        if len(info.filename.encode("utf-8", "surrogatepass")) > LONGUEUR_MAX_NOM_ARCHIVE:
+            raise ErreurDonnees(f"{nom} : archive refusée, un nom de fichier y dépasse {LONGUEUR_MAX_NOM_ARCHIVE} "
+                                f"octets (« {info.filename[:24]}… », {len(info.filename)} caractères). Raccourcissez "
+                                "les noms des fichiers et recréez l'archive.", "import", "fichier")
         chemin = info.filename.replace("\\", "/")
         parties = [p for p in chemin.split("/") if p]
         if chemin.startswith("/") or re.match(r"^[A-Za-z]:", chemin) or ".." in parties:
@@ -93,8 +100,9 @@ def _extraire_archive(archive: zipfile.ZipFile, nom: str, dossier: Path) -> list
         except ErreurDonnees:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise ErreurDonnees(f"{nom} : archive corrompue (« {info.filename} » illisible : {exc}). "
-                                "Recréez-la et renvoyez-la.", "import", "fichier") from None
+            raise ErreurDonnees(f"{nom} : archive corrompue (« {info.filename[:80]} » illisible ; "
+                                f"{nettoyer_exception(exc)}). Recréez-la et renvoyez-la.", "import",
+                                "fichier") from None
         extraits.append(cible)
     return extraits
 

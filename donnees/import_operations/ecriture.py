@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from donnees.import_operations.apercu import preparer_import
 from donnees.import_operations.correspondance import proposer_correspondance
 from donnees.import_operations.lecture import lire_fichier
@@ -18,6 +20,7 @@ from donnees.import_operations.protocoles import (
 )
 from donnees.import_operations.tables import ApercuImport, RapportImport
 from donnees.erreurs import ErreurDonnees, ErreurPanne
+from donnees.format import neutraliser_controles
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +77,16 @@ def importer(apercu: ApercuImport, magasin_ou_facade: Any, auteur: str, mode: st
     except ErreurPanne as exc:  # disque plein, base injoignable : le message dit déjà que rien n'est écrit
         return rapport(False, [], f"Import refusé : {exc}", [])
     except (ErreurDonnees, PermissionError) as exc:
-        return rapport(False, [], f"Import refusé par le magasin : {exc} Rien n'a été enregistré.", [])
+        return rapport(False, [], f"Import refusé par le magasin : {neutraliser_controles(exc, garder=chr(10))} "
+                       "Rien n'a été enregistré.", [])
+    except (SQLAlchemyError, OSError) as exc:  # base ou disque en panne : la transaction est annulée
+        # Niveau « info » : consigné pour l'administrateur (avec la trace), jamais affiché par la CLI.
+        logger.info("Import de %s : écriture impossible (%s).", apercu.nom_fichier, type(exc).__name__,
+                    exc_info=True)
+        return rapport(False, [], f"Import de {apercu.nom_fichier} impossible : la base des opérations n'a pas pu "
+                       "enregistrer le lot (base indisponible, disque plein ou donnée refusée par la base). "
+                       "Rien n'a été enregistré. Réessayez plus tard ; si le problème persiste, prévenez "
+                       "l'administrateur.", [])
     identifiants = [int(i) for i in identifiants]
     message = f"{len(identifiants)} opération(s) importée(s) depuis {apercu.nom_fichier}"
     if refusees:
@@ -164,15 +176,17 @@ def _annuler(cible: Any, identifiants: list[int], auteur: str) -> int:
 
 def importer_fichier(chemin_ou_octets: Any, magasin_ou_facade: Any, auteur: str,
                      mode: str = "tout_ou_rien", nom_fichier: str | None = None,
-                     lecture: Mapping[str, Any] | None = None, **options: Any) -> tuple[ApercuImport, RapportImport]:
+                     lecture: Mapping[str, Any] | None = None, progression: Progression | None = None,
+                     **options: Any) -> tuple[ApercuImport, RapportImport]:
     """Enchaîne lecture, correspondance automatique, préparation et écriture (pour la CLI).
 
-    ``lecture`` : options de :func:`lire_fichier` (``couche``, ``crs_declare``) ; ``options`` :
+    ``lecture`` : options de :func:`lire_fichier` (``couche``, ``crs_declare``) ; ``progression(n, total)``
+    après chaque paquet écrit (une seule transaction) ; ``options`` :
     celles de :func:`preparer_import` (``parcelles``, ``communes``, ``localiser_au_centroide``…).
     """
     table = lire_fichier(chemin_ou_octets, nom_fichier, **dict(lecture or {}))
     options.setdefault("magasin", magasin_ou_facade)
     apercu = preparer_import(table, proposer_correspondance(table), **options)
-    return apercu, importer(apercu, magasin_ou_facade, auteur, mode)
+    return apercu, importer(apercu, magasin_ou_facade, auteur, mode, progression)
 
 

@@ -13,12 +13,13 @@ from donnees.import_operations.archives import (
     _extraire_archive,
     _ouvrir_archive,
 )
+from donnees.import_operations.seuils import MIO, limite
 from donnees.import_operations.sig import _lire_sig
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.tableurs import _lire_csv, _lire_xlsx
 from donnees.erreurs import ErreurDonnees
 
-TAILLE_MAX_FICHIER = 50 * 1024 * 1024          # octets du fichier envoyé
+TAILLE_MAX_FICHIER = int(limite("taille_max_fichier_mo") * MIO)  # octets du fichier envoyé (limites_import.json)
 FORMATS = {
     ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".kml": "kml",
     ".kmz": "kmz", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx",

@@ -27,7 +27,7 @@ from donnees.import_operations.geometries import (
     _lire_wkt,
     _parties_polygonales,
 )
-from donnees.import_operations.seuils import COTE_EMPLACEMENT_M, PAS_EMPLACEMENT_M
+from donnees.import_operations.seuils import COTE_EMPLACEMENT_M, PAS_EMPLACEMENT_M, Budget, limite
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.valeurs import (
     _annee_brute,
@@ -43,6 +43,7 @@ from donnees.import_operations.valeurs import (
 )
 from donnees.erreurs import ErreurDonnees
 from donnees.erreurs import decrire_invalidite as _raison_invalidite
+from donnees.format import formater_nombre
 from donnees.geometrie import CRS_STOCKAGE, en_lambert93, en_wgs84
 from donnees.zones import Constat, constater, controler_forme, en_degres
 
@@ -140,6 +141,28 @@ class _Preparation:
         self.correspondance_zones = correspondance_zones
         self._index_parcelles = None
         self.emplacements: dict[str, int] = {}
+        self.sommets = 0
+        self.budget = Budget(limite("duree_max_apercu_s"), f"{table.nom_fichier} : fichier refusé, sa préparation "
+                             f"dépasse {formater_nombre(limite('duree_max_apercu_s'))} s de contrôles. Découpez-le en "
+                             "plusieurs fichiers (par commune ou par année) et importez-les l'un après l'autre.")
+
+    def compter_sommets(self, ligne: _Ligne, champ: str, geometrie: BaseGeometry) -> bool:
+        """Vrai si la géométrie a au plus ``sommets_max_geometrie`` sommets (sinon erreur à la ligne) ; lève
+        :class:`ErreurDonnees` quand le fichier dépasse ``sommets_max_fichier`` sommets en tout."""
+        nombre = int(shapely.get_num_coordinates(geometrie))
+        self.sommets += nombre
+        if self.sommets > limite("sommets_max_fichier"):
+            raise ErreurDonnees(f"{self.table.nom_fichier} : fichier refusé, ses géométries dépassent "
+                                f"{formater_nombre(limite('sommets_max_fichier'))} sommets en tout. Simplifiez les "
+                                "contours dans votre SIG (outil « Simplifier », tolérance 0,5 m) ou découpez le "
+                                "fichier.", "import", "fichier")
+        maximum = limite("sommets_max_geometrie")
+        if nombre > maximum:
+            self.erreur(ligne, champ, f"contour de {formater_nombre(nombre)} sommets, plus que le maximum de "
+                        f"{formater_nombre(maximum)} par zone. Simplifiez-le dans votre SIG (outil « Simplifier », "
+                        "tolérance 0,5 m), ou redessinez la zone")
+            return False
+        return True
 
     # ---------------------------------------------------------------- messages
 
@@ -355,6 +378,9 @@ class _Preparation:
                             "SIG, ou supprimez cet objet")
                 return _Zone(ligne, None, None, None)
             return None
+        self.budget.verifier()
+        if geometrie is not None and not self.compter_sommets(ligne, champ_geo, geometrie):
+            return _Zone(ligne, None, None, None)
         zone = _Zone(ligne, None, None, None, champ=champ_geo if geometrie is not None else "parcelles")
         if geometrie is not None:
             zone.geometrie = self._verifier_geometrie(ligne, champ_geo, geometrie)

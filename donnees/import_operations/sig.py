@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
 
+from donnees.import_operations.seuils import limite, refuser_lignes
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.valeurs import _est_vide
 from donnees.lecture_vecteur import (
@@ -24,9 +26,11 @@ from donnees.lecture_vecteur import (
     lire_systeme,
     lister_couches,
     nettoyer_exception,
+    neutraliser_geopackage,
     verifier_degres_dans_metres,
 )
 from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from donnees.geometrie import CRS_STOCKAGE, en_wgs84
 
 _COLONNES_TECHNIQUES_KML = {"timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
@@ -93,7 +97,7 @@ def _lire_kml(chemin: Path, nom: str, couche: str | None) -> gpd.GeoDataFrame:
     morceaux = []
     for n in couches:
         try:
-            morceau = lire_entites(chemin, n)
+            morceau = lire_entites(chemin, n, max_features=int(limite("lignes_max_fichier")) + 1)
         except ERREURS_LECTURE as exc:
             raise ErreurDonnees(f"{nom} : KML illisible ({nettoyer_exception(exc)}).", "import",
                                 "fichier") from None
@@ -109,22 +113,46 @@ def _lire_kml(chemin: Path, nom: str, couche: str | None) -> gpd.GeoDataFrame:
 
 
 def _lire_table(chemin: Path, nom: str, format_: str, couche: str | None) -> tuple[gpd.GeoDataFrame, str | None]:
-    """Entités de la couche lue (KML : tous ses dossiers) et le nom de cette couche."""
+    """Entités de la couche lue (KML : tous ses dossiers) et le nom de cette couche.
+
+    GeoPackage : vues et déclencheurs retirés de la copie avant toute lecture (:func:`neutraliser_geopackage`).
+    Au plus ``lignes_max_fichier`` + 1 entités sont lues : une de trop refuse le fichier."""
+    maximum = int(limite("lignes_max_fichier"))
+    if format_ == "gpkg":
+        neutraliser_geopackage(chemin, nom, limite("duree_max_lecture_gpkg_s"))
     if format_ == "kml":
         table, nom_couche = _lire_kml(chemin, nom, couche), couche
     else:
         nom_couche = _choisir_couche(chemin, nom, couche)
         try:
-            table = lire_entites(chemin, nom_couche)
+            table = lire_entites(chemin, nom_couche, max_features=maximum + 1)
         except ERREURS_LECTURE as exc:
             raise ErreurDonnees(f"{nom} : couche « {nom_couche} » illisible ({nettoyer_exception(exc)}).",
                                 "import", "fichier") from None
+    if len(table) > maximum:
+        raise refuser_lignes(nom, f"plus de {formater_nombre(maximum)}", "entités")
+    _verifier_sommets_fichier(table.geometry.values if isinstance(table, gpd.GeoDataFrame) else [], nom)
     if not isinstance(table, gpd.GeoDataFrame) or table.geometry.name not in table.columns:
         raise ErreurDonnees(f"{nom} : la couche « {nom_couche} » n'a pas de géométrie. Choisissez une couche de "
                             "polygones, ou exportez la table en CSV.", "import", "couche")
     if len(table) == 0:
         raise ErreurDonnees(f"{nom} : la couche « {nom_couche} » ne contient aucun objet.", "import", "fichier")
     return table, nom_couche
+
+
+def _verifier_sommets_fichier(geometries, nom: str) -> None:
+    """Refuse un fichier dont les géométries comptent plus de ``sommets_max_fichier`` sommets en tout."""
+    if not len(geometries):
+        return
+    par_entite = shapely.get_num_coordinates(np.asarray(geometries, dtype=object))
+    total, maximum = int(par_entite.sum()), int(limite("sommets_max_fichier"))
+    if total > maximum:
+        rang = int(np.argmax(par_entite))
+        raise ErreurDonnees(f"{nom} : fichier refusé, ses géométries comptent {formater_nombre(total)} sommets "
+                            f"(maximum {formater_nombre(maximum)} pour un fichier ; la plus lourde, entité n° "
+                            f"{rang + 1}, en a {formater_nombre(int(par_entite[rang]))}). Simplifiez les contours "
+                            "dans votre SIG (outil « Simplifier », tolérance 0,5 m) ou découpez le fichier.",
+                            "import", "fichier")
 
 
 def _resoudre_systeme(geometries: gpd.GeoSeries, nom: str, format_: str, declare: CRS | None,

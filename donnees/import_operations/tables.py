@@ -73,10 +73,12 @@ class ApercuImport:
         return self.nb_erreurs > 0
 
     def resume(self, nb_messages: int = 20) -> str:
-        """Résumé en français (pour la CLI) : comptes puis premiers messages."""
+        """Résumé en français (pour la CLI) : comptes puis premiers messages (erreurs d'abord)."""
         lignes = [(f"{self.nom_fichier} : {self.nb_operations} opération(s) lue(s), {len(self.operations)} "
                   f"valide(s) ; {self.nb_erreurs} erreur(s), {self.nb_avertissements} avertissement(s).")]
-        for message in self.erreurs["message"].head(nb_messages):
+        ordre = self.erreurs.assign(_erreur=self.erreurs["niveau"].ne("erreur")) \
+            .sort_values("_erreur", kind="stable") if len(self.erreurs) else self.erreurs
+        for message in ordre["message"].head(nb_messages):  # les erreurs d'abord, puis les avertissements
             lignes.append(f"- {message}")
         if len(self.erreurs) > nb_messages:
             lignes.append(f"… et {len(self.erreurs) - nb_messages} autre(s) message(s).")

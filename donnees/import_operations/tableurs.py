@@ -12,10 +12,12 @@ import pandas as pd
 
 from donnees.import_operations.archives import _ouvrir_archive
 from donnees.import_operations.correspondance import FEUILLE_OPERATIONS
+from donnees.import_operations.seuils import limite, refuser_lignes
 from donnees.import_operations.tables import TableImportee
 from donnees.import_operations.valeurs import _est_vide, _normaliser
 from donnees.lecture_vecteur import lire_systeme, nettoyer_exception
 from donnees.erreurs import ErreurDonnees
+from donnees.format import formater_nombre
 from donnees.geometrie import CRS_STOCKAGE
 
 # ------------------------------------------------------------------------------- lecture : CSV
@@ -93,6 +95,7 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
     entetes = _entetes(entete_brute)
     lignes, numeros, problemes = [], [], []
     fin_precedente = lecteur.line_num
+    maximum = int(limite("lignes_max_fichier"))
     nom_sep = {";": "point-virgule", ",": "virgule", "\t": "tabulation", "|": "barre verticale"}[separateur]
     while True:
         try:
@@ -100,6 +103,13 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
         except StopIteration:
             break
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):  # borne du module csv (131 072 caractères)
+                raise ErreurDonnees(
+                    f"{nom}, ligne {fin_precedente + 1} : une cellule dépasse "
+                    f"{formater_nombre(csv.field_size_limit())} caractères (géométrie WKT trop détaillée ?). "
+                    "Simplifiez le contour dans votre SIG (outil "
+                    f"« Simplifier », tolérance 0,5 m) : au plus {formater_nombre(limite('sommets_max_geometrie'))} "
+                    "sommets par zone.", "import", "geometrie_wkt") from None
             raise ErreurDonnees(f"{nom}, ligne {lecteur.line_num} : CSV illisible ({exc}). Vérifiez les "
                                 "guillemets.", "import", "fichier") from None
         numero = fin_precedente + 1
@@ -115,6 +125,8 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
         valeurs = [v.strip() for v in ligne[:len(entetes)]] + [""] * (len(entetes) - len(ligne))
         lignes.append([v if v else None for v in valeurs])
         numeros.append(numero)
+        if len(lignes) > maximum:  # refus dès la ligne de trop, sans lire la suite
+            raise refuser_lignes(nom, f"plus de {formater_nombre(maximum)}", "lignes de données")
     donnees = pd.DataFrame(lignes, columns=entetes, dtype=object) if lignes else \
         pd.DataFrame({c: pd.Series(dtype=object) for c in entetes})
     crs = lire_systeme(crs_declare, nom)
@@ -141,6 +153,7 @@ def _lire_feuille(feuille, nom: str, nom_feuille: str) -> tuple[pd.DataFrame, li
         entete_brute.pop()
     entetes = _entetes(entete_brute)
     lignes, numeros = [], []
+    maximum = int(limite("lignes_max_fichier"))
     for ligne in iterateur:
         numero += 1
         valeurs = list(ligne[:len(entetes)]) + [None] * max(0, len(entetes) - len(ligne))
@@ -149,6 +162,9 @@ def _lire_feuille(feuille, nom: str, nom_feuille: str) -> tuple[pd.DataFrame, li
             continue
         lignes.append(valeurs)
         numeros.append(numero)
+        if len(lignes) > maximum:  # refus dès la ligne de trop, sans lire la suite
+            raise refuser_lignes(f"{nom}, feuille « {nom_feuille} »", f"plus de {formater_nombre(maximum)}",
+                                 "lignes de données")
     donnees = pd.DataFrame(lignes, columns=entetes, dtype=object) if lignes else \
         pd.DataFrame({c: pd.Series(dtype=object) for c in entetes})
     return donnees, numeros
@@ -163,27 +179,43 @@ def _lire_xlsx(octets: bytes, nom: str, crs_declare: str | None) -> TableImporte
     try:
         classeur = openpyxl.load_workbook(io.BytesIO(octets), read_only=True, data_only=True)
     except Exception as exc:  # classeur corrompu : toute erreur d'openpyxl devient un message, consignée
-        logger.warning("Import : classeur %s illisible par openpyxl.", nom, exc_info=True)
-        raise ErreurDonnees(f"{nom} : classeur Excel illisible ({nettoyer_exception(exc)}). Enregistrez-le "
-                            "à nouveau au format .xlsx.", "import", "fichier") from None
+        raise _classeur_illisible(nom, exc) from None
     try:
-        par_nom = {_normaliser(f): f for f in classeur.sheetnames}
-        principale = par_nom.get("operations")
-        if principale is None:
-            autres = [f for f in classeur.sheetnames if _normaliser(f) not in ("aide", "zones")]
-            if not autres:
-                raise ErreurDonnees(f"{nom} : aucune feuille de données (feuille « {FEUILLE_OPERATIONS} » "
-                                    "attendue).", "import", "fichier")
-            principale = autres[0]
-        donnees, numeros = _lire_feuille(classeur[principale], nom, principale)
-        zones = None
-        if "zones" in par_nom and par_nom["zones"] != principale:
-            donnees_zones, numeros_zones = _lire_feuille(classeur[par_nom["zones"]], nom, par_nom["zones"])
-            if len(donnees_zones):
-                zones = TableImportee(nom_fichier=nom, format="xlsx", donnees=donnees_zones,
-                                      numeros=numeros_zones, feuille=par_nom["zones"])
+        return _lire_classeur(classeur, nom, crs_declare)
+    except ErreurDonnees:
+        raise
+    except Exception as exc:  # XML hostile (entités, XXE) ou corrompu, lu feuille par feuille : même refus
+        raise _classeur_illisible(nom, exc) from None
     finally:
         classeur.close()
+
+
+def _classeur_illisible(nom: str, exc: BaseException) -> ErreurDonnees:
+    """Refus d'un classeur qu'openpyxl ne lit pas, consigné au niveau « info » sans trace (la CLI afficherait
+    un avertissement ou une trace sur sa sortie d'erreur, en plus du message)."""
+    logger.info("Import : classeur %s illisible par openpyxl (%s).", nom, nettoyer_exception(exc))
+    logger.debug("Import : trace de la lecture du classeur %s.", nom, exc_info=True)
+    return ErreurDonnees(f"{nom} : classeur Excel illisible ({nettoyer_exception(exc)}). Enregistrez-le "
+                         "à nouveau au format .xlsx.", "import", "fichier")
+
+
+def _lire_classeur(classeur, nom: str, crs_declare: str | None) -> TableImportee:
+    """Feuille principale (« opérations », sinon la première) et feuille « zones » d'un classeur ouvert."""
+    par_nom = {_normaliser(f): f for f in classeur.sheetnames}
+    principale = par_nom.get("operations")
+    if principale is None:
+        autres = [f for f in classeur.sheetnames if _normaliser(f) not in ("aide", "zones")]
+        if not autres:
+            raise ErreurDonnees(f"{nom} : aucune feuille de données (feuille « {FEUILLE_OPERATIONS} » "
+                                "attendue).", "import", "fichier")
+        principale = autres[0]
+    donnees, numeros = _lire_feuille(classeur[principale], nom, principale)
+    zones = None
+    if "zones" in par_nom and par_nom["zones"] != principale:
+        donnees_zones, numeros_zones = _lire_feuille(classeur[par_nom["zones"]], nom, par_nom["zones"])
+        if len(donnees_zones):
+            zones = TableImportee(nom_fichier=nom, format="xlsx", donnees=donnees_zones,
+                                  numeros=numeros_zones, feuille=par_nom["zones"])
     if not len(donnees.columns):
         raise ErreurDonnees(f"{nom} : la feuille « {principale} » est vide (la ligne 1 doit contenir les "
                             "en-têtes).", "import", "fichier")
