@@ -33,6 +33,17 @@ def url_base(dossier: Path | None = None) -> str:
     return f"sqlite:///{(dossier / NOM_BASE_SQLITE).as_posix()}"
 
 
+def chemin_sqlite(url: str) -> Path | None:
+    """Fichier de la base SQLite d'une URL SQLAlchemy ; None pour PostgreSQL ou une base en mémoire."""
+    from sqlalchemy.engine import make_url
+
+    adresse = make_url(url)
+    base = adresse.database or ""
+    if adresse.get_backend_name() != "sqlite" or not base or base == ":memory:" or base.startswith("file:"):
+        return None
+    return Path(base).expanduser()
+
+
 def dossier_photos(dossier: Path | None = None) -> Path:
     """Dossier où sont rangées les photos des opérations."""
     return (dossier or dossier_donnees()) / SOUS_DOSSIER_PHOTOS

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from donnees.config import chemin_sqlite as chemin_base_sqlite
 from donnees.erreurs import ErreurDonnees, traduire_panne
 from donnees.magasin import schema
 from donnees.magasin.tables import metadonnees
@@ -46,12 +47,12 @@ ETAPES_PG = {"pg_dump": "Copie de la base PostgreSQL impossible", "pg_restore": 
 
 
 def chemin_sqlite(url: str) -> Path:
-    """Fichier d'une URL SQLite (``sqlite:///…``)."""
-    base = make_url(url).database or ""
-    if not base or base == ":memory:" or base.startswith("file:"):
-        raise ErreurDonnees(f"Base SQLite « {base or '(vide)'} » : seule une base dans un fichier se sauvegarde.",
-                            "sauvegarde")
-    return Path(base).expanduser().resolve()
+    """Fichier d'une URL SQLite (``sqlite:///…``) ; refus pour une base en mémoire."""
+    base = chemin_base_sqlite(url)
+    if base is None:
+        raise ErreurDonnees(f"Base SQLite « {make_url(url).database or '(vide)'} » : seule une base dans un fichier "
+                            "se sauvegarde.", "sauvegarde")
+    return base.resolve()
 
 
 def compter_sqlite(connexion: sqlite3.Connection) -> tuple[dict[str, int], str | None]:

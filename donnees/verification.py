@@ -172,8 +172,8 @@ def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> lis
     except ErreurDonnees as exc:
         _journal.info("Vérification : territoire en erreur : %s", exc)
         return [Constat("erreur", "territoire", str(exc))]
+    from donnees.config import chemin_sqlite
     from donnees.verification_magasin import (
-        chemin_sqlite,
         verifier_integrite_sqlite,
         verifier_journaux_sqlite,
         verifier_traces_arret_brutal,

@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
 from donnees.format import formater_nombre
@@ -28,14 +27,6 @@ NB_CITES = 5
 
 def _constat(niveau: str, sujet: str, message: str) -> Constat:
     return Constat(niveau, sujet, message)
-
-
-def chemin_sqlite(url: str) -> Path | None:
-    """Fichier de la base SQLite de l'URL (None : PostgreSQL, base en mémoire)."""
-    adresse = make_url(url)
-    if adresse.get_backend_name() != "sqlite" or not adresse.database or adresse.database == ":memory:":
-        return None
-    return Path(adresse.database)
 
 
 def verifier_journaux_sqlite(base: Path) -> list:
