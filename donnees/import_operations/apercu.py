@@ -322,13 +322,18 @@ _COLONNES_APERCU = ["operation", "lignes", "etat", "nom", "code_insee", "type_si
                     "surface_declaree_m2", "localisation_approximative", "geometry"]
 
 
+def _total_aides(financements: list[dict]) -> float | None:
+    """Somme des aides déclarées (€) ; None (« non renseigné ») sans aucune ligne d'aide, jamais un faux 0."""
+    return float(sum(f["montant_eur"] for f in financements)) if financements else None
+
+
 def _ligne_apercu(rang: int, operation: _Operation, dictionnaire: dict) -> list:
     geometries = [z.geometrie for z in operation.zones if z.geometrie is not None]
     surfaces = [z.l93.area for z in operation.zones if z.l93 is not None and not z.emplacement]
     return [rang, ", ".join(str(l.numero) for l in operation.lignes),
             "erreur" if operation.en_erreur() else "valide", dictionnaire["nom"], dictionnaire["code_insee"],
             dictionnaire["type_site"], dictionnaire["statut"], dictionnaire["date_fin_travaux"],
-            dictionnaire["cout_ht_eur"], float(sum(f["montant_eur"] for f in dictionnaire["financements"])),
+            dictionnaire["cout_ht_eur"], _total_aides(dictionnaire["financements"]),
             len(operation.zones), float(sum(surfaces)) if surfaces else None,
             dictionnaire["surface_declaree_m2"], dictionnaire["localisation_approximative"],
             shapely.union_all(geometries) if geometries else None]
