@@ -1,0 +1,137 @@
+"""Deux processus Streamlit derrière nginx sur un magasin PostGIS commun (issue 13, point 6).
+
+La page répond par le mandataire ; chaque onglet reçoit un cookie de route et toutes ses requêtes (page,
+websocket) vont au même processus, les onglets se répartissant sur les deux ; une session ouverte est
+reconnue par les deux processus et sa fermeture vaut pour les deux ; une écriture dans le magasin commun est
+vue par les deux processus, dont les caches étaient chauds. Sans nginx ou PostgreSQL : ignoré (échec sous
+CI=true).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+
+import pytest
+
+from client_streamlit import ClientStreamlit, lire_cookies_http
+from multiprocessus import copier_magasin, exiger_nginx, lancer_grappe, lire_processus_du_journal
+from services.deploiement import COOKIE_ROUTE, PlanDeploiement, generer_configuration_nginx, verifier_magasin_partage
+
+pytestmark = pytest.mark.postgresql
+
+MDP = "une phrase de passe bien solide"
+NOM_MODIFIE = "Cour verte relue par les deux processus"
+
+
+@pytest.fixture(scope="module")
+def grappe(tmp_path_factory, dossier_demo, fabrique_base_postgresql):
+    """Deux processus sur une copie de la démonstration, registre copié dans une base PostGIS neuve."""
+    import shutil
+
+    exiger_nginx()
+    dossier = tmp_path_factory.mktemp("multiproc") / "demo"
+    shutil.copytree(dossier_demo, dossier)
+    url = fabrique_base_postgresql("multiproc")
+    comptes = copier_magasin(f"sqlite:///{dossier / 'desimper.sqlite'}", url)
+    assert comptes["operation"] > 0
+    grappe = lancer_grappe(2, dossier, url, tmp_path_factory.mktemp("mandataire"))
+    grappe.url_base = url
+    yield grappe
+    grappe.arreter()
+
+
+def _vues(url: str, cookies: dict, pages: list[tuple[str, str]]):
+    async def parcourir():
+        async with ClientStreamlit(url, cookies) as onglet:
+            return [await onglet.ouvrir(page, parametres) for page, parametres in pages]
+    return asyncio.run(parcourir())
+
+
+def test_configuration_generee_collante_et_websocket():
+    texte = generer_configuration_nginx(PlanDeploiement(3, premier_port=9001), complete=False)
+    assert "hash $desimper_route consistent;" in texte and "ip_hash" not in texte.replace("(ip_hash", "")
+    assert [f"server 127.0.0.1:{p}" in texte for p in (9001, 9002, 9003)] == [True] * 3
+    assert "proxy_set_header Upgrade $http_upgrade;" in texte
+    assert "proxy_set_header Connection $desimper_connexion;" in texte
+    assert "client_max_body_size 50m;" in texte  # server.maxUploadSize de .streamlit/config.toml
+    assert "pid " not in texte  # bloc à inclure dans le http {} d'un nginx système
+
+
+def test_plusieurs_processus_exigent_postgis():
+    from donnees.erreurs import ErreurDonnees
+
+    verifier_magasin_partage("sqlite:///x.sqlite", 1)
+    verifier_magasin_partage("postgresql+psycopg://desimper@/desimper", 2)
+    with pytest.raises(ErreurDonnees, match="magasin partagé PostgreSQL"):
+        verifier_magasin_partage("sqlite:///x.sqlite", 2)
+
+
+def test_page_par_le_mandataire_et_cookie_de_route(grappe):
+    with urllib.request.urlopen(grappe.url + "/", timeout=30) as reponse:
+        assert reponse.status == 200
+        assert b"<html" in reponse.read().lower()
+        cookie = reponse.headers.get("Set-Cookie")
+    assert cookie.startswith(f"{COOKIE_ROUTE}=") and "HttpOnly" in cookie and "Path=/" in cookie
+    # un navigateur qui porte déjà le cookie n'en reçoit pas d'autre
+    requete = urllib.request.Request(grappe.url + "/", headers={"Cookie": cookie.split(";")[0]})
+    with urllib.request.urlopen(requete, timeout=30) as reponse:
+        assert reponse.headers.get("Set-Cookie") is None
+
+
+def test_onglet_reste_sur_son_processus_et_onglets_repartis(grappe):
+    cookies = lire_cookies_http(grappe.url + "/")
+    route = cookies[COOKIE_ROUTE]
+    vues = _vues(grappe.url, cookies, [("", ""), ("carte", ""), ("fiche", "id=1")])
+    assert [v.en_erreur for v in vues] == [False] * 3, [(v.statut, v.exceptions) for v in vues]
+    lire_cookies_http(grappe.url + "/commune", cookies)
+    servis = lire_processus_du_journal(grappe, route)
+    assert len(servis) == 1, servis  # page, websocket et rechargement : un seul processus
+    routes = [lire_cookies_http(grappe.url + "/")[COOKIE_ROUTE] for _ in range(24)]
+    tous = set().union(*(lire_processus_du_journal(grappe, r) for r in routes))
+    assert tous == {u.removeprefix("http://") for u in grappe.urls_processus}, tous
+
+
+def _connecte(vue, nom: str) -> bool:
+    return vue.contient(f"Connecté : {nom}")
+
+
+def test_session_reconnue_par_les_deux_processus_et_revoquee_partout(grappe):
+    from donnees.comptes import creer_compte
+    from donnees.magasin import Magasin
+    from donnees.sessions import fermer_session, ouvrir_session
+
+    magasin = Magasin(grappe.url_base)
+    try:
+        utilisateur = creer_compte(magasin, "agence@multi.fr", "Agence Multi", "financeur", [], MDP, auteur="test")
+        jeton = ouvrir_session(magasin, utilisateur)
+        cookies = {"desimper_session": jeton}
+        for url in grappe.urls_processus:  # chaque processus, directement
+            (vue,) = _vues(url, cookies, [("vue_ensemble", "")])
+            assert _connecte(vue, "Agence Multi"), (url, vue.textes[:6])
+        assert fermer_session(magasin, jeton)  # déconnexion (celle que fait la page Connexion)
+        for url in grappe.urls_processus:
+            (vue,) = _vues(url, cookies, [("vue_ensemble", "")])
+            assert not _connecte(vue, "Agence Multi") and vue.contient("Vue publique"), (url, vue.textes[:6])
+    finally:
+        magasin.fermer()
+
+
+def test_ecriture_vue_par_les_deux_processus(grappe):
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(grappe.url_base)
+    try:
+        operations = magasin.lire_operations()
+        visible = operations[operations["validation"] == "validee"].iloc[0]
+        ident = int(visible["id"])
+        page = [("fiche", f"id={ident}")]
+        for url in grappe.urls_processus:  # caches chauds sur les deux processus
+            (vue,) = _vues(url, {}, page)
+            assert vue.contient(str(visible["nom"])) and not vue.contient(NOM_MODIFIE)
+        magasin.modifier_operation(ident, int(visible["version"]), {"nom": NOM_MODIFIE}, "test@multi.fr")
+        for url in grappe.urls_processus:
+            (vue,) = _vues(url, {}, page)
+            assert vue.contient(NOM_MODIFIE), (url, vue.textes[:8])
+    finally:
+        magasin.fermer()
