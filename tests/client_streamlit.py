@@ -72,8 +72,9 @@ def lire_cookies_http(url: str, cookies: dict[str, str] | None = None, delai_s: 
 class ClientStreamlit:
     """Un onglet : ``async with ClientStreamlit(url, cookies) as onglet: vue = await onglet.ouvrir("carte")``."""
 
-    def __init__(self, url: str, cookies: dict[str, str] | None = None):
+    def __init__(self, url: str, cookies: dict[str, str] | None = None, delai_s: float = DELAI_VUE_S):
         self.url = url.rstrip("/")
+        self.delai_s = delai_s
         self.cookies = dict(cookies or {})
         self._connexion = None
 
@@ -81,7 +82,7 @@ class ClientStreamlit:
         adresse = self.url.replace("http://", "ws://", 1) + "/_stcore/stream"
         entetes = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
         self._connexion = await connect(adresse, subprotocols=["streamlit"], additional_headers=entetes,
-                                        max_size=None, open_timeout=DELAI_VUE_S, ping_interval=None)
+                                        max_size=None, open_timeout=self.delai_s, ping_interval=None)
         return self
 
     async def __aexit__(self, *_) -> None:
@@ -101,7 +102,7 @@ class ClientStreamlit:
         await self._connexion.send(message.SerializeToString())
         vue = Vue(page or "(défaut)", 0.0)
         try:
-            await asyncio.wait_for(self._recevoir_jusqua_fin(vue), DELAI_VUE_S)
+            await asyncio.wait_for(self._recevoir_jusqua_fin(vue), self.delai_s)
         except TimeoutError:
             vue.statut = "DELAI_DEPASSE"
         vue.duree_s = time.perf_counter() - debut

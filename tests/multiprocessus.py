@@ -39,13 +39,15 @@ def exiger_nginx() -> str:
 
 def copier_magasin(url_source: str, url_cible: str) -> dict[str, int]:
     """Copie toutes les tables du magasin ``url_source`` (SQLite) dans ``url_cible`` (PostGIS, schéma créé par
-    les migrations), identifiants compris, puis recale les séquences ; renvoie le nombre de lignes par table."""
+    les migrations), identifiants compris, puis recale les séquences ; renvoie le nombre de lignes par table.
+    La source est d'abord mise à niveau (migrations) : passer une copie."""
     from donnees.magasin import Magasin
     from donnees.magasin.tables import metadonnees
 
-    cible = Magasin(url_cible)
-    cible.creer_tables()
-    cible.fermer()
+    for url in (url_source, url_cible):
+        magasin = Magasin(url)
+        magasin.creer_tables()
+        magasin.fermer()
     source_moteur, cible_moteur = create_engine(url_source), create_engine(url_cible)
     comptes = {}
     try:
