@@ -135,3 +135,34 @@ def test_ecriture_vue_par_les_deux_processus(grappe):
             assert vue.contient(NOM_MODIFIE), (url, vue.textes[:8])
     finally:
         magasin.fermer()
+
+
+def test_cli_refus_et_configuration_pour_nginx_systeme(tmp_path, monkeypatch, capsys):
+    """`desimper serveur` : refus en français ; --ecrire-nginx écrit des blocs que nginx accepte dans son http {}."""
+    import subprocess
+
+    import cli
+
+    nginx = exiger_nginx()
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    assert cli.main(["serveur", "--processus", "2", "--mandataire"]) == 2
+    assert "demandent un magasin partagé PostgreSQL + PostGIS" in capsys.readouterr().err
+    monkeypatch.setenv("DESIMPER_BASE_URL", "postgresql+psycopg://desimper@/desimper")
+    assert cli.main(["serveur", "--processus", "2"]) == 2
+    assert "ajoutez --mandataire" in capsys.readouterr().err
+    assert cli.main(["serveur", "--processus", "2", "--mandataire", "--dossier-execution", str(tmp_path / "a;b")]) == 2
+    assert "Dossier d'exécution de nginx inutilisable" in capsys.readouterr().err
+    site = tmp_path / "desimper.conf"
+    assert cli.main(["serveur", "--processus", "2", "--ecrire-nginx", str(site)]) == 0
+    assert "server 127.0.0.1:8602" in site.read_text(encoding="utf-8")
+    for sous in ("corps", "mandataire", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / sous).mkdir()
+    temporaires = " ".join(f"{cle}_temp_path {tmp_path / dossier};" for cle, dossier in (
+        ("client_body", "corps"), ("proxy", "mandataire"), ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"),
+        ("scgi", "scgi")))
+    principal = tmp_path / "nginx.conf"
+    principal.write_text(f"pid {tmp_path}/nginx.pid; events {{}} http {{ {temporaires} include {site}; }}\n",
+                         encoding="utf-8")
+    verification = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-e", str(tmp_path / "erreurs.log"),
+                                   "-c", str(principal)], capture_output=True, text=True, timeout=30)
+    assert verification.returncode == 0, verification.stderr
