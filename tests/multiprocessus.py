@@ -159,5 +159,22 @@ def lire_processus_du_journal(grappe: Grappe, route: str, depuis: int = 0) -> se
     return {ligne.split("processus=")[1].split()[0] for ligne in lignes if f"route={route}" in ligne}
 
 
-__all__ = ["Grappe", "RACINE", "copier_magasin", "exiger_nginx", "lancer_grappe", "lire_cpu_s",
+def compter_lignes_journal(grappe: Grappe) -> int:
+    """Nombre de lignes du journal d'accès de nginx (point de départ d'une lecture)."""
+    return len(grappe.journal_acces.read_text(encoding="utf-8").splitlines()) if grappe.journal_acces.exists() else 0
+
+
+def repartir_onglets(grappe: Grappe, depuis: int = 0) -> dict[str, int]:
+    """Websockets (onglets) servis par chaque processus depuis la ligne ``depuis`` du journal de nginx."""
+    time.sleep(0.2)
+    repartition = {url.removeprefix("http://"): 0 for url in grappe.urls_processus}
+    for ligne in grappe.journal_acces.read_text(encoding="utf-8").splitlines()[depuis:]:
+        if "/_stcore/stream" in ligne and "processus=" in ligne:
+            processus = ligne.split("processus=")[1].split()[0]
+            repartition[processus] = repartition.get(processus, 0) + 1
+    return repartition
+
+
+__all__ = ["Grappe", "compter_lignes_journal", "repartir_onglets", "RACINE",
+           "copier_magasin", "exiger_nginx", "lancer_grappe", "lire_cpu_s",
            "lire_processus_du_journal", "lire_rss_mo"]

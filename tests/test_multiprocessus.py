@@ -77,6 +77,10 @@ def test_page_par_le_mandataire_et_cookie_de_route(grappe):
     requete = urllib.request.Request(grappe.url + "/", headers={"Cookie": cookie.split(";")[0]})
     with urllib.request.urlopen(requete, timeout=30) as reponse:
         assert reponse.headers.get("Set-Cookie") is None
+    # un cookie de route forgé n'est pas suivi : nginx en pose un nouveau
+    requete = urllib.request.Request(grappe.url + "/", headers={"Cookie": f"{COOKIE_ROUTE}=../x;evil"})
+    with urllib.request.urlopen(requete, timeout=30) as reponse:
+        assert reponse.headers.get("Set-Cookie", "").startswith(f"{COOKIE_ROUTE}=")
 
 
 def test_onglet_reste_sur_son_processus_et_onglets_repartis(grappe):

@@ -32,7 +32,15 @@ from pathlib import Path
 import pytest
 
 from client_streamlit import DELAI_VUE_S, ClientStreamlit, Vue, lire_cookies_http
-from multiprocessus import copier_magasin, exiger_nginx, lancer_grappe, lire_cpu_s, lire_rss_mo
+from multiprocessus import (
+    compter_lignes_journal,
+    copier_magasin,
+    exiger_nginx,
+    lancer_grappe,
+    lire_cpu_s,
+    lire_rss_mo,
+    repartir_onglets,
+)
 
 RACINE = Path(__file__).resolve().parents[2]
 SORTIES = RACINE / "tests" / "sorties"
@@ -136,6 +144,7 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
     charge_avant = _charge()
     cpu_avant = [lire_cpu_s(pid) for pid in pids]
     cpu_nginx = lire_cpu_s(grappe.nginx.pid)
+    ligne_journal = compter_lignes_journal(grappe)
     debut = time.perf_counter()
     vues, erreurs = asyncio.run(_faire_parcourir(grappe.url, nombre, territoire, tours))
     duree = time.perf_counter() - debut
@@ -151,6 +160,7 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
         "max_s": round(max(temps), 2), "duree_s": round(duree, 1), "debit_vues_min": round(len(vues) / duree * 60, 1),
         "cpu_par_vue_s": round(cpu / len(vues), 3), "cpu_nginx_s": round(lire_cpu_s(grappe.nginx.pid) - cpu_nginx, 2),
         "rss_serveurs_mo": [round(lire_rss_mo(pid)) for pid in pids],
+        "onglets_par_processus": list(repartir_onglets(grappe, ligne_journal).values()),
         "p50_par_page_s": {page: round(statistics.median(t), 2) for page, t in par_page.items()},
         "charge_avant": charge_avant, "charge_apres": _charge(),
     }
@@ -164,12 +174,14 @@ def _ecrire_resultats() -> None:
     (SORTIES / "bench_charge.json").write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     lignes = [f"# Banc de charge ({document['date']}, {document['coeurs']} cœurs)", "",
               "| processus | utilisateurs | vues | erreurs | p50 (s) | p95 (s) | max (s) | vues/min | CPU/vue (s) "
-              "| RSS serveurs (Mo) | charge avant → après |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| RSS serveurs (Mo) | onglets par processus | charge avant → après |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for m in mesures:
         lignes.append(f"| {m['processus']} | {m['utilisateurs']} | {m['vues']} | {m['erreurs']} | {m['p50_s']} | "
                       f"{m['p95_s']} | {m['max_s']} | {m['debit_vues_min']} | {m['cpu_par_vue_s']} | "
-                      f"{' + '.join(map(str, m['rss_serveurs_mo']))} | {m['charge_avant']} → {m['charge_apres']} |")
+                      f"{' + '.join(map(str, m['rss_serveurs_mo']))} | "
+                      f"{' + '.join(map(str, m['onglets_par_processus']))} | "
+                      f"{m['charge_avant']} → {m['charge_apres']} |")
     lignes += ["", f"Cible : {CIBLE['utilisateurs']} utilisateurs, {CIBLE['processus']} processus, "
                f"p95 ≤ {CIBLE['p95_s']} s, {CIBLE['erreurs']} erreur."]
     (SORTIES / "bench_charge.md").write_text("\n".join(lignes) + "\n", encoding="utf-8")
