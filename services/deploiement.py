@@ -218,7 +218,8 @@ def servir_multiprocessus(plan: PlanDeploiement, url_magasin: str, options: list
             attendre_sante(f"http://127.0.0.1:{port}", un)
         lances.append(lancer_nginx(chemin))
         print(f"Désimper : {plan.nombre_processus} processus derrière nginx sur "
-              f"http://{plan.adresse_mandataire}:{plan.port_mandataire} (journaux : {plan.dossier_execution}).")
+              f"http://{plan.adresse_mandataire}:{plan.port_mandataire} (journaux : {plan.dossier_execution}).",
+              flush=True)
         while all(un.poll() is None for un in lances):
             time.sleep(1)
         arrete = next(un for un in lances if un.poll() is not None)

@@ -106,7 +106,7 @@ class Grappe:
             journal.close()
 
 
-def _ports_consecutifs(nombre: int) -> int:
+def trouver_ports_consecutifs(nombre: int) -> int:
     """Premier port d'une suite de ``nombre`` ports libres consécutifs."""
     for _ in range(50):
         premier = port_libre()
@@ -132,7 +132,7 @@ def lancer_grappe(nombre: int, dossier: Path, url_base: str, dossier_execution: 
     if dossier_execution.exists():
         shutil.rmtree(dossier_execution)
     dossier_execution.mkdir(parents=True)
-    plan = PlanDeploiement(nombre, port_mandataire=port_libre(), premier_port=_ports_consecutifs(nombre),
+    plan = PlanDeploiement(nombre, port_mandataire=port_libre(), premier_port=trouver_ports_consecutifs(nombre),
                            dossier_execution=dossier_execution)
     environnement = environnement_processus(dict(os.environ, DESIMPER_DONNEES=str(dossier),
                                                  DESIMPER_BASE_URL=url_base))
@@ -153,10 +153,10 @@ def lancer_grappe(nombre: int, dossier: Path, url_base: str, dossier_execution: 
 
 
 def lire_processus_du_journal(grappe: Grappe, route: str, depuis: int = 0) -> set[str]:
-    """Processus (``127.0.0.1:port``) qui ont servi les requêtes de cette route, d'après le journal de nginx."""
+    """Processus (``127.0.0.1:port``) qui ont servi les requêtes portant ce cookie de route (journal de nginx)."""
     time.sleep(0.2)  # nginx écrit la ligne à la fin de la requête
     lignes = grappe.journal_acces.read_text(encoding="utf-8").splitlines()[depuis:]
-    return {ligne.split("processus=")[1].split()[0] for ligne in lignes if f"route={route}" in ligne}
+    return {ligne.split("processus=")[1].split()[0] for ligne in lignes if f" route={route} " in ligne}
 
 
 def compter_lignes_journal(grappe: Grappe) -> int:
@@ -177,4 +177,4 @@ def repartir_onglets(grappe: Grappe, depuis: int = 0) -> dict[str, int]:
 
 __all__ = ["Grappe", "compter_lignes_journal", "repartir_onglets", "RACINE",
            "copier_magasin", "exiger_nginx", "lancer_grappe", "lire_cpu_s",
-           "lire_processus_du_journal", "lire_rss_mo"]
+           "lire_processus_du_journal", "lire_rss_mo", "trouver_ports_consecutifs"]

@@ -50,8 +50,10 @@ def _vues(url: str, cookies: dict, pages: list[tuple[str, str]]):
 
 def test_configuration_generee_collante_et_websocket():
     texte = generer_configuration_nginx(PlanDeploiement(3, premier_port=9001), complete=False)
-    assert "hash $desimper_route consistent;" in texte and "ip_hash" not in texte.replace("(ip_hash", "")
+    assert "least_conn;" in texte and "map $cookie_desimper_route $desimper_cible" in texte
+    assert "ip_hash;" not in texte
     assert [f"server 127.0.0.1:{p}" in texte for p in (9001, 9002, 9003)] == [True] * 3
+    assert "p3 desimper_p3;" in texte and "error_page 502 504 = @desimper_repartition;" in texte
     assert "proxy_set_header Upgrade $http_upgrade;" in texte
     assert "proxy_set_header Connection $desimper_connexion;" in texte
     assert "client_max_body_size 50m;" in texte  # server.maxUploadSize de .streamlit/config.toml
@@ -86,14 +88,25 @@ def test_page_par_le_mandataire_et_cookie_de_route(grappe):
 def test_onglet_reste_sur_son_processus_et_onglets_repartis(grappe):
     cookies = lire_cookies_http(grappe.url + "/")
     route = cookies[COOKIE_ROUTE]
+    assert route in ("p1", "p2")
     vues = _vues(grappe.url, cookies, [("", ""), ("carte", ""), ("fiche", "id=1")])
     assert [v.en_erreur for v in vues] == [False] * 3, [(v.statut, v.exceptions) for v in vues]
-    lire_cookies_http(grappe.url + "/commune", cookies)
+    assert lire_cookies_http(grappe.url + "/commune", cookies) == cookies  # pas de nouveau cookie
     servis = lire_processus_du_journal(grappe, route)
-    assert len(servis) == 1, servis  # page, websocket et rechargement : un seul processus
-    routes = [lire_cookies_http(grappe.url + "/")[COOKIE_ROUTE] for _ in range(24)]
-    tous = set().union(*(lire_processus_du_journal(grappe, r) for r in routes))
-    assert tous == {u.removeprefix("http://") for u in grappe.urls_processus}, tous
+    attendu = grappe.urls_processus[int(route[1:]) - 1].removeprefix("http://")
+    assert servis == {attendu}, servis  # websocket et pages : le seul processus du cookie
+    # nouveaux navigateurs : répartis sur les deux processus (le moins chargé d'abord)
+    routes = [lire_cookies_http(grappe.url + "/")[COOKIE_ROUTE] for _ in range(6)]
+    assert set(routes) == {"p1", "p2"}, routes
+    # deux onglets ouverts en même temps sans cookie : un sur chaque processus (least_conn)
+    async def deux_onglets():
+        cookies_a, cookies_b = lire_cookies_http(grappe.url + "/"), None
+        async with ClientStreamlit(grappe.url, cookies_a) as onglet_a:
+            await onglet_a.ouvrir("vue_ensemble")
+            cookies_b = lire_cookies_http(grappe.url + "/")
+        return cookies_a[COOKIE_ROUTE], cookies_b[COOKIE_ROUTE]
+    premier, second = asyncio.run(deux_onglets())
+    assert premier != second
 
 
 def _connecte(vue, nom: str) -> bool:
@@ -170,3 +183,38 @@ def test_cli_refus_et_configuration_pour_nginx_systeme(tmp_path, monkeypatch, ca
     verification = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-e", str(tmp_path / "erreurs.log"),
                                    "-c", str(principal)], capture_output=True, text=True, timeout=30)
     assert verification.returncode == 0, verification.stderr
+
+
+def test_commande_serveur_mandataire_demarre_et_s_arrete(grappe, dossier_demo_copie, tmp_path):
+    """`desimper serveur --processus 2 --mandataire` : la page répond par nginx ; SIGTERM arrête tout (code 0)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from multiprocessus import RACINE, trouver_ports_consecutifs
+    from outils import port_libre
+    from services.deploiement import attendre_sante
+
+    port, premier = port_libre(), trouver_ports_consecutifs(2)
+    execution = tmp_path / "execution"
+    commande = subprocess.Popen(
+        [sys.executable, "cli.py", "serveur", "--processus", "2", "--mandataire", "--adresse", "127.0.0.1",
+         "--port", str(port), "--premier-port", str(premier), "--dossier-execution", str(execution)],
+        cwd=RACINE, env=dict(os.environ, DESIMPER_DONNEES=str(dossier_demo_copie), DESIMPER_BASE_URL=grappe.url_base),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        attendre_sante(f"http://127.0.0.1:{port}", commande, delai_s=240)
+        (vue,) = _vues(f"http://127.0.0.1:{port}", lire_cookies_http(f"http://127.0.0.1:{port}/"),
+                       [("vue_ensemble", "")])
+        assert not vue.en_erreur and vue.contient("Vue publique"), (vue.statut, vue.exceptions)
+    finally:
+        commande.send_signal(signal.SIGTERM)
+        sortie, _ = commande.communicate(timeout=60)
+    assert commande.returncode == 0, sortie
+    assert "2 processus derrière nginx" in sortie
+    assert sorted(p.name for p in execution.glob("processus-*.log")) == [f"processus-{premier}.log",
+                                                                        f"processus-{premier + 1}.log"]
+    for adresse in (port, premier, premier + 1):  # nginx et les deux processus arrêtés
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{adresse}/_stcore/health", timeout=2)

@@ -103,12 +103,15 @@ def _parcours(numero: int, ids: list[int], codes: list[str]) -> list[tuple[str, 
 
 
 async def _utilisateur(url: str, numero: int, jeton: str | None, pages: list, vues: list, erreurs: list,
-                       delai_s: float = DELAI_VUE_S) -> None:
+                       ouvertures: list, delai_s: float = DELAI_VUE_S) -> None:
     """Un onglet : page HTML (cookie de route), websocket, parcours enchaîné ; vues et erreurs ajoutées."""
     await asyncio.sleep(numero * ECART_ARRIVEES_S)
     try:
-        cookies = await asyncio.to_thread(lire_cookies_http, url + "/", {"desimper_session": jeton} if jeton else {})
+        debut = time.perf_counter()
+        cookies = await asyncio.to_thread(lire_cookies_http, url + "/", {"desimper_session": jeton} if jeton else {},
+                                          delai_s)
         async with ClientStreamlit(url, cookies, delai_s) as onglet:
+            ouvertures.append(time.perf_counter() - debut)  # page HTML puis websocket ouvert
             for page, parametres in pages:
                 vue = await onglet.ouvrir(page, parametres)
                 vues.append(vue)
@@ -121,20 +124,22 @@ async def _utilisateur(url: str, numero: int, jeton: str | None, pages: list, vu
 
 
 async def _faire_parcourir(url: str, nombre: int, territoire, tours: int,
-                           delai_s: float = DELAI_VUE_S) -> tuple[list[Vue], list[str]]:
+                           delai_s: float = DELAI_VUE_S) -> tuple[list[Vue], list[str], list[float]]:
     _, _, jetons, ids, codes = territoire
     vues: list[Vue] = []
     erreurs: list[str] = []
+    ouvertures: list[float] = []
     await asyncio.gather(*(
-        _utilisateur(url, i, jetons[i] if i % 2 else None, _parcours(i, ids, codes) * tours, vues, erreurs, delai_s)
+        _utilisateur(url, i, jetons[i] if i % 2 else None, _parcours(i, ids, codes) * tours, vues, erreurs,
+                     ouvertures, delai_s)
         for i in range(nombre)))
-    return vues, erreurs
+    return vues, erreurs, ouvertures
 
 
 def _chauffer(grappe, territoire) -> None:
     """Un parcours public et un connecté sur chaque processus (directement) : modèles et caches prêts."""
     for url in grappe.urls_processus:
-        vues, erreurs = asyncio.run(_faire_parcourir(url, 2, territoire, 1, DELAI_CHAUFFE_S))
+        _, erreurs, _ = asyncio.run(_faire_parcourir(url, 2, territoire, 1, DELAI_CHAUFFE_S))
         assert not erreurs, erreurs
 
 
@@ -146,7 +151,7 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
     cpu_nginx = lire_cpu_s(grappe.nginx.pid)
     ligne_journal = compter_lignes_journal(grappe)
     debut = time.perf_counter()
-    vues, erreurs = asyncio.run(_faire_parcourir(grappe.url, nombre, territoire, tours))
+    vues, erreurs, ouvertures = asyncio.run(_faire_parcourir(grappe.url, nombre, territoire, tours))
     duree = time.perf_counter() - debut
     cpu = sum(lire_cpu_s(pid) for pid in pids) - sum(cpu_avant)
     temps = [vue.duree_s for vue in vues]
@@ -154,11 +159,14 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
     for vue in vues:
         par_page.setdefault(vue.page, []).append(vue.duree_s)
     return {
-        "processus": len(pids), "utilisateurs": nombre, "parcours_par_utilisateur": tours, "vues": len(vues),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "processus": len(pids),
+        "utilisateurs": nombre, "parcours_par_utilisateur": tours, "vues": len(vues),
         "erreurs": len(erreurs), "detail_erreurs": erreurs[:10],
         "p50_s": round(statistics.median(temps), 2), "p95_s": round(_percentile(temps, 0.95), 2),
-        "max_s": round(max(temps), 2), "duree_s": round(duree, 1), "debit_vues_min": round(len(vues) / duree * 60, 1),
-        "cpu_par_vue_s": round(cpu / len(vues), 3), "cpu_nginx_s": round(lire_cpu_s(grappe.nginx.pid) - cpu_nginx, 2),
+        "max_s": round(max(temps), 2), "ouverture_onglet_max_s": round(max(ouvertures, default=0), 2),
+        "duree_s": round(duree, 1), "debit_vues_min": round(len(vues) / duree * 60, 1),
+        "cpu_par_vue_s": round(cpu / len(vues), 3),
+        "cpu_nginx_s": round(lire_cpu_s(grappe.nginx.pid) - cpu_nginx, 2),
         "rss_serveurs_mo": [round(lire_rss_mo(pid)) for pid in pids],
         "onglets_par_processus": list(repartir_onglets(grappe, ligne_journal).values()),
         "p50_par_page_s": {page: round(statistics.median(t), 2) for page, t in par_page.items()},
@@ -166,22 +174,33 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
     }
 
 
+# Colonnes du résumé lisible : (titre, clé de la mesure).
+COLONNES_RESUME = [("processus", "processus"), ("utilisateurs", "utilisateurs"), ("vues", "vues"),
+                   ("erreurs", "erreurs"), ("p50 (s)", "p50_s"), ("p95 (s)", "p95_s"), ("max (s)", "max_s"),
+                   ("ouverture d'onglet max (s)", "ouverture_onglet_max_s"), ("vues/min", "debit_vues_min"),
+                   ("CPU/vue (s)", "cpu_par_vue_s"), ("RSS serveurs (Mo)", "rss_serveurs_mo"),
+                   ("onglets par processus", "onglets_par_processus"), ("charge avant", "charge_avant"),
+                   ("charge après", "charge_apres"), ("date", "date")]
+
+
+def _cellule(valeur) -> str:
+    return " + ".join(map(str, valeur)) if isinstance(valeur, list) else str(valeur)
+
+
 def _ecrire_resultats() -> None:
     SORTIES.mkdir(parents=True, exist_ok=True)
-    mesures = [RESULTATS[cle] for cle in sorted(RESULTATS)]
+    chemin = SORTIES / "bench_charge.json"
+    anciennes = json.loads(chemin.read_text(encoding="utf-8")).get("mesures", []) if chemin.exists() else []
+    # une configuration non relancée garde sa dernière mesure (avec sa date et la charge de la machine)
+    toutes = {(m["processus"], m["utilisateurs"]): m for m in anciennes} | RESULTATS
+    mesures = [toutes[cle] for cle in sorted(toutes)]
     document = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "coeurs": os.cpu_count(),
                 "cible": CIBLE, "mesures": mesures}
-    (SORTIES / "bench_charge.json").write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    chemin.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     lignes = [f"# Banc de charge ({document['date']}, {document['coeurs']} cœurs)", "",
-              "| processus | utilisateurs | vues | erreurs | p50 (s) | p95 (s) | max (s) | vues/min | CPU/vue (s) "
-              "| RSS serveurs (Mo) | onglets par processus | charge avant → après |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for m in mesures:
-        lignes.append(f"| {m['processus']} | {m['utilisateurs']} | {m['vues']} | {m['erreurs']} | {m['p50_s']} | "
-                      f"{m['p95_s']} | {m['max_s']} | {m['debit_vues_min']} | {m['cpu_par_vue_s']} | "
-                      f"{' + '.join(map(str, m['rss_serveurs_mo']))} | "
-                      f"{' + '.join(map(str, m['onglets_par_processus']))} | "
-                      f"{m['charge_avant']} → {m['charge_apres']} |")
+              "| " + " | ".join(titre for titre, _ in COLONNES_RESUME) + " |",
+              "|" + "---|" * len(COLONNES_RESUME)]
+    lignes += ["| " + " | ".join(_cellule(m.get(cle, "")) for _, cle in COLONNES_RESUME) + " |" for m in mesures]
     lignes += ["", f"Cible : {CIBLE['utilisateurs']} utilisateurs, {CIBLE['processus']} processus, "
                f"p95 ≤ {CIBLE['p95_s']} s, {CIBLE['erreurs']} erreur."]
     (SORTIES / "bench_charge.md").write_text("\n".join(lignes) + "\n", encoding="utf-8")
