@@ -73,6 +73,12 @@ def lire_cpu_s(pid: int) -> float:
     return (int(champs[11]) + int(champs[12])) / TICS_PAR_SECONDE
 
 
+def lire_cpu_famille_s(pid: int) -> float:
+    """Temps CPU (s) du processus ``pid`` et de ses enfants directs vivants (ex. nginx : maître et ouvriers)."""
+    enfants = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return lire_cpu_s(pid) + sum(lire_cpu_s(int(enfant)) for enfant in enfants)
+
+
 def lire_rss_mo(pid: int) -> float:
     """Mémoire résidente (Mo) du processus ``pid`` (/proc/pid/statm)."""
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * OCTETS_PAR_PAGE / 2**20
@@ -176,5 +182,5 @@ def repartir_onglets(grappe: Grappe, depuis: int = 0) -> dict[str, int]:
 
 
 __all__ = ["Grappe", "compter_lignes_journal", "repartir_onglets", "RACINE",
-           "copier_magasin", "exiger_nginx", "lancer_grappe", "lire_cpu_s",
+           "copier_magasin", "exiger_nginx", "lancer_grappe", "lire_cpu_famille_s", "lire_cpu_s",
            "lire_processus_du_journal", "lire_rss_mo", "trouver_ports_consecutifs"]

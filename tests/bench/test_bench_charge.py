@@ -37,6 +37,7 @@ from multiprocessus import (
     copier_magasin,
     exiger_nginx,
     lancer_grappe,
+    lire_cpu_famille_s,
     lire_cpu_s,
     lire_rss_mo,
     repartir_onglets,
@@ -148,7 +149,7 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
     tours = TOURS_UTILISATEUR_SEUL if nombre == 1 else TOURS
     charge_avant = _charge()
     cpu_avant = [lire_cpu_s(pid) for pid in pids]
-    cpu_nginx = lire_cpu_s(grappe.nginx.pid)
+    cpu_nginx = lire_cpu_famille_s(grappe.nginx.pid)  # maître et ouvrier
     ligne_journal = compter_lignes_journal(grappe)
     debut = time.perf_counter()
     vues, erreurs, ouvertures = asyncio.run(_faire_parcourir(grappe.url, nombre, territoire, tours))
@@ -166,7 +167,7 @@ def _mesurer(grappe, nombre: int, territoire) -> dict:
         "max_s": round(max(temps), 2), "ouverture_onglet_max_s": round(max(ouvertures, default=0), 2),
         "duree_s": round(duree, 1), "debit_vues_min": round(len(vues) / duree * 60, 1),
         "cpu_par_vue_s": round(cpu / len(vues), 3),
-        "cpu_nginx_s": round(lire_cpu_s(grappe.nginx.pid) - cpu_nginx, 2),
+        "cpu_nginx_s": round(lire_cpu_famille_s(grappe.nginx.pid) - cpu_nginx, 2),
         "rss_serveurs_mo": [round(lire_rss_mo(pid)) for pid in pids],
         "onglets_par_processus": list(repartir_onglets(grappe, ligne_journal).values()),
         "p50_par_page_s": {page: round(statistics.median(t), 2) for page, t in par_page.items()},
