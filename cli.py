@@ -142,7 +142,12 @@ def _servir_derriere_nginx(args) -> int:
                            dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None)
     if args.ecrire_nginx:
         verifier_magasin_partage(url_base(), args.processus)
-        Path(args.ecrire_nginx).write_text(generer_configuration_nginx(plan, complete=False), encoding="utf-8")
+        try:
+            Path(args.ecrire_nginx).write_text(generer_configuration_nginx(plan, complete=False), encoding="utf-8")
+        except OSError:
+            raise ErreurDonnees(f"Impossible d'écrire la configuration nginx « {args.ecrire_nginx} » : dossier "
+                                "absent, en lecture seule, plein ou sans droit d'écriture. Choisissez un autre "
+                                "fichier.", "ecrire_nginx") from None
         print(f"Configuration nginx écrite : {args.ecrire_nginx} (à inclure dans le bloc http de nginx ; lancez "
               f"chaque processus avec `desimper serveur --port P --adresse 127.0.0.1`, P de {plan.ports[0]} à "
               f"{plan.ports[-1]}).")

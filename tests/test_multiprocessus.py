@@ -169,6 +169,8 @@ def test_cli_refus_et_configuration_pour_nginx_systeme(tmp_path, monkeypatch, ca
     assert "ajoutez --mandataire" in capsys.readouterr().err
     assert cli.main(["serveur", "--processus", "2", "--mandataire", "--dossier-execution", str(tmp_path / "a;b")]) == 2
     assert "Dossier d'exécution de nginx inutilisable" in capsys.readouterr().err
+    assert cli.main(["serveur", "--processus", "2", "--ecrire-nginx", str(tmp_path / "absent" / "x.conf")]) == 2
+    assert "Impossible d'écrire la configuration nginx" in capsys.readouterr().err
     site = tmp_path / "desimper.conf"
     assert cli.main(["serveur", "--processus", "2", "--ecrire-nginx", str(site)]) == 0
     assert "server 127.0.0.1:8602" in site.read_text(encoding="utf-8")
