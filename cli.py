@@ -119,6 +119,46 @@ def commande_verifier(args) -> int:
 
 
 def commande_serveur(args) -> int:
+    """Lance Streamlit sur app.py : dans ce processus, ou ``--processus N --mandataire`` derrière nginx ;
+    ``--ecrire-nginx FICHIER`` écrit la configuration nginx d'un tel déploiement (docs/deploiement.md)."""
+    if args.mandataire or args.processus > 1 or args.ecrire_nginx:
+        return _servir_derriere_nginx(args)
+    return _servir_streamlit(args)
+
+
+def _servir_derriere_nginx(args) -> int:
+    """Plusieurs processus Streamlit (PostGIS obligatoire au-delà d'un) derrière nginx, sessions collantes."""
+    from donnees.config import url_base
+    from donnees.erreurs import ErreurDonnees
+    from services.deploiement import (
+        PlanDeploiement,
+        generer_configuration_nginx,
+        servir_multiprocessus,
+        verifier_magasin_partage,
+    )
+
+    plan = PlanDeploiement(args.processus, port_mandataire=args.port, adresse_mandataire=args.adresse,
+                           premier_port=args.premier_port,
+                           dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None)
+    if args.ecrire_nginx:
+        verifier_magasin_partage(url_base(), args.processus)
+        try:
+            Path(args.ecrire_nginx).write_text(generer_configuration_nginx(plan, complete=False), encoding="utf-8")
+        except OSError:
+            raise ErreurDonnees(f"Impossible d'écrire la configuration nginx « {args.ecrire_nginx} » : dossier "
+                                "absent, en lecture seule, plein ou sans droit d'écriture. Choisissez un autre "
+                                "fichier.", "ecrire_nginx") from None
+        print(f"Configuration nginx écrite : {args.ecrire_nginx} (à inclure dans le bloc http de nginx ; lancez "
+              f"chaque processus avec `desimper serveur --port P --adresse 127.0.0.1`, P de {plan.ports[0]} à "
+              f"{plan.ports[-1]}).")
+        return 0
+    if not args.mandataire:
+        raise ErreurDonnees(f"{args.processus} processus : ajoutez --mandataire (nginx devant eux) ou écrivez la "
+                            "configuration d'un nginx système avec --ecrire-nginx FICHIER.", "processus")
+    return servir_multiprocessus(plan, url_base(), args.options_streamlit)
+
+
+def _servir_streamlit(args) -> int:
     """Lance Streamlit sur app.py, dans ce processus.
 
     ``pages/`` contient les pages déclarées par ``st.navigation`` dans app.py ; l'ancien mode multipage
@@ -291,6 +331,16 @@ def construire_analyseur() -> argparse.ArgumentParser:
     serveur = sous.add_parser("serveur", help="démarre l'application Streamlit")
     serveur.add_argument("--port", type=int, default=8501)
     serveur.add_argument("--adresse", default="localhost")
+    serveur.add_argument("--processus", type=int, default=1, metavar="N",
+                         help="nombre de processus Streamlit (plus d'un : PostGIS obligatoire, avec --mandataire)")
+    serveur.add_argument("--mandataire", action="store_true",
+                         help="nginx devant les processus, sur --adresse:--port, sessions collantes")
+    serveur.add_argument("--premier-port", type=int, default=8601, metavar="PORT",
+                         help="port du premier processus derrière nginx (les suivants : +1, +2…)")
+    serveur.add_argument("--dossier-execution", metavar="DOSSIER",
+                         help="configuration, journaux et fichiers temporaires de nginx (défaut : dossier temporaire)")
+    serveur.add_argument("--ecrire-nginx", metavar="FICHIER",
+                         help="écrit la configuration nginx (map, upstream, server) pour un nginx système")
     serveur.set_defaults(fonction=commande_serveur)
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)
