@@ -130,6 +130,7 @@ if len(apercu.apercu):
 mode = st.radio("Mode d'import", list(MODES), format_func=MODES.get, key="import_mode")
 if st.button("Importer", type="primary", icon=":material/upload:", disabled=not apercu.operations):
     rapport = importer(apercu, facade, utilisateur.email, mode)
+    commun.oublier_revision()
     if rapport.ecrit:
         st.session_state["import_message"] = rapport.message
         st.session_state.pop("import_fichier", None)
