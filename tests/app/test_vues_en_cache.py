@@ -99,3 +99,30 @@ def test_pages_aux_cartes_en_cache_sans_erreur(monkeypatch, dossier_demo_copie):
         assert len(composants) == 1
         envois.append(composants[0].proto.json_args)
     assert envois[0] == envois[1]
+
+
+def test_carte_en_cache_jamais_partagee_entre_droits(monkeypatch, dossier_demo_copie):
+    """Une session administrateur remplit le cache de la carte du bassin ; une session publique ouverte ensuite
+    reçoit la carte publique (opérations validées seules), identique à celle d'une session publique seule."""
+    from donnees.comptes import creer_compte
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    try:
+        administrateur = creer_compte(magasin, "admin.cache@bassin.fr", "Admin Cache", "administrateur", [],
+                                      "une phrase de passe solide", auteur="test")
+        non_validees = magasin.lire_operations()["validation"].ne("validee").sum()
+    finally:
+        magasin.fermer()
+    assert non_validees > 0
+
+    def carte(utilisateur=None) -> str:
+        appli = lancer_appli(monkeypatch, dossier_demo_copie, utilisateur)
+        assert not appli.exception
+        return appli.get("component_instance")[0].proto.json_args
+
+    publique = carte()
+    _carte_preparee.clear()
+    connectee = carte(administrateur)
+    apres_connectee = carte()
+    assert connectee != apres_connectee
+    assert _normaliser(apres_connectee) == _normaliser(publique)
