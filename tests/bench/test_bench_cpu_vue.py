@@ -232,6 +232,7 @@ PARCOURS = [("/", "Vue d'ensemble"), ("/carte", "Carte"), (f"/commune?code={CODE
             ("/indicateurs", "Indicateurs"), ("/operations", "Opérations"), ("/methode", "Méthode"),
             ("/retours", "Retours d'expérience")]
 SESSIONS_SERVEUR = 3
+DELAI_PAGE_MS = 240_000
 
 
 def _cpu_processus_s(pid: int) -> float:
@@ -246,8 +247,8 @@ def _cpu_processus_s(pid: int) -> float:
 
 
 def _attendre_page(page, titre: str) -> None:
-    page.locator("h1", has_text=titre).first.wait_for(timeout=120_000)
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=120_000)
+    page.locator("h1", has_text=titre).first.wait_for(timeout=DELAI_PAGE_MS)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=DELAI_PAGE_MS)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
@@ -275,6 +276,7 @@ def test_cpu_par_vue_serveur_reel(dossier):
                     contexte = navigateur.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR",
                                                       base_url=url)
                     page = contexte.new_page()
+                    page.set_default_timeout(DELAI_PAGE_MS)  # machine partagée : une vue peut attendre le processeur
                     for rang, (chemin, titre) in enumerate(PARCOURS):
                         avant = _cpu_processus_s(processus.pid)
                         _aller(page, chemin, titre, premiere=rang == 0)
