@@ -11,7 +11,7 @@ from indicateurs.priorites import classer_parcelles
 from pages import commun
 from pages.vues_en_cache import afficher_carte, construire_figure
 from vues.cartes import construire_carte_commune
-from vues.figures import figure_barres, figure_trajectoire
+from vues.figures import COLONNES_TRAJECTOIRE, figure_barres, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
 from vues.tableaux import preparer_tableau
 
@@ -79,7 +79,7 @@ elif section == "Trajectoire":
         st.info("Ni opération ni objectif pour cette commune : pas de trajectoire à tracer.")
     else:
         commun.afficher_graphique(
-            construire_figure(figure_trajectoire, courbe, titre_axe("surface_cumulee"),
+            construire_figure(figure_trajectoire, courbe[COLONNES_TRAJECTOIRE], titre_axe("surface_cumulee"),
                               table.attrs.get("annee_reference")),
             preparer_tableau(courbe, ["annee", "surface_cumulee", "surface_cumulee_projetee", "objectif_cumule"]),
             f"trajectoire_{code}", "Lecture : surface cumulée réalisée, projection avec les opérations en travaux "
@@ -113,7 +113,8 @@ elif section == "Profil chaleur et imperméabilisation":
             "c'est ce non-bâti qui se prête le plus à la désimperméabilisation.")
     classement = table[table["territoire"] != CODE_BASSIN].sort_values("taux_impermeabilisation", ascending=False)
     commun.afficher_graphique(
-        construire_figure(figure_barres, classement, "nom", "taux_impermeabilisation",
+        construire_figure(figure_barres, classement[["nom", "taux_impermeabilisation"]], "nom",
+                          "taux_impermeabilisation",
                           titre_axe("taux_impermeabilisation"), horizontal=True, unite="%",
                           hauteur=max(320, 26 * len(classement) + 80), surlignes=[ligne["nom"]]),
         preparer_tableau(classement, ["territoire", "nom", "taux_impermeabilisation"]), "taux_impermeabilisation",
@@ -125,7 +126,8 @@ elif section == "Villes pairs":
     pairs = choisir_villes_pairs(table, code, critere)
     commun.afficher_tableau(preparer_tableau(pairs, ["nom", *COMPARAISON]))
     commun.afficher_graphique(
-        construire_figure(figure_barres, pairs, "nom", "surface_desimpermeabilisee_par_ha_impermeable",
+        construire_figure(figure_barres, pairs[["nom", "surface_desimpermeabilisee_par_ha_impermeable"]], "nom",
+                          "surface_desimpermeabilisee_par_ha_impermeable",
                           titre_axe("surface_desimpermeabilisee_par_ha_impermeable"), horizontal=True,
                           unite="m²/ha", hauteur=320, surlignes=[ligne["nom"]]),
         preparer_tableau(pairs, ["territoire", "nom", *COMPARAISON]), f"villes_pairs_{code}",

@@ -65,8 +65,8 @@ with onglet_type:
     types = lire_types_site()
     donnees = par_type.assign(libelle=par_type["type_site"].map(types)).sort_values(choix, ascending=False)
     commun.afficher_graphique(
-        construire_figure(figure_barres, donnees, "libelle", choix, titre, horizontal=True, unite=unite(choix),
-                          hauteur=max(320, 40 * len(donnees) + 80)),
+        construire_figure(figure_barres, donnees[["libelle", choix]], "libelle", choix, titre, horizontal=True,
+                          unite=unite(choix), hauteur=max(320, 40 * len(donnees) + 80)),
         preparer_tableau(donnees, ["type_site", choix]), f"{choix}_par_type",
         "Lecture : répartition par type de site ; les cours d'école et les parkings pèsent souvent le plus.",
         "type")
@@ -75,8 +75,8 @@ with onglet_commune:
     donnees = communes[communes["territoire"] != CODE_BASSIN].sort_values(choix, ascending=False)
     donnees = donnees[donnees[choix].fillna(0) != 0]
     commun.afficher_graphique(
-        construire_figure(figure_barres, donnees, "nom", choix, titre, horizontal=True, unite=unite(choix),
-                          hauteur=max(320, 26 * len(donnees) + 80)),
+        construire_figure(figure_barres, donnees[["nom", choix]], "nom", choix, titre, horizontal=True,
+                          unite=unite(choix), hauteur=max(320, 26 * len(donnees) + 80)),
         preparer_tableau(donnees, ["territoire", "nom", choix]), f"{choix}_par_commune",
         "Lecture : communes classées de la plus forte à la plus faible valeur (communes à zéro masquées).",
         "commune")
@@ -91,8 +91,9 @@ with onglet_financeur:
             st.info("Aucune aide déclarée pour les opérations retenues.")
         else:
             commun.afficher_graphique(
-                construire_figure(figure_barres, aides, "financeur", "montant_aides", titre_axe("montant_aides"),
-                                  horizontal=True, unite="€", hauteur=max(280, 50 * len(aides) + 80)),
+                construire_figure(figure_barres, aides[["financeur", "montant_aides"]], "financeur", "montant_aides",
+                                  titre_axe("montant_aides"), horizontal=True, unite="€",
+                                  hauteur=max(280, 50 * len(aides) + 80)),
                 preparer_tableau(aides, ["financeur", "montant_aides", "part_aides_financeur"]), "aides_par_financeur",
                 f"Lecture : montant des aides déclarées par financeur ; taux d'aide global "
                 f"{formater_nombre(communes.set_index('territoire').loc[CODE_BASSIN, 'taux_aide'], 1, '%')}.",
@@ -108,15 +109,17 @@ with onglet_efficacite:
         with gauche:
             tri = donnees.dropna(subset=["cout_par_m2"]).sort_values("cout_par_m2")
             commun.afficher_graphique(
-                construire_figure(figure_barres, tri, "libelle", "cout_par_m2", titre_axe("cout_par_m2"),
-                                  horizontal=True, unite="€/m²", hauteur=max(320, 40 * len(tri) + 80)),
+                construire_figure(figure_barres, tri[["libelle", "cout_par_m2"]], "libelle", "cout_par_m2",
+                                  titre_axe("cout_par_m2"), horizontal=True, unite="€/m²",
+                                  hauteur=max(320, 40 * len(tri) + 80)),
                 preparer_tableau(tri, ["type_site", "cout_par_m2", "cout_total_ht", "surface_desimpermeabilisee"]),
                 "cout_par_m2_par_type", "Lecture : coût HT par m² désimperméabilisé (opérations de coût connu) ; "
                 "plus la barre est courte, plus le m² est économique.", "efficacite_m2")
         with droite:
             tri = donnees.dropna(subset=["cout_par_m3_infiltre"]).sort_values("cout_par_m3_infiltre")
             commun.afficher_graphique(
-                construire_figure(figure_barres, tri, "libelle", "cout_par_m3_infiltre",
+                construire_figure(figure_barres, tri[["libelle", "cout_par_m3_infiltre"]], "libelle",
+                                  "cout_par_m3_infiltre",
                                   titre_axe("cout_par_m3_infiltre"), horizontal=True, unite="€/(m³/an)",
                                   hauteur=max(320, 40 * len(tri) + 80)),
                 preparer_tableau(tri, ["type_site", "cout_par_m3_infiltre", "cout_total_ht", "volume_infiltre"]),
@@ -129,7 +132,8 @@ with onglet_sdage:
     donnees = communes[communes["territoire"] != CODE_BASSIN]
     bassin = communes.set_index("territoire").loc[CODE_BASSIN, "ratio_compensation_sdage"]
     commun.afficher_graphique(
-        construire_figure(figure_ratio_sdage, donnees, cible, titre_axe("ratio_compensation_sdage")),
+        construire_figure(figure_ratio_sdage, donnees[["nom", "ratio_compensation_sdage"]], cible,
+                          titre_axe("ratio_compensation_sdage")),
         preparer_tableau(donnees, ["territoire", "nom", "surface_desimpermeabilisee",
                                    "nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage"]),
         "ratio_sdage_par_commune",

@@ -14,7 +14,7 @@ from pages import commun
 from pages.vues_en_cache import afficher_carte, construire_figure
 from services.indicateurs import decrire_statuts, nommer_statuts, statuts_non_comptes
 from vues.cartes import Choroplethe, construire_carte_bassin
-from vues.figures import figure_trajectoire
+from vues.figures import COLONNES_TRAJECTOIRE, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
 
 INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
@@ -126,7 +126,8 @@ with trajectoire_col:
     if courbe["surface_cumulee_projetee"].fillna(0).eq(0).all():
         st.info("Aucune surface désimperméabilisée dans la sélection : pas de trajectoire à tracer.")
     else:
-        st.plotly_chart(construire_figure(figure_trajectoire, courbe, titre_axe("surface_cumulee"), reference),
+        st.plotly_chart(construire_figure(figure_trajectoire, courbe[COLONNES_TRAJECTOIRE],
+                                          titre_axe("surface_cumulee"), reference),
                         width="stretch", config={"displaylogo": False, "locale": "fr"})
         st.caption(f"{perimetre.lieu} : surface désimperméabilisée cumulée des opérations réalisées (trait "
                    "plein), projection avec les opérations en travaux et programmées (tirets), et objectif.")
