@@ -2,12 +2,12 @@
 opérations par type ou statut avec leur fiche ; un clic sur une commune ouvre sa page."""
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from indicateurs.catalogue import titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.priorites import classer_parcelles
 from pages import commun
+from pages.vues_en_cache import afficher_carte
 from services.indicateurs import decrire_statuts
 from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
 
@@ -34,24 +34,28 @@ couleur_par = milieu.radio("Opérations colorées par", list(COULEURS), format_f
 if operations.empty:
     st.info("Aucune opération ne correspond aux filtres choisis : seules les communes sont affichées.")
 
-fiches = commun.fiches_operations(operations, filtres) if len(operations) else None
+cle = ("carte", commun.cle_donnees_affichees(), filtres, couche, couleur_par)
 if couche == "Parcelles d'une commune":
     with droite:
         code = commun.choisir_commune()
     commun.signaler_couche_absente("parcelles", "pas de parcelle à classer")
     commun.signaler_couche_absente("occupation", "pas de surface imperméable pour classer les parcelles")
-    priorites = commun.calculer_priorites_commune(code)
-    candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
-    parcelles = commun.charger_couche("parcelles")
-    geometries = None
-    if candidates is not None and len(candidates):
-        geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]].merge(
-            candidates, on="id")
-    zones = commun.charger_zones()
-    zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
-                  & zones["code_insee"].eq(code).to_numpy(bool)]
-    carte = construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
-                                     geometries)
+    cle = (*cle, code)
+
+    def construire():
+        """Parcelles les plus prioritaires de la commune et zones des opérations retenues."""
+        priorites = commun.calculer_priorites_commune(code)
+        candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
+        parcelles = commun.charger_couche("parcelles")
+        geometries = None
+        if candidates is not None and len(candidates):
+            geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]] \
+                .merge(candidates, on="id")
+        zones = commun.charger_zones()
+        zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
+                      & zones["code_insee"].eq(code).to_numpy(bool)]
+        return construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
+                                        geometries)
     st.caption(f"Les {NOMBRE_PARCELLES} parcelles les plus prioritaires de la commune, colorées par score "
                "(0 à 100) ; les zones des opérations par type de site.")
 else:
@@ -59,22 +63,28 @@ else:
     if couche == "Communes":
         indicateur = droite.selectbox("Indicateur", indicateurs, format_func=titre_axe, key="carte_indicateur")
         choroplethe = Choroplethe(table[indicateur], titre_axe(indicateur), unite(indicateur))
+        cle = (*cle, indicateur)
     elif couche == "Imperméabilisation":
         commun.signaler_couche_absente("occupation", "le taux d'imperméabilisation des communes est inconnu")
         choroplethe = Choroplethe(table["taux_impermeabilisation"], titre_axe("taux_impermeabilisation"), "%", 1)
     else:
         scenario = droite.selectbox("Scénario", list(commun.SCENARIOS_CHALEUR), index=1,
                                     format_func=commun.SCENARIOS_CHALEUR.get, key="carte_scenario")
+        cle = (*cle, scenario)
         if not commun.signaler_couche_absente("occupation", "pas de carte de chaleur (le modèle part de "
                                                          "l'occupation du sol)"):
             image = commun.image_chaleur(scenario)
-    carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe, couleur_par=couleur_par,
-                                    fiches=fiches, image=image)
+
+    def construire():
+        """Communes (choroplèthe ou chaleur) et opérations retenues avec leur fiche."""
+        fiches = commun.fiches_operations(operations, filtres) if len(operations) else None
+        return construire_carte_bassin(communes, operations, choroplethe=choroplethe, couleur_par=couleur_par,
+                                       fiches=fiches, image=image)
     st.caption(f"Points et couleurs des communes : {decrire_statuts(filtres)}. Cliquez sur une commune pour "
                "ouvrir sa page, sur une opération pour voir sa fiche.")
 
-retour = st_folium(carte, height=680, use_container_width=True, returned_objects=["last_active_drawing"],
-                   key=f"carte_{couche}")
+# Carte construite une fois par processus pour ces données, ces droits, ces filtres et ces choix.
+retour = afficher_carte(cle, construire, key=f"carte_{couche}", height=680, returned_objects=["last_active_drawing"])
 clic = (retour or {}).get("last_active_drawing")
 if clic and couche != "Parcelles d'une commune":
     proprietes = clic.get("properties", {})

@@ -81,6 +81,13 @@ def charger_territoire() -> dict:
     return _charger_territoire(str(dossier), _signature(chemin_territoire(dossier)))
 
 
+def cle_territoire() -> tuple:
+    """Petite clé de cache : dossier de données et date de modification de ``territoire.json`` (paramètres,
+    sources)."""
+    dossier = dossier_donnees()
+    return str(dossier), _signature(chemin_territoire(dossier))
+
+
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _charger_couche(nom: str, dossier: str, signature: int):
     # Territoire réel partiellement importé : une couche facultative absente est une table vide, et les
@@ -119,8 +126,25 @@ def charger_couche(nom: str):
 
 
 def revision_magasin() -> tuple:
-    """Petite clé qui change dès qu'une opération est créée, modifiée ou supprimée."""
-    return tuple(sorted(obtenir_magasin().compter().items()))
+    """Petite clé qui change dès qu'une opération est créée, modifiée ou supprimée.
+
+    Lue dans le magasin une fois par exécution du script (une page la demande jusqu'à une quinzaine de fois,
+    chaque lecture compte les lignes de toutes les tables) ; une écriture l'oublie (:func:`oublier_revision`),
+    et toute écriture de page est suivie d'une relance, qui la relit.
+    """
+    execution = _execution_courante()
+    memoire = st.session_state.get("_revision_execution")
+    if execution is not None and memoire is not None and memoire[0] is execution:
+        return memoire[1]
+    revision = tuple(sorted(obtenir_magasin().compter().items()))
+    if execution is not None:
+        st.session_state["_revision_execution"] = (execution, revision)
+    return revision
+
+
+def oublier_revision() -> None:
+    """Après une écriture : la révision du magasin sera relue à sa prochaine demande."""
+    st.session_state.pop("_revision_execution", None)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -179,6 +203,11 @@ def _a_valider(url: str, revision: tuple):
     return operations[operations["validation"].eq("a_valider").to_numpy(bool)]
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _nombre_a_valider(url: str, revision: tuple) -> int:
+    return len(_a_valider(url, revision))
+
+
 def lire_a_valider():
     """Opérations (non supprimées) soumises et en attente de validation, des plus anciennes aux plus récentes ;
     à n'afficher qu'à qui peut valider."""
@@ -203,7 +232,7 @@ def lire_a_corriger():
 def construire_navigation():
     """Navigation Streamlit selon les droits de l'utilisateur courant (voir :func:`lister_pages`)."""
     utilisateur = utilisateur_courant()
-    nombre = len(lire_a_valider()) if peut(utilisateur, "valider") else None
+    nombre = _nombre_a_valider(url_base(), revision_magasin()) if peut(utilisateur, "valider") else None
     return st.navigation([
         st.Page(p["chemin"], title=p["titre"], icon=p["icone"], default=p["defaut"],
                 visibility="visible" if p["visible"] else "hidden")
@@ -389,6 +418,16 @@ def revision_lecture() -> tuple:
     return revision_magasin(), cle_utilisateur()
 
 
+def cle_donnees_affichees() -> tuple:
+    """Petite clé de tout ce dont dépend une carte ou un tableau affiché : magasin (révision), droits de lecture
+    (rôle, communes), couches du référentiel et description du territoire (paramètres des modèles) ; clé des
+    cartes mises en cache par :func:`pages.vues_en_cache.afficher_carte`."""
+    dossier = dossier_donnees()
+    couches = tuple(_signature(chemin_couche(nom, dossier)) for nom in ("communes_affichage", "parcelles"))
+    return (str(dossier), url_base(), revision_lecture(), _signatures_referentiel(), couches,
+            _signature(chemin_territoire(dossier)))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _operations_visibles(url: str, revision: tuple, cle: tuple):
     return filtrer_selon_droits(_utilisateur_de_cle(cle), _charger_operations(url, revision))
@@ -421,6 +460,20 @@ def charger_zones():
     return _zones_visibles(url_base(), revision_magasin(), cle_utilisateur())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _charger_photos(url: str, revision: tuple):
+    return obtenir_magasin().lire_photos()
+
+
+def charger_photos(operation_id: int | None = None):
+    """Photos des opérations non supprimées (toutes, ou celles d'une opération), lues une fois par révision du
+    magasin pour tout le processus : n'en montrer que pour des opérations visibles par l'utilisateur."""
+    photos = _charger_photos(url_base(), revision_magasin())
+    if operation_id is None:
+        return photos
+    return photos[photos["operation_id"].eq(int(operation_id)).to_numpy(bool)].reset_index(drop=True)
+
+
 def charger_registre_complet():
     """Registre entier, pour les calculs internes qui n'affichent rien de personnel (ex. parcelles déjà
     traitées dans les priorités)."""
@@ -433,7 +486,7 @@ def verifier_donnees_pretes() -> dict | None:
     try:
         territoire = charger_territoire()
         charger_couche("communes_affichage")
-        obtenir_magasin().compter()
+        revision_magasin()  # magasin joignable (la révision est gardée pour l'exécution)
     except ErreurPanne as panne:  # disque, droits, base injoignable : la page se remet quand la panne cesse
         afficher_panne(panne)
         return None
@@ -669,9 +722,15 @@ def calculer_operations(filtres: Filtres):
 # ------------------------------------------------------------------------------------ filtres
 
 
-def _annees_disponibles() -> list[int]:
+@st.cache_data(show_spinner=False, max_entries=16)
+def _annees_visibles(url: str, revision: tuple) -> list[int]:
     annees = charger_operations()["annee"].dropna().astype(int)
     return list(range(int(annees.min()), int(annees.max()) + 1)) if len(annees) else []
+
+
+def _annees_disponibles() -> list[int]:
+    """Années de fin des travaux des opérations visibles (mises en cache par révision et droits de lecture)."""
+    return _annees_visibles(url_base(), revision_lecture())
 
 
 def afficher_filtres(territoire: dict) -> None:
@@ -838,11 +897,19 @@ def afficher_graphique(figure, donnees, nom_fichier: str, guide: str, cle: str) 
 
     L'image PNG se télécharge avec l'icône « appareil photo » de la figure.
     """
-    st.plotly_chart(habiller_figure(figure), width="stretch", config=configurer_export(nom_fichier),
-                    key=f"figure_{cle}")
+    from pages.vues_en_cache import est_partagee
+
+    figure = figure if est_partagee(figure) else habiller_figure(figure)  # partagée : déjà habillée
+    st.plotly_chart(figure, width="stretch", config=configurer_export(nom_fichier), key=f"figure_{cle}")
     st.caption(f"{guide} — Image : icône appareil photo de la figure.")
-    telecharger("Télécharger les données (CSV)", exporter_table(donnees, "csv"), f"{nom_fichier}.csv",
+    telecharger("Télécharger les données (CSV)", _exporter_csv(donnees), f"{nom_fichier}.csv",
                 TYPES_MIME["csv"], key=f"csv_{cle}", icon=":material/download:")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _exporter_csv(donnees) -> bytes:
+    """CSV (Excel) d'une petite table de graphique, écrit une fois par contenu (table hachée par Streamlit)."""
+    return exporter_table(donnees, "csv")
 
 
 # ------------------------------------------------------------------------------------ communes
@@ -861,9 +928,15 @@ def calculer_priorites_commune(code: str):
     return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
 
 
-def calculer_aides(filtres: Filtres):
-    """Aides par financeur des opérations visibles retenues par les filtres."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def _aides(url: str, revision: tuple, filtres: Filtres):
     return indicateurs.calculer_aides(charger_operations(), charger_financements(), filtres)
+
+
+def calculer_aides(filtres: Filtres):
+    """Aides par financeur des opérations visibles retenues par les filtres (mis en cache par révision, droits
+    de lecture et filtres)."""
+    return _aides(url_base(), revision_lecture(), filtres)
 
 
 def calculer_commune(code: str, filtres: Filtres) -> tuple:
@@ -990,7 +1063,7 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
 
     operations = filtrer_operations(charger_operations(), filtres)
     indicateurs = calculer_operations(filtres).set_index("operation_id")
-    photos = obtenir_magasin().lire_photos()
+    photos = charger_photos()
     apres = photos[photos["moment"].eq("apres")].drop_duplicates("operation_id").set_index("operation_id")
     dossier = dossier_donnees()
     fiches = {}
@@ -1039,6 +1112,7 @@ def executer_ecriture(action, reussite, cle_message: str) -> None:
     except ErreurDonnees as erreur:
         st.error(str(erreur))
     else:
+        oublier_revision()
         st.session_state[cle_message] = reussite(resultat) if callable(reussite) else reussite
         st.rerun()
 
@@ -1054,5 +1128,8 @@ def enregistrer_saisie(operation: dict, photos: list, photos_gardees: list, edit
     """Crée ou modifie une opération avec ses photos, avec les droits de l'utilisateur courant ; renvoie
     ``(identifiant, message)`` ; lève ErreurDonnees (dont ConflitVersion) si l'écriture est refusée. Une
     création porte le jeton du formulaire : un second envoi du même jeton ne crée pas de doublon."""
-    return saisie.enregistrer_saisie(obtenir_facade(), operation, photos, photos_gardees, dossier_donnees(),
-                                     edition, version_ouverte, jeton_soumission)
+    try:
+        return saisie.enregistrer_saisie(obtenir_facade(), operation, photos, photos_gardees, dossier_donnees(),
+                                         edition, version_ouverte, jeton_soumission)
+    finally:
+        oublier_revision()

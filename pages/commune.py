@@ -2,7 +2,6 @@
 villes pairs et parcelles prioritaires."""
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from indicateurs.catalogue import formater_valeur, libelle, titre_axe
 from indicateurs.chaleur_abords import decrire_estimation_site
@@ -10,8 +9,9 @@ from indicateurs.communs import CODE_BASSIN
 from indicateurs.comparaison import CRITERES, choisir_villes_pairs
 from indicateurs.priorites import classer_parcelles
 from pages import commun
+from pages.vues_en_cache import afficher_carte, construire_figure
 from vues.cartes import construire_carte_commune
-from vues.figures import figure_barres, figure_trajectoire
+from vues.figures import COLONNES_TRAJECTOIRE, figure_barres, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
 from vues.tableaux import preparer_tableau
 
@@ -56,10 +56,14 @@ if section == "Opérations":
     if operations.empty:
         st.info("Aucune opération dans cette commune pour les filtres choisis.")
     else:
-        zones = commun.charger_zones()
-        zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)]
-        carte = construire_carte_commune(communes[communes["code_insee"] == code], zones)
-        st_folium(carte, height=480, use_container_width=True, returned_objects=[], key=f"carte_commune_{code}")
+        def construire_carte_operations():
+            """Contour de la commune et zones de ses opérations retenues."""
+            zones = commun.charger_zones()
+            zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)]
+            return construire_carte_commune(communes[communes["code_insee"] == code], zones)
+
+        afficher_carte(("commune_operations", commun.cle_donnees_affichees(), filtres.sans("communes"), code),
+                       construire_carte_operations, key=f"carte_commune_{code}", height=480, returned_objects=[])
         indicateurs_operations = commun.calculer_operations(filtres.sans("communes"))
         indicateurs_operations = indicateurs_operations[indicateurs_operations["code_insee"] == code]
         commun.afficher_tableau(preparer_tableau(indicateurs_operations,
@@ -75,7 +79,8 @@ elif section == "Trajectoire":
         st.info("Ni opération ni objectif pour cette commune : pas de trajectoire à tracer.")
     else:
         commun.afficher_graphique(
-            figure_trajectoire(courbe, titre_axe("surface_cumulee"), table.attrs.get("annee_reference")),
+            construire_figure(figure_trajectoire, courbe[COLONNES_TRAJECTOIRE], titre_axe("surface_cumulee"),
+                              table.attrs.get("annee_reference")),
             preparer_tableau(courbe, ["annee", "surface_cumulee", "surface_cumulee_projetee", "objectif_cumule"]),
             f"trajectoire_{code}", "Lecture : surface cumulée réalisée, projection avec les opérations en travaux "
             "et programmées, et objectif de la commune.", "trajectoire")
@@ -108,9 +113,10 @@ elif section == "Profil chaleur et imperméabilisation":
             "c'est ce non-bâti qui se prête le plus à la désimperméabilisation.")
     classement = table[table["territoire"] != CODE_BASSIN].sort_values("taux_impermeabilisation", ascending=False)
     commun.afficher_graphique(
-        figure_barres(classement, "nom", "taux_impermeabilisation", titre_axe("taux_impermeabilisation"),
-                      horizontal=True, unite="%", hauteur=max(320, 26 * len(classement) + 80),
-                      surlignes=[ligne["nom"]]),
+        construire_figure(figure_barres, classement[["nom", "taux_impermeabilisation"]], "nom",
+                          "taux_impermeabilisation",
+                          titre_axe("taux_impermeabilisation"), horizontal=True, unite="%",
+                          hauteur=max(320, 26 * len(classement) + 80), surlignes=[ligne["nom"]]),
         preparer_tableau(classement, ["territoire", "nom", "taux_impermeabilisation"]), "taux_impermeabilisation",
         "Lecture : taux d'imperméabilisation des communes du bassin ; la commune choisie est surlignée.",
         "profil")
@@ -120,9 +126,10 @@ elif section == "Villes pairs":
     pairs = choisir_villes_pairs(table, code, critere)
     commun.afficher_tableau(preparer_tableau(pairs, ["nom", *COMPARAISON]))
     commun.afficher_graphique(
-        figure_barres(pairs, "nom", "surface_desimpermeabilisee_par_ha_impermeable",
-                      titre_axe("surface_desimpermeabilisee_par_ha_impermeable"), horizontal=True, unite="m²/ha",
-                      hauteur=320, surlignes=[ligne["nom"]]),
+        construire_figure(figure_barres, pairs[["nom", "surface_desimpermeabilisee_par_ha_impermeable"]], "nom",
+                          "surface_desimpermeabilisee_par_ha_impermeable",
+                          titre_axe("surface_desimpermeabilisee_par_ha_impermeable"), horizontal=True,
+                          unite="m²/ha", hauteur=320, surlignes=[ligne["nom"]]),
         preparer_tableau(pairs, ["territoire", "nom", *COMPARAISON]), f"villes_pairs_{code}",
         "Lecture : m² rendus perméables pour chaque hectare imperméable, comparés aux villes pairs.", "pairs")
 
@@ -137,12 +144,16 @@ elif section == "Parcelles prioritaires":
     else:
         st.caption(f"{len(candidates)} parcelles candidates ; la carte montre les {NOMBRE_PARCELLES_CARTE} premières. "
                    "Score et méthode : page Méthode, onglet Priorités.")
-        parcelles = commun.charger_couche("parcelles")
-        premieres = candidates.head(NOMBRE_PARCELLES_CARTE)
-        geometries = parcelles[parcelles["id"].isin(premieres["id"]).to_numpy(bool)][["id", "geometry"]]
-        carte = construire_carte_commune(communes[communes["code_insee"] == code], None,
-                                         geometries.merge(premieres, on="id"))
-        st_folium(carte, height=480, use_container_width=True, returned_objects=[], key=f"carte_priorites_{code}")
+        def construire_carte_parcelles():
+            """Contour de la commune et ses parcelles les plus prioritaires."""
+            parcelles = commun.charger_couche("parcelles")
+            premieres = candidates.head(NOMBRE_PARCELLES_CARTE)
+            geometries = parcelles[parcelles["id"].isin(premieres["id"]).to_numpy(bool)][["id", "geometry"]]
+            return construire_carte_commune(communes[communes["code_insee"] == code], None,
+                                            geometries.merge(premieres, on="id"))
+
+        afficher_carte(("commune_parcelles", commun.cle_donnees_affichees(), code), construire_carte_parcelles,
+                       key=f"carte_priorites_{code}", height=480, returned_objects=[])
         liste = candidates.head(NOMBRE_PARCELLES_LISTE)
         commun.afficher_tableau(preparer_tableau(liste, ["rang_priorite", "id", "score_priorite", "surface_parcelle",
                                                          "surface_impermeable_non_batie_parcelle",

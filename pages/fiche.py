@@ -3,7 +3,6 @@ retour d'expérience, estimation de l'effet de chaleur)."""
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
@@ -11,6 +10,7 @@ from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
 from indicateurs.chaleur_abords import estimer_chaleur_site
 from pages import commun
+from pages.vues_en_cache import afficher_carte
 from vues.cartes import construire_carte_commune
 from vues.format import echapper_markdown, formater_nombre
 from vues.methode import decrire_compromis_zones
@@ -22,6 +22,17 @@ REMPLACANTS_PUBLICS = {"cout_total_ht": "surface_zones", "taux_aide": "surface_a
                        "cout_par_m2": "volume_stockage"}
 CHIFFRES_PUBLICS = [c if c in codes_publics() else REMPLACANTS_PUBLICS[c] for c in CHIFFRES]
 CHIFFRES_GEOMETRIQUES = set(codes_geometriques())
+
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def estimer_chaleur(cle: tuple, ident: int) -> dict:
+    """Estimation de chaleur par site de l'opération ``ident`` (:func:`estimer_chaleur_site`), calculée une fois
+    par processus pour ces données et ces droits (``cle`` : :func:`commun.cle_donnees_affichees`) : la
+    projection en Lambert-93 en est l'étape la plus coûteuse."""
+    zones = commun.charger_zones()
+    return estimer_chaleur_site(zones[zones["operation_id"].eq(ident).to_numpy(bool)], commun.parametres_territoire())
+
 
 operations = commun.charger_operations()
 st.title("Fiche opération")
@@ -74,9 +85,11 @@ if approximative and pd.notna(operation.get("surface_declaree_m2")):
 gauche, droite = st.columns([3, 2], gap="large")
 with gauche:
     commune = commun.charger_couche("communes")
-    carte = construire_carte_commune(commune[commune["code_insee"] == operation["code_insee"]], zones,
-                                     cadrer_sur_zones=True)
-    st_folium(carte, height=420, use_container_width=True, returned_objects=[], key=f"carte_fiche_{ident}")
+    # Carte construite une fois par processus pour cette opération, ces données et ces droits.
+    afficher_carte(("fiche", commun.cle_donnees_affichees(), ident),
+                   lambda: construire_carte_commune(commune[commune["code_insee"] == operation["code_insee"]], zones,
+                                                    cadrer_sur_zones=True),
+                   key=f"carte_fiche_{ident}", height=420, returned_objects=[])
 with droite:
     st.markdown("**Zones**")
     if approximative:
@@ -89,7 +102,7 @@ with droite:
             "Surface (m²)": zones["surface_m2"].round(0).to_numpy()}), cle="Surface (m²)")  # chiffre clé en vue
         for message in decrire_compromis_zones(zones):  # compromis déclarés (compromis.csv) : pas des gains
             st.warning(message)
-        score = estimer_chaleur_site(zones, commun.parametres_territoire())
+        score = estimer_chaleur(commun.cle_donnees_affichees(), ident)
         st.markdown(f"**Chaleur** (estimation par site) : capacité de rafraîchissement "
                     f"{formater_nombre(score['cc_avant'], 2)} → "
                     f"{formater_nombre(score['cc_apres'], 2)} ; effet local estimé sur la température de l'air "
@@ -108,7 +121,7 @@ for titre, champ in (("Description", "description"), ("Retour d'expérience", "r
         st.markdown(f"**{titre}**")
         st.text(operation[champ])
 
-photos = commun.obtenir_magasin().lire_photos(ident)
+photos = commun.charger_photos(ident)
 if len(photos):
     st.markdown("**Photos**")
     colonnes = st.columns(min(len(photos), 3))

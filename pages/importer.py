@@ -175,6 +175,7 @@ mode = st.radio("Mode d'import", list(MODES), format_func=MODES.get, key="import
 if st.button("Importer", type="primary", icon=":material/upload:", disabled=not apercu.operations):
     rapport = importer(apercu, facade, utilisateur.email, mode)
     st.session_state.pop(CLE_CACHE, None)  # le registre a pu changer : l'aperçu suivant est recalculé
+    commun.oublier_revision()
     if rapport.ecrit:
         st.session_state["import_message"] = rapport.message
         st.session_state.pop("import_fichier", None)

@@ -12,6 +12,7 @@ from indicateurs.synthese import separer_realise_programme
 from indicateurs.trajectoire import cible_sdage_pourcent
 from pages import commun
 from pages.commun import Filtres
+from pages.vues_en_cache import construire_figure
 from services.indicateurs import STATUTS_REALISES
 from vues.figures import figure_barres, figure_barres_realise_programme, figure_ratio_sdage
 from vues.format import formater_nombre
@@ -52,7 +53,7 @@ with onglet_annee:
         s for s in STATUTS if s not in STATUTS_REALISES)}), "annee")
     donnees = separer_realise_programme(realise, projete, choix, date.today().year)
     commun.afficher_graphique(
-        figure_barres_realise_programme(donnees, titre, unite=unite(choix)),
+        construire_figure(figure_barres_realise_programme, donnees, titre, unite=unite(choix)),
         preparer_tableau(donnees.rename(columns={"realise": f"{choix}_realise", "programme": f"{choix}_programme"}),
                          ["annee", f"{choix}_realise", f"{choix}_programme"]), f"{choix}_par_annee",
         f"Lecture : chaque barre donne le total des opérations dont les travaux finissent (ou doivent finir) "
@@ -64,8 +65,8 @@ with onglet_type:
     types = lire_types_site()
     donnees = par_type.assign(libelle=par_type["type_site"].map(types)).sort_values(choix, ascending=False)
     commun.afficher_graphique(
-        figure_barres(donnees, "libelle", choix, titre, horizontal=True, unite=unite(choix),
-                      hauteur=max(320, 40 * len(donnees) + 80)),
+        construire_figure(figure_barres, donnees[["libelle", choix]], "libelle", choix, titre, horizontal=True,
+                          unite=unite(choix), hauteur=max(320, 40 * len(donnees) + 80)),
         preparer_tableau(donnees, ["type_site", choix]), f"{choix}_par_type",
         "Lecture : répartition par type de site ; les cours d'école et les parkings pèsent souvent le plus.",
         "type")
@@ -74,8 +75,8 @@ with onglet_commune:
     donnees = communes[communes["territoire"] != CODE_BASSIN].sort_values(choix, ascending=False)
     donnees = donnees[donnees[choix].fillna(0) != 0]
     commun.afficher_graphique(
-        figure_barres(donnees, "nom", choix, titre, horizontal=True, unite=unite(choix),
-                      hauteur=max(320, 26 * len(donnees) + 80)),
+        construire_figure(figure_barres, donnees[["nom", choix]], "nom", choix, titre, horizontal=True,
+                          unite=unite(choix), hauteur=max(320, 26 * len(donnees) + 80)),
         preparer_tableau(donnees, ["territoire", "nom", choix]), f"{choix}_par_commune",
         "Lecture : communes classées de la plus forte à la plus faible valeur (communes à zéro masquées).",
         "commune")
@@ -90,8 +91,9 @@ with onglet_financeur:
             st.info("Aucune aide déclarée pour les opérations retenues.")
         else:
             commun.afficher_graphique(
-                figure_barres(aides, "financeur", "montant_aides", titre_axe("montant_aides"), horizontal=True,
-                              unite="€", hauteur=max(280, 50 * len(aides) + 80)),
+                construire_figure(figure_barres, aides[["financeur", "montant_aides"]], "financeur", "montant_aides",
+                                  titre_axe("montant_aides"), horizontal=True, unite="€",
+                                  hauteur=max(280, 50 * len(aides) + 80)),
                 preparer_tableau(aides, ["financeur", "montant_aides", "part_aides_financeur"]), "aides_par_financeur",
                 f"Lecture : montant des aides déclarées par financeur ; taux d'aide global "
                 f"{formater_nombre(communes.set_index('territoire').loc[CODE_BASSIN, 'taux_aide'], 1, '%')}.",
@@ -107,16 +109,19 @@ with onglet_efficacite:
         with gauche:
             tri = donnees.dropna(subset=["cout_par_m2"]).sort_values("cout_par_m2")
             commun.afficher_graphique(
-                figure_barres(tri, "libelle", "cout_par_m2", titre_axe("cout_par_m2"), horizontal=True, unite="€/m²",
-                              hauteur=max(320, 40 * len(tri) + 80)),
+                construire_figure(figure_barres, tri[["libelle", "cout_par_m2"]], "libelle", "cout_par_m2",
+                                  titre_axe("cout_par_m2"), horizontal=True, unite="€/m²",
+                                  hauteur=max(320, 40 * len(tri) + 80)),
                 preparer_tableau(tri, ["type_site", "cout_par_m2", "cout_total_ht", "surface_desimpermeabilisee"]),
                 "cout_par_m2_par_type", "Lecture : coût HT par m² désimperméabilisé (opérations de coût connu) ; "
                 "plus la barre est courte, plus le m² est économique.", "efficacite_m2")
         with droite:
             tri = donnees.dropna(subset=["cout_par_m3_infiltre"]).sort_values("cout_par_m3_infiltre")
             commun.afficher_graphique(
-                figure_barres(tri, "libelle", "cout_par_m3_infiltre", titre_axe("cout_par_m3_infiltre"),
-                              horizontal=True, unite="€/(m³/an)", hauteur=max(320, 40 * len(tri) + 80)),
+                construire_figure(figure_barres, tri[["libelle", "cout_par_m3_infiltre"]], "libelle",
+                                  "cout_par_m3_infiltre",
+                                  titre_axe("cout_par_m3_infiltre"), horizontal=True, unite="€/(m³/an)",
+                                  hauteur=max(320, 40 * len(tri) + 80)),
                 preparer_tableau(tri, ["type_site", "cout_par_m3_infiltre", "cout_total_ht", "volume_infiltre"]),
                 "cout_par_m3_par_type", "Lecture : coût HT pour chaque m³ de pluie retenu en plus chaque année "
                 "(infiltré ou évapotranspiré).",
@@ -127,7 +132,8 @@ with onglet_sdage:
     donnees = communes[communes["territoire"] != CODE_BASSIN]
     bassin = communes.set_index("territoire").loc[CODE_BASSIN, "ratio_compensation_sdage"]
     commun.afficher_graphique(
-        figure_ratio_sdage(donnees, cible, titre_axe("ratio_compensation_sdage")),
+        construire_figure(figure_ratio_sdage, donnees[["nom", "ratio_compensation_sdage"]], cible,
+                          titre_axe("ratio_compensation_sdage")),
         preparer_tableau(donnees, ["territoire", "nom", "surface_desimpermeabilisee",
                                    "nouvelles_surfaces_impermeabilisees", "ratio_compensation_sdage"]),
         "ratio_sdage_par_commune",

@@ -19,8 +19,33 @@ from vues.methode import (
     tableau_statuts,
 )
 
-parametres = commun.parametres_territoire()
-familles = decrire_familles(parametres)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def preparer_contenu(cle_territoire: tuple) -> dict:
+    """Fiches des indicateurs et tables de la page, calculées une fois par processus et par version de
+    ``territoire.json`` (paramètres surchargés, sources) : les fichiers de paramètres du projet ne changent pas
+    pendant la vie du processus. Tables partagées entre sessions : ne pas les modifier."""
+    parametres = commun.parametres_territoire()
+    familles = decrire_familles(parametres)
+    return {
+        "familles": familles,
+        "parametres_fiches": {fiche["code"]: tableau_parametres(fiche)
+                              for fiches in familles.values() for fiche in fiches},
+        "statuts": tableau_statuts(),
+        "sourcees": {cle: separer_sources(table, colonne) for cle, (table, colonne) in {
+            "modele": (tableau_modele(parametres, commun.charger_territoire().get("sources_parametres")),
+                       "Paramètre"),
+            "revetements": (tableau_revetements(), "Libellé"), "percolation": (tableau_percolation(), "Revêtement"),
+            "priorites": (tableau_priorites(), "Paramètre"),
+            "chaleur_site": (tableau_chaleur_site(), "Paramètre")}.items()},
+        "ocsge": tableau_correspondance_ocsge(),
+        "compromis": lister_compromis_markdown(tableau_compromis()),
+    }
+
+
+contenu = preparer_contenu(commun.cle_territoire())
+familles = contenu["familles"]
 
 st.title("Méthode")
 st.markdown(
@@ -31,9 +56,9 @@ st.markdown(
 
 
 
-def afficher_table_sourcee(table, colonne_nom: str) -> None:
+def afficher_table_sourcee(cle: str) -> None:
     """Table compacte (valeurs et statut) puis la source et le raisonnement de chaque ligne, en liste."""
-    compacte, sources = separer_sources(table, colonne_nom)
+    compacte, sources = contenu["sourcees"][cle]
     st.dataframe(compacte, hide_index=True, width="stretch")
     st.markdown("**Sources et raisonnements, ligne par ligne**")
     st.markdown(sources)
@@ -48,7 +73,7 @@ for onglet, fiches in zip(onglets, familles.values()):
                 st.markdown(f"**Formule** : `{fiche['formule']}`")
                 st.markdown(f"**Unité** : {fiche['unite']} · **Calculé par** : {fiche['niveaux_texte']}")
                 st.markdown(f"**Source** : {fiche['source']}")
-                scalaires, par_revetement = tableau_parametres(fiche)
+                scalaires, par_revetement = contenu["parametres_fiches"][fiche["code"]]
                 if not scalaires.empty:
                     st.markdown("**Paramètres en vigueur**")
                     st.dataframe(scalaires, hide_index=True, width="stretch")
@@ -60,28 +85,27 @@ with onglets[-2]:
     st.subheader("Statut des sources")
     st.caption("Nombre de lignes de chaque fichier de paramètres dont la valeur est publiée ou choisie par le "
                "projet. Le détail des sources : docs/parametres.md.")
-    st.dataframe(tableau_statuts(), hide_index=True, width="stretch")
+    st.dataframe(contenu["statuts"], hide_index=True, width="stretch")
     st.subheader("Paramètres des modèles")
     st.caption("Fichier `indicateurs/parametres/modele.csv` ; le territoire peut surcharger une valeur "
                "(clé `parametres` de `territoire.json`).")
-    afficher_table_sourcee(tableau_modele(parametres, commun.charger_territoire().get("sources_parametres")),
-                           "Paramètre")
+    afficher_table_sourcee("modele")
     st.subheader("Revêtements")
     st.caption("Fichier `donnees/nomenclatures/revetements.csv` : coefficient de ruissellement annuel, albédo, "
                "ombre, coefficient cultural kc, espace vert.")
-    afficher_table_sourcee(tableau_revetements(), "Libellé")
+    afficher_table_sourcee("revetements")
     st.subheader("Percolation vers la nappe")
     st.caption("Fichier `indicateurs/parametres/percolation.csv` (modèle d'eau sur grille).")
-    afficher_table_sourcee(tableau_percolation(), "Revêtement")
+    afficher_table_sourcee("percolation")
     st.subheader("Score de priorité")
     st.caption("Fichier `indicateurs/parametres/priorites.csv` : pondérations à débattre en comité de pilotage.")
-    afficher_table_sourcee(tableau_priorites(), "Paramètre")
+    afficher_table_sourcee("priorites")
     st.subheader("Estimation de chaleur par site")
     st.caption("Fichier `indicateurs/parametres/chaleur_site.csv` : facteur calibré sur le modèle sur grille.")
-    afficher_table_sourcee(tableau_chaleur_site(), "Paramètre")
+    afficher_table_sourcee("chaleur_site")
     st.subheader("Correspondance OCS GE → revêtements")
     st.caption("Fichier `donnees/nomenclatures/ocsge_revetements.csv`.")
-    st.dataframe(tableau_correspondance_ocsge(), hide_index=True, width="stretch")
+    st.dataframe(contenu["ocsge"], hide_index=True, width="stretch")
 
 with onglets[-1]:
     st.subheader("Couples de revêtements à compromis")
@@ -95,4 +119,4 @@ with onglets[-1]:
         "que le béton qu'il remplace.")
     st.caption("Fichier `indicateurs/parametres/compromis.csv`, vérifié par tests/test_monotonie.py sur tous "
                "les couples de la table des revêtements (grille InVEST et estimation par site).")
-    st.markdown(lister_compromis_markdown(tableau_compromis()))
+    st.markdown(contenu["compromis"])

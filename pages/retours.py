@@ -13,6 +13,27 @@ from vues.images import creer_vignette
 
 PAR_PAGE = 12
 
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def preparer_carte(cle: tuple, filtres: commun.Filtres, ident: int) -> tuple[str | None, bytes]:
+    """Vignette « après » et fiche imprimable (HTML) de l'opération ``ident``, préparées une fois par processus
+    pour ces données, ces droits (``cle`` : :func:`commun.cle_donnees_affichees`) et ces filtres."""
+    operations = commun.charger_operations()
+    operation = operations[operations["id"].eq(ident).to_numpy(bool)].iloc[0]
+    propres = commun.charger_photos(ident)
+    dossier = dossier_donnees()
+    apres = propres[propres["moment"].eq("apres")]
+    vignette = creer_vignette(resoudre_photo(apres.iloc[0]["chemin"], dossier)) if len(apres) else None
+    images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "",
+               creer_vignette(resoudre_photo(p["chemin"], dossier))) for _, p in propres.iterrows()]
+    indicateurs = commun.calculer_operations(filtres).set_index("operation_id")
+    communes = commun.charger_couche("communes_affichage")
+    imprimable = construire_fiche_imprimable(
+        operation, dict(zip(communes["code_insee"], communes["nom"])).get(operation["code_insee"], ""),
+        indicateurs.loc[ident] if ident in indicateurs.index else None, [i for i in images if i[2]])
+    return vignette, imprimable.encode("utf-8")
+
+
 filtres = commun.lire_filtres()
 operations = commun.filtrer_operations(commun.charger_operations(), filtres)
 operations = operations[operations["retour_experience"].fillna("").astype(str).str.strip().ne("").to_numpy(bool)]
@@ -32,7 +53,7 @@ if operations.empty:
 
 noms = dict(zip(commun.charger_couche("communes_affichage")["code_insee"],
                 commun.charger_couche("communes_affichage")["nom"]))
-photos = commun.obtenir_magasin().lire_photos()
+photos = commun.charger_photos()
 photos = photos[photos["operation_id"].isin(operations["id"]).to_numpy(bool)]
 avec_photos = set(photos["operation_id"])
 operations = operations.assign(_photo=operations["id"].isin(avec_photos)).sort_values(
@@ -41,16 +62,13 @@ pages = max(1, -(-len(operations) // PAR_PAGE))
 page = st.number_input(f"Page (sur {pages})", min_value=1, max_value=pages, value=1, key="retours_page") \
     if pages > 1 else 1
 st.caption(f"{len(operations)} fiches.")
-indicateurs = commun.calculer_operations(filtres).set_index("operation_id")
 types = lire_types_site()
-dossier = dossier_donnees()
+cle = commun.cle_donnees_affichees()
 colonnes = st.columns(3)
 for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: page * PAR_PAGE].iterrows()):
     ident = int(operation["id"])
-    propres = photos[photos["operation_id"].eq(ident).to_numpy(bool)]
+    vignette, imprimable = preparer_carte(cle, filtres, ident)
     with colonnes[rang % 3].container(border=True):
-        apres = propres[propres["moment"].eq("apres")]
-        vignette = creer_vignette(resoudre_photo(apres.iloc[0]["chemin"], dossier)) if len(apres) else None
         if vignette:
             st.image(vignette, width="stretch")
         st.text(operation["nom"])
@@ -62,10 +80,5 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
         liens = st.columns(2)
         liens[0].page_link("pages/fiche.py", label="Fiche", icon=":material/description:",
                            query_params={"id": str(ident)})
-        images = [(MOMENTS_PHOTO.get(p["moment"], ""), p["legende"] or "",
-                   creer_vignette(resoudre_photo(p["chemin"], dossier))) for _, p in propres.iterrows()]
-        imprimable = construire_fiche_imprimable(
-            operation, noms.get(operation["code_insee"], ""), indicateurs.loc[ident] if ident in indicateurs.index
-            else None, [i for i in images if i[2]])
-        liens[1].download_button("Imprimer", imprimable.encode("utf-8"), f"fiche_{ident}.html", mime="text/html",
+        liens[1].download_button("Imprimer", imprimable, f"fiche_{ident}.html", mime="text/html",
                                  key=f"imprimer_{ident}", icon=":material/print:", on_click="ignore")

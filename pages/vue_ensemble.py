@@ -5,16 +5,16 @@ forment une carte « projection » à part, jamais additionnée en silence.
 """
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from indicateurs.catalogue import codes_publics, formater_valeur, libelle, lire_catalogue, titre_axe, unite
 from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.trajectoire import cible_sdage_pourcent
 from pages import commun
+from pages.vues_en_cache import afficher_carte, construire_figure
 from services.indicateurs import decrire_statuts, nommer_statuts, statuts_non_comptes
 from vues.cartes import Choroplethe, construire_carte_bassin
-from vues.figures import figure_trajectoire
+from vues.figures import COLONNES_TRAJECTOIRE, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
 
 INDICATEURS_CARTE = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre",
@@ -115,8 +115,10 @@ with carte_col:
                          key="vue_indicateur_carte")
     valeurs = table.set_index("territoire")[choix].drop(CODE_BASSIN, errors="ignore")
     choroplethe = Choroplethe(valeurs, titre_axe(choix), unite(choix), int(catalogue.loc[choix, "decimales"]))
-    carte = construire_carte_bassin(communes, operations, choroplethe=choroplethe)
-    st_folium(carte, height=560, use_container_width=True, returned_objects=[], key="carte_bassin")
+    # Carte construite une fois par processus pour ces données, ces droits, ces filtres et cet indicateur.
+    afficher_carte(("vue_ensemble", commun.cle_donnees_affichees(), filtres, choix),
+                   lambda: construire_carte_bassin(communes, operations, choroplethe=choroplethe),
+                   key="carte_bassin", height=560, returned_objects=[])
     st.caption(f"Points : {decrire_statuts(filtres)}.")
 with trajectoire_col:
     st.subheader("Trajectoire")
@@ -124,7 +126,8 @@ with trajectoire_col:
     if courbe["surface_cumulee_projetee"].fillna(0).eq(0).all():
         st.info("Aucune surface désimperméabilisée dans la sélection : pas de trajectoire à tracer.")
     else:
-        st.plotly_chart(figure_trajectoire(courbe, titre_axe("surface_cumulee"), reference),
+        st.plotly_chart(construire_figure(figure_trajectoire, courbe[COLONNES_TRAJECTOIRE],
+                                          titre_axe("surface_cumulee"), reference),
                         width="stretch", config={"displaylogo": False, "locale": "fr"})
         st.caption(f"{perimetre.lieu} : surface désimperméabilisée cumulée des opérations réalisées (trait "
                    "plein), projection avec les opérations en travaux et programmées (tirets), et objectif.")

@@ -67,6 +67,10 @@ def habiller_figure(figure: go.Figure) -> go.Figure:
     return figure
 
 
+# Colonnes lues par figure_trajectoire (la page ne passe qu'elles : petite clé de cache de la figure).
+COLONNES_TRAJECTOIRE = ["annee", "surface_cumulee", "surface_cumulee_projetee", "objectif_cumule"]
+
+
 def figure_trajectoire(trajectoire: pd.DataFrame, titre_y: str, annee_reference: int | None = None) -> go.Figure:
     """Surface cumulée réalisée, projection (en travaux + programmées) et objectif, par année.
 
