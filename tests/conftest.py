@@ -69,6 +69,12 @@ def _pg_dossier_binaires() -> Path | None:
     return None
 
 
+@pytest.fixture(scope="session")
+def dossier_binaires_pg() -> Path | None:
+    """Dossier des binaires PostgreSQL de la grappe jetable (pg_dump, pg_restore, psql y sont aussi)."""
+    return _pg_dossier_binaires()
+
+
 class _GrappeJetable:
     """Grappe PostgreSQL temporaire, accessible par socket Unix seulement."""
 

@@ -437,11 +437,9 @@ def test_sauvegarde_n_ecrase_jamais(territoire, tmp_path):
 
 
 @pytest.fixture
-def binaires_pg(monkeypatch):
+def binaires_pg(monkeypatch, dossier_binaires_pg):
     """pg_dump, pg_restore et psql pris à côté d'initdb, comme la grappe jetable de conftest."""
-    from conftest import _pg_dossier_binaires
-
-    dossier = _pg_dossier_binaires()
+    dossier = dossier_binaires_pg
     if dossier is not None:
         monkeypatch.setenv(sauvegarde_base.VARIABLE_BINAIRES, str(dossier))
 
