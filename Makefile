@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 INSTALLE := $(VENV)/.installe
 ACTIFS := static/node_modules/.installe
 PYTEST_OPTIONS ?=
-# Tests sur deux processus (pytest-xdist) ; `make test PARALLELE=` pour un seul. Jamais pour les bancs.
-PARALLELE ?= -n 2
+# Tests sur deux processus (pytest-xdist, répartition « worksteal » : un processus libre reprend des tests en
+# attente chez l'autre, la suite ne finit pas sur un seul) ; `make test PARALLELE=` pour un seul. Jamais pour les bancs.
+PARALLELE ?= -n 2 --dist worksteal
 
 .PHONY: run test bench demo installer actifs
 
