@@ -145,3 +145,15 @@ def lancer_appli(monkeypatch, dossier: Path, utilisateur=None, delai_s: int = 12
         connecter_appli(appli, utilisateur)
     appli.run()
     return appli
+
+
+def resumer_profil(statistiques, nombre: int = 15) -> list[dict]:
+    """Les ``nombre`` fonctions du projet (hors .venv et tests) au temps cumulé le plus long d'un profil pstats."""
+    lignes = []
+    for (fichier, ligne, fonction), (_, appels, _, cumul, _) in statistiques.stats.items():
+        chemin = Path(fichier)
+        if chemin.is_absolute() and RACINE in chemin.parents and ".venv" not in chemin.parts \
+                and "tests" not in chemin.relative_to(RACINE).parts:
+            lignes.append({"fonction": f"{chemin.relative_to(RACINE)}:{ligne}:{fonction}", "appels": appels,
+                           "cumul_s": round(cumul, 3)})
+    return sorted(lignes, key=lambda e: -e["cumul_s"])[:nombre]

@@ -39,7 +39,7 @@ from streamlit.testing.v1 import AppTest
 from donnees.comptes import creer_compte
 from donnees.config import url_base
 from donnees.magasin import Magasin
-from outils import (CHROMIUM, OPTIONS_CHROMIUM, arreter_serveur, connecter_appli, enregistrer_mesure,
+from outils import (CHROMIUM, resumer_profil, OPTIONS_CHROMIUM, arreter_serveur, connecter_appli, enregistrer_mesure,
                     importer_playwright, lancer_serveur)
 from services.modeles import calculer_modeles_territoire
 
@@ -169,14 +169,7 @@ def _profiler(appli: AppTest, nom: str) -> list[dict]:
     statistiques.print_stats(70)
     SORTIES.mkdir(parents=True, exist_ok=True)
     (SORTIES / f"bench_cpu_vue_profil_{nom}.txt").write_text(texte.getvalue())
-    lignes = []
-    for (fichier, ligne, fonction), (_, appels, _, cumul, _) in statistiques.stats.items():
-        chemin = Path(fichier)
-        if chemin.is_absolute() and RACINE in chemin.parents and ".venv" not in chemin.parts \
-                and "tests" not in chemin.relative_to(RACINE).parts:
-            lignes.append({"fonction": f"{chemin.relative_to(RACINE)}:{ligne}:{fonction}", "appels": appels,
-                           "cumul_s": round(cumul, 3)})
-    return sorted(lignes, key=lambda e: -e["cumul_s"])[:15]
+    return resumer_profil(statistiques)
 
 
 @pytest.fixture(scope="module")

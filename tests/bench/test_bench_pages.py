@@ -51,7 +51,7 @@ from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites, classer_parcelles
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from outils import (CHROMIUM, OPTIONS_CHROMIUM, arreter_serveur, enregistrer_mesure, importer_playwright,
-                    lancer_serveur)
+                    lancer_serveur, resumer_profil)
 from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
 
 RACINE = Path(__file__).resolve().parents[2]
@@ -190,14 +190,7 @@ def _profil(appli: AppTest, titre: str, nom: str, etat: dict) -> list[dict]:
     statistiques.print_stats(80)
     SORTIES.mkdir(parents=True, exist_ok=True)
     (SORTIES / f"bench_pages_profil_{nom}.txt").write_text(texte.getvalue())
-    lignes = []
-    for (fichier, ligne, fonction), (_, appels, _, cumul, _) in statistiques.stats.items():
-        chemin = Path(fichier)
-        if chemin.is_absolute() and RACINE in chemin.parents and ".venv" not in chemin.parts \
-                and "tests" not in chemin.relative_to(RACINE).parts:
-            lignes.append({"fonction": f"{chemin.relative_to(RACINE)}:{ligne}:{fonction}", "appels": appels,
-                           "cumul_s": round(cumul, 3)})
-    return sorted(lignes, key=lambda e: -e["cumul_s"])[:15]
+    return resumer_profil(statistiques)
 
 
 @pytest.mark.parametrize("nom", _parametres_pages())
