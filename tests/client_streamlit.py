@@ -9,6 +9,7 @@ comme ceux d'un navigateur. Aucun rendu : on mesure le serveur (temps d'une vue,
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -19,6 +20,13 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
 
 DELAI_VUE_S = 120  # au-delà, la vue est comptée en erreur (délai dépassé)
+
+
+def executer(coroutine):
+    """``asyncio.run(coroutine)`` dans un fil à part : l'API synchrone de Playwright (tests navigateur lancés
+    avant, dans le même processus pytest) laisse une boucle d'événements active dans le fil principal."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as fil:
+        return fil.submit(asyncio.run, coroutine).result()
 
 
 @dataclass

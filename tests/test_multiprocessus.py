@@ -9,12 +9,11 @@ CI=true).
 
 from __future__ import annotations
 
-import asyncio
 import urllib.request
 
 import pytest
 
-from client_streamlit import ClientStreamlit, lire_cookies_http
+from client_streamlit import ClientStreamlit, executer, lire_cookies_http
 from multiprocessus import copier_magasin, exiger_nginx, lancer_grappe, lire_processus_du_journal
 from services.deploiement import COOKIE_ROUTE, PlanDeploiement, generer_configuration_nginx, verifier_magasin_partage
 
@@ -45,7 +44,7 @@ def _vues(url: str, cookies: dict, pages: list[tuple[str, str]]):
     async def parcourir():
         async with ClientStreamlit(url, cookies) as onglet:
             return [await onglet.ouvrir(page, parametres) for page, parametres in pages]
-    return asyncio.run(parcourir())
+    return executer(parcourir())
 
 
 def test_configuration_generee_collante_et_websocket():
@@ -105,7 +104,7 @@ def test_onglet_reste_sur_son_processus_et_onglets_repartis(grappe):
             await onglet_a.ouvrir("vue_ensemble")
             cookies_b = lire_cookies_http(grappe.url + "/")
         return cookies_a[COOKIE_ROUTE], cookies_b[COOKIE_ROUTE]
-    premier, second = asyncio.run(deux_onglets())
+    premier, second = executer(deux_onglets())
     assert premier != second
 
 
