@@ -356,3 +356,27 @@ def serveur_sources(monkeypatch):
     monkeypatch.setenv("DESIMPER_TELECHARGEMENT_ATTENTE_S", "0.01")
     yield serveur
     serveur.arreter()
+
+
+# =====================================================================================================
+# Ordre d'exécution : les modules longs d'abord (navigateur, serveurs multiples, imports tués), pour que
+# pytest-xdist (`make test`, deux processus) finisse sur les tests courts au lieu d'attendre, seul, un test
+# de 90 s lancé en dernier. L'ordre des tests dans un module ne change pas (ses fixtures de module servent
+# une fois). Durées : `pytest --durations=30`.
+# =====================================================================================================
+
+MODULES_LONGS = (  # du plus long au moins long (somme des durées de leurs tests, décembre 2026)
+    "navigateur/test_francais_navigateur.py", "navigateur/test_saisie_navigateur.py",
+    "navigateur/test_pages_navigateur.py", "test_imports_bornes.py", "navigateur/test_sessions_navigateur.py",
+    "test_multiprocessus.py", "navigateur/test_territoire_navigateur.py", "navigateur/test_carte_saisie_navigateur.py",
+    "app/test_sessions_app.py", "test_pannes.py", "test_chaleur_site.py", "navigateur/test_carte_navigateur.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rang(item) -> int:
+        chemin = Path(str(item.fspath)).as_posix()
+        return next((i for i, module in enumerate(MODULES_LONGS) if chemin.endswith("tests/" + module)),
+                    len(MODULES_LONGS))
+
+    items.sort(key=rang)  # tri stable : l'ordre de collecte est gardé dans chaque rang

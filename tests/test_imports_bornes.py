@@ -544,22 +544,32 @@ def test_fichiers_hostiles_refuses_en_francais_par_la_lecture(fichiers_hostiles,
     assert "Traceback" not in caplog.text  # consigné sans trace (la CLI l'afficherait)
 
 
-def test_fichiers_hostiles_refuses_par_la_cli_sans_trace(fichiers_hostiles, dossier_demo_copie, tmp_path):
+def test_fichiers_hostiles_refuses_par_la_cli_sans_trace(fichiers_hostiles, dossier_demo_copie, tmp_path,
+                                                        monkeypatch, capsys):
+    """Chaque fichier hostile par ``cli.main`` (le point d'entrée de `desimper`, dans ce processus : une exception
+    non traduite y remonterait et ferait échouer le test) ; le GeoPackage qui boucle par la vraie commande, dans
+    un processus à part (borne de temps comprise)."""
+    import cli
+
     _preparer_magasin(dossier_demo_copie, url_base(dossier_demo_copie))
-    env = _environnement(dossier_demo_copie, None)
     avant = _compter(url_base(dossier_demo_copie))
+    monkeypatch.setenv("DESIMPER_DONNEES", str(dossier_demo_copie))
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    for nom, (octets, debut) in fichiers_hostiles.items():
+        chemin = tmp_path / nom
+        chemin.write_bytes(octets)
+        code = cli.main(["operations", "importer", str(chemin), "--utilisateur", ADMIN])
+        sortie, erreur = capsys.readouterr()
+        assert code == 2, (nom, erreur[-2000:])
+        assert erreur.startswith(f"Erreur : {debut}"), (nom, erreur[-2000:])
+        _sans_trace(sortie + erreur)
+
     geopackage = _geopackage_qui_boucle(tmp_path / "boucle.gpkg")
-    cas = {**{nom: debut for nom, (_, debut) in fichiers_hostiles.items()},
-           "boucle.gpkg": "boucle.gpkg : couche « boucle » absente."}
-    for nom, debut in cas.items():
-        chemin = geopackage if nom == "boucle.gpkg" else tmp_path / nom
-        if nom != "boucle.gpkg":
-            chemin.write_bytes(fichiers_hostiles[nom][0])
-        options = ["--couche", "boucle"] if nom == "boucle.gpkg" else []
-        resultat = _cli(env, "operations", "importer", str(chemin), "--utilisateur", ADMIN, *options, delai=60)
-        assert resultat.returncode == 2, (nom, resultat.stderr[-2000:])
-        assert resultat.stderr.startswith(f"Erreur : {debut}"), (nom, resultat.stderr[-2000:])
-        _sans_trace(resultat.stdout + resultat.stderr)
+    resultat = _cli(_environnement(dossier_demo_copie, None), "operations", "importer", str(geopackage),
+                    "--utilisateur", ADMIN, "--couche", "boucle", delai=60)
+    assert resultat.returncode == 2, resultat.stderr[-2000:]
+    assert resultat.stderr.startswith("Erreur : boucle.gpkg : couche « boucle » absente."), resultat.stderr[-2000:]
+    _sans_trace(resultat.stdout + resultat.stderr)
     assert _compter(url_base(dossier_demo_copie)) == avant
 
 

@@ -74,13 +74,17 @@ CALME = """() => {
 }"""
 
 
+# Intervalle des vérifications de calme : trois vérifications de suite couvrent 0,75 s sans relance.
+INTERVALLE_CALME_MS = 250
+
+
 def attendre_calme(page, delai_ms: int = 90_000) -> None:
     """Attend la fin de l'exécution Streamlit : titre de page affiché, script arrêté et aucun élément périmé,
-    trois fois de suite à 400 ms d'intervalle ; puis le rendu des cartes."""
+    trois fois de suite à ``INTERVALLE_CALME_MS`` d'intervalle ; puis le rendu des cartes."""
     calmes = 0
     while calmes < 3:
         page.wait_for_function(CALME, timeout=delai_ms)
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(INTERVALLE_CALME_MS)
         calmes = calmes + 1 if page.evaluate(CALME) else 0
     for cadre in page.frames[1:]:
         try:
@@ -91,7 +95,7 @@ def attendre_calme(page, delai_ms: int = 90_000) -> None:
     for rang in range(cartes.count()):
         page.frame_locator("iframe[title*='streamlit_folium']").nth(rang).locator(
             ".leaflet-control-scale").first.wait_for(state="attached", timeout=delai_ms)
-    page.wait_for_timeout(400)
+    page.wait_for_timeout(INTERVALLE_CALME_MS)
 
 
 def _ignorer_cadre_detache(exc: Exception) -> None:
@@ -189,7 +193,7 @@ def aller_a(page, libelle: str) -> None:
         page.locator("[data-testid='stExpandSidebarButton']").click()  # téléphone : barre latérale repliée
         page.wait_for_timeout(600)
     lien.click()
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(300)  # la relance est demandée au clic (état « rerunRequested ») : attendre_calme la voit
     barre = page.locator("[data-testid='stSidebar']")
     if page.viewport_size["width"] < 600 and barre.get_attribute("data-collapsed") == "false":
         page.locator("[data-testid='stSidebarCollapseButton'] button").first.click()  # libère la page

@@ -110,6 +110,17 @@ def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
     page.mouse.click(ox + sommets[0][0], oy + sommets[0][1])
 
 
+@pytest.fixture(scope="module")
+def territoire_saisie(dossier_demo, demarrer_serveur, tmp_path_factory):
+    """Un serveur pour le module : (dossier, magasin, centre de Sète, url). Les deux tests y saisissent des
+    opérations de noms distincts et comptent par différence."""
+    dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
+    try:
+        yield dossier, magasin, centre, demarrer_serveur(dossier)
+    finally:
+        magasin.fermer()
+
+
 def _preparer_territoire(dossier_demo, tmp_path_factory):
     """Copie de la démonstration avec un référent de Sète et un administrateur ; point au cœur de Sète (WGS84)."""
     import geopandas as gpd
@@ -217,10 +228,9 @@ def _valider_par_l_administrateur(page, url: str, magasin, nouvelle: dict) -> No
     assert magasin.lire_journal(nouvelle["id"]).iloc[-1]["auteur"] == "admin@bassin.fr"
 
 
-def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, demarrer_serveur, tmp_path_factory):
-    dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
+def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, territoire_saisie):
+    dossier, magasin, centre, url = territoire_saisie
     avant = len(magasin.lire_operations())
-    url = demarrer_serveur(dossier)
 
     public = navigateur.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR")
     referent = navigateur.new_context(viewport={"width": 1440, "height": 1100}, locale="fr-FR")
@@ -258,7 +268,6 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, dossier_demo, 
     finally:
         for contexte in (public, referent, admin):
             contexte.close()
-        magasin.fermer()
 
 
 def _remplir_une_saisie(page, centre, nom: str) -> None:
@@ -289,10 +298,8 @@ def _verifier_formulaire_vide(page, nom: str) -> None:
     assert page.get_by_text(nom).count() == 0
 
 
-def test_double_clic_sur_enregistrer_une_seule_operation(navigateur, dossier_demo, demarrer_serveur,
-                                                         tmp_path_factory):
-    dossier, magasin, centre = _preparer_territoire(dossier_demo, tmp_path_factory)
-    url = demarrer_serveur(dossier)
+def test_double_clic_sur_enregistrer_une_seule_operation(navigateur, territoire_saisie):
+    dossier, magasin, centre, url = territoire_saisie
     contexte, page, erreurs_js = _ouvrir_saisie_referent(navigateur, url)
     try:
         for essai, (nom, cliquer) in enumerate([
@@ -315,7 +322,6 @@ def test_double_clic_sur_enregistrer_une_seule_operation(navigateur, dossier_dem
         raise
     finally:
         contexte.close()
-        magasin.fermer()
 
 
 def _deux_clics_espaces(page, bouton) -> None:

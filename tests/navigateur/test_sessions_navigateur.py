@@ -4,6 +4,8 @@ la page Connexion à 1440 et 390 px."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from parcours import (
     LARGEUR_ORDINATEUR,
@@ -22,10 +24,13 @@ CONNECTE = f"Connecté : {FINANCEUR.nom_affiche} (Financeur)"
 PUBLIC = "Vue publique : opérations validées"
 
 
-@pytest.fixture
-def serveur_sessions(dossier_demo_copie, demarrer_serveur):
-    creer_comptes(dossier_demo_copie)
-    return demarrer_serveur(dossier_demo_copie), dossier_demo_copie
+@pytest.fixture(scope="module")
+def serveur_sessions(dossier_demo, demarrer_serveur, tmp_path_factory):
+    """Un serveur pour le module (chaque test ouvre et ferme ses propres sessions) sur une copie de la démo."""
+    copie = tmp_path_factory.mktemp("sessions") / "demo"
+    shutil.copytree(dossier_demo, copie)
+    creer_comptes(copie)
+    return demarrer_serveur(copie), copie
 
 
 def _operation_non_validee(dossier) -> tuple[int, str]:
