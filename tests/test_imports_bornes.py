@@ -383,6 +383,34 @@ def test_polygone_d_un_million_de_sommets_refuse(format_):
     assert not apercu.operations and duree < 30
 
 
+def _classeur_avec_cellule(adresse: str) -> bytes:
+    """Feuille « operations » : en-têtes, une ligne de données, et une cellule isolée à ``adresse``."""
+    classeur = openpyxl.Workbook()
+    feuille = classeur.active
+    feuille.title = "operations"
+    feuille.append(["nom", "code_insee"])
+    feuille.append(["Cour d'école", "34301"])
+    feuille[adresse] = "isolée"
+    tampon = io.BytesIO()
+    classeur.save(tampon)
+    return tampon.getvalue()
+
+
+def test_xlsx_dont_une_cellule_est_tout_en_bas_refuse_vite():
+    """Une seule cellule remplie en A1048576 : openpyxl rendrait un million de lignes vides à parcourir."""
+    moment = time.perf_counter()
+    with pytest.raises(ErreurDonnees) as refus:
+        lire_fichier(_classeur_avec_cellule("A1048576"), "loin.xlsx")
+    assert time.perf_counter() - moment < 10
+    assert str(refus.value).startswith(
+        f"loin.xlsx, feuille « operations » : feuille refusée, plus de {_n(100_000)} lignes à parcourir (lignes "
+        "vides comprises)"), str(refus.value)
+
+    # Une cellule isolée plus haut se lit, lignes vides intermédiaires sautées.
+    table = lire_fichier(_classeur_avec_cellule("A5000"), "proche.xlsx")
+    assert len(table.donnees) == 2 and table.numeros == [2, 5000]
+
+
 def test_geojson_de_100_000_entites_et_csv_de_200_000_lignes_refuses_vite():
     entite = {"type": "Feature", "properties": {"nom": "A", "code_insee": "34301"},
               "geometry": shapely.geometry.mapping(box(3.69, 43.40, 3.6901, 43.4001))}

@@ -138,12 +138,24 @@ def _lire_csv(octets: bytes, nom: str, crs_declare: str | None) -> TableImportee
 # ------------------------------------------------------------------------------- lecture : XLSX
 
 
+def _borner_lignes_parcourues(numero: int, maximum: int, nom: str, nom_feuille: str) -> None:
+    """Refus d'une feuille dont la dernière cellule remplie est au-delà de ``maximum`` lignes (vides comprises)."""
+    if numero > maximum:
+        raise ErreurDonnees(
+            f"{nom}, feuille « {nom_feuille} » : feuille refusée, plus de {formater_nombre(maximum)} lignes à "
+            "parcourir (lignes vides comprises) : une cellule remplie ou mise en forme se trouve très loin sous le "
+            "tableau. Supprimez les lignes sous le tableau (ou copiez le tableau seul dans un nouveau classeur), "
+            "puis enregistrez-le à nouveau.", "import", "fichier")
+
+
 def _lire_feuille(feuille, nom: str, nom_feuille: str) -> tuple[pd.DataFrame, list[int]]:
     iterateur = feuille.iter_rows(values_only=True)
     entete_brute = None
     numero = 0
+    parcourues = int(limite("lignes_max_parcourues_feuille"))
     for ligne in iterateur:
         numero += 1
+        _borner_lignes_parcourues(numero, parcourues, nom, nom_feuille)
         if any(not _est_vide(v) for v in ligne):
             entete_brute = list(ligne)
             break
@@ -156,6 +168,7 @@ def _lire_feuille(feuille, nom: str, nom_feuille: str) -> tuple[pd.DataFrame, li
     maximum = int(limite("lignes_max_fichier"))
     for ligne in iterateur:
         numero += 1
+        _borner_lignes_parcourues(numero, parcourues, nom, nom_feuille)
         valeurs = list(ligne[:len(entetes)]) + [None] * max(0, len(entetes) - len(ligne))
         valeurs = [None if _est_vide(v) else (v.strip() if isinstance(v, str) else v) for v in valeurs]
         if all(v is None for v in valeurs):
