@@ -55,6 +55,7 @@ from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export, habiller_figure
 from vues.format import echapper_markdown, formater_nombre
 from vues.images import creer_vignette, grille_en_png
+from vues.methode import preparer_contenu_methode
 
 journal = logging.getLogger(__name__)
 _signature = signer_fichier
@@ -86,6 +87,18 @@ def cle_territoire() -> tuple:
     sources)."""
     dossier = dossier_donnees()
     return str(dossier), _signature(chemin_territoire(dossier))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _contenu_methode(cle: tuple) -> dict:
+    return preparer_contenu_methode(parametres_territoire(), charger_territoire().get("sources_parametres"))
+
+
+def lire_contenu_methode() -> dict:
+    """Contenu de la page Méthode (:func:`vues.methode.preparer_contenu_methode`), calculé une fois par processus
+    et par version de ``territoire.json`` : les fichiers de paramètres du projet ne changent pas pendant la vie du
+    processus. Tables partagées entre sessions : ne pas les modifier."""
+    return _contenu_methode(cle_territoire())
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)

@@ -4,47 +4,8 @@ leur statut (publiée ou choix du projet), et les couples de revêtements à com
 import streamlit as st
 
 from pages import commun
-from vues.methode import (
-    decrire_familles,
-    lister_compromis_markdown,
-    separer_sources,
-    tableau_compromis,
-    tableau_correspondance_ocsge,
-    tableau_modele,
-    tableau_parametres,
-    tableau_percolation,
-    tableau_chaleur_site,
-    tableau_priorites,
-    tableau_revetements,
-    tableau_statuts,
-)
 
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def preparer_contenu(cle_territoire: tuple) -> dict:
-    """Fiches des indicateurs et tables de la page, calculées une fois par processus et par version de
-    ``territoire.json`` (paramètres surchargés, sources) : les fichiers de paramètres du projet ne changent pas
-    pendant la vie du processus. Tables partagées entre sessions : ne pas les modifier."""
-    parametres = commun.parametres_territoire()
-    familles = decrire_familles(parametres)
-    return {
-        "familles": familles,
-        "parametres_fiches": {fiche["code"]: tableau_parametres(fiche)
-                              for fiches in familles.values() for fiche in fiches},
-        "statuts": tableau_statuts(),
-        "sourcees": {cle: separer_sources(table, colonne) for cle, (table, colonne) in {
-            "modele": (tableau_modele(parametres, commun.charger_territoire().get("sources_parametres")),
-                       "Paramètre"),
-            "revetements": (tableau_revetements(), "Libellé"), "percolation": (tableau_percolation(), "Revêtement"),
-            "priorites": (tableau_priorites(), "Paramètre"),
-            "chaleur_site": (tableau_chaleur_site(), "Paramètre")}.items()},
-        "ocsge": tableau_correspondance_ocsge(),
-        "compromis": lister_compromis_markdown(tableau_compromis()),
-    }
-
-
-contenu = preparer_contenu(commun.cle_territoire())
+contenu = commun.lire_contenu_methode()
 familles = contenu["familles"]
 
 st.title("Méthode")

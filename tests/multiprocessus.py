@@ -93,6 +93,7 @@ class Grappe:
     nginx: subprocess.Popen | None = None
     journaux: list = field(default_factory=list)
     url_base: str = ""
+    environnement: dict = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -105,6 +106,14 @@ class Grappe:
     @property
     def journal_acces(self) -> Path:
         return Path(self.plan.dossier_execution) / "acces.log"
+
+    def relancer(self, rang: int) -> None:
+        """Relance le processus n° ``rang`` (0, 1…) arrêté, sur son port, et attend qu'il réponde."""
+        port = self.plan.ports[rang]
+        journal = open(Path(self.plan.dossier_execution) / f"processus-{port}-relance.log", "w", encoding="utf-8")
+        self.journaux.append(journal)
+        self.serveurs[rang] = lancer_processus_streamlit(port, self.environnement, journal, [])
+        attendre_sante(self.urls_processus[rang], self.serveurs[rang])
 
     def arreter(self) -> None:
         arreter_processus([un for un in (self.nginx, *self.serveurs) if un is not None])
@@ -142,7 +151,7 @@ def lancer_grappe(nombre: int, dossier: Path, url_base: str, dossier_execution: 
                            dossier_execution=dossier_execution)
     environnement = environnement_processus(dict(os.environ, DESIMPER_DONNEES=str(dossier),
                                                  DESIMPER_BASE_URL=url_base))
-    grappe = Grappe(plan)
+    grappe = Grappe(plan, environnement=environnement)
     try:
         for port in plan.ports:
             journal = open(dossier_execution / f"processus-{port}.log", "w", encoding="utf-8")

@@ -14,7 +14,8 @@ import urllib.request
 import pytest
 
 from client_streamlit import ClientStreamlit, executer, lire_cookies_http
-from multiprocessus import copier_magasin, exiger_nginx, lancer_grappe, lire_processus_du_journal
+from multiprocessus import (compter_lignes_journal, copier_magasin, exiger_nginx, lancer_grappe,
+                            lire_processus_du_journal)
 from services.deploiement import COOKIE_ROUTE, PlanDeploiement, generer_configuration_nginx, verifier_magasin_partage
 
 pytestmark = pytest.mark.postgresql
@@ -151,6 +152,31 @@ def test_ecriture_vue_par_les_deux_processus(grappe):
             assert vue.contient(NOM_MODIFIE), (url, vue.textes[:8])
     finally:
         magasin.fermer()
+
+
+def test_processus_tue_ses_onglets_repris_par_l_autre_puis_relance(grappe):
+    """kill -9 du processus d'un onglet : nginx sert la page suivante par l'autre processus (nouveau cookie de
+    route), la session Streamlit y reprend ; le processus relancé sert de nouveau son cookie."""
+    import signal
+
+    cookies = lire_cookies_http(grappe.url + "/")
+    route = cookies[COOKIE_ROUTE]
+    rang = int(route[1:]) - 1
+    autre = "p2" if route == "p1" else "p1"
+    grappe.serveurs[rang].send_signal(signal.SIGKILL)
+    grappe.serveurs[rang].wait(timeout=30)
+    try:
+        repris = lire_cookies_http(grappe.url + "/commune", cookies)  # page suivante de l'onglet
+        assert repris[COOKIE_ROUTE] == autre, repris
+        (vue,) = _vues(grappe.url, repris, [("vue_ensemble", "")])
+        assert not vue.en_erreur and vue.contient("Vue publique"), (vue.statut, vue.exceptions)
+        servis = lire_processus_du_journal(grappe, autre)
+        assert servis == {grappe.urls_processus[1 - rang].removeprefix("http://")}, servis
+    finally:
+        grappe.relancer(rang)  # les autres tests du module retrouvent deux processus
+    ligne = compter_lignes_journal(grappe)
+    assert lire_cookies_http(grappe.url + "/", cookies) == cookies  # le cookie d'origine est de nouveau suivi
+    assert lire_processus_du_journal(grappe, route, ligne) == {grappe.urls_processus[rang].removeprefix("http://")}
 
 
 def test_cli_refus_et_configuration_pour_nginx_systeme(tmp_path, monkeypatch, capsys):

@@ -204,3 +204,23 @@ def lister_compromis_markdown(table: pd.DataFrame) -> str:
     return "\n".join(f"- **{echapper_markdown(ligne['Avant'])} → {echapper_markdown(ligne['Après'])}** "
                      f"({echapper_markdown(ligne['Effet'])}) : {echapper_markdown(ligne['Raison'])}"
                      for _, ligne in table.iterrows())
+
+
+def preparer_contenu_methode(parametres, sources_territoire: dict | None = None) -> dict:
+    """Fiches des indicateurs et tables de la page Méthode pour ces paramètres en vigueur et ces sources de
+    ``territoire.json`` : familles, tableaux de paramètres par fiche, statuts, tables sourcées (modèle,
+    revêtements, percolation, priorités, chaleur du site), correspondance OCS GE, compromis."""
+    familles = decrire_familles(parametres)
+    return {
+        "familles": familles,
+        "parametres_fiches": {fiche["code"]: tableau_parametres(fiche)
+                              for fiches in familles.values() for fiche in fiches},
+        "statuts": tableau_statuts(),
+        "sourcees": {cle: separer_sources(table, colonne) for cle, (table, colonne) in {
+            "modele": (tableau_modele(parametres, sources_territoire), "Paramètre"),
+            "revetements": (tableau_revetements(), "Libellé"), "percolation": (tableau_percolation(), "Revêtement"),
+            "priorites": (tableau_priorites(), "Paramètre"),
+            "chaleur_site": (tableau_chaleur_site(), "Paramètre")}.items()},
+        "ocsge": tableau_correspondance_ocsge(),
+        "compromis": lister_compromis_markdown(tableau_compromis()),
+    }
