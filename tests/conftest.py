@@ -167,6 +167,24 @@ def _pg_url_base(url: str, base: str) -> str:
     return make_url(url).set(database=base).render_as_string(hide_password=False)
 
 
+def _pg_preparer_grappe(binaires: Path, base: str) -> tuple[_GrappeJetable, str]:
+    """Grappe jetable démarrée, base ``base`` créée avec PostGIS vérifié : (grappe, url) ; sinon test ignoré
+    (échec sous CI=true), grappe arrêtée."""
+    grappe = None
+    try:
+        grappe = _GrappeJetable(binaires)
+        modele = grappe.demarrer()
+        with _pg_autocommit(modele.format(base="postgres")) as conn:
+            conn.execute(f'CREATE DATABASE "{base}"')
+        url = modele.format(base=base)
+        _pg_verifier_postgis(url)
+    except Exception as exc:  # noqa: BLE001
+        if grappe is not None:
+            grappe.arreter()
+        _pg_indisponible(f"grappe jetable impossible à préparer ({binaires}) : {exc}")
+    return grappe, url
+
+
 @pytest.fixture(scope="session")
 def url_postgresql():
     """URL SQLAlchemy d'une base PostgreSQL avec PostGIS (CI ou grappe jetable)."""
@@ -187,18 +205,7 @@ def url_postgresql():
     if binaires is None:
         _pg_indisponible("initdb/pg_ctl introuvables (PATH, /usr/lib/postgresql/*/bin) ; "
                          f"installez PostgreSQL + PostGIS ou définissez {_PG_VARIABLE_URL}")
-    grappe = None
-    try:
-        grappe = _GrappeJetable(binaires)
-        modele = grappe.demarrer()
-        with _pg_autocommit(modele.format(base="postgres")) as conn:
-            conn.execute(f'CREATE DATABASE "{_PG_NOM_BASE}"')
-        url = modele.format(base=_PG_NOM_BASE)
-        _pg_verifier_postgis(url)
-    except Exception as exc:  # noqa: BLE001
-        if grappe is not None:
-            grappe.arreter()
-        _pg_indisponible(f"grappe jetable impossible à préparer ({binaires}) : {exc}")
+    grappe, url = _pg_preparer_grappe(binaires, _PG_NOM_BASE)
     try:
         yield url
     finally:
@@ -245,18 +252,8 @@ def grappe_postgresql_redemarrable():
     if binaires is None:
         _pg_indisponible("initdb/pg_ctl introuvables (PATH, /usr/lib/postgresql/*/bin) : une grappe à "
                          "redémarrer est nécessaire")
-    grappe = None
-    try:
-        grappe = _GrappeJetable(binaires)
-        modele = grappe.demarrer()
-        with _pg_autocommit(modele.format(base="postgres")) as conn:
-            conn.execute('CREATE DATABASE "desimper_pannes"')
-        grappe.url = modele.format(base="desimper_pannes")
-        _pg_verifier_postgis(grappe.url)
-    except Exception as exc:  # noqa: BLE001
-        if grappe is not None:
-            grappe.arreter()
-        _pg_indisponible(f"grappe jetable impossible à préparer ({binaires}) : {exc}")
+    grappe, url = _pg_preparer_grappe(binaires, "desimper_pannes")
+    grappe.url = url
     try:
         yield grappe
     finally:

@@ -107,12 +107,16 @@ class Grappe:
     def journal_acces(self) -> Path:
         return Path(self.plan.dossier_execution) / "acces.log"
 
+    def lancer_processus(self, port: int, nom_journal: str) -> subprocess.Popen:
+        """Un processus ``desimper serveur`` sur ``port``, sortie dans ``nom_journal`` du dossier d'exécution."""
+        journal = open(Path(self.plan.dossier_execution) / nom_journal, "w", encoding="utf-8")
+        self.journaux.append(journal)
+        return lancer_processus_streamlit(port, self.environnement, journal, [])
+
     def relancer(self, rang: int) -> None:
         """Relance le processus n° ``rang`` (0, 1…) arrêté, sur son port, et attend qu'il réponde."""
         port = self.plan.ports[rang]
-        journal = open(Path(self.plan.dossier_execution) / f"processus-{port}-relance.log", "w", encoding="utf-8")
-        self.journaux.append(journal)
-        self.serveurs[rang] = lancer_processus_streamlit(port, self.environnement, journal, [])
+        self.serveurs[rang] = self.lancer_processus(port, f"processus-{port}-relance.log")
         attendre_sante(self.urls_processus[rang], self.serveurs[rang])
 
     def arreter(self) -> None:
@@ -154,9 +158,7 @@ def lancer_grappe(nombre: int, dossier: Path, url_base: str, dossier_execution: 
     grappe = Grappe(plan, environnement=environnement)
     try:
         for port in plan.ports:
-            journal = open(dossier_execution / f"processus-{port}.log", "w", encoding="utf-8")
-            grappe.journaux.append(journal)
-            grappe.serveurs.append(lancer_processus_streamlit(port, environnement, journal, []))
+            grappe.serveurs.append(grappe.lancer_processus(port, f"processus-{port}.log"))
         for url, serveur in zip(grappe.urls_processus, grappe.serveurs):
             attendre_sante(url, serveur)
         grappe.nginx = lancer_nginx(ecrire_configuration_nginx(plan))
