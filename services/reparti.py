@@ -6,6 +6,7 @@ Aucun ordonnanceur ni réserve de processus maison : ``dask.distributed`` fait t
   ordonnanceur existant (``tcp://hote:8786``) ; sinon une grappe locale ``LocalCluster`` est lancée ;
 - ``DESIMPER_DASK_PROCESSUS`` (ou ``dask.processus``) : nombre de processus de la grappe locale (défaut 1) ;
 - ``dask.memoire_par_processus`` : borne mémoire d'un processus local (défaut ``"3GB"``) ;
+- ``dask.delai_connexion_s`` : attente de la réponse de l'ordonnanceur (défaut 10 s ; Dask réessaie jusque-là) ;
 - ``dask.repli_local`` (défaut vrai) : si l'ordonnanceur configuré ne répond pas, repli sur une grappe locale
   (annoncé par ``rappel``) ; faux : message d'erreur en français, rien n'est calculé.
 """
@@ -39,7 +40,8 @@ def lire_reglages_dask(territoire: dict | None = None) -> dict:
                             "dask.processus")
     return {"ordonnanceur": adresse, "processus": processus,
             "memoire_par_processus": declares.get("memoire_par_processus") or MEMOIRE_DEFAUT,
-            "repli_local": bool(declares.get("repli_local", True))}
+            "repli_local": bool(declares.get("repli_local", True)),
+            "delai_connexion_s": float(declares.get("delai_connexion_s") or DELAI_CONNEXION_S)}
 
 
 def _grappe_locale(processus: int, memoire: str):
@@ -66,7 +68,7 @@ def ouvrir_client(territoire: dict | None = None, processus: int | None = None,
     try:
         if adresse:
             try:
-                client = Client(adresse, timeout=DELAI_CONNEXION_S)
+                client = Client(adresse, timeout=reglages["delai_connexion_s"])
                 annoncer(f"Calcul sur l'ordonnanceur Dask {adresse} ({len(client.scheduler_info()['workers'])} "
                          "processus de calcul).")
             except (OSError, TimeoutError) as exc:
