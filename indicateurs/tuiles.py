@@ -1,11 +1,16 @@
-"""Grilles chaleur et eau calculées en tuiles avec un halo de la portée des noyaux (``dask.array``).
+"""Grilles chaleur et eau calculées en tuiles avec un halo de la portée des noyaux (graphe Dask).
 
 La grille est découpée en tuiles carrées de ``taille_tuile_cellules`` (``indicateurs/parametres/modele.csv``).
-Deux étapes ``dask.array.map_overlap`` :
+Deux étapes de blocs avec halos (une tâche ``dask.delayed`` par tuile et par étape) :
 
 1. HM sur chaque tuile, lue avec un halo de ``r_1`` cellules de revêtements, ``r_1`` = demi-largeur du plus
    grand des noyaux de GA (disque de d_cool) et de CC_parc (exponentiel coupé à 5·d_cool) ;
-2. T_air sur chaque tuile, lue avec un halo de ``r_2`` cellules de HM (noyau de brassage coupé à 5·r_mix).
+2. T_air sur chaque tuile, lue avec un halo de ``r_2`` cellules de HM, prises à la tuile et à ses 8 voisines
+   (noyau de brassage coupé à 5·r_mix ; le côté d'une tuile est au moins le halo, :func:`decouper_axe`).
+
+C'est ce que fait ``dask.array.map_overlap``, sans ses tâches de découpe et de recollage des bords (une
+dizaine par tuile et par étape : 2 332 tâches au lieu de 145 pour 5 × 5 tuiles et 3 scénarios, cinq fois
+plus lent sur une grappe ``distributed``).
 
 Hors de la grille, le halo est rempli de cellules hors territoire (revêtement 0, HM ``NaN``) : c'est exactement
 le traitement des bords du calcul complet (:class:`indicateurs.chaleur.ConvolueurFFT`, convolutions
@@ -29,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dask
-import dask.array as da
 import numpy as np
 import pandas as pd
 
@@ -83,15 +87,65 @@ def calculer_portees(resolution_m: float, parametres: ParametresChaleur) -> tupl
     return _modele_bloc(np.ones((1, 1), bool), resolution_m, parametres).portees()
 
 
-def calculer_t_air_tuiles(revetement: da.Array, resolution_m: float, parametres: ParametresChaleur) -> da.Array:
-    """T_air (float64) d'une grille de revêtements découpée en tuiles : HM puis T_air, deux ``map_overlap``
-    avec le halo de la portée de chaque noyau, hors grille = hors territoire."""
+def lire_fenetre(grille: np.ndarray, lignes: tuple[int, int], colonnes: tuple[int, int], halo: int,
+                 fond) -> np.ndarray:
+    """Copie de ``grille[l0 − halo : l1 + halo, c0 − halo : c1 + halo]``, cellules hors grille = ``fond``."""
+    (l0, l1), (c0, c1) = lignes, colonnes
+    sortie = np.full((l1 - l0 + 2 * halo, c1 - c0 + 2 * halo), fond, dtype=grille.dtype)
+    a0, a1 = max(l0 - halo, 0), min(l1 + halo, grille.shape[0])
+    b0, b1 = max(c0 - halo, 0), min(c1 + halo, grille.shape[1])
+    sortie[a0 - l0 + halo:a1 - l0 + halo, b0 - c0 + halo:b1 - c0 + halo] = grille[a0:a1, b0:b1]
+    return sortie
+
+
+def attenuer_tuile(revetement: np.ndarray, halo: int, resolution_m: float, parametres: ParametresChaleur
+                   ) -> np.ndarray:
+    """Étape 1 : HM de la tuile (halo retiré) à partir de ses revêtements lus avec un halo de ``halo``."""
+    hm = attenuer_bloc(revetement, resolution_m, parametres)
+    return np.ascontiguousarray(hm[halo:hm.shape[0] - halo, halo:hm.shape[1] - halo])
+
+
+def brasser_tuile(voisines: dict, halo: int, resolution_m: float, parametres: ParametresChaleur) -> np.ndarray:
+    """Étape 2 : T_air de la tuile à partir de la HM de la tuile et de ses 8 voisines (``{(di, dj): HM}``,
+    absentes au bord de la grille) : bloc étendu de ``halo`` cellules (``halo`` ≤ côté des voisines), ``NaN``
+    (hors territoire) au-delà de la grille."""
+    h, w = voisines[(0, 0)].shape
+    etendu = np.full((h + 2 * halo, w + 2 * halo), np.nan)
+    for (di, dj), bloc in voisines.items():
+        oy = {-1: -bloc.shape[0], 0: 0, 1: h}[di]  # origine du bloc voisin dans le repère de la tuile
+        ox = {-1: -bloc.shape[1], 0: 0, 1: w}[dj]
+        y0, y1 = max(oy, -halo), min(oy + bloc.shape[0], h + halo)
+        x0, x1 = max(ox, -halo), min(ox + bloc.shape[1], w + halo)
+        etendu[y0 + halo:y1 + halo, x0 + halo:x1 + halo] = bloc[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    t_air = brasser_bloc(etendu, resolution_m, parametres)
+    return np.ascontiguousarray(t_air[halo:halo + h, halo:halo + w])
+
+
+def ecrire_tuile(cible, lignes: tuple[int, int], colonnes: tuple[int, int], t_air: np.ndarray) -> None:
+    """Écrit la T_air d'une tuile (float32) dans la cible de l'appelant (``cible[fenêtre] = bloc``)."""
+    cible[slice(*lignes), slice(*colonnes)] = t_air.astype(np.float32)
+
+
+def assembler_tuiles(lignes_de_tuiles: list[list[np.ndarray]]) -> np.ndarray:
+    """Grille entière à partir des tuiles (petits territoires, tests)."""
+    return np.block(lignes_de_tuiles)
+
+
+def calculer_t_air_tuiles(revetement: np.ndarray, bornes: tuple[list, list], resolution_m: float,
+                          parametres: ParametresChaleur) -> list[list]:
+    """T_air (float64) de chaque tuile, en deux étapes de blocs avec halos (tâches ``dask.delayed``) : HM
+    (revêtements lus avec le halo du noyau des parcs), puis T_air (HM des voisines, halo du noyau de brassage).
+    Hors grille = hors territoire. ``bornes`` : (lignes, colonnes) de chaque rangée/colonne de tuiles."""
     halo_hm, halo_brassage = calculer_portees(resolution_m, parametres)
-    hm = da.map_overlap(attenuer_bloc, revetement, depth=halo_hm, boundary=INDICE_HORS_TERRITOIRE, trim=True,
-                        dtype=np.float64, meta=np.empty((0, 0), np.float64), resolution_m=resolution_m,
-                        parametres=parametres)
-    return da.map_overlap(brasser_bloc, hm, depth=halo_brassage, boundary=np.nan, trim=True, dtype=np.float64,
-                          meta=np.empty((0, 0), np.float64), resolution_m=resolution_m, parametres=parametres)
+    lignes, colonnes = bornes
+    attenuer = dask.delayed(attenuer_tuile, pure=True)
+    brasser = dask.delayed(brasser_tuile, pure=True)
+    hm = [[attenuer(lire_fenetre(revetement, li, co, halo_hm, INDICE_HORS_TERRITOIRE), halo_hm, resolution_m,
+                    parametres) for co in colonnes] for li in lignes]
+    n, m = len(lignes), len(colonnes)
+    return [[brasser({(di, dj): hm[i + di][j + dj] for di in (-1, 0, 1) for dj in (-1, 0, 1)
+                      if 0 <= i + di < n and 0 <= j + dj < m}, halo_brassage, resolution_m, parametres)
+             for j in range(m)] for i in range(n)]
 
 
 def sommer_tuile(t_air: dict[str, np.ndarray], revetements: dict[str, np.ndarray], commune: np.ndarray,
@@ -121,7 +175,8 @@ def sommer_tuile(t_air: dict[str, np.ndarray], revetements: dict[str, np.ndarray
 @dataclass
 class TravailTuiles:
     """Calcul en tuiles préparé (graphe Dask paresseux) : calculer ``a_calculer`` ensemble (une seule passe
-    sur les tuiles), puis :meth:`assembler` les résultats."""
+    sur les tuiles : sommes par tuile, puis écriture des tuiles dans les cibles ou grilles T_air à assembler),
+    puis :meth:`assembler` les résultats, dans le même ordre."""
 
     a_calculer: list
     occupation: OccupationGrille
@@ -136,7 +191,7 @@ class TravailTuiles:
 
     def assembler(self, resultats) -> dict:
         """``{"t_air": {scénario: grille float64} (si assemblées), "communes", "operations", "comptes_eau"}``."""
-        par_tuile, grilles = resultats[0], (resultats[1] if self.assembler_grilles else None)
+        par_tuile, grilles = resultats[0], (list(resultats[1:]) if self.assembler_grilles else None)
         nb_ops = len(self.operations)
         communes = {nom: tuple(sum(t["communes"][nom][k] for t in par_tuile) for k in range(3))
                     for nom in self.scenarios}
@@ -209,32 +264,33 @@ def preparer_chaleur_tuiles(occupation: OccupationGrille, zones, parametres: Par
                             "parametres", "taille_tuile_cellules")
     scenarios = tuple(scenarios)
     g = occupation.grille
-    revetements = construire_scenarios(occupation, zones, scenarios)
     halos = calculer_portees(g.resolution, parametres)
     chunks = tuple(decouper_axe(n, taille, max(halos)) for n in g.forme)
-    rev = {nom: da.from_array(grille, chunks=chunks, name=False) for nom, grille in revetements.items()}
-    t_air = {nom: calculer_t_air_tuiles(r, g.resolution, parametres) for nom, r in rev.items()}
+    bornes = tuple([(int(a), int(b)) for a, b in zip(np.cumsum((0,) + c)[:-1], np.cumsum(c))] for c in chunks)
+    revetements = construire_scenarios(occupation, zones, scenarios)
+    t_air = {nom: calculer_t_air_tuiles(r, bornes, g.resolution, parametres) for nom, r in revetements.items()}
     urbain = occupation.urbain if occupation.urbain is not None else occupation.valide
-    commune = da.from_array(occupation.commune, chunks=chunks, name=False)
-    urbain = da.from_array(urbain, chunks=chunks, name=False)
     operations = np.unique(zones["operation_id"].to_numpy()) if len(zones) else np.empty(0)
     paires = indexer_cellules_operations(zones, g, parametres)
     par_tuile = _paires_par_tuile(paires, operations, g.largeur, chunks)
     vides = {nom: (np.empty(0, np.int64), np.empty(0, np.int64)) for nom in paires}
-    blocs_t = {nom: t.to_delayed() for nom, t in t_air.items()}
-    blocs_rev = {nom: r.to_delayed() for nom, r in rev.items()}
-    blocs_commune, blocs_urbain = commune.to_delayed(), urbain.to_delayed()
     nombres = (len(occupation.codes_insee), len(lister_codes_revetement()))
     sommer = dask.delayed(sommer_tuile, pure=True)
-    sommes = [sommer({nom: b[i, j] for nom, b in blocs_t.items()}, {nom: b[i, j] for nom, b in blocs_rev.items()},
-                     blocs_commune[i, j], blocs_urbain[i, j], par_tuile.get((i, j), vides), nombres, parametres)
-              for i in range(len(chunks[0])) for j in range(len(chunks[1]))]
-    a_calculer: list = [sommes]
+    sommes, ecritures = [], []
+    for i, (l0, l1) in enumerate(bornes[0]):
+        for j, (c0, c1) in enumerate(bornes[1]):
+            sommes.append(sommer({nom: t[i][j] for nom, t in t_air.items()},
+                                 {nom: r[l0:l1, c0:c1].copy() for nom, r in revetements.items()},
+                                 occupation.commune[l0:l1, c0:c1].copy(), urbain[l0:l1, c0:c1].copy(),
+                                 par_tuile.get((i, j), vides), nombres, parametres))
+            if cibles is not None:
+                ecritures.extend(dask.delayed(ecrire_tuile)(cibles[nom], (l0, l1), (c0, c1), t_air[nom][i][j])
+                                 for nom in scenarios)
+    a_calculer: list = [dask.delayed(sommes)]  # une collection Dask par élément (``Client.compute``)
     if cibles is not None:
-        a_calculer.append(da.store([t_air[nom].astype(np.float32) for nom in scenarios],
-                                   [cibles[nom] for nom in scenarios], lock=False, compute=False))
+        a_calculer.append(dask.delayed(ecritures))
     else:
-        a_calculer.append([t_air[nom] for nom in scenarios])
+        a_calculer.extend(dask.delayed(assembler_tuiles)(t_air[nom]) for nom in scenarios)
     return TravailTuiles(a_calculer, occupation, zones, parametres, scenarios, paires, operations,
                          len(sommes), cibles is None, {"taille_tuile": taille, "halos": halos,
                                                        "tuiles": (len(chunks[0]), len(chunks[1]))})
