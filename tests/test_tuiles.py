@@ -171,6 +171,9 @@ def test_processus_tue_calcul_repris_puis_echec_sans_rien_publier(grappe, refere
 
     relu = relire_chaleur_tuiles(lire_npz(cache / "chaleur_repris.npz"), cache, occupation, p_chaleur, "repris")
     pd.testing.assert_frame_equal(relu.communes, reference["communes"], check_exact=False, rtol=1e-13)
+    (cache / "chaleur_repris_realisees.npy").unlink()  # archive sans toutes ses grilles : jamais relue
+    assert relire_chaleur_tuiles(lire_npz(cache / "chaleur_repris.npz"), cache, occupation, p_chaleur,
+                                 "repris") is None
 
     grappe.wait_for_workers(2, timeout=60)
     grappe.run_on_scheduler(_interdire_nouvelle_tentative)
