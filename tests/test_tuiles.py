@@ -207,7 +207,7 @@ def test_commande_ordonnanceur_injoignable_repli_local_ou_message(demo_40m, refe
     from donnees.referentiel import ecrire_territoire, lire_territoire
     from services import reparti
 
-    monkeypatch.setattr(reparti, "DELAI_CONNEXION_S", 2)
+    monkeypatch.setattr(reparti, "DELAI_CONNEXION_S", 1)
     monkeypatch.setenv("DESIMPER_DASK_SCHEDULER", "tcp://127.0.0.1:9")
     ch.vider_cache_memoire()
     dossier = tmp_path / "demo"
@@ -219,6 +219,7 @@ def test_commande_ordonnanceur_injoignable_repli_local_ou_message(demo_40m, refe
     sortie = capsys.readouterr()
     assert "L'ordonnanceur Dask tcp://127.0.0.1:9 ne répond pas : calcul local sur 1 processus" in sortie.err
     assert "Modèle de chaleur en tuiles de 300 × 300 cellules" in sortie.err
+    assert "100 % des tâches" in sortie.err  # barre de progression de Dask, sur l'erreur standard
     lue = pd.read_csv(tmp_path / "s" / "chaleur_communes.csv", dtype={"code_insee": str})
     verifier_tables(lue[["code_insee", "scenario", "surface_urbaine_m2"]],
                     reference_40m[3]["communes"][["code_insee", "scenario", "surface_urbaine_m2"]])
