@@ -188,7 +188,8 @@ def commande_indicateurs(args) -> int:
 
     dossier = Path(args.dossier).resolve() if args.dossier else None
     # une seule sélection pour tous les chiffres : celle des modèles sur grille (réalisées et validées)
-    table = calculer_indicateurs_territoire(dossier, SELECTION_MODELES, avec_grille=not args.sans_grille)
+    table = calculer_indicateurs_territoire(dossier, SELECTION_MODELES, avec_grille=not args.sans_grille,
+                                            options_modeles=_options_reparti(args))
     selection = table.attrs["selection"]
     if args.commune:
         table = garder_communes(table, args.commune)  # code inconnu : ErreurDonnees, code de sortie 2
@@ -303,6 +304,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     indicateurs.add_argument("--sans-grille", action="store_true",
                              help="sans les modèles chaleur et eau sur grille (plus rapide)")
     indicateurs.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    ajouter_options_reparti(indicateurs)
     indicateurs.set_defaults(fonction=commande_indicateurs)
 
     operations = sous.add_parser("operations", help="opérations : importer un fichier (SIG, CSV, XLSX), exporter le "
@@ -591,7 +593,7 @@ def commande_chaleur(args) -> int:
         _afficher(res["zones"], {c: c for c in res["zones"].columns})
     else:
         debut = time.perf_counter()
-        modeles = invest.calculer_modeles_territoire(_dossier_de(args), avec_eau=False)
+        modeles = invest.calculer_modeles_territoire(_dossier_de(args), avec_eau=False, **_options_reparti(args))
         invest.ecrire_sorties_territoire(modeles, sortie, eau=False)
         print(f"Chaleur sur le territoire ({modeles.chaleur.grille.hauteur} × "
               f"{modeles.chaleur.grille.largeur} cellules de {modeles.chaleur.grille.resolution:g} m) en "
@@ -619,7 +621,7 @@ def commande_eau(args) -> int:
         print("Modèle de rétention des eaux pluviales (InVEST) : totaux par zone (m³/an)")
         _afficher(res["zones"], {c: c for c in res["zones"].columns})
     else:
-        modeles = invest.calculer_modeles_territoire(_dossier_de(args))
+        modeles = invest.calculer_modeles_territoire(_dossier_de(args), **_options_reparti(args))
         invest.ecrire_sorties_territoire(modeles, sortie, chaleur=False)
         print("Eau sur le territoire (volumes annuels, m³/an) :")
         _afficher(modeles.eau_communes, {"code_insee": "commune", "scenario": "scénario",
@@ -629,6 +631,27 @@ def commande_eau(args) -> int:
                                          "delta_volume_retention_m3_an": "retenu en plus"})
     print(f"Résultats écrits dans {sortie}")
     return 0
+
+
+def _options_reparti(args) -> dict:
+    """Calcul en tuiles sur Dask (``--reparti``, ``--processus N``) ; progression et messages sur l'erreur
+    standard (la sortie standard porte les résultats)."""
+    processus = getattr(args, "processus_dask", None)
+    if processus is not None and processus < 1:
+        from donnees.erreurs import ErreurDonnees
+
+        raise ErreurDonnees(f"--processus {processus} : donnez un nombre de processus ≥ 1.", "processus")
+    return {"reparti": bool(getattr(args, "reparti", False)), "processus": processus, "progression": sys.stderr,
+            "rappel": lambda texte: print(texte, file=sys.stderr)}
+
+
+def ajouter_options_reparti(analyseur) -> None:
+    """Options du calcul en tuiles réparti sur Dask (chaleur et eau sur grille)."""
+    analyseur.add_argument("--reparti", action="store_true",
+                           help="grilles chaleur et eau en tuiles sur une grappe Dask (ordonnanceur de "
+                                "DESIMPER_DASK_SCHEDULER ou de territoire.json, sinon grappe locale)")
+    analyseur.add_argument("--processus", dest="processus_dask", type=int, metavar="N",
+                           help="grilles en tuiles sur une grappe Dask locale de N processus")
 
 
 def ajouter_commandes_modeles(sous) -> None:
@@ -648,6 +671,7 @@ def ajouter_commandes_modeles(sous) -> None:
     chaleur.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
     chaleur.add_argument("--parametres", help="JSON des paramètres (distances, T_ref, UHI_max, poids)")
     chaleur.add_argument("--valider", action="store_true", help=aide_valider)
+    ajouter_options_reparti(chaleur)
     chaleur.set_defaults(fonction=commande_chaleur)
 
     eau = sous.add_parser(
@@ -663,6 +687,7 @@ def ajouter_commandes_modeles(sous) -> None:
     eau.add_argument("--zones", help="vecteur des zones d'agrégation (GeoJSON, GeoPackage)")
     eau.add_argument("--parametres", help="JSON des paramètres (precipitation_mm_per_year si pas de --pluie)")
     eau.add_argument("--valider", action="store_true", help=aide_valider)
+    ajouter_options_reparti(eau)
     eau.set_defaults(fonction=commande_eau)
 
 

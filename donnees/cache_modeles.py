@@ -82,3 +82,52 @@ def lire_npz(chemin: Path) -> dict[str, np.ndarray] | None:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         journal.warning("Cache %s illisible, recalculé : %s", chemin.name, exc)
         return None
+
+
+class CibleNpy:
+    """Grille ``.npy`` écrite fenêtre par fenêtre (``cible[fenêtre] = bloc``), depuis n'importe quel processus de
+    la même machine : seul le chemin voyage (picklable), le fichier est ouvert en ``memmap`` à chaque écriture.
+
+    Le fichier est d'abord un fichier caché ``.<nom>.<pid>.partiel.npy`` ; :meth:`publier` le renomme d'un
+    coup (``os.replace``) quand toutes les tuiles sont écrites, :meth:`abandonner` l'efface : une grille à
+    moitié écrite n'est jamais visible sous son nom final."""
+
+    def __init__(self, chemin: Path, forme: tuple[int, int], dtype="float32"):
+        self.chemin = Path(chemin)
+        self.partiel = self.chemin.with_name(f".{self.chemin.stem}.{os.getpid()}.partiel.npy")
+        self.forme = tuple(int(n) for n in forme)
+        self.dtype = np.dtype(dtype).str
+
+    def creer(self) -> CibleNpy:
+        """Crée le fichier partiel (rempli de ``NaN``, écrit par bandes : la grille n'est jamais en mémoire)."""
+        self.partiel.parent.mkdir(parents=True, exist_ok=True)
+        grille = np.lib.format.open_memmap(self.partiel, mode="w+", dtype=self.dtype, shape=self.forme)
+        for debut in range(0, self.forme[0], 1024):
+            grille[debut:debut + 1024] = np.nan
+        grille.flush()
+        del grille
+        return self
+
+    def __setitem__(self, fenetre, bloc) -> None:
+        grille = np.load(self.partiel, mmap_mode="r+")
+        grille[fenetre] = bloc
+        grille.flush()
+        del grille
+
+    def publier(self) -> Path:
+        os.replace(self.partiel, self.chemin)
+        return self.chemin
+
+    def abandonner(self) -> None:
+        self.partiel.unlink(missing_ok=True)
+
+
+def lire_npy(chemin: Path, forme: tuple[int, int]) -> np.ndarray | None:
+    """Grille ``.npy`` ouverte en lecture seule (``memmap``), ou ``None`` si elle manque ou n'a pas la forme
+    attendue (elle sera recalculée)."""
+    try:
+        grille = np.load(chemin, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        journal.warning("Grille %s illisible, recalculée : %s", Path(chemin).name, exc)
+        return None
+    return grille if grille.shape == tuple(forme) else None

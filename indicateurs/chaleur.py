@@ -45,7 +45,6 @@ from indicateurs.grille import (
     construire_scenarios,
     indexer_cellules_geometries,
     indexer_revetements,
-    moyenner_par_etiquette,
     projeter_lambert93,
     sommer_par_etiquette,
     tabuler_proprietes_revetements,
@@ -292,21 +291,38 @@ class ModeleChaleur:
     def _propager(self, cc: np.ndarray, vert: np.ndarray, garder_intermediaires: bool) -> ResultatChaleur:
         """GA, CC_parc, HM et T_air à partir de CC (``NaN`` hors territoire) et de la grille « cellule verte »
         (0 hors territoire) ; ``vert`` est réutilisée en place."""
-        p, t = self.parametres, self.dtype
-        surface_verte = self.convolueur.convoluer(vert, "disque", self.noyau_disque, np.float64)
-        vert *= np.nan_to_num(cc)
-        cc_parc = self.convolueur.convoluer(vert, "parc", self.noyau_parc, t)
-        del vert
-        hm = self.attenuer(cc, surface_verte, cc_parc)
+        hm, surface_verte, cc_parc = self.attenuer_signal(cc, vert)
         if not garder_intermediaires:
             surface_verte = cc_parc = None
-        # T_air = T_ref + moyenne pondérée de (1 − HM)·UHI_max : linéaire, mieux conditionné en float32
+        t_air, anomalie = self.brasser(hm)
+        if not garder_intermediaires:
+            return ResultatChaleur(cc, hm, t_air)
+        p, t = self.parametres, self.dtype
+        return ResultatChaleur(cc, hm, t_air, surface_verte, cc_parc, (p.t_ref_c + anomalie).astype(t))
+
+    def attenuer_signal(self, cc: np.ndarray, vert: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(HM, GA en cellules, CC_parc) à partir de CC et de « cellule verte » (``vert`` modifiée en place).
+
+        Portée : une cellule ne dépend que des cellules à moins de ``portees()[0]`` cellules d'elle."""
+        surface_verte = self.convolueur.convoluer(vert, "disque", self.noyau_disque, np.float64)
+        vert *= np.nan_to_num(cc)
+        cc_parc = self.convolueur.convoluer(vert, "parc", self.noyau_parc, self.dtype)
+        del vert
+        return self.attenuer(cc, surface_verte, cc_parc), surface_verte, cc_parc
+
+    def brasser(self, hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(T_air, anomalie sans brassage (1 − HM)·UHI_max) en °C ; T_air = T_ref + moyenne de l'anomalie
+        pondérée par le noyau de brassage (linéaire, mieux conditionné en float32). Portée : ``portees()[1]``."""
+        p, t = self.parametres, self.dtype
         anomalie = calculer_temperature_sans_brassage(hm, 0.0, p.uhi_max_c).astype(t, copy=False)
         t_air = self.convolueur.convoluer(anomalie, "brassage", self.noyau_brassage, t)
         t_air += p.t_ref_c
-        if not garder_intermediaires:
-            return ResultatChaleur(cc, hm, t_air)
-        return ResultatChaleur(cc, hm, t_air, surface_verte, cc_parc, (p.t_ref_c + anomalie).astype(t))
+        return t_air, anomalie
+
+    def portees(self) -> tuple[int, int]:
+        """(portée de HM, portée du brassage) en cellules : demi-largeurs des noyaux (disque de d_cool et
+        exponentiel des parcs coupé à 5·d_cool ; exponentiel de brassage coupé à 5·r_mix)."""
+        return (max(self.noyau_disque.shape[0], self.noyau_parc.shape[0]) // 2, self.noyau_brassage.shape[0] // 2)
 
     def attenuer(self, cc, surface_verte, cc_parc) -> np.ndarray:
         """HM (``NaN`` hors cellules valides) ; GA arrondie à ``DECIMALES_SURFACE_VERTE`` avant le seuil."""
@@ -346,6 +362,16 @@ class ModeleChaleur:
             return self.calculer(tables["kc"][revetement], tables["espace_vert"][revetement],
                                  tables["ombre"][revetement], tables["albedo"][revetement], et0, et0_max,
                                  garder_intermediaires)
+        cc, vert = self.reclasser_revetements(revetement, et0, et0_max, tables)
+        return self._propager(cc, vert, garder_intermediaires)
+
+    def reclasser_revetements(self, revetement: np.ndarray, et0: float, et0_max: float, tables: dict | None = None
+                              ) -> tuple[np.ndarray, np.ndarray]:
+        """(CC, cellule verte) d'une grille d'indices de revêtement, ET0 uniforme (scalaire) : CC calculé une
+        fois par revêtement puis lu par indice ; CC ``NaN`` et cellule verte 0 hors cellules valides."""
+        if tables is None:
+            tables = {cle: np.nan_to_num(valeurs).astype(np.float32) for cle, valeurs in
+                      tabuler_proprietes_revetements(("kc", "espace_vert", "ombre", "albedo")).items()}
         t = self.dtype
         eti = calculer_indice_evapotranspiration(tables["kc"].astype(t), np.asarray(et0, dtype=t), et0_max)
         cc_table = calculer_capacite_refroidissement(tables["ombre"].astype(t), tables["albedo"].astype(t), eti,
@@ -354,7 +380,7 @@ class ModeleChaleur:
         cc[~self.valide] = np.nan
         vert = tables["espace_vert"].astype(t)[revetement]
         vert[~self.valide] = 0
-        return self._propager(cc, vert, garder_intermediaires)
+        return cc, vert
 
 
 # ------------------------------------------------------------------------------------ territoire
@@ -384,19 +410,39 @@ def agreger_chaleur_communes(t_air: dict[str, np.ndarray], occupation: Occupatio
     îlot de chaleur (anomalie > ``seuil_ilot_chaleur_c``, m²) et écarts au scénario ``sans_operations``."""
     nombre = len(occupation.codes_insee) + 1
     urbain = occupation.urbain if occupation.urbain is not None else occupation.valide
-    surface = occupation.grille.surface_cellule_m2
+    sommes = {scenario: sommer_chaleur_communes(grille_t, occupation.commune, urbain, nombre, parametres)
+              for scenario, grille_t in t_air.items()}
+    return tabuler_chaleur_communes(sommes, occupation.codes_insee, occupation.grille.surface_cellule_m2, parametres)
+
+
+def sommer_chaleur_communes(t_air: np.ndarray, commune: np.ndarray, urbain: np.ndarray, nombre: int,
+                            parametres: ParametresChaleur) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Σ T_air en °C, nombre de cellules, nombre de cellules en îlot de chaleur) par étiquette de commune
+    0..nombre−1, sur les cellules urbaines où T_air est défini. Additif : les sommes de tuiles disjointes
+    s'ajoutent (calcul en tuiles, :mod:`indicateurs.tuiles`)."""
+    somme = sommer_par_etiquette(commune, t_air, urbain, nombre)
+    compte = sommer_par_etiquette(commune, None, urbain & ~np.isnan(t_air), nombre)
+    with np.errstate(invalid="ignore"):
+        chaud = urbain & ((t_air - parametres.t_ref_c) > parametres.seuil_ilot_chaleur_c)
+    return somme, compte, sommer_par_etiquette(commune, None, chaud, nombre)
+
+
+def tabuler_chaleur_communes(sommes: dict[str, tuple], codes_insee, surface_cellule_m2: float,
+                             parametres: ParametresChaleur) -> pd.DataFrame:
+    """Table de :func:`agreger_chaleur_communes` à partir des sommes de :func:`sommer_chaleur_communes` par
+    scénario (moyenne = Σ / nombre, ``NaN`` pour une commune sans cellule urbaine)."""
     lignes = []
-    for scenario, grille_t in t_air.items():
-        moyenne, compte = moyenner_par_etiquette(occupation.commune, grille_t, urbain, nombre)
-        chaud = urbain & ((grille_t - parametres.t_ref_c) > parametres.seuil_ilot_chaleur_c)
-        n_chaud = sommer_par_etiquette(occupation.commune, None, chaud, nombre)
+    for scenario, (somme, compte, n_chaud) in sommes.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            moyenne = np.where(compte > 0, somme / np.maximum(compte, 1), np.nan)
         lignes.append(pd.DataFrame({
-            "code_insee": occupation.codes_insee, "scenario": scenario,
+            "code_insee": codes_insee, "scenario": scenario,
             "t_air_moyenne_c": moyenne[1:], "anomalie_moyenne_c": moyenne[1:] - parametres.t_ref_c,
-            "surface_ilot_chaleur_m2": n_chaud[1:] * surface, "surface_urbaine_m2": compte[1:] * surface,
+            "surface_ilot_chaleur_m2": n_chaud[1:] * surface_cellule_m2,
+            "surface_urbaine_m2": compte[1:] * surface_cellule_m2,
         }))
     table = pd.concat(lignes, ignore_index=True)
-    if "sans_operations" in t_air:
+    if "sans_operations" in sommes:
         base = table[table["scenario"] == "sans_operations"].set_index("code_insee")
         table["delta_t_air_c"] = table["t_air_moyenne_c"] - table["code_insee"].map(base["t_air_moyenne_c"])
         table["delta_surface_ilot_chaleur_m2"] = (table["surface_ilot_chaleur_m2"]
@@ -448,6 +494,36 @@ def indexer_cellules_operations(zones, grille: Grille, parametres: ParametresCha
 def tabuler_chaleur_operations(t_air: dict[str, np.ndarray], zones, paires: dict) -> pd.DataFrame:
     """Table de :func:`agreger_chaleur_operations` à partir des paires de :func:`indexer_cellules_operations`."""
     operations = np.unique(zones["operation_id"].to_numpy())
+    numeros = {nom: (np.searchsorted(operations, ids), cellules) for nom, (ids, cellules) in paires.items()}
+    sommes = sommer_ecarts_operations({nom: grille.ravel() for nom, grille in t_air.items()}, numeros,
+                                      len(operations))
+    return composer_table_operations(zones, operations, numeros, sommes)
+
+
+ECARTS_OPERATIONS = (("realisees", ""), ("realisees_programmees", "_programmees"))  # (scénario, suffixe)
+
+
+def sommer_ecarts_operations(t_air: dict[str, np.ndarray], numeros: dict, nombre: int) -> dict:
+    """Σ (T_air(scénario) − T_air(sans opérations)) et nombre de cellules valides par opération, pour
+    l'emprise et l'anneau : ``{(nom, suffixe): (somme, compte)}``. ``t_air`` : grilles à plat (ou tuile à plat
+    avec des cellules locales) ; ``numeros`` : ``{nom: (n° d'opération, cellule)}``. Additif par tuile."""
+    base = t_air["sans_operations"]
+    sommes = {}
+    for scenario, suffixe in ECARTS_OPERATIONS:
+        if scenario not in t_air:
+            continue
+        ecart = t_air[scenario]
+        for nom, (ops, cellules) in numeros.items():
+            d = ecart[cellules].astype(np.float64) - base[cellules]
+            garde = ~np.isnan(d)
+            sommes[(nom, suffixe)] = (np.bincount(ops[garde], weights=d[garde], minlength=nombre),
+                                      np.bincount(ops[garde], minlength=nombre))
+    return sommes
+
+
+def composer_table_operations(zones, operations: np.ndarray, numeros: dict, sommes: dict) -> pd.DataFrame:
+    """Table des opérations (colonnes :data:`COLONNES_OPERATIONS`) : attributs de la première zone, nombre de
+    cellules de l'emprise et de l'anneau, écarts moyens = Σ / nombre (``NaN`` sans cellule valide)."""
     nombre = len(operations)
     premier = pd.DataFrame({"operation_id": zones["operation_id"].to_numpy(),
                             "code_insee": zones["code_insee"].to_numpy() if "code_insee" in zones else None,
@@ -456,21 +532,11 @@ def tabuler_chaleur_operations(t_air: dict[str, np.ndarray], zones, paires: dict
     table = pd.DataFrame({"operation_id": operations})
     table["code_insee"] = table["operation_id"].map(premier["code_insee"])
     table["statut"] = table["operation_id"].map(premier["statut"])
-    numeros = {nom: (np.searchsorted(operations, ids), cellules) for nom, (ids, cellules) in paires.items()}
     table["cellules_emprise"] = np.bincount(numeros["emprise"][0], minlength=nombre)
     table["cellules_anneau"] = np.bincount(numeros["anneau"][0], minlength=nombre)
-    base = t_air["sans_operations"].ravel()
-    for scenario, suffixe in (("realisees", ""), ("realisees_programmees", "_programmees")):
-        if scenario not in t_air:
-            continue
-        ecart = t_air[scenario].ravel()
-        for nom, (ops, cellules) in numeros.items():
-            d = ecart[cellules].astype(np.float64) - base[cellules]
-            garde = ~np.isnan(d)
-            somme = np.bincount(ops[garde], weights=d[garde], minlength=nombre)
-            compte = np.bincount(ops[garde], minlength=nombre)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                table[f"delta_t_{nom}{suffixe}_c"] = np.where(compte > 0, somme / np.maximum(compte, 1), np.nan)
+    for (nom, suffixe), (somme, compte) in sommes.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[f"delta_t_{nom}{suffixe}_c"] = np.where(compte > 0, somme / np.maximum(compte, 1), np.nan)
     return table.reindex(columns=COLONNES_OPERATIONS)
 
 

@@ -123,13 +123,14 @@ def calculer_sommes_abords(modeles, zones, operations, parametres) -> pd.DataFra
 
 
 def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtres | None = None,
-                                    avec_grille: bool = True) -> pd.DataFrame:
+                                    avec_grille: bool = True, options_modeles: dict | None = None) -> pd.DataFrame:
     """Tous les indicateurs par commune + ligne ``bassin`` (colonnes = codes du catalogue), registre entier.
 
     Sans ``filtres`` : opérations réalisées (travaux terminés), comme les pages par défaut ; la projection
     (en travaux, programmées) s'obtient avec ``Filtres(statuts=...)`` explicite.
 
-    ``avec_grille`` : ajoute chaleur et eau sur grille (quelques secondes à froid, puis lus en cache).
+    ``avec_grille`` : ajoute chaleur et eau sur grille (quelques secondes à froid, puis lus en cache) ;
+    ``options_modeles`` : passées à :func:`services.modeles.calculer_modeles_territoire` (calcul réparti).
     L'année de référence de la trajectoire est dans ``table.attrs["annee_reference"]`` ; les aides par
     financeur (montant et part, par commune et bassin) dans ``table.attrs["aides_par_financeur"]`` ; la
     sélection d'opérations (:func:`decrire_selection`) dans ``table.attrs["selection"]``.
@@ -143,7 +144,7 @@ def calculer_indicateurs_territoire(dossier: Path | None = None, filtres: Filtre
     if avec_grille and couche_presente("occupation", dossier):
         from services.modeles import calculer_modeles_territoire
 
-        modeles = calculer_modeles_territoire(dossier)
+        modeles = calculer_modeles_territoire(dossier, **(options_modeles or {}))
     table = assembler_indicateurs_communes(operations, zones, financements, referentiel, parametres, filtres,
                                            modeles, avec_grille=avec_grille, avec_ratios=True)
     table.attrs["aides_par_financeur"] = calculer_aides(operations, financements, filtres)

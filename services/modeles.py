@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from pathlib import Path
@@ -66,6 +67,8 @@ from indicateurs.modeles import (
 )
 from indicateurs.parametres import FICHIERS_PARAMETRES, lire_parametres, lire_table_parametres
 from services.magasin import ouvrir_magasin
+from services.reparti import lire_reglages_dask, ouvrir_client
+from services.tuiles import calculer_chaleur_tuiles, choisir_tuiles, purger_grilles, relire_chaleur_tuiles
 
 __all__ = [
     "ModelesTerritoire",
@@ -292,12 +295,7 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
     chaleur = lire_cache_memoire(cle)
     chemin = cache_modeles.chemin_cache(dossier, "chaleur", cle)
     if chaleur is None and cache_disque:
-        tableaux = cache_modeles.lire_npz(chemin)
-        if tableaux is not None:
-            try:
-                chaleur = chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle)
-            except (KeyError, ValueError):
-                chaleur = None
+        chaleur = _relire_chaleur_disque(dossier, occupation, p_chaleur, cle)
         if chaleur is not None:
             ecrire_cache_memoire(chaleur)
             if preparer_etat and incremental:
@@ -314,6 +312,47 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
         chaleur = calculer_chaleur_territoire(occupation, zones, p_chaleur, signature)
         if cache_disque:
             _ecrire_chaleur(chemin, chaleur)
+    return chaleur
+
+
+def _relire_chaleur_disque(dossier: Path, occupation: OccupationGrille, p_chaleur: ParametresChaleur,
+                           cle: str) -> ChaleurTerritoire | None:
+    """Résultat du cache disque (calcul d'un seul tenant, ou en tuiles : grilles ``.npy`` en ``memmap``), ou
+    ``None`` s'il manque ou est incomplet (il sera recalculé)."""
+    tableaux = cache_modeles.lire_npz(cache_modeles.chemin_cache(dossier, "chaleur", cle))
+    if tableaux is None:
+        return None
+    try:
+        if "tuiles" in tableaux:
+            return relire_chaleur_tuiles(tableaux, cache_modeles.dossier_cache(dossier), occupation, p_chaleur, cle)
+        return chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle)
+    except (KeyError, ValueError):
+        return None
+
+
+def _obtenir_chaleur_tuiles(dossier: Path, occupation: OccupationGrille, zones: pd.DataFrame,
+                            p_chaleur: ParametresChaleur, parametres, cache_disque: bool, options: dict,
+                            annoncer) -> ChaleurTerritoire:
+    """Chaleur des 3 scénarios en tuiles (:mod:`services.tuiles`) : cache mémoire, sinon cache disque, sinon
+    calcul sur le planificateur local de Dask, ou sur la grappe (``--reparti``, ``--processus N``, ou
+    ordonnanceur nommé par ``DESIMPER_DASK_SCHEDULER`` / ``dask.ordonnanceur``)."""
+    cle = calculer_cle_chaleur(zones, occupation.meta["cle"], p_chaleur)
+    chaleur = lire_cache_memoire(cle)
+    if chaleur is None and cache_disque:
+        chaleur = _relire_chaleur_disque(dossier, occupation, p_chaleur, cle)
+    if chaleur is None:
+        territoire = lire_territoire(dossier)
+        taille = int(parametres["taille_tuile_cellules"])
+        annoncer(f"Modèle de chaleur en tuiles de {taille} × {taille} cellules…")
+        sur_grappe = (options.get("reparti") or options.get("processus")
+                      or lire_reglages_dask(territoire)["ordonnanceur"])
+        contexte = (ouvrir_client(territoire, options.get("processus"), rappel=annoncer) if sur_grappe
+                    else contextlib.nullcontext())
+        with contexte as client:
+            chaleur = calculer_chaleur_tuiles(occupation, zones, p_chaleur, taille, cle,
+                                              cache_modeles.dossier_cache(dossier) if cache_disque else None,
+                                              client, options.get("progression"))
+    ecrire_cache_memoire(chaleur)
     return chaleur
 
 
@@ -339,6 +378,7 @@ _VERROU_MISE_A_JOUR = threading.Lock()
 def _ecrire_chaleur(chemin: Path, chaleur: ChaleurTerritoire) -> None:
     cache_modeles.ecrire_npz(chemin, **chaleur_en_tableaux(chaleur))
     cache_modeles.purger_cache(chemin.parent, "chaleur")
+    purger_grilles(chemin.parent)
 
 
 def attendre_ecritures_cache() -> None:
@@ -363,6 +403,8 @@ def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleu
                          ) -> pd.DataFrame:
     """Eau par commune : depuis les grilles de scénarios gardées par la chaleur (comptes entretenus par la mise
     à jour incrémentale), sinon calcul complet. Même table dans les deux cas."""
+    if "comptes_eau" in chaleur.meta:  # calcul en tuiles : comptes (commune × revêtement) sommés par tuile
+        return tabuler_eau_territoire(chaleur.meta["comptes_eau"], occupation, parametres)
     with _VERROU_MISE_A_JOUR:  # l'état n'appartient qu'au dernier résultat et n'est modifié que sous ce verrou
         etat = chaleur.meta.get("etat")
         if etat is not None:
@@ -375,7 +417,9 @@ def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleu
 
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
                                 avec_eau: bool = True, incremental: bool = True, rappel=None,
-                                preparer_etat: bool = False, registre: tuple | None = None) -> ModelesTerritoire:
+                                preparer_etat: bool = False, registre: tuple | None = None,
+                                reparti: bool = False, processus: int | None = None,
+                                progression=None) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
 
     Opérations validées seulement. Chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées),
@@ -386,6 +430,10 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
     incrémentale est reconstruit en arrière-plan. ``registre`` : (opérations, zones) du registre **entier**
     déjà lus dans le magasin (évite une seconde lecture) ; sinon lus ici.
+
+    Calcul en tuiles (:mod:`services.tuiles`, mêmes tables) quand la grille dépasse ``seuil_tuiles_cellules``,
+    ou sur demande : ``reparti`` (grappe Dask de :func:`services.reparti.ouvrir_client`), ``processus`` (grappe
+    locale de N processus) ; ``progression`` : flux où écrire la barre de progression de Dask.
     """
     annoncer = rappel or (lambda texte: None)
     dossier = Path(dossier) if dossier else dossier_donnees()
@@ -395,8 +443,13 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     annoncer("Lecture des opérations validées…")
     zones = _lire_zones_modeles(dossier, registre)
     annoncer("Modèle de chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées)…")
-    chaleur = _obtenir_chaleur(dossier, occupation, zones, ParametresChaleur.depuis_parametres(parametres),
-                               cache_disque, incremental, preparer_etat)
+    p_chaleur = ParametresChaleur.depuis_parametres(parametres)
+    if choisir_tuiles(occupation, parametres, reparti, processus):
+        chaleur = _obtenir_chaleur_tuiles(dossier, occupation, zones, p_chaleur, parametres, cache_disque,
+                                          {"reparti": reparti, "processus": processus, "progression": progression},
+                                          annoncer)
+    else:
+        chaleur = _obtenir_chaleur(dossier, occupation, zones, p_chaleur, cache_disque, incremental, preparer_etat)
     annoncer("Modèle de l'eau : volumes retenus et ruisselés par commune…")
     eau = calculer_eau_modeles(occupation, zones, parametres, chaleur) if avec_eau else pd.DataFrame()
     return ModelesTerritoire(occupation, chaleur, eau)
