@@ -48,7 +48,7 @@ def _grappe_locale(processus: int, memoire: str):
     from distributed import LocalCluster
 
     return LocalCluster(n_workers=processus, threads_per_worker=1, processes=True, memory_limit=memoire,
-                        dashboard_address=None, silence_logs=40)
+                        dashboard_address=":0", silence_logs=40)  # port libre (tableau de bord si bokeh est là)
 
 
 @contextlib.contextmanager
