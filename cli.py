@@ -396,9 +396,10 @@ def _exiger_dossier_de_donnees(args) -> None:
                             "arguments", "dossier")
 
 
-def _activer_territoire_cli(args) -> None:
+def _activer_territoire_cli(args):
     """``--territoire CODE`` (ou le territoire par défaut d'une instance à registre) devient le territoire actif
-    de la commande : son dossier de données et sa base (``donnees.config.activer_territoire``)."""
+    de la commande : son dossier de données et sa base (``donnees.config.activer_territoire``) ; renvoie le jeton
+    qui rétablit l'ancien (None sans registre)."""
     from donnees.config import activer_territoire
     from donnees.erreurs import ErreurDonnees
     from donnees.instance import chemin_instance, trouver_territoire
@@ -409,8 +410,8 @@ def _activer_territoire_cli(args) -> None:
             raise ErreurDonnees(f"--territoire {code} : cette instance n'a qu'un territoire (pas de registre "
                                 f"{chemin_instance()}) ; `desimper territoire ajouter` en ajoute un.", "arguments",
                                 "territoire")
-        return
-    activer_territoire(trouver_territoire(code).actif)
+        return None
+    return activer_territoire(trouver_territoire(code).actif)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,8 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     from donnees.erreurs import ErreurDonnees, traduire_panne
     from donnees.format import neutraliser_controles
 
+    jeton = None
     try:
-        _activer_territoire_cli(args)
+        jeton = _activer_territoire_cli(args)
         _exiger_dossier_de_donnees(args)
         return args.fonction(args)
     except ErreurDonnees as exc:
@@ -442,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
         return 130
+    finally:
+        if jeton is not None:  # appelée dans un processus qui continue (tests) : territoire actif rétabli
+            from donnees.config import retablir_territoire
+
+            retablir_territoire(jeton)
 
 
 # ------------------------------------------------------------------------------ comptes utilisateurs

@@ -52,6 +52,11 @@ def activer_territoire(actif: TerritoireActif | None) -> Token:
     return _TERRITOIRE_ACTIF.set(actif)
 
 
+def retablir_territoire(jeton: Token) -> None:
+    """Rétablit le territoire actif d'avant :func:`activer_territoire` (son jeton)."""
+    _TERRITOIRE_ACTIF.reset(jeton)
+
+
 @contextmanager
 def dans_territoire(actif: TerritoireActif | None):
     """``with dans_territoire(t):`` : ``t`` est le territoire actif dans le bloc, puis l'ancien revient."""

@@ -8,7 +8,7 @@ financeur ; liens qui ouvrent les pages existantes de ce territoire (``?territoi
 import pandas as pd
 import streamlit as st
 
-from indicateurs.catalogue import formater_valeur, libelle, titre_axe
+from indicateurs.catalogue import decimales, formater_valeur, libelle, titre_axe
 from pages import commun
 from services.territoires import CHIFFRES_MONTANTS, CHIFFRES_PUBLICS
 from vues.format import echapper_markdown
@@ -35,7 +35,8 @@ def construire_tableau(resultats) -> pd.DataFrame:
     lignes = []
     for resultat in resultats:
         ligne = {"Territoire": resultat.nom, "Communes": resultat.communes}
-        ligne.update({titre_axe(code): resultat.chiffres.get(code) for code in CHIFFRES_PUBLICS})
+        ligne.update({titre_axe(code): round(resultat.chiffres.get(code, float("nan")), decimales(code))
+                      for code in CHIFFRES_PUBLICS})
         ligne.update({libelle(code): (formater_valeur(code, resultat.montants[code]) if resultat.montants
                                       else RESERVE) for code in CHIFFRES_MONTANTS})
         lignes.append(ligne)
@@ -51,9 +52,10 @@ def afficher_territoire(resultat) -> None:
             st.error(f"Données indisponibles : {resultat.erreur}")
             return
         st.caption(f"{resultat.communes} communes" + (" · données de démonstration" if resultat.demo else ""))
-        colonnes = st.columns(len(CHIFFRES_PUBLICS))
+        colonnes = [*st.columns(2), *st.columns(2)]  # deux par ligne : libellés et unités lisibles
         for colonne, code in zip(colonnes, CHIFFRES_PUBLICS):
-            colonne.metric(libelle(code), formater_valeur(code, resultat.chiffres[code]), border=True)
+            colonne.metric(libelle(code), formater_valeur(code, resultat.chiffres[code]), border=True,
+                           help=libelle(code))
         if resultat.montants is None:
             st.caption("Montants réservés : connectez-vous à ce territoire avec un compte qui les voit.")
         else:
@@ -61,8 +63,9 @@ def afficher_territoire(resultat) -> None:
             for colonne, code in zip(colonnes, CHIFFRES_MONTANTS):
                 colonne.metric(libelle(code), formater_valeur(code, resultat.montants[code]), border=True)
             if resultat.aides is not None and not resultat.aides.empty:
-                aides = resultat.aides.rename(columns={"financeur": "Financeur", "montant_aides": titre_axe(
-                    "montant_aides"), "part_aides_financeur": "Part des aides (%)"})
+                aides = resultat.aides.round({"montant_aides": 0, "part_aides_financeur": 1})
+                aides = aides.rename(columns={"financeur": "Financeur", "montant_aides": titre_axe("montant_aides"),
+                                              "part_aides_financeur": titre_axe("part_aides_financeur")})
                 commun.afficher_tableau(aides.sort_values(titre_axe("montant_aides"), ascending=False),
                                         cle="Financeur")
         liens = st.columns(len(LIENS) + 1)
