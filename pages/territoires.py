@@ -34,9 +34,10 @@ def construire_tableau(resultats) -> pd.DataFrame:
     """Une ligne par territoire : chiffres publics (nombres), montants (texte, « réservé » s'ils sont cachés)."""
     lignes = []
     for resultat in resultats:
-        ligne = {"Territoire": resultat.nom, "Communes": resultat.communes}
+        ligne = {"Territoire": resultat.nom}
         ligne.update({titre_axe(code): round(resultat.chiffres.get(code, float("nan")), decimales(code))
                       for code in CHIFFRES_PUBLICS})
+        ligne["Communes"] = resultat.communes
         ligne.update({libelle(code): (formater_valeur(code, resultat.montants[code]) if resultat.montants
                                       else RESERVE) for code in CHIFFRES_MONTANTS})
         lignes.append(ligne)
