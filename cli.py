@@ -140,8 +140,11 @@ def _servir_derriere_nginx(args) -> int:
     plan = PlanDeploiement(args.processus, port_mandataire=args.port, adresse_mandataire=args.adresse,
                            premier_port=args.premier_port,
                            dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None)
+    from donnees.instance import lister_territoires
+
+    for territoire in lister_territoires():  # instance à plusieurs territoires : chaque base doit être partagée
+        verifier_magasin_partage(territoire.url, args.processus)
     if args.ecrire_nginx:
-        verifier_magasin_partage(url_base(), args.processus)
         try:
             Path(args.ecrire_nginx).write_text(generer_configuration_nginx(plan, complete=False), encoding="utf-8")
         except OSError:
