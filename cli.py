@@ -766,6 +766,11 @@ def _creer_donnees_territoire(args, territoire) -> None:
 
             generer_demo(territoire.dossier, taille=args.demo, graine=args.graine, url_base=territoire.url)
             ecrire_territoire({**lire_territoire(territoire.dossier), "nom": territoire.nom}, territoire.dossier)
+            if not args.sans_modeles:
+                from services.modeles import calculer_modeles_territoire
+
+                print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…", flush=True)
+                calculer_modeles_territoire(territoire.dossier)
             _afficher_comptes_demo(territoire.dossier)
         elif args.insee:
             args.dossier, args.remplacer = str(territoire.dossier), False
@@ -813,6 +818,8 @@ def ajouter_commandes_instance(actions) -> None:
     source.add_argument("--insee", metavar="CODES", help="territoire réel : codes INSEE de ses communes")
     source.add_argument("--demo", choices=["petite", "complete"], help="territoire de démonstration")
     ajouter.add_argument("--graine", type=int, default=7, help="graine de la démonstration (défaut : 7)")
+    ajouter.add_argument("--sans-modeles", action="store_true",
+                         help="démonstration : ne pas précalculer les modèles chaleur et eau")
     ajouter.add_argument("--base-url", dest="base_url", metavar="URL",
                          help="base du territoire (PostgreSQL : une base ou un schéma à lui), ou $VARIABLE "
                               "d'environnement qui la donne ; défaut : SQLite dans son dossier")

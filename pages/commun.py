@@ -1219,6 +1219,8 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     photos = charger_photos()
     apres = photos[photos["moment"].eq("apres")].drop_duplicates("operation_id").set_index("operation_id")
     dossier = dossier_donnees()
+    # Lien ouvert dans la page entière (nouvelle session) : il porte le territoire, sinon le défaut s'ouvrirait.
+    suffixe = f"&territoire={territoire_courant().code}" if chemin_instance(dossier_instance()).is_file() else ""
     fiches = {}
     for index, operation in operations.iterrows():
         ident = int(operation["id"])
@@ -1226,7 +1228,7 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
                     if ident in apres.index else None)
         fiches[index] = construire_fiche_html(
             operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
-            f"./fiche?id={ident}")
+            f"./fiche?id={ident}{suffixe}")
     return pd.Series(fiches, dtype=object)
 
 

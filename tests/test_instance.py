@@ -35,7 +35,8 @@ def instance(dossier_demo, tmp_path_factory, request):
     surveillance.delenv("DESIMPER_BASE_URL", raising=False)
     surveillance.delenv("DESIMPER_INSTANCE", raising=False)
     assert cli.main(["territoire", "ajouter", "--code", "etang", "--nom", "Étang de test", "--dossier", "../etang",
-                     "--demo", "petite", "--graine", "11", "--code-existant", "thau"]) == 0
+                     "--demo", "petite", "--graine", "11", "--code-existant", "thau",
+                     "--sans-modeles"]) == 0
     return racine
 
 

@@ -36,7 +36,9 @@ def instance_deux_territoires(dossier_demo, tmp_path_factory):
         environnement.delenv("DESIMPER_BASE_URL", raising=False)
         environnement.delenv("DESIMPER_INSTANCE", raising=False)
         assert cli.main(["territoire", "ajouter", "--code", "etang", "--nom", "Étang de test", "--dossier",
-                         "../etang", "--demo", "petite", "--graine", "11", "--code-existant", "thau"]) == 0
+                         "../etang", "--demo", "petite", "--graine", "11", "--code-existant", "thau",
+                         "--sans-modeles"]) == 0
+        _preparer_modeles(racine / "etang", thau)
         for code in ("thau", "etang"):
             assert cli.main(["--territoire", code, "utilisateur", "creer", "--email", FINANCEUR.email, "--nom",
                              FINANCEUR.nom_affiche, "--role", "financeur", "--mot-de-passe", MOT_DE_PASSE]) == 0
@@ -45,16 +47,33 @@ def instance_deux_territoires(dossier_demo, tmp_path_factory):
     return thau
 
 
+def _preparer_modeles(*dossiers) -> None:
+    """Grille de 20 m comme la démonstration des tests, modèles chaleur et eau calculés d'avance (cache disque) :
+    la première vue de chaque territoire dans Chromium ne les calcule pas."""
+    from donnees.referentiel import ecrire_territoire, lire_territoire
+    from services.modeles import calculer_modeles_territoire
+
+    for dossier in dossiers:
+        territoire = lire_territoire(dossier)
+        territoire["parametres"] = {**territoire.get("parametres", {}), "resolution_grille_m": 20}
+        ecrire_territoire(territoire, dossier)
+        calculer_modeles_territoire(dossier)
+
+
 def _chiffre_et_carte(page) -> tuple[str, str]:
     """Première carte de chiffre (surface désimperméabilisée) et propriétés des objets de la carte."""
-    chiffre = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    return page.locator("[data-testid='stMetricValue']").first.inner_text(), _lire_carte(page)
+
+
+def _lire_carte(page) -> str:
+    """Propriétés des objets de la carte Leaflet de la page (attendues jusqu'à 30 s)."""
     carte = ""
     for _ in range(60):
         carte = " ".join(_proprietes_carte(cadre) for cadre in page.frames[1:])
         if carte:
             break
         page.wait_for_timeout(500)
-    return chiffre, carte
+    return carte
 
 
 def _choisir_territoire(page, nom: str) -> None:
@@ -113,11 +132,22 @@ def test_changer_de_territoire_et_vue_inter_territoires(navigateur, demarrer_ser
         _capturer(page, "financeur_deux_territoires_390")
         page.set_viewport_size({"width": 1440, "height": 1000})
 
-        principal.get_by_role("link", name="Vue d'ensemble").first.click()  # lien du premier territoire
+        # Nouvelle session (rechargement) : territoire lu dans l'adresse, sessions relues dans le cookie de chacun.
+        page.goto(url + "/territoires?territoire=thau", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Territoires").first.wait_for(timeout=90_000)
+        attendre_calme(page)
+        assert "Connecté : Claude Financeur" in barre.inner_text() and "Bassin de Thau" in barre.inner_text()
+        assert "Montants réservés" not in principal.inner_text()
+        principal.get_by_role("link", name="Vue d'ensemble").nth(1).click()  # lien du second territoire
         page.wait_for_timeout(300)
         attendre_calme(page)
-        assert "territoire=thau" in page.url and "Connecté : Claude Financeur" in barre.inner_text()
-        assert _chiffre_et_carte(page)[0] == chiffre_thau
+        assert "territoire=etang" in page.url and "Connecté : Claude Financeur" in barre.inner_text()
+        assert "Étang de test — registre" in principal.inner_text()  # financeur : non validées comprises
+        aller_a(page, "Carte")
+        carte = _lire_carte(page)
+        # fenêtres des opérations : « Voir la fiche » ouvre la page entière (nouvelle session), le lien porte donc
+        # le territoire ; sinon la fiche n° N du territoire par défaut s'ouvrirait
+        assert carte and carte.count("fiche?id=") == carte.count("territoire=etang")  # « &amp; » dans le HTML
         assert page.locator("[data-testid='stException']").count() == 0
         assert not erreurs, erreurs
     except Exception:
