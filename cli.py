@@ -789,7 +789,7 @@ def commande_territoire_ajouter(args) -> int:
                                           args.code_existant)
     _creer_donnees_territoire(args, territoire)
     chemin = enregistrer_instance(instance)  # en dernier : un échec plus haut n'enregistre rien
-    if migration:
+    if migration and len(instance.territoires) > 1:
         premier = instance.territoires[0]
         print(f"Registre {chemin} créé : le dossier existant est le territoire « {premier.code} » "
               "(aucun fichier déplacé).")

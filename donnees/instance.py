@@ -24,6 +24,7 @@ from donnees.config import (
     NOM_FICHIER_INSTANCE,
     NOM_FICHIER_TERRITOIRE,
     TerritoireActif,
+    dossier_donnees,
     dossier_instance,
 )
 from donnees.erreurs import ErreurDonnees
@@ -118,13 +119,13 @@ def lister_territoires(dossier: Path | None = None) -> list[TerritoireInstance]:
     racine = Path(dossier or dossier_instance()).resolve()
     instance = lire_instance(racine)
     if instance is None:
-        return [TerritoireInstance(CODE_UNIQUE, _nom_dossier_unique(racine), racine, _base_environnement(racine),
-                                   True)]
+        unique = dossier_donnees().resolve()
+        return [TerritoireInstance(CODE_UNIQUE, _nom_dossier_unique(unique), unique, _base_environnement(), True)]
     defaut = instance.defaut or instance.territoires[0].code
     return [_resoudre(entree, racine, defaut) for entree in instance.territoires]
 
 
-def _base_environnement(dossier: Path) -> str | None:
+def _base_environnement() -> str | None:
     """Base du dossier sans registre : ``$DESIMPER_BASE_URL`` si elle est définie (sans l'écrire : elle peut
     porter un mot de passe), sinon SQLite dans le dossier."""
     return "$DESIMPER_BASE_URL" if os.environ.get("DESIMPER_BASE_URL", "").strip() else None
@@ -190,6 +191,8 @@ def preparer_ajout(code: str, nom: str, dossier: str | Path, base_url: str | Non
         existants = [TerritoireInstance(controler_code(code_existant) if code_existant else
                                         proposer_code(premier.nom), premier.nom, premier.dossier,
                                         premier.base_url, True)]
+        if not (premier.dossier / NOM_FICHIER_TERRITOIRE).is_file():
+            existants = []  # instance neuve : pas de territoire existant à enregistrer
     chemin = Path(dossier).expanduser()
     nouveau = TerritoireInstance(code, nom, (chemin if chemin.is_absolute() else racine / chemin).resolve(),
                                  (base_url or "").strip() or None)
@@ -204,7 +207,7 @@ def preparer_ajout(code: str, nom: str, dossier: str | Path, base_url: str | Non
             raise ErreurDonnees(f"La base {nouveau.base_affichee} est déjà celle du territoire « {autre.nom} » : "
                                 "chaque territoire a sa base (ses comptes et ses opérations).", "instance",
                                 "base_url")
-    defaut = next((t.code for t in existants if t.defaut), existants[0].code)
+    defaut = next((t.code for t in existants if t.defaut), code)
     entrees = [_entree(t, racine) for t in [*existants, nouveau]]
     return Instance(territoires=entrees, defaut=defaut), nouveau
 

@@ -53,6 +53,15 @@ def test_sans_registre_rien_ne_change(dossier_demo, monkeypatch):
         cli._activer_territoire_cli(type("Args", (), {"territoire": "thau"})())
 
 
+def test_instance_neuve_sans_territoire_existant(tmp_path, monkeypatch):
+    """DESIMPER_INSTANCE sur un dossier vide : le registre commence par le territoire ajouté."""
+    monkeypatch.setenv("DESIMPER_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("DESIMPER_DONNEES", str(tmp_path))
+    instance, nouveau = preparer_ajout("berre", "Étang de Berre", "berre")
+    assert [t.code for t in instance.territoires] == ["berre"] and instance.defaut == "berre"
+    assert nouveau.dossier == (tmp_path / "berre").resolve() and instance.territoires[0].dossier == "berre"
+
+
 def test_migration_enregistre_le_dossier_existant_sans_rien_deplacer(instance, dossier_demo):
     thau, etang = instance / "thau", instance / "etang"
     registre = json.loads((thau / "instance.json").read_text(encoding="utf-8"))
