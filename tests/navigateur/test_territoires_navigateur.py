@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 import cli
-from parcours import LARGEUR_TELEPHONE, MOT_DE_PASSE, Role, aller_a, attendre_calme, ouvrir_session
+from parcours import (
+    LARGEUR_TELEPHONE,
+    MOT_DE_PASSE,
+    Role,
+    aller_a,
+    attendre_calme,
+    chercher_interdits,
+    lire_texte_visible,
+    ouvrir_session,
+)
 from test_saisie_navigateur import _proprietes_carte
 
 SORTIES = Path(__file__).resolve().parents[1] / "sorties"
@@ -125,6 +134,7 @@ def test_changer_de_territoire_et_vue_inter_territoires(navigateur, demarrer_ser
         aller_a(page, "Territoires")
         texte = principal.inner_text()
         assert "Montants réservés" not in texte and texte.count("Montant des aides") == 2
+        assert not chercher_interdits(lire_texte_visible(page))  # ni anglais, ni None, ni année « 2 018 »
         assert page.locator("[data-testid='stDataFrame']").count() == 3  # tableau + aides par financeur × 2
         _capturer(page, "financeur_deux_territoires_1440")
         page.set_viewport_size({"width": LARGEUR_TELEPHONE, "height": 1000})
