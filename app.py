@@ -14,6 +14,7 @@ if "pages.commun" not in sys.modules:  # premier passage du processus : imports 
     accueil.empty()
 from pages import commun  # noqa: E402 (après la configuration de la page : le cadre s'affiche d'abord)
 
+commun.choisir_territoire()  # instance à plusieurs territoires : dossier et base de celui de la session
 territoire = commun.verifier_donnees_pretes()
 commun.afficher_barre_laterale(territoire)  # relit la session (commun.utilisateur_courant) : droits à jour
 commun.ecrire_cookie_session()

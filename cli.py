@@ -140,8 +140,11 @@ def _servir_derriere_nginx(args) -> int:
     plan = PlanDeploiement(args.processus, port_mandataire=args.port, adresse_mandataire=args.adresse,
                            premier_port=args.premier_port,
                            dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None)
+    from donnees.instance import lister_territoires
+
+    for territoire in lister_territoires():  # instance à plusieurs territoires : chaque base doit être partagée
+        verifier_magasin_partage(territoire.url, args.processus)
     if args.ecrire_nginx:
-        verifier_magasin_partage(url_base(), args.processus)
         try:
             Path(args.ecrire_nginx).write_text(generer_configuration_nginx(plan, complete=False), encoding="utf-8")
         except OSError:
@@ -275,6 +278,9 @@ def commande_operations_exporter(args) -> int:
 def construire_analyseur() -> argparse.ArgumentParser:
     analyseur = argparse.ArgumentParser(prog="desimper", description="Désimper : registre et tableau de "
                                         "bord de la désimperméabilisation d'un bassin versant.")
+    analyseur.add_argument("--territoire", metavar="CODE",
+                           help="territoire de l'instance sur lequel agir (défaut : celui par défaut du registre "
+                                "instance.json ; voir `desimper territoire lister`)")
     sous = analyseur.add_subparsers(dest="commande", required=True, metavar="COMMANDE")
 
     demo = sous.add_parser("demo", help="génère le territoire de démonstration (25 communes du bassin de Thau)",
@@ -395,6 +401,24 @@ def _exiger_dossier_de_donnees(args) -> None:
                             "arguments", "dossier")
 
 
+def _activer_territoire_cli(args):
+    """``--territoire CODE`` (ou le territoire par défaut d'une instance à registre) devient le territoire actif
+    de la commande : son dossier de données et sa base (``donnees.config.activer_territoire``) ; renvoie le jeton
+    qui rétablit l'ancien (None sans registre)."""
+    from donnees.config import activer_territoire
+    from donnees.erreurs import ErreurDonnees
+    from donnees.instance import chemin_instance, trouver_territoire
+
+    code = getattr(args, "territoire", None)
+    if not chemin_instance().is_file():
+        if code:
+            raise ErreurDonnees(f"--territoire {code} : cette instance n'a qu'un territoire (pas de registre "
+                                f"{chemin_instance()}) ; `desimper territoire ajouter` en ajoute un.", "arguments",
+                                "territoire")
+        return None
+    return activer_territoire(trouver_territoire(code).actif)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Point d'entrée de la commande `desimper`."""
     analyseur = construire_analyseur()
@@ -405,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     from donnees.erreurs import ErreurDonnees, traduire_panne
     from donnees.format import neutraliser_controles
 
+    jeton = None
     try:
+        jeton = _activer_territoire_cli(args)
         _exiger_dossier_de_donnees(args)
         return args.fonction(args)
     except ErreurDonnees as exc:
@@ -423,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
         return 130
+    finally:
+        if jeton is not None:  # appelée dans un processus qui continue (tests) : territoire actif rétabli
+            from donnees.config import retablir_territoire
+
+            retablir_territoire(jeton)
 
 
 # ------------------------------------------------------------------------------ comptes utilisateurs
@@ -719,6 +750,109 @@ def commande_territoire_initialiser(args) -> int:
     return 0
 
 
+def commande_territoire_lister(args) -> int:
+    from donnees.format import neutraliser_controles
+    from donnees.instance import chemin_instance, compter_territoire, lister_territoires
+
+    territoires = lister_territoires()
+    registre = chemin_instance()
+    source = registre if registre.is_file() else "(aucun : dossier de données unique)"
+    print(f"{len(territoires)} territoire(s) — registre {source}")
+    lignes = [("", "Code", "Nom", "Dossier", "Base", "Communes", "Opérations")]
+    for territoire in territoires:
+        chiffres = compter_territoire(territoire)
+        lignes.append(("*" if territoire.defaut else "", territoire.code, neutraliser_controles(territoire.nom),
+                       str(territoire.dossier), territoire.base_affichee,
+                       "—" if chiffres["communes"] is None else formater_nombre(chiffres["communes"]),
+                       "—" if chiffres["operations"] is None else formater_nombre(chiffres["operations"])))
+    largeurs = [max(len(ligne[i]) for ligne in lignes) for i in range(len(lignes[0]))]
+    for ligne in lignes:
+        print("  ".join(valeur.ljust(largeur) for valeur, largeur in zip(ligne, largeurs)).rstrip())
+    print("* : territoire ouvert par défaut.")
+    return 0
+
+
+def _creer_donnees_territoire(args, territoire) -> None:
+    """Crée les données du nouveau territoire dans son dossier (démonstration, ou territoire réel par codes INSEE),
+    ou vérifie que le dossier en contient déjà un."""
+    from donnees.config import chemin_territoire, dans_territoire
+    from donnees.erreurs import ErreurDonnees
+
+    present = chemin_territoire(territoire.dossier).exists()
+    with dans_territoire(territoire.actif):  # sa base : celle du registre (ou SQLite dans son dossier)
+        if args.demo:
+            if present:
+                raise ErreurDonnees(f"Le dossier {territoire.dossier} contient déjà un territoire : sans --demo ni "
+                                    "--insee, `territoire ajouter` l'enregistre tel quel.", "instance", "dossier")
+            from donnees.demo import generer_demo
+
+            print(f"Génération de la démonstration ({args.demo}, graine {args.graine}) dans {territoire.dossier}…")
+            from donnees.referentiel import ecrire_territoire, lire_territoire
+
+            generer_demo(territoire.dossier, taille=args.demo, graine=args.graine, url_base=territoire.url)
+            ecrire_territoire({**lire_territoire(territoire.dossier), "nom": territoire.nom}, territoire.dossier)
+            if not args.sans_modeles:
+                from services.modeles import calculer_modeles_territoire
+
+                print("Préparation des modèles chaleur et eau (mis en cache pour l'application)…", flush=True)
+                calculer_modeles_territoire(territoire.dossier)
+            _afficher_comptes_demo(territoire.dossier)
+        elif args.insee:
+            args.dossier, args.remplacer = str(territoire.dossier), False
+            commande_territoire_initialiser(args)
+        elif not present:
+            raise ErreurDonnees(f"Le dossier {territoire.dossier} ne contient pas de territoire (pas de "
+                                "territoire.json) : passez --insee CODES (territoire réel) ou --demo petite.",
+                                "instance", "dossier")
+
+
+def commande_territoire_ajouter(args) -> int:
+    from donnees.instance import chemin_instance, enregistrer_instance, preparer_ajout
+
+    migration = not chemin_instance().is_file()
+    instance, territoire = preparer_ajout(args.code, args.nom, args.dossier_territoire, args.base_url,
+                                          args.code_existant)
+    _creer_donnees_territoire(args, territoire)
+    chemin = enregistrer_instance(instance)  # en dernier : un échec plus haut n'enregistre rien
+    if migration and len(instance.territoires) > 1:
+        premier = instance.territoires[0]
+        print(f"Registre {chemin} créé : le dossier existant est le territoire « {premier.code} » "
+              "(aucun fichier déplacé).")
+    print(f"Territoire « {territoire.nom} » ({territoire.code}) ajouté : {territoire.dossier}. "
+          f"Utilisez-le avec `desimper --territoire {territoire.code} …` ou ?territoire={territoire.code} dans "
+          "l'application.")
+    return 0
+
+
+def ajouter_commandes_instance(actions) -> None:
+    """Sous-commandes `desimper territoire lister|ajouter` (registre instance.json, voir donnees/instance.py)."""
+    lister = actions.add_parser("lister", help="liste les territoires de l'instance (code, nom, dossier, base, "
+                                               "communes, opérations)")
+    lister.set_defaults(fonction=commande_territoire_lister)
+    ajouter = actions.add_parser(
+        "ajouter", help="ajoute un territoire à l'instance (son dossier de données, sa base, ses comptes)",
+        description="Ajoute un territoire au registre instance.json du dossier de l'instance ($DESIMPER_INSTANCE, "
+                    "sinon le dossier de données). Sans registre, le dossier de données existant est d'abord "
+                    "enregistré comme premier territoire (aucun fichier déplacé). Le dossier du nouveau territoire "
+                    "reçoit une démonstration (--demo), un territoire réel (--insee) ou en contient déjà un.")
+    ajouter.add_argument("--code", required=True, help="code court : minuscules ASCII, chiffres, tirets")
+    ajouter.add_argument("--nom", required=True, help="nom du territoire")
+    ajouter.add_argument("--dossier", dest="dossier_territoire", required=True,
+                         help="son dossier de données (relatif au dossier de l'instance, ou absolu)")
+    source = ajouter.add_mutually_exclusive_group()
+    source.add_argument("--insee", metavar="CODES", help="territoire réel : codes INSEE de ses communes")
+    source.add_argument("--demo", choices=["petite", "complete"], help="territoire de démonstration")
+    ajouter.add_argument("--graine", type=int, default=7, help="graine de la démonstration (défaut : 7)")
+    ajouter.add_argument("--sans-modeles", action="store_true",
+                         help="démonstration : ne pas précalculer les modèles chaleur et eau")
+    ajouter.add_argument("--base-url", dest="base_url", metavar="URL",
+                         help="base du territoire (PostgreSQL : une base ou un schéma à lui), ou $VARIABLE "
+                              "d'environnement qui la donne ; défaut : SQLite dans son dossier")
+    ajouter.add_argument("--code-existant", dest="code_existant", metavar="CODE",
+                         help="code du territoire déjà présent quand le registre est créé (défaut : tiré de son nom)")
+    ajouter.set_defaults(fonction=commande_territoire_ajouter)
+
+
 def commande_importer(args) -> int:
     from donnees.config import dossier_donnees
     from donnees.import_referentiel import importer_couche
@@ -744,7 +878,8 @@ def commande_importer(args) -> int:
 def ajouter_commandes_referentiel(sous) -> None:
     """Sous-commandes `desimper territoire initialiser` et `desimper importer COUCHE`."""
     aide_dossier = "dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)"
-    territoire = sous.add_parser("territoire", help="territoire réel : initialiser par codes INSEE")
+    territoire = sous.add_parser("territoire", help="territoires : initialiser par codes INSEE, lister et ajouter "
+                                                    "ceux de l'instance")
     actions = territoire.add_subparsers(dest="action", required=True, metavar="ACTION")
     initialiser = actions.add_parser(
         "initialiser", help="écrit territoire.json (nom, codes INSEE, paramètres par défaut, sources)",
@@ -760,6 +895,7 @@ def ajouter_commandes_referentiel(sous) -> None:
                              help="remplacer le territoire existant (démonstration ou réel), rangé dans archives/")
     initialiser.add_argument("--dossier", help=aide_dossier)
     initialiser.set_defaults(fonction=commande_territoire_initialiser)
+    ajouter_commandes_instance(actions)
 
     importer = sous.add_parser(
         "importer", help="importe une couche réelle : communes, parcelles, batiments, occupation",

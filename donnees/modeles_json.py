@@ -72,3 +72,29 @@ class ParametresComptes(BaseModel):
     duree_absolue_session_heures: StrictInt = Field(ge=1)
     intervalle_activite_session_secondes: StrictInt = Field(ge=1)
     justification: dict[str, str] = Field(default_factory=dict)
+
+
+MOTIF_CODE_TERRITOIRE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class EntreeTerritoire(BaseModel):
+    """Un territoire du registre ``instance.json`` (voir :mod:`donnees.instance`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(pattern=MOTIF_CODE_TERRITOIRE, max_length=40,
+                      description="Code court ASCII (minuscules, chiffres, tirets) : ?territoire=code, --territoire")
+    nom: str = Field(min_length=1, description="Nom affiché dans le sélecteur de territoire")
+    dossier: str = Field(min_length=1, description="Dossier de données, relatif au dossier de l'instance ou absolu")
+    base_url: str | None = Field(None, description="URL SQLAlchemy de sa base (PostgreSQL : une base ou un schéma "
+                                                   "par territoire), ou « $VARIABLE » lue dans l'environnement ; "
+                                                   "absente : SQLite dans son dossier")
+
+
+class Instance(BaseModel):
+    """``instance.json`` : territoires hébergés par une même instance et territoire ouvert par défaut."""
+
+    model_config = ConfigDict(extra="allow")
+
+    territoires: list[EntreeTerritoire] = Field(min_length=1, description="Territoires de l'instance")
+    defaut: str | None = Field(None, description="Code du territoire ouvert par défaut (sinon le premier)")

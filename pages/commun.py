@@ -17,10 +17,19 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from donnees.comptes import VISITEUR, ErreurAuthentification, Utilisateur, associer_compte_oidc
-from donnees.config import chemin_territoire, dossier_donnees, url_base
+from donnees.config import (
+    activer_territoire,
+    chemin_territoire,
+    dans_territoire,
+    dossier_donnees,
+    dossier_instance,
+    url_base,
+)
 from donnees.droits import filtrer_operations as filtrer_selon_droits
 from donnees.droits import est_public, filtrer_financements, lire_noms_communes, lire_perimetre, peut
 from donnees.droits import nommer_commune as nommer_code_commune
+from donnees.droits.territoires import lire_utilisateur_territoire
+from donnees.instance import chemin_instance, lister_territoires
 from donnees.nomenclatures import ROLES, STATUTS, VALIDATIONS, lire_types_site
 from donnees.erreurs import ErreurDonnees, ErreurPanne, traduire_panne
 from donnees.schemas import SCHEMAS
@@ -43,7 +52,7 @@ from indicateurs.catalogue import titre_axe
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
-from services import exports, indicateurs, priorites, referentiel, saisie
+from services import exports, indicateurs, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
 from services.magasin import preparer_magasin
 from services.modeles import calculer_modeles_territoire
@@ -182,6 +191,7 @@ def _charger_financements(url: str, revision: tuple):
 # reste joignable par son adresse, où elle refuse elle-même (ouvrir_page_reservee).
 PAGES = [
     ("pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:", None),
+    ("pages/territoires.py", "Territoires", ":material/public:", None),
     ("pages/carte.py", "Carte", ":material/map:", None),
     ("pages/commune.py", "Commune", ":material/location_city:", None),
     ("pages/fiche.py", "Fiche opération", ":material/description:", None),
@@ -197,16 +207,21 @@ PAGES = [
 ]
 
 
-def lister_pages(utilisateur: Utilisateur, nombre_a_valider: int | None = None) -> list[dict]:
+def lister_pages(utilisateur: Utilisateur, nombre_a_valider: int | None = None,
+                 plusieurs_territoires: bool = False) -> list[dict]:
     """Pages de la navigation pour cet utilisateur : ``chemin``, ``titre``, ``icone``, ``defaut``, ``visible``
     (vrai si ``donnees.droits.peut`` lui permet l'action de la page). La file « À valider » porte son nombre
-    d'opérations en attente dans son titre."""
+    d'opérations en attente dans son titre ; la page « Territoires » n'est montrée que si l'instance en a
+    plusieurs."""
     pages = []
     for chemin, titre, icone, action in PAGES:
         if chemin == "pages/a_valider.py" and nombre_a_valider is not None:
             titre = f"{titre} ({nombre_a_valider})"
+        visible = action is None or peut(utilisateur, action)
+        if chemin == PAGE_TERRITOIRES:
+            visible = plusieurs_territoires
         pages.append({"chemin": chemin, "titre": titre, "icone": icone, "defaut": chemin == PAGES[0][0],
-                      "visible": action is None or peut(utilisateur, action)})
+                      "visible": visible})
     return pages
 
 
@@ -249,7 +264,129 @@ def construire_navigation():
     return st.navigation([
         st.Page(p["chemin"], title=p["titre"], icon=p["icone"], default=p["defaut"],
                 visibility="visible" if p["visible"] else "hidden")
-        for p in lister_pages(utilisateur, nombre)], expanded=True)  # pas de « View more » en anglais
+        for p in lister_pages(utilisateur, nombre, plusieurs_territoires())],
+        expanded=True)  # pas de « View more » en anglais
+
+
+# ------------------------------------------------------------------------------------ territoires de l'instance
+
+PAGE_TERRITOIRES = "pages/territoires.py"
+# Clés de l'état de session communes à tous les territoires ; les autres (filtres, choix de commune, session du
+# compte…) sont propres au territoire et effacées quand on en change.
+CLES_INSTANCE = ("territoire_code", "territoire_demande", "choix_territoire", "_jetons_territoires",
+                 "_avertissement_cdn")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _territoires_instance(racine: str, signature: int) -> list:
+    return lister_territoires(Path(racine))
+
+
+def lister_territoires_instance() -> list:
+    """Territoires de l'instance (:func:`donnees.instance.lister_territoires`), relus quand ``instance.json``
+    change ; un seul sans registre."""
+    racine = dossier_instance()
+    return _territoires_instance(str(racine), _signature(chemin_instance(racine)))
+
+
+def plusieurs_territoires() -> bool:
+    """Vrai si l'instance héberge plusieurs territoires (sélecteur, page « Territoires »)."""
+    return len(lister_territoires_instance()) > 1
+
+
+def territoire_courant():
+    """Territoire de l'instance choisi par cette session (:func:`choisir_territoire`)."""
+    territoires = lister_territoires_instance()
+    code = st.session_state.get("territoire_code")
+    return next((t for t in territoires if t.code == code), None) or next(t for t in territoires if t.defaut)
+
+
+def choisir_territoire() -> None:
+    """Territoire actif de cette exécution du script (app.py, avant tout accès aux données).
+
+    Demande du sélecteur, sinon ``?territoire=code`` de l'adresse, sinon le choix gardé par la session, sinon le
+    territoire par défaut du registre. Sans registre ``instance.json``, rien n'est activé : dossier et base de
+    l'environnement, comme avant. Changer de territoire range le jeton de session du territoire quitté et
+    efface l'état propre au territoire (filtres, commune choisie…) : on est anonyme là où l'on n'a pas de
+    session, et de nouveau connecté en revenant.
+    """
+    if not chemin_instance(dossier_instance()).is_file():
+        return
+    etat = st.session_state
+    territoires = lister_territoires_instance()
+    demande = etat.pop("territoire_demande", None) or st.query_params.get("territoire") or etat.get("territoire_code")
+    choisi = next((t for t in territoires if t.code == demande), None) or next(t for t in territoires if t.defaut)
+    ancien = etat.get("territoire_code")
+    if ancien is not None and ancien != choisi.code:
+        _changer_territoire(ancien, choisi.code)
+    etat["territoire_code"] = choisi.code
+    activer_territoire(choisi.actif)
+    if len(territoires) > 1 and st.query_params.get("territoire") != choisi.code:
+        st.query_params["territoire"] = choisi.code  # adresse partageable : ouvre ce territoire
+
+
+def _changer_territoire(ancien: str, nouveau: str) -> None:
+    etat = st.session_state
+    jetons = etat.setdefault("_jetons_territoires", {})
+    jetons[ancien] = etat.get("jeton_session")
+    for cle in list(etat.keys()):
+        if cle not in CLES_INSTANCE:
+            del etat[cle]
+    if jetons.get(nouveau):
+        etat["jeton_session"] = jetons[nouveau]
+
+
+def nommer_cookie_session() -> str:
+    """Nom du cookie de session : propre au territoire dans une instance à registre (``desimper_session_thau``),
+    ``desimper_session`` sinon. Un compte ne vaut que dans son territoire ; chaque territoire a donc sa session."""
+    if not chemin_instance(dossier_instance()).is_file():
+        return NOM_COOKIE
+    return f"{NOM_COOKIE}_{territoire_courant().code}"
+
+
+def afficher_choix_territoire() -> None:
+    """Sélecteur de territoire dans la barre latérale, quand l'instance en a plusieurs."""
+    territoires = lister_territoires_instance()
+    if len(territoires) < 2:
+        return
+    noms = {t.code: t.nom for t in territoires}
+    st.session_state["choix_territoire"] = territoire_courant().code
+    st.selectbox("Territoire", list(noms), format_func=noms.get, key="choix_territoire",
+                 on_change=lambda: st.session_state.update(territoire_demande=st.session_state["choix_territoire"]),
+                 help="Chaque territoire a ses données, ses paramètres et ses comptes : on y est connecté "
+                      "séparément.")
+
+
+def _utilisateur_du_territoire(territoire) -> Utilisateur:
+    """Utilisateur de cette session dans ``territoire`` : le courant pour le territoire actif ; pour un autre, le
+    compte de la session qu'on y a ouverte (jeton rangé par cet onglet ou cookie), relu dans sa base."""
+    if territoire.code == territoire_courant().code:
+        return utilisateur_courant()
+    jeton = (st.session_state.get("_jetons_territoires", {}).get(territoire.code)
+             or st.context.cookies.get(f"{NOM_COOKIE}_{territoire.code}"))
+    return lire_utilisateur_territoire(_obtenir_magasin(territoire.url), jeton)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _chiffres_territoire(url: str, revision: tuple, cle: tuple, signatures: tuple, _territoire):
+    return territoires.calculer_chiffres_territoire(_territoire, _utilisateur_de_cle(cle))
+
+
+def calculer_chiffres_territoires() -> list:
+    """Chiffres clés de chaque territoire de l'instance (:func:`services.territoires.calculer_chiffres_territoire`)
+    avec les droits de cette session **dans ce territoire**, mis en cache par territoire (base, révision, droits,
+    couches)."""
+    resultats = []
+    for territoire in lister_territoires_instance():
+        with dans_territoire(territoire.actif):
+            utilisateur = _utilisateur_du_territoire(territoire)
+            revision = tuple(sorted(_obtenir_magasin(territoire.url).compter().items()))
+            signatures = (*referentiel.signer_couches(territoire.dossier, "communes", "objectifs",
+                                                      "nouvelles_surfaces"),
+                          _signature(chemin_territoire(territoire.dossier)))
+            cle = (utilisateur.role, tuple(sorted(utilisateur.communes)))
+            resultats.append(_chiffres_territoire(territoire.url, revision, cle, signatures, territoire))
+    return resultats
 
 
 # ------------------------------------------------------------------------------------ utilisateur
@@ -279,8 +416,9 @@ def utilisateur_courant() -> Utilisateur:
 
 
 def lire_cookie_session() -> str | None:
-    """Jeton du cookie de session envoyé par le navigateur à l'ouverture de la page (``st.context.cookies``)."""
-    return st.context.cookies.get(NOM_COOKIE)
+    """Jeton du cookie de session (celui du territoire actif) envoyé par le navigateur à l'ouverture de la page
+    (``st.context.cookies``)."""
+    return st.context.cookies.get(nommer_cookie_session())
 
 
 def _jeton_presente() -> str | None:
@@ -379,7 +517,8 @@ def construire_script_cookie(jeton: str | None) -> str:
     """Script qui pose le cookie de session (``jeton``) ou l'efface (``None``) : ``SameSite=Strict``, ``Path=/``,
     ``Secure`` sous HTTPS, durée de vie = durée absolue de la session."""
     valeur, duree = (jeton, lire_duree_cookie_secondes()) if jeton else ("", 0)
-    return (f"<script>document.cookie = {json.dumps(NOM_COOKIE + '=' + valeur)} + '; Max-Age={duree}; Path=/;"
+    nom = nommer_cookie_session()
+    return (f"<script>document.cookie = {json.dumps(nom + '=' + valeur)} + '; Max-Age={duree}; Path=/;"
             " SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
 
 
@@ -601,6 +740,7 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
     injecter_styles()
     with st.sidebar:
         st.markdown("### Désimper")
+        afficher_choix_territoire()
         if territoire:
             st.markdown(f"**{echapper_markdown(territoire['nom'])}**  \n{len(territoire['codes_insee'])} communes")
             utilisateur = utilisateur_courant()
@@ -1079,6 +1219,8 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
     photos = charger_photos()
     apres = photos[photos["moment"].eq("apres")].drop_duplicates("operation_id").set_index("operation_id")
     dossier = dossier_donnees()
+    # Lien ouvert dans la page entière (nouvelle session) : il porte le territoire, sinon le défaut s'ouvrirait.
+    suffixe = f"&territoire={territoire_courant().code}" if chemin_instance(dossier_instance()).is_file() else ""
     fiches = {}
     for index, operation in operations.iterrows():
         ident = int(operation["id"])
@@ -1086,7 +1228,7 @@ def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
                     if ident in apres.index else None)
         fiches[index] = construire_fiche_html(
             operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
-            f"./fiche?id={ident}")
+            f"./fiche?id={ident}{suffixe}")
     return pd.Series(fiches, dtype=object)
 
 
