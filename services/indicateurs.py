@@ -16,6 +16,7 @@ from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_couche, lire_couche_facultative, lire_territoire
 from donnees.erreurs import ErreurDonnees
 from donnees.nomenclatures import STATUTS, VALIDATIONS
+from indicateurs.agregats import RegistreAgrege, calculer_aides_grains
 from indicateurs.calcul import calculer_indicateurs_communes, joindre_indicateurs_grille
 from indicateurs.chaleur_abords import (
     calculer_rafraichissement_emprise,
@@ -166,7 +167,11 @@ def decrire_selection(filtres: Filtres, lieu: str) -> dict:
 
 
 def calculer_aides(operations, financements, filtres: Filtres | None = None) -> pd.DataFrame:
-    """Aides par financeur (montant et part), par commune et pour le bassin, des opérations retenues."""
+    """Aides par financeur (montant et part), par commune et pour le bassin, des opérations retenues
+    (``operations`` : table des opérations, ou :class:`~indicateurs.agregats.RegistreAgrege` sans financements)."""
+    if isinstance(operations, RegistreAgrege):
+        grains, aides = calculer_aides_grains(operations, filtres)
+        return calculer_aides_par_financeur(grains, aides, None)
     return calculer_aides_par_financeur(operations, financements, filtres)
 
 

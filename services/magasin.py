@@ -5,8 +5,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from donnees.comptes import Utilisateur
 from donnees.config import url_base
-from donnees.magasin import Magasin
+from donnees.droits import conditions_lecture_sql
+from donnees.magasin import Magasin, table_operation
+from indicateurs.agregats import RegistreAgrege, coefficients_revetements
 
 
 @contextmanager
@@ -31,3 +34,14 @@ def preparer_magasin(url: str) -> Magasin:
     magasin = Magasin(url)
     magasin.creer_tables()
     return magasin
+
+
+def lire_agregats(magasin: Magasin, utilisateur: Utilisateur, parametres) -> RegistreAgrege:
+    """Agrégats du registre calculés par la base, limités à ce que ``utilisateur`` peut lire (règles de
+    :mod:`donnees.droits` appliquées dans la requête) ; ``parametres`` : paramètres de modèle du territoire
+    (tolérance d'écart entre surface déclarée et dessinée). Quelques milliers de lignes, quelle que soit la
+    taille du registre."""
+    visible, detaillee = conditions_lecture_sql(utilisateur, table_operation.c)
+    tables = magasin.agreger_registre(*coefficients_revetements(), visible, detaillee,
+                                      float(parametres["ecart_surface_declaree"]))
+    return RegistreAgrege(**tables)
