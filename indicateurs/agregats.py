@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from donnees.erreurs import ErreurDonnees
+from indicateurs.chaleur_abords import moyenner_rafraichissement
 from indicateurs.communs import Filtres, diviser, lire_revetements_defaut, masque_filtres
 from indicateurs.eau import ajouter_volume_stockage, calculer_volume_abattu, calculer_volume_retenu
 from indicateurs.finances import AUXILIAIRES_COUT_CONNU
@@ -34,6 +35,7 @@ class RegistreAgrege:
     operations: pd.DataFrame
     revetements: pd.DataFrame
     financeurs: pd.DataFrame
+    sites: pd.DataFrame | None = None  # estimations de rafraîchissement sommées par grain (réalisées)
 
 
 def coefficients_revetements(revetements: pd.DataFrame | None = None) -> tuple[dict[str, float], list[str]]:
@@ -100,3 +102,16 @@ def calculer_aides_grains(registre: RegistreAgrege, filtres: Filtres | None) -> 
     aides = registre.financeurs.merge(grains, on=GRAIN, how="inner")
     return grains, pd.DataFrame({"operation_id": aides["id"].to_numpy(), "financeur": aides["financeur"].to_numpy(),
                                  "montant_eur": aides["montant_aides"].to_numpy(float)})
+
+
+def calculer_rafraichissement_grains(registre: RegistreAgrege, codes, filtres: Filtres | None) -> pd.Series:
+    """Rafraîchissement local estimé sur l'emprise des opérations réalisées retenues par ``filtres`` (°C), par
+    commune ``codes`` et pour leur ensemble, depuis les estimations par site sommées par grain
+    (:func:`indicateurs.chaleur_abords.moyenner_rafraichissement`) ; sans estimations : NaN."""
+    sites = registre.sites
+    if sites is None:
+        sites = pd.DataFrame({"code_insee": pd.Series(dtype=str), "somme_ponderee": pd.Series(dtype=float),
+                              "cellules": pd.Series(dtype=float)})
+    else:
+        sites = sites.loc[masque_filtres(sites, filtres)]
+    return moyenner_rafraichissement(sites, codes)

@@ -14,9 +14,9 @@ import pytest
 from donnees.comptes import VISITEUR, Utilisateur
 from donnees.config import NOM_BASE_SQLITE
 from donnees.droits import conditions_lecture_sql, filtrer_financements, filtrer_operations
-from donnees.magasin import Magasin, table_operation
+from donnees.magasin import Magasin, table_estimation_site, table_operation
 from donnees.referentiel import lire_couche, lire_territoire
-from indicateurs.agregats import RegistreAgrege, coefficients_revetements
+from indicateurs.agregats import RegistreAgrege, calculer_rafraichissement_grains, coefficients_revetements
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
@@ -26,6 +26,8 @@ from indicateurs.communs import Filtres
 from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
+from services.indicateurs import estimer_rafraichissement_emprise
+from services.magasin import cle_estimations_site, lire_agregats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 from grand_registre import construire_grand_registre  # noqa: E402
@@ -96,10 +98,7 @@ def _registres(magasin: Magasin, utilisateur: Utilisateur, parametres: dict) -> 
     zones = magasin.lire_zones()
     zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)]
     financements = filtrer_financements(utilisateur, magasin.lire_financements(), operations)
-    visible, detaillee = conditions_lecture_sql(utilisateur, table_operation.c)
-    tables = magasin.agreger_registre(*coefficients_revetements(), visible, detaillee,
-                                      parametres["ecart_surface_declaree"])
-    return (operations, zones, financements), RegistreAgrege(**tables)
+    return (operations, zones, financements), lire_agregats(magasin, utilisateur, parametres)
 
 
 def _egales(attendue: pd.DataFrame, obtenue: pd.DataFrame) -> None:
@@ -162,3 +161,37 @@ def test_agregats_ne_comptent_que_ce_que_le_role_voit(magasin, referentiel):
     assert int(administrateur.operations["nombre_operations"].sum()) == len(toutes)
     assert int(referent.operations["nombre_operations"].sum()) == len(operations)
     assert np.isclose(administrateur.operations["cout_total_ht"].sum(), toutes["cout_ht_eur"].sum())
+
+
+@pytest.mark.parametrize("role", ["visiteur", "referent", "administrateur"])
+def test_rafraichissement_emprise_egal_au_calcul_par_operation(magasin, referentiel, role):
+    """Estimations par site gardées dans le magasin puis sommées par la base : même rafraîchissement par commune
+    et pour le bassin que l'estimation opération par opération."""
+    p = referentiel["parametres"]
+    (operations, zones, financements), registre = _registres(magasin, ROLES[role], p)
+    assert registre.sites is not None and registre.sites["cellules"].sum() > 0
+    communes = [referentiel[c] for c in ("communes", "surfaces_impermeables", "objectifs", "nouvelles_surfaces")]
+    for filtres in FILTRES:
+        table = calculer_indicateurs_communes(operations, zones, financements, *communes, p, filtres)
+        codes = [c for c in table["territoire"] if c != "bassin"]
+        attendue = estimer_rafraichissement_emprise(operations, zones, table, p, filtres)
+        obtenue = calculer_rafraichissement_grains(registre, codes, filtres)
+        pd.testing.assert_series_equal(attendue, obtenue, check_names=False, rtol=1e-9)
+        assert attendue.notna().any()
+
+
+def test_estimations_site_gardees_puis_recalculees_si_l_operation_change(magasin, referentiel):
+    p = referentiel["parametres"]
+    cle = cle_estimations_site(p)
+    lire_agregats(magasin, ROLES["administrateur"], p)
+    assert magasin.lister_estimations_a_faire(cle).empty  # toutes gardées : rien à recalculer
+    with magasin._lire() as conn:
+        gardees = conn.execute(table_estimation_site.select()).all()
+    assert len(gardees) >= 20
+    cible = int(gardees[0].operation_id)
+    version = int(magasin.lire_operation(cible)["version"])
+    magasin.modifier_operation(cible, version, {"arbres_plantes": 99}, "admin@thau.fr")
+    assert list(magasin.lister_estimations_a_faire(cle)["id"]) == [cible]
+    assert not magasin.lister_estimations_a_faire(cle_estimations_site({**p, "r_mix_m": p["r_mix_m"] + 1})).empty
+    lire_agregats(magasin, ROLES["administrateur"], p)
+    assert magasin.lister_estimations_a_faire(cle).empty

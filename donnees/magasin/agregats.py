@@ -21,10 +21,11 @@ from __future__ import annotations
 import pandas as pd
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Integer, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy import Integer, and_, case, cast, delete, false, func, literal, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
 
-from donnees.magasin.tables import table_financement, table_operation, table_zone
+from donnees.magasin.tables import table_estimation_site, table_financement, table_operation, table_zone
 
 GRAIN = ["code_insee", "annee", "statut", "type_site", "validation"]
 COLONNES_OPERATIONS = [*GRAIN, "nombre_operations", "cout_total_ht", "nombre_operations_cout_connu",
@@ -33,6 +34,9 @@ COLONNES_REVETEMENTS = [*GRAIN, "impermeable_avant", "impermeable_apres", "decon
                         "surface_m2", "surface_c_avant", "surface_c_apres", "zones_inconnues"]
 BOOLEENS = ("impermeable_avant", "impermeable_apres", "deconnexion_reseau", "cout_connu")
 COLONNES_FINANCEURS = [*GRAIN, "financeur", "montant_aides"]
+COLONNES_ESTIMATIONS = [*GRAIN, "somme_ponderee", "cellules"]
+STATUT_REALISE = "realisee"  # seules les opérations réalisées ont une estimation de rafraîchissement
+TAILLE_PAQUET_IDS = 5000  # identifiants par requête « IN (…) »
 
 
 def _grain(op) -> list:
@@ -142,3 +146,69 @@ class AgregatsMagasin:
             return {"operations": agreger_operations(conn, visible, detaillee, tolerance_ecart),
                     "revetements": agreger_revetements(conn, visible, detaillee, coefficients, impermeables),
                     "financeurs": agreger_financeurs(conn, visible, detaillee)}
+
+    # ------------------------------------------------------------ estimations par site (résultats gardés)
+
+    def lister_estimations_a_faire(self, cle: str) -> pd.DataFrame:
+        """Opérations réalisées, non supprimées, dessinées (emplacement non approximatif), sans estimation de
+        rafraîchissement pour leur version actuelle et la clé de paramètres ``cle`` : colonnes ``id``,
+        ``version``."""
+        op, es = table_operation, table_estimation_site
+        requete = (select(op.c.id, op.c.version)
+                   .select_from(op.outerjoin(es, and_(es.c.operation_id == op.c.id, es.c.version == op.c.version,
+                                                      es.c.cle == cle)))
+                   .where(op.c.supprimee.is_(False), op.c.statut == STATUT_REALISE,
+                          func.coalesce(op.c.localisation_approximative, false()).is_(False),
+                          es.c.operation_id.is_(None))
+                   .order_by(op.c.id))
+        with self._lire() as conn:
+            return pd.DataFrame(conn.execute(requete).all(), columns=["id", "version"])
+
+    def ecrire_estimations(self, estimations: pd.DataFrame, cle: str) -> None:
+        """Remplace les estimations des opérations données (``operation_id``, ``version``, ``somme_ponderee``,
+        ``cellules``), en une transaction. Un autre processus qui les écrit au même instant l'emporte : ce
+        sont les mêmes valeurs (calcul déterministe)."""
+        if estimations.empty:
+            return
+        lignes = [{"operation_id": int(i), "version": int(v), "cle": cle, "somme_ponderee": float(s),
+                   "cellules": float(c)}
+                  for i, v, s, c in estimations[["operation_id", "version", "somme_ponderee", "cellules"]]
+                  .itertuples(index=False)]
+        ids = [ligne["operation_id"] for ligne in lignes]
+        try:
+            with self._ecrire() as conn:
+                for debut in range(0, len(ids), TAILLE_PAQUET_IDS):
+                    conn.execute(delete(table_estimation_site)
+                                 .where(table_estimation_site.c.operation_id.in_(ids[debut:debut + TAILLE_PAQUET_IDS])))
+                conn.execute(table_estimation_site.insert(), lignes)
+        except IntegrityError:
+            pass  # écrites au même instant par un autre processus (PostgreSQL), ou opération supprimée entre-temps
+
+    def agreger_estimations(self, cle: str, visible=None) -> pd.DataFrame:
+        """Estimations de rafraîchissement (somme pondérée par les cellules, cellules) sommées par grain, sur les
+        opérations réalisées ``visible`` dont l'estimation est à jour (version, ``cle``)."""
+        op, es = table_operation, table_estimation_site
+        visible = op.c.supprimee.is_(False) if visible is None else visible
+        requete = (select(*_grain(op), func.sum(es.c.somme_ponderee), func.sum(es.c.cellules))
+                   .select_from(es.join(op, and_(op.c.id == es.c.operation_id, op.c.version == es.c.version)))
+                   .where(visible, es.c.cle == cle, op.c.statut == STATUT_REALISE,
+                          func.coalesce(op.c.localisation_approximative, false()).is_(False))
+                   .group_by(*_grain(op)))
+        with self._lire() as conn:
+            return _table(conn, requete, COLONNES_ESTIMATIONS)
+
+    def lire_zones_operations(self, ids) -> pd.DataFrame:
+        """Zones (``operation_id``, revêtements, géométrie WGS84 en WKB) des opérations ``ids``, par paquets."""
+        zo = table_zone
+        ids = [int(i) for i in ids]
+        morceaux = []
+        with self._lire() as conn:
+            for debut in range(0, len(ids), TAILLE_PAQUET_IDS):
+                requete = (select(zo.c.id, zo.c.operation_id, zo.c.revetement_avant, zo.c.revetement_apres,
+                                  zo.c.geometrie)
+                           .where(zo.c.operation_id.in_(ids[debut:debut + TAILLE_PAQUET_IDS])).order_by(zo.c.id))
+                morceaux.append(pd.DataFrame(conn.execute(requete).all(),
+                                             columns=["zone_id", "operation_id", "revetement_avant",
+                                                      "revetement_apres", "geometrie"]))
+        return pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame(
+            columns=["zone_id", "operation_id", "revetement_avant", "revetement_apres", "geometrie"])
