@@ -13,10 +13,10 @@ import pytest
 
 from donnees.comptes import VISITEUR, Utilisateur
 from donnees.config import NOM_BASE_SQLITE
-from donnees.droits import conditions_lecture_sql, filtrer_financements, filtrer_operations
-from donnees.magasin import Magasin, table_estimation_site, table_operation
+from donnees.droits import filtrer_financements, filtrer_operations
+from donnees.magasin import Magasin, table_estimation_site
 from donnees.referentiel import lire_couche, lire_territoire
-from indicateurs.agregats import RegistreAgrege, calculer_rafraichissement_grains, coefficients_revetements
+from indicateurs.agregats import calculer_rafraichissement_grains
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
