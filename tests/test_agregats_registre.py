@@ -16,7 +16,7 @@ from donnees.config import NOM_BASE_SQLITE
 from donnees.droits import filtrer_financements, filtrer_operations
 from donnees.magasin import Magasin, table_estimation_site
 from donnees.referentiel import lire_couche, lire_territoire
-from indicateurs.agregats import calculer_rafraichissement_grains
+from indicateurs.agregats import calculer_rafraichissement_grains, coefficients_revetements
 from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
@@ -195,3 +195,24 @@ def test_estimations_site_gardees_puis_recalculees_si_l_operation_change(magasin
     assert not magasin.lister_estimations_a_faire(cle_estimations_site({**p, "r_mix_m": p["r_mix_m"] + 1})).empty
     lire_agregats(magasin, ROLES["administrateur"], p)
     assert magasin.lister_estimations_a_faire(cle).empty
+
+
+def test_revetement_inconnu_dans_la_base_signale_en_francais(dossier, tmp_path):
+    """Une zone écrite hors du magasin avec un revêtement absent de revetements.csv : message français, pas de
+    chiffre faux (les agrégats ne le comptent pas en silence)."""
+    from donnees.erreurs import ErreurDonnees
+    from indicateurs.agregats import RegistreAgrege, calculer_grains
+
+    copie = tmp_path / NOM_BASE_SQLITE
+    with sqlite3.connect(dossier / NOM_BASE_SQLITE) as source, sqlite3.connect(copie) as cible:
+        source.backup(cible)
+    with sqlite3.connect(copie) as base:
+        base.execute("UPDATE zone SET revetement_apres = 'gazon_synthetique' WHERE id = (SELECT min(id) FROM zone)")
+    magasin = Magasin(f"sqlite:///{copie.as_posix()}")
+    try:
+        p = lire_parametres().en_dict()
+        with pytest.raises(ErreurDonnees, match="1 zone\\(s\\) de revêtement inconnu"):
+            registre = RegistreAgrege(**magasin.agreger_registre(*coefficients_revetements()))
+            calculer_grains(registre, p, None)
+    finally:
+        magasin.fermer()

@@ -212,3 +212,15 @@ class AgregatsMagasin:
                                                       "revetement_apres", "geometrie"]))
         return pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame(
             columns=["zone_id", "operation_id", "revetement_avant", "revetement_apres", "geometrie"])
+
+    def lire_registre_modeles(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Ce que lisent les modèles sur grille et les sommes aux abords : (opérations non supprimées : ``id``,
+        ``localisation_approximative`` ; zones des opérations validées, :meth:`lire_zones`), sans le reste du
+        registre (textes, coûts, unions des zones par opération)."""
+        op = table_operation
+        with self._lire() as conn:
+            operations = pd.DataFrame(conn.execute(select(op.c.id, op.c.localisation_approximative)
+                                                   .where(op.c.supprimee.is_(False)).order_by(op.c.id)).all(),
+                                      columns=["id", "localisation_approximative"])
+        operations["localisation_approximative"] = operations["localisation_approximative"].astype("boolean")
+        return operations, self.lire_zones(validations=("validee",))
