@@ -189,8 +189,9 @@ def test_estimations_site_gardees_puis_recalculees_si_l_operation_change(magasin
         gardees = conn.execute(table_estimation_site.select()).all()
     assert len(gardees) >= 20
     cible = int(gardees[0].operation_id)
-    version = int(magasin.lire_operation(cible)["version"])
-    magasin.modifier_operation(cible, version, {"arbres_plantes": 99}, "admin@thau.fr")
+    actuelle = magasin.lire_operation(cible)
+    arbres = int(actuelle["arbres_plantes"] or 0) + 1
+    magasin.modifier_operation(cible, int(actuelle["version"]), {"arbres_plantes": arbres}, "admin@thau.fr")
     assert list(magasin.lister_estimations_a_faire(cle)["id"]) == [cible]
     assert not magasin.lister_estimations_a_faire(cle_estimations_site({**p, "r_mix_m": p["r_mix_m"] + 1})).empty
     lire_agregats(magasin, ROLES["administrateur"], p)
@@ -207,7 +208,7 @@ def test_revetement_inconnu_dans_la_base_signale_en_francais(dossier, tmp_path):
     with sqlite3.connect(dossier / NOM_BASE_SQLITE) as source, sqlite3.connect(copie) as cible:
         source.backup(cible)
     with sqlite3.connect(copie) as base:
-        base.execute("UPDATE zone SET revetement_apres = 'gazon_synthetique' WHERE id = (SELECT min(id) FROM zone)")
+        base.execute("UPDATE zone SET revetement_apres = 'gazon_synthetique' WHERE id = (SELECT max(id) FROM zone)")
     magasin = Magasin(f"sqlite:///{copie.as_posix()}")
     try:
         p = lire_parametres().en_dict()
