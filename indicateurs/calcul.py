@@ -12,6 +12,10 @@ d'identification (``operation_id``, ``territoire``, ``nom``, ``annee``…) sont 
 :data:`indicateurs.catalogue.COLONNES_IDENTIFIANTS`. Les indicateurs maillés (chaleur, eau sur grille)
 viennent d'autres modules. Tous les calculs sont vectoriels (groupby) ; les entrées ne sont pas
 modifiées ; une sélection vide donne des sommes nulles et des rapports NaN.
+
+Par commune, par année et par groupe, la table des opérations peut être remplacée par un
+:class:`indicateurs.agregats.RegistreAgrege` (sommes calculées par la base, ``zones`` et ``financements`` à
+``None``) : mêmes chiffres, sans lire chaque opération.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from indicateurs.agregats import RegistreAgrege, calculer_grains
 from indicateurs.catalogue import codes_geometriques, codes_niveau, codes_reserves
 from indicateurs.communs import (
     CODE_BASSIN,
@@ -78,9 +83,19 @@ COLONNES_ANNEES = ["territoire", "nom", "annee", *COLONNES_FLUX, *COLONNES_SDAGE
 # ------------------------------------------------------------------------------------ opérations
 
 
-def _table_operations(operations: pd.DataFrame, zones: pd.DataFrame, financements: pd.DataFrame | None,
+def _table_registre(operations) -> pd.DataFrame:
+    """Table qui porte ``annee``, ``statut``… des opérations : la table elle-même, ou les grains d'un
+    :class:`~indicateurs.agregats.RegistreAgrege`."""
+    return operations.operations if isinstance(operations, RegistreAgrege) else operations
+
+
+def _table_operations(operations, zones: pd.DataFrame | None, financements: pd.DataFrame | None,
                       parametres: dict, filtres: Filtres | None, revetements: pd.DataFrame | None) -> pd.DataFrame:
-    """Une ligne par opération retenue : indicateurs additifs et colonnes auxiliaires."""
+    """Une ligne par opération retenue (par grain si ``operations`` est un
+    :class:`~indicateurs.agregats.RegistreAgrege` : agrégats lus dans la base, ``zones`` et ``financements``
+    inutilisés) : indicateurs additifs et colonnes auxiliaires."""
+    if isinstance(operations, RegistreAgrege):
+        return calculer_grains(operations, parametres, filtres)
     retenues = operations.loc[masque_filtres(operations, filtres)]
     ids = identifiants_operations(retenues).to_numpy()
     zp = preparer_zones(ecarter_zones_approximatives(zones, retenues), retenues, revetements)
@@ -170,6 +185,7 @@ def determiner_annee_reference(operations: pd.DataFrame, filtres: Filtres | None
         return int(annee_reference)
     if filtres is not None and filtres.annees:
         return int(max(filtres.annees))
+    operations = _table_registre(operations)
     realisees = operations.loc[operations["statut"].astype(str).eq(STATUT_REALISE).to_numpy(bool), "annee"].dropna()
     return int(realisees.max()) if len(realisees) else None
 
@@ -291,7 +307,7 @@ def calculer_indicateurs_annees(operations: pd.DataFrame, zones: pd.DataFrame,
     parametres = lire_parametres_defaut(parametres)
     codes, complete = _codes_communes(communes, filtres)
     sans_annees = filtres.sans("annees") if filtres is not None else None
-    retenues = operations.loc[masque_filtres(operations, sans_annees)]
+    retenues = _table_registre(operations).loc[masque_filtres(_table_registre(operations), sans_annees)]
     connues = [retenues["annee"].dropna().astype(int)]
     for couche in (objectifs, nouvelles_surfaces):
         if couche is not None and len(couche):

@@ -255,16 +255,29 @@ def calculer_rafraichissement_emprise(zones, operations, codes, parametres) -> p
     le rafraîchissement aux abords de la grille). ``zones`` : zones géographiques des opérations retenues ;
     ``operations`` : ``id`` et ``code_insee``. Commune sans opération → NaN.
     """
-    codes = [str(c) for c in codes]
-    sites = estimer_rafraichissement_operations(zones, parametres)
+    sites = ponderer_sites(estimer_rafraichissement_operations(zones, parametres))
     communes = pd.Series(operations["code_insee"].astype(str).to_numpy(), index=identifiants_operations(operations))
-    ponderee = (sites["rafraichissement_site_c"] * sites["cellules_site"]).to_numpy(float)
-    table = pd.DataFrame({"code_insee": sites["operation_id"].map(communes).to_numpy(),
-                          "somme": np.where(sites["cellules_site"].to_numpy(float) > 0, ponderee, 0.0),
-                          "cellules": sites["cellules_site"].to_numpy(float)})
-    sommes = table.groupby("code_insee")[["somme", "cellules"]].sum().reindex(codes)
+    sites["code_insee"] = sites["operation_id"].map(communes).to_numpy()
+    return moyenner_rafraichissement(sites, codes)
+
+
+def ponderer_sites(sites: pd.DataFrame) -> pd.DataFrame:
+    """Par opération (:func:`estimer_rafraichissement_operations`) : ``somme_ponderee`` = ΔT_site × cellules
+    (0 sans cellule) et ``cellules``, les deux termes additifs de la moyenne pondérée."""
+    cellules = sites["cellules_site"].to_numpy(float)
+    ponderee = sites["rafraichissement_site_c"].to_numpy(float) * cellules
+    return pd.DataFrame({"operation_id": sites["operation_id"].to_numpy(),
+                         "somme_ponderee": np.where(cellules > 0, ponderee, 0.0), "cellules": cellules})
+
+
+def moyenner_rafraichissement(sommes: pd.DataFrame, codes) -> pd.Series:
+    """Moyenne pondérée par les cellules (°C) par commune ``codes`` et pour leur ensemble (``bassin``) :
+    Σ somme_ponderee / Σ cellules des lignes de ``sommes`` (``code_insee``, ``somme_ponderee``, ``cellules`` : une
+    ligne par opération, ou déjà sommées par groupe). Commune sans ligne ou sans cellule → NaN."""
+    codes = [str(c) for c in codes]
+    sommes = sommes.groupby("code_insee")[["somme_ponderee", "cellules"]].sum().reindex(codes)
     sommes.loc[CODE_BASSIN] = sommes.sum(axis=0, min_count=1)
-    return pd.Series(diviser(sommes["somme"].to_numpy(float), sommes["cellules"].to_numpy(float)),
+    return pd.Series(diviser(sommes["somme_ponderee"].to_numpy(float), sommes["cellules"].to_numpy(float)),
                      index=pd.Index([*codes, CODE_BASSIN], name="territoire"), name="rafraichissement_emprise")
 
 

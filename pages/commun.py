@@ -54,7 +54,7 @@ from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from services import exports, indicateurs, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
-from services.magasin import preparer_magasin
+from services.magasin import lire_agregats, preparer_magasin
 from services.modeles import calculer_modeles_territoire
 from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
 from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
@@ -233,7 +233,9 @@ def _a_valider(url: str, revision: tuple):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _nombre_a_valider(url: str, revision: tuple) -> int:
-    return len(_a_valider(url, revision))
+    grains = _agregats_visibles(url, revision, ("administrateur", ()),
+                                _signature(chemin_territoire(dossier_donnees()))).operations
+    return int(grains.loc[grains["validation"].eq("a_valider").to_numpy(bool), "nombre_operations"].sum())
 
 
 def lire_a_valider():
@@ -782,9 +784,20 @@ def parametres_territoire():
     return lire_parametres(charger_territoire().get("parametres"))
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def _registre_modeles(url: str, revision: tuple):
+    return obtenir_magasin().lire_registre_modeles()
+
+
+def charger_registre_modeles() -> tuple:
+    """(opérations : ``id``, ``localisation_approximative`` ; zones des opérations validées) : ce que lisent les
+    modèles sur grille et les sommes aux abords, sans le reste du registre. Partagé entre sessions."""
+    return _registre_modeles(url_base(), revision_magasin())
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
-    registre = (_charger_operations(url_base(), revision), _charger_zones(url_base(), revision))  # déjà en cache
+    registre = _registre_modeles(url_base(), revision)  # zones des opérations validées seulement
     return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat=True, registre=registre)
 
 
@@ -810,14 +823,28 @@ def charger_modeles():
     return modeles
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _agregats_visibles(url: str, revision: tuple, cle: tuple, signature_territoire: int):
+    return lire_agregats(obtenir_magasin(), _utilisateur_de_cle(cle), parametres_territoire())
+
+
+def charger_agregats():
+    """Agrégats du registre que l'utilisateur peut lire (:func:`services.magasin.lire_agregats` : sommes par
+    commune, année, statut, type de site et validation calculées par la base, droits appliqués dans la
+    requête) : ce que lisent la Vue d'ensemble et les indicateurs, sans charger chaque opération."""
+    return _agregats_visibles(url_base(), revision_magasin(), cle_utilisateur(),
+                              _signature(chemin_territoire(dossier_donnees())))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_communes(url: str, revision: tuple, signatures: tuple, filtres: Filtres):
     referentiel = indicateurs.ReferentielIndicateurs(
         charger_couche("communes"), charger_surfaces_impermeables(), charger_couche("objectifs"),
         charger_couche("nouvelles_surfaces"))
+    modeles = charger_modeles()
     return indicateurs.assembler_indicateurs_communes(
-        charger_operations(), charger_zones(), charger_financements(), referentiel, parametres_territoire(),
-        filtres, charger_modeles())
+        charger_agregats(), None, None, referentiel, parametres_territoire(), filtres, modeles,
+        registre_modeles=charger_registre_modeles() if modeles is not None else None)
 
 
 def calculer_communes(filtres: Filtres):
@@ -828,7 +855,7 @@ def calculer_communes(filtres: Filtres):
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_annees(url: str, revision: tuple, signatures: tuple, filtres: Filtres):
     return calculer_indicateurs_annees(
-        charger_operations(), charger_zones(), charger_financements(), charger_couche("communes"),
+        charger_agregats(), None, None, charger_couche("communes"),
         charger_couche("objectifs"), charger_couche("nouvelles_surfaces"), parametres_territoire(), filtres)
 
 
@@ -847,8 +874,7 @@ def _indicateurs_operations(url: str, revision: tuple, filtres: Filtres):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _indicateurs_groupes(url: str, revision: tuple, filtres: Filtres, cle: str):
-    return calculer_indicateurs_groupes(charger_operations(), charger_zones(), charger_financements(), cle,
-                                        parametres_territoire(), filtres)
+    return calculer_indicateurs_groupes(charger_agregats(), None, None, cle, parametres_territoire(), filtres)
 
 
 def calculer_groupes(filtres: Filtres, cle: str):
@@ -877,7 +903,7 @@ def calculer_operations(filtres: Filtres):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _annees_visibles(url: str, revision: tuple) -> list[int]:
-    annees = charger_operations()["annee"].dropna().astype(int)
+    annees = charger_agregats().operations["annee"].dropna().astype(int)
     return list(range(int(annees.min()), int(annees.max()) + 1)) if len(annees) else []
 
 
@@ -1083,7 +1109,7 @@ def calculer_priorites_commune(code: str):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _aides(url: str, revision: tuple, filtres: Filtres):
-    return indicateurs.calculer_aides(charger_operations(), charger_financements(), filtres)
+    return indicateurs.calculer_aides(charger_agregats(), None, filtres)
 
 
 def calculer_aides(filtres: Filtres):

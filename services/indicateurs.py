@@ -16,6 +16,7 @@ from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_couche, lire_couche_facultative, lire_territoire
 from donnees.erreurs import ErreurDonnees
 from donnees.nomenclatures import STATUTS, VALIDATIONS
+from indicateurs.agregats import RegistreAgrege, calculer_aides_grains, calculer_rafraichissement_grains
 from indicateurs.calcul import calculer_indicateurs_communes, joindre_indicateurs_grille
 from indicateurs.chaleur_abords import (
     calculer_rafraichissement_emprise,
@@ -63,9 +64,14 @@ def ajouter_ratios(table: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
 
 def assembler_indicateurs_communes(operations, zones, financements, referentiel: ReferentielIndicateurs,
                                    parametres, filtres: Filtres | None = None, modeles=None,
-                                   avec_grille: bool = True, avec_ratios: bool = False) -> pd.DataFrame:
+                                   avec_grille: bool = True, avec_ratios: bool = False,
+                                   registre_modeles: tuple | None = None) -> pd.DataFrame:
     """Indicateurs par commune + ligne ``bassin`` à partir du registre (déjà filtré selon les droits).
 
+    ``operations`` : table des opérations, ou :class:`~indicateurs.agregats.RegistreAgrege` (agrégats de la
+    base, avec les estimations par site ; ``zones`` et ``financements`` à ``None``) ; les sommes aux abords
+    des opérations prennent alors les zones du modèle dans ``registre_modeles`` (opérations, zones), lues
+    seulement si le modèle de chaleur a changé.
     ``modeles`` : résultats de :func:`services.modeles.calculer_modeles_territoire`, ou ``None`` (territoire
     sans occupation du sol : colonnes de grille vides) ; ``avec_grille`` faux : sans colonnes de grille.
     ``table.attrs["annee_reference"]`` : année de référence de la trajectoire.
@@ -79,9 +85,15 @@ def assembler_indicateurs_communes(operations, zones, financements, referentiel:
     if avec_grille:
         table = joindre_indicateurs_grille(table, modeles.chaleur.communes if modeles else None,
                                            modeles.eau_communes if modeles else None)
-        table = joindre_chaleur_abords(table, calculer_sommes_abords(modeles, zones, operations, parametres))
-    table["rafraichissement_emprise"] = table["territoire"].astype(str).map(
-        estimer_rafraichissement_emprise(operations, zones, table, parametres, filtres)).to_numpy(float)
+        abords = (registre_modeles if isinstance(operations, RegistreAgrege) else (operations, zones))
+        table = joindre_chaleur_abords(table, calculer_sommes_abords(modeles, abords[1] if abords else None,
+                                                                     abords[0] if abords else None, parametres))
+    if isinstance(operations, RegistreAgrege):
+        codes = [c for c in table["territoire"].astype(str) if c != CODE_BASSIN]
+        emprise = calculer_rafraichissement_grains(operations, codes, filtres)
+    else:
+        emprise = estimer_rafraichissement_emprise(operations, zones, table, parametres, filtres)
+    table["rafraichissement_emprise"] = table["territoire"].astype(str).map(emprise).to_numpy(float)
     table.attrs.update(attributs)
     return table
 
@@ -167,7 +179,11 @@ def decrire_selection(filtres: Filtres, lieu: str) -> dict:
 
 
 def calculer_aides(operations, financements, filtres: Filtres | None = None) -> pd.DataFrame:
-    """Aides par financeur (montant et part), par commune et pour le bassin, des opérations retenues."""
+    """Aides par financeur (montant et part), par commune et pour le bassin, des opérations retenues
+    (``operations`` : table des opérations, ou :class:`~indicateurs.agregats.RegistreAgrege` sans financements)."""
+    if isinstance(operations, RegistreAgrege):
+        grains, aides = calculer_aides_grains(operations, filtres)
+        return calculer_aides_par_financeur(grains, aides, None)
     return calculer_aides_par_financeur(operations, financements, filtres)
 
 

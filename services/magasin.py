@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
+import geopandas as gpd
+import shapely
+
+from donnees.comptes import Utilisateur
 from donnees.config import url_base
-from donnees.magasin import Magasin
+from donnees.droits import conditions_lecture_sql
+from donnees.magasin import Magasin, table_operation
+from donnees.geometrie import CRS_STOCKAGE
+from indicateurs.agregats import RegistreAgrege, coefficients_revetements
+from indicateurs.chaleur_abords import estimer_rafraichissement_operations, lire_facteur_calibrage, ponderer_sites
 
 
 @contextmanager
@@ -31,3 +41,51 @@ def preparer_magasin(url: str) -> Magasin:
     magasin = Magasin(url)
     magasin.creer_tables()
     return magasin
+
+
+def lire_agregats(magasin: Magasin, utilisateur: Utilisateur, parametres, avec_sites: bool = True) -> RegistreAgrege:
+    """Agrégats du registre calculés par la base, limités à ce que ``utilisateur`` peut lire (règles de
+    :mod:`donnees.droits` appliquées dans la requête) ; ``parametres`` : paramètres de modèle du territoire
+    (tolérance d'écart entre surface déclarée et dessinée, estimation par site). Quelques milliers de lignes,
+    quelle que soit la taille du registre. ``avec_sites`` : estimations de rafraîchissement par site sommées
+    (celles qui manquent sont d'abord calculées et gardées : :func:`mettre_a_jour_estimations_site`)."""
+    visible, detaillee = conditions_lecture_sql(utilisateur, table_operation.c)
+    tables = magasin.agreger_registre(*coefficients_revetements(), visible, detaillee,
+                                      float(parametres["ecart_surface_declaree"]))
+    sites = None
+    if avec_sites:
+        cle = mettre_a_jour_estimations_site(magasin, parametres)
+        sites = magasin.agreger_estimations(cle, visible)
+    return RegistreAgrege(**tables, sites=sites)
+
+
+TAILLE_PAQUET_ESTIMATIONS = 2000
+
+
+def cle_estimations_site(parametres) -> str:
+    """Empreinte (SHA-256) des paramètres de modèle et du facteur de calibrage : une estimation par site n'est
+    réutilisée que pour les paramètres qui l'ont produite."""
+    valeurs = parametres.en_dict() if hasattr(parametres, "en_dict") else dict(parametres)
+    texte = json.dumps({"parametres": valeurs, "facteur": lire_facteur_calibrage()}, sort_keys=True, default=str)
+    return hashlib.sha256(texte.encode("utf-8")).hexdigest()
+
+
+def mettre_a_jour_estimations_site(magasin: Magasin, parametres, rappel=None) -> str:
+    """Calcule et garde dans le magasin l'estimation de rafraîchissement des opérations réalisées qui n'en ont
+    pas pour leur version et ces paramètres (:func:`indicateurs.chaleur_abords.estimer_rafraichissement_operations`,
+    par paquets) ; renvoie la clé des paramètres. ``rappel(faites, total)`` : avancement."""
+    valeurs = parametres.en_dict() if hasattr(parametres, "en_dict") else dict(parametres)
+    cle = cle_estimations_site(valeurs)
+    a_faire = magasin.lister_estimations_a_faire(cle)
+    for debut in range(0, len(a_faire), TAILLE_PAQUET_ESTIMATIONS):
+        paquet = a_faire.iloc[debut:debut + TAILLE_PAQUET_ESTIMATIONS]
+        brutes = magasin.lire_zones_operations(paquet["id"])
+        zones = gpd.GeoDataFrame(brutes.drop(columns="geometrie"), crs=CRS_STOCKAGE,
+                                 geometry=shapely.from_wkb(brutes["geometrie"].to_numpy()) if len(brutes) else [])
+        sites = ponderer_sites(estimer_rafraichissement_operations(zones, valeurs))
+        estimations = (paquet.rename(columns={"id": "operation_id"})
+                       .merge(sites, on="operation_id", how="left").fillna({"somme_ponderee": 0.0, "cellules": 0.0}))
+        magasin.ecrire_estimations(estimations, cle)
+        if rappel is not None:
+            rappel(min(debut + TAILLE_PAQUET_ESTIMATIONS, len(a_faire)), len(a_faire))
+    return cle

@@ -47,16 +47,25 @@ AJOUTS_0004 = ("CREATE TABLE session_utilisateur (\n\t" + ", \n\t".join(COLONNES
                "CREATE INDEX ix_session_utilisateur_utilisateur_id ON session_utilisateur (utilisateur_id)")
 AJOUTS_0004_POSTGRESQL = (AJOUTS_0004.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
                           .replace("id INTEGER NOT NULL, ", "id SERIAL NOT NULL, ", 1))
-AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004
+# Index couvrants et table des estimations par site ajoutés par la révision 0005 (agrégats du registre).
+COLONNES_0005 = ("operation_id INTEGER NOT NULL", "version INTEGER NOT NULL", "cle VARCHAR(64) NOT NULL",
+                 "somme_ponderee FLOAT NOT NULL", "cellules FLOAT NOT NULL", "PRIMARY KEY (operation_id)",
+                 "FOREIGN KEY(operation_id) REFERENCES operation (id) ON DELETE CASCADE")
+AJOUTS_0005 = ("CREATE INDEX ix_zone_agregats ON zone (operation_id, revetement_avant, revetement_apres, surface_m2);\n"
+               "CREATE INDEX ix_financement_agregats ON financement (operation_id, financeur, montant_eur);\n"
+               "CREATE TABLE estimation_site (\n\t" + ", \n\t".join(COLONNES_0005) + "\n)")
+AJOUTS_0005_POSTGRESQL = AJOUTS_0005
+AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005
 REVISION_SESSIONS = "0004"
-REVISION_ESSAI_NUMERO = "0005"
+REVISION_AGREGATS = "0005"
+REVISION_ESSAI_NUMERO = "0006"
 REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -154,10 +163,10 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0005 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai 0006 (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0005_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+    (dossier / "versions" / "0006_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
                                                         encoding="utf-8")
     return dossier
 
@@ -170,14 +179,14 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_SESSIONS
+        assert magasin.version_schema() == revision_tete() == REVISION_AGREGATS
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    # Le schéma de la version précédente, plus les ajouts des révisions 0002, 0003 et 0004.
+    # Le schéma de la version précédente, plus les ajouts des révisions 0002, 0003, 0004 et 0005.
     ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_SESSIONS]
+    assert revision_stockee(magasin.url) == [REVISION_AGREGATS]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
@@ -213,11 +222,11 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0004
+        magasin.creer_tables()  # version actuelle : 0005
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == (REVISION_SESSIONS, "0005")
-        assert magasin.version_schema() == "0005"
-        assert magasin.mettre_a_niveau(dossier) == ("0005", "0005")
+        assert magasin.mettre_a_niveau(dossier) == (REVISION_AGREGATS, "0006")
+        assert magasin.version_schema() == "0006"
+        assert magasin.mettre_a_niveau(dossier) == ("0006", "0006")
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
             valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
@@ -288,7 +297,8 @@ def test_revision_0004_sessions_sur_une_base_en_0003_avec_donnees(tmp_path):
         assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_JETON_SOUMISSION)) == (
             REVISION_INITIALE, REVISION_JETON_SOUMISSION)
         avant = lignes_brutes_sqlite(chemin)
-        assert magasin.mettre_a_niveau() == (REVISION_JETON_SOUMISSION, REVISION_SESSIONS)
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SESSIONS)) == (
+            REVISION_JETON_SOUMISSION, REVISION_SESSIONS)
         assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
         verifier_contenu_v0(instantane(magasin))
         with magasin.moteur.connect() as conn:
@@ -308,6 +318,47 @@ def test_revision_0004_sessions_sur_une_base_en_0003_avec_donnees(tmp_path):
     assert revision_stockee(url) == [REVISION_SESSIONS]
 
 
+def test_revision_0005_agregats_sur_une_base_en_0004_avec_donnees(tmp_path):
+    """Une base à la révision 0004, remplie : la révision 0005 ajoute les index couvrants des agrégats et la table
+    des estimations par site (vide) sans toucher aux lignes ; les agrégats s'y calculent, par le seul index des
+    zones ; une estimation suit son opération (clé étrangère)."""
+    from indicateurs.agregats import coefficients_revetements
+
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SESSIONS)) == (
+            REVISION_INITIALE, REVISION_SESSIONS)
+        avant = lignes_brutes_sqlite(chemin)
+        assert magasin.mettre_a_niveau() == (REVISION_SESSIONS, REVISION_AGREGATS)
+        assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
+        verifier_contenu_v0(instantane(magasin))
+        with magasin.moteur.connect() as conn:
+            index = {nom for (nom,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+            assert {"ix_zone_agregats", "ix_financement_agregats"} <= index
+            assert conn.execute(text("SELECT count(*) FROM estimation_site")).scalar_one() == 0
+            plan = " ".join(str(ligne[-1]) for ligne in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT operation_id, revetement_avant, revetement_apres, sum(surface_m2) "
+                "FROM zone GROUP BY operation_id, revetement_avant, revetement_apres"))
+            assert "COVERING INDEX ix_zone_agregats" in plan
+        agregats = magasin.agreger_registre(*coefficients_revetements())
+        visibles = magasin.lire_operations()
+        assert int(agregats["operations"]["nombre_operations"].sum()) == len(visibles) == 5
+        surfaces = magasin.lire_zones()
+        surfaces = surfaces[~surfaces["operation_id"].isin(visibles.loc[visibles["localisation_approximative"]
+                                                                        .fillna(False).astype(bool), "id"])]
+        assert agregats["revetements"]["surface_m2"].sum() == pytest.approx(surfaces["surface_m2"].sum())
+        assert agregats["financeurs"]["montant_aides"].sum() == pytest.approx(70_000.5)
+        with magasin.moteur.begin() as conn:
+            conn.execute(text("INSERT INTO estimation_site VALUES (1, 3, 'essai', 12.5, 10)"))
+            conn.execute(text("DELETE FROM operation WHERE id = 1"))
+            assert conn.execute(text("SELECT count(*) FROM estimation_site")).scalar_one() == 0
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_AGREGATS]
+
+
 def copier_migrations_jusqua(tmp_path: Path, revision: str) -> Path:
     """Copie des migrations du magasin arrêtée à ``revision`` (les suivantes retirées)."""
     dossier = tmp_path / f"migrations_{revision}"
@@ -322,11 +373,11 @@ def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(t
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0005")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0006")
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0005"]
+    assert revision_stockee(url) == ["0006"]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -446,6 +497,8 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
             conn.exec_driver_sql(instruction)
         for instruction in AJOUTS_0004_POSTGRESQL.split(";"):  # la table des sessions (révision 0004)
             conn.exec_driver_sql(instruction)
+        for instruction in AJOUTS_0005_POSTGRESQL.split(";"):  # index et estimations par site (révision 0005)
+            conn.exec_driver_sql(instruction)
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
@@ -476,12 +529,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0005")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0006")
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0005"]
+    assert revision_stockee(url) == ["0006"]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -42,14 +42,15 @@ def empreintes_dossier(dossier: Path) -> dict[str, str]:
 
 
 def etat_registre(url: str) -> dict:
-    """Comptes par table (sessions comprises), journal complet et photos du magasin."""
+    """Comptes par table (sessions et estimations par site comprises), journal complet et photos du magasin."""
     magasin = Magasin(url)
     try:
         with magasin.moteur.connect() as conn:
             sessions = conn.exec_driver_sql("SELECT count(*) FROM session_utilisateur").scalar_one()
+            estimations = conn.exec_driver_sql("SELECT count(*) FROM estimation_site").scalar_one()
         journal = magasin.lire_journal().sort_values("id").reset_index(drop=True)
         photos = magasin.lire_photos(inclure_supprimees=True)
-        return {"comptes": {**magasin.compter(), "session_utilisateur": sessions},
+        return {"comptes": {**magasin.compter(), "session_utilisateur": sessions, "estimation_site": estimations},
                 "journal": journal.astype(str).to_dict("records"),
                 "photos": photos[["photo_id", "operation_id", "moment", "chemin", "legende"]].astype(str)
                 .to_dict("records"),

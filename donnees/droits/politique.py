@@ -241,6 +241,27 @@ def filtrer_operations(utilisateur: Utilisateur, table: pd.DataFrame) -> pd.Data
     return table
 
 
+def conditions_lecture_sql(utilisateur: Utilisateur, colonnes) -> tuple:
+    """Règles de :func:`filtrer_operations` et :func:`filtrer_financements` écrites en SQL (SQLAlchemy), pour
+    les agrégats calculés par le magasin : ``(visible, detaillee)``, deux conditions sur les colonnes
+    ``code_insee``, ``validation`` et ``supprimee`` de ``colonnes`` (``table_operation.c``).
+
+    ``visible`` : l'opération est lue (non supprimée ; validée, ou non validée dans une commune où
+    :func:`lire_perimetre` permet ``lire_non_validees``) ; ``detaillee`` : ses coûts et aides sont lus
+    (``lire_details``). Une opération vue sans ses détails ne donne ni coût ni aide à un agrégat.
+    """
+    from sqlalchemy import false, or_, true
+
+    def dans(perimetre: frozenset[str] | None):
+        if perimetre is None:
+            return true()
+        return colonnes.code_insee.in_(sorted(perimetre)) if perimetre else false()
+
+    visible = colonnes.supprimee.is_(False) & or_(colonnes.validation == "validee",
+                                                  dans(lire_perimetre(utilisateur, "lire_non_validees")))
+    return visible, dans(lire_perimetre(utilisateur, "lire_details"))
+
+
 def masquer_details(operation: dict) -> dict:
     """Opération sans coûts, financements, contacts ni données personnelles."""
     vue = {cle: valeur for cle, valeur in operation.items() if cle not in CLES_MASQUEES_PUBLIC}

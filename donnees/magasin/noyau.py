@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from donnees.config import url_base
 from donnees.magasin import schema
+from donnees.magasin.agregats import AgregatsMagasin
 from donnees.magasin.comptes import ComptesMagasin
 from donnees.magasin.convertisseurs import _verifier_auteur
 from donnees.magasin.journal import _ligne_journal, _maintenant
@@ -20,7 +21,7 @@ from donnees.magasin.tables import TABLES, creer_moteur, table_journal
 from donnees.erreurs import ErreurDonnees, sur_panne
 
 
-class Magasin(OperationsMagasin, ComptesMagasin, SessionsMagasin):
+class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):

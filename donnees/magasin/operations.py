@@ -535,15 +535,18 @@ class OperationsMagasin:
             geometrie[trouve] = unions[position[trouve]]
         return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometrie, index=table.index, crs=CRS_STOCKAGE))
 
-    def lire_zones(self, inclure_supprimees: bool = False) -> gpd.GeoDataFrame:
-        """Une ligne par zone (EPSG:4326), avec la surface Lambert-93 et les champs utiles de l'opération."""
+    def lire_zones(self, inclure_supprimees: bool = False, validations: Sequence[str] | None = None
+                   ) -> gpd.GeoDataFrame:
+        """Une ligne par zone (EPSG:4326), avec la surface Lambert-93 et les champs utiles de l'opération
+        (``validations`` : zones des seules opérations à ces validations)."""
         op, zo = table_operation, table_zone
+        filtres = [] if inclure_supprimees else [op.c.supprimee.is_(False)]
+        if validations is not None:
+            filtres.append(op.c.validation.in_(list(validations)))
         requete = (select(zo.c.id.label("zone_id"), zo.c.operation_id, zo.c.revetement_avant,
                           zo.c.revetement_apres, zo.c.surface_m2, op.c.code_insee, op.c.type_site,
                           op.c.statut, op.c.validation, op.c.date_fin_travaux, op.c.nom, zo.c.geometrie)
-                   .join(op, op.c.id == zo.c.operation_id)
-                   .where(*([] if inclure_supprimees else [op.c.supprimee.is_(False)]))
-                   .order_by(zo.c.id))
+                   .join(op, op.c.id == zo.c.operation_id).where(*filtres).order_by(zo.c.id))
         with self._lire() as conn:
             resultat = conn.execute(requete)
             table = pd.DataFrame(resultat.all(), columns=list(resultat.keys()))

@@ -113,6 +113,8 @@ table_zone = Table(
     Column("revetement_apres", String(40), nullable=False),
     Column("surface_m2", Float, nullable=False),
     CheckConstraint("surface_m2 >= 0", name="ck_zone_surface"),
+    # Agrégats du registre (révision 0005) : lus dans l'index seul, sans parcourir les géométries.
+    Index("ix_zone_agregats", "operation_id", "revetement_avant", "revetement_apres", "surface_m2"),
 )
 
 table_financement = Table(
@@ -123,6 +125,7 @@ table_financement = Table(
     Column("financeur", Text, nullable=False),
     Column("montant_eur", Float, nullable=False),
     CheckConstraint("montant_eur >= 0", name="ck_financement_montant"),
+    Index("ix_financement_agregats", "operation_id", "financeur", "montant_eur"),  # révision 0005
 )
 
 table_photo = Table(
@@ -166,6 +169,19 @@ table_session = Table(
     Column("revoquee_le", DateTime),
     Column("motif_revocation", String(20)),
     Column("agent", Text),
+)
+
+# Estimation du rafraîchissement local de chaque opération réalisée (révision 0005) : un résultat de calcul gardé
+# pour les agrégats (indicateur « rafraichissement_emprise »), valable pour la version de l'opération et la clé
+# des paramètres qui l'ont produit ; recalculé sinon. Hors de TABLES : ce n'est pas une saisie (ni révision du
+# magasin, ni sauvegarde à restaurer : il se recalcule).
+table_estimation_site = Table(
+    "estimation_site", metadonnees,
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("cle", String(64), nullable=False),
+    Column("somme_ponderee", Float, nullable=False),
+    Column("cellules", Float, nullable=False),
 )
 
 table_journal = Table(
