@@ -1087,14 +1087,20 @@ def charger_agregats_operations(filtres: Filtres):
 
 
 def lire_fiche_operation(ident, filtres: Filtres) -> str | None:
-    """HTML échappé de la fiche courte de l'opération ``ident`` (cliquée sur une carte), lue à la demande ; None
-    si elle n'est pas visible par l'utilisateur ou pas retenue par les filtres."""
-    from donnees.photos import resoudre_photo
-
+    """HTML échappé de la fiche courte de l'opération ``ident`` (cliquée sur une carte), lue à la demande et
+    gardée par révision, droits et filtres ; None si elle n'est pas visible par l'utilisateur ou pas retenue par
+    les filtres (identifiant forgé compris)."""
     try:
         ident = int(ident)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+    return _fiche_operation(url_base(), revision_lecture(), filtres, ident)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _fiche_operation(url: str, revision: tuple, filtres: Filtres, ident: int) -> str | None:
+    from donnees.photos import resoudre_photo
+
     operations = filtrer_operations(charger_operations(), filtres)
     lignes = operations[operations["id"].eq(ident).to_numpy(bool)]
     if lignes.empty:

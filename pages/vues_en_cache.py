@@ -17,6 +17,9 @@ communes), jamais l'objet utilisateur ; une figure est keyée par son contenu m�
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import branca
 import folium
 import folium.elements
@@ -37,6 +40,7 @@ NOMBRE_CARTES_EN_CACHE = 48
 NOMBRE_FIGURES_EN_CACHE = 256
 # Une couche d'opérations pèse 0,6 Mo au plus (plafond de vues/cartes_bornees.json) : 64 couches ≈ 40 Mo.
 NOMBRE_COUCHES_EN_CACHE = 64
+_VERROU_SUPPORT = threading.Lock()
 
 
 def _liens_ressources(carte: folium.Map) -> tuple[list[str], list[str]]:
@@ -115,7 +119,18 @@ def lire_valeur_carte(cle: tuple, construire, key: str) -> dict | None:
 def preparer_couche(groupe: folium.FeatureGroup) -> str:
     """Script d'une couche (``FeatureGroup``) que le composant remplace sans recréer la carte (argument
     ``feature_group`` de ``st_folium``, même rendu que ``feature_group_to_add``)."""
-    return streamlit_folium._get_feature_group_string(groupe, folium.Map(tiles=None))
+    support = _carte_support()
+    with _VERROU_SUPPORT:  # sessions en fils parallèles : une couche à la fois sur la carte de support
+        try:
+            return streamlit_folium._get_feature_group_string(groupe, support)
+        finally:
+            support._children.pop(groupe.get_name(), None)  # la carte de support ne garde rien
+
+
+@functools.lru_cache(maxsize=1)
+def _carte_support() -> folium.Map:
+    """Carte vide sur laquelle une couche est rendue (son nom y est remplacé par celui de la carte affichée)."""
+    return folium.Map(tiles=None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=NOMBRE_COUCHES_EN_CACHE)

@@ -46,8 +46,9 @@ def grand_registre(registre):
 
 
 def _identifiants(html: str) -> list[int]:
-    """Identifiants des opérations envoyées une à une (propriété ``id`` des points)."""
-    return [int(i) for i in re.findall(r'"id": (\d+), "lieu"', html)]
+    """Identifiants des opérations envoyées une à une (troisième valeur de chaque opération de la couche)."""
+    listes = re.findall(r"alias = \[[^\]]*\];\s*(\[\[.*?\]\])\.forEach", html, flags=re.S)
+    return [int(d[2]) for liste in listes for d in json.loads(liste)]
 
 
 def test_carte_de_50_000_operations_sous_2_mo_a_faible_et_fort_zoom(grand_registre):
