@@ -165,3 +165,36 @@ def test_page_carte_zoom_clic_fiche_et_droits(monkeypatch, dossier_demo_copie):
     assert min(non_validees) in set(_identifiants(arguments["feature_group"]))
     fiches = [h.proto.body for h in appli.get("html") if "desimper-fiche" in h.proto.body]
     assert len(fiches) == 1 and "Coût HT" in fiches[0]
+
+
+def test_carte_commune_plafonne_les_zones(dossier_demo):
+    import numpy as np
+    import shapely
+
+    from vues.cartes import construire_carte_commune, limiter_zones
+
+    magasin = Magasin(url_base(dossier_demo))
+    try:
+        zones = magasin.lire_zones()
+    finally:
+        magasin.fermer()
+    communes = lire_couche("communes", dossier_demo)
+    code = zones["code_insee"].value_counts().index[0]
+    # ≈ 2 000 opérations dans une commune (comme à 50 000 opérations sur 25 communes), ≈ 3 zones chacune.
+    copies = 2_000 // zones["operation_id"].nunique() + 1
+    grandes = zones.loc[np.tile(np.arange(len(zones)), copies)].reset_index(drop=True)
+    grandes["operation_id"] = grandes["operation_id"] + np.repeat(np.arange(copies), len(zones)) * 10_000
+    decalages = np.random.default_rng(7).normal(0, 0.002, size=(len(grandes), 2))
+    coordonnees, rangs = shapely.get_coordinates(grandes.geometry.to_numpy(), return_index=True)
+    grandes["geometry"] = shapely.set_coordinates(np.array(grandes.geometry.to_numpy(), dtype=object),
+                                                  coordonnees + decalages[rangs])
+    plafond = lire_reglages_cartes()["plafond_zones_commune"]
+    gardees, nombre, dessinees = limiter_zones(grandes)
+    assert nombre == grandes["operation_id"].nunique() and 0 < dessinees < nombre
+    assert len(gardees) <= plafond < len(grandes)
+    surfaces = grandes.groupby("operation_id")["surface_m2"].sum()
+    assert surfaces[gardees["operation_id"].unique()].min() >= surfaces.drop(gardees["operation_id"].unique()).max()
+    completes = grandes[grandes["operation_id"].isin(gardees["operation_id"])]
+    assert len(completes) == len(gardees)  # toutes les zones d'une opération gardée
+    html = construire_carte_commune(communes[communes["code_insee"] == code], gardees).get_root().render()
+    assert len(html.encode()) <= BUDGET_OCTETS, len(html.encode())

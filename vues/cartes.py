@@ -648,6 +648,19 @@ def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataF
     return carte
 
 
+def limiter_zones(zones: gpd.GeoDataFrame, plafond: int | None = None) -> tuple[gpd.GeoDataFrame, int, int]:
+    """Zones à dessiner sur la carte d'une commune : celles des plus grandes opérations (surface totale des zones)
+    d'abord, toutes les zones d'une opération ou aucune, ``plafond_zones_commune`` zones au plus
+    (``vues/cartes_bornees.json``). Renvoie (zones gardées, nombre d'opérations, nombre d'opérations gardées)."""
+    plafond = int(lire_reglages_cartes()["plafond_zones_commune"] if plafond is None else plafond)
+    if zones is None or zones.empty:
+        return zones, 0, 0
+    par_operation = zones.groupby("operation_id").agg(surface=("surface_m2", "sum"), zones=("surface_m2", "size"))
+    par_operation = par_operation.sort_values(["surface"], ascending=False, kind="stable")
+    gardees = par_operation.index[par_operation["zones"].cumsum().to_numpy() <= plafond]
+    return zones[zones["operation_id"].isin(gardees).to_numpy(bool)], len(par_operation), len(gardees)
+
+
 def ajouter_zones(carte: folium.Map, zones: gpd.GeoDataFrame) -> folium.GeoJson | None:
     """Zones des opérations (polygones simplifiés à 1 m) colorées par type de site, info-bulle échappée."""
     if zones is None or zones.empty:
