@@ -103,7 +103,7 @@ def _valeur_composant(appli) -> tuple[str, dict]:
     return arguments["key"], arguments
 
 
-def _vue_bassin(zoom: float, cliquee: int | None = None) -> dict:
+def _vue_bassin(zoom: float, cliquee=None) -> dict:
     valeur = {"bounds": {"_southWest": {"lat": 43.25, "lng": 3.40}, "_northEast": {"lat": 43.62, "lng": 3.87}},
               "zoom": zoom}
     if cliquee is not None:
@@ -146,10 +146,16 @@ def test_page_carte_zoom_clic_fiche_et_droits(monkeypatch, dossier_demo_copie):
     assert len(fiches) == 1 and validee["nom"].replace("'", "&#39;") in fiches[0]
     assert "Coût" not in fiches[0]  # coûts masqués au public
     assert any("opération(s) dans cette partie de la carte" in c.value for c in appli.caption)
-    appli.session_state[cle] = _vue_bassin(16, min(non_validees))
+    for forge in (min(non_validees), "x", [1]):  # non visible, identifiants non entiers : aucune fiche
+        appli.session_state[cle] = _vue_bassin(16, forge)
+        appli.run()
+        assert not appli.exception, appli.exception
+        assert not [h for h in appli.get("html") if "desimper-fiche" in h.proto.body]
+        assert any("Cliquez sur une opération" in i.value for i in appli.info)
+    appli.session_state[cle] = {"bounds": {"_southWest": {"lat": None}}, "zoom": "x"}  # vue forgée : cercles
     appli.run()
-    assert not [h for h in appli.get("html") if "desimper-fiche" in h.proto.body]
-    assert any("Cliquez sur une opération" in i.value for i in appli.info)
+    assert not appli.exception, appli.exception
+    assert "desimper-agregat" in _valeur_composant(appli)[1]["feature_group"]
     # Administrateur (toutes validations) : l'opération non validée part dans la carte et sa fiche s'affiche.
     magasin = Magasin(url_base(dossier_demo_copie))
     admin = creer_compte(magasin, "admin@bassin.fr", "Alice", "administrateur", [], "une phrase de passe solide",
