@@ -1,5 +1,6 @@
 """Page « Carte » : grande carte à couches (communes, chaleur, imperméabilisation, parcelles d'une commune),
-opérations par type ou statut avec leur fiche ; un clic sur une commune ouvre sa page."""
+opérations par type ou statut (cercles par commune à faible zoom, opérations de l'emprise au zoom) ; un clic sur
+une opération affiche sa fiche à côté de la carte, un clic sur une commune ouvre sa page."""
 
 import streamlit as st
 
@@ -7,9 +8,9 @@ from indicateurs.catalogue import titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.priorites import classer_parcelles
 from pages import commun
-from pages.vues_en_cache import afficher_carte
+from pages.vues_en_cache import afficher_carte, afficher_carte_bornee
 from services.indicateurs import decrire_statuts
-from vues.cartes import Choroplethe, construire_carte_bassin, construire_carte_commune
+from vues.cartes import Choroplethe, construire_carte_commune, construire_fond_bassin, decrire_selection
 
 COUCHES = ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune"]
 INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre", "ratio_compensation_sdage",
@@ -75,21 +76,50 @@ else:
                                                          "l'occupation du sol)"):
             image = commun.image_chaleur(scenario)
 
+    points = commun.charger_points_operations(filtres)
+
     def construire():
-        """Communes (choroplèthe ou chaleur) et opérations retenues avec leur fiche."""
-        fiches = commun.fiches_operations(operations, filtres) if len(operations) else None
-        return construire_carte_bassin(communes, operations, choroplethe=choroplethe, couleur_par=couleur_par,
-                                       fiches=fiches, image=image)
+        """Communes (choroplèthe ou chaleur) et légende ; les opérations suivent la vue (couche à part)."""
+        return construire_fond_bassin(communes, points, choroplethe=choroplethe, couleur_par=couleur_par,
+                                      image=image)
     st.caption(f"Points et couleurs des communes : {decrire_statuts(filtres)}. Cliquez sur une commune pour "
                "ouvrir sa page, sur une opération pour voir sa fiche.")
 
-# Carte construite une fois par processus pour ces données, ces droits, ces filtres et ces choix.
-retour = afficher_carte(cle, construire, key=f"carte_{couche}", height=680, returned_objects=["last_active_drawing"])
-clic = (retour or {}).get("last_active_drawing")
-if clic and couche != "Parcelles d'une commune":
-    proprietes = clic.get("properties", {})
-    if "operations" in proprietes and "code_insee" in proprietes:  # une commune, pas une opération
-        marque = f"{proprietes['code_insee']}-{clic.get('geometry', {}).get('type')}"
-        if st.session_state.get("carte_dernier_clic") != marque:
-            st.session_state["carte_dernier_clic"] = marque
+
+def ouvrir_commune(proprietes: dict) -> None:
+    """Clic sur une commune (propriétés ``code_insee`` et ``operations``) : ouvre sa page, une fois par clic."""
+    if "operations" in proprietes and "code_insee" in proprietes:
+        if st.session_state.get("carte_dernier_clic") != proprietes["code_insee"]:
+            st.session_state["carte_dernier_clic"] = proprietes["code_insee"]
             st.switch_page("pages/commune.py", query_params={"code": proprietes["code_insee"]})
+
+
+@st.fragment
+def afficher_bassin() -> None:
+    """Carte bornée (cercles par commune, opérations de l'emprise au zoom) et, à côté, la fiche de l'opération
+    cliquée, lue à la demande ; seul ce fragment se réexécute quand on déplace ou zoome la carte."""
+    carte_col, fiche_col = st.columns([3, 1], gap="medium")
+    with carte_col:
+        # Fond construit une fois par processus pour ces données, ces droits, ces filtres et ces choix ;
+        # couche des opérations une fois par vue arrondie.
+        retour, selection = afficher_carte_bornee(
+            cle, construire, points, lambda: commun.charger_agregats_operations(filtres), couleur_par,
+            key=f"carte_{couche}", height=680, returned_objects=["last_active_drawing"])
+    proprietes = ((retour or {}).get("last_active_drawing") or {}).get("properties") or {}
+    ouvrir_commune(proprietes)
+    with fiche_col:
+        st.caption(decrire_selection(selection))
+        fiche = commun.lire_fiche_operation(proprietes["id"], filtres) if "id" in proprietes else None
+        if fiche is None:
+            st.info("Cliquez sur une opération pour afficher sa fiche ici (zoomez pour voir les opérations une à "
+                    "une).")
+            return
+        st.html(fiche)
+        if st.button("Ouvrir la fiche complète", key="carte_ouvrir_fiche", icon=":material/description:"):
+            st.switch_page("pages/fiche.py", query_params={"id": str(int(proprietes["id"]))})
+
+
+if couche == "Parcelles d'une commune":
+    afficher_carte(cle, construire, key=f"carte_{couche}", height=680, returned_objects=[])
+else:
+    afficher_bassin()

@@ -59,6 +59,7 @@ from services.modeles import calculer_modeles_territoire
 from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
 from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
+from vues.cartes import agreger_operations, preparer_points_operations  # cartes bornées (issue 14)
 from vues.cartes import convertir_contours_geojson, legender_rampe, lire_fonds_carte, lire_styles
 from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export, habiller_figure
@@ -1228,34 +1229,54 @@ def image_chaleur(scenario: str) -> dict:
     return _image_chaleur(str(dossier), revision_magasin(), signatures, scenario)
 
 
-def fiches_operations(operations, filtres: Filtres):
-    """HTML échappé de la fenêtre de chaque opération (vignette « après » si une photo existe), mis en
-    cache par révision, droits et filtres."""
-    return _fiches_operations(url_base(), revision_lecture(), filtres).reindex(operations.index)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _points_operations(url: str, revision: tuple, filtres: Filtres):
+    surfaces = calculer_operations(filtres).set_index("operation_id")["surface_desimpermeabilisee"]
+    return preparer_points_operations(filtrer_operations(charger_operations(), filtres), surfaces)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _fiches_operations(url: str, revision: tuple, filtres: Filtres):
-    import pandas as pd
+def charger_points_operations(filtres: Filtres):
+    """Un point par opération visible et retenue par les filtres (propriétés minimales, les plus grandes
+    d'abord), calculé une fois par révision, droits et filtres pour tout le processus : ne pas le modifier."""
+    return _points_operations(url_base(), revision_lecture(), filtres)
 
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _agregats_operations(url: str, revision: tuple, signature: int, filtres: Filtres):
+    return agreger_operations(charger_points_operations(filtres), charger_couche("communes_affichage"))
+
+
+def charger_agregats_operations(filtres: Filtres):
+    """Nombre d'opérations et surface désimperméabilisée par commune (cercles des cartes à faible zoom)."""
+    signature = _signature(chemin_couche("communes_affichage", dossier_donnees()))
+    return _agregats_operations(url_base(), revision_lecture(), signature, filtres)
+
+
+def lire_fiche_operation(ident, filtres: Filtres) -> str | None:
+    """HTML échappé de la fiche courte de l'opération ``ident`` (cliquée sur une carte), lue à la demande et
+    gardée par révision, droits et filtres ; None si elle n'est pas visible par l'utilisateur ou pas retenue par
+    les filtres (identifiant forgé compris)."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return _fiche_operation(url_base(), revision_lecture(), filtres, ident)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _fiche_operation(url: str, revision: tuple, filtres: Filtres, ident: int) -> str | None:
     from donnees.photos import resoudre_photo
 
     operations = filtrer_operations(charger_operations(), filtres)
-    indicateurs = calculer_operations(filtres).set_index("operation_id")
-    photos = charger_photos()
-    apres = photos[photos["moment"].eq("apres")].drop_duplicates("operation_id").set_index("operation_id")
-    dossier = dossier_donnees()
-    # Lien ouvert dans la page entière (nouvelle session) : il porte le territoire, sinon le défaut s'ouvrirait.
-    suffixe = f"&territoire={territoire_courant().code}" if chemin_instance(dossier_instance()).is_file() else ""
-    fiches = {}
-    for index, operation in operations.iterrows():
-        ident = int(operation["id"])
-        vignette = (creer_vignette(resoudre_photo(apres.loc[ident, "chemin"], dossier))
-                    if ident in apres.index else None)
-        fiches[index] = construire_fiche_html(
-            operation, indicateurs.loc[ident] if ident in indicateurs.index else None, vignette,
-            f"./fiche?id={ident}{suffixe}")
-    return pd.Series(fiches, dtype=object)
+    lignes = operations[operations["id"].eq(ident).to_numpy(bool)]
+    if lignes.empty:
+        return None
+    indicateurs = calculer_operations(filtres)
+    indicateurs = indicateurs[indicateurs["operation_id"].eq(ident).to_numpy(bool)]
+    apres = charger_photos(ident)
+    apres = apres[apres["moment"].eq("apres").to_numpy(bool)]
+    vignette = creer_vignette(resoudre_photo(apres["chemin"].iloc[0], dossier_donnees())) if len(apres) else None
+    return construire_fiche_html(lignes.iloc[0], indicateurs.iloc[0] if len(indicateurs) else None, vignette, None)
 
 
 # ------------------------------------------------------------------------------------ écritures

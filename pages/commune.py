@@ -10,7 +10,7 @@ from indicateurs.comparaison import CRITERES, choisir_villes_pairs
 from indicateurs.priorites import classer_parcelles
 from pages import commun
 from pages.vues_en_cache import afficher_carte, construire_figure
-from vues.cartes import construire_carte_commune
+from vues.cartes import construire_carte_commune, limiter_zones
 from vues.figures import COLONNES_TRAJECTOIRE, figure_barres, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
 from vues.tableaux import preparer_tableau
@@ -56,12 +56,18 @@ if section == "Opérations":
     if operations.empty:
         st.info("Aucune opération dans cette commune pour les filtres choisis.")
     else:
-        def construire_carte_operations():
-            """Contour de la commune et zones de ses opérations retenues."""
-            zones = commun.charger_zones()
-            zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)]
-            return construire_carte_commune(communes[communes["code_insee"] == code], zones)
+        zones_commune = commun.charger_zones()
+        zones_commune, nombre_operations, nombre_dessinees = limiter_zones(
+            zones_commune[zones_commune["operation_id"].isin(operations["id"]).to_numpy(bool)])
 
+        def construire_carte_operations():
+            """Contour de la commune et zones de ses opérations retenues (plafonnées : vues/cartes_bornees.json)."""
+            return construire_carte_commune(communes[communes["code_insee"] == code], zones_commune)
+
+        if nombre_dessinees < nombre_operations:
+            st.caption(f"{formater_nombre(nombre_operations)} opérations dans la commune : la carte dessine les "
+                       f"zones des {formater_nombre(nombre_dessinees)} plus grandes ; le tableau ci-dessous les "
+                       "liste toutes.")
         afficher_carte(("commune_operations", commun.cle_donnees_affichees(), filtres.sans("communes"), code),
                        construire_carte_operations, key=f"carte_commune_{code}", height=480, returned_objects=[])
         indicateurs_operations = commun.calculer_operations(filtres.sans("communes"))

@@ -11,9 +11,9 @@ from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.trajectoire import cible_sdage_pourcent
 from pages import commun
-from pages.vues_en_cache import afficher_carte, construire_figure
+from pages.vues_en_cache import afficher_carte_bornee, construire_figure
 from services.indicateurs import decrire_statuts, nommer_statuts, statuts_non_comptes
-from vues.cartes import Choroplethe, construire_carte_bassin
+from vues.cartes import Choroplethe, construire_fond_bassin, decrire_selection
 from vues.figures import COLONNES_TRAJECTOIRE, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
 
@@ -108,6 +108,22 @@ if operations.empty:
     st.info("Aucune opération ne correspond aux filtres choisis. Élargissez la sélection dans la barre "
             "latérale.")
 
+
+
+@st.fragment
+def afficher_carte_communes(choroplethe: Choroplethe) -> None:
+    """Carte bornée : fond construit une fois par processus pour ces données, ces droits, ces filtres et cet
+    indicateur ; cercles par commune, opérations de l'emprise au zoom ; seul ce fragment se réexécute quand on
+    déplace ou zoome la carte."""
+    points = commun.charger_points_operations(filtres)
+    _, selection = afficher_carte_bornee(
+        ("vue_ensemble", commun.cle_donnees_affichees(), filtres, choroplethe.titre),
+        lambda: construire_fond_bassin(communes, points, choroplethe=choroplethe), points,
+        lambda: commun.charger_agregats_operations(filtres), "type_site", key="carte_bassin", height=560,
+        returned_objects=[])
+    st.caption(f"Points : {decrire_statuts(filtres)}. {decrire_selection(selection)}")
+
+
 carte_col, trajectoire_col = st.columns([3, 2], gap="large")
 with carte_col:
     indicateurs_carte = [c for c in INDICATEURS_CARTE if perimetre.details or c in publics]
@@ -115,11 +131,7 @@ with carte_col:
                          key="vue_indicateur_carte")
     valeurs = table.set_index("territoire")[choix].drop(CODE_BASSIN, errors="ignore")
     choroplethe = Choroplethe(valeurs, titre_axe(choix), unite(choix), int(catalogue.loc[choix, "decimales"]))
-    # Carte construite une fois par processus pour ces données, ces droits, ces filtres et cet indicateur.
-    afficher_carte(("vue_ensemble", commun.cle_donnees_affichees(), filtres, choix),
-                   lambda: construire_carte_bassin(communes, operations, choroplethe=choroplethe),
-                   key="carte_bassin", height=560, returned_objects=[])
-    st.caption(f"Points : {decrire_statuts(filtres)}.")
+    afficher_carte_communes(choroplethe)
 with trajectoire_col:
     st.subheader("Trajectoire")
     courbe = annees[annees["territoire"] == CODE_BASSIN]

@@ -17,17 +17,30 @@ communes), jamais l'objet utilisateur ; une figure est keyée par son contenu m�
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import branca
 import folium
 import folium.elements
 import streamlit as st
 import streamlit_folium
 
+from vues.cartes import (
+    SelectionCarte,
+    arrondir_vue,
+    construire_couche_operations,
+    lire_vue,
+    selectionner_operations,
+)
 from vues.figures import habiller_figure
 
 # Une carte préparée pèse 0,1 à 2 Mo : 48 cartes au plus (≈ 40 Mo) pour tout le processus.
 NOMBRE_CARTES_EN_CACHE = 48
 NOMBRE_FIGURES_EN_CACHE = 256
+# Une couche d'opérations pèse 0,6 Mo au plus (plafond de vues/cartes_bornees.json) : 64 couches ≈ 40 Mo.
+NOMBRE_COUCHES_EN_CACHE = 64
+_VERROU_SUPPORT = threading.Lock()
 
 
 def _liens_ressources(carte: folium.Map) -> tuple[list[str], list[str]]:
@@ -67,13 +80,15 @@ def _carte_preparee(cle: tuple, key: str, _construire) -> dict:
     return arguments
 
 
-def afficher_carte(cle: tuple, construire, key: str, height: int, returned_objects: list[str]):
+def afficher_carte(cle: tuple, construire, key: str, height: int, returned_objects: list[str],
+                   couche: str | None = None):
     """Carte folium affichée comme ``st_folium(carte, height=…, use_container_width=True, key=…,
     returned_objects=…)``, mais construite et rendue une fois par ``cle`` pour tout le processus.
 
     ``cle`` : petites valeurs dont la carte dépend entièrement (droits de lecture compris) ;
     ``construire`` : fonction sans argument qui renvoie la ``folium.Map`` (appelée seulement si la clé est
-    nouvelle). Renvoie la valeur du composant (dernier objet cliqué…), comme ``st_folium``.
+    nouvelle) ; ``couche`` : script d'une couche remplaçable sans recréer la carte (:func:`preparer_couche`).
+    Renvoie la valeur du composant (dernier objet cliqué…), comme ``st_folium``.
     """
     arguments = _carte_preparee(cle, key, construire)
     defauts = {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
@@ -90,9 +105,60 @@ def afficher_carte(cle: tuple, construire, key: str, height: int, returned_objec
         script=arguments["script"], header=arguments["header"], html=arguments["html"], id=arguments["id"],
         key=cle_composant, height=height, width=None, returned_objects=returned_objects,
         default={k: v for k, v in defauts.items() if k in returned_objects}, zoom=None, center=None,
-        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
+        feature_group=couche, return_on_hover=False, layer_control=None, pixelated=False,
         css_links=arguments["css_links"], js_links=arguments["js_links"], on_change=_au_changement,
         wrap_longitude=False)
+
+
+def lire_valeur_carte(cle: tuple, construire, key: str) -> dict | None:
+    """Dernière valeur renvoyée par la carte de ``cle`` (vue, clic), lue avant de l'afficher : la couche des
+    opérations se choisit d'après la vue. None tant que le navigateur n'a rien renvoyé."""
+    return st.session_state.get(_carte_preparee(cle, key, construire)["cle_composant"])
+
+
+def preparer_couche(groupe: folium.FeatureGroup) -> str:
+    """Script d'une couche (``FeatureGroup``) que le composant remplace sans recréer la carte (argument
+    ``feature_group`` de ``st_folium``, même rendu que ``feature_group_to_add``)."""
+    support = _carte_support()
+    with _VERROU_SUPPORT:  # sessions en fils parallèles : une couche à la fois sur la carte de support
+        try:
+            return streamlit_folium._get_feature_group_string(groupe, support)
+        finally:
+            support._children.pop(groupe.get_name(), None)  # la carte de support ne garde rien
+
+
+@functools.lru_cache(maxsize=1)
+def _carte_support() -> folium.Map:
+    """Carte vide sur laquelle une couche est rendue (son nom y est remplacé par celui de la carte affichée)."""
+    return folium.Map(tiles=None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=NOMBRE_COUCHES_EN_CACHE)
+def _couche_preparee(cle: tuple, _construire) -> str:
+    return preparer_couche(_construire())
+
+
+def obtenir_couche(cle: tuple, construire) -> str:
+    """Script de la couche ``construire()`` rendu une fois par ``cle`` (petites valeurs : données, droits, filtres,
+    vue arrondie) pour tout le processus."""
+    return _couche_preparee(cle, construire)
+
+
+def afficher_carte_bornee(cle: tuple, construire_fond, points, agregats, couleur_par: str, key: str, height: int,
+                          returned_objects: list[str]) -> tuple[dict | None, SelectionCarte]:
+    """Carte du bassin qui ne grossit pas avec le registre : le fond (``construire_fond()``, sans opérations) est
+    rendu une fois par ``cle`` ; la couche des opérations suit la vue que le navigateur renvoie (``bounds``,
+    ``zoom``) : cercles par commune sous le zoom des opérations, opérations de l'emprise (arrondie à une grille,
+    plafonnée) au-delà, rendue une fois par (``cle``, ``couleur_par``, vue arrondie) et remplacée sans recréer la
+    carte. ``points`` : table des opérations visibles (``commun.charger_points_operations``) ; ``agregats`` :
+    fonction qui renvoie les cercles par commune. Renvoie (valeur du composant, sélection envoyée)."""
+    vue = arrondir_vue(lire_vue(lire_valeur_carte(cle, construire_fond, key)))
+    selection = selectionner_operations(points, vue)
+    couche = obtenir_couche(
+        (cle, couleur_par, vue), lambda: construire_couche_operations(
+            selection, agregats() if selection.mode == "agregats" else None, couleur_par))
+    objets = list(dict.fromkeys([*returned_objects, "bounds", "zoom"]))
+    return afficher_carte(cle, construire_fond, key, height, objets, couche=couche), selection
 
 
 @st.cache_resource(show_spinner=False, max_entries=NOMBRE_FIGURES_EN_CACHE)

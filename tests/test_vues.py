@@ -7,7 +7,7 @@ import geopandas as gpd
 from shapely.geometry import box
 
 from vues import actifs
-from vues.cartes import construire_carte_bassin
+from vues.cartes import VueCarte, construire_carte_bassin
 from vues.format import formater_nombre
 
 
@@ -18,13 +18,18 @@ def communes_test() -> gpd.GeoDataFrame:
 
 def operations_test() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"nom": ["<img src=x onerror=alert(1)>", "Parking de la gare"], "code_insee": ["34301", "34301"],
+        {"id": [1, 2], "nom": ["<img src=x onerror=alert(1)>", "Parking de la gare"], "code_insee": ["34301", "34301"],
          "type_site": ["cour_ecole", "parking"], "statut": ["realisee", "programmee"]},
         geometry=[box(3.61, 43.31, 3.6102, 43.3102), box(3.62, 43.32, 3.6203, 43.3203)], crs=4326)
 
 
+# Vue rapprochée (zoom des opérations une à une) : les opérations partent avec leur nom ; sans vue, des cercles
+# par commune (tests/test_cartes_bornees.py).
+VUE_PROCHE = VueCarte(16, (3.6, 43.3, 3.63, 43.33))
+
+
 def test_carte_bassin_communes_operations_legende():
-    carte = construire_carte_bassin(communes_test(), operations_test())
+    carte = construire_carte_bassin(communes_test(), operations_test(), vue=VUE_PROCHE)
     html = carte.get_root().render()
     assert html.count("desimper-commune") >= 1
     assert "<img src=x" not in html

@@ -1,4 +1,5 @@
-"""Playwright + Chromium : l'application s'ouvre et Leaflet dessine les 25 communes."""
+"""Playwright + Chromium : l'application s'ouvre et Leaflet dessine les 25 communes et leurs cercles
+d'opérations (faible zoom : opérations regroupées par commune, issue 14)."""
 
 import pytest
 
@@ -12,5 +13,6 @@ def test_vue_ensemble_dessine_25_communes(page_app):
     communes = carte.locator("path.desimper-commune")
     communes.nth(24).wait_for(state="attached", timeout=60_000)
     assert communes.count() == 25
-    assert carte.locator("path.desimper-operation").count() > 0
+    assert carte.locator("path.desimper-agregat").count() > 0
+    assert carte.locator("path.desimper-operation").count() == 0
     assert page.locator("[data-testid='stException']").count() == 0

@@ -113,7 +113,8 @@ def test_texte_hostile_affiche_en_clair(navigateur, dossier_hostile, demarrer_se
                 vus.append(bulle.inner_text())
         assert any(hostile in texte for texte in vus), "l'info-bulle doit montrer le nom en clair"
         assert carte.locator("img[src='x']").count() == 0
-        # Carte : fenêtres des opérations de la commune (filtre de commune dans la barre latérale).
+        # Carte : fiche de l'opération cliquée, affichée dans la page (pas de fenêtre embarquée dans la carte) ;
+        # filtre de commune, zoom sur l'opération, clic sur chaque point.
         page.goto(url + "/carte")
         attendre_application(page, "Carte")
         filtre = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").last
@@ -124,16 +125,25 @@ def test_texte_hostile_affiche_en_clair(navigateur, dossier_hostile, demarrer_se
         page.wait_for_timeout(4_000)
         attendre_application(page, "Carte")
         carte = page.frame_locator("iframe[title*='streamlit_folium']").first
+        carte.locator("path.desimper-agregat").first.wait_for(state="attached", timeout=60_000)
+        # Zoom sur l'opération (comme la molette) : la couche des opérations de l'emprise remplace les cercles.
+        carte.locator("body").evaluate("(corps, centre) => window.map.setView(centre, 17)",
+                                       _point_operation_1(dossier_hostile))
         points = carte.locator("path.desimper-operation")
         points.first.wait_for(state="attached", timeout=60_000)
-        fenetres = []
-        for rang in range(min(points.count(), 80)):
+        fiches = []
+        for rang in range(min(points.count(), 20)):
             points.nth(rang).dispatch_event("click")  # même si les points se recouvrent
-            fenetre = carte.locator(".leaflet-popup-content")
-            if fenetre.count():
-                fenetres.append(fenetre.first.inner_text())
-                carte.locator(".leaflet-popup-close-button").first.click(force=True)
-        assert any(hostile in texte for texte in fenetres), f"la fenêtre doit montrer le nom en clair : {fenetres}"
+            page.wait_for_timeout(1_500)
+            attendre_application(page, "Carte")
+            fiche = page.locator(".desimper-fiche")
+            if fiche.count():
+                fiches.append(fiche.first.inner_text())
+            if any(hostile in texte for texte in fiches):
+                break
+        assert any(hostile in texte for texte in fiches), f"la fiche doit montrer le nom en clair : {fiches}"
+        assert carte.locator(".leaflet-popup-content").count() == 0
+        assert page.locator("img[src='x']").count() == 0
         assert carte.locator("img[src='x']").count() == 0
         assert alertes == []
     except Exception:
@@ -148,6 +158,20 @@ def _nom_commune_operation_1(dossier) -> str:
 
     communes = pd.read_parquet(dossier / "communes.parquet", columns=["code_insee", "nom"])
     return dict(zip(communes["code_insee"], communes["nom"]))[_code_operation_1(dossier)]
+
+
+def _point_operation_1(dossier) -> list[float]:
+    """[latitude, longitude] d'un point intérieur de l'opération 1 (WGS84)."""
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url_base(dossier))
+    try:
+        operations = magasin.lire_operations()
+    finally:
+        magasin.fermer()
+    point = operations.loc[operations["id"].eq(1)].geometry.to_crs(4326).representative_point().iloc[0]
+    return [point.y, point.x]
 
 
 def _code_operation_1(dossier) -> str:
