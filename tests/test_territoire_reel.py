@@ -104,7 +104,7 @@ def test_remplacer_la_demonstration_range_ses_fichiers(dossier_demo_copie, capsy
     assert not any(couches_presentes(dossier_demo_copie).values())
     assert not (dossier_demo_copie / "photos").exists() and lire_sources(dossier_demo_copie) == {}
     archive = next((dossier_demo_copie / "archives").glob("demo-*"))
-    assert (archive / "parcelles.parquet").exists() and (archive / "desimper.sqlite").exists()
+    assert (archive / "parcelles" / "_manifeste.json").exists() and (archive / "desimper.sqlite").exists()
     code, sortie = lancer(capsys, "verifier", "--dossier", dossier_demo_copie)
     assert "opération : 0" in sortie or "operation : 0" in sortie
 

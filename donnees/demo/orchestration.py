@@ -33,6 +33,7 @@ from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
 from donnees.demo.photos import generer_photos
 from donnees.erreurs import ErreurDonnees, sur_panne
 from donnees.geometrie import CRS_CALCUL, en_wgs84, vers_wgs84
+from donnees.partitions import COLONNES_PARTITION
 from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
 from donnees.sources import enregistrer_sources, fiches_demo
 
@@ -100,7 +101,6 @@ def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, pa
     ecrire_couche("occupation", en_wgs84(couche_occupation), dossier)
     ecrire_couche("objectifs", objectifs, dossier)
     ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
-    (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
 
     sources_reelles = lire_sources_demo()
 
@@ -170,8 +170,9 @@ def _echanger_dossiers(chantier: Path, dossier: Path, base_locale: bool) -> None
     dossier.mkdir(parents=True, exist_ok=True)
     cote = Path(tempfile.mkdtemp(prefix=f".{dossier.name}.ancien-", dir=dossier.parent))
     nouveaux = sorted(p.name for p in chantier.iterdir())
-    obsoletes = ["batiments.parquet"] + ([f"{NOM_BASE_SQLITE}{s}" for s in ("-wal", "-shm", "-journal")]
-                                        if base_locale else [])
+    # bâtiments d'un import réel, ancien format (un seul fichier) des couches rangées par commune
+    obsoletes = ["batiments"] + [f"{n}.parquet" for n in COLONNES_PARTITION] + (
+        [f"{NOM_BASE_SQLITE}{s}" for s in ("-wal", "-shm", "-journal")] if base_locale else [])
     deplaces, poses = [], []
     try:
         for nom in dict.fromkeys(nouveaux + obsoletes):
