@@ -282,8 +282,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
                                        "passe pour ces comptes (territoire de démonstration seulement).")
     demo.add_argument("action", nargs="?", choices=["comptes"],
                       help="comptes : (ré)initialise les comptes de démonstration et affiche leurs mots de passe")
-    demo.add_argument("--taille", choices=["petite", "complete"], default="complete",
-                      help="petite : quelques milliers de parcelles (tests) ; complete : ≥ 150 000 (défaut)")
+    demo.add_argument("--taille", choices=["petite", "complete", "departement"], default="complete",
+                      help="petite : quelques milliers de parcelles (tests) ; complete : ≥ 150 000 (défaut) ; "
+                           "departement : les 343 communes de l'Hérault, ~1,5 M parcelles, 50 000 opérations")
     demo.add_argument("--graine", type=int, default=42, help="graine aléatoire (défaut : 42)")
     demo.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     demo.add_argument("--si-absent", action="store_true", help="ne rien faire si un territoire existe déjà")

@@ -224,29 +224,37 @@ def ecrire_couche_partitionnee(nom: str, table: pd.DataFrame, dossier: Path, val
 def ecrire_partition(nom: str, code_insee: str, table: pd.DataFrame, dossier: Path,
                      valider: bool = True) -> Path:
     """Écrit ou remplace la partition d'UNE commune (les autres restent) ; une table vide note la commune sans
-    ligne. Toutes les lignes doivent être de la commune. L'ancien format (``nom.parquet``) est d'abord converti.
-    Renvoie le chemin du manifeste."""
-    code = str(code_insee)
+    ligne. Toutes les lignes doivent être de la commune. Renvoie le chemin du manifeste."""
+    _verifier_commune(nom, str(code_insee), table)
+    return ecrire_partitions(nom, table, dossier, communes=[str(code_insee)], valider=valider)
+
+
+def ecrire_partitions(nom: str, table: pd.DataFrame, dossier: Path, communes=None, valider: bool = True) -> Path:
+    """Écrit ou remplace les partitions des communes de ``table`` (et des ``communes`` données, vides si elles
+    n'ont aucune ligne), en une seule pose du manifeste ; les autres partitions restent. L'ancien format
+    (``nom.parquet``) est d'abord converti. Renvoie le chemin du manifeste."""
     if valider and len(table):
         table = valider_couche(nom, table)
-    _verifier_commune(nom, code, table)
     if not est_partitionnee(nom, dossier) and (Path(dossier) / f"{nom}.parquet").exists():
         partitionner_couche(nom, dossier)
+    codes = table[COLONNES_PARTITION[nom]].astype(str).to_numpy()
     with verrouiller_couche(nom, dossier):
-        if est_partitionnee(nom, dossier):
-            manifeste = lire_manifeste(nom, dossier)
-        else:
-            manifeste = _nouveau_manifeste(nom, table)
-        if len(table):
-            entree = _poser_fichier(nom, code, table.reset_index(drop=True), dossier, secrets.token_hex(6))
-        else:
-            entree = {"fichier": None, "lignes": 0, "octets": 0, "empreinte": None, "emprise": None}
-        ancienne = manifeste["partitions"].get(code)
-        manifeste["partitions"][code] = entree
+        manifeste = lire_manifeste(nom, dossier) if est_partitionnee(nom, dossier) else _nouveau_manifeste(nom, table)
+        generation, anciennes = secrets.token_hex(6), []
+        for code, morceau in table.groupby(codes, sort=False):
+            anciennes.append(manifeste["partitions"].get(str(code)))
+            manifeste["partitions"][str(code)] = _poser_fichier(nom, str(code), morceau.reset_index(drop=True),
+                                                                dossier, generation)
+        presents = set(codes.tolist())
+        for code in [str(c) for c in ([] if communes is None else communes) if str(c) not in presents]:
+            anciennes.append(manifeste["partitions"].get(code))
+            manifeste["partitions"][code] = {"fichier": None, "lignes": 0, "octets": 0, "empreinte": None,
+                                             "emprise": None}
         manifeste["ecrit_le"] = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         _ecrire_manifeste(chemin_manifeste(nom, dossier), manifeste)
-        if ancienne and ancienne.get("fichier"):
-            (dossier_couche(nom, dossier) / ancienne["fichier"]).unlink(missing_ok=True)
+        for ancienne in anciennes:
+            if ancienne and ancienne.get("fichier"):
+                (dossier_couche(nom, dossier) / ancienne["fichier"]).unlink(missing_ok=True)
     return chemin_manifeste(nom, dossier)
 
 
