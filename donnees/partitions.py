@@ -146,9 +146,10 @@ def _verifier_commune(nom: str, code: str, table: pd.DataFrame) -> None:
     colonne = COLONNES_PARTITION[nom]
     autres = table.index[table[colonne].astype(str).ne(code).to_numpy()]
     if len(autres):
-        raise ErreurDonnees(f"Couche « {nom} », partition {code} : {len(autres)} ligne(s) d'une autre commune dans "
-                            f"la colonne « {colonne} » (lignes {', '.join(map(str, list(autres)[:5]))}).",
-                            nom, colonne, list(autres)[:5])
+        raise ErreurDonnees(f"Couche « {SCHEMAS[nom].libelle} » ({nom}), partition {code} : {len(autres)} ligne(s) "
+                            f"d'une autre commune dans la colonne « {colonne} » (lignes "
+                            f"{', '.join(map(str, list(autres)[:5]))}). Une partition ne porte que les lignes de sa "
+                            "commune : écrivez chaque commune dans sa partition.", nom, colonne, list(autres)[:5])
 
 
 def _poser_fichier(nom: str, code: str, table: pd.DataFrame, dossier: Path, generation: str) -> dict:

@@ -25,7 +25,7 @@ from donnees.demo.occupation import generer_occupation
 from donnees.demo.operations import generer_operations, repartir_operations
 from donnees.demo.parametres import DOSSIER_DEMO, lire_communes_demo
 from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
-from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_wgs84, transformateur
+from donnees.geometrie import CRS_CALCUL, CRS_STOCKAGE, en_wgs84, extraire_polygones, transformateur
 from donnees.partitions import ecrire_partitions
 
 
@@ -111,13 +111,28 @@ def generer_paquet(rangs: np.ndarray, table: pd.DataFrame, contours: np.ndarray,
 
 
 def ecrire_paquet(dossier: Path, codes: np.ndarray, parc: dict, occupation: dict,
-                  couche_occupation: Callable) -> tuple[int, int]:
+                  couche_occupation: Callable) -> tuple[pd.Series, pd.Series]:
     """Écrit les partitions (une par commune) des parcelles et de l'occupation d'un paquet, validées à
-    l'écriture ; renvoie les nombres de parcelles et de polygones."""
+    l'écriture ; renvoie les nombres de parcelles et de polygones par commune."""
     ordre = np.argsort(parc["attributs"]["id"].to_numpy(), kind="stable")
     parcelles = gpd.GeoDataFrame(parc["attributs"].iloc[ordre].reset_index(drop=True),
                                  geometry=parc["geometrie"][ordre], crs=CRS_CALCUL)
-    ecrire_partitions("parcelles", en_wgs84(parcelles), dossier, communes=codes)
-    polygones = couche_occupation(occupation, codes)
-    ecrire_partitions("occupation", en_wgs84(polygones), dossier, communes=codes)
-    return len(parcelles), len(polygones)
+    parcelles = reparer_geometries(en_wgs84(parcelles))
+    ecrire_partitions("parcelles", parcelles, dossier, communes=codes)
+    polygones = reparer_geometries(en_wgs84(couche_occupation(occupation, codes)))
+    ecrire_partitions("occupation", polygones, dossier, communes=codes)
+    return (parcelles["commune"].value_counts().reindex(codes, fill_value=0),
+            polygones["code_insee"].value_counts().reindex(codes, fill_value=0))
+
+
+def reparer_geometries(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rares polygones devenus invalides par la reprojection en WGS84 (lamelle de quelques millimètres) : réparés
+    (``make_valid``, partie surfacique gardée) ; ceux qu'il ne reste rien sont retirés. Les valides sont
+    inchangés."""
+    invalides = np.flatnonzero(~shapely.is_valid(table.geometry.values))
+    if not len(invalides):
+        return table
+    geometries = table.geometry.values.copy()
+    geometries[invalides] = extraire_polygones(shapely.make_valid(geometries[invalides]))
+    garder = ~(shapely.is_missing(geometries) | shapely.is_empty(geometries))
+    return table.set_geometry(geometries)[garder].reset_index(drop=True)

@@ -348,9 +348,8 @@ def _construire_demo_departement(dossier: Path, graine: int, url: str,
             if k == 0:
                 resume["photos"] = generer_photos(operations, dossier, int(config["nb_photos"]), parametres, rng)
             nb_parcelles, nb_polygones = ecrire_paquet(dossier, codes, parc, occupation, _couche_occupation)
-            comptes["parcelles"][codes] = pd.Series(parc["attributs"]["commune"]).value_counts().reindex(codes,
-                                                                                                       fill_value=0)
-            comptes["occupation"][codes] = np.bincount(occupation["commune"], minlength=len(codes))
+            comptes["parcelles"][codes] = nb_parcelles.to_numpy()
+            comptes["occupation"][codes] = nb_polygones.to_numpy()
             magasin.importer_lot(operations, auteur=parametres["territoire"]["auteur"])
             resume["operations"] += len(operations)
             resume["zones"] += sum(len(o["zones"]) for o in operations)
