@@ -75,3 +75,14 @@ def test_chaine_departement_sur_quelques_communes(herault, tmp_path, monkeypatch
     a_plat = parcelles.to_crs(2154)
     hors = shapely.area(shapely.difference(a_plat.geometry.values, communes.loc[a_plat["commune"]].values))
     assert hors.max() < 1.0
+
+
+def test_polygone_invalide_apres_reprojection_repare():
+    import geopandas as gpd
+
+    papillon = shapely.Polygon([(3.5, 43.4), (3.6, 43.5), (3.6, 43.4), (3.5, 43.5)])
+    table = gpd.GeoDataFrame({"id": ["a", "b", "c"]}, crs=4326, geometry=[
+        shapely.box(3.5, 43.4, 3.6, 43.5), papillon, shapely.Polygon([(3.5, 43.4), (3.6, 43.4), (3.7, 43.4)])])
+    reparee = departement.reparer_geometries(table)
+    assert reparee["id"].tolist() == ["a", "b"] and reparee.is_valid.all()
+    assert reparee.geometry.iloc[0].equals(table.geometry.iloc[0])  # les valides sont inchangées
