@@ -31,6 +31,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import shapely
 
 from donnees.erreurs import ErreurDonnees
@@ -311,22 +314,36 @@ def _controler_colonnes(nom: str, manifeste: dict, colonnes: list[str] | None) -
                             nom, manquantes[0])
 
 
-def _lire_fichier(chemin: Path, entree: dict, colonnes: list[str] | None, emprise: tuple | None,
-                  geographique: bool) -> pd.DataFrame:
-    """Lit un fichier de partition après un contrôle léger (taille) ; OSError/ValueError s'il est abîmé."""
+def _filtre_emprise(emprise: tuple):
+    """Filtre pyarrow sur la colonne ``bbox`` (GeoParquet 1.1) : boîtes qui touchent ``emprise``."""
+    xmin, ymin, xmax, ymax = emprise
+    return ((pc.field("bbox", "xmax") >= xmin) & (pc.field("bbox", "xmin") <= xmax)
+            & (pc.field("bbox", "ymax") >= ymin) & (pc.field("bbox", "ymin") <= ymax))
+
+
+def _lire_fichier(chemin: Path, entree: dict, colonnes: list[str] | None, emprise: tuple | None) -> pa.Table:
+    """Table Arrow d'un fichier de partition après un contrôle léger (taille, lignes) ; OSError/ValueError
+    s'il est abîmé. Avec ``emprise``, seules les lignes dont la boîte touche l'emprise sont lues."""
     if chemin.stat().st_size != entree["octets"]:
         raise ValueError(f"taille {chemin.stat().st_size} octets, le manifeste en annonce {entree['octets']}")
-    avec_geometrie = geographique and (colonnes is None or "geometry" in colonnes or emprise is not None)
-    if avec_geometrie:
-        lues = None if colonnes is None else list(dict.fromkeys([*colonnes, "geometry"]))
-        table = gpd.read_parquet(chemin, columns=lues, bbox=emprise)
-        if colonnes is not None and "geometry" not in colonnes:
-            table = pd.DataFrame(table.drop(columns="geometry"))
-    else:
-        table = pd.read_parquet(chemin, columns=colonnes)
-    if emprise is None and len(table) != entree["lignes"]:
-        raise ValueError(f"{len(table)} lignes, le manifeste en annonce {entree['lignes']}")
+    try:
+        table = pq.read_table(chemin, columns=colonnes, filters=None if emprise is None else _filtre_emprise(emprise))
+    except pa.ArrowException as exc:  # ArrowInvalid, ArrowIOError… : fichier abîmé
+        raise ValueError(str(exc)) from None
+    if emprise is None and table.num_rows != entree["lignes"]:
+        raise ValueError(f"{table.num_rows} lignes, le manifeste en annonce {entree['lignes']}")
     return table
+
+
+def _vers_pandas(table: pa.Table) -> pd.DataFrame:
+    """DataFrame (GeoDataFrame WGS84 si la table a sa colonne ``geometry`` en WKB) d'une table Arrow lue :
+    le système de coordonnées est celui du manifeste, sans le relire dans chaque fichier."""
+    if "geometry" not in table.column_names:
+        return table.to_pandas()
+    geometries = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    attributs = table.drop_columns(["geometry"]).to_pandas()
+    resultat = gpd.GeoDataFrame(attributs, geometry=gpd.GeoSeries(geometries, crs=CRS_STOCKAGE), crs=CRS_STOCKAGE)
+    return resultat[table.column_names]
 
 
 def lire_couche_partitionnee(nom: str, dossier: Path, communes=None, emprise: tuple | None = None,
@@ -341,12 +358,14 @@ def lire_couche_partitionnee(nom: str, dossier: Path, communes=None, emprise: tu
     manifeste = lire_manifeste(nom, dossier)
     _controler_colonnes(nom, manifeste, colonnes)
     retenues, absentes = selectionner_partitions(manifeste, communes, emprise)
-    geographique = SCHEMAS[nom].geographique
+    lues = None if colonnes is None else list(colonnes)
+    if lues is None:
+        lues = [c for c in manifeste["colonnes"] if c != "bbox"]
     morceaux, illisibles = [], []
     for code, entree in retenues:
         chemin = dossier_couche(nom, dossier) / entree["fichier"]
         try:
-            morceaux.append(_lire_fichier(chemin, entree, colonnes, emprise, geographique))
+            morceaux.append(_lire_fichier(chemin, entree, lues, emprise))
         except (OSError, ValueError) as exc:  # fichier absent, tronqué ou remplacé : la commune est signalée
             _journal.warning("Partition %s de la couche %s illisible (%s) : %s", code, nom, chemin, exc)
             illisibles.append(code)
@@ -361,10 +380,8 @@ def lire_couche_partitionnee(nom: str, dossier: Path, communes=None, emprise: tu
     if not morceaux:
         vide = table_vide(nom)
         return vide if colonnes is None else vide[[c for c in colonnes]]
-    table = pd.concat(morceaux, ignore_index=True) if len(morceaux) > 1 else morceaux[0]
-    if isinstance(table, gpd.GeoDataFrame) and table.crs is None:
-        table = table.set_crs(CRS_STOCKAGE)
-    return table
+    # Types unifiés entre partitions (une colonne toute vide dans une commune est lue de type « null »).
+    return _vers_pandas(pa.concat_tables(morceaux, promote_options="permissive") if len(morceaux) > 1 else morceaux[0])
 
 
 def verifier_empreintes(nom: str, dossier: Path) -> list[str]:

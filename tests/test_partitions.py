@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
@@ -85,13 +84,13 @@ def test_lecture_par_emprise_egale_le_filtre_des_boites(dossier):
 
 def test_lecture_d_une_commune_ne_lit_pas_les_autres(dossier, monkeypatch):
     lus = []
-    lecteur = gpd.read_parquet
+    lecteur = partitions.pq.read_table
 
     def compter(chemin, *args, **kwargs):
         lus.append(str(chemin))
         return lecteur(chemin, *args, **kwargs)
 
-    monkeypatch.setattr(partitions.gpd, "read_parquet", compter)
+    monkeypatch.setattr(partitions.pq, "read_table", compter)
     table = lire_couche("parcelles", dossier, communes=["34301"])
     assert len(table) and set(table["commune"]) == {"34301"}
     assert len(lus) == 1 and "code_insee=34301" in lus[0]
