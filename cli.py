@@ -289,8 +289,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
                                        "passe pour ces comptes (territoire de démonstration seulement).")
     demo.add_argument("action", nargs="?", choices=["comptes"],
                       help="comptes : (ré)initialise les comptes de démonstration et affiche leurs mots de passe")
-    demo.add_argument("--taille", choices=["petite", "complete"], default="complete",
-                      help="petite : quelques milliers de parcelles (tests) ; complete : ≥ 150 000 (défaut)")
+    demo.add_argument("--taille", choices=["petite", "complete", "departement"], default="complete",
+                      help="petite : quelques milliers de parcelles (tests) ; complete : ≥ 150 000 (défaut) ; "
+                           "departement : les 343 communes de l'Hérault, ~1,5 M parcelles, 50 000 opérations")
     demo.add_argument("--graine", type=int, default=42, help="graine aléatoire (défaut : 42)")
     demo.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     demo.add_argument("--si-absent", action="store_true", help="ne rien faire si un territoire existe déjà")
@@ -353,6 +354,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)
     ajouter_commandes_referentiel(sous)
+    ajouter_commandes_couches(sous)
     ajouter_commandes_sauvegarde(sous)
     ajouter_commandes_sessions(sous)
 
@@ -873,6 +875,34 @@ def commande_importer(args) -> int:
         print(ligne)
     print(f"Terminé en {formater_nombre(time.perf_counter() - debut, 1, 's')}.")
     return 0
+
+
+def commande_couches_partitionner(args) -> int:
+    from donnees.config import dossier_donnees
+    from donnees.partitions import COLONNES_PARTITION, est_partitionnee, lister_communes, partitionner_couche
+
+    dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
+    converties = 0
+    for nom in COLONNES_PARTITION:
+        if est_partitionnee(nom, dossier):
+            print(f"{nom} : déjà rangée par commune ({formater_nombre(len(lister_communes(nom, dossier)))} communes).")
+        elif (dossier / f"{nom}.parquet").exists():
+            partitionner_couche(nom, dossier)
+            converties += 1
+            print(f"{nom} : rangée par commune ({formater_nombre(len(lister_communes(nom, dossier)))} communes).")
+    print(f"{converties} couche(s) convertie(s) dans {dossier}.")
+    return 0
+
+
+def ajouter_commandes_couches(sous) -> None:
+    """Sous-commande `desimper couches partitionner` : range par commune les couches de l'ancien format."""
+    couches = sous.add_parser("couches", help="couches du référentiel : ranger par commune (GeoParquet partitionné)")
+    actions = couches.add_subparsers(dest="action", required=True, metavar="ACTION")
+    partitionner = actions.add_parser(
+        "partitionner", help="convertit parcelles, occupation et bâtiments de l'ancien fichier unique en "
+                             "partitions par commune (code_insee=…), validées une dernière fois")
+    partitionner.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    partitionner.set_defaults(fonction=commande_couches_partitionner)
 
 
 def ajouter_commandes_referentiel(sous) -> None:

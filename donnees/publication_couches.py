@@ -29,6 +29,8 @@ import pandas as pd
 
 from donnees.erreurs import sur_panne
 from donnees.modeles_json import Sources
+from donnees.partitions import NOM_MANIFESTE as NOM_MANIFESTE_COUCHE
+from donnees.partitions import chemin_manifeste, est_partitionnable, nettoyer_couche, preparer_partitions
 from donnees.referentiel import chemin_couche
 from donnees.sources import NOM_FICHIER_SOURCES, lire_sources
 from donnees.validation import valider_json
@@ -133,12 +135,8 @@ def publier_couches(dossier: Path, tables: dict[str, pd.DataFrame], fiches: dict
         renommages: list[tuple[str, str]] = []
         try:
             for nom, table in tables.items():
-                final = chemin_couche(nom, dossier).name
-                provisoire = dossier / f"{PREFIXE_PROVISOIRE}{final}"
+                provisoire, final = _preparer_couche(dossier, nom, table)
                 renommages.append((provisoire.name, final))
-                table.to_parquet(provisoire, index=False)
-                os.chmod(provisoire, 0o644)
-                _forcer_sur_disque(provisoire)
                 fiches[nom] = {**fiches[nom], "empreinte": empreinte_fichier(provisoire)}
             contenu = {**lire_sources(dossier), **fiches}
             valider_json(Sources, contenu, f"des sources ({dossier / NOM_FICHIER_SOURCES})", "sources")
@@ -153,6 +151,26 @@ def publier_couches(dossier: Path, tables: dict[str, pd.DataFrame], fiches: dict
             raise
         _forcer_sur_disque(dossier)
         _appliquer_manifeste(dossier)
+        for nom in tables:
+            if est_partitionnable(nom):
+                nettoyer_couche(nom, dossier)
+
+
+def _preparer_couche(dossier: Path, nom: str, table: pd.DataFrame) -> tuple[Path, str]:
+    """Écrit la couche à part : fichier provisoire, ou, pour une couche rangée par commune, ses partitions (de
+    noms neufs, invisibles tant que le manifeste ne les nomme pas) et son manifeste provisoire. Renvoie le
+    provisoire et sa place finale (relative au dossier) ; le manifeste publié est la signature de la couche."""
+    if est_partitionnable(nom):
+        manifeste = preparer_partitions(nom, table, dossier)
+        provisoire = dossier / f"{PREFIXE_PROVISOIRE}{nom}{NOM_MANIFESTE_COUCHE}"
+        _ecrire_force(provisoire, json.dumps(manifeste, ensure_ascii=False, indent=1))
+        return provisoire, chemin_manifeste(nom, dossier).relative_to(dossier).as_posix()
+    final = f"{nom}.parquet"
+    provisoire = dossier / f"{PREFIXE_PROVISOIRE}{final}"
+    table.to_parquet(provisoire, index=False)
+    os.chmod(provisoire, 0o644)
+    _forcer_sur_disque(provisoire)
+    return provisoire, final
 
 
 def _ecrire_force(chemin: Path, texte: str) -> None:

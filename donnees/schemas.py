@@ -116,6 +116,16 @@ SCHEMAS: dict[str, SchemaCouche] = {
 }
 
 
+def table_vide(nom: str) -> pd.DataFrame:
+    """Table vide aux colonnes et types du schéma de la couche (GeoDataFrame WGS84 si géographique)."""
+    schema = SCHEMAS[nom]
+    colonnes = {colonne: pd.Series(dtype=str(definition.dtype) if definition.dtype else object)
+                for colonne, definition in schema.colonnes.columns.items()}
+    if schema.geographique:
+        return gpd.GeoDataFrame(colonnes, geometry=gpd.GeoSeries([], crs=CRS_STOCKAGE), crs=CRS_STOCKAGE)
+    return pd.DataFrame(colonnes)
+
+
 def _lignes(index) -> str:
     valeurs = [str(v) for v in list(index)[:NB_LIGNES_CITEES]]
     suite = " …" if len(index) > NB_LIGNES_CITEES else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 from donnees.cadastre import departement_de, est_code_insee_commune  # noqa: F401 - departement_de réexporté
 from donnees.config import NOM_BASE_SQLITE, SOUS_DOSSIER_PHOTOS, chemin_territoire, dossier_donnees, url_base
 from donnees.erreurs import ErreurDonnees, message
+from donnees.partitions import COLONNES_PARTITION
 from donnees.referentiel import ecrire_territoire, lire_territoire
 from donnees.schemas import SCHEMAS
 
@@ -119,7 +120,7 @@ def initialiser_territoire(nom: str, codes_insee: str | list[str], dossier: Path
                 f"Le dossier {dossier} contient déjà un territoire {genre} (« {ancien.get('nom')} »). Ajoutez "
                 "--remplacer pour le remplacer : ses fichiers seront rangés dans "
                 f"{dossier / SOUS_DOSSIER_ARCHIVES}, ou choisissez un autre dossier (--dossier).", "territoire")
-        couches = [f"{n}.parquet" for n in SCHEMAS]
+        couches = [f"{n}.parquet" for n in SCHEMAS] + list(COLONNES_PARTITION)  # fichiers et dossiers par commune
         if ancien.get("demo"):
             _verifier_base_demo(dossier)
             archive = dossier / SOUS_DOSSIER_ARCHIVES / f"demo-{_horodatage_fichier()}"

@@ -108,6 +108,7 @@ def _verifier_publication(dossier: Path) -> list[Constat]:
                                 f"une écriture interrompue : {', '.join(temporaires[:5])}. Rien ne les lit : la "
                                 "prochaine commande `desimper importer …` retire ceux d'un import ; supprimez les "
                                 f"autres à la main (dossier {dossier})."))
+    constats += _verifier_partitions(dossier)
     try:
         sources = lire_sources(dossier)
     except ErreurDonnees:  # fiche illisible : déjà signalée par verifier_donnees (territoire réel)
@@ -119,6 +120,29 @@ def _verifier_publication(dossier: Path) -> list[Constat]:
                                 "sources.json (empreinte différente : import interrompu ou fichier remplacé à la "
                                 f"main) ; source, licence et millésime affichés seraient faux. Réimportez-la : "
                                 f"{commande}."))
+    return constats
+
+
+def _verifier_partitions(dossier: Path) -> list[Constat]:
+    """Couches rangées par commune : empreinte SHA-256 de chaque partition (contrôle complet, que la lecture ne
+    fait pas) ; couches encore dans l'ancien fichier unique (à convertir)."""
+    from donnees.partitions import COLONNES_PARTITION, est_partitionnee, verifier_empreintes
+
+    constats = []
+    for nom in COLONNES_PARTITION:
+        if est_partitionnee(nom, dossier):
+            try:
+                ecarts = verifier_empreintes(nom, dossier)
+            except ErreurDonnees as exc:
+                constats.append(Constat("erreur", SCHEMAS[nom].libelle, str(exc)))
+                continue
+            if ecarts:
+                constats.append(Constat("erreur", SCHEMAS[nom].libelle, f"Partition absente ou modifiée pour "
+                                        f"{len(ecarts)} commune(s) : {', '.join(ecarts[:10])}. Les autres communes "
+                                        f"restent lisibles ; réimportez ces communes ({CONSEILS_IMPORT.get(nom)})."))
+        elif (dossier / f"{nom}.parquet").exists():
+            constats.append(Constat("information", SCHEMAS[nom].libelle, "couche dans l'ancien format (un seul "
+                                    "fichier, lu entier) : `desimper couches partitionner` la range par commune."))
     return constats
 
 

@@ -118,6 +118,18 @@ def _charger_couche(nom: str, dossier: str, signature: int):
     return lire_couche_territoire(nom, Path(dossier))
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _charger_couche_commune(nom: str, dossier: str, signature: int, code: str):
+    return lire_couche_territoire(nom, Path(dossier), communes=[code])
+
+
+def charger_couche_commune(nom: str, code: str):
+    """Lignes d'une seule commune d'une couche (pour une couche rangée par commune, seule sa partition est lue),
+    partagées entre sessions jusqu'à la prochaine modification de la couche : ne pas les modifier en place."""
+    dossier = dossier_donnees()
+    return _charger_couche_commune(nom, str(dossier), _signature(chemin_couche(nom, dossier)), code)
+
+
 def couche_presente(nom: str) -> bool:
     """Vrai si la couche a été importée (ou générée par la démonstration)."""
     return chemin_couche(nom, dossier_donnees()).exists()
@@ -1179,8 +1191,9 @@ def choisir_commune(cle: str = "commune_choisie") -> str:
 def _contours_commune(dossier: str, signatures: tuple, code: str):
     reglages = lire_fonds_carte()["surimpression"]
     return referentiel.preparer_contours_commune(
-        code, charger_couche("communes"), charger_couche("parcelles"), charger_couche("batiments"),
-        charger_couche("occupation"), reglages["tolerance_m"], reglages["precision_degres"])
+        code, charger_couche("communes"), charger_couche_commune("parcelles", code),
+        charger_couche_commune("batiments", code), charger_couche_commune("occupation", code),
+        reglages["tolerance_m"], reglages["precision_degres"])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -21,10 +21,11 @@ __all__ = ["ContoursCommune", "caler_fenetre", "chemin_couche", "choisir_envoi_c
            "signer_couches", "signer_fichier"]
 
 
-def lire_couche_territoire(nom: str, dossier: Path | None = None):
-    """Couche validée du référentiel ; une couche facultative absente est une table vide (territoire réel
+def lire_couche_territoire(nom: str, dossier: Path | None = None, **selection):
+    """Couche validée du référentiel, entière ou restreinte (``communes``, ``emprise``, ``colonnes`` : voir
+    :func:`donnees.referentiel.lire_couche`) ; une couche facultative absente est une table vide (territoire réel
     partiellement importé)."""
-    return lire_couche_facultative(nom, Path(dossier) if dossier else dossier_donnees())
+    return lire_couche_facultative(nom, Path(dossier) if dossier else dossier_donnees(), **selection)
 
 
 def signer_fichier(chemin: Path) -> int:

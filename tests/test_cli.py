@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import cli
+from donnees.referentiel import chemin_couche
 
 
 def test_verifier_dossier_absent(tmp_path, capsys, monkeypatch):
@@ -28,7 +29,7 @@ def test_verifier_demo_en_ordre(dossier_demo, capsys, monkeypatch):
 
 def test_verifier_couche_manquante_et_base_vide(dossier_demo_copie, capsys, monkeypatch):
     monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
-    (dossier_demo_copie / "parcelles.parquet").unlink()
+    shutil.rmtree(dossier_demo_copie / "parcelles")  # couche rangée par commune : un dossier
     (dossier_demo_copie / "desimper.sqlite").unlink()
     code = cli.main(["verifier", "--dossier", str(dossier_demo_copie)])
     sortie = capsys.readouterr().out
@@ -39,10 +40,10 @@ def test_verifier_couche_manquante_et_base_vide(dossier_demo_copie, capsys, monk
 
 
 def test_demo_si_absent_ne_regenere_pas(dossier_demo_copie, capsys):
-    avant = (dossier_demo_copie / "parcelles.parquet").stat().st_mtime_ns
+    avant = chemin_couche("parcelles", dossier_demo_copie).stat().st_mtime_ns
     assert cli.main(["demo", "--taille", "petite", "--si-absent", "--dossier", str(dossier_demo_copie)]) == 0
     assert "rien à faire" in capsys.readouterr().out
-    assert (dossier_demo_copie / "parcelles.parquet").stat().st_mtime_ns == avant
+    assert chemin_couche("parcelles", dossier_demo_copie).stat().st_mtime_ns == avant
 
 
 def test_demo_si_absent_dit_comment_reinitialiser_les_comptes(dossier_demo_copie, capsys):

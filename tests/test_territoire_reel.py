@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import box
 
 import cli
+from donnees.partitions import est_partitionnee, lire_manifeste
 from donnees.referentiel import chemin_couche, couches_presentes, ecrire_territoire, lire_couche, lire_territoire
 from donnees.sources import lire_sources
 from serveur_sources import PREFIXE_CADASTRE, fichier_partage
@@ -48,6 +49,22 @@ def initialiser(capsys, dossier: Path, codes: list[str], nom: str = "Territoire 
 
 def octets(dossier: Path, couche: str) -> bytes:
     return chemin_couche(couche, dossier).read_bytes()
+
+
+def contenu(dossier: Path, couche: str):
+    """Contenu d'une couche, sans ce qui change à chaque écriture identique (noms de fichiers neufs et date du
+    manifeste d'une couche rangée par commune) : empreinte SHA-256 et lignes de chaque partition."""
+    if not est_partitionnee(couche, dossier):
+        return octets(dossier, couche)
+    return [(code, e["empreinte"], e["lignes"]) for code, e in lire_manifeste(couche, dossier)["partitions"].items()]
+
+
+def lire_brute(dossier: Path, couche: str) -> gpd.GeoDataFrame:
+    """Fichiers Parquet de la couche lus tels quels (sans lire_couche)."""
+    if not est_partitionnee(couche, dossier):
+        return gpd.read_parquet(chemin_couche(couche, dossier))
+    parties = [e["fichier"] for e in lire_manifeste(couche, dossier)["partitions"].values() if e["fichier"]]
+    return pd.concat([gpd.read_parquet(dossier / couche / f) for f in parties], ignore_index=True)
 
 
 def geojson(entites: list[dict], crs: str | None = None) -> bytes:
@@ -104,7 +121,7 @@ def test_remplacer_la_demonstration_range_ses_fichiers(dossier_demo_copie, capsy
     assert not any(couches_presentes(dossier_demo_copie).values())
     assert not (dossier_demo_copie / "photos").exists() and lire_sources(dossier_demo_copie) == {}
     archive = next((dossier_demo_copie / "archives").glob("demo-*"))
-    assert (archive / "parcelles.parquet").exists() and (archive / "desimper.sqlite").exists()
+    assert (archive / "parcelles" / "_manifeste.json").exists() and (archive / "desimper.sqlite").exists()
     code, sortie = lancer(capsys, "verifier", "--dossier", dossier_demo_copie)
     assert "opération : 0" in sortie or "operation : 0" in sortie
 
@@ -221,14 +238,14 @@ def test_parcelles_et_batiments_telecharges(tmp_path, capsys, serveur_sources):
     assert sources["batiments"]["nombre"] == 5 and sources["parcelles"]["millesime"] == "2025-04-01"
 
     # Réimport depuis le fichier gzip du cache : couches identiques (idempotent).
-    avant = octets(tmp_path, "parcelles"), octets(tmp_path, "batiments")
+    avant = contenu(tmp_path, "parcelles"), contenu(tmp_path, "batiments")
     gz = tmp_path / "cadastre-34202-parcelles.json.gz"
     gz.write_bytes(gzip.compress(fichier_partage("cadastre-34202-parcelles-echantillon.json").read_bytes()))
     assert lancer(capsys, "importer", "parcelles", "--depuis", gz, "--dossier", tmp_path)[0] == 0
     assert lancer(capsys, "importer", "batiments", "--dossier", tmp_path)[0] == 0
     pd.testing.assert_frame_equal(pd.DataFrame(lire_couche("parcelles", tmp_path)),
-                                  pd.DataFrame(gpd.read_parquet(chemin_couche("parcelles", tmp_path))))
-    assert octets(tmp_path, "batiments") == avant[1]
+                                  pd.DataFrame(lire_brute(tmp_path, "parcelles")))
+    assert contenu(tmp_path, "batiments") == avant[1]
     assert sorted(lire_couche("parcelles", tmp_path)["id"]) == sorted(parcelles["id"])
 
 
@@ -417,9 +434,10 @@ def test_occupation_ocsge_decoupee_par_commune(territoire_avec_communes, capsys)
     assert sorted(occupation["id"]) == ["OCS0", "OCS1", "OCS2-34108", "OCS2-34301"]  # hors territoire écarté
     assert occupation.groupby("code_insee").size().to_dict() == {"34108": 2, "34301": 2}
     assert "34301 Sète : 2" in sortie and "Source : IGN – OCS GE" in sortie
-    avant = octets(dossier, "occupation")
+    avant = contenu(dossier, "occupation")
     assert lancer(capsys, "importer", "occupation", "--depuis", fichier, "--dossier", dossier)[0] == 0
-    assert octets(dossier, "occupation") == avant  # idempotent
+    assert contenu(dossier, "occupation") == avant  # idempotent (partitions identiques)
+    avant = octets(dossier, "occupation")  # un import refusé ne touche même pas au manifeste
 
     inconnus = ocsge(dossier, ["CS9.9", "CS8", "CS9.9", "CS1.1.1.1"], nom="inconnus.gpkg")
     code, sortie = lancer(capsys, "importer", "occupation", "--depuis", inconnus, "--dossier", dossier)

@@ -25,6 +25,13 @@ from donnees.demo.communes import (
     lire_contours_communes,
     placer_noyaux,
 )
+from donnees.demo.departement import (
+    ecrire_paquet,
+    former_paquets,
+    generer_paquet,
+    lire_communes_departement,
+    repartir_entre_paquets,
+)
 from donnees.demo.objectifs import generer_nouvelles_surfaces, generer_objectifs
 from donnees.demo.occupation import generer_occupation
 from donnees.demo.operations import generer_operations
@@ -33,6 +40,7 @@ from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
 from donnees.demo.photos import generer_photos
 from donnees.erreurs import ErreurDonnees, sur_panne
 from donnees.geometrie import CRS_CALCUL, en_wgs84, vers_wgs84
+from donnees.partitions import COLONNES_PARTITION
 from donnees.referentiel import construire_communes_affichage, ecrire_couche, ecrire_territoire
 from donnees.sources import enregistrer_sources, fiches_demo
 
@@ -100,7 +108,6 @@ def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, pa
     ecrire_couche("occupation", en_wgs84(couche_occupation), dossier)
     ecrire_couche("objectifs", objectifs, dossier)
     ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
-    (dossier / "batiments.parquet").unlink(missing_ok=True)  # couche d'un import réel : pas de la démo
 
     sources_reelles = lire_sources_demo()
 
@@ -170,8 +177,9 @@ def _echanger_dossiers(chantier: Path, dossier: Path, base_locale: bool) -> None
     dossier.mkdir(parents=True, exist_ok=True)
     cote = Path(tempfile.mkdtemp(prefix=f".{dossier.name}.ancien-", dir=dossier.parent))
     nouveaux = sorted(p.name for p in chantier.iterdir())
-    obsoletes = ["batiments.parquet"] + ([f"{NOM_BASE_SQLITE}{s}" for s in ("-wal", "-shm", "-journal")]
-                                        if base_locale else [])
+    # bâtiments d'un import réel, ancien format (un seul fichier) des couches rangées par commune
+    obsoletes = ["batiments"] + [f"{n}.parquet" for n in COLONNES_PARTITION] + (
+        [f"{NOM_BASE_SQLITE}{s}" for s in ("-wal", "-shm", "-journal")] if base_locale else [])
     deplaces, poses = [], []
     try:
         for nom in dict.fromkeys(nouveaux + obsoletes):
@@ -194,6 +202,8 @@ def _echanger_dossiers(chantier: Path, dossier: Path, base_locale: bool) -> None
 def _construire_demo(dossier: Path, taille: str, graine: int, url: str,
                      progression: Callable[[str, float], None] | None) -> dict:
     """Écrit toute la démonstration dans ``dossier`` (un dossier de chantier neuf) et ses opérations à ``url``."""
+    if taille == "departement":
+        return _construire_demo_departement(dossier, graine, url, progression)
     debut = time.perf_counter()
     durees: dict[str, float] = {}
     top = [debut]
@@ -270,3 +280,91 @@ def _construire_demo(dossier: Path, taille: str, graine: int, url: str,
         "emprises_equipement": int(len(disposition["rang"])),
         "magasin": comptes, "durees_s": durees, "duree_totale_s": round(time.perf_counter() - debut, 2),
     }
+
+
+def _ecrire_communes_departement(dossier: Path, table: pd.DataFrame, contours: np.ndarray, parametres: dict,
+                                 config: dict, desimpermeabilise: np.ndarray, graine: int,
+                                 comptes: dict[str, pd.Series]) -> None:
+    """Couches entières du département (communes, objectifs, nouvelles surfaces) et fiches de sources."""
+    codes_insee = table["code_insee"].to_numpy()
+    population = table["population"].to_numpy()
+    couche_communes = gpd.GeoDataFrame(
+        {"code_insee": codes_insee, "nom": table["nom"].to_numpy(), "population": population.astype(np.int64),
+         "source_geometrie": parametres["departement"]["source_geometrie"]}, geometry=contours, crs=CRS_CALCUL)
+    ecrire_couche("communes", en_wgs84(couche_communes), dossier)
+    ecrire_couche("communes_affichage", construire_communes_affichage(
+        couche_communes, parametres["bassin"]["tolerance_affichage_m"]), dossier)
+    objectifs = generer_objectifs(codes_insee, population, parametres, config)
+    nouvelles = generer_nouvelles_surfaces(codes_insee, population, desimpermeabilise, parametres,
+                                           np.random.default_rng([graine, 1_000_000]))
+    ecrire_couche("objectifs", objectifs, dossier)
+    ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
+
+    def compter(serie: pd.Series) -> tuple[int, dict[str, int]]:
+        return int(serie.sum()), {str(k): int(v) for k, v in serie.items() if k != "bassin" and v}
+
+    source = lire_sources_demo()["communes_departement"]
+    enregistrer_sources(fiches_demo({
+        "communes": compter(pd.Series(1, index=codes_insee)),
+        "communes_affichage": compter(pd.Series(1, index=codes_insee)),
+        "parcelles": compter(comptes["parcelles"]), "occupation": compter(comptes["occupation"]),
+        "objectifs": compter(objectifs["territoire"].value_counts()),
+        "nouvelles_surfaces": compter(nouvelles["code_insee"].value_counts()),
+    }, {"communes": source, "communes_affichage": source}), dossier, remplacer_tout=True)
+
+
+def _construire_demo_departement(dossier: Path, graine: int, url: str,
+                                 progression: Callable[[str, float], None] | None) -> dict:
+    """Démonstration départementale, paquet de communes par paquet (voir :mod:`donnees.demo.departement`) :
+    partitions écrites et opérations envoyées au magasin au fil de l'eau, mémoire bornée par le paquet."""
+    from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'ici et à la fin
+
+    debut = time.perf_counter()
+    parametres = lire_parametres()
+    config, pd_ = parametres["tailles"]["departement"], parametres["departement"]
+    table, contours = lire_communes_departement(parametres)
+    codes_insee = table["code_insee"].to_numpy()
+    noyaux = pd.DataFrame({"x": shapely.get_x(shapely.point_on_surface(contours)),
+                           "y": shapely.get_y(shapely.point_on_surface(contours)),
+                           "population": table["population"].to_numpy(dtype=float)})
+    paquets = former_paquets(contours, int(pd_["communes_par_paquet"]), pd_["pas_morton_m"])
+    visees = repartir_entre_paquets(table["population"].to_numpy(), paquets, int(config["nb_operations"]),
+                                    parametres["operations"]["exposant_population"])
+    desimpermeabilise = np.zeros(len(codes_insee))
+    comptes = {"parcelles": pd.Series(0, index=codes_insee), "occupation": pd.Series(0, index=codes_insee)}
+    resume = {"operations": 0, "zones": 0, "financements": 0, "photos": 0}
+    magasin, report = Magasin(url), 0
+    magasin.creer_tables()
+    try:
+        for k, rangs in enumerate(paquets):
+            if progression is not None:
+                progression(f"Paquet {k + 1}/{len(paquets)}", 0.02 + 0.9 * k / len(paquets))
+            rng = np.random.default_rng([graine, k])
+            parc, occupation, operations, zones, _ = generer_paquet(
+                rangs, table, contours, noyaux, visees[k] + report, parametres, config, rng)
+            report = max(0, int(visees[k] + report) - len(operations))  # emprises manquantes : au paquet suivant
+            codes = codes_insee[rangs]
+            desimpermeabilise[rangs] += _placer_zones(operations, zones, codes)
+            if k == 0:
+                resume["photos"] = generer_photos(operations, dossier, int(config["nb_photos"]), parametres, rng)
+            nb_parcelles, nb_polygones = ecrire_paquet(dossier, codes, parc, occupation, _couche_occupation)
+            comptes["parcelles"][codes] = nb_parcelles.to_numpy()
+            comptes["occupation"][codes] = nb_polygones.to_numpy()
+            magasin.importer_lot(operations, auteur=parametres["territoire"]["auteur"])
+            resume["operations"] += len(operations)
+            resume["zones"] += sum(len(o["zones"]) for o in operations)
+            resume["financements"] += sum(len(o["financements"]) for o in operations)
+            del parc, occupation, operations, zones
+        resume["magasin"] = magasin.compter()
+    finally:
+        magasin.fermer()
+    _ecrire_communes_departement(dossier, table, contours, parametres, config, desimpermeabilise, graine, comptes)
+    ecrire_territoire({
+        "nom": pd_["nom"], "demo": True, "codes_insee": [str(c) for c in codes_insee], "graine": int(graine),
+        "taille": "departement", "genere_le": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    }, dossier)
+    if progression is not None:
+        progression("Terminé", 1.0)
+    return {"taille": "departement", "graine": int(graine), "communes": len(codes_insee),
+            "parcelles": int(comptes["parcelles"].sum()), "occupation": int(comptes["occupation"].sum()),
+            "paquets": len(paquets), **resume, "duree_totale_s": round(time.perf_counter() - debut, 2)}

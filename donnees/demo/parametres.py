@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 DOSSIER_DEMO = Path(__file__).resolve().parent
-TAILLES = ("petite", "complete")
+TAILLES = ("petite", "complete", "departement")
 
 
 @lru_cache(maxsize=None)
