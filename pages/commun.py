@@ -944,6 +944,18 @@ def calculer_priorites_commune(code: str):
     return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _parcelles_commune(dossier: str, signature: str, code: str):
+    return priorites.lire_couche_communes("parcelles", Path(dossier), [code])
+
+
+def charger_parcelles_commune(code: str):
+    """Parcelles d'une seule commune (``id``, ``commune``, géométrie), lues sans charger la couche entière ;
+    table partagée entre sessions : ne pas la modifier en place."""
+    dossier = dossier_donnees()
+    return _parcelles_commune(str(dossier), priorites.signer_couche_communes("parcelles", dossier, [code]), code)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _aides(url: str, revision: tuple, filtres: Filtres):
     return indicateurs.calculer_aides(charger_operations(), charger_financements(), filtres)

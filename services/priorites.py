@@ -37,7 +37,7 @@ from donnees.droits import lire_noms_communes
 from donnees.droits import nommer_commune as nommer_code_commune
 from donnees.erreurs import ErreurDonnees
 from donnees.geometrie import en_lambert93
-from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
+from donnees.referentiel import chemin_couche, lire_couche, lire_couche_facultative, lire_territoire
 from donnees.schemas import SCHEMAS
 from indicateurs.parametres import Parametres, lire_parametres
 from indicateurs.priorites import FICHIER_PRIORITES, calculer_priorites
@@ -71,7 +71,8 @@ def lire_couche_communes(nom: str, dossier: Path, codes: Iterable[str]) -> gpd.G
     racine = Path(dossier) / nom
     if not racine.is_dir():
         if not chemin_couche(nom, dossier).exists():
-            lire_couche(nom, dossier)  # message français : couche absente et commande qui la charge
+            # Couche facultative non importée : table vide (comme les pages) ; sinon message français.
+            return lire_couche_facultative(nom, dossier)[colonnes or slice(None)]
         return gpd.read_parquet(chemin_couche(nom, dossier), columns=colonnes, filters=[(colonne, "in", codes)])
     morceaux = []
     for code in codes:
