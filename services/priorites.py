@@ -286,6 +286,9 @@ def calculer_priorites_territoire(dossier: Path | None = None, communes: Iterabl
 
     from services.reparti import ouvrir_client
 
+    if processus is not None and processus < 1:
+        raise ErreurDonnees(f"Nombre de processus Dask invalide ({processus}) : donnez un entier ≥ 1 "
+                            "(--processus N).", "arguments", "processus")
     dossier = Path(dossier) if dossier else dossier_donnees()
     territoire = lire_territoire(dossier)
     parametres = lire_parametres(territoire.get("parametres"))
@@ -317,11 +320,20 @@ def calculer_priorites_territoire(dossier: Path | None = None, communes: Iterabl
                     journal.warning("Tâche des priorités de %s perdue : %s", code, exc)
                     bilans[code] = _bilan_echec(code, exc)
                 avancer(f"Priorités : {rang}/{len(restantes)} communes", rang / len(restantes))
+        _effacer_temporaires(dossier, restantes)
     noms = lire_noms_communes(dossier)
     table = pd.DataFrame([bilans[code] for code in codes])
     if not table.empty:
         table.insert(1, "nom", [nommer_code_commune(code, noms) for code in table["code"]])
     return table
+
+
+def _effacer_temporaires(dossier: Path, codes: Iterable[str]) -> None:
+    """Efface les fichiers temporaires (``.<code>-….parquet``) laissés par une tâche tuée en pleine écriture :
+    jamais relus, ils ne prennent que de la place."""
+    for code in codes:
+        for temporaire in chemin_priorites(dossier, code).parent.glob(f".{code}-*.parquet"):
+            temporaire.unlink(missing_ok=True)
 
 
 def _lire_metadonnees(chemin: Path) -> dict | None:

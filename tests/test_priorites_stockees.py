@@ -1,6 +1,7 @@
-"""Priorités par commune (issue 14) : calculées une commune par tâche sur une vraie grappe Dask de 2 processus,
-stockées, égales au calcul d'un seul tenant ; relues par la page sans recalcul ; invalidées commune par
-commune ; commune sans parcelle et partition manquante signalées, les autres calculées."""
+"""Priorités par commune (issue 14) : calculées une commune par tâche sur une vraie grappe Dask de 2 processus
+(dont l'un est tué en cours de calcul), stockées, égales au calcul d'un seul tenant ; relues par la page sans
+recalcul ; invalidées commune par commune ; commune sans parcelle et partition manquante signalées, les autres
+calculées."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from outils import lancer_appli
 
@@ -60,15 +62,32 @@ def calcul_reparti(dossier_demo, tmp_path_factory):
         parcelles[parcelles["commune"].ne(SANS_PARCELLE)].to_parquet(chemin_couche("parcelles", dossier), index=False)
         reference = _reference(dossier)
         _partitionner_occupation(dossier, SANS_PARTITION)
-        etapes = []
-        bilan = service.calculer_priorites_territoire(dossier, processus=2,
-                                                      progression=lambda etape, f: etapes.append(f))
-        yield dossier, bilan.set_index("code"), reference, etapes
+        etapes, tues = [], []
+
+        def avancer(etape: str, fraction: float) -> None:
+            """Après la première commune, tue un processus de calcul : ses tâches sont reprises ailleurs."""
+            etapes.append(fraction)
+            if len(etapes) == 1:
+                tues.extend(_tuer_un_processus_dask())
+
+        bilan = service.calculer_priorites_territoire(dossier, processus=2, progression=avancer)
+        yield dossier, bilan.set_index("code"), reference, (etapes, tues)
+
+
+def _tuer_un_processus_dask() -> list[int]:
+    """Tue (SIGKILL) un processus de calcul de la grappe locale (enfant lancé par « spawn ») ; rend son pid."""
+    for enfant in psutil.Process().children():
+        if any("spawn_main" in morceau for morceau in enfant.cmdline()):
+            enfant.kill()
+            enfant.wait(10)
+            return [enfant.pid]
+    return []
 
 
 def test_par_commune_sur_2_processus_egal_au_calcul_d_un_seul_tenant(calcul_reparti):
-    dossier, bilan, reference, etapes = calcul_reparti
+    dossier, bilan, reference, (etapes, tues) = calcul_reparti
     assert etapes and etapes[-1] == pytest.approx(1.0)
+    assert len(tues) == 1 and not psutil.pid_exists(tues[0])  # un processus tué en cours de calcul
     calculees = bilan.index[bilan["statut"].eq("calculee")]
     # La commune sans partition, et ses voisines dont une parcelle déborde sur elle, sont en échec.
     assert len(calculees) == len(lire_territoire(dossier)["codes_insee"]) - 1 - bilan["statut"].eq("erreur").sum()
@@ -85,6 +104,7 @@ def test_par_commune_sur_2_processus_egal_au_calcul_d_un_seul_tenant(calcul_repa
         assert stockee["parcelle_candidate"].equals(attendue["parcelle_candidate"])
         assert stockee["deja_traitee"].equals(attendue["deja_traitee"])
     assert reference["deja_traitee"].any()  # le registre écarte bien des parcelles
+    assert not list((dossier / "cache" / "priorites").glob(".*"))  # aucun fichier à moitié écrit laissé
 
 
 def test_commune_sans_parcelle_et_partition_manquante_signalees(calcul_reparti):
@@ -172,3 +192,24 @@ def test_page_lit_le_stockage_sans_recalculer(calcul_reparti, tmp_path, monkeypa
     assert not appli.exception, appli.exception
     assert appels == ["34003"]
     assert service.chemin_priorites(copie, "34003").exists()
+
+
+def test_commande_desimper_priorites_calculer(calcul_reparti, tmp_path, capsys, monkeypatch):
+    import cli
+
+    dossier, _, _, _ = calcul_reparti
+    copie = tmp_path / "demo"
+    shutil.copytree(dossier, copie)
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    monkeypatch.delenv("DESIMPER_DASK_PROCESSUS", raising=False)
+    arguments = ["priorites", "calculer", "--commune", "34301", "--commune", "34003", "--dossier", str(copie)]
+    assert cli.main(arguments) == 0  # déjà à jour : aucune grappe lancée
+    sortie = capsys.readouterr().out.splitlines()
+    assert sortie[0] == "Priorités : 2 communes (2 déjà à jour)."
+    assert sortie[1].startswith("Durée : ")
+    assert cli.main([*arguments, "--processus", "0"]) == 2
+    assert ("Erreur : Nombre de processus Dask invalide (0) : donnez un entier ≥ 1 (--processus N)."
+            in capsys.readouterr().err)
+    monkeypatch.setenv("DESIMPER_DASK_PROCESSUS", "abc")
+    assert cli.main([*arguments, "--forcer"]) == 2
+    assert "Nombre de processus Dask invalide ('abc')" in capsys.readouterr().err
