@@ -50,6 +50,9 @@ SOUS_DOSSIER_PRIORITES = "priorites"
 CLE_METADONNEES = b"desimper_priorites"
 COLONNE_PARTITION = "code_insee"  # couches partitionnées par commune : <couche>/code_insee=<code>/
 COLONNE_COMMUNE = {"parcelles": "commune", "batiments": "commune"}  # ailleurs : code_insee
+# Marge de l'emprise des parcelles débordantes (≈ 10 m) : les arêtes reprojetées en Lambert-93 s'écartent de
+# moins d'un millimètre de la boîte WGS84 de leurs sommets ; la marge couvre largement cet écart.
+MARGE_EMPRISE_DEGRES = 1e-4
 COLONNES_LUES = {"parcelles": ["id", "commune", "geometry"], "occupation": ["code_insee", "code_cs", "geometry"]}
 STATUTS = {"calculee": "calculée", "a_jour": "déjà à jour", "sans_parcelle": "sans parcelle", "erreur": "en échec"}
 STATUTS_PLURIEL = {"calculee": "calculées", "a_jour": "déjà à jour", "sans_parcelle": "sans parcelle",
@@ -97,23 +100,38 @@ def signer_couche_communes(nom: str, dossier: Path, codes: Iterable[str]) -> str
     return f"{nom}:{sorted(set(codes))}:" + signer_fichiers(*fichiers)
 
 
-def _communes_voisines(parcelles: gpd.GeoDataFrame, code: str, dossier: Path) -> list[str]:
-    """Communes dont le contour touche une parcelle de ``code`` qui déborde du contour de sa commune."""
+def _communes_voisines(parcelles: gpd.GeoDataFrame, code: str, dossier: Path) -> tuple[list[str], np.ndarray]:
+    """Communes dont le contour touche une parcelle de ``code`` (Lambert-93) qui déborde du contour de sa
+    commune, et le masque de ces parcelles débordantes."""
+    debordantes = np.zeros(len(parcelles), dtype=bool)
     if not chemin_couche("communes", dossier).exists():
-        return []
+        return [], debordantes
     communes = en_lambert93(lire_couche("communes", dossier, colonnes=["code_insee", "geometry"]))
     codes = communes["code_insee"].astype(str).to_numpy()
     geometries = np.asarray(parcelles.geometry.values, dtype=object)
     contour = communes.geometry.values[codes == code]
-    if len(contour):
-        contour = shapely.union_all(np.asarray(contour, dtype=object))
-        shapely.prepare(contour)
-        geometries = geometries[~shapely.covers(contour, geometries)]
-    if not len(geometries):
-        return []
+    if not len(contour):
+        return [], debordantes
+    contour = shapely.union_all(np.asarray(contour, dtype=object))
+    shapely.prepare(contour)
+    debordantes = ~shapely.covers(contour, geometries)
+    if not debordantes.any():
+        return [], debordantes
     _, touchees = shapely.STRtree(np.asarray(communes.geometry.values, dtype=object)).query(
-        geometries, predicate="intersects")
-    return sorted(set(codes[touchees]) - {code})
+        geometries[debordantes], predicate="intersects")
+    return sorted(set(codes[touchees]) - {code}), debordantes
+
+
+def _garder_occupation_utile(occupation: gpd.GeoDataFrame, code: str, emprise: tuple) -> gpd.GeoDataFrame:
+    """Occupation de la commune, et celle des voisines qui touche l'emprise (WGS84, élargie de
+    :data:`MARGE_EMPRISE_DEGRES`) de ses parcelles débordantes : une parcelle qui ne déborde pas ne touche
+    aucun polygone d'une voisine (l'occupation est découpée par commune à l'import)."""
+    ouest, sud, est, nord = emprise
+    boite = shapely.box(ouest - MARGE_EMPRISE_DEGRES, sud - MARGE_EMPRISE_DEGRES, est + MARGE_EMPRISE_DEGRES,
+                        nord + MARGE_EMPRISE_DEGRES)
+    garder = occupation["code_insee"].astype(str).eq(code).to_numpy(bool) | shapely.intersects(
+        np.asarray(occupation.geometry.values, dtype=object), boite)
+    return occupation[garder]
 
 
 # ------------------------------------------------------------------------------------ empreinte et stockage
@@ -200,9 +218,12 @@ def _calculer_commune(dossier: Path, code: str, parametres: Parametres,
     parcelles = lire_couche_communes("parcelles", dossier, [code])
     if parcelles.empty:
         return None, {}
-    parcelles = en_lambert93(parcelles)
-    voisines = _communes_voisines(parcelles, code, dossier)
+    stockees, parcelles = parcelles, en_lambert93(parcelles)
+    voisines, debordantes = _communes_voisines(parcelles, code, dossier)
     occupation = lire_couche_communes("occupation", dossier, [code, *voisines])
+    if voisines:
+        emprise = tuple(stockees.geometry[debordantes].to_crs(occupation.crs).total_bounds)
+        occupation = _garder_occupation_utile(occupation, code, emprise)
     prefixes = sorted(set(parcelles["id"].astype(str).str[:5]))
     citees_ici = [i for prefixe in prefixes for i in citees.get(prefixe, ())]
     table = calculer_priorites(parcelles, occupation, operations=pd.DataFrame({"parcelles": [citees_ici]}),
