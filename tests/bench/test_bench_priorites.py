@@ -1,7 +1,8 @@
 """Banc (make bench) des priorités par commune sur le bassin complet (démonstration graine 42, issue 14).
 
-- ``desimper priorites calculer --forcer`` sur une grappe locale de 1 puis 2 processus Dask : durée (médiane
-  de ``PASSAGES`` passages) et pic de mémoire (somme des RSS du processus et de ses enfants, relevée toutes
+- ``desimper priorites calculer --forcer`` sur une grappe locale de 1 puis 2 processus Dask : durée et temps
+  CPU (processus Dask compris ; médianes de ``PASSAGES`` passages ; la charge de la machine est notée) et pic
+  de mémoire (somme des RSS du processus et de ses enfants, relevée toutes
   les 0,1 s ; et pic du plus gros processus) ;
 - première vue de la page Carte, couche « Parcelles d'une commune » (Sète), l'application déjà chauffée :
   priorités stockées (lues) contre non stockées (calculées pour la seule commune à la première vue).
@@ -13,6 +14,7 @@ Mesures écrites dans tests/sorties/bench_priorites.json.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,6 +49,7 @@ def copie(demo_complete, tmp_path_factory) -> Path:
 def _mesurer_commande(arguments: list[str]) -> dict:
     """Durée et pics de mémoire (Mo) d'une commande, processus enfants (processus Dask) compris."""
     environnement = {k: v for k, v in os.environ.items() if k not in ("DESIMPER_BASE_URL", "DESIMPER_DASK_SCHEDULER")}
+    avant = resource.getrusage(resource.RUSAGE_CHILDREN)
     debut = time.perf_counter()
     processus = subprocess.Popen([sys.executable, "cli.py", *arguments], cwd=RACINE, env=environnement,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -71,7 +74,9 @@ def _mesurer_commande(arguments: list[str]) -> dict:
     arret.set()
     fil.join()
     assert processus.returncode == 0, sortie
-    return {"duree_s": time.perf_counter() - debut, "pic_somme_mo": pics["somme"],
+    apres = resource.getrusage(resource.RUSAGE_CHILDREN)  # processus Dask compris (attendus par leur parent)
+    cpu = apres.ru_utime + apres.ru_stime - avant.ru_utime - avant.ru_stime
+    return {"duree_s": time.perf_counter() - debut, "cpu_s": cpu, "pic_somme_mo": pics["somme"],
             "pic_plus_gros_mo": pics["plus_gros"], "sortie": sortie.strip().splitlines()}
 
 
@@ -83,6 +88,8 @@ def test_priorites_du_bassin(copie, processus):
         "processus": processus, "passages": PASSAGES,
         "duree_mediane_s": round(statistics.median(p["duree_s"] for p in passages), 1),
         "durees_s": [round(p["duree_s"], 1) for p in passages],
+        "cpu_median_s": round(statistics.median(p["cpu_s"] for p in passages), 1),
+        "charge_machine": round(os.getloadavg()[0], 1),
         "pic_somme_rss_mo": round(max(p["pic_somme_mo"] for p in passages)),
         "pic_plus_gros_processus_mo": round(max(p["pic_plus_gros_mo"] for p in passages)),
         "bilan": passages[-1]["sortie"][-2],
