@@ -357,6 +357,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_couches(sous)
     ajouter_commandes_sauvegarde(sous)
     ajouter_commandes_sessions(sous)
+    ajouter_commandes_priorites(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1039,6 +1040,45 @@ def ajouter_commandes_sessions(sous) -> None:
                                 "(aussi fait à chaque connexion)")
     purger.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     purger.set_defaults(fonction=commande_sessions_purger)
+
+
+# ------------------------------------------------------------------------------------ priorités par commune
+
+
+def commande_priorites_calculer(args) -> int:
+    """`desimper priorites calculer` : priorités de chaque commune sur Dask, stockées ; bilan par commune."""
+    from services.priorites import calculer_priorites_territoire, decrire_bilan
+
+    debut = time.perf_counter()
+    rappel, fermer = _barre_progression()
+    try:
+        bilan = calculer_priorites_territoire(_dossier_de(args), args.commune, args.processus, args.forcer,
+                                              progression=rappel, annoncer=lambda texte: print(texte, file=sys.stderr))
+    finally:
+        fermer()
+    for ligne in decrire_bilan(bilan):
+        print(ligne)
+    print(f"Durée : {formater_nombre(time.perf_counter() - debut, 1, 's')}.")
+    return 1 if len(bilan) and bilan["statut"].eq("erreur").any() else 0
+
+
+def ajouter_commandes_priorites(sous) -> None:
+    """Commande `desimper priorites calculer [--commune INSEE] [--processus N] [--forcer]`."""
+    priorites = sous.add_parser("priorites", help="parcelles prioritaires : calculer et stocker celles de chaque "
+                                "commune (les pages les relisent)")
+    actions = priorites.add_subparsers(dest="action", required=True, metavar="ACTION")
+    calculer = actions.add_parser(
+        "calculer", help="calcule les priorités commune par commune (une tâche Dask par commune) et les stocke",
+        description="Une tâche par commune sur la grappe Dask (locale par défaut, ou l'ordonnanceur de "
+                    "DESIMPER_DASK_SCHEDULER / dask.ordonnanceur de territoire.json). Les communes déjà à jour "
+                    "ne sont pas recalculées ; une commune en échec est nommée, les autres sont calculées.")
+    calculer.add_argument("--commune", action="append", metavar="INSEE",
+                          help="limiter à une commune (répétable ; défaut : toutes celles du territoire)")
+    calculer.add_argument("--processus", type=int, metavar="N",
+                          help="processus de la grappe locale (défaut : DESIMPER_DASK_PROCESSUS, dask.processus, 1)")
+    calculer.add_argument("--forcer", action="store_true", help="recalculer aussi les communes déjà à jour")
+    calculer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    calculer.set_defaults(fonction=commande_priorites_calculer)
 
 
 if __name__ == "__main__":

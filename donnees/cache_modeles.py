@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,19 +57,29 @@ def purger_cache(dossier: Path, prefixe: str) -> None:
         ancien.unlink(missing_ok=True)
 
 
-def ecrire_npz(chemin: Path, **tableaux) -> None:
-    """Écrit une archive NumPy d'un coup (fichier temporaire puis renommage)."""
+def ecrire_atomiquement(chemin: Path, ecrire: Callable[[Path], None]) -> None:
+    """Écrit un fichier du cache d'un coup : ``ecrire(temporaire)`` dans le même dossier, puis renommage. Un
+    lecteur voit l'ancien fichier ou le nouveau, jamais un fichier à moitié écrit ; en cas d'échec (ou de
+    processus tué) le temporaire, caché (``.nom-…``), n'est jamais relu."""
     chemin = Path(chemin)
     chemin.parent.mkdir(parents=True, exist_ok=True)
-    descripteur, temporaire = tempfile.mkstemp(prefix=f".{chemin.stem}-", suffix=".npz", dir=chemin.parent)
+    descripteur, temporaire = tempfile.mkstemp(prefix=f".{chemin.stem}-", suffix=chemin.suffix, dir=chemin.parent)
     os.close(descripteur)
     try:
-        with open(temporaire, "wb") as flux:
-            np.savez(flux, **tableaux)
+        ecrire(Path(temporaire))
         os.replace(temporaire, chemin)
     except BaseException:
         Path(temporaire).unlink(missing_ok=True)
         raise
+
+
+def ecrire_npz(chemin: Path, **tableaux) -> None:
+    """Écrit une archive NumPy d'un coup (fichier temporaire puis renommage)."""
+    def ecrire(temporaire: Path) -> None:
+        with open(temporaire, "wb") as flux:
+            np.savez(flux, **tableaux)
+
+    ecrire_atomiquement(chemin, ecrire)
 
 
 def lire_npz(chemin: Path) -> dict[str, np.ndarray] | None:

@@ -47,7 +47,7 @@ if couche == "Parcelles d'une commune":
         """Parcelles les plus prioritaires de la commune et zones des opérations retenues."""
         priorites = commun.calculer_priorites_commune(code)
         candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
-        parcelles = commun.charger_couche("parcelles")
+        parcelles = commun.charger_parcelles_commune(code)
         geometries = None
         if candidates is not None and len(candidates):
             geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]] \

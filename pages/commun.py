@@ -1109,15 +1109,30 @@ def _exporter_csv(donnees) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _priorites_commune(dossier: str, signatures: tuple, revision: tuple, code: str):
-    return priorites.calculer_priorites_commune(code, charger_couche("parcelles"), charger_couche("occupation"),
-                                                charger_registre_complet(), parametres_territoire())
+    return priorites.obtenir_priorites_commune(code, Path(dossier), parametres_territoire(),
+                                               charger_registre_complet())
 
 
 def calculer_priorites_commune(code: str):
-    """Priorités des parcelles d'une commune (une commune à la fois, mis en cache), ou None sans parcelle."""
+    """Priorités des parcelles d'une commune, ou None sans parcelle : lues dans le stockage par commune
+    (`desimper priorites calculer`), sinon calculées pour cette seule commune et stockées ; gardées en mémoire
+    par processus."""
     dossier = dossier_donnees()
-    signatures = tuple(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation"))
+    signatures = (*(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation", "communes")),
+                  _signature(chemin_territoire(dossier)))  # paramètres du territoire
     return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _parcelles_commune(dossier: str, signature: str, code: str):
+    return priorites.lire_couche_communes("parcelles", Path(dossier), [code])
+
+
+def charger_parcelles_commune(code: str):
+    """Parcelles d'une seule commune (``id``, ``commune``, géométrie), lues sans charger la couche entière ;
+    table partagée entre sessions : ne pas la modifier en place."""
+    dossier = dossier_donnees()
+    return _parcelles_commune(str(dossier), priorites.signer_couche_communes("parcelles", dossier, [code]), code)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

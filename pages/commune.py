@@ -152,7 +152,7 @@ elif section == "Parcelles prioritaires":
                    "Score et méthode : page Méthode, onglet Priorités.")
         def construire_carte_parcelles():
             """Contour de la commune et ses parcelles les plus prioritaires."""
-            parcelles = commun.charger_couche("parcelles")
+            parcelles = commun.charger_parcelles_commune(code)
             premieres = candidates.head(NOMBRE_PARCELLES_CARTE)
             geometries = parcelles[parcelles["id"].isin(premieres["id"]).to_numpy(bool)][["id", "geometry"]]
             return construire_carte_commune(communes[communes["code_insee"] == code], None,
