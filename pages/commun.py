@@ -51,7 +51,7 @@ from indicateurs.calcul import (
 from indicateurs.catalogue import titre_axe
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
-from indicateurs.surfaces import calculer_surface_impermeable_communes
+from services.surfaces import calculer_surfaces_impermeables
 from services import exports, indicateurs, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
 from services.magasin import lire_agregats, preparer_magasin
@@ -775,15 +775,23 @@ def afficher_barre_laterale(territoire: dict | None) -> None:
 # ------------------------------------------------------------------------------------ indicateurs
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=4)
 def _surfaces_impermeables(dossier: str, signature: int):
-    return calculer_surface_impermeable_communes(_charger_couche("occupation", dossier, signature))
+    manquantes: list = []
+    return calculer_surfaces_impermeables(Path(dossier), manquantes), tuple(manquantes)
 
 
 def charger_surfaces_impermeables():
-    """Surface imperméable de l'occupation du sol par commune (calculée une fois par fichier)."""
+    """Surface imperméable de l'occupation du sol par commune (calculée commune par commune, gardée sur disque) ;
+    une partition d'occupation absente est signalée, les autres communes sont comptées."""
     dossier = dossier_donnees()
-    return _surfaces_impermeables(str(dossier), _signature(chemin_couche("occupation", dossier)))
+    table, manquantes = _surfaces_impermeables(str(dossier), _signature(chemin_couche("occupation", dossier)))
+    if manquantes:
+        noms = ", ".join(nommer_commune(code) for code in manquantes[:10])
+        st.warning(f"Occupation du sol illisible pour {len(manquantes)} commune(s) ({noms}) : leur surface "
+                   "imperméable n'est pas comptée. Réimportez l'occupation de ces communes "
+                   "(`desimper importer occupation`).", icon="⚠️")
+    return table
 
 
 def _signatures_referentiel() -> tuple:
@@ -829,8 +837,13 @@ def charger_modeles():
     if cle in _MODELES_PRETS:
         return _modeles(*cle)
     encart = st.empty()
-    with encart.status("Modèles chaleur et eau : préparation…") as statut:
-        modeles = _modeles(*cle, _rappel=lambda etape: statut.update(label=etape))
+    try:
+        with encart.status("Modèles chaleur et eau : préparation…") as statut:
+            modeles = _modeles(*cle, _rappel=lambda etape: statut.update(label=etape))
+    except ErreurDonnees as exc:  # partition d'occupation absente… : les pages restent, sans les modèles
+        encart.empty()
+        st.warning(f"Modèles chaleur et eau indisponibles : {exc}", icon="⚠️")
+        return None
     encart.empty()
     _MODELES_PRETS.add(cle)
     return modeles

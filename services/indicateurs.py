@@ -35,7 +35,7 @@ from indicateurs.comparaison import calculer_ratios_communes
 from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.modeles import selectionner_zones_modeles
 from indicateurs.parametres import lire_parametres
-from indicateurs.surfaces import calculer_surface_impermeable_communes
+from services.surfaces import calculer_surfaces_impermeables
 from services.magasin import lire_registre
 
 
@@ -53,7 +53,7 @@ def lire_referentiel_indicateurs(dossier: Path) -> ReferentielIndicateurs:
     """Couches du dossier de données (couches facultatives absentes : tables vides)."""
     return ReferentielIndicateurs(
         lire_couche("communes", dossier),
-        calculer_surface_impermeable_communes(lire_couche_facultative("occupation", dossier)),
+        calculer_surfaces_impermeables(dossier),
         lire_couche_facultative("objectifs", dossier), lire_couche_facultative("nouvelles_surfaces", dossier))
 
 

@@ -37,6 +37,7 @@ from donnees.droits import lire_noms_communes
 from donnees.droits import nommer_commune as nommer_code_commune
 from donnees.erreurs import ErreurDonnees
 from donnees.geometrie import en_lambert93
+from donnees.partitions import lister_communes
 from donnees.referentiel import chemin_couche, lire_couche, lire_couche_facultative, lire_territoire
 from donnees.schemas import SCHEMAS
 from indicateurs.parametres import Parametres, lire_parametres
@@ -63,11 +64,11 @@ STATUTS_PLURIEL = {"calculee": "calculées", "a_jour": "déjà à jour", "sans_p
 
 
 def lire_couche_communes(nom: str, dossier: Path, codes: Iterable[str]) -> gpd.GeoDataFrame:
-    """Lignes des communes ``codes`` d'une couche (colonnes utiles aux priorités), en attendant
-    ``lire_couche(nom, dossier, communes=codes)`` du stockage partitionné, qui remplacera cette fonction.
+    """Lignes des communes ``codes`` d'une couche (colonnes utiles aux priorités).
 
-    Couche partitionnée (``<dossier>/<nom>/code_insee=<code>/``) : partitions des communes demandées, et
-    :class:`ErreurDonnees` si l'une manque ; sinon fichier entier filtré à la lecture (pyarrow)."""
+    Couche partitionnée (manifeste) : partitions des communes demandées ; :class:`ErreurDonnees` si une commune
+    que le manifeste nomme a son fichier absent ou illisible (une commune qu'il ne nomme pas n'a aucune ligne).
+    Ancien fichier unique : filtré à la lecture (pyarrow)."""
     codes = list(dict.fromkeys(map(str, codes)))
     colonne = COLONNE_COMMUNE.get(nom, "code_insee")
     colonnes = COLONNES_LUES.get(nom)
@@ -77,17 +78,18 @@ def lire_couche_communes(nom: str, dossier: Path, codes: Iterable[str]) -> gpd.G
             # Couche facultative non importée : table vide (comme les pages) ; sinon message français.
             return lire_couche_facultative(nom, dossier)[colonnes or slice(None)]
         return gpd.read_parquet(chemin_couche(nom, dossier), columns=colonnes, filters=[(colonne, "in", codes)])
-    morceaux = []
-    for code in codes:
-        partition = racine / f"{COLONNE_PARTITION}={code}"
-        if not partition.is_dir():
-            raise ErreurDonnees(f"Couche « {SCHEMAS[nom].libelle} » : partition de la commune {code} absente "
-                                f"({partition}). Réimportez la couche pour cette commune.", nom, code)
-        morceau = gpd.read_parquet(partition)
-        if colonne not in morceau.columns:  # colonne de partition portée par le nom du dossier
-            morceau[colonne] = code
-        morceaux.append(morceau[colonnes] if colonnes else morceau)
-    return gpd.GeoDataFrame(pd.concat(morceaux, ignore_index=True), crs=morceaux[0].crs)
+    manquantes: list = []
+    table = lire_couche(nom, dossier, colonnes=colonnes, communes=codes, manquantes=manquantes)
+    # Une commune que le manifeste ne nomme pas n'a aucune ligne (aucune parcelle, commune inconnue) ; une
+    # commune nommée dont le fichier manque ou est illisible est une partition absente, signalée.
+    listees = set(lister_communes(nom, dossier))
+    fautives = [code for code in manquantes if code in listees]
+    if fautives:
+        code = fautives[0]
+        raise ErreurDonnees(f"Couche « {SCHEMAS[nom].libelle} » : partition de la commune {code} absente "
+                            f"({racine / f'{COLONNE_PARTITION}={code}'}). Réimportez la couche pour cette commune.",
+                            nom, code)
+    return table
 
 
 def signer_couche_communes(nom: str, dossier: Path, codes: Iterable[str]) -> str:

@@ -15,7 +15,7 @@ import psutil
 import pytest
 from outils import lancer_appli
 
-from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
+from donnees.referentiel import chemin_couche, ecrire_couche, lire_couche, lire_territoire
 from indicateurs.parametres import lire_parametres
 from indicateurs.priorites import calculer_priorites
 from services import priorites as service
@@ -39,6 +39,9 @@ def _reference(dossier: Path) -> pd.DataFrame:
 
 def _partitionner_occupation(dossier: Path, sauf: str) -> None:
     """Occupation du sol rangée par commune (``occupation/code_insee=<code>/``), sans la partition ``sauf``."""
+    if (dossier / "occupation").is_dir():  # couche déjà rangée par commune : la partition est retirée
+        shutil.rmtree(dossier / "occupation" / f"code_insee={sauf}")
+        return
     occupation = gpd.read_parquet(chemin_couche("occupation", dossier))
     for code, morceau in occupation.groupby("code_insee", sort=True):
         if code != sauf:
@@ -58,8 +61,8 @@ def calcul_reparti(dossier_demo, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("DESIMPER_BASE_URL", raising=False)
         patch.delenv("DESIMPER_DASK_SCHEDULER", raising=False)
-        parcelles = gpd.read_parquet(chemin_couche("parcelles", dossier))
-        parcelles[parcelles["commune"].ne(SANS_PARCELLE)].to_parquet(chemin_couche("parcelles", dossier), index=False)
+        parcelles = lire_couche("parcelles", dossier)
+        ecrire_couche("parcelles", parcelles[parcelles["commune"].ne(SANS_PARCELLE)], dossier)
         reference = _reference(dossier)
         _partitionner_occupation(dossier, SANS_PARTITION)
         etapes, tues = [], []

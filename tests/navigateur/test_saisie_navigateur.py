@@ -195,21 +195,27 @@ def _verifier_enregistrement(magasin, avant: int, centre) -> dict:
     return nouvelle
 
 
-def _verifier_sur_la_carte(page) -> None:
-    """Étape 2 : l'opération paraît sur la Carte (propriétés des objets dessinés par Leaflet)."""
+def _verifier_sur_la_carte(page, centre) -> None:
+    """Étape 2 : l'opération paraît sur la Carte : cercles par commune au zoom du bassin, puis, zoomée sur le
+    site, l'opération une à une (propriétés des objets dessinés par Leaflet)."""
     page.get_by_role("link", name="Carte").click()
     attendre_application(page, "Carte")
     cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
-    cadre.locator("path.desimper-operation").first.wait_for(state="attached", timeout=60_000)
-    cadre.locator("text=Saisie-Navigateur").or_(cadre.locator("path.desimper-operation")).first.wait_for(
-        state="attached", timeout=60_000)
+    cadre.locator("path.desimper-agregat").first.wait_for(state="attached", timeout=60_000)
     contenus = ""
-    for _ in range(60):  # propriétés des objets dessinés par Leaflet dans la carte affichée
+    for _ in range(60):  # zoom sur le site (la carte peut être redessinée entre-temps), puis propriétés lues
+        for cadre_ in page.frames:
+            try:
+                cadre_.evaluate("([lon, lat]) => window.map && window.map.getZoom() < 16 "
+                                "&& window.map.setView([lat, lon], 16, {animate: false})", [centre.x, centre.y])
+            except Exception:  # noqa: BLE001, S112 - cadre sans carte ou détaché pendant une relance
+                continue
+        page.wait_for_timeout(500)
         contenus = " ".join(_proprietes_carte(cadre_) for cadre_ in page.frames)
         if "Saisie-Navigateur" in contenus:
             break
-        page.wait_for_timeout(500)
     assert "Saisie-Navigateur" in contenus
+    assert cadre.locator("path.desimper-operation").count() >= 1
 
 
 def _valider_par_l_administrateur(page, url: str, magasin, nouvelle: dict) -> None:
@@ -248,7 +254,7 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, territoire_sai
         nouvelle = _verifier_enregistrement(magasin, avant, centre)
 
         # 2. Elle paraît sur la Carte (fiche de la fenêtre) et dans les totaux du référent.
-        _verifier_sur_la_carte(page)
+        _verifier_sur_la_carte(page, centre)
         assert _nombre_operations(page) == referent_avant + 1
 
         # 3. L'administrateur la valide depuis la page Opérations.
