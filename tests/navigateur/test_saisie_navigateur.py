@@ -195,9 +195,10 @@ def _verifier_enregistrement(magasin, avant: int, centre) -> dict:
     return nouvelle
 
 
-def _verifier_sur_la_carte(page, centre) -> None:
+def _verifier_sur_la_carte(page, centre, identifiant: int) -> None:
     """Étape 2 : l'opération paraît sur la Carte : cercles par commune au zoom du bassin, puis, zoomée sur le
-    site, l'opération une à une (propriétés des objets dessinés par Leaflet)."""
+    site, l'opération une à une (identifiant dans les propriétés des objets dessinés par Leaflet ; la fiche est lue
+    au clic, pas embarquée)."""
     page.get_by_role("link", name="Carte").click()
     attendre_application(page, "Carte")
     cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
@@ -212,9 +213,9 @@ def _verifier_sur_la_carte(page, centre) -> None:
                 continue
         page.wait_for_timeout(500)
         contenus = " ".join(_proprietes_carte(cadre_) for cadre_ in page.frames)
-        if "Saisie-Navigateur" in contenus:
+        if f'"id":{identifiant}}}' in contenus:
             break
-    assert "Saisie-Navigateur" in contenus
+    assert f'"id":{identifiant}}}' in contenus, contenus[-500:]
     assert cadre.locator("path.desimper-operation").count() >= 1
 
 
@@ -254,7 +255,7 @@ def test_saisie_dessinee_par_un_referent_puis_validee(navigateur, territoire_sai
         nouvelle = _verifier_enregistrement(magasin, avant, centre)
 
         # 2. Elle paraît sur la Carte (fiche de la fenêtre) et dans les totaux du référent.
-        _verifier_sur_la_carte(page, centre)
+        _verifier_sur_la_carte(page, centre, int(nouvelle["id"]))
         assert _nombre_operations(page) == referent_avant + 1
 
         # 3. L'administrateur la valide depuis la page Opérations.
