@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import types
 from collections.abc import Callable, Iterator
 
 from donnees.erreurs import ErreurDonnees
@@ -51,6 +53,20 @@ def _grappe_locale(processus: int, memoire: str):
                         dashboard_address=":0", silence_logs=40)  # port libre (tableau de bord si bokeh est là)
 
 
+def _neutraliser_module_principal():
+    """Remplace le temps de la grappe le module ``__main__`` par un module vide, et rend l'ancien.
+
+    Les processus de calcul sont lancés par *spawn*, qui réexécute le fichier du module ``__main__`` du parent :
+    sous Streamlit (et AppTest), c'est le script de la page (``app.py``), qui ne doit pas tourner dans un
+    processus de calcul. Un module sans fichier n'est pas réexécuté."""
+    principal = sys.modules.get("__main__")
+    if principal is None or getattr(principal, "__file__", None) is None:
+        return None
+    neutre = types.ModuleType("__main__")
+    sys.modules["__main__"] = neutre
+    return principal
+
+
 @contextlib.contextmanager
 def ouvrir_client(territoire: dict | None = None, processus: int | None = None,
                   rappel: Callable[[str], None] | None = None) -> Iterator:
@@ -64,7 +80,7 @@ def ouvrir_client(territoire: dict | None = None, processus: int | None = None,
     reglages = lire_reglages_dask(territoire)
     nombre = processus or reglages["processus"]
     adresse = reglages["ordonnanceur"]
-    grappe = client = None
+    grappe = client = principal = None
     try:
         if adresse:
             try:
@@ -82,11 +98,14 @@ def ouvrir_client(territoire: dict | None = None, processus: int | None = None,
                          "processus à la place.")
                 client = None
         if client is None:
+            principal = _neutraliser_module_principal()
             grappe = _grappe_locale(nombre, reglages["memoire_par_processus"])
             client = Client(grappe)
             annoncer(f"Calcul local sur {nombre} processus Dask.")
         yield client
     finally:
+        if principal is not None:
+            sys.modules["__main__"] = principal
         if client is not None:
             client.close()
         if grappe is not None:

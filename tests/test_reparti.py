@@ -48,3 +48,20 @@ def test_ordonnanceur_injoignable_repli_local(monkeypatch):
     with ouvrir_client(territoire, rappel=annonces.append) as client:
         assert client.submit(sum, [1, 2, 3]).result() == 6
     assert any("ne répond pas" in texte and "calcul local" in texte for texte in annonces)
+
+
+def test_grappe_locale_sous_un_script_streamlit(monkeypatch, tmp_path):
+    """Sous Streamlit (et AppTest), ``__main__`` est le script de la page : les processus de calcul, lancés par
+    spawn, ne doivent pas le réexécuter (ici il échouerait), et ``__main__`` est rendu à la sortie."""
+    import sys
+    import types
+
+    monkeypatch.delenv("DESIMPER_DASK_SCHEDULER", raising=False)
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('script de page réexécuté dans un processus de calcul')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    with ouvrir_client(processus=1) as client:
+        assert client.submit(sum, [1, 2, 3]).result() == 6
+    assert sys.modules["__main__"] is page
