@@ -148,7 +148,9 @@ def test_bout_en_bout_les_25_communes_reelles(tmp_path, capsys, serveur_sources)
     assert communes["population"].sum() == attendu["population_municipale"].sum()
     affichage = lire_couche("communes_affichage", tmp_path)
     assert sorted(affichage["code_insee"]) == sorted(attendu["code_insee"])
-    assert len(serveur_sources.requetes) == 25  # une requête par commune : l'API ne prend qu'un code
+    # Une requête par commune (l'API ne prend qu'un code) ; une machine chargée peut dépasser le délai de 0,5 s
+    # et relancer une requête : on compte les chemins distincts.
+    assert len(set(serveur_sources.requetes)) == 25
 
     fiche = lire_sources(tmp_path)["communes"]
     assert fiche["origine"] == "telechargement" and fiche["nombre"] == 25 and len(fiche["urls"]) == 25
