@@ -238,14 +238,21 @@ class OccupationGrille:
         return self.revetement != INDICE_HORS_TERRITOIRE
 
 
-def rasteriser_occupation(occupation: gpd.GeoDataFrame, grille: Grille) -> tuple[np.ndarray, np.ndarray]:
-    """Indices de revêtement (``uint8``, 0 hors occupation) et masque artificialisé (OCS GE ``CS1.1.*``)."""
-    occupation = projeter_lambert93(occupation)
-    code_us = occupation["code_us"] if "code_us" in occupation.columns else pd.Series([""] * len(occupation))
-    indices, artificialise = traduire_ocsge(occupation["code_cs"].to_numpy(), code_us.to_numpy())
-    # bit de poids fort = artificialisé : une seule rastérisation pour les deux couches
-    codes = indices.astype(np.uint8) | (artificialise.astype(np.uint8) << 7)
-    brut = rasteriser_valeurs(occupation.geometry.values, codes, grille)
+def rasteriser_occupation(occupation, grille: Grille) -> tuple[np.ndarray, np.ndarray]:
+    """Indices de revêtement (``uint8``, 0 hors occupation) et masque artificialisé (OCS GE ``CS1.1.*``).
+
+    ``occupation`` : une table, ou des tables successives (une par commune, lues à la demande : mémoire bornée
+    par la plus grosse) gravées dans l'ordre sur la même grille — même résultat que leur concaténation, les
+    polygones suivants recouvrant les précédents dans les deux cas."""
+    morceaux = [occupation] if isinstance(occupation, pd.DataFrame) else occupation
+    brut = np.zeros(grille.forme, dtype=np.uint8)
+    for morceau in morceaux:
+        morceau = projeter_lambert93(morceau)
+        code_us = morceau["code_us"] if "code_us" in morceau.columns else pd.Series([""] * len(morceau))
+        indices, artificialise = traduire_ocsge(morceau["code_cs"].to_numpy(), code_us.to_numpy())
+        # bit de poids fort = artificialisé : une seule rastérisation pour les deux couches
+        codes = indices.astype(np.uint8) | (artificialise.astype(np.uint8) << 7)
+        rasteriser_valeurs(morceau.geometry.values, codes, grille, sortie=brut)
     return brut & np.uint8(0x7F), (brut >> 7).astype(bool)
 
 
@@ -312,10 +319,11 @@ def calculer_masque_urbain(artificialise: np.ndarray, valide: np.ndarray, resolu
     return valide & (artificialise | (part >= part_min - TOLERANCE_PART))
 
 
-def preparer_occupation_grille(occupation: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+def preparer_occupation_grille(occupation, communes: gpd.GeoDataFrame,
                                resolution_m: float, rayon_urbain_m: float, part_urbaine: float
                                ) -> OccupationGrille:
-    """Grille du territoire : emprise des communes, occupation rastérisée, communes, masque urbain.
+    """Grille du territoire : emprise des communes, occupation rastérisée (une table, ou des tables par commune :
+    voir :func:`rasteriser_occupation`), communes, masque urbain.
 
     Les cellules hors communes sont hors territoire (revêtement 0), même si un polygone d'occupation
     déborde.

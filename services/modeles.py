@@ -36,6 +36,7 @@ from donnees.rasters import (
     lire_table_biophysique,
     lire_zones_invest,
 )
+from donnees.partitions import est_partitionnee, lister_communes
 from donnees.referentiel import chemin_couche, lire_couche, lire_territoire
 from donnees.validation_invest import Borne, exiger_entrees_valides, valider_entrees_chaleur, valider_entrees_eau
 from donnees.erreurs import ErreurDonnees
@@ -241,6 +242,21 @@ def _cle_grille(dossier: Path, reglages: tuple) -> str:
                                             *[hashlib.sha256(n).hexdigest() for n in nomenclatures])
 
 
+COLONNES_GRILLE = ["code_cs", "code_us", "geometry"]
+
+
+def lire_occupation_par_commune(dossier: Path):
+    """Occupation du sol à rastériser : couche rangée par commune, lue une commune à la fois dans l'ordre du
+    manifeste (mémoire bornée par la plus grosse commune ; même ordre que la couche lue entière) ; ancien
+    fichier unique, lu d'un coup. Une partition absente ou illisible lève
+    :class:`donnees.partitions.ErreurPartitions` qui la nomme."""
+    if not est_partitionnee("occupation", dossier):
+        yield lire_couche("occupation", dossier, colonnes=COLONNES_GRILLE)
+        return
+    for code in lister_communes("occupation", dossier):
+        yield lire_couche("occupation", dossier, colonnes=COLONNES_GRILLE, communes=[code])
+
+
 def preparer_grille_territoire(dossier: Path, parametres=None, cache_disque: bool = True) -> OccupationGrille:
     """Occupation du sol du territoire rastérisée (gardée en mémoire et dans ``cache/grille_<clé>.npz``)."""
     parametres = parametres or lire_parametres()
@@ -259,9 +275,8 @@ def preparer_grille_territoire(dossier: Path, parametres=None, cache_disque: boo
         except (KeyError, ValueError, IndexError):
             occupation = None
     if occupation is None:
-        couche = lire_couche("occupation", dossier, colonnes=["code_cs", "code_us", "geometry"])
         communes = lire_couche("communes", dossier, colonnes=["code_insee", "geometry"])
-        occupation = preparer_occupation_grille(couche, communes, *reglages)
+        occupation = preparer_occupation_grille(lire_occupation_par_commune(dossier), communes, *reglages)
         if cache_disque:
             cache_modeles.ecrire_npz(chemin, **occupation_en_tableaux(occupation))
             cache_modeles.purger_cache(chemin.parent, "grille")

@@ -64,3 +64,26 @@ def test_cache_abime_recalcule(dossier):
     attendu = surfaces.calculer_surfaces_impermeables(dossier)
     (dossier / "cache" / surfaces.FICHIER_CACHE).write_bytes(b"pas du parquet")
     pd.testing.assert_frame_equal(surfaces.calculer_surfaces_impermeables(dossier), attendu)
+
+
+def test_grille_rasterisee_commune_par_commune_egale_a_la_couche_entiere(dossier):
+    """La grille d'occupation du territoire, gravée partition par partition (mémoire bornée par la plus grosse
+    commune), est identique cellule par cellule à celle de la couche lue entière."""
+    import numpy as np
+
+    from indicateurs.grille import preparer_occupation_grille
+    from indicateurs.parametres import lire_parametres
+    from services.modeles import COLONNES_GRILLE, lire_occupation_par_commune
+
+    parametres = lire_parametres()
+    reglages = (parametres["resolution_grille_m"], parametres["rayon_tissu_urbain_m"],
+                parametres["part_artificialisee_tissu_urbain"])
+    communes = lire_couche("communes", dossier, colonnes=["code_insee", "geometry"])
+    morceaux = list(lire_occupation_par_commune(dossier))
+    assert len(morceaux) == len(lire_manifeste("occupation", dossier)["partitions"]) > 1
+    par_commune = preparer_occupation_grille(iter(morceaux), communes, *reglages)
+    entiere = preparer_occupation_grille(lire_couche("occupation", dossier, colonnes=COLONNES_GRILLE), communes,
+                                         *reglages)
+    for nom in ("revetement", "artificialise", "commune", "urbain"):
+        assert np.array_equal(getattr(par_commune, nom), getattr(entiere, nom)), nom
+    assert par_commune.grille == entiere.grille
