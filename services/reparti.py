@@ -14,6 +14,7 @@ Aucun ordonnanceur ni réserve de processus maison : ``dask.distributed`` fait t
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import types
@@ -49,8 +50,11 @@ def lire_reglages_dask(territoire: dict | None = None) -> dict:
 def _grappe_locale(processus: int, memoire: str):
     from distributed import LocalCluster
 
+    # Tableau de bord sur un port libre (si bokeh est là). Journaux de Dask réduits aux erreurs critiques : à la
+    # fermeture, un processus de calcul dont le battement de cœur croise l'arrêt de l'ordonnanceur journalise une
+    # trace sans conséquence ; les vraies pannes remontent par le client (exception traduite en français).
     return LocalCluster(n_workers=processus, threads_per_worker=1, processes=True, memory_limit=memoire,
-                        dashboard_address=":0", silence_logs=40)  # port libre (tableau de bord si bokeh est là)
+                        dashboard_address=":0", silence_logs=logging.CRITICAL)
 
 
 def _neutraliser_module_principal():
