@@ -457,7 +457,10 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     gardés en mémoire et dans ``cache/chaleur_<clé>.npz`` ; la clé change quand les zones (géométrie,
     revêtements, statut), l'occupation du sol ou les paramètres changent. Quand seules les zones changent,
     le dernier résultat en mémoire est mis à jour autour des zones changées (``incremental``), au lieu de
-    tout recalculer ; le résultat est le même. ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
+    tout recalculer ; le résultat est le même. Eau par commune gardée dans ``cache/eau_<clé>.npz``
+    (:func:`calculer_cle_eau`) ; ``cache_disque`` faux : rien n'est lu ni écrit sur disque, ni ici ni pour
+    les sommes aux abords (``ModelesTerritoire.dossier_donnees`` à ``None``).
+    ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
     ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
     incrémentale est reconstruit en arrière-plan. ``registre`` : (opérations, zones) du registre **entier**
     déjà lus dans le magasin (évite une seconde lecture) ; sinon lus ici.
