@@ -1,7 +1,8 @@
 """Cache disque des modèles sur grille : ``<dossier de données>/cache/<type>_<clé>.npz``.
 
 Signatures de fichiers (nom, taille, date de modification) et empreintes pour les clés, écriture atomique
-des archives NumPy, relecture tolérante (archive absente ou abîmée → ``None``), purge des plus anciennes.
+des archives NumPy (tableaux, ou tables pandas colonne par colonne), relecture tolérante (archive absente ou
+abîmée → ``None``), purge des plus anciennes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 SOUS_DOSSIER_CACHE = "cache"
 NB_FICHIERS_CACHE = 3  # fichiers de résultats gardés par type (les plus récents)
@@ -92,6 +94,88 @@ def lire_npz(chemin: Path) -> dict[str, np.ndarray] | None:
             return {nom: archive[nom] for nom in archive.files}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         journal.warning("Cache %s illisible, recalculé : %s", chemin.name, exc)
+        return None
+
+
+SEPARATEUR_TABLE = "__"  # noms des tableaux d'une table : ``<table>__colonnes``, ``<table>__0``…
+
+
+def table_en_tableaux(nom: str, table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Table pandas en tableaux NumPy (une colonne par tableau, types gardés) pour :func:`ecrire_npz`.
+
+    Index par défaut (0..n−1) ou index nommés ; colonnes numériques, booléennes ou de textes (``object``).
+    ``TypeError`` sinon (la table n'est alors pas gardée)."""
+    index_defaut = table.index.equals(pd.RangeIndex(len(table)))
+    if not index_defaut and any(n is None for n in table.index.names):
+        raise TypeError("index sans nom : table non gardée")
+    noms_index = [] if index_defaut else list(table.index.names)
+    # niveaux d'index pris tels quels (``reset_index`` changerait un index de textes ``object`` en ``str``)
+    colonnes = [(n, table.index.get_level_values(i)) for i, n in enumerate(noms_index)]
+    colonnes += [(c, table[c]) for c in table.columns]
+    tableaux = {f"{nom}{SEPARATEUR_TABLE}colonnes": np.array([str(c) for c, _ in colonnes], dtype=str),
+                f"{nom}{SEPARATEUR_TABLE}types": np.array([str(v.dtype) for _, v in colonnes], dtype=str),
+                f"{nom}{SEPARATEUR_TABLE}index": np.array(noms_index, dtype=str)}
+    for numero, (colonne, serie) in enumerate(colonnes):
+        if serie.dtype == object or pd.api.types.is_string_dtype(serie.dtype):
+            if not all(isinstance(v, str) for v in serie):
+                raise TypeError(f"colonne {colonne} : textes attendus")
+            valeurs = np.array(list(serie), dtype=str)
+        elif serie.dtype.kind in "biuf":
+            valeurs = serie.to_numpy()
+        else:
+            raise TypeError(f"colonne {colonne} : type {serie.dtype} non gardé")
+        tableaux[f"{nom}{SEPARATEUR_TABLE}{numero}"] = valeurs
+    return tableaux
+
+
+def table_depuis_tableaux(nom: str, tableaux: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Inverse de :func:`table_en_tableaux` (``KeyError`` ou ``ValueError`` si l'archive est incomplète)."""
+    colonnes = tableaux[f"{nom}{SEPARATEUR_TABLE}colonnes"].tolist()
+    types = tableaux[f"{nom}{SEPARATEUR_TABLE}types"].tolist()
+    if len(types) != len(colonnes):
+        raise ValueError(f"table {nom} : types et colonnes en nombres différents")
+    donnees = {}
+    for numero, (colonne, type_colonne) in enumerate(zip(colonnes, types, strict=True)):
+        valeurs = tableaux[f"{nom}{SEPARATEUR_TABLE}{numero}"]
+        if type_colonne == "object":
+            donnees[colonne] = pd.Series(valeurs.tolist(), dtype=object)  # sans inférer un type texte
+        elif valeurs.dtype.kind == "U":  # textes d'un type pandas (``str``, ``string``)
+            donnees[colonne] = pd.array(valeurs.tolist(), dtype=type_colonne)
+        else:
+            donnees[colonne] = valeurs.astype(type_colonne, copy=False)
+    if len({len(v) for v in donnees.values()}) > 1:
+        raise ValueError(f"table {nom} : colonnes de longueurs différentes")
+    table = pd.DataFrame(donnees, columns=colonnes)
+    noms_index = tableaux[f"{nom}{SEPARATEUR_TABLE}index"].tolist()
+    return table.set_index(noms_index) if noms_index else table
+
+
+def ecrire_tables_npz(chemin: Path, prefixe: str, **tables: pd.DataFrame) -> bool:
+    """Écrit des tables pandas dans une archive du cache (atomiquement) puis purge les anciennes archives
+    ``<prefixe>_*``. Renvoie faux, sans rien écrire, si une table n'est pas gardable ou si le dossier est en
+    lecture seule (le calcul reste valable, sans cache)."""
+    try:
+        tableaux = {}
+        for nom, table in tables.items():
+            tableaux.update(table_en_tableaux(nom, table))
+        ecrire_npz(chemin, **tableaux)
+    except (TypeError, OSError) as exc:
+        journal.warning("Cache %s non écrit : %s", Path(chemin).name, exc)
+        return False
+    purger_cache(Path(chemin).parent, prefixe)
+    return True
+
+
+def lire_tables_npz(chemin: Path, *noms: str) -> dict[str, pd.DataFrame] | None:
+    """Tables ``noms`` d'une archive du cache, ou ``None`` si elle est absente, illisible ou incomplète (elles
+    seront recalculées : jamais utilisées à moitié)."""
+    tableaux = lire_npz(chemin)
+    if tableaux is None:
+        return None
+    try:
+        return {nom: table_depuis_tableaux(nom, tableaux) for nom in noms}
+    except (KeyError, ValueError, TypeError) as exc:
+        journal.warning("Cache %s incomplet, recalculé : %s", Path(chemin).name, exc)
         return None
 
 

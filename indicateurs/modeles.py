@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +38,7 @@ class ModelesTerritoire:
     occupation: OccupationGrille
     chaleur: ChaleurTerritoire
     eau_communes: pd.DataFrame
+    dossier_donnees: Path | None = None  # dossier dont le cache disque garde les résultats dérivés ; None : aucun
 
 
 # ------------------------------------------------------------------------------------ mode InVEST

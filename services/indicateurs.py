@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from donnees import cache_modeles
 from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_couche, lire_couche_facultative, lire_territoire
 from donnees.erreurs import ErreurDonnees
@@ -112,6 +113,8 @@ def estimer_rafraichissement_emprise(operations, zones, table, parametres, filtr
 
 _SOMMES_ABORDS: dict[tuple, pd.DataFrame] = {}
 TAILLE_CACHE_ABORDS = 4
+PREFIXE_ABORDS = "abords"
+VERSION_ABORDS = "abords-1"  # à changer si la table des sommes change de forme
 
 
 def calculer_sommes_abords(modeles, zones, operations, parametres) -> pd.DataFrame | None:
@@ -119,16 +122,28 @@ def calculer_sommes_abords(modeles, zones, operations, parametres) -> pd.DataFra
     l'îlot de chaleur (:func:`indicateurs.chaleur_abords.sommer_chaleur_abords`), ou ``None`` sans modèle.
 
     Zones : celles du scénario « réalisées » du modèle (opérations validées, réalisées, localisées), les mêmes
-    pour tous les rôles. Gardées en mémoire par clé du modèle de chaleur (qui change avec les zones).
+    pour tous les rôles. Gardées en mémoire et dans ``cache/abords_<clé>.npz`` (si les modèles ont un cache
+    disque) par clé du modèle de chaleur (qui change avec les zones, la grille et ses paramètres) et des
+    paramètres des abords : un nouveau processus les relit au lieu de les recalculer.
     """
     if modeles is None or "sans_operations" not in modeles.chaleur.t_air:
         return None
     largeur, seuil = parametres["largeur_anneau_operation_m"], parametres["seuil_ilot_chaleur_c"]
     cle = (modeles.chaleur.cle, float(largeur), float(seuil), float(parametres["t_ref_c"]))
     if cle not in _SOMMES_ABORDS:
-        realisees = selectionner_zones_realisees(selectionner_zones_modeles(zones, operations))
-        _SOMMES_ABORDS[cle] = sommer_chaleur_abords(modeles.chaleur.t_air, modeles.occupation, realisees, largeur,
-                                                    parametres["t_ref_c"], seuil)
+        chemin = (cache_modeles.chemin_cache(modeles.dossier_donnees, PREFIXE_ABORDS,
+                                             cache_modeles.calculer_empreinte(VERSION_ABORDS, *cle))
+                  if modeles.dossier_donnees is not None else None)
+        relues = cache_modeles.lire_tables_npz(chemin, PREFIXE_ABORDS) if chemin is not None else None
+        if relues is not None:
+            sommes = relues[PREFIXE_ABORDS]
+        else:
+            realisees = selectionner_zones_realisees(selectionner_zones_modeles(zones, operations))
+            sommes = sommer_chaleur_abords(modeles.chaleur.t_air, modeles.occupation, realisees, largeur,
+                                           parametres["t_ref_c"], seuil)
+            if chemin is not None:
+                cache_modeles.ecrire_tables_npz(chemin, PREFIXE_ABORDS, **{PREFIXE_ABORDS: sommes})
+        _SOMMES_ABORDS[cle] = sommes
         while len(_SOMMES_ABORDS) > TAILLE_CACHE_ABORDS:
             _SOMMES_ABORDS.pop(next(iter(_SOMMES_ABORDS)))
     return _SOMMES_ABORDS[cle]

@@ -50,7 +50,12 @@ from indicateurs.chaleur import (
     lire_cache_memoire,
     lire_derniers_resultats,
 )
-from indicateurs.eau_grille import calculer_eau_territoire, compter_scenarios_eau, tabuler_eau_territoire
+from indicateurs.eau_grille import (
+    calculer_eau_territoire,
+    compter_scenarios_eau,
+    lire_percolation,
+    tabuler_eau_territoire,
+)
 from indicateurs.grille import SCENARIOS, OccupationGrille, preparer_occupation_grille
 from indicateurs.mise_a_jour import mettre_a_jour_chaleur
 from indicateurs.modeles import (
@@ -430,6 +435,32 @@ def calculer_eau_modeles(occupation: OccupationGrille, zones, parametres, chaleu
     return calculer_eau_territoire(occupation, zones, parametres)
 
 
+PREFIXE_EAU = "eau"
+VERSION_EAU = "eau-1"  # à changer si la table de l'eau change de forme
+
+
+def calculer_cle_eau(chaleur: ChaleurTerritoire, occupation: OccupationGrille, parametres) -> str:
+    """Clé du cache disque de l'eau : clé du modèle de chaleur (zones, grille, revêtements), clé de la grille,
+    pluie annuelle et ratios de percolation (seules entrées de l'eau hors de ces clés)."""
+    return cache_modeles.calculer_empreinte(VERSION_EAU, chaleur.cle, occupation.meta.get("cle"),
+                                            float(parametres["pluie_annuelle_mm"]), lire_percolation().to_json())
+
+
+def _obtenir_eau(dossier: Path, occupation: OccupationGrille, zones, parametres, chaleur: ChaleurTerritoire,
+                 cache_disque: bool) -> pd.DataFrame:
+    """Eau par commune : relue dans ``cache/eau_<clé>.npz`` si la clé correspond, sinon calculée
+    (:func:`calculer_eau_modeles`) puis gardée (sans cache disque si ``cache_disque`` est faux)."""
+    if not cache_disque:
+        return calculer_eau_modeles(occupation, zones, parametres, chaleur)
+    chemin = cache_modeles.chemin_cache(dossier, PREFIXE_EAU, calculer_cle_eau(chaleur, occupation, parametres))
+    relues = cache_modeles.lire_tables_npz(chemin, "eau")
+    if relues is not None:
+        return relues["eau"]
+    eau = calculer_eau_modeles(occupation, zones, parametres, chaleur)
+    cache_modeles.ecrire_tables_npz(chemin, PREFIXE_EAU, eau=eau)
+    return eau
+
+
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
                                 avec_eau: bool = True, incremental: bool = True, rappel=None,
                                 preparer_etat: bool = False, registre: tuple | None = None,
@@ -441,7 +472,10 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     gardés en mémoire et dans ``cache/chaleur_<clé>.npz`` ; la clé change quand les zones (géométrie,
     revêtements, statut), l'occupation du sol ou les paramètres changent. Quand seules les zones changent,
     le dernier résultat en mémoire est mis à jour autour des zones changées (``incremental``), au lieu de
-    tout recalculer ; le résultat est le même. ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
+    tout recalculer ; le résultat est le même. Eau par commune gardée dans ``cache/eau_<clé>.npz``
+    (:func:`calculer_cle_eau`) ; ``cache_disque`` faux : rien n'est lu ni écrit sur disque, ni ici ni pour
+    les sommes aux abords (``ModelesTerritoire.dossier_donnees`` à ``None``).
+    ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
     ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
     incrémentale est reconstruit en arrière-plan. ``registre`` : (opérations, zones) du registre **entier**
     déjà lus dans le magasin (évite une seconde lecture) ; sinon lus ici.
@@ -466,8 +500,9 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     else:
         chaleur = _obtenir_chaleur(dossier, occupation, zones, p_chaleur, cache_disque, incremental, preparer_etat)
     annoncer("Modèle de l'eau : volumes retenus et ruisselés par commune…")
-    eau = calculer_eau_modeles(occupation, zones, parametres, chaleur) if avec_eau else pd.DataFrame()
-    return ModelesTerritoire(occupation, chaleur, eau)
+    eau = (_obtenir_eau(dossier, occupation, zones, parametres, chaleur, cache_disque) if avec_eau
+           else pd.DataFrame())
+    return ModelesTerritoire(occupation, chaleur, eau, dossier if cache_disque else None)
 
 
 def ecrire_sorties_territoire(modeles: ModelesTerritoire, sortie, chaleur: bool = True, eau: bool = True) -> dict:
