@@ -31,7 +31,8 @@ from grand_registre import construire_grand_registre
 from outils import arreter_serveur, enregistrer_mesure, lancer_serveur
 
 RACINE = Path(__file__).resolve().parents[2]
-TAILLES = [1_000, 10_000, 50_000]
+# Tailles mesurées : toutes par défaut ; ``DESIMPER_BANC_TAILLES=1000,10000`` pour n'en garder que certaines.
+TAILLES = [int(t) for t in os.environ.get("DESIMPER_BANC_TAILLES", "1000,10000,50000").split(",") if t.strip()]
 PASSAGES = 3
 BUDGET_DEMARRAGE_50K_S = 5.0  # issue 14 : démarrage à froid ≤ 5 s à 50 000 opérations, modèles en cache
 SCRIPT_LECTURE = """
