@@ -788,8 +788,8 @@ def charger_surfaces_impermeables():
     table, manquantes = _surfaces_impermeables(str(dossier), _signature(chemin_couche("occupation", dossier)))
     if manquantes:
         noms = ", ".join(nommer_commune(code) for code in manquantes[:10])
-        st.warning(f"Occupation du sol illisible pour {len(manquantes)} commune(s) ({noms}) : leur surface "
-                   "imperméable n'est pas comptée. Réimportez l'occupation de ces communes "
+        st.warning(f"Occupation du sol illisible pour {len(manquantes)} commune(s) : {noms}. Leur surface "
+                   "imperméable n'est pas comptée ; réimportez l'occupation de ces communes "
                    "(`desimper importer occupation`).", icon="⚠️")
     return table
 
