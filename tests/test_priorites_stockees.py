@@ -186,6 +186,10 @@ def test_page_lit_le_stockage_sans_recalculer(calcul_reparti, tmp_path, monkeypa
     appli.run()
     assert not appli.exception, appli.exception
     assert appels == []  # lues dans le stockage
+    # Partition d'occupation retirée (fixture) : la page le dit, en nommant la commune, et reste utilisable.
+    avertissements = " ".join(a.value for a in appli.warning)
+    assert "Occupation du sol illisible pour 1 commune(s) : " in avertissements and SANS_PARTITION in avertissements
+    assert "Modèles chaleur et eau indisponibles" in avertissements
     attendues = pd.read_parquet(service.chemin_priorites(copie, "34301"))
     assert any(f"{int(attendues['parcelle_candidate'].sum())} parcelles candidates" in c.value for c in appli.caption)
     # Stockage effacé : la page calcule cette seule commune et la stocke.
