@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import struct
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -84,17 +85,52 @@ def ecrire_npz(chemin: Path, **tableaux) -> None:
     ecrire_atomiquement(chemin, ecrire)
 
 
-def lire_npz(chemin: Path) -> dict[str, np.ndarray] | None:
-    """Tableaux d'une archive du cache, ou ``None`` si elle est absente ou illisible (elle sera recalculée)."""
+SEUIL_PROJECTION_OCTETS = 1 << 20  # tableaux plus gros : projetés en mémoire (memmap) au lieu d'être lus
+
+
+def lire_npz(chemin: Path, projeter: bool = False) -> dict[str, np.ndarray] | None:
+    """Tableaux d'une archive du cache, ou ``None`` si elle est absente ou illisible (elle sera recalculée).
+
+    ``projeter`` : les gros tableaux (plus de ``SEUIL_PROJECTION_OCTETS``) sont ouverts en lecture seule
+    (``memmap``) dans l'archive au lieu d'être lus : le premier affichage ne lit pas les grilles T_air (des
+    centaines de Mo) dont il n'a pas besoin ; le système les charge à la demande."""
     chemin = Path(chemin)
     if not chemin.exists():
         return None
     try:
         with np.load(chemin, allow_pickle=False) as archive:
-            return {nom: archive[nom] for nom in archive.files}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            if not projeter:
+                return {nom: archive[nom] for nom in archive.files}
+            projetes = _projeter_membres(chemin)
+            return {nom: projetes[nom] if nom in projetes else archive[nom] for nom in archive.files}
+    except (OSError, ValueError, KeyError, struct.error, zipfile.BadZipFile) as exc:
         journal.warning("Cache %s illisible, recalculé : %s", chemin.name, exc)
         return None
+
+
+def _projeter_membres(chemin: Path) -> dict[str, np.ndarray]:
+    """Gros membres non compressés d'une archive ``np.savez`` ouverts en ``memmap`` (lecture seule) : position
+    des données = en-tête local ZIP (30 octets + nom + champ extra), puis en-tête ``.npy``."""
+    projetes = {}
+    with zipfile.ZipFile(chemin) as archive, open(chemin, "rb") as flux:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size < SEUIL_PROJECTION_OCTETS:
+                continue
+            flux.seek(info.header_offset)
+            entete = flux.read(30)
+            if entete[:4] != b"PK\x03\x04":
+                raise ValueError(f"en-tête ZIP inattendu pour {info.filename}")
+            longueur_nom, longueur_extra = struct.unpack("<HH", entete[26:30])
+            flux.seek(info.header_offset + 30 + longueur_nom + longueur_extra)
+            version = np.lib.format.read_magic(flux)
+            lire_entete = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            forme, fortran, type_ = lire_entete(flux)
+            if type_.hasobject:
+                continue
+            projetes[info.filename.removesuffix(".npy")] = np.memmap(
+                chemin, dtype=type_, mode="r", offset=flux.tell(), shape=forme, order="F" if fortran else "C")
+    return projetes
 
 
 SEPARATEUR_TABLE = "__"  # noms des tableaux d'une table : ``<table>__colonnes``, ``<table>__0``…

@@ -76,12 +76,10 @@ else:
                                                          "l'occupation du sol)"):
             image = commun.image_chaleur(scenario)
 
-    points = commun.charger_points_operations(filtres)
-
     def construire():
         """Communes (choroplèthe ou chaleur) et légende ; les opérations suivent la vue (couche à part)."""
-        return construire_fond_bassin(communes, points, choroplethe=choroplethe, couleur_par=couleur_par,
-                                      image=image)
+        return construire_fond_bassin(communes, commun.charger_resume_operations(filtres, couleur_par),
+                                      choroplethe=choroplethe, couleur_par=couleur_par, image=image)
     st.caption(f"Points et couleurs des communes : {decrire_statuts(filtres)}. Cliquez sur une commune pour "
                "ouvrir sa page, sur une opération pour voir sa fiche.")
 
@@ -103,7 +101,8 @@ def afficher_bassin() -> None:
         # Fond construit une fois par processus pour ces données, ces droits, ces filtres et ces choix ;
         # couche des opérations une fois par vue arrondie.
         retour, selection = afficher_carte_bornee(
-            cle, construire, points, lambda: commun.charger_agregats_operations(filtres), couleur_par,
+            cle, construire, lambda: commun.charger_points_operations(filtres),
+            lambda: commun.charger_agregats_operations(filtres), couleur_par,
             key=f"carte_{couche}", height=680, returned_objects=["last_active_drawing"])
     proprietes = ((retour or {}).get("last_active_drawing") or {}).get("properties") or {}
     ouvrir_commune(proprietes)

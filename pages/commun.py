@@ -55,11 +55,11 @@ from services.surfaces import calculer_surfaces_impermeables
 from services import exports, indicateurs, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
 from services.magasin import lire_agregats, preparer_magasin
-from services.modeles import calculer_modeles_territoire
+from services.modeles import calculer_modeles_territoire, lancer_preparations_etat
 from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
 from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
-from vues.cartes import agreger_operations, preparer_points_operations  # cartes bornées (issue 14)
+from vues.cartes import ResumeOperations, placer_cercles_indicateurs, preparer_points_operations
 from vues.cartes import convertir_contours_geojson, legender_rampe, lire_fonds_carte, lire_styles
 from vues.fiches import construire_fiche_html
 from vues.figures import configurer_export, habiller_figure
@@ -819,7 +819,10 @@ def charger_registre_modeles() -> tuple:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
     registre = _registre_modeles(url_base(), revision)  # zones des opérations validées seulement
-    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat=True, registre=registre)
+    # État de la mise à jour incrémentale reconstruit à l'ouverture d'une page d'écriture (ouvrir_page_reservee),
+    # pas au premier affichage, où il disputerait les processeurs à la page.
+    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat="a_la_demande",
+                                       registre=registre)
 
 
 _MODELES_PRETS: set = set()  # clés de _modeles déjà calculées dans ce processus (pas d'encart à afficher)
@@ -1282,15 +1285,23 @@ def charger_points_operations(filtres: Filtres):
     return _points_operations(url_base(), revision_lecture(), filtres)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _agregats_operations(url: str, revision: tuple, signature: int, filtres: Filtres):
-    return agreger_operations(charger_points_operations(filtres), charger_couche("communes_affichage"))
-
-
 def charger_agregats_operations(filtres: Filtres):
-    """Nombre d'opérations et surface désimperméabilisée par commune (cercles des cartes à faible zoom)."""
-    signature = _signature(chemin_couche("communes_affichage", dossier_donnees()))
-    return _agregats_operations(url_base(), revision_lecture(), signature, filtres)
+    """Nombre d'opérations et surface désimperméabilisée par commune (cercles des cartes à faible zoom), lus dans
+    les indicateurs par commune (agrégats de la base, droits appliqués) : aucune opération chargée une à une."""
+    return _agregats_operations(url_base(), revision_lecture(), _signatures_referentiel(),
+                                _signature(chemin_couche("communes_affichage", dossier_donnees())), filtres)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _agregats_operations(url: str, revision: tuple, signatures: tuple, signature: int, filtres: Filtres):
+    return placer_cercles_indicateurs(calculer_communes(filtres), charger_couche("communes_affichage"))
+
+
+def charger_resume_operations(filtres: Filtres, couleur_par: str = "type_site") -> ResumeOperations:
+    """Ce que le fond des cartes du bassin montre des opérations (nombre par commune, types de site ou statuts
+    présents), lu dans les agrégats de la base : le premier affichage ne charge aucune opération une à une."""
+    return ResumeOperations.depuis_indicateurs(calculer_communes(filtres), calculer_groupes(filtres, couleur_par),
+                                               couleur_par)
 
 
 def lire_fiche_operation(ident, filtres: Filtres) -> str | None:
@@ -1342,6 +1353,8 @@ def ouvrir_page_reservee(titre: str, autorisee: bool, refus: str, cle_message: s
             st.info(f"{refus}. Votre compte ({ROLES.get(utilisateur.role, utilisateur.role)}) ne le permet pas : "
                     "demandez l'accès à un administrateur du syndicat de bassin si besoin.")
         st.stop()
+    if not est_public(utilisateur_courant()):
+        lancer_preparations_etat()  # une écriture peut suivre : la mise à jour des modèles sera incrémentale
     message = st.session_state.pop(cle_message, None)
     if message:
         st.success(message)

@@ -40,7 +40,6 @@ publics = set(codes_publics())  # catalogue : public = non pour les coûts et le
 with st.spinner("Calcul des indicateurs…"):
     catalogue = lire_catalogue()
     communes = commun.charger_couche("communes_affichage")
-    operations = commun.filtrer_operations(commun.charger_operations(), filtres)
     table = commun.calculer_communes(filtres)
     annees = commun.calculer_annees(filtres)
     non_comptes = statuts_non_comptes(filtres)
@@ -104,7 +103,7 @@ st.caption(perimetre.legende)
 
 commun.signaler_couche_absente("occupation", "la température (modèle de chaleur), le volume sur grille et le "
                                 "taux d'imperméabilisation restent vides")
-if operations.empty:
+if not bassin["nombre_operations"] > 0:
     st.info("Aucune opération ne correspond aux filtres choisis. Élargissez la sélection dans la barre "
             "latérale.")
 
@@ -115,10 +114,11 @@ def afficher_carte_communes(choroplethe: Choroplethe) -> None:
     """Carte bornée : fond construit une fois par processus pour ces données, ces droits, ces filtres et cet
     indicateur ; cercles par commune, opérations de l'emprise au zoom ; seul ce fragment se réexécute quand on
     déplace ou zoome la carte."""
-    points = commun.charger_points_operations(filtres)
     _, selection = afficher_carte_bornee(
         ("vue_ensemble", commun.cle_donnees_affichees(), filtres, choroplethe.titre),
-        lambda: construire_fond_bassin(communes, points, choroplethe=choroplethe), points,
+        lambda: construire_fond_bassin(communes, commun.charger_resume_operations(filtres),
+                                       choroplethe=choroplethe),
+        lambda: commun.charger_points_operations(filtres),
         lambda: commun.charger_agregats_operations(filtres), "type_site", key="carte_bassin", height=560,
         returned_objects=[])
     st.caption(f"Points : {decrire_statuts(filtres)}. {decrire_selection(selection)}")

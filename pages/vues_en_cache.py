@@ -144,16 +144,19 @@ def obtenir_couche(cle: tuple, construire) -> str:
     return _couche_preparee(cle, construire)
 
 
-def afficher_carte_bornee(cle: tuple, construire_fond, points, agregats, couleur_par: str, key: str, height: int,
+def afficher_carte_bornee(cle: tuple, construire_fond, charger_points, agregats, couleur_par: str, key: str,
+                          height: int,
                           returned_objects: list[str]) -> tuple[dict | None, SelectionCarte]:
     """Carte du bassin qui ne grossit pas avec le registre : le fond (``construire_fond()``, sans opérations) est
     rendu une fois par ``cle`` ; la couche des opérations suit la vue que le navigateur renvoie (``bounds``,
     ``zoom``) : cercles par commune sous le zoom des opérations, opérations de l'emprise (arrondie à une grille,
     plafonnée) au-delà, rendue une fois par (``cle``, ``couleur_par``, vue arrondie) et remplacée sans recréer la
-    carte. ``points`` : table des opérations visibles (``commun.charger_points_operations``) ; ``agregats`` :
-    fonction qui renvoie les cercles par commune. Renvoie (valeur du composant, sélection envoyée)."""
+    carte. ``charger_points`` : fonction qui renvoie la table des opérations visibles
+    (``commun.charger_points_operations``), appelée seulement au zoom des opérations (le premier affichage, à
+    faible zoom, ne lit aucune opération une à une) ; ``agregats`` : fonction qui renvoie les cercles par commune.
+    Renvoie (valeur du composant, sélection envoyée)."""
     vue = arrondir_vue(lire_vue(lire_valeur_carte(cle, construire_fond, key)))
-    selection = selectionner_operations(points, vue)
+    selection = selectionner_operations(charger_points() if vue is not None else None, vue)
     couche = obtenir_couche(
         (cle, couleur_par, vue), lambda: construire_couche_operations(
             selection, agregats() if selection.mode == "agregats" else None, couleur_par))

@@ -304,12 +304,14 @@ def _lire_zones_modeles(dossier: Path, registre: tuple | None = None) -> pd.Data
 
 def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.DataFrame,
                      p_chaleur: ParametresChaleur, cache_disque: bool, incremental: bool = True,
-                     preparer_etat: bool = False):
+                     preparer_etat: bool | str = False):
     """Chaleur des 3 scénarios : cache mémoire, sinon cache disque, sinon mise à jour incrémentale du dernier
     résultat calculé (:mod:`indicateurs.mise_a_jour`), sinon calcul complet (puis mis en cache).
 
     ``preparer_etat`` : un résultat relu sur disque n'a pas l'état de la mise à jour incrémentale ; il est
-    alors recalculé en arrière-plan (même résultat), pour que la première écriture suivante soit rapide."""
+    alors recalculé en arrière-plan (même résultat), pour que la première écriture suivante soit rapide ;
+    ``"a_la_demande"`` : ce calcul attend :func:`lancer_preparations_etat` (une page d'écriture ouverte), pour ne
+    pas disputer les processeurs au premier affichage."""
     signature = occupation.meta["cle"]
     cle = calculer_cle_chaleur(zones, signature, p_chaleur)
     chaleur = lire_cache_memoire(cle)
@@ -318,7 +320,9 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
         chaleur = _relire_chaleur_disque(dossier, occupation, p_chaleur, cle)
         if chaleur is not None:
             ecrire_cache_memoire(chaleur)
-            if preparer_etat and incremental:
+            if preparer_etat == "a_la_demande" and incremental:
+                _EN_ATTENTE[signature] = (occupation, zones, p_chaleur, signature)
+            elif preparer_etat and incremental:
                 _preparer_etat_en_arriere_plan(occupation, zones, p_chaleur, signature)
     if chaleur is None and incremental:
         chaleur = _mettre_a_jour_chaleur(occupation, zones, p_chaleur, signature)
@@ -339,14 +343,17 @@ def _relire_chaleur_disque(dossier: Path, occupation: OccupationGrille, p_chaleu
                            cle: str) -> ChaleurTerritoire | None:
     """Résultat du cache disque (calcul d'un seul tenant, ou en tuiles : grilles ``.npy`` en ``memmap``), ou
     ``None`` s'il manque ou est incomplet (il sera recalculé)."""
-    tableaux = cache_modeles.lire_npz(cache_modeles.chemin_cache(dossier, "chaleur", cle))
+    tableaux = cache_modeles.lire_npz(cache_modeles.chemin_cache(dossier, "chaleur", cle), projeter=True)
     if tableaux is None:
         return None
     try:
         if "tuiles" in tableaux:
             return relire_chaleur_tuiles(tableaux, cache_modeles.dossier_cache(dossier), occupation, p_chaleur, cle)
-        return chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle)
-    except (KeyError, ValueError):
+        communes = None  # archive d'avant les tables gardées : réagrégées sur les grilles
+        if f"communes{cache_modeles.SEPARATEUR_TABLE}colonnes" in tableaux:
+            communes = cache_modeles.table_depuis_tableaux("communes", tableaux)
+        return chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle, communes)
+    except (KeyError, ValueError, TypeError):
         return None
 
 
@@ -378,6 +385,21 @@ def _obtenir_chaleur_tuiles(dossier: Path, occupation: OccupationGrille, zones: 
 
 _ECRITURES: list[threading.Thread] = []
 _PREPARATIONS: dict[str, threading.Thread] = {}
+_EN_ATTENTE: dict[str, tuple] = {}  # préparations d'état demandées « à la demande », pas encore lancées
+
+
+def lancer_preparations_etat() -> int:
+    """Lance en arrière-plan les préparations d'état de la mise à jour incrémentale mises en attente par
+    ``preparer_etat="a_la_demande"`` (une page qui écrit dans le registre va s'ouvrir) ; renvoie leur nombre."""
+    lancees = 0
+    while _EN_ATTENTE:
+        try:
+            _signature, arguments = _EN_ATTENTE.popitem()
+        except KeyError:  # vidée par un autre fil entre-temps
+            break
+        _preparer_etat_en_arriere_plan(*arguments)
+        lancees += 1
+    return lancees
 
 
 def _preparer_etat_en_arriere_plan(occupation: OccupationGrille, zones, p_chaleur: ParametresChaleur,
@@ -396,7 +418,12 @@ _VERROU_MISE_A_JOUR = threading.Lock()
 
 
 def _ecrire_chaleur(chemin: Path, chaleur: ChaleurTerritoire) -> None:
-    cache_modeles.ecrire_npz(chemin, **chaleur_en_tableaux(chaleur))
+    tableaux = chaleur_en_tableaux(chaleur)
+    try:  # tables par commune gardées telles quelles : la relecture n'a pas à réagréger les grilles
+        tableaux.update(cache_modeles.table_en_tableaux("communes", chaleur.communes))
+    except TypeError:
+        pass
+    cache_modeles.ecrire_npz(chemin, **tableaux)
     cache_modeles.purger_cache(chemin.parent, "chaleur")
     purger_grilles(chemin.parent)
 
@@ -463,7 +490,7 @@ def _obtenir_eau(dossier: Path, occupation: OccupationGrille, zones, parametres,
 
 def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool = True,
                                 avec_eau: bool = True, incremental: bool = True, rappel=None,
-                                preparer_etat: bool = False, registre: tuple | None = None,
+                                preparer_etat: bool | str = False, registre: tuple | None = None,
                                 reparti: bool = False, processus: int | None = None,
                                 progression=None) -> ModelesTerritoire:
     """Modèles chaleur et eau du territoire du dossier de données (couches + zones du magasin).
@@ -477,7 +504,8 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     les sommes aux abords (``ModelesTerritoire.dossier_donnees`` à ``None``).
     ``rappel(texte)`` : reçoit l'étape en cours (pour l'afficher).
     ``preparer_etat`` (application) : après une relecture du cache disque, l'état de la mise à jour
-    incrémentale est reconstruit en arrière-plan. ``registre`` : (opérations, zones) du registre **entier**
+    incrémentale est reconstruit en arrière-plan, tout de suite ou, ``"a_la_demande"``, à l'appel de
+    :func:`lancer_preparations_etat`. ``registre`` : (opérations, zones) du registre **entier**
     déjà lus dans le magasin (évite une seconde lecture) ; sinon lus ici.
 
     Calcul en tuiles (:mod:`services.tuiles`, mêmes tables) quand la grille dépasse ``seuil_tuiles_cellules``,

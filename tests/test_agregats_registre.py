@@ -21,13 +21,15 @@ from indicateurs.calcul import (
     calculer_indicateurs_annees,
     calculer_indicateurs_communes,
     calculer_indicateurs_groupes,
+    calculer_indicateurs_operations,
 )
-from indicateurs.communs import Filtres
+from indicateurs.communs import Filtres, masque_filtres
 from indicateurs.finances import calculer_aides_par_financeur
 from indicateurs.parametres import lire_parametres
 from indicateurs.surfaces import calculer_surface_impermeable_communes
 from services.indicateurs import estimer_rafraichissement_emprise
 from services.magasin import cle_estimations_site, lire_agregats
+from vues.cartes import ResumeOperations, agreger_operations, placer_cercles_indicateurs, preparer_points_operations
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 from grand_registre import construire_grand_registre  # noqa: E402
@@ -217,3 +219,29 @@ def test_revetement_inconnu_dans_la_base_signale_en_francais(dossier, tmp_path):
             calculer_grains(registre, p, None)
     finally:
         magasin.fermer()
+
+
+@pytest.mark.parametrize("role", ["visiteur", "referent", "administrateur"])
+def test_cercles_et_legende_des_cartes_lus_dans_les_agregats(magasin, referentiel, dossier, role):
+    """Cartes du bassin à faible zoom (premier affichage) : cercles par commune et légende lus dans les agrégats de
+    la base, mêmes nombres, surfaces et types présents que comptés sur les points des opérations visibles."""
+    p = referentiel["parametres"]
+    (operations, zones, financements), registre = _registres(magasin, ROLES[role], p)
+    affichage = lire_couche("communes_affichage", dossier)
+    communes = [referentiel[c] for c in ("communes", "surfaces_impermeables", "objectifs", "nouvelles_surfaces")]
+    for filtres in FILTRES:
+        table = calculer_indicateurs_communes(registre, None, None, *communes, p, filtres)
+        surfaces = calculer_indicateurs_operations(operations, zones, financements, p, filtres)
+        points = preparer_points_operations(operations.loc[masque_filtres(operations, filtres)],
+                                            surfaces.set_index("operation_id")["surface_desimpermeabilisee"])
+        assert len(points) > 0
+        attendus = agreger_operations(points, affichage).sort_values("code_insee", ignore_index=True)
+        obtenus = placer_cercles_indicateurs(table, affichage).sort_values("code_insee", ignore_index=True)
+        pd.testing.assert_frame_equal(attendus, obtenus, check_dtype=False, rtol=1e-9)
+        for cle in ("type_site", "statut"):
+            groupes = calculer_indicateurs_groupes(registre, None, None, cle, p, filtres)
+            attendu = ResumeOperations.depuis_points(points, cle)
+            obtenu = ResumeOperations.depuis_indicateurs(table, groupes, cle)
+            assert obtenu.presents == attendu.presents
+            pd.testing.assert_series_equal(attendu.comptes.sort_index(), obtenu.comptes.sort_index(),
+                                           check_names=False, check_dtype=False, check_index_type=False)

@@ -136,3 +136,34 @@ def test_table_relue_a_l_identique(tmp_path):
     pd.testing.assert_frame_equal(relues["t"], table, check_exact=True)
     pd.testing.assert_frame_equal(relues["i"], indexee, check_exact=True)
     assert cache_modeles.lire_tables_npz(chemin, "absente") is None
+
+
+def test_chaleur_relue_projetee_avec_ses_tables_par_commune(dossier_froid, monkeypatch):
+    """Relue sur disque, la chaleur garde ses tables par commune (pas de réagrégation des grilles) et ses grilles
+    T_air sont projetées en mémoire (``memmap`` en lecture seule, pas lues) : mêmes valeurs, au bit près."""
+    calculee = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
+    _simuler_nouveau_processus()
+
+    def refuser(*args, **kwargs):
+        raise AssertionError("tables par commune réagrégées au lieu d'être relues")
+
+    monkeypatch.setattr("indicateurs.modeles.agreger_chaleur_communes", refuser)
+    relue = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
+    assert "etat" not in relue.meta  # relue sur disque
+    pd.testing.assert_frame_equal(relue.communes, calculee.communes, check_exact=True)
+    pd.testing.assert_frame_equal(relue.operations, calculee.operations, check_exact=False, rtol=1e-9)
+    for nom, grille in calculee.t_air.items():
+        assert isinstance(relue.t_air[nom], np.memmap) and not relue.t_air[nom].flags.writeable
+        np.testing.assert_array_equal(np.asarray(relue.t_air[nom]), grille)
+
+
+def test_archive_projetee_abimee_recalculee(dossier_froid):
+    """Une archive de chaleur tronquée (grilles projetées illisibles) est recalculée, jamais utilisée à moitié."""
+    calculee = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
+    (fichier,) = _fichiers(dossier_froid, "chaleur")
+    fichier.write_bytes(fichier.read_bytes()[: fichier.stat().st_size - 1000])
+    assert cache_modeles.lire_npz(fichier, projeter=True) is None
+    _simuler_nouveau_processus()
+    relue = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
+    for nom, grille in calculee.t_air.items():
+        np.testing.assert_array_equal(np.asarray(relue.t_air[nom]), grille)

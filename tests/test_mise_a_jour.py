@@ -204,3 +204,26 @@ def test_etat_reconstruit_apres_relecture_du_disque(demo_40m):
     reconstruit = ch.lire_cache_memoire(relu.chaleur.cle)
     assert reconstruit is not relu.chaleur and "etat" in reconstruit.meta
     np.testing.assert_allclose(reconstruit.t_air["realisees"], relu.chaleur.t_air["realisees"], rtol=0, atol=1e-6)
+
+
+def test_etat_prepare_a_la_demande_seulement(demo_40m):
+    """Application : relu sur disque au premier affichage, l'état n'est pas reconstruit tout de suite (il
+    disputerait les processeurs à la page) mais à l'ouverture d'une page d'écriture
+    (:func:`services.modeles.lancer_preparations_etat`), avec le même résultat."""
+    from services import modeles as services_modeles
+
+    services_modeles.calculer_modeles_territoire(demo_40m)
+    services_modeles.attendre_ecritures_cache()
+    ch.vider_cache_memoire()
+    services_modeles._PREPARATIONS.clear()
+    services_modeles._EN_ATTENTE.clear()
+    relu = services_modeles.calculer_modeles_territoire(demo_40m, preparer_etat="a_la_demande")
+    assert "etat" not in relu.chaleur.meta and not services_modeles._PREPARATIONS
+    assert len(services_modeles._EN_ATTENTE) == 1
+    assert services_modeles.lancer_preparations_etat() == 1
+    assert not services_modeles._EN_ATTENTE and services_modeles.lancer_preparations_etat() == 0
+    for fil in list(services_modeles._PREPARATIONS.values()):
+        fil.join()
+    reconstruit = ch.lire_cache_memoire(relu.chaleur.cle)
+    assert reconstruit is not relu.chaleur and "etat" in reconstruit.meta
+    np.testing.assert_allclose(reconstruit.t_air["realisees"], relu.chaleur.t_air["realisees"], rtol=0, atol=1e-6)

@@ -24,6 +24,7 @@ from jinja2 import Template
 from donnees.geometrie import en_lambert93, en_wgs84
 from donnees.nomenclatures import STATUTS, lire_types_site
 from indicateurs.catalogue import formater_valeur, libelle
+from indicateurs.communs import CODE_BASSIN
 from vues.actifs import utiliser_actifs_locaux
 from vues.format import formater_nombre
 
@@ -355,19 +356,68 @@ def preparer_points_operations(operations: gpd.GeoDataFrame, surfaces: pd.Series
 
 
 def agreger_operations(points: pd.DataFrame, communes: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Un cercle par commune qui a des opérations : code, nom, position (point intérieur de la commune, WGS84),
-    nombre d'opérations et surface désimperméabilisée (m²) ; la plus grosse commune d'abord."""
-    colonnes = ["code_insee", "nom", "lon", "lat", "nombre", "surface"]
+    """Un cercle par commune qui a des opérations, compté sur les points (:func:`placer_cercles`)."""
     if points is None or points.empty:
+        return placer_cercles(None, communes)
+    return placer_cercles(points.groupby("code_insee").agg(nombre=("id", "size"), surface=("surface", "sum")),
+                          communes)
+
+
+def placer_cercles(comptes: pd.DataFrame | None, communes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Un cercle par commune qui a des opérations : code, nom, position (point intérieur de la commune, WGS84),
+    nombre d'opérations et surface désimperméabilisée (m²) ; la plus grosse commune d'abord.
+
+    ``comptes`` : colonnes ``nombre`` et ``surface`` indexées par code INSEE (comptées sur les points, ou lues
+    dans les agrégats de la base sans charger les opérations) ; les communes sans opération n'ont pas de cercle."""
+    colonnes = ["code_insee", "nom", "lon", "lat", "nombre", "surface"]
+    if comptes is not None:
+        comptes = comptes[pd.to_numeric(comptes["nombre"], errors="coerce").fillna(0) > 0]
+    if comptes is None or comptes.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in colonnes})
-    comptes = points.groupby("code_insee").agg(nombre=("id", "size"), surface=("surface", "sum"))
     interieurs = en_wgs84(communes[["code_insee", "nom", "geometry"]], copier=True)
     positions = shapely.set_precision(interieurs.geometry.representative_point().to_numpy(), PRECISION_DEGRES)
     table = pd.DataFrame({"code_insee": interieurs["code_insee"].astype(str).to_numpy(),
                           "nom": interieurs["nom"].astype(str).to_numpy(),
                           "lon": shapely.get_x(positions), "lat": shapely.get_y(positions)})
+    comptes = comptes[["nombre", "surface"]].set_axis(comptes.index.astype(str))
     table = table.merge(comptes, left_on="code_insee", right_index=True)
     return table.sort_values("nombre", ascending=False, kind="stable").reset_index(drop=True)[colonnes]
+
+
+def placer_cercles_indicateurs(table: pd.DataFrame, communes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Cercles par commune (:func:`placer_cercles`) lus dans la table des indicateurs par commune (colonnes
+    ``territoire``, ``nombre_operations``, ``surface_desimpermeabilisee`` ; ligne du bassin ignorée) : mêmes
+    nombres et surfaces que comptés sur les points, sans lire les opérations une à une."""
+    table = table[table["territoire"] != CODE_BASSIN].set_index("territoire")
+    return placer_cercles(pd.DataFrame({"nombre": table["nombre_operations"],
+                                        "surface": table["surface_desimpermeabilisee"]}), communes)
+
+
+@dataclass(frozen=True)
+class ResumeOperations:
+    """Ce que le fond de carte montre des opérations sans les lire une à une : ``comptes`` (nombre d'opérations
+    par code INSEE, info-bulle des communes) et ``presents`` (types de site ou statuts présents, légende)."""
+
+    comptes: pd.Series | None
+    presents: frozenset
+
+    @classmethod
+    def depuis_points(cls, points: pd.DataFrame | None, couleur_par: str = "type_site") -> ResumeOperations:
+        """Résumé compté sur les points des opérations (:func:`preparer_points_operations`)."""
+        if points is None or points.empty:
+            return cls(None, frozenset())
+        return cls(points.groupby("code_insee").size(), frozenset(points[couleur_par].astype(str)))
+
+    @classmethod
+    def depuis_indicateurs(cls, table: pd.DataFrame, groupes: pd.DataFrame, couleur_par: str = "type_site"
+                           ) -> ResumeOperations:
+        """Résumé lu dans les indicateurs par commune (``territoire``, ``nombre_operations``) et regroupés par
+        ``couleur_par`` (une ligne par type de site ou statut, ``nombre_operations``)."""
+        table = table[table["territoire"] != CODE_BASSIN]
+        comptes = pd.to_numeric(table.set_index("territoire")["nombre_operations"], errors="coerce").fillna(0)
+        presents = groupes.loc[pd.to_numeric(groupes["nombre_operations"], errors="coerce").fillna(0) > 0,
+                               couleur_par]
+        return cls(comptes[comptes > 0].astype(int), frozenset(presents.astype(str)))
 
 
 @dataclass(frozen=True)
@@ -602,23 +652,23 @@ class Legende(MacroElement):
         self.style = STYLE_LEGENDES
 
 
-def construire_fond_bassin(communes: gpd.GeoDataFrame, points: pd.DataFrame, hauteur: str = "100%",
+def construire_fond_bassin(communes: gpd.GeoDataFrame, resume: ResumeOperations, hauteur: str = "100%",
                            choroplethe: Choroplethe | None = None, couleur_par: str = "type_site",
                            image: dict | None = None) -> folium.Map:
     """Carte du bassin sans ses opérations : communes (colorées par un indicateur si donné, nombre d'opérations
     en info-bulle), image facultative (chaleur), légende des cercles et des types ou statuts présents. Les
     opérations viennent à part (:func:`construire_couche_operations`), selon la vue.
 
-    ``points`` : :func:`preparer_points_operations` ; ``image`` : ``{"uri", "bornes", "titre", "legende"}``.
+    ``resume`` : :class:`ResumeOperations` (nombre par commune, modalités présentes de ``couleur_par``) ;
+    ``image`` : ``{"uri", "bornes", "titre", "legende"}``.
     """
     emprise = tuple(en_wgs84(communes).total_bounds)
     carte = creer_carte_vide(emprise, hauteur)
-    comptes = points.groupby("code_insee").size() if points is not None and len(points) else None
-    ajouter_communes(carte, communes, comptes, choroplethe, transparentes=image is not None)
+    ajouter_communes(carte, communes, resume.comptes, choroplethe, transparentes=image is not None)
     if image is not None:
         ajouter_image(carte, image["uri"], image["bornes"], image["titre"], image["legende"])
     styles = lire_styles()
-    presents = set(points[couleur_par]) if points is not None and len(points) else set()
+    presents = resume.presents
     if couleur_par == "type_site":
         titre, libelles, couleurs = "Type de site", lire_types_site(), styles["types_site"]
     else:
@@ -641,7 +691,8 @@ def construire_carte_bassin(communes: gpd.GeoDataFrame, operations: gpd.GeoDataF
     :func:`preparer_points_operations`). Les pages envoient le fond une fois et la couche des opérations à part.
     """
     points = preparer_points_operations(operations, surfaces)
-    carte = construire_fond_bassin(communes, points, hauteur, choroplethe, couleur_par, image)
+    carte = construire_fond_bassin(communes, ResumeOperations.depuis_points(points, couleur_par), hauteur,
+                                   choroplethe, couleur_par, image)
     selection = selectionner_operations(points, vue)
     agregats = agreger_operations(points, communes) if selection.mode == "agregats" else None
     construire_couche_operations(selection, agregats, couleur_par).add_to(carte)

@@ -25,6 +25,7 @@ from sqlalchemy import Integer, and_, case, cast, delete, false, func, literal, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
 
+from donnees.magasin.convertisseurs import lire_resultat
 from donnees.magasin.tables import table_estimation_site, table_financement, table_operation, table_zone
 
 GRAIN = ["code_insee", "annee", "statut", "type_site", "validation"]
@@ -51,7 +52,7 @@ def _vrai(valeur: bool | None):
 
 def _table(conn: Connection, requete, colonnes: list[str]) -> pd.DataFrame:
     resultat = conn.execute(requete)
-    table = pd.DataFrame(resultat.all(), columns=colonnes)
+    table = lire_resultat(resultat, colonnes)
     table["annee"] = pd.array(table["annee"], dtype="Int64")
     for colonne in colonnes[len(GRAIN):]:
         if colonne == "financeur":
@@ -162,7 +163,7 @@ class AgregatsMagasin:
                           es.c.operation_id.is_(None))
                    .order_by(op.c.id))
         with self._lire() as conn:
-            return pd.DataFrame(conn.execute(requete).all(), columns=["id", "version"])
+            return lire_resultat(conn.execute(requete), ["id", "version"])
 
     def ecrire_estimations(self, estimations: pd.DataFrame, cle: str) -> None:
         """Remplace les estimations des opérations données (``operation_id``, ``version``, ``somme_ponderee``,
@@ -207,8 +208,8 @@ class AgregatsMagasin:
                 requete = (select(zo.c.id, zo.c.operation_id, zo.c.revetement_avant, zo.c.revetement_apres,
                                   zo.c.geometrie)
                            .where(zo.c.operation_id.in_(ids[debut:debut + TAILLE_PAQUET_IDS])).order_by(zo.c.id))
-                morceaux.append(pd.DataFrame(conn.execute(requete).all(),
-                                             columns=["zone_id", "operation_id", "revetement_avant",
+                morceaux.append(lire_resultat(conn.execute(requete),
+                                             ["zone_id", "operation_id", "revetement_avant",
                                                       "revetement_apres", "geometrie"]))
         return pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame(
             columns=["zone_id", "operation_id", "revetement_avant", "revetement_apres", "geometrie"])
@@ -219,8 +220,8 @@ class AgregatsMagasin:
         registre (textes, coûts, unions des zones par opération)."""
         op = table_operation
         with self._lire() as conn:
-            operations = pd.DataFrame(conn.execute(select(op.c.id, op.c.localisation_approximative)
-                                                   .where(op.c.supprimee.is_(False)).order_by(op.c.id)).all(),
-                                      columns=["id", "localisation_approximative"])
+            operations = lire_resultat(conn.execute(select(op.c.id, op.c.localisation_approximative)
+                                                    .where(op.c.supprimee.is_(False)).order_by(op.c.id)),
+                                       ["id", "localisation_approximative"])
         operations["localisation_approximative"] = operations["localisation_approximative"].astype("boolean")
         return operations, self.lire_zones(validations=("validee",))

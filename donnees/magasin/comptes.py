@@ -26,6 +26,7 @@ from donnees.magasin.convertisseurs import (
     _horodatage,
     _texte,
     _verifier_auteur,
+    lire_resultat,
 )
 from donnees.magasin.journal import _jsonable, _ligne_journal, _maintenant
 from donnees.magasin.tables import table_utilisateur
@@ -76,7 +77,7 @@ class ComptesMagasin:
         colonnes = [c for c in ut.c if c.name != "mot_de_passe_hash"]
         with self._lire() as conn:
             resultat = conn.execute(select(*colonnes).order_by(ut.c.id))
-            table = pd.DataFrame(resultat.all(), columns=list(resultat.keys()))
+            table = lire_resultat(resultat)
         table["communes"] = [[c for c in (v or "").split(",") if c] for v in table["communes"]]
         return table
 

@@ -28,6 +28,7 @@ from donnees.magasin.convertisseurs import (
     _est_absent,
     _verifier_auteur,
     _verifier_identifiant,
+    lire_resultat,
 )
 from donnees.magasin.journal import _jsonable, _ligne_journal, _maintenant
 from donnees.magasin.tables import (
@@ -499,7 +500,7 @@ class OperationsMagasin:
         filtre = [] if inclure_supprimees else [op.c.supprimee.is_(False)]
         with self._lire() as conn:
             resultat = conn.execute(select(op).where(*filtre).order_by(op.c.id))
-            table = pd.DataFrame(resultat.all(), columns=list(resultat.keys()))
+            table = lire_resultat(resultat)
             zones = conn.execute(
                 select(table_zone.c.operation_id, table_zone.c.geometrie, table_zone.c.surface_m2)
                 .join(op, op.c.id == table_zone.c.operation_id).where(*filtre)
@@ -549,7 +550,7 @@ class OperationsMagasin:
                    .join(op, op.c.id == zo.c.operation_id).where(*filtres).order_by(zo.c.id))
         with self._lire() as conn:
             resultat = conn.execute(requete)
-            table = pd.DataFrame(resultat.all(), columns=list(resultat.keys()))
+            table = lire_resultat(resultat)
         geometries = _wkb_en_geometries(table["geometrie"].tolist())
         table = table.drop(columns="geometrie")
         table["surface_m2"] = table["surface_m2"].astype(float)
@@ -568,7 +569,7 @@ class OperationsMagasin:
                    .order_by(fi.c.id))
         with self._lire() as conn:
             resultat = conn.execute(requete)
-            table = pd.DataFrame(resultat.all(), columns=list(resultat.keys()))
+            table = lire_resultat(resultat)
         table["montant_eur"] = table["montant_eur"].astype(float)
         table["annee"] = pd.to_datetime(table.pop("date_fin_travaux")).dt.year.astype("Int64")
         return table
@@ -584,7 +585,7 @@ class OperationsMagasin:
             requete = requete.join(op, op.c.id == ph.c.operation_id).where(op.c.supprimee.is_(False))
         with self._lire() as conn:
             resultat = conn.execute(requete)
-            return pd.DataFrame(resultat.all(), columns=list(resultat.keys()))
+            return lire_resultat(resultat)
 
     def lire_journal(self, operation_id: int | None = None) -> pd.DataFrame:
         """Journal des changements (``diff`` décodé), du plus ancien au plus récent."""
@@ -595,7 +596,7 @@ class OperationsMagasin:
                                     jo.c.enregistrement_id == _verifier_identifiant(operation_id))
         with self._lire() as conn:
             resultat = conn.execute(requete)
-            table = pd.DataFrame(resultat.all(), columns=list(resultat.keys()))
+            table = lire_resultat(resultat)
         table["diff"] = [json.loads(d) for d in table["diff"]]
         return table
 

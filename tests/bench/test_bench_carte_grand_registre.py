@@ -35,6 +35,7 @@ from vues.cartes import (
     VueCarte,
     agreger_operations,
     construire_couche_operations,
+    ResumeOperations,
     construire_fond_bassin,
     lire_reglages_cartes,
     preparer_points_operations,
@@ -78,7 +79,7 @@ def test_poids_carte_bassin_50_000_operations(demo_petite):
     debut = time.perf_counter()
     points = preparer_points_operations(operations)
     duree_points = time.perf_counter() - debut
-    fond = preparer_carte(construire_fond_bassin(communes, points))
+    fond = preparer_carte(construire_fond_bassin(communes, ResumeOperations.depuis_points(points)))
     poids_fond = _mo(fond["script"] + fond["html"] + fond["header"])
     agregats = agreger_operations(points, communes)
     reglages = lire_reglages_cartes()
