@@ -217,11 +217,15 @@ def chaleur_en_tableaux(chaleur: ChaleurTerritoire) -> dict[str, np.ndarray]:
 
 def chaleur_depuis_tableaux(tableaux: dict[str, np.ndarray], occupation: OccupationGrille,
                             parametres: ParametresChaleur, cle: str,
-                            communes: pd.DataFrame | None = None) -> ChaleurTerritoire:
+                            communes: pd.DataFrame | None = None,
+                            operations: pd.DataFrame | None = None) -> ChaleurTerritoire:
     """Inverse de :func:`chaleur_en_tableaux` (``KeyError`` ou ``ValueError`` si l'archive est incomplète) ;
-    ``communes`` : tables par commune gardées avec l'archive, sinon réagrégées sur les grilles."""
+    ``communes``, ``operations`` : tables gardées avec l'archive, sinon réagrégées sur les grilles (communes) ou
+    relues du JSON (opérations)."""
     t_air = {nom: tableaux[f"t_air_{nom}"] for nom in SCENARIOS if f"t_air_{nom}" in tableaux}
-    operations = pd.read_json(io.StringIO(str(tableaux["operations"])), orient="split", dtype={"code_insee": str})
+    if operations is None:
+        operations = pd.read_json(io.StringIO(str(tableaux["operations"])), orient="split",
+                                  dtype={"code_insee": str})
     if communes is None:
         communes = agreger_chaleur_communes(t_air, occupation, parametres)
     return ChaleurTerritoire(occupation.grille, t_air, communes, operations, cle, parametres)

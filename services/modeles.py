@@ -349,10 +349,11 @@ def _relire_chaleur_disque(dossier: Path, occupation: OccupationGrille, p_chaleu
     try:
         if "tuiles" in tableaux:
             return relire_chaleur_tuiles(tableaux, cache_modeles.dossier_cache(dossier), occupation, p_chaleur, cle)
-        communes = None  # archive d'avant les tables gardées : réagrégées sur les grilles
-        if f"communes{cache_modeles.SEPARATEUR_TABLE}colonnes" in tableaux:
-            communes = cache_modeles.table_depuis_tableaux("communes", tableaux)
-        return chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle, communes)
+        # Archive d'avant les tables gardées colonne par colonne : communes réagrégées, opérations lues en JSON.
+        tables = {nom: cache_modeles.table_depuis_tableaux(nom, tableaux) for nom in ("communes", "table_operations")
+                  if f"{nom}{cache_modeles.SEPARATEUR_TABLE}colonnes" in tableaux}
+        return chaleur_depuis_tableaux(tableaux, occupation, p_chaleur, cle, tables.get("communes"),
+                                       tables.get("table_operations"))
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -419,10 +420,11 @@ _VERROU_MISE_A_JOUR = threading.Lock()
 
 def _ecrire_chaleur(chemin: Path, chaleur: ChaleurTerritoire) -> None:
     tableaux = chaleur_en_tableaux(chaleur)
-    try:  # tables par commune gardées telles quelles : la relecture n'a pas à réagréger les grilles
-        tableaux.update(cache_modeles.table_en_tableaux("communes", chaleur.communes))
-    except TypeError:
-        pass
+    for nom, table in (("communes", chaleur.communes), ("table_operations", chaleur.operations)):
+        try:  # tables gardées colonne par colonne : relues sans réagréger les grilles ni relire du JSON
+            tableaux.update(cache_modeles.table_en_tableaux(nom, table))
+        except TypeError:
+            pass
     cache_modeles.ecrire_npz(chemin, **tableaux)
     cache_modeles.purger_cache(chemin.parent, "chaleur")
     purger_grilles(chemin.parent)

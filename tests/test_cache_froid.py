@@ -151,7 +151,7 @@ def test_chaleur_relue_projetee_avec_ses_tables_par_commune(dossier_froid, monke
     relue = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
     assert "etat" not in relue.meta  # relue sur disque
     pd.testing.assert_frame_equal(relue.communes, calculee.communes, check_exact=True)
-    pd.testing.assert_frame_equal(relue.operations, calculee.operations, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(relue.operations, calculee.operations, check_exact=True)
     for nom, grille in calculee.t_air.items():
         assert isinstance(relue.t_air[nom], np.memmap) and not relue.t_air[nom].flags.writeable
         np.testing.assert_array_equal(np.asarray(relue.t_air[nom]), grille)
@@ -167,3 +167,21 @@ def test_archive_projetee_abimee_recalculee(dossier_froid):
     relue = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
     for nom, grille in calculee.t_air.items():
         np.testing.assert_array_equal(np.asarray(relue.t_air[nom]), grille)
+
+
+def test_archive_d_avant_les_tables_gardees_toujours_relue(dossier_froid):
+    """Une archive de chaleur écrite avant que ses tables soient gardées colonne par colonne (grilles et JSON des
+    opérations seulement) est relue : communes réagrégées, mêmes tables."""
+    calculee = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
+    service_modeles.attendre_ecritures_cache()
+    (fichier,) = _fichiers(dossier_froid, "chaleur")
+    tableaux = cache_modeles.lire_npz(fichier)
+    anciens = {nom: v for nom, v in tableaux.items()
+               if not nom.startswith(("communes__", "table_operations__"))}
+    assert len(anciens) < len(tableaux)
+    cache_modeles.ecrire_npz(fichier, **anciens)
+    _simuler_nouveau_processus()
+    relue = service_modeles.calculer_modeles_territoire(dossier_froid).chaleur
+    assert "etat" not in relue.meta
+    pd.testing.assert_frame_equal(relue.communes, calculee.communes, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(relue.operations, calculee.operations, check_exact=False, rtol=1e-9)

@@ -66,12 +66,16 @@ import json, sys, time
 from pathlib import Path
 from donnees.referentiel import lire_territoire
 from indicateurs.parametres import lire_parametres
+from services.indicateurs import calculer_indicateurs_territoire
 from services.magasin import mettre_a_jour_estimations_site, ouvrir_magasin
-from services.modeles import calculer_modeles_territoire
+from services.modeles import attendre_ecritures_cache
 if __name__ == "__main__":
     dossier = Path(sys.argv[1])
     debut = time.perf_counter()
-    calculer_modeles_territoire(dossier)
+    # Ce que fait `desimper indicateurs` après un import : modèles chaleur et eau, sommes aux abords, tous
+    # gardés sur disque (« modèles en cache » du budget de démarrage).
+    calculer_indicateurs_territoire(dossier)
+    attendre_ecritures_cache()
     modeles = time.perf_counter() - debut
     debut = time.perf_counter()
     with ouvrir_magasin(dossier) as magasin:
