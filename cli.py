@@ -173,6 +173,10 @@ def _servir_streamlit(args) -> int:
 
     os.chdir(RACINE)
     PagesManager.uses_pages_directory = False
+    # Modules des pages (pandas, geopandas, SQLAlchemy, folium…) importés avant d'accepter les connexions : le
+    # premier visiteur n'attend pas ces ~3 s d'import dans sa première page.
+    import pages.commun  # noqa: F401
+
     sys.argv = ["streamlit", "run", str(RACINE / "app.py"), "--server.port", str(args.port),
                 "--server.address", args.adresse, *args.options_streamlit]
     try:

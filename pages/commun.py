@@ -54,7 +54,7 @@ from indicateurs.parametres import lire_parametres
 from services.surfaces import calculer_surfaces_impermeables
 from services import exports, indicateurs, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
-from services.magasin import lire_agregats, preparer_magasin
+from services.magasin import lire_agregats, lire_registre_modeles, preparer_magasin
 from services.modeles import calculer_modeles_territoire, lancer_preparations_etat
 from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
 from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
@@ -807,7 +807,7 @@ def parametres_territoire():
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def _registre_modeles(url: str, revision: tuple):
-    return obtenir_magasin().lire_registre_modeles()
+    return lire_registre_modeles(obtenir_magasin(), dossier_donnees())
 
 
 def charger_registre_modeles() -> tuple:

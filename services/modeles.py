@@ -273,7 +273,8 @@ def preparer_grille_territoire(dossier: Path, parametres=None, cache_disque: boo
             return _GRILLES[cle]
     chemin = cache_modeles.chemin_cache(dossier, "grille", cle)
     occupation = None
-    tableaux = cache_modeles.lire_npz(chemin) if cache_disque else None
+    # Grilles projetées en lecture seule (memmap) : lues à la demande, pas d'un bloc au démarrage.
+    tableaux = cache_modeles.lire_npz(chemin, projeter=True) if cache_disque else None
     if tableaux is not None:
         try:
             occupation = occupation_depuis_tableaux(tableaux)

@@ -185,3 +185,49 @@ def test_archive_d_avant_les_tables_gardees_toujours_relue(dossier_froid):
     assert "etat" not in relue.meta
     pd.testing.assert_frame_equal(relue.communes, calculee.communes, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(relue.operations, calculee.operations, check_exact=False, rtol=1e-9)
+
+
+def test_registre_des_modeles_garde_tant_que_la_base_ne_change_pas(dossier_froid, monkeypatch):
+    """Démarrage à froid : les zones validées que lisent les modèles sont relues d'un fichier gardé (mêmes tables,
+    mêmes types) tant que la base SQLite n'a pas changé ; une écriture, même en SQL direct, les fait relire."""
+    import sqlite3
+
+    import geopandas as gpd
+
+    from donnees.config import NOM_BASE_SQLITE
+    from services.magasin import lire_registre_modeles, ouvrir_magasin
+
+    with ouvrir_magasin(dossier_froid) as magasin:
+        magasin.compter()  # base copiée avec son journal -wal (démonstration ouverte ailleurs) : reporté à la fermeture
+    with ouvrir_magasin(dossier_froid) as magasin:
+        attendues = magasin.lire_registre_modeles()
+        premieres = lire_registre_modeles(magasin, dossier_froid)
+    gardes = sorted(cache_modeles.dossier_cache(dossier_froid).glob("registre_modeles_*.parquet"))
+    assert len(gardes) == 2
+    for obtenue, attendue in zip(premieres, attendues):
+        pd.testing.assert_frame_equal(obtenue, attendue, check_exact=True)
+
+    with ouvrir_magasin(dossier_froid) as magasin:
+        def refuser():
+            raise AssertionError("zones relues dans la base au lieu du fichier gardé")
+
+        monkeypatch.setattr(magasin, "lire_registre_modeles", refuser)
+        relues = lire_registre_modeles(magasin, dossier_froid)
+    for obtenue, attendue in zip(relues, attendues):
+        pd.testing.assert_frame_equal(obtenue, attendue, check_exact=True)
+    assert isinstance(relues[1], gpd.GeoDataFrame) and str(relues[1].crs) == str(attendues[1].crs)
+    modeles = service_modeles.calculer_modeles_territoire(dossier_froid, registre=attendues)
+    service_modeles.attendre_ecritures_cache()
+    _simuler_nouveau_processus()
+    _interdire_calculs(monkeypatch)
+    monkeypatch.setattr(service_modeles, "calculer_chaleur_territoire", lambda *a, **k: refuser())
+    relus = service_modeles.calculer_modeles_territoire(dossier_froid, registre=relues, incremental=False)
+    assert relus.chaleur.cle == modeles.chaleur.cle  # même clé : les modèles gardés sont relus
+
+    zone = int(attendues[1]["zone_id"].iloc[0])
+    with sqlite3.connect(dossier_froid / NOM_BASE_SQLITE) as base:  # écriture hors de l'application
+        base.execute("UPDATE zone SET revetement_apres = 'pleine_terre' WHERE id = ?", (zone,))
+    with ouvrir_magasin(dossier_froid) as magasin:
+        apres = lire_registre_modeles(magasin, dossier_froid)
+    assert apres[1].set_index("zone_id").at[zone, "revetement_apres"] == "pleine_terre"
+    assert len(sorted(cache_modeles.dossier_cache(dossier_froid).glob("registre_modeles_*.parquet"))) == 2
