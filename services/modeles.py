@@ -72,7 +72,7 @@ from indicateurs.modeles import (
     selectionner_zones_modeles,
 )
 from indicateurs.parametres import FICHIERS_PARAMETRES, lire_parametres, lire_table_parametres
-from services.magasin import ouvrir_magasin
+from services.magasin import lire_registre_modeles, ouvrir_magasin
 from services.reparti import lire_reglages_dask, ouvrir_client
 from services.tuiles import calculer_chaleur_tuiles, choisir_tuiles, purger_grilles, relire_chaleur_tuiles
 
@@ -293,14 +293,15 @@ def preparer_grille_territoire(dossier: Path, parametres=None, cache_disque: boo
     return occupation
 
 
-def _lire_zones_modeles(dossier: Path, registre: tuple | None = None) -> pd.DataFrame:
+def _lire_zones_modeles(dossier: Path, registre: tuple | None = None, cache_disque: bool = True) -> pd.DataFrame:
     """Zones qui entrent dans les modèles, tirées de ``registre`` (opérations, zones) déjà lu, sinon du
-    magasin."""
+    magasin (ou de leur copie gardée dans le cache disque, :func:`services.magasin.lire_registre_modeles`)."""
     if registre is not None:
         operations, zones = registre
         return selectionner_zones_modeles(zones, operations)
-    with ouvrir_magasin(dossier) as magasin:
-        return selectionner_zones_modeles(magasin.lire_zones(), magasin.lire_operations())
+    with ouvrir_magasin(dossier) as magasin:  # zones validées, gardées tant que la base ne change pas
+        operations, zones = lire_registre_modeles(magasin, dossier if cache_disque else None)
+    return selectionner_zones_modeles(zones, operations)
 
 
 def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.DataFrame,
@@ -521,7 +522,7 @@ def calculer_modeles_territoire(dossier: Path | None = None, cache_disque: bool 
     annoncer("Lecture de l'occupation du sol…")
     occupation = preparer_grille_territoire(dossier, parametres, cache_disque)
     annoncer("Lecture des opérations validées…")
-    zones = _lire_zones_modeles(dossier, registre)
+    zones = _lire_zones_modeles(dossier, registre, cache_disque)
     annoncer("Modèle de chaleur : 3 scénarios (sans opérations, réalisées, réalisées + programmées)…")
     p_chaleur = ParametresChaleur.depuis_parametres(parametres)
     if choisir_tuiles(occupation, parametres, reparti, processus):

@@ -72,15 +72,15 @@ from services.modeles import attendre_ecritures_cache
 if __name__ == "__main__":
     dossier = Path(sys.argv[1])
     debut = time.perf_counter()
-    # Ce que fait `desimper indicateurs` après un import : modèles chaleur et eau, sommes aux abords, tous
-    # gardés sur disque (« modèles en cache » du budget de démarrage).
+    with ouvrir_magasin(dossier) as magasin:  # écrit dans la base : avant ce qui garde la signature de la base
+        mettre_a_jour_estimations_site(magasin, lire_parametres(lire_territoire(dossier).get("parametres")))
+    estimations = time.perf_counter() - debut
+    debut = time.perf_counter()
+    # Ce que fait `desimper indicateurs` après un import : modèles chaleur et eau, sommes aux abords, zones des
+    # modèles, tous gardés sur disque (« modèles en cache » du budget de démarrage).
     calculer_indicateurs_territoire(dossier)
     attendre_ecritures_cache()
-    modeles = time.perf_counter() - debut
-    debut = time.perf_counter()
-    with ouvrir_magasin(dossier) as magasin:
-        mettre_a_jour_estimations_site(magasin, lire_parametres(lire_territoire(dossier).get("parametres")))
-    print(json.dumps({"modeles_s": round(modeles, 1), "estimations_site_s": round(time.perf_counter() - debut, 1)}))
+    print(json.dumps({"modeles_s": round(time.perf_counter() - debut, 1), "estimations_site_s": round(estimations, 1)}))
 """
 
 
