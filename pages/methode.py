@@ -61,6 +61,12 @@ with onglets[-2]:
     st.subheader("Score de priorité")
     st.caption("Fichier `indicateurs/parametres/priorites.csv` : pondérations à débattre en comité de pilotage.")
     afficher_table_sourcee("priorites")
+    st.subheader("Potentiel de désimperméabilisation")
+    st.caption("Fichier `indicateurs/parametres/potentiel.csv`, à la manière de la démarche EPODES du Cerema : "
+               "imperméabilisation × infiltrabilité des sols × chaleur, puis exclusions (sites pollués, captages) "
+               "et facteurs des contraintes (nappe, cavités, anciens sites industriels). La somme des trois poids "
+               "est contrôlée.")
+    afficher_table_sourcee("potentiel")
     st.subheader("Estimation de chaleur par site")
     st.caption("Fichier `indicateurs/parametres/chaleur_site.csv` : facteur calibré sur le modèle sur grille.")
     afficher_table_sourcee("chaleur_site")

@@ -530,12 +530,13 @@ def test_verifier_signale_couche_ne_correspondant_pas_a_sa_fiche(dossier_demo_co
 
 def test_panne_en_cours_de_page_message_francais(dossier_demo_copie, monkeypatch):
     """Le magasin répond à la vérification d'app.py puis tombe en panne pendant la page (erreur d'entrée-sortie
-    en lisant les opérations) : message français sous le cadre, pas de trace."""
+    en lisant les agrégats du registre, première lecture de la Vue d'ensemble) : message français sous le cadre,
+    pas de trace."""
     import runpy
 
     from streamlit.runtime.scriptrunner import script_runner
 
-    from donnees.magasin.operations import OperationsMagasin
+    from donnees.magasin.agregats import AgregatsMagasin
     from outils import lancer_appli
 
     def lire_en_panne(self, *arguments, **options):
@@ -543,7 +544,7 @@ def test_panne_en_cours_de_page_message_francais(dossier_demo_copie, monkeypatch
             raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(script_runner, "_mpa_v1", lambda principal: runpy.run_path(principal, run_name="__main__"))
-    monkeypatch.setattr(OperationsMagasin, "lire_operations", lire_en_panne)
+    monkeypatch.setattr(AgregatsMagasin, "agreger_registre", lire_en_panne)
     appli = lancer_appli(monkeypatch, dossier_demo_copie)
     assert not appli.exception
     erreurs = [e.value for e in appli.error]

@@ -17,6 +17,7 @@ from indicateurs.parametres import (
     lire_table_parametres,
     lister_compromis_zones,
 )
+from indicateurs.potentiel import FICHIER_POTENTIEL
 from indicateurs.priorites import FICHIER_PRIORITES
 from vues.format import echapper_markdown, formater_nombre
 
@@ -38,6 +39,7 @@ def lire_statuts(fichier: str) -> dict[str, str]:
     tables = {"indicateurs/parametres/modele.csv": lire_table_parametres,
               "indicateurs/parametres/priorites.csv": lambda: lire_table_parametres(FICHIER_PRIORITES),
               "indicateurs/parametres/chaleur_site.csv": lambda: lire_table_parametres(FICHIER_CHALEUR_SITE),
+              "indicateurs/parametres/potentiel.csv": lambda: lire_table_parametres(FICHIER_POTENTIEL),
               "indicateurs/parametres/percolation.csv": lire_statuts_percolation,
               "donnees/nomenclatures/revetements.csv": lire_parametres_revetements}
     return tables[fichier]()["statut"].to_dict() if fichier in tables else {}
@@ -110,6 +112,12 @@ def tableau_percolation() -> pd.DataFrame:
 def tableau_priorites() -> pd.DataFrame:
     """Paramètres du score de priorité (``priorites.csv``) : valeur, unité, bornes, statut, source."""
     return _tableau_scalaires(FICHIER_PRIORITES)
+
+
+def tableau_potentiel() -> pd.DataFrame:
+    """Règles du potentiel de désimperméabilisation (``potentiel.csv`` : poids, notes des sols, exclusions,
+    facteurs des contraintes, seuils des classes), comme :func:`tableau_priorites`."""
+    return _tableau_scalaires(FICHIER_POTENTIEL)
 
 
 def tableau_chaleur_site() -> pd.DataFrame:
@@ -220,7 +228,8 @@ def preparer_contenu_methode(parametres, sources_territoire: dict | None = None)
             "modele": (tableau_modele(parametres, sources_territoire), "Paramètre"),
             "revetements": (tableau_revetements(), "Libellé"), "percolation": (tableau_percolation(), "Revêtement"),
             "priorites": (tableau_priorites(), "Paramètre"),
-            "chaleur_site": (tableau_chaleur_site(), "Paramètre")}.items()},
+            "chaleur_site": (tableau_chaleur_site(), "Paramètre"),
+            "potentiel": (tableau_potentiel(), "Paramètre")}.items()},
         "ocsge": tableau_correspondance_ocsge(),
         "compromis": lister_compromis_markdown(tableau_compromis()),
     }

@@ -1,0 +1,124 @@
+"""Potentiel de désimperméabilisation (issue 15, partie 1) : scores de quelques parcelles calculés à la main
+(critères, exclusions, poids), classes, confiance quand des couches manquent, règles mal déclarées refusées."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from donnees.erreurs import ErreurDonnees
+from indicateurs.potentiel import (
+    COUCHES_CRITERES,
+    calculer_potentiel,
+    lire_regles_potentiel,
+    relever_classe,
+    relever_contacts,
+)
+
+UHI_MAX = 3.0
+ESPACE = "\u202f"  # espace fine insécable des nombres formatés à la française
+TOUTES = set(COUCHES_CRITERES)
+
+
+@pytest.fixture(scope="module")
+def regles():
+    return lire_regles_potentiel()
+
+
+def _parcelle(ident, gisement, surface=1000.0, **criteres) -> dict:
+    return {"id": ident, "code_insee": "34301", "surface_parcelle": surface,
+            "surface_impermeable_non_batie_parcelle": gisement, **criteres}
+
+
+def test_scores_calcules_a_la_main(regles):
+    """Poids 0,5 / 0,3 / 0,2 ; sol B = 0,67 ; uhi_max 3 °C ; facteurs du fichier de règles."""
+    criteres = pd.DataFrame([
+        # 80 % imperméable non bâti, sol A, anomalie 1,5 °C : 100 × (0,5·0,8 + 0,3·1 + 0,2·0,5) = 80 → fort
+        _parcelle("P1", 800, groupe_sol="A", anomalie_chaleur_parcelle=1.5),
+        # 40 %, sol B, 3 °C ; nappe « cave » × 0,7 : 100 × (0,2 + 0,201 + 0,2) × 0,7 = 42,07 → moyen
+        _parcelle("P2", 400, groupe_sol="B", anomalie_chaleur_parcelle=3.0, nappe="cave"),
+        # 100 %, sol D, 6 °C (plafonné à 1) ; captage rapproché × 0,5 et cavité × 0,5 :
+        # 100 × (0,5 + 0 + 0,2) × 0,25 = 17,5 → faible
+        _parcelle("P3", 1000, groupe_sol="D", anomalie_chaleur_parcelle=6.0, captage="rapproche", cavite=True),
+        # site pollué (SIS) : exclue, score 0 quels que soient les critères favorables
+        _parcelle("P4", 900, groupe_sol="A", anomalie_chaleur_parcelle=2.0, site_pollue=True),
+        # périmètre immédiat d'un captage : exclue
+        _parcelle("P5", 900, groupe_sol="A", anomalie_chaleur_parcelle=2.0, captage="immediat"),
+        # anomalie négative (plus frais) : note 0 ; CASIAS × 0,7 ; débordement de nappe × 0,3 :
+        # 100 × (0,5·0,5 + 0,3·0,33 + 0) × 0,21 = 7,329
+        _parcelle("P6", 500, groupe_sol="C", anomalie_chaleur_parcelle=-1.0, ancien_site_industriel=np.True_,
+                  nappe="debordement"),
+    ])
+    resultat = calculer_potentiel(criteres, TOUTES, regles, UHI_MAX).set_index("id")
+    attendus = {"P1": 80.0, "P2": 42.07, "P3": 17.5, "P4": 0.0, "P5": 0.0, "P6": 7.329}
+    for ident, score in attendus.items():
+        assert resultat.at[ident, "score_potentiel"] == pytest.approx(score, abs=1e-9), ident
+    assert resultat["classe_potentiel"].to_dict() == {"P1": "fort", "P2": "moyen", "P3": "faible", "P4": "exclu",
+                                                      "P5": "exclu", "P6": "faible"}
+    assert (resultat["confiance_potentiel"] == 1.0).all() and (resultat["couches_manquantes"] == "").all()
+    # Motifs en français : critères, contraintes et leur effet.
+    assert f"imperméable non bâti : 80{ESPACE}% de la parcelle (800{ESPACE}m²)" in resultat.at["P1", "motifs"]
+    assert "sol du groupe A" in resultat.at["P1", "motifs"] and f"1,5{ESPACE}°C" in resultat.at["P1", "motifs"]
+    assert "inondations de cave (× 0,7)" in resultat.at["P2", "motifs"]
+    assert "rapprochée" in resultat.at["P3", "motifs"] and "cavité" in resultat.at["P3", "motifs"]
+    assert resultat.at["P4", "motifs"].count("exclue : touche un secteur d'information sur les sols") == 1
+    assert "exclue : périmètre de protection immédiate" in resultat.at["P5", "motifs"]
+    assert "CASIAS" in resultat.at["P6", "motifs"] and "débordements de nappe (× 0,3)" in resultat.at["P6", "motifs"]
+
+
+def test_couches_manquantes_baissent_la_confiance_sans_erreur(regles):
+    """Sans sol ni chaleur : seuls les poids connus comptent (renormalisés), la confiance baisse et nomme ce qui
+    manque ; sans occupation du sol, le gisement est inconnu (classe « inconnu »), jamais une erreur."""
+    criteres = pd.DataFrame([_parcelle("P1", 800, groupe_sol="A", anomalie_chaleur_parcelle=1.5)])
+    sans_sol_ni_chaleur = calculer_potentiel(criteres, TOUTES - {"sol", "chaleur"}, regles, UHI_MAX).iloc[0]
+    assert sans_sol_ni_chaleur["score_potentiel"] == pytest.approx(80.0)  # 100 × 0,5·0,8 / 0,5
+    assert sans_sol_ni_chaleur["confiance_potentiel"] == pytest.approx(5 / 7)
+    assert "infiltrabilité des sols" in sans_sol_ni_chaleur["couches_manquantes"]
+    assert "sol du groupe" not in sans_sol_ni_chaleur["motifs"]
+    sans_occupation = calculer_potentiel(criteres, {"sol"}, regles, UHI_MAX).iloc[0]
+    assert sans_occupation["classe_potentiel"] == "inconnu" and np.isnan(sans_occupation["score_potentiel"])
+    assert sans_occupation["confiance_potentiel"] == pytest.approx(1 / 7)
+    vide = calculer_potentiel(criteres.iloc[0:0], TOUTES, regles, UHI_MAX)
+    assert vide.empty and "score_potentiel" in vide.columns
+
+
+def test_regles_mal_declarees_refusees():
+    with pytest.raises(ErreurDonnees, match="somme vaut 1,1 au lieu de 1 déclarée"):
+        lire_regles_potentiel({"poids_chaleur": 0.3})
+    assert lire_regles_potentiel({"poids_chaleur": 0.3, "somme_poids_declaree": 1.1})["poids_chaleur"] == 0.3
+    with pytest.raises(ErreurDonnees, match="hors des bornes"):
+        lire_regles_potentiel({"facteur_cavite": 1.5})
+    with pytest.raises(ErreurDonnees, match="inconnue"):
+        lire_regles_potentiel({"poids_bruit": 0.1})
+    with pytest.raises(ErreurDonnees, match="n'est pas un nombre"):
+        lire_regles_potentiel({"facteur_cavite": "beaucoup"})
+    with pytest.raises(ErreurDonnees, match="« moyen » dépasse"):
+        lire_regles_potentiel({"seuil_classe_moyenne": 70})
+    with pytest.raises(ErreurDonnees, match="groupe de sol « E » inconnu"):
+        calculer_potentiel(pd.DataFrame([_parcelle("P1", 800, groupe_sol="E")]), TOUTES, lire_regles_potentiel(),
+                           UHI_MAX)
+
+
+def test_croisement_des_couches_en_lambert93():
+    """Contacts et classes relevés en Lambert-93 ; un simple contact de bord ne compte pas ; la classe la plus
+    contraignante l'emporte ; une couche sans système de coordonnées ou une classe inconnue est refusée."""
+    parcelles = gpd.GeoDataFrame({"id": ["a", "b", "c"]},
+                                 geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(300, 0, 400, 100)],
+                                 crs=2154)
+    sis = gpd.GeoDataFrame(geometry=[box(50, 50, 60, 60)], crs=2154)
+    assert relever_contacts(parcelles, sis, "sites_pollues").tolist() == [True, False, False]
+    bord = gpd.GeoDataFrame(geometry=[box(200, 0, 250, 100)], crs=2154)  # touche « b » par son seul bord
+    assert relever_contacts(parcelles, bord, "sites_pollues").tolist() == [False, False, False]
+    cavites = gpd.GeoDataFrame(geometry=[Point(350, 50)], crs=2154).to_crs(4326)  # points en WGS84
+    assert relever_contacts(parcelles, cavites, "cavites").tolist() == [False, False, True]
+    nappe = gpd.GeoDataFrame({"classe": ["cave", "debordement", "aucun"]},
+                             geometry=[box(0, 0, 150, 100), box(120, 0, 130, 10), box(290, 0, 500, 100)], crs=2154)
+    classes = relever_classe(parcelles, nappe, "nappe", "classe", ["debordement", "cave", "aucun"])
+    assert classes.tolist() == ["cave", "debordement", "aucun"]
+    with pytest.raises(ErreurDonnees, match="sans système de coordonnées"):
+        relever_contacts(parcelles, gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), "captages")
+    with pytest.raises(ErreurDonnees, match="classe\\(s\\) forte inconnue"):
+        relever_classe(parcelles, nappe.assign(classe="forte"), "nappe", "classe", ["debordement", "cave", "aucun"])
