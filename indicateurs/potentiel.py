@@ -293,3 +293,41 @@ def calculer_potentiel(criteres: pd.DataFrame, disponibles: Iterable[str], regle
     if not lignes:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLONNES_POTENTIEL})
     return pd.DataFrame(lignes, columns=COLONNES_POTENTIEL)
+
+
+# Colonnes attendues des couches de critères (hors occupation et chaleur, déjà par parcelle) et leurs classes,
+# la plus contraignante d'abord : une parcelle qui touche plusieurs classes prend la plus contraignante (pour le
+# sol, le groupe qui infiltre le moins : choix prudent).
+CLASSES_COUCHES = {"sol": ("groupe", ("D", "C", "B", "A")),
+                   "nappe": ("classe", tuple(CLASSES_NAPPE)),
+                   "captages": ("perimetre", tuple(CLASSES_CAPTAGE)),
+                   "sites_pollues": ("type", ("SIS", "CASIAS"))}
+COLONNES_CRITERES = {"sol": "groupe_sol", "nappe": "nappe", "captages": "captage", "cavites": "cavite"}
+
+
+def croiser_criteres(parcelles, couches: Mapping[str, object], tolerance_m: float = 0.001) -> pd.DataFrame:
+    """Critères de chaque parcelle (``id``) relevés dans les couches de critères fournies (Lambert-93) :
+    ``groupe_sol``, ``nappe``, ``captage`` (classe la plus contraignante touchée), ``site_pollue`` (touche un SIS),
+    ``ancien_site_industriel`` (touche un site CASIAS), ``cavite`` (touche une cavité). Une couche absente de
+    ``couches`` laisse ses colonnes absentes (critère inconnu, pas « aucune contrainte »)."""
+    table = pd.DataFrame({"id": parcelles["id"].to_numpy()})
+    for nom, couche in couches.items():
+        if nom not in COUCHES_CRITERES or nom in ("occupation", "chaleur"):
+            raise ErreurDonnees(f"Couche de critère « {nom} » inconnue (attendues : sol, nappe, sites_pollues, "
+                                "captages, cavites).", "potentiel", nom)
+        if nom == "cavites":
+            table["cavite"] = relever_contacts(parcelles, couche, nom, tolerance_m)
+            continue
+        colonne, ordre = CLASSES_COUCHES[nom]
+        if couche is not None and len(couche) and colonne not in couche.columns:
+            raise ErreurDonnees(f"Couche « {COUCHES_CRITERES[nom]} » : colonne « {colonne} » absente (valeurs "
+                                f"attendues : {', '.join(ordre)}).", nom, colonne)
+        classes = relever_classe(parcelles, couche, nom, colonne, ordre, tolerance_m).to_numpy()
+        if nom == "sites_pollues":
+            sis = couche[couche[colonne].astype(str).str.strip() == "SIS"] if len(couche) else couche
+            table["site_pollue"] = relever_contacts(parcelles, sis, nom, tolerance_m)
+            casias = couche[couche[colonne].astype(str).str.strip() == "CASIAS"] if len(couche) else couche
+            table["ancien_site_industriel"] = relever_contacts(parcelles, casias, nom, tolerance_m)
+        else:
+            table[COLONNES_CRITERES[nom]] = classes
+    return table

@@ -122,3 +122,52 @@ def test_croisement_des_couches_en_lambert93():
         relever_contacts(parcelles, gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), "captages")
     with pytest.raises(ErreurDonnees, match="classe\\(s\\) forte inconnue"):
         relever_classe(parcelles, nappe.assign(classe="forte"), "nappe", "classe", ["debordement", "cave", "aucun"])
+
+
+def test_potentiel_d_une_commune_de_la_demo(dossier_demo_copie, regles):
+    """Service : gisement tiré des priorités stockées de la commune, anomalie de chaleur des parcelles lue dans une
+    fenêtre de la grille du modèle (égale à la grille entière), scores recalculés à la main ; sans couches de
+    critères, confiance 2/7 ; un secteur d'information sur les sols posé sur une parcelle l'exclut, une couche de
+    sols en Lambert-93 change les scores comme la formule le dit, une couche sans système de coordonnées est
+    refusée."""
+    from donnees.partitions import lister_communes
+    from indicateurs.priorites import calculer_anomalie_parcelles
+    from services.modeles import calculer_modeles_territoire
+    from services.potentiel import calculer_potentiel_commune
+    from services.priorites import lire_couche_communes, lire_priorites_commune
+
+    code = lister_communes("parcelles", dossier_demo_copie)[0]
+    modeles = calculer_modeles_territoire(dossier_demo_copie)
+    priorites = lire_priorites_commune(code, dossier_demo_copie).set_index("id")
+    parcelles = lire_couche_communes("parcelles", dossier_demo_copie, [code]).set_index("id").loc[priorites.index]
+    anomalie = pd.Series(calculer_anomalie_parcelles(parcelles.reset_index(), modeles.chaleur.anomalie("realisees"),
+                                                     modeles.chaleur.grille.transform), index=priorites.index)
+    assert anomalie.notna().sum() > 10
+    potentiel = calculer_potentiel_commune(code, dossier_demo_copie, modeles=modeles).set_index("id")
+    assert len(potentiel) == len(priorites) > 10
+    assert np.allclose(potentiel["confiance_potentiel"], 2 / 7)
+    assert "infiltrabilité des sols" in potentiel["couches_manquantes"].iloc[0]
+    part = (priorites["surface_impermeable_non_batie_parcelle"] / priorites["surface_parcelle"]).clip(0, 1)
+    chaleur = (anomalie / UHI_MAX).clip(0, 1)  # uhi_max_c du modèle : 3 °C
+    attendu = pd.Series(np.where(chaleur.notna(), 100 * (0.5 * part + 0.2 * chaleur.fillna(0)) / 0.7, 100 * part),
+                        index=priorites.index)
+    pd.testing.assert_series_equal(potentiel["score_potentiel"], attendu, check_names=False, rtol=1e-9)
+    assert set(potentiel["classe_potentiel"]) <= {"fort", "moyen", "faible"}
+    assert potentiel["motifs"].str.contains("anomalie de chaleur").any()
+
+    lambert = parcelles.reset_index().to_crs(2154)
+    cible = lambert.iloc[0]
+    sis = gpd.GeoDataFrame({"type": ["SIS"]}, geometry=[cible.geometry.representative_point().buffer(1)], crs=2154)
+    sols = gpd.GeoDataFrame({"groupe": ["D"]}, geometry=[box(*lambert.total_bounds).buffer(10)], crs=2154)
+    avec = calculer_potentiel_commune(code, dossier_demo_copie, couches={"sites_pollues": sis, "sol": sols},
+                                      modeles=modeles).set_index("id")
+    assert avec.at[cible["id"], "classe_potentiel"] == "exclu" and avec.at[cible["id"], "score_potentiel"] == 0
+    assert np.allclose(avec["confiance_potentiel"], 4 / 7)
+    # Sol D (note 0, poids 0,3) ajouté au dénominateur : score = 100 × (0,5·part + 0,2·chaleur) / 1.
+    attendu_sol = pd.Series(np.where(chaleur.notna(), 100 * (0.5 * part + 0.2 * chaleur.fillna(0)),
+                                     100 * 0.5 * part / 0.8), index=priorites.index).drop(index=cible["id"])
+    pd.testing.assert_series_equal(avec["score_potentiel"].drop(index=cible["id"]), attendu_sol, check_names=False,
+                                   rtol=1e-9)
+    with pytest.raises(ErreurDonnees, match="sans système de coordonnées"):
+        calculer_potentiel_commune(code, dossier_demo_copie, couches={"sol": sols.set_crs(None, allow_override=True)},
+                                   modeles=modeles)

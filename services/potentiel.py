@@ -1,0 +1,79 @@
+"""Potentiel de désimperméabilisation d'une commune (issue 15, partie 1) : parcelles, gisement et chaleur tirés des
+priorités stockées (:mod:`services.priorites`), contraintes croisées avec les couches de critères fournies, score
+de :mod:`indicateurs.potentiel`.
+
+Les couches de critères (sols, nappe, sites pollués, captages, cavités) n'ont pas encore d'import : elles sont
+passées par l'appelant ; absentes, le score repose sur l'imperméabilisation et la chaleur et sa confiance le dit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from affine import Affine
+
+from donnees.config import dossier_donnees
+from donnees.referentiel import couche_presente, lire_territoire
+from indicateurs.parametres import lire_parametres
+from donnees.geometrie import en_lambert93
+from indicateurs.potentiel import calculer_potentiel, croiser_criteres, lire_regles_potentiel
+from indicateurs.priorites import calculer_anomalie_parcelles
+from services.priorites import lire_couche_communes, lire_priorites_commune
+
+
+def relever_anomalie_parcelles(parcelles, chaleur, scenario: str = "realisees") -> np.ndarray:
+    """Anomalie de chaleur moyenne (°C) de chaque parcelle, lue dans la seule fenêtre de la grille T_air qui couvre
+    les parcelles (pas la grille entière : un département en a 113 M cellules) ; NaN hors de la grille."""
+    parcelles = en_lambert93(parcelles)
+    t = chaleur.grille.transform
+    hauteur, largeur = chaleur.t_air[scenario].shape
+    xmin, ymin, xmax, ymax = parcelles.total_bounds
+    col0, col1 = max(0, math.floor((xmin - t.c) / t.a) - 1), min(largeur, math.ceil((xmax - t.c) / t.a) + 1)
+    lig0, lig1 = max(0, math.floor((ymax - t.f) / t.e) - 1), min(hauteur, math.ceil((ymin - t.f) / t.e) + 1)
+    if col0 >= col1 or lig0 >= lig1:
+        return np.full(len(parcelles), np.nan)
+    fenetre = (np.asarray(chaleur.t_air[scenario][lig0:lig1, col0:col1], dtype=np.float64)
+               - float(chaleur.parametres.t_ref_c))
+    return calculer_anomalie_parcelles(parcelles, fenetre, t @ Affine.translation(col0, lig0))
+
+
+def calculer_potentiel_commune(code: str, dossier: Path | None = None,
+                               couches: Mapping[str, object] | None = None,
+                               regles: Mapping[str, float] | None = None, modeles=None) -> pd.DataFrame | None:
+    """Potentiel de chaque parcelle de la commune ``code`` (colonnes de
+    :data:`indicateurs.potentiel.COLONNES_POTENTIEL`), ou ``None`` si elle n'a pas de parcelle.
+
+    ``couches`` : couches de critères disponibles (``sol``, ``nappe``, ``sites_pollues``, ``captages``,
+    ``cavites`` : GeoDataFrames) ; ``regles`` : règles du score, sinon ``potentiel.csv`` surchargé par la clé
+    ``potentiel`` de ``territoire.json`` ; ``modeles`` : modèles du territoire
+    (:func:`services.modeles.calculer_modeles_territoire`, lus en cache s'ils ne sont pas fournis) pour l'anomalie
+    de chaleur des parcelles (scénario des opérations réalisées)."""
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    territoire = lire_territoire(dossier)
+    regles = regles or lire_regles_potentiel(territoire.get("potentiel"))
+    priorites = lire_priorites_commune(code, dossier)
+    if priorites is None or priorites.empty:
+        return None
+    couches = dict(couches or {})
+    disponibles = set(couches)
+    criteres = priorites[["id", "code_insee", "surface_parcelle", "surface_impermeable_non_batie_parcelle"]].copy()
+    parcelles = lire_couche_communes("parcelles", dossier, [code])
+    parcelles = parcelles.set_index("id").loc[criteres["id"]].reset_index()  # même ordre que les priorités
+    if couche_presente("occupation", dossier):
+        disponibles.add("occupation")
+        if modeles is None:
+            from services.modeles import calculer_modeles_territoire
+
+            modeles = calculer_modeles_territoire(dossier)
+    if modeles is not None:
+        criteres["anomalie_chaleur_parcelle"] = relever_anomalie_parcelles(parcelles, modeles.chaleur)
+        if criteres["anomalie_chaleur_parcelle"].notna().any():
+            disponibles.add("chaleur")
+    if couches:
+        criteres = criteres.merge(croiser_criteres(parcelles, couches), on="id", how="left")
+    uhi_max = float(lire_parametres(territoire.get("parametres"))["uhi_max_c"])
+    return calculer_potentiel(criteres, disponibles, regles, uhi_max)
