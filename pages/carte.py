@@ -22,7 +22,6 @@ NOMBRE_PARCELLES = 300
 indicateurs = INDICATEURS if commun.couts_visibles() else [c for c in INDICATEURS if not c.startswith("cout")]
 filtres = commun.lire_filtres()
 communes = commun.charger_couche("communes_affichage")
-operations = commun.filtrer_operations(commun.charger_operations(), filtres)
 table = commun.calculer_communes(filtres).set_index("territoire").drop(CODE_BASSIN)
 
 st.title("Carte")
@@ -32,7 +31,7 @@ couche = st.pills("Couche", COUCHES, default=COUCHES[0], key="carte_couche") or 
 milieu, droite = st.columns([1, 1])
 couleur_par = milieu.radio("Opérations colorées par", list(COULEURS), format_func=COULEURS.get, horizontal=True,
                            key="carte_couleur")
-if operations.empty:
+if not table["nombre_operations"].sum() > 0:  # agrégats de la base : le registre n'est pas relu ici
     st.info("Aucune opération ne correspond aux filtres choisis : seules les communes sont affichées.")
 
 cle = ("carte", commun.cle_donnees_affichees(), filtres, couche, couleur_par)
@@ -52,6 +51,7 @@ if couche == "Parcelles d'une commune":
         if candidates is not None and len(candidates):
             geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]] \
                 .merge(candidates, on="id")
+        operations = commun.filtrer_operations(commun.charger_operations(), filtres)
         zones = commun.charger_zones()
         zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
                       & zones["code_insee"].eq(code).to_numpy(bool)]
