@@ -265,7 +265,7 @@ def calculer_potentiel(criteres: pd.DataFrame, disponibles: Iterable[str], regle
         raise ErreurDonnees(f"Couche(s) de critère inconnue(s) : {', '.join(sorted(inconnues))}.", "potentiel")
     manquantes = [nom for nom in COUCHES_CRITERES if nom not in disponibles]
     confiance = (len(COUCHES_CRITERES) - len(manquantes)) / len(COUCHES_CRITERES)
-    texte_manquantes = "; ".join(COUCHES_CRITERES[nom] for nom in manquantes)
+    texte_manquantes = " ; ".join(COUCHES_CRITERES[nom] for nom in manquantes)
     lignes = []
     for ligne in criteres.to_dict("records"):
         if "occupation" not in disponibles:
@@ -331,3 +331,15 @@ def croiser_criteres(parcelles, couches: Mapping[str, object], tolerance_m: floa
         else:
             table[COLONNES_CRITERES[nom]] = classes
     return table
+
+
+def choisir_parcelles_potentiel(potentiel: pd.DataFrame, nombre: int) -> pd.DataFrame:
+    """Parcelles à montrer sur une carte sans envoyer toute la commune : les ``nombre`` meilleurs scores de chaque
+    classe (fort, moyen, faible, inconnu) et ``nombre`` parcelles exclues au plus — le gisement, sa gradation et
+    les contraintes."""
+    morceaux = []
+    for classe in CLASSES_POTENTIEL:
+        dans = potentiel[potentiel["classe_potentiel"] == classe]
+        morceaux.append(dans.sort_values(["score_potentiel", "id"], ascending=[False, True], na_position="last",
+                                         kind="stable").head(nombre))
+    return pd.concat(morceaux, ignore_index=True)

@@ -6,18 +6,21 @@ import streamlit as st
 
 from indicateurs.catalogue import titre_axe, unite
 from indicateurs.communs import CODE_BASSIN
+from indicateurs.potentiel import choisir_parcelles_potentiel
 from indicateurs.priorites import classer_parcelles
 from pages import commun
 from pages.vues_en_cache import afficher_carte, afficher_carte_bornee
 from services.indicateurs import decrire_statuts
+from services.potentiel import decrire_potentiel
 from vues.cartes import Choroplethe, construire_carte_commune, construire_fond_bassin, decrire_selection
 
-COUCHES = ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune"]
+COUCHES = ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune", "Potentiel d'une commune"]
 INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_infiltre", "ratio_compensation_sdage",
                "taux_atteinte_objectif", "anomalie_chaleur", "rafraichissement_emprise", "cout_par_m2",
                "nombre_operations"]
 COULEURS = {"type_site": "Type de site", "statut": "Statut"}
-NOMBRE_PARCELLES = 300
+NOMBRE_PARCELLES = 300  # parcelles prioritaires envoyées à la carte
+NOMBRE_PARCELLES_CLASSE = 150  # potentiel : meilleurs scores de chaque classe envoyés à la carte
 
 indicateurs = INDICATEURS if commun.couts_visibles() else [c for c in INDICATEURS if not c.startswith("cout")]
 filtres = commun.lire_filtres()
@@ -59,6 +62,30 @@ if couche == "Parcelles d'une commune":
                                         geometries)
     st.caption(f"Les {NOMBRE_PARCELLES} parcelles les plus prioritaires de la commune, colorées par score "
                "(0 à 100) ; les zones des opérations par type de site.")
+elif couche == "Potentiel d'une commune":
+    with droite:
+        code = commun.choisir_commune()
+    commun.signaler_couche_absente("parcelles", "pas de parcelle à évaluer")
+    commun.signaler_couche_absente("occupation", "potentiel inconnu : l'imperméabilisation vient de l'occupation du "
+                                                 "sol")
+    cle = (*cle, code)
+    potentiel = commun.calculer_potentiel_commune(code)
+
+    def construire():
+        """Parcelles au plus fort potentiel de la commune (et toutes les exclues), zones des opérations."""
+        gardees = None
+        if potentiel is not None and len(potentiel):
+            choisies = choisir_parcelles_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
+            parcelles = commun.charger_parcelles_commune(code)
+            gardees = parcelles[parcelles["id"].isin(choisies["id"]).to_numpy(bool)][["id", "geometry"]] \
+                .merge(choisies, on="id")
+        operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+        zones = commun.charger_zones()
+        zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
+                      & zones["code_insee"].eq(code).to_numpy(bool)]
+        return construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
+                                        potentiel=gardees)
+    st.caption(decrire_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE))
 else:
     choroplethe, image = None, None
     if couche == "Communes":

@@ -52,7 +52,7 @@ from indicateurs.catalogue import titre_axe
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
 from services.surfaces import calculer_surfaces_impermeables
-from services import exports, indicateurs, priorites, referentiel, saisie, territoires
+from services import exports, indicateurs, potentiel, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
 from services.magasin import lire_agregats, lire_registre_modeles, preparer_magasin
 from services.modeles import calculer_modeles_territoire, lancer_preparations_etat
@@ -1137,6 +1137,20 @@ def calculer_priorites_commune(code: str):
     signatures = (*(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation", "communes")),
                   _signature(chemin_territoire(dossier)))  # paramètres du territoire
     return _priorites_commune(str(dossier), signatures, revision_magasin(), code)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _potentiel_commune(dossier: str, signatures: tuple, revision: tuple, code: str):
+    return potentiel.calculer_potentiel_commune(code, Path(dossier), modeles=charger_modeles())
+
+
+def calculer_potentiel_commune(code: str):
+    """Potentiel de désimperméabilisation des parcelles d'une commune (:mod:`services.potentiel`), ou None sans
+    parcelle ; gardé par processus pour ces couches, ce territoire et ce registre."""
+    dossier = dossier_donnees()
+    signatures = (*(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation", "communes")),
+                  _signature(chemin_territoire(dossier)))
+    return _potentiel_commune(str(dossier), signatures, revision_magasin(), code)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

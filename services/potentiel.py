@@ -20,7 +20,8 @@ from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_territoire
 from indicateurs.parametres import lire_parametres
 from donnees.geometrie import en_lambert93
-from indicateurs.potentiel import calculer_potentiel, croiser_criteres, lire_regles_potentiel
+from donnees.format import formater_nombre
+from indicateurs.potentiel import CLASSES_POTENTIEL, calculer_potentiel, croiser_criteres, lire_regles_potentiel
 from indicateurs.priorites import calculer_anomalie_parcelles
 from services.priorites import lire_couche_communes, lire_priorites_commune
 
@@ -77,3 +78,18 @@ def calculer_potentiel_commune(code: str, dossier: Path | None = None,
         criteres = criteres.merge(croiser_criteres(parcelles, couches), on="id", how="left")
     uhi_max = float(lire_parametres(territoire.get("parametres"))["uhi_max_c"])
     return calculer_potentiel(criteres, disponibles, regles, uhi_max)
+
+
+def decrire_potentiel(potentiel: pd.DataFrame | None, nombre_montrees: int) -> str:
+    """Phrase française sous la carte : parcelles par classe, ce qui est montré, confiance et couches manquantes."""
+    if potentiel is None or potentiel.empty:
+        return "Aucune parcelle dans cette commune : pas de potentiel à montrer."
+    comptes = potentiel["classe_potentiel"].value_counts()
+    classes = ", ".join(f"{formater_nombre(int(comptes[c]))} {CLASSES_POTENTIEL[c].split(' (')[0]}"
+                        for c in CLASSES_POTENTIEL if c in comptes.index)
+    confiance = float(potentiel["confiance_potentiel"].iloc[0])
+    manquantes = str(potentiel["couches_manquantes"].iloc[0])
+    texte = (f"{formater_nombre(len(potentiel))} parcelles : {classes}. Carte : les "
+             f"{formater_nombre(nombre_montrees)} plus forts scores de chaque classe et les parcelles exclues. "
+             f"Confiance {formater_nombre(100 * confiance, 0, '%')} des critères")
+    return texte + (f" ; couches manquantes : {manquantes}." if manquantes else ".")

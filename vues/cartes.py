@@ -25,6 +25,7 @@ from donnees.geometrie import en_lambert93, en_wgs84
 from donnees.nomenclatures import STATUTS, lire_types_site
 from indicateurs.catalogue import formater_valeur, libelle
 from indicateurs.communs import CODE_BASSIN
+from indicateurs.potentiel import CLASSES_POTENTIEL
 from vues.actifs import utiliser_actifs_locaux
 from vues.format import formater_nombre
 
@@ -767,12 +768,43 @@ def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFram
     return couche
 
 
+def ajouter_parcelles_potentiel(carte: folium.Map, parcelles: gpd.GeoDataFrame) -> folium.GeoJson | None:
+    """Parcelles colorées par classe de potentiel de désimperméabilisation (fort, moyen, faible, exclu, inconnu),
+    classe, score et motifs (critères et contraintes, texte échappé) en info-bulle."""
+    if parcelles is None or parcelles.empty:
+        return None
+    couleurs = lire_styles()["potentiel"]
+    classes = parcelles["classe_potentiel"].astype(str)
+    table = gpd.GeoDataFrame({
+        "id": [html.escape(str(v)) for v in parcelles["id"]],
+        "classe": [html.escape(CLASSES_POTENTIEL.get(c, c)) for c in classes],
+        "score": ["—" if pd.isna(v) else formater_nombre(float(v), 0) for v in parcelles["score_potentiel"]],
+        "motifs": [html.escape(str(m)).replace(" ; ", "<br>") for m in parcelles["motifs"]],
+        "couleur": classes.map(couleurs).fillna(lire_styles()["sans_donnee"]).to_numpy(),
+    }, geometry=en_wgs84(en_lambert93(parcelles.geometry).simplify(0.5)).to_numpy(), crs=4326)
+    couche = folium.GeoJson(
+        alleger_geometries(table).to_json(drop_id=True), name="Potentiel de désimperméabilisation",
+        style_function=lambda f: {"color": "#33691e", "weight": 0.6, "fillColor": f["properties"]["couleur"],
+                                  "fillOpacity": 0.75, "className": "desimper-potentiel"},
+        tooltip=folium.GeoJsonTooltip(["id", "classe", "score", "motifs"],
+                                      aliases=["Parcelle", "Potentiel", "Score (0–100)", "Motifs"],
+                                      style="max-width: min(360px, 80vw); white-space: normal;"),
+    )
+    couche.add_to(carte)
+    presentes = set(classes)
+    entrees = [(libelle.capitalize(), couleurs[code]) for code, libelle in CLASSES_POTENTIEL.items()
+               if code in presentes]
+    Legende("Potentiel", entrees, position="bottom:24px; left:10px;", forme="carre").add_to(carte)
+    return couche
+
+
 def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
                              parcelles: gpd.GeoDataFrame | None = None, hauteur: str = "100%",
                              cadrer_sur_zones: bool = False,
                              emprise: tuple[float, float, float, float] | None = None,
-                             fond: str | None = None) -> folium.Map:
-    """Carte d'une commune : contour, parcelles prioritaires (facultatif) et zones des opérations.
+                             fond: str | None = None, potentiel: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """Carte d'une commune : contour, parcelles prioritaires ou potentiel des parcelles (facultatifs) et zones des
+    opérations.
 
     ``cadrer_sur_zones`` : vue ajustée aux zones (fiche d'une opération) plutôt qu'à la commune ;
     ``emprise`` (lon min, lat min, lon max, lat max) : vue imposée (ex. zones d'une opération modifiée) ;
@@ -789,6 +821,8 @@ def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
                                              "className": "desimper-commune"}).add_to(carte)
     if parcelles is not None:
         ajouter_parcelles_prioritaires(carte, parcelles)
+    if potentiel is not None:
+        ajouter_parcelles_potentiel(carte, potentiel)
     ajouter_zones(carte, zones)
     couleurs = lire_styles()["types_site"]
     presents = set(zones["type_site"]) if zones is not None and len(zones) else set()

@@ -113,7 +113,8 @@ def test_commune_sans_operation(monkeypatch, dossier_demo):
     assert any("Aucune opération" in i.value for i in appli.info)
 
 
-@pytest.mark.parametrize("couche", ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune"])
+@pytest.mark.parametrize("couche", ["Communes", "Chaleur", "Imperméabilisation", "Parcelles d'une commune",
+                                    "Potentiel d'une commune"])
 def test_carte_chaque_couche(monkeypatch, dossier_demo, couche):
     appli = lancer_app(monkeypatch, dossier_demo)
     appli.switch_page("pages/carte.py")
@@ -121,6 +122,11 @@ def test_carte_chaque_couche(monkeypatch, dossier_demo, couche):
     appli.run()
     assert not appli.exception, appli.exception
     assert [t.value for t in appli.title] == ["Carte"]
+    if couche == "Potentiel d'une commune":  # classes, confiance et couches manquantes dites sous la carte
+        legende = " ".join(c.value for c in appli.caption)
+        assert "parcelles :" in legende and "Confiance" in legende and "couches manquantes" in legende
+        carte = appli.get("component_instance")[0].proto.json_args
+        assert "desimper-potentiel" in carte and "Motifs" in carte
 
 
 def _ouvrir_fiche(monkeypatch, dossier, identifiant: str):
