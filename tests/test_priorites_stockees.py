@@ -176,6 +176,15 @@ def test_page_lit_le_stockage_sans_recalculer(calcul_reparti, tmp_path, monkeypa
     dossier, _, _, _ = calcul_reparti
     copie = tmp_path / "demo"
     shutil.copytree(dossier, copie)
+    # Modèles à refaire depuis l'occupation (dont une partition manque) : ni grille gardée sur disque, ni résultat
+    # d'une démo identique resté en mémoire d'un autre test de ce processus (clés tirées du contenu des fichiers).
+    from indicateurs import chaleur as ch
+    from services import modeles as service_modeles
+
+    for fichier in (copie / "cache").glob("*.npz"):
+        fichier.unlink()
+    service_modeles._GRILLES.clear()
+    ch.vider_cache_memoire()
     appels = []
     calcul = service._calculer_commune
     monkeypatch.setattr(service, "_calculer_commune", lambda *args: appels.append(args[1]) or calcul(*args))
