@@ -819,8 +819,8 @@ def charger_registre_modeles() -> tuple:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
     registre = _registre_modeles(url_base(), revision)  # zones des opérations validées seulement
-    # État de la mise à jour incrémentale reconstruit à l'ouverture d'une page d'écriture (ouvrir_page_reservee),
-    # pas au premier affichage, où il disputerait les processeurs à la page.
+    # État de la mise à jour incrémentale reconstruit pour un compte connecté (charger_modeles), pas pour le
+    # public : le premier affichage public ne se le voit pas disputer les processeurs.
     return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat="a_la_demande",
                                        registre=registre)
 
@@ -838,17 +838,20 @@ def charger_modeles():
         return None  # territoire réel sans occupation du sol importée : pas de modèle chaleur ni eau
     cle = (str(dossier), revision_magasin(), (*_signatures_referentiel(), _signature(chemin_territoire(dossier))))
     if cle in _MODELES_PRETS:
-        return _modeles(*cle)
-    encart = st.empty()
-    try:
-        with encart.status("Modèles chaleur et eau : préparation…") as statut:
-            modeles = _modeles(*cle, _rappel=lambda etape: statut.update(label=etape))
-    except ErreurDonnees as exc:  # partition d'occupation absente… : les pages restent, sans les modèles
+        modeles = _modeles(*cle)
+    else:
+        encart = st.empty()
+        try:
+            with encart.status("Modèles chaleur et eau : préparation…") as statut:
+                modeles = _modeles(*cle, _rappel=lambda etape: statut.update(label=etape))
+        except ErreurDonnees as exc:  # partition d'occupation absente… : les pages restent, sans les modèles
+            encart.empty()
+            st.warning(f"Modèles chaleur et eau indisponibles : {exc}", icon="⚠️")
+            return None
         encart.empty()
-        st.warning(f"Modèles chaleur et eau indisponibles : {exc}", icon="⚠️")
-        return None
-    encart.empty()
-    _MODELES_PRETS.add(cle)
+        _MODELES_PRETS.add(cle)
+    if not est_public(utilisateur_courant()):
+        lancer_preparations_etat()  # compte connecté : une écriture peut suivre, sa mise à jour sera incrémentale
     return modeles
 
 
@@ -1367,8 +1370,6 @@ def ouvrir_page_reservee(titre: str, autorisee: bool, refus: str, cle_message: s
             st.info(f"{refus}. Votre compte ({ROLES.get(utilisateur.role, utilisateur.role)}) ne le permet pas : "
                     "demandez l'accès à un administrateur du syndicat de bassin si besoin.")
         st.stop()
-    if not est_public(utilisateur_courant()):
-        lancer_preparations_etat()  # une écriture peut suivre : la mise à jour des modèles sera incrémentale
     message = st.session_state.pop(cle_message, None)
     if message:
         st.success(message)

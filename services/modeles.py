@@ -312,8 +312,8 @@ def _obtenir_chaleur(dossier: Path, occupation: OccupationGrille, zones: pd.Data
 
     ``preparer_etat`` : un résultat relu sur disque n'a pas l'état de la mise à jour incrémentale ; il est
     alors recalculé en arrière-plan (même résultat), pour que la première écriture suivante soit rapide ;
-    ``"a_la_demande"`` : ce calcul attend :func:`lancer_preparations_etat` (une page d'écriture ouverte), pour ne
-    pas disputer les processeurs au premier affichage."""
+    ``"a_la_demande"`` : ce calcul attend :func:`lancer_preparations_etat` (un compte connecté charge les
+    modèles), pour ne pas disputer les processeurs au premier affichage public."""
     signature = occupation.meta["cle"]
     cle = calculer_cle_chaleur(zones, signature, p_chaleur)
     chaleur = lire_cache_memoire(cle)
@@ -393,7 +393,7 @@ _EN_ATTENTE: dict[str, tuple] = {}  # préparations d'état demandées « à la 
 
 def lancer_preparations_etat() -> int:
     """Lance en arrière-plan les préparations d'état de la mise à jour incrémentale mises en attente par
-    ``preparer_etat="a_la_demande"`` (une page qui écrit dans le registre va s'ouvrir) ; renvoie leur nombre."""
+    ``preparer_etat="a_la_demande"`` (un compte connecté, qui peut écrire, charge les modèles) ; renvoie leur nombre."""
     lancees = 0
     while _EN_ATTENTE:
         try:

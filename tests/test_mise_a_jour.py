@@ -208,7 +208,7 @@ def test_etat_reconstruit_apres_relecture_du_disque(demo_40m):
 
 def test_etat_prepare_a_la_demande_seulement(demo_40m):
     """Application : relu sur disque au premier affichage, l'état n'est pas reconstruit tout de suite (il
-    disputerait les processeurs à la page) mais à l'ouverture d'une page d'écriture
+    disputerait les processeurs à la page) mais quand un compte connecté charge les modèles
     (:func:`services.modeles.lancer_preparations_etat`), avec le même résultat."""
     from services import modeles as services_modeles
 
