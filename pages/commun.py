@@ -55,7 +55,7 @@ from services.surfaces import calculer_surfaces_impermeables
 from services import exports, indicateurs, potentiel, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
 from services.magasin import lire_agregats, lire_registre_modeles, preparer_magasin
-from services.modeles import calculer_modeles_territoire, lancer_preparations_etat
+from services.modeles import calculer_modeles_territoire
 from services.referentiel import chemin_couche, lire_couche_territoire, lire_territoire, signer_fichier
 from services.saisie import ConflitVersion, PhotoDeposee  # noqa: F401 (réexportés pour la saisie)
 from vues.actifs import MESSAGE_CDN, utiliser_actifs_locaux
@@ -819,10 +819,10 @@ def charger_registre_modeles() -> tuple:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _modeles(dossier: str, revision: tuple, signatures: tuple, _rappel=None):
     registre = _registre_modeles(url_base(), revision)  # zones des opérations validées seulement
-    # État de la mise à jour incrémentale reconstruit pour un compte connecté (charger_modeles), pas pour le
-    # public : le premier affichage public ne se le voit pas disputer les processeurs.
-    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, preparer_etat="a_la_demande",
-                                       registre=registre)
+    # État de la mise à jour incrémentale pas reconstruit en arrière-plan : ce recalcul complet disputait les
+    # processeurs aux pages (première vue publique, saisie, parcours des pages sous charge) ; la première écriture
+    # qui change les modèles après un redémarrage le fait elle-même.
+    return calculer_modeles_territoire(Path(dossier), rappel=_rappel, registre=registre)
 
 
 _MODELES_PRETS: set = set()  # clés de _modeles déjà calculées dans ce processus (pas d'encart à afficher)
@@ -850,8 +850,6 @@ def charger_modeles():
             return None
         encart.empty()
         _MODELES_PRETS.add(cle)
-    if not est_public(utilisateur_courant()):
-        lancer_preparations_etat()  # compte connecté : une écriture peut suivre, sa mise à jour sera incrémentale
     return modeles
 
 
