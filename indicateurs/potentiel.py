@@ -132,6 +132,17 @@ def relever_contacts(parcelles, couche, nom: str, tolerance_m: float = 0.001) ->
     return touche
 
 
+def verifier_classes(couche, nom: str, colonne: str, ordre: list[str]) -> pd.Series:
+    """Classes (colonne ``colonne``) d'une couche de critère ; une classe hors de ``ordre`` lève
+    :class:`ErreurDonnees` qui la nomme."""
+    classes = couche[colonne].astype(str).str.strip()
+    inconnues = sorted(set(classes) - set(ordre))
+    if inconnues:
+        raise ErreurDonnees(f"Couche « {COUCHES_CRITERES.get(nom, nom)} », colonne « {colonne} » : classe(s) "
+                            f"{', '.join(inconnues[:5])} inconnue(s) (attendues : {', '.join(ordre)}).", nom, colonne)
+    return classes
+
+
 def relever_classe(parcelles, couche, nom: str, colonne: str, ordre: Iterable[str],
                    tolerance_m: float = 0.001) -> pd.Series:
     """Pour chaque parcelle, la classe (colonne ``colonne`` de ``couche``) la plus contraignante — la première dans
@@ -141,11 +152,7 @@ def relever_classe(parcelles, couche, nom: str, colonne: str, ordre: Iterable[st
     resultat = pd.Series(np.nan, index=parcelles.index, dtype=object)
     if couche is None or len(couche) == 0 or len(parcelles) == 0:
         return resultat
-    classes = couche[colonne].astype(str).str.strip()
-    inconnues = sorted(set(classes) - set(ordre))
-    if inconnues:
-        raise ErreurDonnees(f"Couche « {COUCHES_CRITERES.get(nom, nom)} », colonne « {colonne} » : classe(s) "
-                            f"{', '.join(inconnues[:5])} inconnue(s) (attendues : {', '.join(ordre)}).", nom, colonne)
+    classes = verifier_classes(couche, nom, colonne, ordre)
     rangs = classes.map({c: i for i, c in enumerate(ordre)}).to_numpy(int)
     arbre = shapely.STRtree(_couche_lambert93(couche, nom))
     indices_parcelles, indices_couche = arbre.query(_parcelles_lambert93(parcelles, tolerance_m),
@@ -322,14 +329,15 @@ def croiser_criteres(parcelles, couches: Mapping[str, object], tolerance_m: floa
         if couche is not None and len(couche) and colonne not in couche.columns:
             raise ErreurDonnees(f"Couche « {COUCHES_CRITERES[nom]} » : colonne « {colonne} » absente (valeurs "
                                 f"attendues : {', '.join(ordre)}).", nom, colonne)
-        classes = relever_classe(parcelles, couche, nom, colonne, ordre, tolerance_m).to_numpy()
-        if nom == "sites_pollues":
-            sis = couche[couche[colonne].astype(str).str.strip() == "SIS"] if len(couche) else couche
-            table["site_pollue"] = relever_contacts(parcelles, sis, nom, tolerance_m)
-            casias = couche[couche[colonne].astype(str).str.strip() == "CASIAS"] if len(couche) else couche
-            table["ancien_site_industriel"] = relever_contacts(parcelles, casias, nom, tolerance_m)
+        if nom == "sites_pollues":  # deux contraintes distinctes : une requête par type de site
+            types = verifier_classes(couche, nom, colonne, list(ordre)) if len(couche) else pd.Series(dtype=str)
+            table["site_pollue"] = relever_contacts(parcelles, couche[(types == "SIS").to_numpy(bool)], nom,
+                                                    tolerance_m)
+            table["ancien_site_industriel"] = relever_contacts(parcelles, couche[(types == "CASIAS").to_numpy(bool)],
+                                                               nom, tolerance_m)
         else:
-            table[COLONNES_CRITERES[nom]] = classes
+            table[COLONNES_CRITERES[nom]] = relever_classe(parcelles, couche, nom, colonne, ordre,
+                                                           tolerance_m).to_numpy()
     return table
 
 

@@ -37,6 +37,28 @@ couleur_par = milieu.radio("Opérations colorées par", list(COULEURS), format_f
 if not table["nombre_operations"].sum() > 0:  # agrégats de la base : le registre n'est pas relu ici
     st.info("Aucune opération ne correspond aux filtres choisis : seules les communes sont affichées.")
 
+def geometrer_parcelles(code: str, choisies):
+    """Géométries des parcelles ``choisies`` (table avec ``id``) de la commune, jointes à leurs colonnes ; None
+    s'il n'y en a pas."""
+    if choisies is None or not len(choisies):
+        return None
+    parcelles = commun.charger_parcelles_commune(code)
+    return parcelles[parcelles["id"].isin(choisies["id"]).to_numpy(bool)][["id", "geometry"]].merge(choisies, on="id")
+
+
+def zones_commune(code: str):
+    """Zones des opérations retenues par les filtres dans la commune ``code``."""
+    operations = commun.filtrer_operations(commun.charger_operations(), filtres)
+    zones = commun.charger_zones()
+    return zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
+                 & zones["code_insee"].eq(code).to_numpy(bool)]
+
+
+def commune_seule(code: str):
+    """Contour de la commune ``code``."""
+    return commun.charger_couche("communes")[lambda t: t["code_insee"] == code]
+
+
 cle = ("carte", commun.cle_donnees_affichees(), filtres, couche, couleur_par)
 if couche == "Parcelles d'une commune":
     with droite:
@@ -49,17 +71,8 @@ if couche == "Parcelles d'une commune":
         """Parcelles les plus prioritaires de la commune et zones des opérations retenues."""
         priorites = commun.calculer_priorites_commune(code)
         candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
-        parcelles = commun.charger_parcelles_commune(code)
-        geometries = None
-        if candidates is not None and len(candidates):
-            geometries = parcelles[parcelles["id"].isin(candidates["id"]).to_numpy(bool)][["id", "geometry"]] \
-                .merge(candidates, on="id")
-        operations = commun.filtrer_operations(commun.charger_operations(), filtres)
-        zones = commun.charger_zones()
-        zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
-                      & zones["code_insee"].eq(code).to_numpy(bool)]
-        return construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
-                                        geometries)
+        return construire_carte_commune(commune_seule(code), zones_commune(code),
+                                        geometrer_parcelles(code, candidates))
     st.caption(f"Les {NOMBRE_PARCELLES} parcelles les plus prioritaires de la commune, colorées par score "
                "(0 à 100) ; les zones des opérations par type de site.")
 elif couche == "Potentiel d'une commune":
@@ -73,18 +86,10 @@ elif couche == "Potentiel d'une commune":
 
     def construire():
         """Parcelles au plus fort potentiel de la commune (et toutes les exclues), zones des opérations."""
-        gardees = None
-        if potentiel is not None and len(potentiel):
-            choisies = choisir_parcelles_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
-            parcelles = commun.charger_parcelles_commune(code)
-            gardees = parcelles[parcelles["id"].isin(choisies["id"]).to_numpy(bool)][["id", "geometry"]] \
-                .merge(choisies, on="id")
-        operations = commun.filtrer_operations(commun.charger_operations(), filtres)
-        zones = commun.charger_zones()
-        zones = zones[zones["operation_id"].isin(operations["id"]).to_numpy(bool)
-                      & zones["code_insee"].eq(code).to_numpy(bool)]
-        return construire_carte_commune(commun.charger_couche("communes")[lambda t: t["code_insee"] == code], zones,
-                                        potentiel=gardees)
+        choisies = (choisir_parcelles_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
+                    if potentiel is not None and len(potentiel) else None)
+        return construire_carte_commune(commune_seule(code), zones_commune(code),
+                                        potentiel=geometrer_parcelles(code, choisies))
     st.caption(decrire_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE))
 else:
     choroplethe, image = None, None
