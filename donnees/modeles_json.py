@@ -28,6 +28,10 @@ class Territoire(BaseModel):
     demo: bool = Field(True, description="Vrai pour le territoire de démonstration")
     parametres: dict[str, Any] | None = Field(default_factory=dict, description="Surcharges des paramètres de modèle")
     sources_parametres: dict[str, Any] | None = Field(default_factory=dict, description="Source de chaque surcharge")
+    potentiel: dict[str, Any] | None = Field(default_factory=dict,
+                                             description="Surcharges des règles du score de potentiel")
+    sources_potentiel: dict[str, Any] | None = Field(default_factory=dict,
+                                                     description="Source de chaque règle du potentiel surchargée")
     sources: dict[str, str] | None = Field(default_factory=dict, description="Adresses de base des sources de données")
     graine: int | None = Field(None, description="Graine du générateur de démonstration")
     taille: str | None = Field(None, description="Taille de la démonstration (petite, complete…)")

@@ -344,10 +344,77 @@ def croiser_criteres(parcelles, couches: Mapping[str, object], tolerance_m: floa
 def choisir_parcelles_potentiel(potentiel: pd.DataFrame, nombre: int) -> pd.DataFrame:
     """Parcelles à montrer sur une carte sans envoyer toute la commune : les ``nombre`` meilleurs scores de chaque
     classe (fort, moyen, faible, inconnu) et ``nombre`` parcelles exclues au plus — le gisement, sa gradation et
-    les contraintes."""
+    les contraintes. Vaut aussi pour les îlots (colonne ``ilot``)."""
     morceaux = []
+    identifiant = "ilot" if "ilot" in potentiel.columns else "id"
     for classe in CLASSES_POTENTIEL:
         dans = potentiel[potentiel["classe_potentiel"] == classe]
-        morceaux.append(dans.sort_values(["score_potentiel", "id"], ascending=[False, True], na_position="last",
-                                         kind="stable").head(nombre))
+        morceaux.append(dans.sort_values(["score_potentiel", identifiant], ascending=[False, True],
+                                         na_position="last", kind="stable").head(nombre))
     return pd.concat(morceaux, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------ îlots urbains
+
+COLONNES_ILOTS = ["ilot", "code_insee", "nombre_parcelles", "surface_ilot", "surface_impermeable_non_batie_ilot",
+                  "score_potentiel", "classe_potentiel", "nombre_exclues", "motifs"]
+
+
+def grouper_ilots(parcelles, distance_m: float) -> np.ndarray:
+    """Numéro d'îlot (0 … n−1) de chaque parcelle : composantes connexes du graphe « parcelles à moins de
+    ``distance_m`` l'une de l'autre » (Lambert-93). Un îlot urbain est un ensemble de parcelles contiguës bordé par
+    le domaine public non cadastré (voies, places) ; numéros dans l'ordre de la première parcelle de chaque îlot."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(parcelles)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    geometries = _parcelles_lambert93(parcelles, 0.0)
+    gauche, droite = shapely.STRtree(geometries).query(geometries, predicate="dwithin", distance=float(distance_m))
+    graphe = coo_matrix((np.ones(len(gauche), dtype=np.int8), (gauche, droite)), shape=(n, n))
+    _, etiquettes = connected_components(graphe, directed=False)
+    premiere = pd.Series(np.arange(n)).groupby(etiquettes).min()  # renumérotation stable
+    rang = pd.Series(np.arange(len(premiere)), index=premiere.sort_values().index)
+    return rang.reindex(etiquettes).to_numpy(np.int64)
+
+
+def agreger_potentiel_ilots(potentiel: pd.DataFrame, criteres: pd.DataFrame, ilots: np.ndarray,
+                            regles: Mapping[str, float]) -> pd.DataFrame:
+    """Potentiel de chaque îlot, à partir de celui de ses parcelles (mêmes lignes, même ordre) ::
+
+        score_îlot = Σ_i score_i × S_i / Σ_i S_i     (parcelles au score connu ; une parcelle exclue compte 0)
+
+    où S_i est la surface de la parcelle (m²) ; classe par les mêmes seuils, « exclu » si toutes les parcelles le
+    sont, « inconnu » si aucun score n'est connu. ``criteres`` donne ``surface_parcelle`` et
+    ``surface_impermeable_non_batie_parcelle`` (m², le gisement)."""
+    if not len(potentiel):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLONNES_ILOTS})
+    table = pd.DataFrame({
+        "ilot": np.asarray(ilots), "code_insee": potentiel["code_insee"].to_numpy(),
+        "surface": criteres["surface_parcelle"].to_numpy(float),
+        "gisement": pd.to_numeric(criteres["surface_impermeable_non_batie_parcelle"], errors="coerce").to_numpy(),
+        "score": pd.to_numeric(potentiel["score_potentiel"], errors="coerce").to_numpy(),
+        "exclue": potentiel["classe_potentiel"].eq("exclu").to_numpy(bool)})
+    connu = table["score"].notna()
+    table["pondere"] = np.where(connu, table["score"].fillna(0) * table["surface"], 0.0)
+    table["surface_connue"] = np.where(connu, table["surface"], 0.0)
+    groupes = table.groupby("ilot", sort=True)
+    ilots_table = pd.DataFrame({
+        "code_insee": groupes["code_insee"].first(), "nombre_parcelles": groupes.size(),
+        "surface_ilot": groupes["surface"].sum(), "surface_impermeable_non_batie_ilot": groupes["gisement"].sum(),
+        "pondere": groupes["pondere"].sum(), "surface_connue": groupes["surface_connue"].sum(),
+        "nombre_exclues": groupes["exclue"].sum().astype(int)})
+    score = ilots_table["pondere"] / ilots_table["surface_connue"].where(ilots_table["surface_connue"] > 0)
+    ilots_table["score_potentiel"] = score
+    toutes_exclues = ilots_table["nombre_exclues"].eq(ilots_table["nombre_parcelles"])
+    ilots_table["classe_potentiel"] = [
+        "exclu" if exclu else ("inconnu" if math.isnan(s) else classer_score(s, regles))
+        for s, exclu in zip(score.to_numpy(float), toutes_exclues)]
+    ilots_table["motifs"] = [
+        f"{formater_nombre(n)} parcelle(s) ; gisement {formater_nombre(g, 0, 'm²')}"
+        + (f" ; {formater_nombre(x)} parcelle(s) exclue(s) (voir leurs motifs)" if x else "")
+        for n, g, x in zip(ilots_table["nombre_parcelles"], ilots_table["surface_impermeable_non_batie_ilot"].fillna(0),
+                           ilots_table["nombre_exclues"])]
+    ilots_table = ilots_table.reset_index()
+    return ilots_table[COLONNES_ILOTS]

@@ -6,18 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from donnees.config import dossier_donnees
+from donnees.droits.administration import FAMILLES_PARAMETRES
 from donnees.nomenclatures import ROLES
 from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
 from donnees.sources import lire_sources
 from indicateurs.parametres import lire_parametres, lire_table_parametres
+from indicateurs.potentiel import FICHIER_POTENTIEL, lire_regles_potentiel
 from pages import commun
 from donnees.format import formater_horodatage
 from vues.format import echapper_markdown, formater_nombre
 from vues.methode import formater_parametre
 from vues.tableaux import tableau_sessions
 
-SECTIONS = ["Comptes", "Objectifs", "Nouvelles surfaces imperméabilisées", "Paramètres", "Données"]
+SECTIONS = ["Comptes", "Objectifs", "Nouvelles surfaces imperméabilisées", "Paramètres", "Règles du potentiel",
+            "Données"]
 
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee(
@@ -164,15 +167,15 @@ def afficher_donnees() -> None:
             st.dataframe(table.rename_axis("Code INSEE").reset_index(), hide_index=True, width="stretch")
 
 
-def afficher_parametres() -> None:
-    """Valeurs des paramètres de modèle propres au territoire (vide = valeur par défaut du projet)."""
-    st.caption("Laissez « Valeur du territoire » vide pour garder la valeur par défaut du projet. Toute valeur "
-               "propre au territoire doit citer sa source ; la page Méthode l'affiche. Les modèles de chaleur "
-               "et d'eau sont recalculés au prochain affichage.")
-    defauts = lire_table_parametres()
+def afficher_parametres(famille: str = "parametres") -> None:
+    """Valeurs propres au territoire d'une famille de paramètres (vide = valeur par défaut du projet) :
+    paramètres des modèles, ou règles du score de potentiel (poids, exclusions, facteurs, seuils)."""
+    defauts, valider, texte = FAMILLES[famille]
+    st.caption(texte)
     territoire = commun.charger_territoire()
-    surcharges = territoire.get("parametres") or {}
-    sources = territoire.get("sources_parametres") or {}
+    surcharges = territoire.get(famille) or {}
+    sources = territoire.get(FAMILLES_PARAMETRES[famille][0]) or {}
+    defauts = defauts()
     tableau = pd.DataFrame({
         "code": defauts.index, "libelle": defauts["libelle"].to_numpy(), "unite": defauts["unite"].to_numpy(),
         "defaut": defauts["valeur"].to_numpy(float),
@@ -182,24 +185,43 @@ def afficher_parametres() -> None:
         "source": [sources.get(c, "") for c in defauts.index]})
     edite = st.data_editor(
         tableau, hide_index=True, width="stretch", disabled=["code", "libelle", "unite", "defaut", "bornes"],
-        key=f"admin_parametres_{int(pd.util.hash_pandas_object(tableau, index=False).sum())}",
+        key=f"admin_{famille}_{int(pd.util.hash_pandas_object(tableau, index=False).sum())}",
         column_config={"code": "Code", "libelle": "Paramètre", "unite": "Unité",
                        "defaut": st.column_config.NumberColumn("Défaut du projet", format="localized"),
                        "bornes": "Bornes",
                        "valeur": st.column_config.NumberColumn("Valeur du territoire", format="localized"),
                        "source": st.column_config.TextColumn("Source de la valeur du territoire", width="large")})
-    if st.button("Enregistrer les paramètres", type="primary", icon=":material/save:"):
+    libelle = FAMILLES_PARAMETRES[famille][1]
+    if st.button(f"Enregistrer les {libelle.lower()}", type="primary", icon=":material/save:",
+                 key=f"admin_enregistrer_{famille}"):
         retenues = edite[edite["valeur"].notna()]
         commun.executer_ecriture(
             lambda: facade.ecrire_parametres(dict(zip(retenues["code"], retenues["valeur"])),
-                                             dict(zip(retenues["code"], retenues["source"])), lire_parametres,
-                                             dossier_donnees()),
-            lambda diff: f"Paramètres enregistrés ({len(diff)} changement(s), journalisés)." if diff
-            else "Paramètres inchangés.", "admin_message")
+                                             dict(zip(retenues["code"], retenues["source"])), valider,
+                                             dossier_donnees(), famille),
+            lambda diff: f"{libelle} enregistrés ({len(diff)} changement(s), journalisés)." if diff
+            else f"{libelle} inchangés.", "admin_message")
+
+
+FAMILLES = {
+    "parametres": (lire_table_parametres, lire_parametres,
+                   "Laissez « Valeur du territoire » vide pour garder la valeur par défaut du projet. Toute valeur "
+                   "propre au territoire doit citer sa source ; la page Méthode l'affiche. Les modèles de chaleur "
+                   "et d'eau sont recalculés au prochain affichage."),
+    "potentiel": (lambda: lire_table_parametres(FICHIER_POTENTIEL), lire_regles_potentiel,
+                  "Règles du score de potentiel de désimperméabilisation (démarche EPODES du Cerema) : poids des "
+                  "critères, notes des sols, exclusions, facteurs des contraintes, seuils des classes. Laissez "
+                  "« Valeur du territoire » vide pour garder la valeur du projet ; toute valeur propre cite sa "
+                  "source. La somme des trois poids doit rester égale à la somme déclarée, sinon rien n'est "
+                  "enregistré. La carte du potentiel est recalculée au prochain affichage."),
+}
 
 
 if section == "Paramètres":
     afficher_parametres()
+    st.stop()
+if section == "Règles du potentiel":
+    afficher_parametres("potentiel")
     st.stop()
 if section == "Objectifs":
     afficher_objectifs()

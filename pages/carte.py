@@ -21,6 +21,7 @@ INDICATEURS = ["surface_desimpermeabilisee", "part_desimpermeabilisee", "volume_
 COULEURS = {"type_site": "Type de site", "statut": "Statut"}
 NOMBRE_PARCELLES = 300  # parcelles prioritaires envoyées à la carte
 NOMBRE_PARCELLES_CLASSE = 150  # potentiel : meilleurs scores de chaque classe envoyés à la carte
+ECHELLES_POTENTIEL = ["parcelle", "îlot"]
 
 indicateurs = INDICATEURS if commun.couts_visibles() else [c for c in INDICATEURS if not c.startswith("cout")]
 filtres = commun.lire_filtres()
@@ -36,15 +37,6 @@ couleur_par = milieu.radio("Opérations colorées par", list(COULEURS), format_f
                            key="carte_couleur")
 if not table["nombre_operations"].sum() > 0:  # agrégats de la base : le registre n'est pas relu ici
     st.info("Aucune opération ne correspond aux filtres choisis : seules les communes sont affichées.")
-
-def geometrer_parcelles(code: str, choisies):
-    """Géométries des parcelles ``choisies`` (table avec ``id``) de la commune, jointes à leurs colonnes ; None
-    s'il n'y en a pas."""
-    if choisies is None or not len(choisies):
-        return None
-    parcelles = commun.charger_parcelles_commune(code)
-    return parcelles[parcelles["id"].isin(choisies["id"]).to_numpy(bool)][["id", "geometry"]].merge(choisies, on="id")
-
 
 def zones_commune(code: str):
     """Zones des opérations retenues par les filtres dans la commune ``code``."""
@@ -72,25 +64,32 @@ if couche == "Parcelles d'une commune":
         priorites = commun.calculer_priorites_commune(code)
         candidates = classer_parcelles(priorites, code, NOMBRE_PARCELLES) if priorites is not None else None
         return construire_carte_commune(commune_seule(code), zones_commune(code),
-                                        geometrer_parcelles(code, candidates))
+                                        commun.geometrer_parcelles(code, candidates))
     st.caption(f"Les {NOMBRE_PARCELLES} parcelles les plus prioritaires de la commune, colorées par score "
                "(0 à 100) ; les zones des opérations par type de site.")
 elif couche == "Potentiel d'une commune":
     with droite:
         code = commun.choisir_commune()
+        echelle = st.radio("Potentiel par", ECHELLES_POTENTIEL, horizontal=True, key="carte_echelle_potentiel")
     commun.signaler_couche_absente("parcelles", "pas de parcelle à évaluer")
     commun.signaler_couche_absente("occupation", "potentiel inconnu : l'imperméabilisation vient de l'occupation du "
                                                  "sol")
-    cle = (*cle, code)
+    cle = (*cle, code, echelle)
     potentiel = commun.calculer_potentiel_commune(code)
 
     def construire():
-        """Parcelles au plus fort potentiel de la commune (et toutes les exclues), zones des opérations."""
-        choisies = (choisir_parcelles_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
-                    if potentiel is not None and len(potentiel) else None)
-        return construire_carte_commune(commune_seule(code), zones_commune(code),
-                                        potentiel=geometrer_parcelles(code, choisies))
-    st.caption(decrire_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE))
+        """Parcelles (ou îlots) au plus fort potentiel de la commune et les exclues, zones des opérations."""
+        if echelle == "îlot":
+            ilots = commun.calculer_potentiel_ilots(code)
+            montres = choisir_parcelles_potentiel(ilots, NOMBRE_PARCELLES_CLASSE) if ilots is not None else None
+        else:
+            choisies = (choisir_parcelles_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
+                        if potentiel is not None and len(potentiel) else None)
+            montres = commun.geometrer_parcelles(code, choisies)
+        return construire_carte_commune(commune_seule(code), zones_commune(code), potentiel=montres)
+    st.caption(decrire_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
+               + (" Îlots : score moyen de leurs parcelles pondéré par la surface (page Méthode)."
+                  if echelle == "îlot" else ""))
 else:
     choroplethe, image = None, None
     if couche == "Communes":

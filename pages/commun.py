@@ -51,6 +51,7 @@ from indicateurs.calcul import (
 from indicateurs.catalogue import titre_axe
 from indicateurs.communs import Filtres, masque_filtres  # Filtres : réexporté pour les pages
 from indicateurs.parametres import lire_parametres
+from indicateurs.potentiel import COUCHES_CRITERES
 from services.surfaces import calculer_surfaces_impermeables
 from services import exports, indicateurs, potentiel, priorites, referentiel, saisie, territoires
 from services.exports import COLONNES_EXPORT, TYPES_MIME, exporter_table  # noqa: F401 (réexportés)
@@ -101,7 +102,9 @@ def cle_territoire() -> tuple:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _contenu_methode(cle: tuple) -> dict:
-    return preparer_contenu_methode(parametres_territoire(), charger_territoire().get("sources_parametres"))
+    territoire = charger_territoire()
+    return preparer_contenu_methode(parametres_territoire(), territoire.get("sources_parametres"),
+                                    (territoire.get("potentiel") or {}, territoire.get("sources_potentiel") or {}))
 
 
 def lire_contenu_methode() -> dict:
@@ -1145,13 +1148,42 @@ def _potentiel_commune(dossier: str, signatures: tuple, revision: tuple, code: s
     return potentiel.calculer_potentiel_commune(code, Path(dossier), modeles=charger_modeles())
 
 
+COUCHES_CRITERES_STOCKEES = tuple(nom for nom in COUCHES_CRITERES if nom not in ("occupation", "chaleur"))
+
+
+def _signatures_potentiel(dossier: Path) -> tuple:
+    return (*(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation", "communes",
+                                                                   *COUCHES_CRITERES_STOCKEES)),
+            _signature(chemin_territoire(dossier)))  # règles du potentiel surchargées
+
+
 def calculer_potentiel_commune(code: str):
     """Potentiel de désimperméabilisation des parcelles d'une commune (:mod:`services.potentiel`), ou None sans
-    parcelle ; gardé par processus pour ces couches, ce territoire et ce registre."""
+    parcelle ; gardé par processus pour ces couches (dont les couches de critères), ce territoire et ce
+    registre."""
     dossier = dossier_donnees()
-    signatures = (*(_signature(chemin_couche(nom, dossier)) for nom in ("parcelles", "occupation", "communes")),
-                  _signature(chemin_territoire(dossier)))
-    return _potentiel_commune(str(dossier), signatures, revision_magasin(), code)
+    return _potentiel_commune(str(dossier), _signatures_potentiel(dossier), revision_magasin(), code)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _potentiel_ilots(dossier: str, signatures: tuple, revision: tuple, code: str):
+    return potentiel.calculer_potentiel_ilots(code, calculer_potentiel_commune(code), Path(dossier))
+
+
+def calculer_potentiel_ilots(code: str):
+    """Potentiel des îlots urbains d'une commune (:func:`services.potentiel.calculer_potentiel_ilots`,
+    GeoDataFrame WGS84), ou None sans parcelle ; mêmes clés que :func:`calculer_potentiel_commune`."""
+    dossier = dossier_donnees()
+    return _potentiel_ilots(str(dossier), _signatures_potentiel(dossier), revision_magasin(), code)
+
+
+def geometrer_parcelles(code: str, choisies):
+    """Géométries des parcelles ``choisies`` (table avec ``id``) de la commune, jointes à leurs colonnes ; None
+    s'il n'y en a pas."""
+    if choisies is None or not len(choisies):
+        return None
+    parcelles = charger_parcelles_commune(code)
+    return parcelles[parcelles["id"].isin(choisies["id"]).to_numpy(bool)][["id", "geometry"]].merge(choisies, on="id")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -1,5 +1,5 @@
 """Page « Commune » : chiffres, opérations (tableau et carte), trajectoire, profil d'imperméabilisation,
-villes pairs et parcelles prioritaires."""
+villes pairs, parcelles prioritaires et potentiel de désimperméabilisation (parcelles et îlots)."""
 
 import streamlit as st
 
@@ -7,17 +7,21 @@ from indicateurs.catalogue import formater_valeur, libelle, titre_axe
 from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.comparaison import CRITERES, choisir_villes_pairs
+from indicateurs.potentiel import choisir_parcelles_potentiel
 from indicateurs.priorites import classer_parcelles
 from pages import commun
 from pages.vues_en_cache import afficher_carte, construire_figure
 from vues.cartes import construire_carte_commune, limiter_zones
 from vues.figures import COLONNES_TRAJECTOIRE, figure_barres, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
-from vues.tableaux import preparer_tableau
+from services.potentiel import decrire_potentiel
+from vues.tableaux import preparer_tableau, tableau_potentiel
 
 M2_PAR_KM2 = 1_000_000
 SECTIONS = ["Opérations", "Trajectoire", "Profil chaleur et imperméabilisation", "Villes pairs",
-            "Parcelles prioritaires"]
+            "Parcelles prioritaires", "Potentiel"]
+ECHELLES_POTENTIEL = ["parcelle", "îlot"]
+NOMBRE_POTENTIEL_CLASSE = 150
 CHALEUR = ["t_air_moyenne", "anomalie_chaleur", "surface_ilot_chaleur", "rafraichissement_abords", "surface_abords",
            "surface_sortie_ilot"]
 NOMBRE_PARCELLES_CARTE = 300
@@ -164,3 +168,28 @@ elif section == "Parcelles prioritaires":
         commun.afficher_tableau(preparer_tableau(liste, ["rang_priorite", "id", "score_priorite", "surface_parcelle",
                                                          "surface_impermeable_non_batie_parcelle",
                                                          "part_impermeable_parcelle"]))
+
+elif section == "Potentiel":
+    commun.signaler_couche_absente("parcelles", "pas de parcelle à évaluer")
+    commun.signaler_couche_absente("occupation", "potentiel inconnu : l'imperméabilisation vient de l'occupation du "
+                                                 "sol")
+    echelle = st.radio("Potentiel par", ECHELLES_POTENTIEL, horizontal=True, key="commune_echelle_potentiel")
+    potentiel = commun.calculer_potentiel_commune(code)
+    if potentiel is None or potentiel.empty:
+        st.info("Aucune parcelle dans cette commune : pas de potentiel à montrer.")
+    else:
+        st.caption(decrire_potentiel(potentiel, NOMBRE_POTENTIEL_CLASSE) + " Règles et sources : page Méthode ; "
+                   "couches de critères : Administration → Données.")
+        montre = commun.calculer_potentiel_ilots(code) if echelle == "îlot" else potentiel
+
+        def construire_carte_potentiel():
+            """Contour de la commune et ses parcelles (ou îlots) au plus fort potentiel, et les exclues."""
+            choisies = choisir_parcelles_potentiel(montre, NOMBRE_POTENTIEL_CLASSE)
+            geometries = choisies if echelle == "îlot" else commun.geometrer_parcelles(code, choisies)
+            return construire_carte_commune(communes[communes["code_insee"] == code], None, potentiel=geometries)
+
+        afficher_carte(("commune_potentiel", commun.cle_donnees_affichees(), code, echelle),
+                       construire_carte_potentiel, key=f"carte_potentiel_{code}_{echelle}", height=480,
+                       returned_objects=[])
+        st.markdown(f"**{'Îlots' if echelle == 'îlot' else 'Parcelles'} au plus fort potentiel**")
+        commun.afficher_tableau(tableau_potentiel(montre, NOMBRE_PARCELLES_LISTE))

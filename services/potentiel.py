@@ -12,16 +12,19 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from affine import Affine
 
 from donnees.config import dossier_donnees
 from donnees.referentiel import couche_presente, lire_territoire
 from indicateurs.parametres import lire_parametres
-from donnees.geometrie import en_lambert93
+from donnees.geometrie import CRS_CALCUL, en_lambert93, en_wgs84
 from donnees.format import formater_nombre
-from indicateurs.potentiel import CLASSES_POTENTIEL, calculer_potentiel, croiser_criteres, lire_regles_potentiel
+from indicateurs.potentiel import (CLASSES_POTENTIEL, agreger_potentiel_ilots, calculer_potentiel, croiser_criteres,
+                                   grouper_ilots, lire_regles_potentiel)
 from indicateurs.priorites import calculer_anomalie_parcelles
 from services.priorites import lire_couche_communes, lire_priorites_commune
 
@@ -77,7 +80,36 @@ def calculer_potentiel_commune(code: str, dossier: Path | None = None,
     if couches:
         criteres = criteres.merge(croiser_criteres(parcelles, couches), on="id", how="left")
     uhi_max = float(lire_parametres(territoire.get("parametres"))["uhi_max_c"])
-    return calculer_potentiel(criteres, disponibles, regles, uhi_max)
+    potentiel = calculer_potentiel(criteres, disponibles, regles, uhi_max)
+    for colonne in ("surface_parcelle", "surface_impermeable_non_batie_parcelle"):
+        potentiel[colonne] = criteres[colonne].to_numpy(float)
+    return potentiel
+
+
+def calculer_potentiel_ilots(code: str, potentiel: pd.DataFrame | None, dossier: Path | None = None,
+                             regles: Mapping[str, float] | None = None, tolerance_simplification_m: float = 1.0):
+    """Potentiel des îlots urbains de la commune ``code`` (:func:`indicateurs.potentiel.agreger_potentiel_ilots`)
+    à partir de celui de ses parcelles (:func:`calculer_potentiel_commune`) : GeoDataFrame WGS84, une ligne par
+    îlot (identifiant ``<code INSEE>-I<rang>``), contour = union des parcelles simplifiée pour la carte ; ``None``
+    sans parcelle."""
+    if potentiel is None or potentiel.empty:
+        return None
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    regles = regles or lire_regles_potentiel(lire_territoire(dossier).get("potentiel"))
+    parcelles = lire_couche_communes("parcelles", dossier, [code])
+    parcelles = en_lambert93(parcelles.set_index("id").loc[potentiel["id"]].reset_index())
+    numeros = grouper_ilots(parcelles, regles["distance_ilot_m"])
+    ilots = agreger_potentiel_ilots(potentiel, potentiel, numeros, regles)
+    # Contour : union des parcelles dilatées de la moitié de la distance des îlots puis érodées d'autant (les petits
+    # écarts de numérisation se ferment), simplifiée pour la carte et réparée si la simplification l'a abîmée.
+    demi = float(regles["distance_ilot_m"]) / 2
+    dilatees = pd.Series(shapely.buffer(parcelles.geometry.to_numpy(), demi, quad_segs=2), index=parcelles.index)
+    unions = dilatees.groupby(numeros).agg(lambda g: shapely.union_all(g.to_numpy())).to_numpy()
+    contours = shapely.simplify(shapely.buffer(unions, -demi, quad_segs=2), tolerance_simplification_m)
+    contours = np.where(shapely.is_valid(contours), contours, shapely.make_valid(contours))
+    ilots["ilot"] = [f"{code}-I{n + 1:05d}" for n in ilots["ilot"]]
+    table = gpd.GeoDataFrame(ilots, geometry=contours, crs=CRS_CALCUL)
+    return en_wgs84(table)
 
 
 def decrire_potentiel(potentiel: pd.DataFrame | None, nombre_montrees: int) -> str:

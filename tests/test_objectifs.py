@@ -89,6 +89,44 @@ def test_parametres_du_territoire_avec_source_bornes_et_droits(magasin, dossier_
     assert magasin.lire_journal().iloc[-1]["table_cible"] == "parametres"
 
 
+def test_regles_du_potentiel_modifiees_par_le_syndicat(magasin, dossier_demo_copie):
+    """Règles du potentiel (clé ``potentiel`` de territoire.json) : poids dont la somme ne vaut pas celle déclarée,
+    valeur hors bornes, source absente, référent : refusés sans rien écrire ; sinon écrites et journalisées."""
+    import json
+
+    from donnees.config import chemin_territoire
+    from indicateurs.potentiel import lire_regles_potentiel
+
+    admin = _facade(magasin, "admin@bassin.fr")
+    chemin = chemin_territoire(dossier_demo_copie)
+    octets = chemin.read_bytes()
+    parametres_avant = json.loads(octets)["parametres"]
+    source = {"poids_impermeabilite": "Comité de pilotage du 3 décembre 2026",
+              "poids_chaleur": "Comité de pilotage du 3 décembre 2026"}
+    with pytest.raises(ErreurDonnees, match="somme vaut 1,1 au lieu de 1"):
+        admin.ecrire_parametres({"poids_impermeabilite": 0.6}, source, lire_regles_potentiel, dossier_demo_copie,
+                                "potentiel")
+    with pytest.raises(ErreurDonnees, match="hors des bornes"):
+        admin.ecrire_parametres({"facteur_cavite": 2}, {"facteur_cavite": "essai"}, lire_regles_potentiel,
+                                dossier_demo_copie, "potentiel")
+    with pytest.raises(ErreurDonnees, match="Paramètres du potentiel : source manquante"):
+        admin.ecrire_parametres({"facteur_cavite": 0.4}, {}, lire_regles_potentiel, dossier_demo_copie,
+                                "potentiel")
+    with pytest.raises(ErreurDonnees):
+        _facade(magasin, "ref@sete.fr").ecrire_parametres({"facteur_cavite": 0.4}, {"facteur_cavite": "x"},
+                                                           lire_regles_potentiel, dossier_demo_copie, "potentiel")
+    assert chemin.read_bytes() == octets
+    diff = admin.ecrire_parametres({"poids_impermeabilite": 0.6, "poids_chaleur": 0.1}, source,
+                                   lire_regles_potentiel, dossier_demo_copie, "potentiel")
+    assert diff["poids_impermeabilite"] == [None, 0.6] and diff["poids_chaleur"] == [None, 0.1]
+    territoire = json.loads(chemin.read_text(encoding="utf-8"))
+    assert territoire["potentiel"] == {"poids_impermeabilite": 0.6, "poids_chaleur": 0.1}
+    assert territoire["sources_potentiel"] == source
+    assert territoire["parametres"] == parametres_avant  # l'autre famille n'est pas touchée
+    assert lire_regles_potentiel(territoire["potentiel"])["poids_impermeabilite"] == 0.6
+    assert magasin.lire_journal().iloc[-1]["table_cible"] == "potentiel"
+
+
 def test_nouvelles_surfaces_du_syndicat_pour_le_ratio_sdage(magasin, dossier_demo_copie):
     avant = lire_couche("nouvelles_surfaces", dossier_demo_copie)
     ligne = pd.DataFrame({"code_insee": ["34301"], "annee": [2031], "surface_m2": [1200.0],

@@ -12,7 +12,9 @@ from shapely.geometry import Point, box
 from donnees.erreurs import ErreurDonnees
 from indicateurs.potentiel import (
     COUCHES_CRITERES,
+    agreger_potentiel_ilots,
     calculer_potentiel,
+    grouper_ilots,
     lire_regles_potentiel,
     relever_classe,
     relever_contacts,
@@ -171,3 +173,46 @@ def test_potentiel_d_une_commune_de_la_demo(dossier_demo_copie, regles):
     with pytest.raises(ErreurDonnees, match="sans système de coordonnées"):
         calculer_potentiel_commune(code, dossier_demo_copie, couches={"sol": sols.set_crs(None, allow_override=True)},
                                    modeles=modeles)
+
+
+def test_ilots_et_leur_score_calcules_a_la_main(regles):
+    """Îlots : parcelles à moins de distance_ilot_m (0,5 m) reliées de proche en proche ; score de l'îlot = moyenne
+    des scores connus pondérée par la surface, une parcelle exclue comptant 0."""
+    parcelles = gpd.GeoDataFrame({"id": ["A", "B", "C", "D"]}, geometry=[
+        box(0, 0, 10, 10), box(10, 0, 20, 10),  # A et B se touchent
+        box(20.3, 0, 40, 10),                   # C à 0,3 m de B : même îlot
+        box(100, 0, 110, 10)], crs=2154)         # D isolée (une voie de 60 m)
+    numeros = grouper_ilots(parcelles, regles["distance_ilot_m"])
+    assert numeros.tolist() == [0, 0, 0, 1]
+    assert grouper_ilots(parcelles, 0.1).tolist() == [0, 0, 1, 2]
+    potentiel = pd.DataFrame({"id": ["A", "B", "C", "D"], "code_insee": "34301",
+                              "score_potentiel": [80.0, 0.0, 40.0, np.nan],
+                              "classe_potentiel": ["fort", "exclu", "moyen", "inconnu"]})
+    criteres = pd.DataFrame({"surface_parcelle": [100.0, 100.0, 197.0, 100.0],
+                             "surface_impermeable_non_batie_parcelle": [90.0, 50.0, 20.0, np.nan]})
+    ilots = agreger_potentiel_ilots(potentiel, criteres, numeros, regles).set_index("ilot")
+    assert ilots.at[0, "score_potentiel"] == pytest.approx((80 * 100 + 0 * 100 + 40 * 197) / 397)
+    assert ilots.at[0, "classe_potentiel"] == "moyen"  # 39,8 : entre 30 et 60
+    assert ilots.at[0, "nombre_parcelles"] == 3 and ilots.at[0, "nombre_exclues"] == 1
+    assert ilots.at[0, "surface_impermeable_non_batie_ilot"] == 160
+    assert "1 parcelle(s) exclue(s)" in ilots.at[0, "motifs"]
+    assert ilots.at[1, "classe_potentiel"] == "inconnu" and np.isnan(ilots.at[1, "score_potentiel"])
+    seule_exclue = agreger_potentiel_ilots(potentiel.iloc[[1]], criteres.iloc[[1]], np.array([0]), regles)
+    assert seule_exclue["classe_potentiel"].tolist() == ["exclu"]
+
+
+def test_ilots_d_une_commune_de_la_demo(dossier_demo_copie):
+    """Service : chaque parcelle dans un seul îlot, contours en WGS84, identifiants « code-Irang »."""
+    from donnees.partitions import lister_communes
+    from services.modeles import calculer_modeles_territoire
+    from services.potentiel import calculer_potentiel_commune, calculer_potentiel_ilots
+
+    code = lister_communes("parcelles", dossier_demo_copie)[0]
+    potentiel = calculer_potentiel_commune(code, dossier_demo_copie,
+                                           modeles=calculer_modeles_territoire(dossier_demo_copie))
+    ilots = calculer_potentiel_ilots(code, potentiel, dossier_demo_copie)
+    assert ilots.crs.to_epsg() == 4326 and ilots.geometry.is_valid.all()
+    assert int(ilots["nombre_parcelles"].sum()) == len(potentiel)
+    assert 1 < len(ilots) < len(potentiel)  # le parcellaire de démonstration est découpé en îlots bordés de voies
+    assert ilots["ilot"].str.match(rf"^{code}-I\d{{5}}$").all() and ilots["ilot"].is_unique
+    assert ilots["surface_ilot"].sum() == pytest.approx(potentiel["surface_parcelle"].sum())

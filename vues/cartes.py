@@ -769,26 +769,31 @@ def ajouter_parcelles_prioritaires(carte: folium.Map, parcelles: gpd.GeoDataFram
 
 
 def ajouter_parcelles_potentiel(carte: folium.Map, parcelles: gpd.GeoDataFrame) -> folium.GeoJson | None:
-    """Parcelles colorées par classe de potentiel de désimperméabilisation (fort, moyen, faible, exclu, inconnu),
-    classe, score et motifs (critères et contraintes, texte échappé) en info-bulle."""
+    """Parcelles (ou îlots, s'il y a une colonne ``ilot``) colorées par classe de potentiel de
+    désimperméabilisation (fort, moyen, faible, exclu, inconnu) ; classe, score et motifs (critères et contraintes,
+    texte échappé) en info-bulle et en fenêtre au clic (téléphone)."""
     if parcelles is None or parcelles.empty:
         return None
     couleurs = lire_styles()["potentiel"]
     classes = parcelles["classe_potentiel"].astype(str)
+    par_ilot = "ilot" in parcelles.columns
     table = gpd.GeoDataFrame({
-        "id": [html.escape(str(v)) for v in parcelles["id"]],
+        "id": [html.escape(str(v)) for v in parcelles["ilot" if par_ilot else "id"]],
         "classe": [html.escape(CLASSES_POTENTIEL.get(c, c)) for c in classes],
         "score": ["—" if pd.isna(v) else formater_nombre(float(v), 0) for v in parcelles["score_potentiel"]],
         "motifs": [html.escape(str(m)).replace(" ; ", "<br>") for m in parcelles["motifs"]],
         "couleur": classes.map(couleurs).fillna(lire_styles()["sans_donnee"]).to_numpy(),
     }, geometry=en_wgs84(en_lambert93(parcelles.geometry).simplify(0.5)).to_numpy(), crs=4326)
+    champs = ["id", "classe", "score", "motifs"]
+    alias = ["Îlot" if par_ilot else "Parcelle", "Potentiel", "Score (0–100)", "Motifs"]
+    style_bulle = "max-width: min(360px, 80vw); white-space: normal;"
     couche = folium.GeoJson(
-        alleger_geometries(table).to_json(drop_id=True), name="Potentiel de désimperméabilisation",
+        alleger_geometries(table).to_json(drop_id=True),
+        name="Potentiel des îlots" if par_ilot else "Potentiel de désimperméabilisation",
         style_function=lambda f: {"color": "#33691e", "weight": 0.6, "fillColor": f["properties"]["couleur"],
                                   "fillOpacity": 0.75, "className": "desimper-potentiel"},
-        tooltip=folium.GeoJsonTooltip(["id", "classe", "score", "motifs"],
-                                      aliases=["Parcelle", "Potentiel", "Score (0–100)", "Motifs"],
-                                      style="max-width: min(360px, 80vw); white-space: normal;"),
+        tooltip=folium.GeoJsonTooltip(champs, aliases=alias, style=style_bulle),
+        popup=folium.GeoJsonPopup(champs, aliases=alias, style=style_bulle),
     )
     couche.add_to(carte)
     presentes = set(classes)

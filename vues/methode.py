@@ -114,10 +114,20 @@ def tableau_priorites() -> pd.DataFrame:
     return _tableau_scalaires(FICHIER_PRIORITES)
 
 
-def tableau_potentiel() -> pd.DataFrame:
+def tableau_potentiel(surcharges: dict | None = None, sources_territoire: dict | None = None) -> pd.DataFrame:
     """Règles du potentiel de désimperméabilisation (``potentiel.csv`` : poids, notes des sols, exclusions,
-    facteurs des contraintes, seuils des classes), comme :func:`tableau_priorites`."""
-    return _tableau_scalaires(FICHIER_POTENTIEL)
+    facteurs des contraintes, seuils des classes), comme :func:`tableau_priorites`, avec la valeur en vigueur :
+    celle du territoire (clé ``potentiel`` de ``territoire.json``, modifiable dans Administration) et sa source."""
+    table = _tableau_scalaires(FICHIER_POTENTIEL)
+    surcharges, sources_territoire = surcharges or {}, sources_territoire or {}
+    defauts = lire_table_parametres(FICHIER_POTENTIEL)["valeur"]
+    table.insert(3, "Défaut", table["Valeur"])
+    table["Valeur"] = [formater_parametre(surcharges.get(c, defauts[c])) for c in table["Code"]]
+    territoire = table["Code"].map(lambda c: c in surcharges).to_numpy(bool)
+    table.loc[territoire, "Statut"] = "valeur du territoire"
+    table.loc[territoire, "Source"] = [f"Territoire : {sources_territoire.get(c, '')}".rstrip(" :")
+                                       for c in table.loc[territoire, "Code"]]
+    return table
 
 
 def tableau_chaleur_site() -> pd.DataFrame:
@@ -214,10 +224,12 @@ def lister_compromis_markdown(table: pd.DataFrame) -> str:
                      for _, ligne in table.iterrows())
 
 
-def preparer_contenu_methode(parametres, sources_territoire: dict | None = None) -> dict:
+def preparer_contenu_methode(parametres, sources_territoire: dict | None = None,
+                             potentiel_territoire: tuple[dict, dict] | None = None) -> dict:
     """Fiches des indicateurs et tables de la page Méthode pour ces paramètres en vigueur et ces sources de
     ``territoire.json`` : familles, tableaux de paramètres par fiche, statuts, tables sourcées (modèle,
-    revêtements, percolation, priorités, chaleur du site), correspondance OCS GE, compromis."""
+    revêtements, percolation, priorités, chaleur du site, potentiel avec ``potentiel_territoire`` = (règles
+    surchargées, leurs sources)), correspondance OCS GE, compromis."""
     familles = decrire_familles(parametres)
     return {
         "familles": familles,
@@ -229,7 +241,7 @@ def preparer_contenu_methode(parametres, sources_territoire: dict | None = None)
             "revetements": (tableau_revetements(), "Libellé"), "percolation": (tableau_percolation(), "Revêtement"),
             "priorites": (tableau_priorites(), "Paramètre"),
             "chaleur_site": (tableau_chaleur_site(), "Paramètre"),
-            "potentiel": (tableau_potentiel(), "Paramètre")}.items()},
+            "potentiel": (tableau_potentiel(*(potentiel_territoire or ({}, {}))), "Paramètre")}.items()},
         "ocsge": tableau_correspondance_ocsge(),
         "compromis": lister_compromis_markdown(tableau_compromis()),
     }

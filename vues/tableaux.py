@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from donnees.format import formater_horodatage
+from donnees.format import formater_horodatage, formater_nombre
 from donnees.nomenclatures import STATUTS, VALIDATIONS, lire_types_site
 from indicateurs.catalogue import COLONNES_IDENTIFIANTS, lire_catalogue, titre_axe
+from indicateurs.potentiel import CLASSES_POTENTIEL
 
 LIBELLES_CODES = {"type_site": lire_types_site, "statut": lambda: STATUTS, "validation": lambda: VALIDATIONS}
 
@@ -79,3 +80,19 @@ def tableau_sessions(sessions: list[dict], marquer_courante: bool = True) -> pd.
                formater_horodatage(s["debut"]), formater_horodatage(s["derniere_activite"]),
                formater_horodatage(s["expiration"])] for s in sessions]
     return pd.DataFrame(lignes, columns=colonnes)
+
+
+def tableau_potentiel(potentiel: pd.DataFrame, nombre: int) -> pd.DataFrame:
+    """Les ``nombre`` parcelles (ou îlots, colonne ``ilot``) au plus fort score de potentiel, exclues à part :
+    identifiant, classe, score (0–100), gisement (m² imperméables non bâtis) et motifs, en français."""
+    par_ilot = "ilot" in potentiel.columns
+    identifiant = "ilot" if par_ilot else "id"
+    gisement = "surface_impermeable_non_batie_ilot" if par_ilot else "surface_impermeable_non_batie_parcelle"
+    premieres = potentiel.sort_values(["score_potentiel", identifiant], ascending=[False, True],
+                                      na_position="last", kind="stable").head(nombre)
+    return pd.DataFrame({
+        "Îlot" if par_ilot else "Parcelle": premieres[identifiant].astype(str).to_numpy(),
+        "Potentiel": [CLASSES_POTENTIEL.get(c, c) for c in premieres["classe_potentiel"]],
+        "Score (0–100)": [formater_nombre(float(v), 0) if pd.notna(v) else "—" for v in premieres["score_potentiel"]],
+        "Gisement (m²)": [formater_nombre(float(v), 0) if pd.notna(v) else "—" for v in premieres[gisement]],
+        "Motifs": premieres["motifs"].astype(str).to_numpy()})

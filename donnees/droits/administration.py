@@ -14,6 +14,10 @@ from donnees.comptes import Utilisateur
 from donnees.droits.communes import lire_noms_communes
 from donnees.erreurs import ErreurDonnees
 
+# Familles de paramètres propres au territoire : clé des valeurs → (clé des sources, libellé des messages).
+FAMILLES_PARAMETRES = {"parametres": ("sources_parametres", "Paramètres"),
+                       "potentiel": ("sources_potentiel", "Paramètres du potentiel")}
+
 
 def _premier(valeurs: list | None):
     """Valeur journalisée : la surface seule si c'est la seule colonne, sinon la liste des valeurs."""
@@ -88,13 +92,15 @@ class EcrituresAdministration:
         return diff
 
     def ecrire_parametres(self, surcharges: Mapping[str, float], sources: Mapping[str, str],
-                          valider: Any, dossier: Path | None = None) -> dict:
-        """Remplace les valeurs des paramètres de modèle propres au territoire (administrateur).
+                          valider: Any, dossier: Path | None = None, famille: str = "parametres") -> dict:
+        """Remplace les valeurs des paramètres propres au territoire (administrateur).
 
         ``surcharges`` : code → valeur (les autres paramètres gardent leur valeur par défaut) ; ``sources`` :
         code → source de la valeur, obligatoire pour chaque surcharge ; ``valider`` : fonction qui lève
-        :class:`ErreurDonnees` pour un code inconnu ou une valeur hors bornes (celle des indicateurs). Le
-        fichier du territoire est réécrit d'un coup et le changement journalisé. Renvoie le diff.
+        :class:`ErreurDonnees` pour un code inconnu ou une valeur hors bornes (celle des indicateurs) ;
+        ``famille`` : ``parametres`` (modèles, clés ``parametres``/``sources_parametres`` de ``territoire.json``)
+        ou ``potentiel`` (règles du score de potentiel, clés ``potentiel``/``sources_potentiel``). Le fichier du
+        territoire est réécrit d'un coup et le changement journalisé (entité = famille). Renvoie le diff.
         """
         from donnees.referentiel import ecrire_territoire, lire_territoire
 
@@ -102,13 +108,17 @@ class EcrituresAdministration:
         self._exiger(u, "gerer_parametres")
         surcharges = {str(c): float(v) for c, v in surcharges.items()}
         sources = {c: str(sources.get(c) or "").strip() for c in surcharges}
+        if famille not in FAMILLES_PARAMETRES:
+            raise ErreurDonnees(f"Famille de paramètres inconnue : « {famille} » (connues : "
+                                f"{', '.join(FAMILLES_PARAMETRES)}).", "territoire")
+        cle_sources, libelle = FAMILLES_PARAMETRES[famille]
         territoire = lire_territoire(dossier)
-        anciennes = {c: float(v) for c, v in (territoire.get("parametres") or {}).items()}
-        anciennes_sources = territoire.get("sources_parametres") or {}
+        anciennes = {c: float(v) for c, v in (territoire.get(famille) or {}).items()}
+        anciennes_sources = territoire.get(cle_sources) or {}
         # Une valeur nouvelle ou changée doit citer sa source (une valeur inchangée garde la sienne).
         sans_source = sorted(c for c, texte in sources.items() if not texte and anciennes.get(c) != surcharges[c])
         if sans_source:
-            raise ErreurDonnees(f"Paramètres : source manquante pour {', '.join(sans_source)}. Dites d'où vient "
+            raise ErreurDonnees(f"{libelle} : source manquante pour {', '.join(sans_source)}. Dites d'où vient "
                                 "chaque valeur propre au territoire (étude, station Météo-France, arrêté…).",
                                 "territoire", "source")
         valider(surcharges)
@@ -118,8 +128,8 @@ class EcrituresAdministration:
                      if (anciennes_sources.get(c) or "") != sources[c]})
         sources = {c: texte for c, texte in sources.items() if texte}
         if diff:
-            ecrire_territoire({**territoire, "parametres": surcharges, "sources_parametres": sources}, dossier)
-            self._magasin.journaliser(u.email, "modification", "parametres", diff)
+            ecrire_territoire({**territoire, famille: surcharges, cle_sources: sources}, dossier)
+            self._magasin.journaliser(u.email, "modification", famille, diff)
         return diff
 
     # ---------------------------------------------------------------- comptes (administrateur)

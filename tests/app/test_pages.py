@@ -90,7 +90,7 @@ def test_indicateurs_graphiques_et_telechargements(monkeypatch, dossier_demo_cop
 
 
 @pytest.mark.parametrize("section", ["Opérations", "Trajectoire", "Profil chaleur et imperméabilisation",
-                                     "Villes pairs", "Parcelles prioritaires"])
+                                     "Villes pairs", "Parcelles prioritaires", "Potentiel"])
 def test_commune_chaque_section(monkeypatch, dossier_demo, section):
     appli = lancer_app(monkeypatch, dossier_demo)
     appli.switch_page("pages/commune.py")
@@ -101,6 +101,15 @@ def test_commune_chaque_section(monkeypatch, dossier_demo, section):
     assert appli.selectbox[0].value == "34301"
     assert len(appli.metric) >= 6
     assert not any("nan" in m.value.lower() for m in appli.metric)
+    if section == "Potentiel":  # carte par parcelle puis par îlot, motifs en info-bulle, tableau des meilleures
+        for echelle in ("parcelle", "îlot"):
+            appli.session_state["commune_echelle_potentiel"] = echelle
+            appli.run()
+            assert not appli.exception, appli.exception
+            carte = appli.get("component_instance")[0].proto.json_args
+            assert "desimper-potentiel" in carte and "Motifs" in carte
+            assert ("Îlot" if echelle == "îlot" else "Parcelle") in appli.dataframe[0].value.columns
+            assert "Confiance" in " ".join(c.value for c in appli.caption)
 
 
 def test_commune_sans_operation(monkeypatch, dossier_demo):
@@ -563,6 +572,14 @@ def test_administration_objectifs_et_donnees(monkeypatch, dossier_demo_copie):
     next(b for b in appli.button if b.label == "Enregistrer les paramètres").click().run()
     assert not appli.exception, appli.exception
     assert any("Paramètres inchangés" in s.value for s in appli.success), [e.value for e in appli.error]
+    appli.session_state["admin_section"] = "Règles du potentiel"
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert "poids_impermeabilite" in set(appli.get("arrow_data_frame")[0].value["code"]) if appli.get(
+        "arrow_data_frame") else True
+    next(b for b in appli.button if b.label == "Enregistrer les paramètres du potentiel").click().run()
+    assert not appli.exception, appli.exception
+    assert any("Paramètres du potentiel inchangés" in s.value for s in appli.success), [e.value for e in appli.error]
     appli.session_state["admin_section"] = "Données"
     appli.run()
     assert not appli.exception, appli.exception
