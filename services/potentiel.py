@@ -86,6 +86,24 @@ def calculer_potentiel_commune(code: str, dossier: Path | None = None,
     return potentiel
 
 
+def calculer_potentiel_territoire(dossier: Path | None = None, couches: Mapping[str, object] | None = None,
+                                  regles: Mapping[str, float] | None = None, modeles=None,
+                                  codes: list[str] | None = None) -> pd.DataFrame:
+    """Potentiel de toutes les parcelles du territoire (ou des communes ``codes``), commune par commune
+    (:func:`calculer_potentiel_commune`) : modèles, règles et couches de critères lus une fois."""
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    territoire = lire_territoire(dossier)
+    regles = regles or lire_regles_potentiel(territoire.get("potentiel"))
+    if modeles is None and couche_presente("occupation", dossier):
+        from services.modeles import calculer_modeles_territoire
+
+        modeles = calculer_modeles_territoire(dossier)
+    codes = codes if codes is not None else [str(c) for c in territoire["codes_insee"]]
+    morceaux = [calculer_potentiel_commune(code, dossier, couches, regles, modeles) for code in codes]
+    morceaux = [m for m in morceaux if m is not None and len(m)]
+    return pd.concat(morceaux, ignore_index=True) if morceaux else None
+
+
 def calculer_potentiel_ilots(code: str, potentiel: pd.DataFrame | None, dossier: Path | None = None,
                              regles: Mapping[str, float] | None = None, tolerance_simplification_m: float = 1.0):
     """Potentiel des îlots urbains de la commune ``code`` (:func:`indicateurs.potentiel.agreger_potentiel_ilots`)
