@@ -15,7 +15,9 @@ raisonnements, montrés sur la page Méthode) :
   (périmètre immédiat : exclu ; rapproché : facteur), remontée de nappe (débordement, inondation de cave :
   facteurs), cavité souterraine (facteur) ::
 
-      score = score_brut × Π facteurs des contraintes touchées
+      score = score_brut × Π facteurs des contraintes touchées × min(1, gisement / gisement_minimum_m2)
+
+  (le dernier facteur réduit en proportion le score des très petits gisements, en m²).
 
 Classes : « fort » (score ≥ ``seuil_classe_forte``), « moyen » (≥ ``seuil_classe_moyenne``), « faible », « exclu »,
 et « inconnu » sans occupation du sol (le gisement n'est pas connu). Confiance = part des couches de critères
@@ -284,6 +286,13 @@ def calculer_potentiel(criteres: pd.DataFrame, disponibles: Iterable[str], regle
         notes, motifs = _motifs_favorables(ligne, regles, uhi_max_c)
         exclue, facteur, contraintes = _contraintes(ligne, regles)
         motifs += contraintes
+        gisement = ligne.get("surface_impermeable_non_batie_parcelle")
+        minimum = regles["gisement_minimum_m2"]
+        if not exclue and not _manque(gisement) and minimum > 0 and float(gisement) < minimum:
+            petit = max(0.0, float(gisement)) / minimum
+            facteur *= petit
+            motifs.append(f"petit gisement : {formater_nombre(float(gisement), 0, 'm²')} sous le minimum de "
+                          f"{formater_nombre(minimum, 0, 'm²')} (× {_court(petit)})")
         if exclue:
             score, classe = 0.0, "exclu"
         elif "impermeabilite" not in notes:

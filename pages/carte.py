@@ -76,19 +76,19 @@ elif couche == "Potentiel d'une commune":
                                                  "sol")
     cle = (*cle, code, echelle)
     potentiel = commun.calculer_potentiel_commune(code)
+    ilots = commun.calculer_potentiel_ilots(code) if echelle == "îlot" else None
 
     def construire():
         """Parcelles (ou îlots) au plus fort potentiel de la commune et les exclues, zones des opérations."""
         if echelle == "îlot":
-            ilots = commun.calculer_potentiel_ilots(code)
             montres = choisir_parcelles_potentiel(ilots, NOMBRE_PARCELLES_CLASSE) if ilots is not None else None
         else:
             choisies = (choisir_parcelles_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
                         if potentiel is not None and len(potentiel) else None)
             montres = commun.geometrer_parcelles(code, choisies)
         return construire_carte_commune(commune_seule(code), zones_commune(code), potentiel=montres)
-    st.caption(decrire_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE)
-               + (" Îlots : score moyen de leurs parcelles pondéré par la surface (page Méthode)."
+    st.caption(decrire_potentiel(potentiel, NOMBRE_PARCELLES_CLASSE, ilots)
+               + (" Îlot : parcelles contiguës bordées par les voies, score moyen pondéré par la surface."
                   if echelle == "îlot" else ""))
 else:
     choroplethe, image = None, None

@@ -178,9 +178,10 @@ elif section == "Potentiel":
     if potentiel is None or potentiel.empty:
         st.info("Aucune parcelle dans cette commune : pas de potentiel à montrer.")
     else:
-        st.caption(decrire_potentiel(potentiel, NOMBRE_POTENTIEL_CLASSE) + " Règles et sources : page Méthode ; "
-                   "couches de critères : Administration → Données.")
-        montre = commun.calculer_potentiel_ilots(code) if echelle == "îlot" else potentiel
+        ilots = commun.calculer_potentiel_ilots(code) if echelle == "îlot" else None
+        montre = potentiel if ilots is None else ilots
+        st.caption(decrire_potentiel(potentiel, NOMBRE_POTENTIEL_CLASSE, ilots) + " Îlot : parcelles contiguës "
+                   "bordées par les voies, score moyen pondéré par la surface. Règles et sources : page Méthode.")
 
         def construire_carte_potentiel():
             """Contour de la commune et ses parcelles (ou îlots) au plus fort potentiel, et les exclues."""

@@ -130,16 +130,20 @@ def calculer_potentiel_ilots(code: str, potentiel: pd.DataFrame | None, dossier:
     return en_wgs84(table)
 
 
-def decrire_potentiel(potentiel: pd.DataFrame | None, nombre_montrees: int) -> str:
-    """Phrase française sous la carte : parcelles par classe, ce qui est montré, confiance et couches manquantes."""
+def decrire_potentiel(potentiel: pd.DataFrame | None, nombre_montrees: int, ilots: pd.DataFrame | None = None) -> str:
+    """Phrase française sous la carte : parcelles (ou îlots, si ``ilots`` est donné) par classe, ce qui est montré,
+    confiance et couches manquantes (celles des parcelles)."""
     if potentiel is None or potentiel.empty:
         return "Aucune parcelle dans cette commune : pas de potentiel à montrer."
-    comptes = potentiel["classe_potentiel"].value_counts()
+    unites = potentiel if ilots is None else ilots
+    nom, exclues = ("parcelles", "les parcelles exclues") if ilots is None else ("îlots", "les îlots exclus")
+    comptes = unites["classe_potentiel"].value_counts()
     classes = ", ".join(f"{formater_nombre(int(comptes[c]))} {CLASSES_POTENTIEL[c].split(' (')[0]}"
                         for c in CLASSES_POTENTIEL if c in comptes.index)
     confiance = float(potentiel["confiance_potentiel"].iloc[0])
     manquantes = str(potentiel["couches_manquantes"].iloc[0])
-    texte = (f"{formater_nombre(len(potentiel))} parcelles : {classes}. Carte : les "
-             f"{formater_nombre(nombre_montrees)} plus forts scores de chaque classe et les parcelles exclues. "
+    debut = "" if ilots is None else f"{formater_nombre(len(potentiel))} parcelles regroupées en "
+    texte = (f"{debut}{formater_nombre(len(unites))} {nom} : {classes}. Carte : les "
+             f"{formater_nombre(nombre_montrees)} plus forts scores de chaque classe et {exclues}. "
              f"Confiance {formater_nombre(100 * confiance, 0, '%')} des critères")
     return texte + (f" ; couches manquantes : {manquantes}." if manquantes else ".")

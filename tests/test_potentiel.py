@@ -53,13 +53,15 @@ def test_scores_calcules_a_la_main(regles):
         # 100 × (0,5·0,5 + 0,3·0,33 + 0) × 0,21 = 7,329
         _parcelle("P6", 500, groupe_sol="C", anomalie_chaleur_parcelle=-1.0, ancien_site_industriel=np.True_,
                   nappe="debordement"),
+        # petit gisement : 50 m² entièrement scellés, sol A, 1,5 °C : 100 × (0,5 + 0,3 + 0,1) × 50 / 100 = 45
+        _parcelle("P7", 50, surface=50.0, groupe_sol="A", anomalie_chaleur_parcelle=1.5),
     ])
     resultat = calculer_potentiel(criteres, TOUTES, regles, UHI_MAX).set_index("id")
-    attendus = {"P1": 80.0, "P2": 42.07, "P3": 17.5, "P4": 0.0, "P5": 0.0, "P6": 7.329}
+    attendus = {"P1": 80.0, "P2": 42.07, "P3": 17.5, "P4": 0.0, "P5": 0.0, "P6": 7.329, "P7": 45.0}
     for ident, score in attendus.items():
         assert resultat.at[ident, "score_potentiel"] == pytest.approx(score, abs=1e-9), ident
     assert resultat["classe_potentiel"].to_dict() == {"P1": "fort", "P2": "moyen", "P3": "faible", "P4": "exclu",
-                                                      "P5": "exclu", "P6": "faible"}
+                                                      "P5": "exclu", "P6": "faible", "P7": "moyen"}
     assert (resultat["confiance_potentiel"] == 1.0).all() and (resultat["couches_manquantes"] == "").all()
     # Motifs en français : critères, contraintes et leur effet.
     assert f"imperméable non bâti : 80{ESPACE}% de la parcelle (800{ESPACE}m²)" in resultat.at["P1", "motifs"]
@@ -69,6 +71,7 @@ def test_scores_calcules_a_la_main(regles):
     assert resultat.at["P4", "motifs"].count("exclue : touche un secteur d'information sur les sols") == 1
     assert "exclue : périmètre de protection immédiate" in resultat.at["P5", "motifs"]
     assert "CASIAS" in resultat.at["P6", "motifs"] and "débordements de nappe (× 0,3)" in resultat.at["P6", "motifs"]
+    assert f"petit gisement : 50{ESPACE}m² sous le minimum de 100{ESPACE}m² (× 0,5)" in resultat.at["P7", "motifs"]
 
 
 def test_couches_manquantes_baissent_la_confiance_sans_erreur(regles):
@@ -151,8 +154,9 @@ def test_potentiel_d_une_commune_de_la_demo(dossier_demo_copie, regles):
     assert "infiltrabilité des sols" in potentiel["couches_manquantes"].iloc[0]
     part = (priorites["surface_impermeable_non_batie_parcelle"] / priorites["surface_parcelle"]).clip(0, 1)
     chaleur = (anomalie / UHI_MAX).clip(0, 1)  # uhi_max_c du modèle : 3 °C
+    petit = (priorites["surface_impermeable_non_batie_parcelle"] / 100).clip(0, 1)  # gisement_minimum_m2 : 100 m²
     attendu = pd.Series(np.where(chaleur.notna(), 100 * (0.5 * part + 0.2 * chaleur.fillna(0)) / 0.7, 100 * part),
-                        index=priorites.index)
+                        index=priorites.index) * petit
     pd.testing.assert_series_equal(potentiel["score_potentiel"], attendu, check_names=False, rtol=1e-9)
     assert set(potentiel["classe_potentiel"]) <= {"fort", "moyen", "faible"}
     assert potentiel["motifs"].str.contains("anomalie de chaleur").any()
@@ -166,8 +170,8 @@ def test_potentiel_d_une_commune_de_la_demo(dossier_demo_copie, regles):
     assert avec.at[cible["id"], "classe_potentiel"] == "exclu" and avec.at[cible["id"], "score_potentiel"] == 0
     assert np.allclose(avec["confiance_potentiel"], 4 / 7)
     # Sol D (note 0, poids 0,3) ajouté au dénominateur : score = 100 × (0,5·part + 0,2·chaleur) / 1.
-    attendu_sol = pd.Series(np.where(chaleur.notna(), 100 * (0.5 * part + 0.2 * chaleur.fillna(0)),
-                                     100 * 0.5 * part / 0.8), index=priorites.index).drop(index=cible["id"])
+    attendu_sol = (pd.Series(np.where(chaleur.notna(), 100 * (0.5 * part + 0.2 * chaleur.fillna(0)),
+                                      100 * 0.5 * part / 0.8), index=priorites.index) * petit).drop(index=cible["id"])
     pd.testing.assert_series_equal(avec["score_potentiel"].drop(index=cible["id"]), attendu_sol, check_names=False,
                                    rtol=1e-9)
     with pytest.raises(ErreurDonnees, match="sans système de coordonnées"):
