@@ -362,6 +362,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_sauvegarde(sous)
     ajouter_commandes_sessions(sous)
     ajouter_commandes_priorites(sous)
+    ajouter_commandes_scenario(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1083,6 +1084,67 @@ def ajouter_commandes_priorites(sous) -> None:
     calculer.add_argument("--forcer", action="store_true", help="recalculer aussi les communes déjà à jour")
     calculer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     calculer.set_defaults(fonction=commande_priorites_calculer)
+
+
+# ------------------------------------------------------------------------------------ scénarios prospectifs
+
+
+def commande_scenario_lister(args) -> int:
+    """`desimper scenario lister` : scénarios du territoire."""
+    from services.scenarios import lister_scenarios
+
+    table = lister_scenarios(_dossier_de(args))
+    if table.empty:
+        print("Aucun scénario. Le syndicat en crée depuis la page Scénarios de l'application.")
+        return 0
+    print(table.to_string(index=False))
+    return 0
+
+
+def commande_scenario_calculer(args) -> int:
+    """`desimper scenario calculer N [N…]` : effets comparés aux seules opérations programmées."""
+    from services.scenarios import calculer_scenarios
+
+    debut = time.perf_counter()
+    comparaison, _ = calculer_scenarios([int(n) for n in args.scenarios], _dossier_de(args))
+    print(comparaison.to_string(index=False))
+    print("Effets au-delà des opérations réalisées du registre (validées) ; coût : médiane du registre (1er – 3e "
+          "quartile).")
+    print(f"Durée : {formater_nombre(time.perf_counter() - debut, 1, 's')}.")
+    return 0
+
+
+def commande_scenario_exporter(args) -> int:
+    """`desimper scenario exporter N --sortie FICHIER` : sites et effets, GeoJSON ou CSV (selon l'extension)."""
+    from services.scenarios import exporter_scenario
+
+    sortie = Path(args.sortie)
+    format_sortie = args.format or ("csv" if sortie.suffix.lower() == ".csv" else "geojson")
+    sortie.write_bytes(exporter_scenario(int(args.scenario), format_sortie, _dossier_de(args)))
+    print(f"Scénario n° {args.scenario} exporté ({format_sortie}) dans {sortie}.")
+    return 0
+
+
+def ajouter_commandes_scenario(sous) -> None:
+    """Commandes `desimper scenario lister|calculer|exporter`."""
+    scenario = sous.add_parser("scenario", help="scénarios prospectifs : lister, calculer leur effet, exporter")
+    actions = scenario.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lister = actions.add_parser("lister", help="liste les scénarios du territoire")
+    lister.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    lister.set_defaults(fonction=commande_scenario_lister)
+    calculer = actions.add_parser(
+        "calculer", help="calcule l'effet de scénarios et le compare aux seules opérations programmées",
+        description="Mêmes formules et mêmes modèles que le registre (chaleur et eau sur grille, ratio SDAGE, "
+                    "trajectoire contre les objectifs).")
+    calculer.add_argument("scenarios", nargs="+", metavar="N", help="numéro(s) de scénario (desimper scenario lister)")
+    calculer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    calculer.set_defaults(fonction=commande_scenario_calculer)
+    exporter = actions.add_parser("exporter", help="exporte les sites d'un scénario et leur effet (GeoJSON ou CSV)")
+    exporter.add_argument("scenario", metavar="N", help="numéro du scénario")
+    exporter.add_argument("--sortie", required=True, metavar="FICHIER", help="fichier .geojson ou .csv à écrire")
+    exporter.add_argument("--format", choices=["geojson", "csv"], help="format (défaut : d'après l'extension)")
+    exporter.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    exporter.set_defaults(fonction=commande_scenario_exporter)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,11 @@ with onglets[-2]:
                "et facteurs des contraintes (nappe, cavités, anciens sites industriels). La somme des trois poids "
                "est contrôlée.")
     afficher_table_sourcee("potentiel")
+    st.subheader("Scénarios prospectifs")
+    st.caption("Fichier `indicateurs/parametres/scenarios.csv` : coût d'un site = surface × médiane des coûts au m² "
+               "des opérations du registre de même type et même revêtement après travaux (fourchette : 1er – 3e "
+               "quartile) ; effet calculé avec les mêmes formules et modèles que le registre.")
+    afficher_table_sourcee("scenarios")
     st.subheader("Estimation de chaleur par site")
     st.caption("Fichier `indicateurs/parametres/chaleur_site.csv` : facteur calibré sur le modèle sur grille.")
     afficher_table_sourcee("chaleur_site")

@@ -302,7 +302,7 @@ def dossier_demo_copie(dossier_demo, tmp_path) -> Path:
 # ou base PostgreSQL propre au module, vidée avant chaque test.
 # =====================================================================================================
 
-TABLES_MAGASIN = "journal, photo, financement, zone, operation, utilisateur"
+TABLES_MAGASIN = "journal, avis_site, site_scenario, scenario, photo, financement, zone, operation, utilisateur"
 
 
 @pytest.fixture(scope="module")

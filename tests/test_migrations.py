@@ -55,17 +55,46 @@ AJOUTS_0005 = ("CREATE INDEX ix_zone_agregats ON zone (operation_id, revetement_
                "CREATE INDEX ix_financement_agregats ON financement (operation_id, financeur, montant_eur);\n"
                "CREATE TABLE estimation_site (\n\t" + ", \n\t".join(COLONNES_0005) + "\n)")
 AJOUTS_0005_POSTGRESQL = AJOUTS_0005
-AJOUTS_TETE = AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005
+# Tables des scénarios prospectifs ajoutées par la révision 0006 (issue 15), texte tel que SQLite le garde.
+AVIS_0006 = "avis IN ('propose', 'faisable', 'non_faisable', 'deja_prevu', 'accepte')"
+COLONNES_SCENARIO = ("id INTEGER NOT NULL", "nom TEXT NOT NULL", "description TEXT", "partage BOOLEAN NOT NULL",
+                     "cree_par TEXT NOT NULL", "cree_le DATETIME NOT NULL", "modifie_par TEXT", "modifie_le DATETIME",
+                     "version INTEGER NOT NULL", "supprime BOOLEAN NOT NULL", "PRIMARY KEY (id)",
+                     "CONSTRAINT ck_scenario_version CHECK (version >= 1)")
+COLONNES_SITE = ("id INTEGER NOT NULL", "scenario_id INTEGER NOT NULL", "code_insee VARCHAR(5) NOT NULL",
+                 "parcelle_id VARCHAR(20)", "geometrie BLOB NOT NULL", "surface_m2 FLOAT NOT NULL",
+                 "revetement_avant VARCHAR(40) NOT NULL", "revetement_apres VARCHAR(40) NOT NULL",
+                 "type_site VARCHAR(40) NOT NULL", "annee INTEGER NOT NULL", "avis VARCHAR(20) NOT NULL",
+                 "operation_id INTEGER", "cree_par TEXT NOT NULL", "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)",
+                 "CONSTRAINT ck_site_scenario_surface CHECK (surface_m2 > 0)",
+                 f"CONSTRAINT ck_site_scenario_avis CHECK ({AVIS_0006})",
+                 "FOREIGN KEY(scenario_id) REFERENCES scenario (id) ON DELETE CASCADE",
+                 "FOREIGN KEY(operation_id) REFERENCES operation (id) ON DELETE SET NULL")
+COLONNES_AVIS = ("id INTEGER NOT NULL", "site_id INTEGER NOT NULL", "auteur TEXT NOT NULL",
+                 "avis VARCHAR(20) NOT NULL", "commentaire TEXT", "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)",
+                 f"CONSTRAINT ck_avis_site_avis CHECK ({AVIS_0006})",
+                 "FOREIGN KEY(site_id) REFERENCES site_scenario (id) ON DELETE CASCADE")
+AJOUTS_0006 = ("CREATE TABLE scenario (\n\t" + ", \n\t".join(COLONNES_SCENARIO) + "\n);\n"
+               "CREATE TABLE site_scenario (\n\t" + ", \n\t".join(COLONNES_SITE) + "\n);\n"
+               "CREATE INDEX ix_site_scenario_scenario_id ON site_scenario (scenario_id);\n"
+               "CREATE TABLE avis_site (\n\t" + ", \n\t".join(COLONNES_AVIS) + "\n);\n"
+               "CREATE INDEX ix_avis_site_site_id ON avis_site (site_id)")
+AJOUTS_0006_POSTGRESQL = (AJOUTS_0006.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+                          .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL")
+                          .replace("geometrie BLOB", "geometrie geometry(GEOMETRY,4326)"))
+AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
+               + AJOUTS_0006)
 REVISION_SESSIONS = "0004"
 REVISION_AGREGATS = "0005"
-REVISION_ESSAI_NUMERO = "0006"
+REVISION_SCENARIOS = "0006"
+REVISION_ESSAI_NUMERO = "0007"
 REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -163,10 +192,10 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0006 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai 0007 (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0006_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+    (dossier / "versions" / "0007_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
                                                         encoding="utf-8")
     return dossier
 
@@ -179,14 +208,14 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_AGREGATS
+        assert magasin.version_schema() == revision_tete() == REVISION_SCENARIOS
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    # Le schéma de la version précédente, plus les ajouts des révisions 0002, 0003, 0004 et 0005.
+    # Le schéma de la version précédente, plus les ajouts des révisions 0002 à 0006.
     ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_AGREGATS]
+    assert revision_stockee(magasin.url) == [REVISION_SCENARIOS]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
@@ -222,11 +251,11 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0005
+        magasin.creer_tables()  # version actuelle : 0006
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == (REVISION_AGREGATS, "0006")
-        assert magasin.version_schema() == "0006"
-        assert magasin.mettre_a_niveau(dossier) == ("0006", "0006")
+        assert magasin.mettre_a_niveau(dossier) == (REVISION_SCENARIOS, "0007")
+        assert magasin.version_schema() == "0007"
+        assert magasin.mettre_a_niveau(dossier) == ("0007", "0007")
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
             valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
@@ -331,7 +360,8 @@ def test_revision_0005_agregats_sur_une_base_en_0004_avec_donnees(tmp_path):
         assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SESSIONS)) == (
             REVISION_INITIALE, REVISION_SESSIONS)
         avant = lignes_brutes_sqlite(chemin)
-        assert magasin.mettre_a_niveau() == (REVISION_SESSIONS, REVISION_AGREGATS)
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_AGREGATS)) == (
+            REVISION_SESSIONS, REVISION_AGREGATS)
         assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
         verifier_contenu_v0(instantane(magasin))
         with magasin.moteur.connect() as conn:
@@ -359,6 +389,43 @@ def test_revision_0005_agregats_sur_une_base_en_0004_avec_donnees(tmp_path):
     assert revision_stockee(url) == [REVISION_AGREGATS]
 
 
+def test_revision_0006_scenarios_sur_une_base_en_0005_avec_donnees(tmp_path):
+    """Une base à la révision 0005, remplie : la révision 0006 ajoute les tables des scénarios (vides) sans toucher
+    aux lignes ; un scénario, un site et un avis s'y écrivent ; le site garde le lien vers l'opération née de lui,
+    effacé (pas le site) si l'opération disparaît ; supprimer le scénario emporte ses sites et leurs avis."""
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_AGREGATS)) == (
+            REVISION_INITIALE, REVISION_AGREGATS)
+        avant = lignes_brutes_sqlite(chemin)
+        assert magasin.mettre_a_niveau() == (REVISION_AGREGATS, REVISION_SCENARIOS)
+        assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
+        verifier_contenu_v0(instantane(magasin))
+        with magasin.moteur.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM scenario")).scalar_one() == 0
+            conn.execute(text("INSERT INTO scenario (nom, partage, cree_par, cree_le, version, supprime) "
+                              "VALUES ('Cours d''école 2030', 0, 'admin@bassin.fr', '2026-12-03', 1, 0)"))
+            conn.execute(text("INSERT INTO site_scenario (scenario_id, code_insee, geometrie, surface_m2, "
+                              "revetement_avant, revetement_apres, type_site, annee, avis, operation_id, cree_par, "
+                              "cree_le) VALUES (1, '34301', x'00', 120.5, 'enrobe', 'pleine_terre', 'cour_ecole', "
+                              "2030, 'accepte', 1, 'admin@bassin.fr', '2026-12-03')"))
+            conn.execute(text("INSERT INTO avis_site (site_id, auteur, avis, commentaire, cree_le) VALUES "
+                              "(1, 'ref@sete.fr', 'faisable', 'Budget 2029', '2026-12-03')"))
+            with pytest.raises(Exception, match="CHECK"):
+                with conn.begin_nested():
+                    conn.execute(text("INSERT INTO avis_site (site_id, auteur, avis, cree_le) VALUES "
+                                      "(1, 'ref@sete.fr', 'peut-etre', '2026-12-03')"))
+            conn.execute(text("DELETE FROM operation WHERE id = 1"))
+            assert conn.execute(text("SELECT operation_id FROM site_scenario")).scalar_one() is None
+            conn.execute(text("DELETE FROM scenario WHERE id = 1"))
+            assert conn.execute(text("SELECT count(*) FROM avis_site")).scalar_one() == 0
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_SCENARIOS]
+
+
 def copier_migrations_jusqua(tmp_path: Path, revision: str) -> Path:
     """Copie des migrations du magasin arrêtée à ``revision`` (les suivantes retirées)."""
     dossier = tmp_path / f"migrations_{revision}"
@@ -373,11 +440,11 @@ def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(t
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0006")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0007")
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0006"]
+    assert revision_stockee(url) == ["0007"]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -499,6 +566,8 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
             conn.exec_driver_sql(instruction)
         for instruction in AJOUTS_0005_POSTGRESQL.split(";"):  # index et estimations par site (révision 0005)
             conn.exec_driver_sql(instruction)
+        for instruction in AJOUTS_0006_POSTGRESQL.split(";"):  # scénarios prospectifs (révision 0006)
+            conn.exec_driver_sql(instruction)
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
@@ -529,12 +598,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0006")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0007")
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0006"]
+    assert revision_stockee(url) == ["0007"]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

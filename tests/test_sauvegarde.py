@@ -42,15 +42,16 @@ def empreintes_dossier(dossier: Path) -> dict[str, str]:
 
 
 def etat_registre(url: str) -> dict:
-    """Comptes par table (sessions et estimations par site comprises), journal complet et photos du magasin."""
+    """Comptes par table (sessions, estimations par site et scénarios compris), journal complet et photos du
+    magasin."""
     magasin = Magasin(url)
     try:
-        with magasin.moteur.connect() as conn:
-            sessions = conn.exec_driver_sql("SELECT count(*) FROM session_utilisateur").scalar_one()
-            estimations = conn.exec_driver_sql("SELECT count(*) FROM estimation_site").scalar_one()
+        with magasin.moteur.connect() as conn:  # tables hors du registre : sessions, estimations, scénarios
+            autres = {nom: conn.exec_driver_sql(f"SELECT count(*) FROM {nom}").scalar_one()
+                      for nom in ("session_utilisateur", "estimation_site", "scenario", "site_scenario", "avis_site")}
         journal = magasin.lire_journal().sort_values("id").reset_index(drop=True)
         photos = magasin.lire_photos(inclure_supprimees=True)
-        return {"comptes": {**magasin.compter(), "session_utilisateur": sessions, "estimation_site": estimations},
+        return {"comptes": {**magasin.compter(), **autres},
                 "journal": journal.astype(str).to_dict("records"),
                 "photos": photos[["photo_id", "operation_id", "moment", "chemin", "legende"]].astype(str)
                 .to_dict("records"),
@@ -60,12 +61,19 @@ def etat_registre(url: str) -> dict:
 
 
 def preparer_comptes(url: str) -> str:
-    """Un compte et une session ouverte ; renvoie le jeton."""
+    """Un compte, une session ouverte et un scénario (un site, un avis) ; renvoie le jeton."""
+    from shapely.geometry import box
+
     magasin = Magasin(url)
     try:
         magasin.creer_tables()
         utilisateur = creer_compte(magasin, "admin@exemple.fr", "Admin", "administrateur", None, MOT_DE_PASSE,
                                    auteur="test")
+        scenario = magasin.creer_scenario("Cours d'école 2030", None, "admin@exemple.fr")
+        site, = magasin.ajouter_sites(scenario, [{"code_insee": "34301", "geometrie": box(3.69, 43.40, 3.6905, 43.4004),
+                                                  "revetement_avant": "enrobe", "revetement_apres": "pelouse",
+                                                  "type_site": "cour_ecole", "annee": 2030}], "admin@exemple.fr")
+        magasin.donner_avis(site, "faisable", "Budget 2029", "admin@exemple.fr")
         return ouvrir_session(magasin, utilisateur)
     finally:
         magasin.fermer()

@@ -18,6 +18,7 @@ from indicateurs.parametres import (
     lister_compromis_zones,
 )
 from indicateurs.potentiel import FICHIER_POTENTIEL
+from indicateurs.scenarios import FICHIER_SCENARIOS
 from indicateurs.priorites import FICHIER_PRIORITES
 from vues.format import echapper_markdown, formater_nombre
 
@@ -40,6 +41,7 @@ def lire_statuts(fichier: str) -> dict[str, str]:
               "indicateurs/parametres/priorites.csv": lambda: lire_table_parametres(FICHIER_PRIORITES),
               "indicateurs/parametres/chaleur_site.csv": lambda: lire_table_parametres(FICHIER_CHALEUR_SITE),
               "indicateurs/parametres/potentiel.csv": lambda: lire_table_parametres(FICHIER_POTENTIEL),
+              "indicateurs/parametres/scenarios.csv": lambda: lire_table_parametres(FICHIER_SCENARIOS),
               "indicateurs/parametres/percolation.csv": lire_statuts_percolation,
               "donnees/nomenclatures/revetements.csv": lire_parametres_revetements}
     return tables[fichier]()["statut"].to_dict() if fichier in tables else {}
@@ -128,6 +130,12 @@ def tableau_potentiel(surcharges: dict | None = None, sources_territoire: dict |
     table.loc[territoire, "Source"] = [f"Territoire : {sources_territoire.get(c, '')}".rstrip(" :")
                                        for c in table.loc[territoire, "Code"]]
     return table
+
+
+def tableau_scenarios() -> pd.DataFrame:
+    """Paramètres des scénarios prospectifs (``scenarios.csv`` : estimation des coûts), comme
+    :func:`tableau_priorites`."""
+    return _tableau_scalaires(FICHIER_SCENARIOS)
 
 
 def tableau_chaleur_site() -> pd.DataFrame:
@@ -241,7 +249,8 @@ def preparer_contenu_methode(parametres, sources_territoire: dict | None = None,
             "revetements": (tableau_revetements(), "Libellé"), "percolation": (tableau_percolation(), "Revêtement"),
             "priorites": (tableau_priorites(), "Paramètre"),
             "chaleur_site": (tableau_chaleur_site(), "Paramètre"),
-            "potentiel": (tableau_potentiel(*(potentiel_territoire or ({}, {}))), "Paramètre")}.items()},
+            "potentiel": (tableau_potentiel(*(potentiel_territoire or ({}, {}))), "Paramètre"),
+            "scenarios": (tableau_scenarios(), "Paramètre")}.items()},
         "ocsge": tableau_correspondance_ocsge(),
         "compromis": lister_compromis_markdown(tableau_compromis()),
     }

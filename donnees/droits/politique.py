@@ -53,12 +53,16 @@ ACTIONS = {
     "demander_correction": "demander la correction d'une opération",
     "gerer_comptes": "gérer les comptes",
     "gerer_parametres": "modifier les objectifs, paramètres et imports",
+    "lire_scenarios": "consulter les scénarios",
+    "gerer_scenarios": "créer ou modifier un scénario",
+    "commenter_site": "donner l'avis de la commune sur un site d'un scénario",
 }
 ACTIONS_ECRITURE = ("creer", "modifier", "supprimer", "restaurer", "valider", "demander_correction",
-                    "gerer_comptes", "gerer_parametres")
-ACTIONS_COMMUNE = ("lire_non_validees", "lire_details", "lire_journal", "creer", "modifier", "supprimer")
+                    "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site")
+ACTIONS_COMMUNE = ("lire_non_validees", "lire_details", "lire_journal", "creer", "modifier", "supprimer",
+                   "commenter_site")
 ACTIONS_ADMINISTRATEUR = ("lire_supprimees", "restaurer", "valider", "demander_correction", "gerer_comptes",
-                          "gerer_parametres")
+                          "gerer_parametres", "gerer_scenarios")
 # Rôles qui lisent tout (hors opérations supprimées pour le financeur), sans restriction de commune.
 ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 

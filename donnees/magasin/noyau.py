@@ -16,12 +16,13 @@ from donnees.magasin.comptes import ComptesMagasin
 from donnees.magasin.convertisseurs import _verifier_auteur
 from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.operations import OperationsMagasin
+from donnees.magasin.scenarios import ScenariosMagasin
 from donnees.magasin.sessions import SessionsMagasin
 from donnees.magasin.tables import TABLES, creer_moteur, table_journal
 from donnees.erreurs import ErreurDonnees, sur_panne
 
 
-class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin):
+class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):

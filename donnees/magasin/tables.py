@@ -184,6 +184,56 @@ table_estimation_site = Table(
     Column("cellules", Float, nullable=False),
 )
 
+# Scénarios prospectifs (révision 0006, issue 15) : un ensemble nommé de projets futurs (sites) et les avis des
+# communes sur chaque site (co-construction). Hors de TABLES : un scénario n'entre ni dans les indicateurs du
+# registre ni dans la révision du magasin (clés des caches des pages) ; il est sauvegardé avec la base.
+AVIS_SITE = ("propose", "faisable", "non_faisable", "deja_prevu", "accepte")
+table_scenario = Table(
+    "scenario", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("nom", Text, nullable=False),
+    Column("description", Text),
+    Column("partage", Boolean, nullable=False, default=False),
+    Column("cree_par", Text, nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Column("modifie_par", Text),
+    Column("modifie_le", DateTime),
+    Column("version", Integer, nullable=False, default=1),
+    Column("supprime", Boolean, nullable=False, default=False),
+    CheckConstraint("version >= 1", name="ck_scenario_version"),
+)
+
+table_site_scenario = Table(
+    "site_scenario", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scenario_id", Integer, ForeignKey("scenario.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_insee", String(5), nullable=False),
+    Column("parcelle_id", String(20)),
+    Column("geometrie", Geometrie, nullable=False),
+    Column("surface_m2", Float, nullable=False),
+    Column("revetement_avant", String(40), nullable=False),
+    Column("revetement_apres", String(40), nullable=False),
+    Column("type_site", String(40), nullable=False),
+    Column("annee", Integer, nullable=False),
+    Column("avis", String(20), nullable=False, default="propose"),
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="SET NULL")),
+    Column("cree_par", Text, nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    CheckConstraint("surface_m2 > 0", name="ck_site_scenario_surface"),
+    CheckConstraint("avis IN (" + ", ".join(f"'{a}'" for a in AVIS_SITE) + ")", name="ck_site_scenario_avis"),
+)
+
+table_avis_site = Table(
+    "avis_site", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", Integer, ForeignKey("site_scenario.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("auteur", Text, nullable=False),
+    Column("avis", String(20), nullable=False),
+    Column("commentaire", Text),
+    Column("cree_le", DateTime, nullable=False),
+    CheckConstraint("avis IN (" + ", ".join(f"'{a}'" for a in AVIS_SITE) + ")", name="ck_avis_site_avis"),
+)
+
 table_journal = Table(
     "journal", metadonnees,
     Column("id", Integer, primary_key=True, autoincrement=True),
