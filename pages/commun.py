@@ -216,6 +216,7 @@ PAGES = [
     ("pages/saisie.py", "Saisir une opération", ":material/edit_square:", "creer"),
     ("pages/importer.py", "Importer", ":material/upload_file:", "creer"),
     ("pages/retours.py", "Retours d'expérience", ":material/forum:", None),
+    ("pages/scenarios.py", "Scénarios", ":material/timeline:", "lire_scenarios"),
     ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
     ("pages/methode.py", "Méthode", ":material/functions:", None),
     ("pages/administration.py", "Administration", ":material/admin_panel_settings:", "gerer_comptes"),
@@ -1434,3 +1435,43 @@ def enregistrer_saisie(operation: dict, photos: list, photos_gardees: list, edit
                                          edition, version_ouverte, jeton_soumission)
     finally:
         oublier_revision()
+
+
+# ------------------------------------------------------------------------------------ scénarios prospectifs
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _contexte_scenarios(dossier: str, revision: tuple, territoire: int):
+    from services.scenarios import preparer_contexte
+
+    return preparer_contexte(Path(dossier), charger_modeles())
+
+
+def contexte_scenarios():
+    """Registre, coûts unitaires et modèles que partagent les calculs de scénarios (:mod:`services.scenarios`),
+    gardés par processus pour cette révision du magasin et ce territoire."""
+    dossier = dossier_donnees()
+    return _contexte_scenarios(str(dossier), revision_magasin(), _signature(chemin_territoire(dossier)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _effet_scenario(dossier: str, revision: tuple, scenario_id: int, empreinte: tuple):
+    from services.scenarios import calculer_effet_scenario
+
+    facade = obtenir_facade()
+    nom = facade.lire_scenario(scenario_id)["nom"]
+    return calculer_effet_scenario(nom, facade.lire_sites_scenario(scenario_id), contexte_scenarios())
+
+
+def calculer_effet_scenario(scenario_id: int, empreinte: tuple):
+    """Effet d'un scénario lisible par l'utilisateur (droits vérifiés par la façade), gardé par processus pour
+    cette révision du magasin et cette ``empreinte`` du scénario (version, sites et leur surface)."""
+    obtenir_facade().lire_scenario(scenario_id)  # droits de lecture vérifiés à chaque appel
+    return _effet_scenario(str(dossier_donnees()), revision_magasin(), int(scenario_id), empreinte)
+
+
+def calculer_reference_scenarios():
+    """Effet des seules opérations programmées du registre (colonne de référence des comparaisons)."""
+    from services.scenarios import calculer_reference
+
+    return calculer_reference(contexte_scenarios())

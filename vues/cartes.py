@@ -22,9 +22,10 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from donnees.geometrie import en_lambert93, en_wgs84
-from donnees.nomenclatures import STATUTS, lire_types_site
+from donnees.nomenclatures import STATUTS, lire_revetements, lire_types_site
 from indicateurs.catalogue import formater_valeur, libelle
 from indicateurs.communs import CODE_BASSIN
+from donnees.magasin.scenarios import LIBELLES_AVIS
 from indicateurs.potentiel import CLASSES_POTENTIEL
 from vues.actifs import utiliser_actifs_locaux
 from vues.format import formater_nombre
@@ -801,6 +802,48 @@ def ajouter_parcelles_potentiel(carte: folium.Map, parcelles: gpd.GeoDataFrame) 
                if code in presentes]
     Legende("Potentiel", entrees, position="bottom:24px; left:10px;", forme="carre").add_to(carte)
     return couche
+
+
+def construire_carte_scenario(communes: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, hauteur: str = "100%"
+                              ) -> folium.Map:
+    """Carte d'un scénario : contours des communes de ses sites et sites colorés par l'avis des communes (proposé,
+    faisable, non faisable, déjà prévu, accepté), numéro, commune, parcelle, revêtements, année et surface en
+    info-bulle et au clic (textes échappés)."""
+    presentes = communes[communes["code_insee"].isin(set(sites["code_insee"].astype(str))).to_numpy(bool)] \
+        if len(sites) else communes
+    carte = creer_carte_vide(tuple(en_wgs84(sites if len(sites) else presentes).total_bounds), hauteur)
+    style = lire_styles()["commune"]
+    folium.GeoJson(alleger_geometries(presentes[["code_insee", "geometry"]]).to_json(drop_id=True), name="Communes",
+                   style_function=lambda _: {"color": style["contour"], "weight": 2, "fill": False,
+                                             "className": "desimper-commune"}).add_to(carte)
+    if len(sites):
+        couleurs = lire_styles()["avis_site"]
+        revetements = lire_revetements()["libelle"]
+        table = gpd.GeoDataFrame({
+            "site": [f"n° {int(v)}" for v in sites["site_id"]],
+            "commune": [html.escape(str(c)) for c in sites["code_insee"]],
+            "parcelle": [html.escape(str(v)) if isinstance(v, str) and v else "zone dessinée"
+                         for v in sites["parcelle_id"]],
+            "changement": [html.escape(f"{revetements.get(a, a)} → {revetements.get(b, b)}")
+                           for a, b in zip(sites["revetement_avant"], sites["revetement_apres"])],
+            "annee": [str(int(a)) for a in sites["annee"]],
+            "surface": [formater_nombre(float(v), 0, "m²") for v in sites["surface_m2"]],
+            "avis": [html.escape(LIBELLES_AVIS.get(a, a)) for a in sites["avis"]],
+            "couleur": sites["avis"].map(couleurs).fillna(lire_styles()["sans_donnee"]).to_numpy(),
+        }, geometry=sites.geometry.to_numpy(), crs=4326)
+        champs = ["site", "commune", "parcelle", "changement", "annee", "surface", "avis"]
+        alias = ["Site", "Commune", "Parcelle", "Revêtements", "Année", "Surface", "Avis"]
+        bulle = "max-width: min(360px, 80vw); white-space: normal;"
+        folium.GeoJson(alleger_geometries(table).to_json(drop_id=True), name="Sites du scénario",
+                       style_function=lambda f: {"color": "#1b5e20", "weight": 1,
+                                                 "fillColor": f["properties"]["couleur"], "fillOpacity": 0.8,
+                                                 "className": "desimper-site-scenario"},
+                       tooltip=folium.GeoJsonTooltip(champs, aliases=alias, style=bulle),
+                       popup=folium.GeoJsonPopup(champs, aliases=alias, style=bulle)).add_to(carte)
+        entrees = [(LIBELLES_AVIS[a].split(" (")[0].capitalize(), couleurs[a]) for a in LIBELLES_AVIS
+                   if a in set(sites["avis"])]
+        Legende("Avis des communes", entrees, position="bottom:24px; left:10px;", forme="carre").add_to(carte)
+    return carte
 
 
 def construire_carte_commune(commune: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
