@@ -92,7 +92,7 @@ if section == "Sites et avis":
         "Revêtements": [f"{revetements.get(a, a)} → {revetements.get(b, b)}"
                         for a, b in zip(sites["revetement_avant"], sites["revetement_apres"])],
         "Année": sites["annee"].astype(int).astype(str).to_numpy(),
-        "Surface (m²)": sites["surface_m2"].to_numpy(float),
+        "Surface (m²)": sites["surface_m2"].round(0).to_numpy(float),
         "Avis": [LIBELLES_AVIS.get(a, a) for a in sites["avis"]],
         "Opération": [f"n° {int(o)}" if pd.notna(o) else "" for o in sites["operation_id"]]})
     commun.afficher_tableau(tableau, cle="Site")
@@ -169,7 +169,8 @@ elif section == "Ajouter des sites":
 
 else:
     autres = [i for i in libelles if i != scenario_id]
-    compares = st.multiselect("Comparer aussi avec", autres, format_func=libelles.get, key="scenario_compares")
+    compares = (st.multiselect("Comparer aussi avec", autres, format_func=libelles.get, key="scenario_compares",
+                               placeholder="Choisissez d'autres scénarios") if autres else [])
     st.caption(f"Effets au-delà des opérations réalisées du registre (validées) : « {REFERENCE} » compte les "
                "opérations programmées et en travaux ; un scénario y ajoute ses sites. Mêmes formules et mêmes "
                "modèles que le registre ; coût = médiane des coûts au m² du registre (1er – 3e quartile). Le premier "

@@ -51,8 +51,9 @@ CHIFFRES = {  # clé → (libellé, unité, décimales) ; l'ordre est celui des 
     "surface_ajoutee": ("Surface désimperméabilisée en plus des réalisées", "m²", 0),
     "volume_ajoute": ("Volume retenu en plus (formule par zone du registre)", "m³/an", 0),
     "cout_estime": ("Coût estimé des sites (médiane du registre)", "€", 0),
-    "delta_t_air": ("Température de l'air moyenne du bassin (modèle sur grille)", "°C", 3),
-    "delta_ilot_chaleur": ("Surface en îlot de chaleur (modèle sur grille)", "m²", 0),
+    "delta_t_air": ("Écart de température de l'air moyenne du bassin (modèle sur grille)", "°C", 3),
+    "delta_t_air_commune": ("Plus fort écart de température moyenne d'une commune (modèle sur grille)", "°C", 3),
+    "delta_ilot_chaleur": ("Écart de surface en îlot de chaleur (modèle sur grille)", "m²", 0),
     "delta_volume_grille": ("Volume retenu en plus (modèle de l'eau sur grille)", "m³/an", 0),
     "ratio_sdage": ("Ratio de compensation SDAGE projeté", "%", 0),
     "taux_objectif": ("Objectif du bassin atteint à l'horizon", "%", 0),
@@ -189,7 +190,11 @@ def _chiffres_modeles(chaleur_communes: pd.DataFrame, eau: pd.DataFrame, base_co
     def retenu(table: pd.DataFrame, scenario: str) -> float:
         return float(table.loc[table["scenario"] == scenario, "volume_retention_m3_an"].sum())
 
+    apres = chaleur_communes[chaleur_communes["scenario"] == "realisees_programmees"].set_index("code_insee")
+    avant = base_communes[base_communes["scenario"] == "realisees"].set_index("code_insee")
+    ecarts = (apres["t_air_moyenne_c"] - avant["t_air_moyenne_c"].reindex(apres.index)).dropna()
     return {"delta_t_air": t_apres - t_avant, "delta_ilot_chaleur": ilot_apres - ilot_avant,
+            "delta_t_air_commune": float(ecarts.min()) if len(ecarts) else float("nan"),
             "delta_volume_grille": retenu(eau, "realisees_programmees") - retenu(base_eau, "realisees")}
 
 
@@ -283,7 +288,7 @@ def comparer_effets(effets: list[EffetScenario]) -> pd.DataFrame:
             elif cle == "cout_estime":
                 texte = (f"{formater_nombre(valeur, 0)} ({formater_nombre(effet.chiffres['cout_bas'], 0)} – "
                          f"{formater_nombre(effet.chiffres['cout_haut'], 0)})")
-            elif cle in ("delta_t_air",):
+            elif cle in ("delta_t_air", "delta_t_air_commune"):
                 texte = f"{'+' if valeur > 0 else ''}{formater_nombre(valeur, decimales)}"
             else:
                 texte = formater_nombre(valeur, decimales)
