@@ -44,6 +44,16 @@ def construire_tableau(resultats) -> pd.DataFrame:
     return pd.DataFrame(lignes)
 
 
+def tableau_scenarios(scenarios: pd.DataFrame, avec_couts: bool) -> pd.DataFrame:
+    """Chiffres de tête des scénarios d'un territoire (coût estimé seulement si les montants sont visibles)."""
+    tableau = pd.DataFrame({"Scénario": scenarios["scenario"], "Sites": scenarios["nombre_sites"],
+                            "Surface désimperméabilisée (m²)": scenarios["surface_desimpermeabilisee"].round(0),
+                            "Volume retenu (m³/an)": scenarios["volume_infiltre"].round(0)})
+    if avec_couts:
+        tableau["Coût estimé (€, médiane du registre)"] = scenarios["cout_estime"].round(-2)
+    return tableau
+
+
 def afficher_territoire(resultat) -> None:
     """Chiffres clés d'un territoire, ses aides par financeur si visibles, liens vers ses pages."""
     with st.container(border=True):
@@ -69,6 +79,10 @@ def afficher_territoire(resultat) -> None:
                                               "part_aides_financeur": titre_axe("part_aides_financeur")})
                 commun.afficher_tableau(aides.sort_values(titre_axe("montant_aides"), ascending=False),
                                         cle="Financeur")
+        if resultat.scenarios is not None and len(resultat.scenarios):
+            st.markdown("**Scénarios prospectifs** (sites ajoutés aux opérations programmées ; page Scénarios)")
+            commun.afficher_tableau(tableau_scenarios(resultat.scenarios, resultat.montants is not None),
+                                    cle="Scénario")
         liens = st.columns(len(LIENS) + 1)
         for colonne, (page, titre, icone) in zip(liens, LIENS):
             colonne.page_link(page, label=titre, icon=icone, query_params={"territoire": resultat.code})

@@ -357,3 +357,31 @@ def exporter_scenario(identifiant: int, format_sortie: str, dossier: Path | None
     if format_sortie == "geojson":
         return table.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
     return pd.DataFrame(table.drop(columns="geometry")).to_csv(sep=";", index=False, decimal=",").encode("utf-8-sig")
+
+
+def resumer_scenarios(scenarios: list[tuple[str, gpd.GeoDataFrame]], operations: pd.DataFrame, zones: pd.DataFrame,
+                      financements: pd.DataFrame | None, parametres, avec_couts: bool) -> pd.DataFrame:
+    """Chiffres de tête de scénarios sans les modèles sur grille (vue inter-territoires) : sites, surface
+    désimperméabilisée (m²) et volume retenu (m³/an) par les formules par zone du registre, coût estimé (€, médiane
+    du registre du territoire) si ``avec_couts``. Une ligne par scénario."""
+    validees = operations[operations["validation"].eq("validee").to_numpy(bool)]
+    couts = None
+    if avec_couts:
+        indicateurs = calculer_indicateurs_operations(validees, zones, financements, parametres)
+        couts = relever_couts_unitaires(indicateurs, zones[zones["operation_id"].isin(validees["id"]).to_numpy(bool)])
+    lignes = []
+    for nom, sites in scenarios:
+        ligne = {"scenario": nom, "nombre_sites": len(sites), "surface_desimpermeabilisee": 0.0,
+                 "volume_infiltre": 0.0, "cout_estime": float("nan")}
+        if len(sites):
+            operations_sites, zones_sites = _operations_sites(sites)
+            par_site = calculer_indicateurs_operations(operations_sites, zones_sites, None, parametres)
+            ligne.update(surface_desimpermeabilisee=float(par_site["surface_desimpermeabilisee"].sum()),
+                         volume_infiltre=float(par_site["volume_infiltre"].sum()))
+            if couts is not None:
+                estimes = estimer_couts_sites(sites.assign(surface_m2=par_site["surface_zones"].to_numpy(float)), couts,
+                                              int(lire_parametres_scenarios()["effectif_min_cout"]))
+                ligne["cout_estime"] = float(estimes["cout_estime"].sum(min_count=1))
+        lignes.append(ligne)
+    return pd.DataFrame(lignes, columns=["scenario", "nombre_sites", "surface_desimpermeabilisee", "volume_infiltre",
+                                         "cout_estime"])

@@ -48,6 +48,7 @@ class ChiffresTerritoire:
     montants: dict | None = None
     aides: pd.DataFrame | None = None
     erreur: str | None = None
+    scenarios: pd.DataFrame | None = None  # chiffres de tête des scénarios lisibles (None : aucun droit)
 
 
 def calculer_chiffres_territoire(territoire: TerritoireInstance, utilisateur: Utilisateur) -> ChiffresTerritoire:
@@ -76,5 +77,25 @@ def calculer_chiffres_territoire(territoire: TerritoireInstance, utilisateur: Ut
         montants = {code: float(bassin[code]) for code in CHIFFRES_MONTANTS}
         aides = calculer_aides(visibles, financements, SELECTION_MODELES)
         aides = aides[aides["territoire"].eq(CODE_BASSIN).to_numpy(bool)].drop(columns="territoire")
+    scenarios = _resumer_scenarios_territoire(territoire, utilisateur, operations, zones, financements,
+                                              lire_parametres(description.get("parametres")), montants is not None)
     return ChiffresTerritoire(territoire.code, territoire.nom, len(description["codes_insee"]),
-                              bool(description.get("demo")), chiffres, montants, aides)
+                              bool(description.get("demo")), chiffres, montants, aides, scenarios=scenarios)
+
+
+def _resumer_scenarios_territoire(territoire: TerritoireInstance, utilisateur: Utilisateur, operations, zones,
+                                  financements, parametres, avec_couts: bool) -> pd.DataFrame | None:
+    """Scénarios du territoire lisibles par l'utilisateur (:mod:`donnees.droits.scenarios`) et leurs chiffres de
+    tête (:func:`services.scenarios.resumer_scenarios`) ; None s'il ne peut pas les lire."""
+    from donnees.droits import MagasinProtege
+    from services.magasin import ouvrir_magasin
+    from services.scenarios import resumer_scenarios
+
+    with dans_territoire(territoire.actif), ouvrir_magasin(territoire.dossier) as magasin:
+        magasin.creer_tables()
+        facade = MagasinProtege(magasin, utilisateur)
+        if not facade.peut("lire_scenarios"):
+            return None
+        lisibles = facade.lire_scenarios()
+        scenarios = [(nom, facade.lire_sites_scenario(int(i))) for i, nom in zip(lisibles["id"], lisibles["nom"])]
+    return resumer_scenarios(scenarios, operations, zones, financements, parametres, avec_couts)

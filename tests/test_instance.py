@@ -213,3 +213,33 @@ def test_territoire_illisible_donne_un_message(instance, tmp_path):
     vide = TerritoireInstance("vide", "Vide", tmp_path)
     resultat = calculer_chiffres_territoire(vide, Utilisateur("", "", "visiteur"))
     assert resultat.chiffres == {} and "Aucun territoire dans le dossier de données" in resultat.erreur
+
+
+def test_scenarios_d_un_territoire_dans_la_vue_inter_territoires(instance):
+    """Un financeur du territoire lit les chiffres de tête de ses scénarios (sites, surface, volume, coût estimé
+    par la médiane du registre du territoire) ; le public n'en voit rien."""
+    from services.scenarios import construire_sites_parcelles
+    from services.territoires import calculer_chiffres_territoire
+
+    etang = trouver_territoire("etang")
+    base = Magasin(etang.url)
+    try:
+        base.creer_tables()
+        creer_compte(base, "f@agence.fr", "F", "financeur", [], MOT_DE_PASSE, auteur="test")
+        with dans_territoire(etang.actif):
+            from services.potentiel import calculer_potentiel_commune
+
+            potentiel = calculer_potentiel_commune("34301", etang.dossier)
+            ids = potentiel.sort_values("score_potentiel", ascending=False)["id"].head(3).tolist()
+            sites = construire_sites_parcelles("34301", ids, "pelouse", 2030, "parking", etang.dossier)
+        scenario = base.creer_scenario("Parkings", None, "admin@etang.fr")
+        base.ajouter_sites(scenario, sites, "admin@etang.fr")
+        surface = float(base.lire_sites(scenario)["surface_m2"].sum())
+    finally:
+        base.fermer()
+    financeur = Utilisateur("f@agence.fr", "F", "financeur")
+    resultat = calculer_chiffres_territoire(etang, financeur)
+    ligne = resultat.scenarios.set_index("scenario").loc["Parkings"]
+    assert ligne["nombre_sites"] == 3 and ligne["surface_desimpermeabilisee"] == pytest.approx(surface)
+    assert ligne["volume_infiltre"] > 0 and ligne["cout_estime"] > 0
+    assert calculer_chiffres_territoire(etang, Utilisateur("", "", "visiteur")).scenarios is None
