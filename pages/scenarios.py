@@ -19,6 +19,7 @@ from vues.cartes import construire_carte_scenario
 from vues.format import echapper_markdown, formater_nombre
 
 SECTIONS = ["Sites et avis", "Ajouter des sites", "Effet et comparaison"]
+MODES_AJOUT = ["Parcelles du potentiel", "Zones dessinées"]
 NOMBRE_CANDIDATES = 60  # parcelles du potentiel proposées à l'ajout (meilleurs scores, fortes et moyennes)
 ANNEE_DEFAUT = 2030
 
@@ -131,41 +132,76 @@ if section == "Sites et avis":
 
 elif section == "Ajouter des sites":
     code = commun.choisir_commune()
-    potentiel = commun.calculer_potentiel_commune(code)
-    if potentiel is None or potentiel.empty:
-        st.info("Pas de parcelle dans cette commune : pas de site à proposer.")
-        st.stop()
-    deja = set(sites["parcelle_id"].dropna())
-    candidates = (potentiel[potentiel["classe_potentiel"].isin(["fort", "moyen"]).to_numpy(bool)
-                            & ~potentiel["id"].isin(deja).to_numpy(bool)]
-                  .sort_values(["score_potentiel", "id"], ascending=[False, True]).head(NOMBRE_CANDIDATES))
-    st.caption(f"Les {formater_nombre(len(candidates))} parcelles au plus fort potentiel de "
-               f"{echapper_markdown(noms.get(code, code))} qui ne sont pas déjà dans le scénario : cochez celles à "
-               "ajouter. Le site est la partie imperméable non bâtie de la parcelle (occupation du sol).")
-    choix = st.dataframe(pd.DataFrame({
-        "Parcelle": candidates["id"].to_numpy(), "Potentiel": [CLASSES_POTENTIEL[c] for c in
-                                                               candidates["classe_potentiel"]],
-        "Score": candidates["score_potentiel"].round(0).to_numpy(),
-        "Gisement (m²)": candidates["surface_impermeable_non_batie_parcelle"].round(0).to_numpy(),
-        "Motifs": candidates["motifs"].to_numpy()}), hide_index=True, width="stretch", on_select="rerun",
-        selection_mode="multi-row", key=f"scenario_candidates_{scenario_id}_{code}")
-    retenues = candidates["id"].iloc[choix.selection.rows].tolist() if choix and choix.selection.rows else []
+    mode = st.radio("Sites", MODES_AJOUT, horizontal=True, key="scenario_mode_ajout")
     permeables = [c for c in revetements if c not in codes_impermeables()]
+    types = lire_types_site()
+    nouveaux = []  # (parcelle ou None, géométrie WGS84 ou None, revêtement avant ou None)
+    if mode == MODES_AJOUT[0]:
+        potentiel = commun.calculer_potentiel_commune(code)
+        if potentiel is None or potentiel.empty:
+            st.info("Pas de parcelle dans cette commune : pas de site à proposer.")
+            st.stop()
+        deja = set(sites["parcelle_id"].dropna())
+        candidates = (potentiel[potentiel["classe_potentiel"].isin(["fort", "moyen"]).to_numpy(bool)
+                                & ~potentiel["id"].isin(deja).to_numpy(bool)]
+                      .sort_values(["score_potentiel", "id"], ascending=[False, True]).head(NOMBRE_CANDIDATES))
+        st.caption(f"Les {formater_nombre(len(candidates))} parcelles au plus fort potentiel de "
+                   f"{echapper_markdown(noms.get(code, code))} qui ne sont pas déjà dans le scénario : cochez celles "
+                   "à ajouter. Le site est la partie imperméable non bâtie de la parcelle (occupation du sol).")
+        choix = st.dataframe(pd.DataFrame({
+            "Parcelle": candidates["id"].to_numpy(),
+            "Potentiel": [CLASSES_POTENTIEL[c] for c in candidates["classe_potentiel"]],
+            "Score": candidates["score_potentiel"].round(0).to_numpy(),
+            "Gisement (m²)": candidates["surface_impermeable_non_batie_parcelle"].round(0).to_numpy(),
+            "Motifs": candidates["motifs"].to_numpy()}), hide_index=True, width="stretch", on_select="rerun",
+            selection_mode="multi-row", key=f"scenario_candidates_{scenario_id}_{code}")
+        nouveaux = [(p, None, None) for p in (candidates["id"].iloc[choix.selection.rows].tolist()
+                                              if choix and choix.selection.rows else [])]
+    else:
+        from shapely.geometry import shape
+        from streamlit_folium import st_folium
+
+        from vues.cartes import construire_carte_saisie
+
+        st.caption("Dessinez chaque zone à désimperméabiliser (outil polygone ou rectangle), puis dites son "
+                   "revêtement actuel ; elle doit être dans la commune choisie.")
+        retour = st_folium(construire_carte_saisie(communes[communes["code_insee"] == code]), height=420,
+                           use_container_width=True, key=f"scenario_dessin_{scenario_id}_{code}",
+                           returned_objects=["all_drawings"])
+        impermeables = [c for c in revetements if c in codes_impermeables() and c != "bati"]
+        for rang, dessin in enumerate((retour or {}).get("all_drawings") or [], start=1):
+            try:
+                geometrie = shape(dessin.get("geometry") or {})
+            except (ValueError, AttributeError, TypeError):
+                st.error(f"Zone {rang} illisible : redessinez-la.")
+                continue
+            avant = st.selectbox(f"Zone {rang} : revêtement actuel", impermeables, format_func=revetements.get,
+                                 key=f"scenario_dessin_avant_{rang}")
+            nouveaux.append((None, geometrie, avant))
     colonnes = st.columns(3)
     cible = colonnes[0].selectbox("Revêtement visé", permeables, index=permeables.index("pelouse"),
                                   format_func=revetements.get, key="scenario_revetement")
-    types = lire_types_site()
     type_site = colonnes[1].selectbox("Type de site", list(types), format_func=types.get, key="scenario_type_site")
     annee = colonnes[2].number_input("Année visée", min_value=2025, max_value=2100, value=ANNEE_DEFAUT, step=1,
                                      key="scenario_annee")
-    if st.button(f"Ajouter {len(retenues)} parcelle(s) au scénario", type="primary", disabled=not retenues,
-                 icon=":material/add_location_alt:"):
+    libelle_bouton = (f"Ajouter {len(nouveaux)} parcelle(s) au scénario" if mode == MODES_AJOUT[0]
+                      else f"Ajouter {len(nouveaux)} zone(s) dessinée(s) au scénario")
+    if st.button(libelle_bouton, type="primary", disabled=not nouveaux, icon=":material/add_location_alt:"):
         from services.scenarios import construire_sites_parcelles
 
-        commun.executer_ecriture(
-            lambda: facade.ajouter_sites(scenario_id, construire_sites_parcelles(
-                code, retenues, cible, int(annee), type_site)),
-            lambda ids: f"{len(ids)} site(s) ajouté(s) au scénario.", "scenarios_message")
+        def ajouter():
+            """Sites des parcelles cochées (partie imperméable non bâtie) ou des zones dessinées."""
+            if mode == MODES_AJOUT[0]:
+                a_ajouter = construire_sites_parcelles(code, [p for p, _, _ in nouveaux], cible, int(annee),
+                                                       type_site)
+            else:
+                a_ajouter = [{"code_insee": code, "parcelle_id": None, "geometrie": g, "revetement_avant": avant,
+                              "revetement_apres": cible, "type_site": type_site, "annee": int(annee)}
+                             for _, g, avant in nouveaux]
+            return facade.ajouter_sites(scenario_id, a_ajouter)
+
+        commun.executer_ecriture(ajouter, lambda ids: f"{len(ids)} site(s) ajouté(s) au scénario.",
+                                 "scenarios_message")
 
 else:
     autres = [i for i in libelles if i != scenario_id]

@@ -53,6 +53,11 @@ def test_page_scenarios_de_bout_en_bout(monkeypatch, dossier_demo_copie):
     assert not appli.exception, appli.exception
     assert any("3 site(s) ajouté(s)" in s.value for s in appli.success), [e.value for e in appli.error]
     assert len(magasin.lire_sites(scenario)) == 3
+    appli.session_state["scenario_mode_ajout"] = "Zones dessinées"  # carte de dessin, rien à ajouter encore
+    appli.run()
+    assert not appli.exception, appli.exception
+    assert "Draw" in appli.get("component_instance")[0].proto.json_args
+    assert next(b for b in appli.button if b.label.startswith("Ajouter 0 zone")).disabled
     appli.toggle[0].set_value(True).run()
     assert magasin.lire_scenario(scenario)["partage"]
     appli.session_state["scenario_section"] = "Effet et comparaison"
