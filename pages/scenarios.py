@@ -16,6 +16,7 @@ from pages import commun
 from pages.vues_en_cache import afficher_carte
 from services.scenarios import REFERENCE, comparer_effets
 from vues.cartes import construire_carte_scenario
+from vues.figures import figure_trajectoires_scenarios
 from vues.format import echapper_markdown, formater_nombre
 
 SECTIONS = ["Sites et avis", "Ajouter des sites", "Effet et comparaison"]
@@ -227,6 +228,16 @@ else:
                     int(empreintes.at[numero, "version"]), int(empreintes.at[numero, "nombre_sites"]),
                     round(float(empreintes.at[numero, "surface_sites_m2"]), 2))))
         commun.afficher_tableau(comparer_effets(effets), cle="Chiffre")
+        trajectoires = {effet.nom: effet.trajectoire for effet in effets if len(effet.trajectoire)}
+        if trajectoires:
+            donnees = pd.concat([t.assign(scenario=nom) for nom, t in trajectoires.items()], ignore_index=True)
+            commun.afficher_graphique(
+                figure_trajectoires_scenarios(trajectoires, "Surface désimperméabilisée cumulée (m²)"),
+                donnees.rename(columns={"scenario": "Scénario", "annee": "Année",
+                                        "surface_cumulee_projetee": "Surface cumulée (m²)",
+                                        "objectif_cumule": "Objectif cumulé (m²)"}),
+                "trajectoires_scenarios", "Lecture : cumul des opérations réalisées et des surfaces ajoutées, par "
+                "année prévue, contre l'objectif du bassin (Administration → Objectifs)", "scenario_trajectoires")
         if len(effets) > 1 and not effets[1].sites.empty:
             detail = effets[1].sites
             st.markdown(f"**Sites de « {echapper_markdown(effets[1].nom)} » : effet et coût estimé**")

@@ -96,6 +96,28 @@ def figure_trajectoire(trajectoire: pd.DataFrame, titre_y: str, annee_reference:
     return mettre_en_page(figure, titre_y)
 
 
+def figure_trajectoires_scenarios(trajectoires: dict[str, pd.DataFrame], titre_y: str) -> go.Figure:
+    """Surface cumulée projetée (réalisées + ajoutées, m²) de chaque scénario par année, et l'objectif du bassin.
+
+    ``trajectoires`` : nom → table ``annee``, ``surface_cumulee_projetee``, ``objectif_cumule`` (la première donne
+    l'objectif)."""
+    styles = lire_styles()
+    palette = [styles["trajectoire"]["projection"], styles["accent"], "#7b3294", "#e66101", "#5e3c99"]
+    figure = go.Figure()
+    for rang, (nom, table) in enumerate(trajectoires.items()):
+        table = table.sort_values("annee")
+        if rang == 0:
+            figure.add_trace(go.Scatter(x=table["annee"].astype(int), y=table["objectif_cumule"], name="Objectif",
+                                        line=dict(color=styles["trajectoire"]["objectif"], width=3, dash="dot"),
+                                        hovertemplate="%{y:,.0f} m²"))
+        figure.add_trace(go.Scatter(x=table["annee"].astype(int), y=table["surface_cumulee_projetee"], name=nom,
+                                    line=dict(color=palette[rang % len(palette)], width=3,
+                                              dash="dash" if rang == 0 else "solid"),
+                                    hovertemplate="%{y:,.0f} m²"))
+    figure.update_xaxes(dtick=1)
+    return mettre_en_page(figure, titre_y)
+
+
 def figure_barres(table: pd.DataFrame, x: str, y: str, titre_y: str, couleur: str | None = None,
                   horizontal: bool = False, hauteur: int = 420, unite: str = "",
                   surlignes: list[str] | None = None) -> go.Figure:

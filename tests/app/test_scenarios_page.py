@@ -4,6 +4,8 @@ commune et fait d'un site une opération programmée ; le financeur lit sans éc
 
 from __future__ import annotations
 
+import json
+
 from outils import lancer_appli
 
 from donnees.comptes import creer_compte
@@ -67,6 +69,9 @@ def test_page_scenarios_de_bout_en_bout(monkeypatch, dossier_demo_copie):
     comparaison = appli.dataframe[0].value
     assert list(comparaison.columns) == ["Chiffre", "Opérations programmées seules", "Parkings 2030"]
     assert "Ratio de compensation SDAGE projeté (%)" in set(comparaison["Chiffre"])
+    figure = json.loads(appli.get("plotly_chart")[0].proto.spec)
+    noms_courbes = {trace["name"] for trace in figure["data"]}
+    assert {"Objectif", "Opérations programmées seules", "Parkings 2030"} <= noms_courbes
 
     referent = lancer_appli(monkeypatch, dossier_demo_copie, comptes["ref"])
     referent.switch_page("pages/scenarios.py").run()
