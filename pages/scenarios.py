@@ -14,7 +14,7 @@ from indicateurs.potentiel import CLASSES_POTENTIEL
 from indicateurs.scenarios import BASES_COUT
 from pages import commun
 from pages.vues_en_cache import afficher_carte
-from services.scenarios import REFERENCE, comparer_effets
+from services.scenarios import REFERENCE, comparer_effets, relever_parcelles_disparues
 from vues.cartes import construire_carte_scenario
 from vues.figures import figure_trajectoires_scenarios
 from vues.format import echapper_markdown, formater_nombre
@@ -98,6 +98,11 @@ if section == "Sites et avis":
         "Avis": [LIBELLES_AVIS.get(a, a) for a in sites["avis"]],
         "Opération": [f"n° {int(o)}" if pd.notna(o) else "" for o in sites["operation_id"]]})
     commun.afficher_tableau(tableau, cle="Site")
+    disparues = relever_parcelles_disparues(sites)
+    if disparues:
+        st.warning("Parcelles absentes du cadastre importé (réimporté depuis ?) : "
+                   + ", ".join(f"site n° {site} ({parcelle})" for site, parcelle in disparues)
+                   + ". Les sites gardent leur contour ; vérifiez-les sur la carte ou retirez-les.")
     avis = facade.lire_avis_scenario(scenario_id)
     if len(avis):
         st.markdown("**Avis des communes**")

@@ -385,3 +385,16 @@ def resumer_scenarios(scenarios: list[tuple[str, gpd.GeoDataFrame]], operations:
         lignes.append(ligne)
     return pd.DataFrame(lignes, columns=["scenario", "nombre_sites", "surface_desimpermeabilisee", "volume_infiltre",
                                          "cout_estime"])
+
+
+def relever_parcelles_disparues(sites: pd.DataFrame, dossier: Path | None = None) -> list[tuple[int, str]]:
+    """(site, parcelle) des sites tirés d'une parcelle qui n'est plus dans le cadastre importé (réimport) : le site
+    garde sa géométrie, mais sa référence est à revoir."""
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    disparues = []
+    avec_parcelle = sites[sites["parcelle_id"].notna().to_numpy(bool)]
+    for code, groupe in avec_parcelle.groupby("code_insee"):
+        connues = set(lire_couche_communes("parcelles", dossier, [str(code)])["id"].astype(str))
+        disparues += [(int(site), str(parcelle)) for site, parcelle in zip(groupe["site_id"], groupe["parcelle_id"])
+                      if str(parcelle) not in connues]
+    return sorted(disparues)

@@ -72,6 +72,20 @@ def test_sites_tires_des_parcelles_du_potentiel(dossier_demo_copie):
         construire_sites_parcelles(SETE, ["34301000ZZ9999"], "pelouse", 2030, "parking", dossier_demo_copie)
 
 
+def test_parcelle_disparue_apres_un_reimport_du_cadastre(magasin, dossier_demo_copie):
+    """Un site garde son contour quand sa parcelle disparaît du cadastre ; la page le signale, site et parcelle
+    nommés ; l'effet se calcule toujours."""
+    from services.scenarios import relever_parcelles_disparues
+
+    admin = _facade(magasin, "admin@bassin.fr")
+    scenario = admin.creer_scenario("Réimport")
+    sites = _sites(dossier_demo_copie, SETE, 2)
+    sites[1]["parcelle_id"] = "34301000ZZ0001"  # parcelle renumérotée depuis
+    ids = admin.ajouter_sites(scenario, sites)
+    assert relever_parcelles_disparues(magasin.lire_sites(scenario), dossier_demo_copie) == [
+        (ids[1], "34301000ZZ0001")]
+
+
 def test_droits_co_construction_et_conversion(magasin, dossier_demo_copie):
     """Le syndicat crée et partage ; le référent lit les scénarios partagés, commente les sites de sa commune
     seulement et convertit un site en opération programmée liée au site ; le financeur lit sans écrire ; le
