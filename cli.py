@@ -363,6 +363,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_sessions(sous)
     ajouter_commandes_priorites(sous)
     ajouter_commandes_scenario(sous)
+    ajouter_commande_rapport(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1145,6 +1146,62 @@ def ajouter_commandes_scenario(sous) -> None:
     exporter.add_argument("--format", choices=["geojson", "csv"], help="format (défaut : d'après l'extension)")
     exporter.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     exporter.set_defaults(fonction=commande_scenario_exporter)
+
+
+def commande_rapport(args) -> int:
+    """`desimper rapport --bassin|--commune INSEE|--financeur NOM --annee AAAA --sortie FICHIER.pdf`."""
+    from donnees.comptes import Utilisateur
+    from donnees.config import url_base
+    from donnees.magasin import Magasin
+    from services.rapports import OPERATEUR, DemandeRapport, lire_montants, nommer_fichier_rapport, produire_rapport
+
+    dossier = _dossier_de(args)
+    utilisateur = OPERATEUR
+    if args.utilisateur:
+        compte = Magasin(url_base(dossier)).lire_utilisateur(args.utilisateur)
+        if compte is None or not compte["actif"]:
+            print(f"Erreur : aucun compte actif « {args.utilisateur} ». Créez-le avec `desimper utilisateur creer`.",
+                  file=sys.stderr)
+            return 2
+        utilisateur = Utilisateur.depuis_compte(compte)
+    genre = "bassin" if args.bassin else "commune" if args.commune else "financeur"
+    demande = DemandeRapport(genre, int(args.annee), None, args.commune, args.financeur, args.public)
+    sortie = Path(args.sortie) if args.sortie else Path(nommer_fichier_rapport(demande, not lire_montants(
+        utilisateur, demande)))
+    if sortie.suffix.lower() != ".pdf":
+        print(f"Erreur : le fichier de sortie doit finir par .pdf (reçu : {sortie}).", file=sys.stderr)
+        return 2
+    debut = time.perf_counter()
+    pdf = produire_rapport(demande, utilisateur, dossier)
+    temporaire = sortie.with_name(sortie.name + ".partiel")
+    temporaire.write_bytes(pdf)
+    temporaire.replace(sortie)  # jamais de PDF à moitié écrit
+    print(f"Rapport écrit dans {sortie} ({formater_nombre(len(pdf) / 1024, 0, 'ko')}, "
+          f"{formater_nombre(time.perf_counter() - debut, 1, 's')}).")
+    return 0
+
+
+def ajouter_commande_rapport(sous) -> None:
+    """Commande `desimper rapport`."""
+    rapport = sous.add_parser(
+        "rapport", help="rapport PDF : annuel du bassin, d'une commune ou d'un financeur",
+        description="Rapport PDF construit avec les mêmes chiffres que les pages (mêmes calculs, mêmes filtres : "
+                    "opérations réalisées). Sans --utilisateur : version complète (coûts et aides) ; --public : "
+                    "version publique (opérations validées, sans coût, aide ni donnée personnelle).",
+        epilog="Exemples :\n  desimper rapport --bassin --annee 2026 --sortie rapport-2026.pdf\n"
+               "  desimper rapport --commune 34301 --annee 2026 --public --sortie sete-2026.pdf\n"
+               "  desimper rapport --financeur \"Région Occitanie\" --annee 2026 --sortie region-2026.pdf",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    genre = rapport.add_mutually_exclusive_group(required=True)
+    genre.add_argument("--bassin", action="store_true", help="rapport annuel du bassin")
+    genre.add_argument("--commune", metavar="INSEE", help="rapport d'une commune (code INSEE)")
+    genre.add_argument("--financeur", metavar="NOM", help="rapport d'un financeur (nom tel qu'il figure aux aides)")
+    rapport.add_argument("--annee", required=True, type=int, metavar="AAAA", help="année du rapport")
+    rapport.add_argument("--sortie", metavar="FICHIER.pdf", help="fichier à écrire (défaut : nom d'après le rapport)")
+    rapport.add_argument("--public", action="store_true", help="version publique (sans coût ni aide)")
+    rapport.add_argument("--utilisateur", metavar="EMAIL", help="compte dont les droits s'appliquent")
+    rapport.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    rapport.set_defaults(fonction=commande_rapport)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from donnees.config import (
     dans_territoire,
     dossier_donnees,
     dossier_instance,
+    territoire_actif,
     url_base,
 )
 from donnees.droits import filtrer_operations as filtrer_selon_droits
@@ -1475,3 +1476,62 @@ def calculer_reference_scenarios():
     from services.scenarios import calculer_reference
 
     return calculer_reference(contexte_scenarios())
+
+
+# ------------------------------------------------------------------------------------ rapports PDF
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _rapport_pdf(dossier: str, revision: tuple, cle: tuple, demande) -> bytes:
+    from services.rapports import produire_rapport
+
+    return produire_rapport(demande, _utilisateur_de_cle(cle), Path(dossier))
+
+
+def _produire_rapport_differe(dossier: str, revision: tuple, cle: tuple, demande, actif):
+    """Fonction sans argument que Streamlit appelle au clic (dans un autre fil : le territoire actif y est remis) ;
+    un refus devient un PDF d'une page qui le dit, jamais une erreur muette."""
+    from services.rapports import produire_rapport_erreur
+
+    def produire() -> bytes:
+        with dans_territoire(actif):
+            try:
+                return _rapport_pdf(dossier, revision, cle, demande)
+            except ErreurDonnees as exc:
+                return produire_rapport_erreur(demande, str(exc))
+
+    return produire
+
+
+def proposer_rapport(genre: str, filtres: Filtres, code_insee: str | None = None, cle: str = "rapport") -> None:
+    """Téléchargement du rapport PDF (``genre`` : bassin, commune, financeur) pour les filtres de la page : année
+    du rapport, financeur (rapport financeur), puis bouton ; le PDF est produit au clic (quelques secondes) avec les
+    droits de la session — version publique si elle ne lit pas les montants."""
+    from datetime import date
+
+    from services.rapports import GENRES_RAPPORT, DemandeRapport, lire_montants, nommer_fichier_rapport
+
+    utilisateur = utilisateur_courant()
+    annees = _annees_disponibles() or [date.today().year]
+    defaut = date.today().year if date.today().year in annees else annees[-1]
+    colonnes = st.columns([1, 2, 2] if genre == "financeur" else [1, 3])
+    annee = colonnes[0].selectbox("Année du rapport", annees[::-1], index=annees[::-1].index(defaut),
+                                  key=f"{cle}_annee")
+    financeur = None
+    if genre == "financeur":
+        financeurs = sorted(charger_financements()["financeur"].dropna().astype(str).unique())
+        if not financeurs:
+            st.caption("Aucune aide déclarée : pas de rapport financeur.")
+            return
+        financeur = colonnes[1].selectbox("Financeur", financeurs, key=f"{cle}_financeur")
+    demande = DemandeRapport(genre, int(annee), filtres, code_insee, financeur)
+    public = not lire_montants(utilisateur, demande)
+    version = "version publique (sans coût ni aide)" if public else "version complète (coûts et aides)"
+    with colonnes[-1]:
+        st.download_button(
+            f"{GENRES_RAPPORT[genre]} (PDF)", _produire_rapport_differe(
+                str(dossier_donnees()), revision_lecture(), cle_utilisateur(), demande, territoire_actif()),
+            nommer_fichier_rapport(demande, public), mime="application/pdf", on_click="ignore",
+            icon=":material/picture_as_pdf:", key=f"{cle}_bouton",
+            help=f"Rapport {annee}, {version}, avec les filtres en vigueur sur cette page ; produit au clic "
+                 "(quelques secondes).")

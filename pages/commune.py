@@ -50,6 +50,8 @@ for colonne, indicateur in zip(colonnes, CHIFFRES):
                    help=f"{mesure}Même calcul sur tout le bassin, avec ce que vous voyez : "
                         f"{formater_valeur(indicateur, bassin[indicateur])}.\n\n{perimetre}")
 st.caption(perimetre)
+with st.expander("Rapport PDF de la commune", icon=":material/picture_as_pdf:"):
+    commun.proposer_rapport("commune", filtres.sans("communes"), code, cle="rapport_commune")
 
 # Une section à la fois (contrôle segmenté plutôt qu'onglets) : une carte Leaflet dans un onglet caché
 # s'initialise sans taille et cadre mal le territoire ; seule la section choisie est calculée.

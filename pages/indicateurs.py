@@ -141,6 +141,10 @@ with onglet_sdage:
         f"marque la cible du SDAGE ({formater_valeur('ratio_compensation_sdage', cible)}). {perimetre.lieu} : "
         f"{formater_valeur('ratio_compensation_sdage', bassin)}.", "sdage")
 
+st.subheader("Rapports PDF")
+commun.proposer_rapport("bassin", filtres, cle="rapport_indicateurs")
+if details and not perimetre.filtres.communes:  # aides de tout le bassin : rapport d'un financeur
+    commun.proposer_rapport("financeur", filtres, cle="rapport_financeur")
 st.subheader("Tableau des opérations retenues")
 tableau = preparer_tableau(par_operation, commun.COLONNES_EXPORT)
 commun.afficher_tableau(tableau, hauteur=320)

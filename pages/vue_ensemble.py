@@ -143,6 +143,8 @@ with trajectoire_col:
                         width="stretch", config={"displaylogo": False, "locale": "fr"})
         st.caption(f"{perimetre.lieu} : surface désimperméabilisée cumulée des opérations réalisées (trait "
                    "plein), projection avec les opérations en travaux et programmées (tirets), et objectif.")
+st.subheader("Rapport annuel")
+commun.proposer_rapport("bassin", filtres, cle="rapport_vue")
 if territoire.get("demo"):
     st.caption("Démonstration : contours réels des communes (IGN ADMIN EXPRESS), étang de Thau approché ; "
                "parcelles, occupation du sol et opérations synthétiques, qui ne correspondent pas au terrain.")
