@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -573,7 +574,7 @@ def construire_contenu_rapport(demande: DemandeRapport, utilisateur: Utilisateur
                                modeles=None, produit_le: datetime | None = None) -> ContenuRapport:
     """Contenu du rapport demandé, vu par ``utilisateur`` (version publique s'il ne lit pas les montants)."""
     donnees = lire_donnees_rapport(demande, utilisateur, dossier, modeles)
-    produit_le = produit_le or datetime.now(tz=__import__("zoneinfo").ZoneInfo(FUSEAU_AFFICHAGE))
+    produit_le = produit_le or datetime.now(tz=ZoneInfo(FUSEAU_AFFICHAGE))
     return CONSTRUCTEURS[demande.genre](donnees, produit_le)
 
 
