@@ -63,6 +63,8 @@ def _diversifier(chemin: Path) -> None:
         base.execute(f"UPDATE operation SET cout_ht_eur = NULL WHERE id IN ({ids[8]}, {ids[9]}, {ids[10]})")
         base.execute(f"UPDATE operation SET supprimee = 1 WHERE id IN ({ids[11]}, {ids[30]})")
         base.execute(f"UPDATE operation SET date_fin_travaux = NULL, statut = 'programmee' WHERE id = {ids[12]}")
+        # Modifiées hors du magasin (version inchangée) : les estimations copiées de la démo ne valent plus.
+        base.execute("DELETE FROM estimation_site")
 
 
 @pytest.fixture(scope="module")
@@ -190,12 +192,15 @@ def test_estimations_site_gardees_puis_recalculees_si_l_operation_change(magasin
     with magasin._lire() as conn:
         gardees = conn.execute(table_estimation_site.select()).all()
     assert len(gardees) >= 20
-    cible = int(gardees[0].operation_id)
+    autre_cle = cle_estimations_site({**p, "r_mix_m": p["r_mix_m"] + 1})
+    eligibles = magasin.lister_estimations_a_faire(autre_cle)  # toutes les opérations à estimer
+    cible = int(eligibles["id"].iloc[0])
+    assert cible in {int(g.operation_id) for g in gardees}
     actuelle = magasin.lire_operation(cible)
     arbres = int(actuelle["arbres_plantes"] or 0) + 1
     magasin.modifier_operation(cible, int(actuelle["version"]), {"arbres_plantes": arbres}, "admin@thau.fr")
     assert list(magasin.lister_estimations_a_faire(cle)["id"]) == [cible]
-    assert not magasin.lister_estimations_a_faire(cle_estimations_site({**p, "r_mix_m": p["r_mix_m"] + 1})).empty
+    assert not magasin.lister_estimations_a_faire(autre_cle).empty
     lire_agregats(magasin, ROLES["administrateur"], p)
     assert magasin.lister_estimations_a_faire(cle).empty
 

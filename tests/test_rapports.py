@@ -4,6 +4,7 @@ hostiles rendus en texte ; demandes fautives refusées en français sans fichier
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -33,8 +34,9 @@ def _chromium_requis() -> None:
         pytest.skip("Chromium absent : graphiques des rapports non rendus")
 
 
+@functools.lru_cache(maxsize=16)
 def _texte(pdf: bytes) -> str:
-    """Texte extrait du PDF, espaces insécables ramenées à des espaces simples."""
+    """Texte extrait du PDF (une fois par PDF), espaces insécables ramenées à des espaces simples."""
     lecteur = pypdf.PdfReader(io.BytesIO(pdf))
     texte = "\n".join(page.extract_text() or "" for page in lecteur.pages)
     return _normaliser(texte)
@@ -50,16 +52,21 @@ def _annee_demo(dossier) -> int:
 
 
 @pytest.fixture(scope="module")
-def rapports(dossier_demo):
-    """Les rapports de la démo, produits une fois : bassin complet et public, commune, financeur."""
+def rapports(dossier_demo, tmp_path_factory):
+    """Les rapports de la démo, produits une fois : bassin complet, bassin public (par la ligne de commande),
+    commune complet et public, financeur."""
     from services.rapports import DemandeRapport, produire_rapport
 
     _chromium_requis()
     annee = _annee_demo(dossier_demo)
     financeur = str(Magasin(url_base(dossier_demo)).lire_financements()["financeur"].value_counts().index[0])
+    sortie = tmp_path_factory.mktemp("rapports") / "bassin-public.pdf"
+    code = cli.main(["rapport", "--bassin", "--annee", str(annee), "--public", "--sortie", str(sortie),
+                     "--dossier", str(dossier_demo)])
+    assert code == 0 and sortie.exists()
     return {"annee": annee, "nom_financeur": financeur,
             "bassin": produire_rapport(DemandeRapport("bassin", annee), ADMIN, dossier_demo),
-            "public": produire_rapport(DemandeRapport("bassin", annee), VISITEUR, dossier_demo),
+            "public": sortie.read_bytes(),
             "commune": produire_rapport(DemandeRapport("commune", annee, code_insee=SETE), REFERENT, dossier_demo),
             "commune_public": produire_rapport(DemandeRapport("commune", annee, code_insee=SETE, public=True),
                                                REFERENT, dossier_demo),
@@ -130,20 +137,20 @@ def _metriques(appli) -> dict[str, str]:
     return {m.label: _normaliser(m.value) for m in appli.metric}
 
 
-def test_memes_chiffres_que_la_vue_d_ensemble(monkeypatch, dossier_demo_copie):
+def test_memes_chiffres_que_la_vue_d_ensemble(monkeypatch, dossier_demo_copie, rapports):
     """Même utilisateur, mêmes filtres (par défaut) : chaque carte de chiffres de la Vue d'ensemble se retrouve,
-    à l'identique, dans le rapport du bassin — version complète (administrateur) et publique (visiteur)."""
+    à l'identique, dans le rapport du bassin — version complète (administrateur) et publique (visiteur). La copie
+    de la démo porte les mêmes données que les rapports du module."""
     from outils import lancer_appli
 
-    from services.rapports import DemandeRapport, construire_contenu_rapport, produire_pdf
+    from services.rapports import DemandeRapport, construire_contenu_rapport
 
-    _chromium_requis()
     magasin = Magasin(url_base(dossier_demo_copie))
     magasin.creer_tables()
     admin = creer_compte(magasin, "admin@bassin.fr", "Alice Admin", "administrateur", [], MOT_DE_PASSE,
                          auteur="test")
     annee = _annee_demo(dossier_demo_copie)
-    for compte, utilisateur in ((admin, ADMIN), (None, VISITEUR)):
+    for compte, utilisateur, pdf in ((admin, ADMIN, rapports["bassin"]), (None, VISITEUR, rapports["public"])):
         appli = lancer_appli(monkeypatch, dossier_demo_copie, compte)
         assert not appli.exception, appli.exception
         metriques = {label: valeur for label, valeur in _metriques(appli).items() if "(projection)" not in label}
@@ -152,7 +159,7 @@ def test_memes_chiffres_que_la_vue_d_ensemble(monkeypatch, dossier_demo_copie):
         cartes = {libelle: _normaliser(valeur) for libelle, valeur, _ in contenu.sections[0].chiffres}
         assert {k: v for k, v in cartes.items() if k in metriques} == metriques, (cartes, metriques)
         assert set(metriques) <= set(cartes)
-        texte = _texte(produire_pdf(contenu))
+        texte = _texte(pdf)
         for valeur in metriques.values():
             assert valeur in texte, valeur
         # Bouton de téléchargement du rapport sur la page.
@@ -184,9 +191,8 @@ def test_memes_chiffres_que_la_page_commune(monkeypatch, dossier_demo_copie):
 def test_textes_saisis_hostiles_rendus_en_texte(dossier_demo_copie):
     """Un nom et un retour d'expérience piégés (balises, image distante) restent du texte ; aucune ressource
     externe n'est chargée."""
-    from services.rapports import DemandeRapport, produire_rapport
-    from vues.rapports import rendre_rapport_html
-    from services.rapports import construire_contenu_rapport
+    from services.rapports import DemandeRapport, construire_contenu_rapport
+    from vues.rapports import convertir_pdf, rendre_rapport_html
 
     _chromium_requis()
     magasin = Magasin(url_base(dossier_demo_copie))
@@ -204,7 +210,7 @@ def test_textes_saisis_hostiles_rendus_en_texte(dossier_demo_copie):
     html = rendre_rapport_html(construire_contenu_rapport(demande, ADMIN, dossier_demo_copie))
     assert "<script>" not in html and '<img src="http' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;École &amp; Cie" in html
-    texte = _texte(produire_rapport(demande, ADMIN, dossier_demo_copie))
+    texte = _texte(convertir_pdf(html))
     assert "<script>alert(1)</script>" in texte.replace("\n", "") or "alert(1)" in texte
     assert "Leçon <b>gras</b> & « guillemets »" in texte
 
@@ -237,16 +243,11 @@ def test_referent_rapport_complet_de_sa_commune_public_ailleurs(dossier_demo):
     assert not lire_montants(ADMIN, DemandeRapport("bassin", 2025, public=True))
 
 
-def test_ligne_de_commande(dossier_demo, tmp_path, capsys):
-    _chromium_requis()
-    annee = _annee_demo(dossier_demo)
-    sortie = tmp_path / "bassin.pdf"
-    code = cli.main(["rapport", "--bassin", "--annee", str(annee), "--public", "--sortie", str(sortie),
-                     "--dossier", str(dossier_demo)])
-    assert code == 0, capsys.readouterr().err
-    assert "Rapport écrit" in capsys.readouterr().out
-    texte = _texte(sortie.read_bytes())
+def test_ligne_de_commande(rapports, dossier_demo, tmp_path, capsys):
+    """Le rapport public du module vient de `desimper rapport --public` ; ici, les refus : rien d'écrit."""
+    texte = _texte(rapports["public"])
     assert "Rapport annuel du bassin" in texte and "€" not in texte
+    annee = rapports["annee"]
     mauvaise = tmp_path / "commune.pdf"
     code = cli.main(["rapport", "--commune", "99999", "--annee", str(annee), "--sortie", str(mauvaise),
                      "--dossier", str(dossier_demo)])
