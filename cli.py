@@ -10,6 +10,10 @@ from pathlib import Path
 
 from donnees.format import formater_nombre
 
+# Couches de critères du potentiel importables (donnees.schemas.COUCHES_CRITERES_IMPORTABLES, répétées ici pour ne
+# pas charger pandera au démarrage de la commande).
+COUCHES_CRITERES_IMPORTABLES = ("sol", "nappe", "sites_pollues", "captages", "cavites")
+
 RACINE = Path(__file__).resolve().parent
 
 
@@ -869,11 +873,24 @@ def commande_importer(args) -> int:
 
     dossier = Path(args.dossier).resolve() if args.dossier else dossier_donnees()
     debut = time.perf_counter()
-    rapport = importer_couche(
-        args.couche, dossier, telecharger=True if args.telecharger else None, fichiers=args.depuis,
-        forcer=args.forcer, millesime=args.millesime, crs=args.crs, couche_fichier=args.couche_fichier,
-        colonne_couverture=args.colonne_couverture, correspondance=args.correspondance,
-        progression=sys.stderr.isatty())
+    if args.couche in COUCHES_CRITERES_IMPORTABLES:
+        from donnees.import_criteres import importer_critere
+
+        rapport = importer_critere(
+            args.couche, dossier, telecharger=True if args.telecharger else None, fichiers=args.depuis,
+            forcer=args.forcer, millesime=args.millesime, crs=args.crs, couche_fichier=args.couche_fichier,
+            colonne=args.colonne, valeurs=args.valeur, classe=args.classe, progression=sys.stderr.isatty())
+    else:
+        if args.colonne or args.valeur or args.classe:
+            from donnees.erreurs import ErreurDonnees
+
+            raise ErreurDonnees("--colonne, --valeur et --classe ne valent que pour les couches de critères "
+                                f"({', '.join(COUCHES_CRITERES_IMPORTABLES)}).", "import")
+        rapport = importer_couche(
+            args.couche, dossier, telecharger=True if args.telecharger else None, fichiers=args.depuis,
+            forcer=args.forcer, millesime=args.millesime, crs=args.crs, couche_fichier=args.couche_fichier,
+            colonne_couverture=args.colonne_couverture, correspondance=args.correspondance,
+            progression=sys.stderr.isatty())
     noms = {}
     if couche_presente("communes", dossier):
         communes = lire_couche("communes", dossier, colonnes=["code_insee", "nom"], valider=False)
@@ -935,7 +952,8 @@ def ajouter_commandes_referentiel(sous) -> None:
     ajouter_commandes_instance(actions)
 
     importer = sous.add_parser(
-        "importer", help="importe une couche réelle : communes, parcelles, batiments, occupation",
+        "importer", help="importe une couche réelle : communes, parcelles, batiments, occupation, ou un critère "
+                         "du potentiel : sol, nappe, sites_pollues, captages, cavites",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Importe une couche du référentiel pour les communes du territoire, la valide et la "
                     "remplace d'un seul coup\n(un import refusé laisse la couche précédente en place).\n\n"
@@ -943,17 +961,23 @@ def ajouter_commandes_referentiel(sous) -> None:
                     "  parcelles   cadastre Etalab, un fichier par commune (cadastre-<insee>-parcelles.json.gz)\n"
                     "  batiments   cadastre Etalab, un fichier par commune (cadastre-<insee>-batiments.json.gz)\n"
                     "  occupation  GeoPackage IGN OCS GE du département (--depuis obligatoire), découpé par les\n"
-                    "              communes ; ou autre couche avec --colonne-couverture et --correspondance\n\n"
-                    "Sans --telecharger ni --depuis : communes, parcelles et bâtiments sont téléchargés.\n"
+                    "              communes ; ou autre couche avec --colonne-couverture et --correspondance\n"
+                    "  nappe, sites_pollues, cavites   API Géorisques (BRGM), une requête par commune, ou fichier\n"
+                    "  sol, captages                   fichier seulement (--depuis) : pas de service national ouvert\n"
+                    "  (critères : classe lue dans --colonne, valeurs traduites par --valeur SOURCE=CLASSE)\n\n"
+                    "Sans --telecharger ni --depuis : communes, parcelles, bâtiments, nappe, sites pollués et\n"
+                    "cavités sont téléchargés.\n"
                     "Hors ligne : téléchargez les fichiers ailleurs et passez-les avec --depuis.",
         epilog="Exemples :\n"
                "  desimper importer communes\n"
                "  desimper importer parcelles --telecharger\n"
                "  desimper importer parcelles --depuis cadastre-34301-parcelles.json.gz "
                "cadastre-34157-parcelles.json.gz\n"
-               "  desimper importer occupation --depuis OCS-GE_D034.gpkg")
-    importer.add_argument("couche", choices=["communes", "parcelles", "batiments", "occupation"],
-                          help="couche à importer")
+               "  desimper importer occupation --depuis OCS-GE_D034.gpkg\n"
+               "  desimper importer sites_pollues\n"
+               "  desimper importer captages --depuis perimetres.gpkg --colonne TYPE_PERIM --valeur 'P1=immediat'")
+    importer.add_argument("couche", choices=["communes", "parcelles", "batiments", "occupation",
+                                             *COUCHES_CRITERES_IMPORTABLES], help="couche à importer")
     source = importer.add_mutually_exclusive_group()
     source.add_argument("--telecharger", action="store_true",
                         help="télécharger depuis les sources officielles (défaut, sauf pour occupation)")
@@ -961,7 +985,8 @@ def ajouter_commandes_referentiel(sous) -> None:
                         help="fichiers locaux (un ou plusieurs : GeoJSON, .json.gz, GeoPackage, Shapefile)")
     importer.add_argument("--forcer", action="store_true", help="retélécharger même ce qui est déjà en cache")
     importer.add_argument("--millesime", help="millésime des données (ex. 2025-04-01), sinon déduit de la source")
-    importer.add_argument("--crs", help="système de coordonnées des fichiers qui n'en déclarent pas (ex. EPSG:2154)")
+    importer.add_argument("--crs", help="système de coordonnées des fichiers qui n'en déclarent pas (ex. EPSG:2154) ; "
+                                        "pour un critère, remplace aussi un système déclaré faux")
     importer.add_argument("--couche", dest="couche_fichier", metavar="NOM",
                           help="couche à lire dans un GeoPackage (défaut : OCCUPATION_SOL, COMMUNE ou "
                                "l'unique couche)")
@@ -969,6 +994,14 @@ def ajouter_commandes_referentiel(sous) -> None:
                           help="occupation hors OCS GE : colonne de couverture du sol du fichier")
     importer.add_argument("--correspondance", metavar="TABLE.csv",
                           help="occupation hors OCS GE : table CSV valeur → code_cs [code_us] ou revetement")
+    importer.add_argument("--colonne", metavar="NOM",
+                          help="critère : colonne du fichier qui porte la classe (groupe de sol, classe de nappe, "
+                               "périmètre, type de site ; nature d'une cavité)")
+    importer.add_argument("--valeur", action="append", metavar="SOURCE=CLASSE",
+                          help="critère : traduit une valeur du fichier en classe (répétable), "
+                               "ex. --valeur 'P1=immediat'")
+    importer.add_argument("--classe", metavar="CLASSE",
+                          help="critère : même classe pour tout le fichier (ex. --classe SIS pour un fichier de SIS)")
     importer.add_argument("--dossier", help=aide_dossier)
     importer.set_defaults(fonction=commande_importer)
 

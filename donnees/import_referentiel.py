@@ -65,6 +65,13 @@ DESCRIPTIONS = {
                   "attribution": "Source : DGFiP – cadastre Etalab (Licence Ouverte / Etalab 2.0)"},
     "occupation": {"source": "IGN – OCS GE", "producteur": "IGN",
                    "attribution": "Source : IGN – OCS GE (Licence Ouverte / Etalab 2.0)"},
+    # Couches de critères du potentiel (donnees.import_criteres : attribution selon téléchargement ou fichier).
+    "sol": {"source": "Groupes hydrologiques des sols", "producteur": "non précisé"},
+    "nappe": {"source": "Géorisques – remontées de nappe (BRGM)", "producteur": "BRGM"},
+    "sites_pollues": {"source": "Géorisques – SIS, ex-BASOL et CASIAS",
+                      "producteur": "Ministère de la Transition écologique, BRGM"},
+    "captages": {"source": "Périmètres de protection des captages (ARS)", "producteur": "ARS"},
+    "cavites": {"source": "Géorisques – inventaire des cavités souterraines (BRGM)", "producteur": "BRGM"},
 }
 
 
@@ -118,8 +125,10 @@ def _crs_geojson(contenu: dict, nom: str) -> pyproj.CRS | None:
                             "sont en WGS84 (RFC 7946), sinon donnez un code EPSG valide.", "import", "crs") from None
 
 
-def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None = None) -> Lecture:
-    """Lit un GeoJSON (simple ou gzip) : entités, identifiants d'entité, système (RFC 7946 : WGS84)."""
+def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None = None,
+                 imposer_crs: bool = False) -> Lecture:
+    """Lit un GeoJSON (simple ou gzip) : entités, identifiants d'entité, système (RFC 7946 : WGS84) ;
+    ``imposer_crs`` : ``crs_declare`` remplace aussi le membre « crs » du fichier."""
     nom = nom or Path(chemin).name
     try:
         brut = Path(chemin).read_bytes()
@@ -134,7 +143,7 @@ def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None =
     if not isinstance(contenu, dict) or contenu.get("type") != "FeatureCollection":
         raise ErreurDonnees(f"Fichier {nom} : une FeatureCollection GeoJSON était attendue.", "import")
     entites = contenu.get("features") or []
-    crs = _crs_geojson(contenu, nom)
+    crs = None if imposer_crs and crs_declare else _crs_geojson(contenu, nom)
     if crs is None:
         crs = pyproj.CRS.from_user_input(crs_declare or CRS_STOCKAGE)
     geometries, proprietes, ids, sans_geometrie = [], [], [], []
@@ -160,8 +169,11 @@ def lire_geojson(chemin: Path, nom: str | None = None, crs_declare: str | None =
 
 def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | None = None,
                  emprise_wgs84: tuple | None = None, couche_defaut: str | None = None,
-                 filtre_codes: tuple[tuple[str, ...], list[str]] | None = None) -> Lecture:
+                 filtre_codes: tuple[tuple[str, ...], list[str]] | None = None,
+                 imposer_crs: bool = False) -> Lecture:
     """Lit un Shapefile, GeoPackage ou zip (pyogrio), éventuellement limité à une emprise WGS84.
+
+    ``imposer_crs`` : ``crs_declare`` remplace aussi le système déclaré par le fichier (déclaré faux).
 
     ``filtre_codes = (champs candidats, codes)`` : ne lit que les entités dont le premier champ présent
     vaut l'un des codes (fichier national ADMIN EXPRESS) ; si aucune ne correspond, lit un échantillon
@@ -184,7 +196,7 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
         raise ErreurDonnees(f"Fichier {nom} : pas de couche « {couche} » (couches : {citer(couches)}).",
                             "import")
     infos = lire_infos(chemin, couche)
-    crs = infos.get("crs")
+    crs = crs_declare if imposer_crs and crs_declare else infos.get("crs")
     if not crs:
         if not crs_declare:
             raise ErreurDonnees(message("systeme_absent", nom=f"Fichier {nom}", conseil="Précisez-le avec "
@@ -205,8 +217,8 @@ def lire_vecteur(chemin: Path, couche: str | None = None, crs_declare: str | Non
             table = lire_entites(chemin, couche, max_features=50)
     except ERREURS_LECTURE as exc:
         raise ErreurDonnees(f"Fichier {nom} illisible ({exc}).", "import") from None
-    if table.crs is None:
-        table = table.set_crs(crs)
+    if table.crs is None or imposer_crs:
+        table = table.set_crs(crs, allow_override=True)
     return Lecture(_vers_wgs84(table, nom), None, pyproj.CRS.from_user_input(crs).to_string(), nom)
 
 
@@ -229,14 +241,15 @@ def _vers_wgs84(table: gpd.GeoDataFrame, nom: str) -> gpd.GeoDataFrame:
 
 def lire_fichier(chemin: Path, crs_declare: str | None = None, couche: str | None = None,
                  emprise_wgs84: tuple | None = None, couche_defaut: str | None = None,
-                 filtre_codes: tuple[tuple[str, ...], list[str]] | None = None) -> Lecture:
+                 filtre_codes: tuple[tuple[str, ...], list[str]] | None = None,
+                 imposer_crs: bool = False) -> Lecture:
     """Lit un fichier vectoriel selon son extension ; message clair s'il n'existe pas."""
     chemin = Path(chemin)
     if not chemin.is_file():
         raise ErreurDonnees(f"Fichier introuvable : {chemin}.", "import")
     if chemin.name.lower().endswith(_EXTENSIONS_GEOJSON):
-        return lire_geojson(chemin, crs_declare=crs_declare)
-    return lire_vecteur(chemin, couche, crs_declare, emprise_wgs84, couche_defaut, filtre_codes)
+        return lire_geojson(chemin, crs_declare=crs_declare, imposer_crs=imposer_crs)
+    return lire_vecteur(chemin, couche, crs_declare, emprise_wgs84, couche_defaut, filtre_codes, imposer_crs)
 
 
 def _verifier_meme_systeme(lectures: list[Lecture]) -> None:

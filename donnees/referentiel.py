@@ -42,7 +42,8 @@ COUCHES_OBLIGATOIRES = ("communes", "communes_affichage", "parcelles", "occupati
                         "nouvelles_surfaces")
 # Un territoire réel peut n'avoir importé que ses communes : les autres couches sont facultatives.
 COUCHES_REQUISES_REEL = ("communes", "communes_affichage")
-COUCHES_FACULTATIVES_REEL = ("parcelles", "batiments", "occupation", "objectifs", "nouvelles_surfaces")
+COUCHES_FACULTATIVES_REEL = ("parcelles", "batiments", "occupation", "objectifs", "nouvelles_surfaces",
+                             "sol", "nappe", "sites_pollues", "captages", "cavites")
 TOLERANCE_AFFICHAGE_M = 5.0
 
 
@@ -125,8 +126,8 @@ def ecrire_couche(nom: str, table: pd.DataFrame, dossier: Path | None = None,
 
 
 def _conseil_couche_absente(nom: str) -> str:
-    importables = {"communes": "communes", "communes_affichage": "communes", "parcelles": "parcelles",
-                   "batiments": "batiments", "occupation": "occupation"}
+    importables = {nom: nom for nom in ("communes", "parcelles", "batiments", "occupation", "sol", "nappe",
+                                        "sites_pollues", "captages", "cavites")} | {"communes_affichage": "communes"}
     if nom in importables:
         return (f"Importez-la (`desimper importer {importables[nom]}`) ou lancez `desimper demo` pour créer "
                 "le territoire de démonstration.")

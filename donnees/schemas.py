@@ -39,6 +39,7 @@ class SchemaCouche:
     colonnes: pa.DataFrameSchema
     cle: tuple[str, ...]
     geometries: tuple[str, ...] = field(default_factory=tuple)
+    vide_admise: bool = False  # couche de critère : vide = rien de recensé sur le territoire, pas une erreur
 
     @property
     def geographique(self) -> bool:
@@ -46,6 +47,17 @@ class SchemaCouche:
 
 
 _POLYGONES = ("Polygon", "MultiPolygon")
+_POINTS_OU_POLYGONES = ("Point", "MultiPoint", "Polygon", "MultiPolygon")
+
+# Couches de critères du potentiel (issue 15) : colonne de classe et classes admises, comme les attend
+# indicateurs.potentiel.croiser_criteres (CLASSES_COUCHES) ; les cavités n'ont pas de classe.
+CLASSES_CRITERES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sol": ("groupe", ("A", "B", "C", "D")),
+    "nappe": ("classe", ("debordement", "cave", "aucun")),
+    "captages": ("perimetre", ("immediat", "rapproche", "eloigne")),
+    "sites_pollues": ("type", ("SIS", "CASIAS")),
+}
+COUCHES_CRITERES_IMPORTABLES = ("sol", "nappe", "sites_pollues", "captages", "cavites")
 
 
 def _texte(motif: str | None = None, nullable: bool = False, **kwargs) -> pa.Column:
@@ -116,6 +128,27 @@ SCHEMAS: dict[str, SchemaCouche] = {
 }
 
 
+def _schema_critere(couche: str, libelle: str, geometries: tuple[str, ...], **colonnes: pa.Column) -> SchemaCouche:
+    """Schéma d'une couche de critère : id, code_insee, classe éventuelle, colonnes en plus ; vide admise."""
+    definition = {"id": _texte(r"\S"), "code_insee": _texte(MOTIF_TEXTE_CODE_INSEE)}
+    if couche in CLASSES_CRITERES:
+        colonne, classes = CLASSES_CRITERES[couche]
+        definition[colonne] = pa.Column(str, pa.Check.isin(list(classes)), coerce=True)
+    definition.update(colonnes)
+    return SchemaCouche(couche, libelle, pa.DataFrameSchema(definition), ("id",), geometries, vide_admise=True)
+
+
+SCHEMAS.update({
+    "sol": _schema_critere("sol", "groupes hydrologiques des sols", _POLYGONES),
+    "nappe": _schema_critere("nappe", "remontées de nappe", _POLYGONES),
+    "sites_pollues": _schema_critere("sites_pollues", "sites et sols pollués (SIS, CASIAS)", _POINTS_OU_POLYGONES,
+                                     nom=_texte(nullable=True)),
+    "captages": _schema_critere("captages", "périmètres de protection des captages", _POLYGONES),
+    "cavites": _schema_critere("cavites", "cavités souterraines", _POINTS_OU_POLYGONES,
+                               nature=_texte(nullable=True)),
+})
+
+
 def table_vide(nom: str) -> pd.DataFrame:
     """Table vide aux colonnes et types du schéma de la couche (GeoDataFrame WGS84 si géographique)."""
     schema = SCHEMAS[nom]
@@ -168,6 +201,14 @@ def _verifier_geometries(schema: SchemaCouche, table: pd.DataFrame) -> None:
                       "(auto-intersection ?)", "Corrigez-les, par exemple avec make_valid.")
 
 
+def _verifier_colonnes(schema: SchemaCouche, table: pd.DataFrame) -> None:
+    manquantes = [c for c in schema.colonnes.columns if c not in table.columns]
+    if manquantes:
+        raise ErreurDonnees(
+            f"Couche « {schema.libelle} » ({schema.nom}) : colonne « {manquantes[0]} » manquante "
+            f"(colonnes obligatoires : {', '.join(schema.colonnes.columns)}).", schema.nom, manquantes[0])
+
+
 def valider_couche(nom: str, table: pd.DataFrame) -> pd.DataFrame:
     """Valide une couche du référentiel et la renvoie avec ses types normalisés.
 
@@ -177,13 +218,14 @@ def valider_couche(nom: str, table: pd.DataFrame) -> pd.DataFrame:
     if nom not in SCHEMAS:
         raise ErreurDonnees(f"Couche inconnue « {nom} ». Couches connues : {', '.join(SCHEMAS)}.", nom)
     schema = SCHEMAS[nom]
+    if table is not None and len(table) == 0 and schema.vide_admise:  # rien de recensé : couche vide valide
+        _verifier_colonnes(schema, table)
+        if schema.geographique:
+            _verifier_geometries(schema, table)
+        return table
     if table is None or len(table) == 0:
         raise ErreurDonnees(f"Couche « {schema.libelle} » ({nom}) vide : aucune ligne.", nom)
-    manquantes = [c for c in schema.colonnes.columns if c not in table.columns]
-    if manquantes:
-        raise ErreurDonnees(
-            f"Couche « {schema.libelle} » ({nom}) : colonne « {manquantes[0]} » manquante "
-            f"(colonnes obligatoires : {', '.join(schema.colonnes.columns)}).", nom, manquantes[0])
+    _verifier_colonnes(schema, table)
     try:
         table = schema.colonnes.validate(table, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -39,10 +39,14 @@ class Constat:
 
 
 CONSEILS_IMPORT = {
+    "communes": "desimper importer communes", "communes_affichage": "desimper importer communes",
     "parcelles": "desimper importer parcelles", "batiments": "desimper importer batiments",
     "occupation": "desimper importer occupation --depuis OCS-GE_….gpkg",
     "objectifs": "à saisir par le syndicat : Administration → Objectifs",
     "nouvelles_surfaces": "à saisir par le syndicat : Administration → Nouvelles surfaces imperméabilisées",
+    "sol": "desimper importer sol --depuis FICHIER", "nappe": "desimper importer nappe",
+    "sites_pollues": "desimper importer sites_pollues", "captages": "desimper importer captages --depuis FICHIER",
+    "cavites": "desimper importer cavites",
 }
 
 

@@ -11,6 +11,7 @@ from donnees.nomenclatures import ROLES
 from donnees.erreurs import ErreurDonnees
 from donnees.schemas import SCHEMAS
 from donnees.sources import lire_sources
+from donnees.verification import CONSEILS_IMPORT
 from indicateurs.parametres import lire_parametres, lire_table_parametres
 from indicateurs.potentiel import FICHIER_POTENTIEL, lire_regles_potentiel
 from pages import commun
@@ -103,10 +104,6 @@ def afficher_donnees() -> None:
     sources = lire_sources(dossier_donnees())
     territoire = commun.charger_territoire()
     attendues = territoire["codes_insee"]
-    obtenir = {"communes": "desimper importer communes", "communes_affichage": "desimper importer communes",
-               "parcelles": "desimper importer parcelles", "batiments": "desimper importer batiments",
-               "occupation": "desimper importer occupation --depuis …", "objectifs": "section Objectifs",
-               "nouvelles_surfaces": "section Nouvelles surfaces imperméabilisées"}
 
     def dater(texte) -> str:
         if not texte:
@@ -131,7 +128,7 @@ def afficher_donnees() -> None:
             "Nombre": formater_nombre(fiche["nombre"], 0) if fiche.get("nombre") is not None else "",
             "Communes couvertes": f"{sum(1 for c in attendues if par_commune.get(c))} / {len(attendues)}"
             if par_commune else "",
-            "Comment l'obtenir": obtenir.get(nom, "")})
+            "Comment l'obtenir": CONSEILS_IMPORT.get(nom, "")})
     tableau = pd.DataFrame(lignes)
     st.dataframe(tableau, hide_index=True, width="stretch",
                  column_config={"Source": st.column_config.TextColumn(width="medium"),

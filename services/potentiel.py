@@ -1,9 +1,11 @@
 """Potentiel de désimperméabilisation d'une commune (issue 15, partie 1) : parcelles, gisement et chaleur tirés des
-priorités stockées (:mod:`services.priorites`), contraintes croisées avec les couches de critères fournies, score
-de :mod:`indicateurs.potentiel`.
+priorités stockées (:mod:`services.priorites`), contraintes croisées avec les couches de critères, score de
+:mod:`indicateurs.potentiel`.
 
-Les couches de critères (sols, nappe, sites pollués, captages, cavités) n'ont pas encore d'import : elles sont
-passées par l'appelant ; absentes, le score repose sur l'imperméabilisation et la chaleur et sa confiance le dit.
+Les couches de critères (sols, nappe, sites pollués, captages, cavités) sont lues dans le dossier de données
+(``desimper importer sol|nappe|sites_pollues|captages|cavites``, ou la démonstration) par
+:func:`lire_couches_criteres`, sauf si l'appelant les passe ; une couche absente n'est pas une erreur : le score
+repose sur les autres critères et sa confiance le dit.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import shapely
 from affine import Affine
 
 from donnees.config import dossier_donnees
-from donnees.referentiel import couche_presente, lire_territoire
+from donnees.referentiel import couche_presente, lire_couche, lire_territoire
+from donnees.schemas import COUCHES_CRITERES_IMPORTABLES
 from indicateurs.parametres import lire_parametres
 from donnees.geometrie import CRS_CALCUL, en_lambert93, en_wgs84
 from donnees.format import formater_nombre
@@ -45,6 +48,17 @@ def relever_anomalie_parcelles(parcelles, chaleur, scenario: str = "realisees") 
     return calculer_anomalie_parcelles(parcelles, fenetre, t @ Affine.translation(col0, lig0))
 
 
+COUCHES_STOCKEES = COUCHES_CRITERES_IMPORTABLES  # sol, nappe, sites_pollues, captages, cavites
+
+
+def lire_couches_criteres(dossier: Path | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Couches de critères stockées dans le dossier de données (WGS84, validées) : celles qui manquent sont
+    simplement absentes du dictionnaire (la confiance du score baisse) ; une couche vide (rien de recensé) est
+    présente."""
+    dossier = Path(dossier) if dossier else dossier_donnees()
+    return {nom: lire_couche(nom, dossier) for nom in COUCHES_STOCKEES if couche_presente(nom, dossier)}
+
+
 def calculer_potentiel_commune(code: str, dossier: Path | None = None,
                                couches: Mapping[str, object] | None = None,
                                regles: Mapping[str, float] | None = None, modeles=None) -> pd.DataFrame | None:
@@ -52,7 +66,8 @@ def calculer_potentiel_commune(code: str, dossier: Path | None = None,
     :data:`indicateurs.potentiel.COLONNES_POTENTIEL`), ou ``None`` si elle n'a pas de parcelle.
 
     ``couches`` : couches de critères disponibles (``sol``, ``nappe``, ``sites_pollues``, ``captages``,
-    ``cavites`` : GeoDataFrames) ; ``regles`` : règles du score, sinon ``potentiel.csv`` surchargé par la clé
+    ``cavites`` : GeoDataFrames), sinon celles du dossier (:func:`lire_couches_criteres` ; ``{}`` : aucune) ;
+    ``regles`` : règles du score, sinon ``potentiel.csv`` surchargé par la clé
     ``potentiel`` de ``territoire.json`` ; ``modeles`` : modèles du territoire
     (:func:`services.modeles.calculer_modeles_territoire`, lus en cache s'ils ne sont pas fournis) pour l'anomalie
     de chaleur des parcelles (scénario des opérations réalisées)."""
@@ -62,7 +77,7 @@ def calculer_potentiel_commune(code: str, dossier: Path | None = None,
     priorites = lire_priorites_commune(code, dossier)
     if priorites is None or priorites.empty:
         return None
-    couches = dict(couches or {})
+    couches = dict(lire_couches_criteres(dossier) if couches is None else couches)
     disponibles = set(couches)
     criteres = priorites[["id", "code_insee", "surface_parcelle", "surface_impermeable_non_batie_parcelle"]].copy()
     parcelles = lire_couche_communes("parcelles", dossier, [code])
@@ -90,7 +105,8 @@ def calculer_potentiel_territoire(dossier: Path | None = None, couches: Mapping[
                                   regles: Mapping[str, float] | None = None, modeles=None,
                                   codes: list[str] | None = None) -> pd.DataFrame:
     """Potentiel de toutes les parcelles du territoire (ou des communes ``codes``), commune par commune
-    (:func:`calculer_potentiel_commune`) : modèles, règles et couches de critères lus une fois."""
+    (:func:`calculer_potentiel_commune`) : modèles, règles et couches de critères (passées, sinon celles du dossier)
+    lus une fois."""
     dossier = Path(dossier) if dossier else dossier_donnees()
     territoire = lire_territoire(dossier)
     regles = regles or lire_regles_potentiel(territoire.get("potentiel"))
@@ -99,6 +115,7 @@ def calculer_potentiel_territoire(dossier: Path | None = None, couches: Mapping[
 
         modeles = calculer_modeles_territoire(dossier)
     codes = codes if codes is not None else [str(c) for c in territoire["codes_insee"]]
+    couches = lire_couches_criteres(dossier) if couches is None else couches
     morceaux = [calculer_potentiel_commune(code, dossier, couches, regles, modeles) for code in codes]
     morceaux = [m for m in morceaux if m is not None and len(m)]
     return pd.concat(morceaux, ignore_index=True) if morceaux else None

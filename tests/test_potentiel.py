@@ -148,7 +148,8 @@ def test_potentiel_d_une_commune_de_la_demo(dossier_demo_copie, regles):
     anomalie = pd.Series(calculer_anomalie_parcelles(parcelles.reset_index(), modeles.chaleur.anomalie("realisees"),
                                                      modeles.chaleur.grille.transform), index=priorites.index)
     assert anomalie.notna().sum() > 10
-    potentiel = calculer_potentiel_commune(code, dossier_demo_copie, modeles=modeles).set_index("id")
+    # couches={} : aucune couche de critère (sinon celles que la démonstration a stockées sont lues)
+    potentiel = calculer_potentiel_commune(code, dossier_demo_copie, couches={}, modeles=modeles).set_index("id")
     assert len(potentiel) == len(priorites) > 10
     assert np.allclose(potentiel["confiance_potentiel"], 2 / 7)
     assert "infiltrabilité des sols" in potentiel["couches_manquantes"].iloc[0]

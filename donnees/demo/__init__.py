@@ -1,7 +1,8 @@
 """Territoire de démonstration : les 25 communes réelles du bassin de Thau, parcellaire synthétique plausible.
 
 Écrit dans un dossier de données les couches du référentiel (communes, communes simplifiées,
-parcelles, occupation du sol, objectifs, nouvelles surfaces imperméabilisées), le fichier du territoire,
+parcelles, occupation du sol, objectifs, nouvelles surfaces imperméabilisées, couches de critères du potentiel :
+sols, nappe, sites pollués, captages, cavités), le fichier du territoire,
 des photos générées et environ 1 000 opérations dans le magasin.
 
 Les noms, codes INSEE, populations et contours des communes sont réels (IGN ADMIN EXPRESS, fichier
@@ -14,8 +15,9 @@ Les nombres du modèle sont dans ``parametres_demo.json``, les textes dans ``tex
 
 Modules : :mod:`.parametres` (fichiers du paquet), :mod:`.communes` (étang, communes, bassin, noyaux),
 :mod:`.parcellaire` (îlots et parcelles), :mod:`.occupation` (occupation du sol), :mod:`.objectifs`
-(objectifs et nouvelles surfaces), :mod:`.operations`, :mod:`.photos` et :mod:`.orchestration`
-(:func:`generer_demo`). Les aides géométriques vivent dans :mod:`donnees.geometrie`.
+(objectifs et nouvelles surfaces), :mod:`.criteres` (couches de critères du potentiel), :mod:`.operations`,
+:mod:`.photos` et :mod:`.orchestration` (:func:`generer_demo`). Les aides géométriques vivent dans
+:mod:`donnees.geometrie`.
 """
 
 from donnees.demo.communes import (

@@ -25,6 +25,7 @@ from donnees.demo.communes import (
     lire_contours_communes,
     placer_noyaux,
 )
+from donnees.demo.criteres import generer_criteres
 from donnees.demo.departement import (
     ecrire_paquet,
     former_paquets,
@@ -89,8 +90,9 @@ def _couche_occupation(occupation: dict, codes_insee: np.ndarray) -> gpd.GeoData
 
 def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, parc: dict, occupation: dict,
                     objectifs: pd.DataFrame, nouvelles: pd.DataFrame, parametres: dict,
-                    etape: Callable) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Écrit les couches du référentiel (WGS84) et leurs fiches de sources ; renvoie parcelles et occupation."""
+                    etape: Callable, graine: int = 42) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Écrit les couches du référentiel (WGS84), les couches de critères du potentiel (synthétiques) et leurs fiches
+    de sources ; renvoie parcelles et occupation."""
     codes_insee = table["code_insee"].to_numpy()
     couche_communes = gpd.GeoDataFrame(
         {"code_insee": codes_insee, "nom": table["nom"].to_numpy(),
@@ -108,6 +110,9 @@ def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, pa
     ecrire_couche("occupation", en_wgs84(couche_occupation), dossier)
     ecrire_couche("objectifs", objectifs, dossier)
     ecrire_couche("nouvelles_surfaces", nouvelles, dossier)
+    criteres = generer_criteres(communes, codes_insee, parc["geometrie"], parc["commune"], parametres, graine)
+    for nom, couche in criteres.items():
+        ecrire_couche(nom, couche, dossier)
 
     sources_reelles = lire_sources_demo()
 
@@ -118,6 +123,7 @@ def _ecrire_couches(dossier: Path, table: pd.DataFrame, communes: np.ndarray, pa
         "communes": compter(pd.Series(codes_insee)), "communes_affichage": compter(pd.Series(codes_insee)),
         "parcelles": compter(couche_parcelles["commune"]), "occupation": compter(couche_occupation["code_insee"]),
         "objectifs": compter(objectifs["territoire"]), "nouvelles_surfaces": compter(nouvelles["code_insee"]),
+        **{nom: compter(couche["code_insee"]) for nom, couche in criteres.items()},
     }, {"communes": sources_reelles["communes"], "communes_affichage": sources_reelles["communes"]}),
         dossier, remplacer_tout=True)
     return couche_parcelles, couche_occupation
@@ -259,7 +265,7 @@ def _construire_demo(dossier: Path, taille: str, graine: int, url: str,
     # 6. écriture des couches
     etape("Écriture des couches", 0.55, "operations")
     couche_parcelles, couche_occupation = _ecrire_couches(dossier, table, communes, parc, occupation, objectifs,
-                                                          nouvelles, parametres, etape)
+                                                          nouvelles, parametres, etape, graine)
 
     # 7. magasin
     etape("Enregistrement des opérations", 0.85, "ecriture_couches")
