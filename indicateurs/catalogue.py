@@ -150,6 +150,16 @@ def titre_axe(code: str) -> str:
     return libelle(code) if u in ("", SANS_UNITE) else f"{libelle(code)} ({u})"
 
 
+def formater_chiffre(code: str, valeur) -> str:
+    """Valeur d'une carte de chiffres (Vue d'ensemble, page Commune, rapports PDF) : décimales du catalogue et unité
+    accolée par une espace insécable (« 12 346 m² », sans retour à la ligne entre les deux) ; unité « — » ou vide
+    omise ; valeur absente → « — »."""
+    if valeur is None or valeur is pd.NA or (isinstance(valeur, float) and math.isnan(valeur)):
+        return SANS_UNITE
+    symbole = unite(code) if unite(code) not in (SANS_UNITE, "") else None
+    return formater_nombre(float(valeur), decimales(code), symbole)
+
+
 def formater_valeur(code: str, valeur) -> str:
     """Valeur mise en forme à la française avec les décimales et l'unité du catalogue.
 

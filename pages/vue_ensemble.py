@@ -6,7 +6,8 @@ forment une carte « projection » à part, jamais additionnée en silence.
 
 import streamlit as st
 
-from indicateurs.catalogue import codes_publics, formater_valeur, libelle, lire_catalogue, titre_axe, unite
+from indicateurs.catalogue import (codes_publics, formater_chiffre, formater_valeur, libelle, lire_catalogue, titre_axe,
+                                   unite)
 from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.trajectoire import cible_sdage_pourcent
@@ -94,9 +95,7 @@ for ligne in LIGNES_CHIFFRES:
             continue
         cible = (f"cible : {formater_valeur(code, cible_sdage_pourcent(parametres['ratio_sdage_cible']))}"
                  if code == "ratio_compensation_sdage" else None)
-        symbole = unite(code) if unite(code) not in ("—", "") else None
-        valeur = formater_nombre(bassin[code], int(catalogue.loc[code, "decimales"]), symbole)
-        colonne.metric(libelle(code), valeur, delta=cible or decrire_evolution(code),
+        colonne.metric(libelle(code), formater_chiffre(code, bassin[code]), delta=cible or decrire_evolution(code),
                        delta_color="off" if cible else "normal", delta_arrow="off" if cible else "auto",
                        help=f"{aide(code)}\n\n{perimetre.legende}", border=True)
 st.caption(perimetre.legende)

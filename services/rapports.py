@@ -29,7 +29,7 @@ from donnees.referentiel import couche_presente, lire_couche, lire_territoire
 from donnees.sources import lire_sources
 from indicateurs.calcul import (calculer_indicateurs_annees, calculer_indicateurs_groupes,
                                 calculer_indicateurs_operations)
-from indicateurs.catalogue import codes_publics, decimales, formater_valeur, libelle, titre_axe, unite
+from indicateurs.catalogue import codes_publics, decimales, formater_chiffre, formater_valeur, libelle, titre_axe, unite
 from indicateurs.communs import CODE_BASSIN, Filtres
 from indicateurs.parametres import lire_parametres
 from indicateurs.trajectoire import cible_sdage_pourcent
@@ -184,12 +184,6 @@ def _filtres_annee(filtres: Filtres, annee: int) -> Filtres:
 
 
 # ------------------------------------------------------------------------------------ mise en forme
-
-
-def formater_chiffre(code: str, valeur) -> str:
-    """Valeur d'une carte de chiffres, écrite comme sur la Vue d'ensemble (unité du catalogue, décimales)."""
-    symbole = unite(code) if unite(code) not in ("—", "") else None
-    return formater_nombre(valeur, decimales(code), symbole)
 
 
 def _visibles(codes: list[str], details: bool) -> list[str]:

@@ -25,6 +25,7 @@ from indicateurs.catalogue import (
     PARAMETRES_REVETEMENTS,
     codes_famille,
     decrire_indicateur,
+    formater_chiffre,
     formater_valeur,
     libelle,
     lire_catalogue,
@@ -106,6 +107,9 @@ def test_aides_d_affichage():
     assert formater_valeur("taux_aide", 45.678) == "45,7 %"
     assert formater_valeur("taux_aide", np.nan) == "—"
     assert formater_valeur("ratio_sdage_atteint", True) == "oui"
+    # Cartes de chiffres (Vue d'ensemble, rapports) : unité accolée par une espace insécable, absente → « — ».
+    assert formater_chiffre("surface_desimpermeabilisee", 12_345.6) == "12\u202f346\u202fm²"
+    assert formater_chiffre("surface_desimpermeabilisee", np.nan) == formater_chiffre("taux_aide", None) == "—"
     with pytest.raises(ErreurDonnees, match="absent du catalogue"):
         libelle("indicateur_imaginaire")
 

@@ -122,7 +122,6 @@ def test_rapport_financeur_aides_et_cout_efficacite(rapports, dossier_demo):
     financeur = rapports["nom_financeur"]
     assert f"Rapport financeur {rapports['annee']} — {financeur}" in texte
     assert "Aides du financeur" in texte and "Aides par financeur" in texte and "Coût-efficacité" in texte
-    from services.rapports import formater_chiffre  # noqa: F401 (même mise en forme que les pages)
     from vues.format import formater_nombre
 
     financements = Magasin(url_base(dossier_demo)).lire_financements()
