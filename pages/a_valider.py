@@ -30,7 +30,7 @@ affichage = preparer_tableau(tableau, ["operation_id", "nom", "commune", "type_s
                              {"commune": "Commune", "surface_zones_m2": "Surface des zones (m²)"})
 selection = st.dataframe(affichage, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="a_valider_tableau",
-                         height=min(360, 35 * (len(affichage) + 1) + 3),
+                         height=commun.hauteur_tableau(len(affichage), 360),
                          column_config={"Surface des zones (m²)": st.column_config.NumberColumn(format="localized")})
 identifiants = [int(i) for i in affichage["Opération"]]
 lignes = selection.selection.rows if selection else []

@@ -130,7 +130,7 @@ def afficher_donnees() -> None:
             if par_commune else "",
             "Comment l'obtenir": CONSEILS_IMPORT.get(nom, "")})
     tableau = pd.DataFrame(lignes)
-    st.dataframe(tableau, hide_index=True, width="stretch",
+    st.dataframe(tableau, hide_index=True, width="stretch", height=commun.hauteur_tableau(len(tableau)),
                  column_config={"Source": st.column_config.TextColumn(width="medium"),
                                 "Licence": st.column_config.TextColumn(width="medium")})
     attributions = sorted({f["attribution"] for f in sources.values() if f.get("attribution")})

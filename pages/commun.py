@@ -1047,6 +1047,16 @@ def filtrer_operations(operations, filtres: Filtres):
 # ------------------------------------------------------------------------------------ widgets
 
 
+HAUTEUR_LIGNE_TABLEAU_PX = 35  # lignes et en-tête des tableaux de Streamlit (glide-data-grid)
+
+
+def hauteur_tableau(nombre_lignes: int, maximum: int | None = None) -> int:
+    """Hauteur (px) d'un ``st.dataframe`` montrant ses ``nombre_lignes`` lignes sans barre de défilement, bornée par
+    ``maximum`` (défilement au-delà)."""
+    hauteur = HAUTEUR_LIGNE_TABLEAU_PX * (nombre_lignes + 1) + 3
+    return hauteur if maximum is None else min(maximum, hauteur)
+
+
 COLONNES_ANNEES = {"annee", "Année", "Annee", "année"}
 COLONNES_CLES = ("Nom", "Commune", "Territoire", "Couche", "Parcelle")  # épinglée : la première présente
 CHIFFRE_CLE = "surface_desimpermeabilisee"  # code du catalogue : sa colonne reste en vue dans les tableaux larges

@@ -56,7 +56,7 @@ st.caption(f"{len(operations)} opérations. Sélectionnez une ligne pour agir su
            "historique.")
 # Nom épinglé à gauche (reste en vue quand on fait défiler), année « 2018 », cellules vides « — ».
 selection = st.dataframe(commun.nettoyer_vides(affichage), hide_index=True, width="stretch",
-                         height=min(360, 35 * (len(affichage) + 1) + 3), on_select="rerun",
+                         height=commun.hauteur_tableau(len(affichage), 360), on_select="rerun",
                          selection_mode="single-row", key="operations_tableau",
                          column_config=commun.configurer_colonnes(affichage, cle="Nom"))
 lignes = selection.selection.rows if selection else []
