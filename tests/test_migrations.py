@@ -87,14 +87,16 @@ AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" +
 REVISION_SESSIONS = "0004"
 REVISION_AGREGATS = "0005"
 REVISION_SCENARIOS = "0006"
-REVISION_ESSAI_NUMERO = "0007"
+# Révision d'essai : la suivante de la tête des migrations du magasin, quelle qu'elle soit.
+REVISION_TETE = revision_tete()
+REVISION_ESSAI_NUMERO = f"{int(REVISION_TETE) + 1:04d}"
 REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "{numero}"
+down_revision = "{precedente}"
 branch_labels = None
 depends_on = None
 
@@ -192,11 +194,12 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0007 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai après la tête (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0007_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
-                                                        encoding="utf-8")
+    texte = (REVISION_ESSAI.replace("{suite}", suite).replace("{numero}", REVISION_ESSAI_NUMERO)
+             .replace("{precedente}", REVISION_TETE))
+    (dossier / "versions" / f"{REVISION_ESSAI_NUMERO}_essai.py").write_text(texte, encoding="utf-8")
     return dossier
 
 
@@ -208,14 +211,14 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_SCENARIOS
+        assert magasin.version_schema() == revision_tete() == REVISION_TETE
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
     # Le schéma de la version précédente, plus les ajouts des révisions 0002 à 0006.
     ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_SCENARIOS]
+    assert revision_stockee(magasin.url) == [REVISION_TETE]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
@@ -251,11 +254,11 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0006
+        magasin.creer_tables()  # version actuelle : la tête
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == (REVISION_SCENARIOS, "0007")
-        assert magasin.version_schema() == "0007"
-        assert magasin.mettre_a_niveau(dossier) == ("0007", "0007")
+        assert magasin.mettre_a_niveau(dossier) == (REVISION_TETE, REVISION_ESSAI_NUMERO)
+        assert magasin.version_schema() == REVISION_ESSAI_NUMERO
+        assert magasin.mettre_a_niveau(dossier) == (REVISION_ESSAI_NUMERO, REVISION_ESSAI_NUMERO)
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
             valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
@@ -400,7 +403,8 @@ def test_revision_0006_scenarios_sur_une_base_en_0005_avec_donnees(tmp_path):
         assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_AGREGATS)) == (
             REVISION_INITIALE, REVISION_AGREGATS)
         avant = lignes_brutes_sqlite(chemin)
-        assert magasin.mettre_a_niveau() == (REVISION_AGREGATS, REVISION_SCENARIOS)
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SCENARIOS)) == (
+            REVISION_AGREGATS, REVISION_SCENARIOS)
         assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
         verifier_contenu_v0(instantane(magasin))
         with magasin.moteur.begin() as conn:
@@ -440,11 +444,11 @@ def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(t
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0007")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, REVISION_ESSAI_NUMERO)
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0007"]
+    assert revision_stockee(url) == [REVISION_ESSAI_NUMERO]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -598,12 +602,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0007")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), REVISION_ESSAI_NUMERO)
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0007"]
+    assert revision_stockee(url) == [REVISION_ESSAI_NUMERO]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
