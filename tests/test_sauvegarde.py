@@ -24,7 +24,7 @@ import cli
 from donnees import sauvegarde, sauvegarde_base
 from donnees.comptes import creer_compte
 from donnees.erreurs import ErreurDonnees
-from donnees.magasin import Magasin
+from donnees.magasin import Magasin, metadonnees
 from donnees.sessions import lire_session, ouvrir_session
 from donnees.verification import verifier_donnees
 from test_magasin import operation_type
@@ -46,12 +46,13 @@ def etat_registre(url: str) -> dict:
     magasin."""
     magasin = Magasin(url)
     try:
-        with magasin.moteur.connect() as conn:  # tables hors du registre : sessions, estimations, scénarios
+        registre = magasin.compter()
+        with magasin.moteur.connect() as conn:  # tables hors du registre : sessions, estimations, scénarios…
             autres = {nom: conn.exec_driver_sql(f"SELECT count(*) FROM {nom}").scalar_one()
-                      for nom in ("session_utilisateur", "estimation_site", "scenario", "site_scenario", "avis_site")}
+                      for nom in metadonnees.tables if nom not in registre}
         journal = magasin.lire_journal().sort_values("id").reset_index(drop=True)
         photos = magasin.lire_photos(inclure_supprimees=True)
-        return {"comptes": {**magasin.compter(), **autres},
+        return {"comptes": {**registre, **autres},
                 "journal": journal.astype(str).to_dict("records"),
                 "photos": photos[["photo_id", "operation_id", "moment", "chemin", "legende"]].astype(str)
                 .to_dict("records"),
