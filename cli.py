@@ -368,6 +368,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_priorites(sous)
     ajouter_commandes_scenario(sous)
     ajouter_commande_rapport(sous)
+    ajouter_commandes_notifications(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1179,6 +1180,33 @@ def ajouter_commandes_scenario(sous) -> None:
     exporter.add_argument("--format", choices=["geojson", "csv"], help="format (défaut : d'après l'extension)")
     exporter.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     exporter.set_defaults(fonction=commande_scenario_exporter)
+
+
+def commande_notifications_envoyer(args) -> int:
+    """`desimper notifications envoyer` : résumés dus envoyés par courriel ; code 1 si certains sont reportés."""
+    from donnees.format import neutraliser_controles
+    from services.courriels import envoyer_resumes_territoire
+
+    bilan = envoyer_resumes_territoire(_dossier_de(args))
+    print(neutraliser_controles(bilan.resumer(), garder="\n"))
+    return 1 if bilan.reportes else 0
+
+
+def ajouter_commandes_notifications(sous) -> None:
+    """Commande `desimper notifications envoyer`."""
+    notifications = sous.add_parser("notifications", help="notifications : envoi des résumés par courriel")
+    actions = notifications.add_subparsers(dest="action", required=True)
+    envoyer = actions.add_parser(
+        "envoyer", help="envoie par courriel les résumés dus (à lancer par cron, par ex. chaque matin)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Serveur SMTP lu dans l'environnement : DESIMPER_SMTP_HOTE, DESIMPER_SMTP_PORT, "
+               "DESIMPER_SMTP_SECURITE (starttls, tls, aucune),\n"
+               "DESIMPER_SMTP_UTILISATEUR, DESIMPER_SMTP_MOT_DE_PASSE, "
+               "DESIMPER_SMTP_EXPEDITEUR, DESIMPER_URL_APPLICATION.\n"
+               "Un refus du serveur reporte le résumé au passage suivant (rien n'est perdu ni envoyé deux fois).\n"
+               "Exemple (crontab) : 0 7 * * * desimper notifications envoyer --dossier /srv/desimper/thau")
+    envoyer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    envoyer.set_defaults(fonction=commande_notifications_envoyer)
 
 
 def commande_rapport(args) -> int:

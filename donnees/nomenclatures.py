@@ -91,9 +91,16 @@ SCHEMA_CORRESPONDANCES_IMPORT = pa.DataFrameSchema({
                     error="couple (champ, expression) en double"),
            pa.Check(lambda t: t["code"].str.strip().ne("") | t["explication"].str.strip().ne(""),
                     error="code vide sans explication : dites pourquoi la valeur est refusée")], strict=True)
+# Fréquences du résumé des notifications par courriel (issue 16) : jours entre deux résumés, 0 = jamais.
+SCHEMA_FREQUENCES_COURRIEL = pa.DataFrameSchema({
+    "code": pa.Column(str, _CODE, unique=True),
+    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
+    "jours": pa.Column(str, pa.Check.str_matches(r"^\d{1,3}$", error="nombre de jours entier attendu")),
+}, strict=True)
 SCHEMAS_NOMENCLATURES = {"revetements.csv": SCHEMA_REVETEMENTS, "types_site.csv": SCHEMA_TYPES_SITE,
                          "ocsge_revetements.csv": SCHEMA_OCSGE, "financeurs.csv": SCHEMA_FINANCEURS,
-                         "correspondances_import.csv": SCHEMA_CORRESPONDANCES_IMPORT}
+                         "correspondances_import.csv": SCHEMA_CORRESPONDANCES_IMPORT,
+                         "frequences_courriel.csv": SCHEMA_FREQUENCES_COURRIEL}
 
 
 # Lecture des tables : en texte, sauf les paramètres numériques des revêtements.
@@ -133,6 +140,14 @@ def lire_correspondance_ocsge() -> pd.DataFrame:
 def lire_financeurs() -> list[str]:
     """Financeurs proposés par défaut à la saisie (le territoire y ajoute ceux déjà enregistrés)."""
     return lire_nomenclature("financeurs.csv", "financeur")["financeur"].tolist()
+
+
+@lru_cache(maxsize=None)
+def lire_frequences_courriel() -> dict[str, tuple[str, int]]:
+    """Fréquences du résumé par courriel : code → (libellé, jours entre deux résumés ; 0 = jamais)."""
+    table = lire_nomenclature("frequences_courriel.csv")
+    return {code: (libelle, int(jours)) for code, libelle, jours in table[["code", "libelle", "jours"]].itertuples(
+        index=False)}
 
 
 def codes_revetement() -> list[str]:

@@ -4,7 +4,8 @@ import streamlit as st
 
 from donnees.comptes import ErreurAuthentification, authentifier
 from donnees.droits import est_public
-from donnees.nomenclatures import ROLES
+from donnees.erreurs import ErreurDonnees
+from donnees.nomenclatures import ROLES, lire_frequences_courriel
 from pages import commun
 from vues.tableaux import tableau_sessions
 
@@ -55,6 +56,45 @@ def afficher_mes_sessions() -> None:
             st.rerun()
 
 
+def afficher_desabonnement(jeton: str) -> None:
+    """Lien « Ne plus recevoir de résumé » d'un courriel : confirmation par un bouton (un robot qui suit les liens
+    d'un courriel ne désabonne personne), sans connexion."""
+    with st.container(border=True):
+        st.markdown("**Résumés des notifications par courriel**")
+        if st.button("Confirmer : ne plus recevoir de résumé par courriel", icon=":material/unsubscribe:",
+                     key="desabonnement"):
+            try:
+                adresse = commun.obtenir_facade().desabonner_courriel(jeton)
+            except ErreurDonnees as erreur:
+                st.error(str(erreur))
+            else:
+                st.query_params.pop("desabonner", None)
+                st.success(f"Plus aucun résumé ne sera envoyé à {commun.echapper_markdown(adresse)}. Les "
+                           "notifications restent visibles dans l'application ; vous pouvez rétablir un résumé "
+                           "une fois connecté.", icon=":material/mark_email_read:")
+
+
+def afficher_resume_courriel() -> None:
+    """Fréquence du résumé des notifications par courriel du compte connecté."""
+    frequences = lire_frequences_courriel()
+    actuelle = commun.obtenir_facade().lire_preference_courriel()["frequence"]
+    choix = st.radio("Résumé de mes notifications par courriel", list(frequences),
+                     index=list(frequences).index(actuelle) if actuelle in frequences else 0,
+                     format_func=lambda code: frequences[code][0], horizontal=True, key="frequence_courriel",
+                     help="Un courriel regroupe les notifications non lues depuis le résumé précédent ; chaque "
+                          "courriel porte un lien de désabonnement.")
+    if choix != actuelle:
+        commun.executer_ecriture(lambda: commun.obtenir_facade().ecrire_preference_courriel(choix),
+                                 f"Résumé par courriel : {frequences[choix][0].lower()}.", "message_courriel")
+    message = st.session_state.pop("message_courriel", None)
+    if message:
+        st.success(message, icon=":material/mail:")
+
+
+jeton_desabonnement = st.query_params.get("desabonner")
+if jeton_desabonnement:
+    afficher_desabonnement(jeton_desabonnement)
+
 message = st.session_state.pop("message_session", None)
 if message:
     st.warning(message, icon=":material/logout:")
@@ -75,6 +115,7 @@ if not est_public(utilisateur):
                      help="Ferme aussi les sessions ouvertes sur d'autres navigateurs ou postes."):
         commun.deconnecter(tous_appareils=True)
         st.rerun()
+    afficher_resume_courriel()
     afficher_mes_sessions()
     st.caption("La session reste ouverte si vous rechargez la page ou ouvrez un nouvel onglet ; elle se ferme "
                "après une période d'inactivité, au plus tard après une journée, ou quand vous vous déconnectez.")

@@ -158,6 +158,7 @@ def test_gabarits_des_fiches_declares_dans_le_paquet():
     from vues.fiches import DOSSIER_GABARITS
 
     gabarits = sorted(p.name for p in DOSSIER_GABARITS.glob("*.j2"))
-    assert gabarits == ["fiche_carte.html.j2", "fiche_imprimable.html.j2", "rapport.html.j2"]
+    assert gabarits == ["fiche_carte.html.j2", "fiche_imprimable.html.j2", "rapport.html.j2",
+                        "resume_notifications.html.j2", "resume_notifications.txt.j2"]
     projet = tomllib.loads((RACINE_PROJET / "pyproject.toml").read_text(encoding="utf-8"))
     assert "gabarits/*.j2" in projet["tool"]["setuptools"]["package-data"]["vues"]

@@ -56,6 +56,7 @@ ACTIONS = {
     "lire_scenarios": "consulter les scénarios",
     "gerer_scenarios": "créer ou modifier un scénario",
     "commenter_site": "donner l'avis de la commune sur un site d'un scénario",
+    "choisir_resume_courriel": "choisir le résumé de vos notifications par courriel",
 }
 ACTIONS_ECRITURE = ("creer", "modifier", "supprimer", "restaurer", "valider", "demander_correction",
                     "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site")

@@ -234,6 +234,19 @@ table_avis_site = Table(
     CheckConstraint("avis IN (" + ", ".join(f"'{a}'" for a in AVIS_SITE) + ")", name="ck_avis_site_avis"),
 )
 
+# Résumé des notifications par courriel (révision 0011, issue 16) : fréquence choisie par chaque compte, jeton du
+# lien de désabonnement (il ne fait que désabonner), date du dernier résumé envoyé. Hors de TABLES : ni saisie du
+# registre ni révision du magasin.
+table_preference_courriel = Table(
+    "preference_courriel", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", Text, nullable=False, unique=True),
+    Column("frequence", String(20), nullable=False),
+    Column("jeton", String(64), nullable=False, unique=True),
+    Column("dernier_envoi", DateTime),
+    Column("modifie_le", DateTime, nullable=False),
+)
+
 table_journal = Table(
     "journal", metadonnees,
     Column("id", Integer, primary_key=True, autoincrement=True),
