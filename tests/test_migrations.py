@@ -82,8 +82,17 @@ AJOUTS_0006 = ("CREATE TABLE scenario (\n\t" + ", \n\t".join(COLONNES_SCENARIO) 
 AJOUTS_0006_POSTGRESQL = (AJOUTS_0006.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
                           .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL")
                           .replace("geometrie BLOB", "geometrie geometry(GEOMETRY,4326)"))
+# Tables de la communauté de pratiques (issue 16), révision par révision : (SQLite, PostgreSQL).
+COLONNES_0011 = ("id INTEGER NOT NULL", "email TEXT NOT NULL", "frequence VARCHAR(20) NOT NULL",
+                 "jeton VARCHAR(64) NOT NULL", "dernier_envoi DATETIME", "modifie_le DATETIME NOT NULL",
+                 "PRIMARY KEY (id)", "UNIQUE (email)", "UNIQUE (jeton)")
+AJOUTS_0011 = "CREATE TABLE preference_courriel (\n\t" + ", \n\t".join(COLONNES_0011) + "\n)"
+AJOUTS_COMMUNAUTE = [
+    (AJOUTS_0011, AJOUTS_0011.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+     .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
+]
 AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
-               + AJOUTS_0006)
+               + AJOUTS_0006 + "".join(";\n" + sqlite for sqlite, _ in AJOUTS_COMMUNAUTE))
 REVISION_SESSIONS = "0004"
 REVISION_AGREGATS = "0005"
 REVISION_SCENARIOS = "0006"
@@ -430,6 +439,40 @@ def test_revision_0006_scenarios_sur_une_base_en_0005_avec_donnees(tmp_path):
     assert revision_stockee(url) == [REVISION_SCENARIOS]
 
 
+def _toutes_lignes_sqlite(chemin: Path) -> dict[str, list[tuple]]:
+    """Lignes de chaque table de la base (hors ``alembic_version``), telles que stockées."""
+    connexion = sqlite3.connect(chemin)
+    try:
+        noms = [n for (n,) in connexion.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                                                "IN ('alembic_version', 'sqlite_sequence')")]
+        return {nom: connexion.execute(f"SELECT * FROM {nom} ORDER BY rowid").fetchall() for nom in noms}
+    finally:
+        connexion.close()
+
+
+def test_revisions_de_la_communaute_sur_une_base_en_0006_avec_donnees(tmp_path):
+    """Une base à la révision 0006, remplie : les révisions suivantes (communauté de pratiques) ajoutent leurs tables
+    vides sans toucher aux lignes existantes ; une préférence de courriel s'y écrit et se relit."""
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SCENARIOS)) == (
+            REVISION_INITIALE, REVISION_SCENARIOS)
+        avant = _toutes_lignes_sqlite(chemin)
+        assert magasin.mettre_a_niveau() == (REVISION_SCENARIOS, REVISION_TETE)
+        apres = _toutes_lignes_sqlite(chemin)
+        assert {nom: lignes for nom, lignes in apres.items() if nom in avant} == avant  # octet pour octet
+        nouvelles = set(apres) - set(avant)
+        assert "preference_courriel" in nouvelles and not any(apres[nom] for nom in nouvelles)  # vides
+        verifier_contenu_v0(instantane(magasin))
+        magasin.ecrire_preference_courriel("admin@bassin.fr", "hebdomadaire", "admin@bassin.fr")
+        assert magasin.lire_preference_courriel("admin@bassin.fr")["frequence"] == "hebdomadaire"
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_TETE]
+
+
 def copier_migrations_jusqua(tmp_path: Path, revision: str) -> Path:
     """Copie des migrations du magasin arrêtée à ``revision`` (les suivantes retirées)."""
     dossier = tmp_path / f"migrations_{revision}"
@@ -572,6 +615,9 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
             conn.exec_driver_sql(instruction)
         for instruction in AJOUTS_0006_POSTGRESQL.split(";"):  # scénarios prospectifs (révision 0006)
             conn.exec_driver_sql(instruction)
+        for _, ajouts in AJOUTS_COMMUNAUTE:  # communauté de pratiques (révisions suivantes)
+            for instruction in ajouts.split(";"):
+                conn.exec_driver_sql(instruction)
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
