@@ -82,19 +82,46 @@ AJOUTS_0006 = ("CREATE TABLE scenario (\n\t" + ", \n\t".join(COLONNES_SCENARIO) 
 AJOUTS_0006_POSTGRESQL = (AJOUTS_0006.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
                           .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL")
                           .replace("geometrie BLOB", "geometrie geometry(GEOMETRY,4326)"))
+# Tables des échanges et des notifications ajoutées par la révision 0008 (issue 16), texte tel que SQLite le garde.
+COLONNES_FIL = ("id INTEGER NOT NULL", "objet VARCHAR(20) NOT NULL", "objet_id INTEGER NOT NULL",
+                "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)")
+COLONNES_MESSAGE = ("id INTEGER NOT NULL", "fil_id INTEGER NOT NULL", "auteur_email VARCHAR(254) NOT NULL",
+                    "auteur_nom TEXT NOT NULL", "genre VARCHAR(10) NOT NULL", "texte TEXT NOT NULL",
+                    "cree_le DATETIME NOT NULL", "masque BOOLEAN NOT NULL", "masque_par VARCHAR(254)",
+                    "masque_le DATETIME", "motif_masquage TEXT", "PRIMARY KEY (id)",
+                    "CONSTRAINT ck_message_fil_genre CHECK (genre IN ('question', 'reponse'))",
+                    "FOREIGN KEY(fil_id) REFERENCES fil_discussion (id) ON DELETE CASCADE")
+COLONNES_ABONNEMENT = ("id INTEGER NOT NULL", "fil_id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL",
+                       "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)",
+                       "FOREIGN KEY(fil_id) REFERENCES fil_discussion (id) ON DELETE CASCADE")
+COLONNES_NOTIFICATION = ("id INTEGER NOT NULL", "destinataire VARCHAR(254) NOT NULL", "genre VARCHAR(40) NOT NULL",
+                         "texte TEXT NOT NULL", "lien TEXT", "cree_le DATETIME NOT NULL", "lue_le DATETIME",
+                         "envoyee_le DATETIME", "PRIMARY KEY (id)")
+AJOUTS_0008 = ("CREATE TABLE fil_discussion (\n\t" + ", \n\t".join(COLONNES_FIL) + "\n);\n"
+               "CREATE UNIQUE INDEX ix_fil_discussion_objet ON fil_discussion (objet, objet_id);\n"
+               "CREATE TABLE message_fil (\n\t" + ", \n\t".join(COLONNES_MESSAGE) + "\n);\n"
+               "CREATE INDEX ix_message_fil_fil_id ON message_fil (fil_id);\n"
+               "CREATE TABLE abonnement_fil (\n\t" + ", \n\t".join(COLONNES_ABONNEMENT) + "\n);\n"
+               "CREATE UNIQUE INDEX ix_abonnement_fil_fil_email ON abonnement_fil (fil_id, email);\n"
+               "CREATE TABLE notification (\n\t" + ", \n\t".join(COLONNES_NOTIFICATION) + "\n);\n"
+               "CREATE INDEX ix_notification_destinataire ON notification (destinataire, lue_le)")
+AJOUTS_0008_POSTGRESQL = (AJOUTS_0008.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+                          .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL"))
 AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
-               + AJOUTS_0006)
+               + AJOUTS_0006 + ";\n" + AJOUTS_0008)
 REVISION_SESSIONS = "0004"
 REVISION_AGREGATS = "0005"
 REVISION_SCENARIOS = "0006"
-REVISION_ESSAI_NUMERO = "0007"
+REVISION_ECHANGES = "0008"
+# Révision d'essai posée sur la tête (0008, échanges : la 0007 la précédera une fois les branches fusionnées).
+REVISION_ESSAI_NUMERO = "0009"
 REVISION_ESSAI = '''"""Révision d'essai : surface de la zone d'essai des opérations."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -192,10 +219,10 @@ def verifier_contenu_v0(etat: dict) -> None:
 
 
 def copier_migrations(tmp_path: Path, suite: str = "pass") -> Path:
-    """Copie des migrations du magasin avec une révision d'essai 0007 (``suite`` : fin de ``upgrade``)."""
+    """Copie des migrations du magasin avec une révision d'essai 0009 (``suite`` : fin de ``upgrade``)."""
     dossier = tmp_path / "migrations"
     shutil.copytree(DOSSIER_MIGRATIONS, dossier, ignore=shutil.ignore_patterns("__pycache__"))
-    (dossier / "versions" / "0007_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
+    (dossier / "versions" / "0009_essai.py").write_text(REVISION_ESSAI.replace("{suite}", suite),
                                                         encoding="utf-8")
     return dossier
 
@@ -208,14 +235,14 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
     try:
         assert magasin.version_schema() is None
         assert magasin.mettre_a_niveau() == (None, revision_tete())
-        assert magasin.version_schema() == revision_tete() == REVISION_SCENARIOS
+        assert magasin.version_schema() == revision_tete() == REVISION_ECHANGES
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    # Le schéma de la version précédente, plus les ajouts des révisions 0002 à 0006.
+    # Le schéma de la version précédente, plus les ajouts des révisions 0002 à 0008.
     ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
-    assert revision_stockee(magasin.url) == [REVISION_SCENARIOS]
+    assert revision_stockee(magasin.url) == [REVISION_ECHANGES]
 
 
 def test_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(tmp_path):
@@ -251,11 +278,11 @@ def test_revision_ajoutee_appliquee_sur_une_base_avec_donnees(tmp_path):
     dossier = copier_migrations(tmp_path)
     magasin = Magasin(url)
     try:
-        magasin.creer_tables()  # version actuelle : 0006
+        magasin.creer_tables()  # version actuelle : 0008
         etat = instantane(magasin)
-        assert magasin.mettre_a_niveau(dossier) == (REVISION_SCENARIOS, "0007")
-        assert magasin.version_schema() == "0007"
-        assert magasin.mettre_a_niveau(dossier) == ("0007", "0007")
+        assert magasin.mettre_a_niveau(dossier) == (REVISION_ECHANGES, "0009")
+        assert magasin.version_schema() == "0009"
+        assert magasin.mettre_a_niveau(dossier) == ("0009", "0009")
         assert instantane(magasin) == etat  # les tables connues du magasin n'ont rien perdu
         with magasin.moteur.connect() as conn:
             valeurs = conn.execute(text("SELECT surface_declaree_m2, surface_essai_m2 FROM operation "
@@ -400,7 +427,8 @@ def test_revision_0006_scenarios_sur_une_base_en_0005_avec_donnees(tmp_path):
         assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_AGREGATS)) == (
             REVISION_INITIALE, REVISION_AGREGATS)
         avant = lignes_brutes_sqlite(chemin)
-        assert magasin.mettre_a_niveau() == (REVISION_AGREGATS, REVISION_SCENARIOS)
+        assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SCENARIOS)) == (
+            REVISION_AGREGATS, REVISION_SCENARIOS)
         assert lignes_brutes_sqlite(chemin) == avant  # octet pour octet
         verifier_contenu_v0(instantane(magasin))
         with magasin.moteur.begin() as conn:
@@ -426,6 +454,46 @@ def test_revision_0006_scenarios_sur_une_base_en_0005_avec_donnees(tmp_path):
     assert revision_stockee(url) == [REVISION_SCENARIOS]
 
 
+def _revision_0008_sur_une_base_en_0006_avec_donnees(magasin: Magasin, tmp_path: Path, lignes_brutes) -> None:
+    """Monte la base remplie (version précédente) jusqu'à 0006 puis applique 0008 : les lignes existantes ne
+    bougent pas ; un fil, un message, un abonnement et une notification s'y écrivent ; les contraintes tiennent."""
+    assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SCENARIOS))[1] == REVISION_SCENARIOS
+    avant = lignes_brutes()
+    assert magasin.mettre_a_niveau() == (REVISION_SCENARIOS, REVISION_ECHANGES)
+    assert lignes_brutes() == avant
+    verifier_contenu_v0(instantane(magasin))
+    # la base mise à niveau s'écrit par le magasin : question, abonnement de l'auteur, notification du référent
+    magasin.creer_utilisateur("ref.sete@sete.fr", "Réf Sète", "referent", ["34301"], None, auteur="test")
+    message = magasin.publier_message(1, "question", "Quel paillage ?", "admin@bassin.fr", "Admin")
+    assert magasin.lire_messages([1])["id"].tolist() == [message]
+    assert magasin.suit_fil(1, "admin@bassin.fr")
+    assert magasin.lire_notifications("ref.sete@sete.fr")["genre"].tolist() == ["question_commune"]
+    assert magasin.lire_notifications("ref@sete.fr")["genre"].tolist() == ["question_commune"]  # compte de la v0
+    with magasin.moteur.begin() as conn:
+        with pytest.raises(IntegrityError):
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO message_fil (fil_id, auteur_email, auteur_nom, genre, texte, cree_le, "
+                                  "masque) VALUES (1, 'a@b.fr', 'A', 'avis', 'x', '2026-12-03', false)"))
+        with pytest.raises(IntegrityError):
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO fil_discussion (objet, objet_id, cree_le) "
+                                  "VALUES ('operation', 1, '2026-12-03')"))
+        conn.execute(text("DELETE FROM fil_discussion"))
+        assert conn.execute(text("SELECT count(*) FROM message_fil")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM abonnement_fil")).scalar_one() == 0
+
+
+def test_revision_0008_echanges_sur_une_base_en_0006_avec_donnees(tmp_path):
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        _revision_0008_sur_une_base_en_0006_avec_donnees(magasin, tmp_path, lambda: lignes_brutes_sqlite(chemin))
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_ECHANGES]
+
+
 def copier_migrations_jusqua(tmp_path: Path, revision: str) -> Path:
     """Copie des migrations du magasin arrêtée à ``revision`` (les suivantes retirées)."""
     dossier = tmp_path / f"migrations_{revision}"
@@ -440,11 +508,11 @@ def test_base_d_avant_les_migrations_mise_a_niveau_directement_jusqu_a_la_tete(t
     url = base_v0_sqlite(tmp_path / "v0.sqlite")
     magasin = Magasin(url)
     try:
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0007")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (REVISION_INITIALE, "0009")
         verifier_contenu_v0(instantane(magasin))
     finally:
         magasin.fermer()
-    assert revision_stockee(url) == ["0007"]
+    assert revision_stockee(url) == ["0009"]
 
 
 def test_migration_en_echec_ne_change_rien(tmp_path):
@@ -568,6 +636,8 @@ def test_postgis_base_vide_creee_au_schema_exact_de_la_version_precedente(fabriq
             conn.exec_driver_sql(instruction)
         for instruction in AJOUTS_0006_POSTGRESQL.split(";"):  # scénarios prospectifs (révision 0006)
             conn.exec_driver_sql(instruction)
+        for instruction in AJOUTS_0008_POSTGRESQL.split(";"):  # échanges et notifications (révision 0008)
+            conn.exec_driver_sql(instruction)
     moteur.dispose()
     schema_neuf, schema_ancien = _schema_postgresql(neuve), _schema_postgresql(ancienne)
     assert ("zone", "geometrie", 4326, "GEOMETRY") in schema_neuf["geometries"]
@@ -598,12 +668,12 @@ def test_postgis_base_de_la_version_precedente_mise_a_niveau_sans_rien_perdre(fa
             {"geometrie": shapely.from_wkb(z["geometrie"]), "revetement_avant": z["revetement_avant"],
              "revetement_apres": z["revetement_apres"]} for z in etat["operations"][2]["zones"]]}, "a@b.fr")
         assert nouvelle == 7  # les séquences reprennent après les identifiants existants
-        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0007")
+        assert magasin.mettre_a_niveau(copier_migrations(tmp_path)) == (revision_tete(), "0009")
         assert instantane(magasin)["compte"]["operation"] == 7
     finally:
         reference.fermer()
         magasin.fermer()
-    assert revision_stockee(url) == ["0007"]
+    assert revision_stockee(url) == ["0009"]
 
 
 @pytest.mark.parametrize("moteur", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -660,3 +730,15 @@ def test_photos_d_une_base_mise_a_niveau_toujours_lues_et_gardees(tmp_path, monk
         assert [p["chemin"] for p in magasin.lire_operation(1)["photos"]] == ["photos/op1_avant.png"]
     finally:
         magasin.fermer()
+
+
+@pytest.mark.postgresql
+def test_postgis_revision_0008_echanges_sur_une_base_en_0006_avec_donnees(fabrique_base_postgresql, tmp_path):
+    url = fabrique_base_postgresql("desimper_v0_echanges")
+    _base_v0_postgresql(url, tmp_path)
+    magasin = Magasin(url)
+    try:
+        _revision_0008_sur_une_base_en_0006_avec_donnees(magasin, tmp_path, lambda: instantane(magasin))
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_ECHANGES]

@@ -13,8 +13,10 @@ from donnees.config import url_base
 from donnees.magasin import schema
 from donnees.magasin.agregats import AgregatsMagasin
 from donnees.magasin.comptes import ComptesMagasin
+from donnees.magasin.echanges import EchangesMagasin
 from donnees.magasin.convertisseurs import _verifier_auteur
 from donnees.magasin.journal import _ligne_journal, _maintenant
+from donnees.magasin.notifications import NotificationsMagasin
 from donnees.magasin.operations import OperationsMagasin
 from donnees.magasin.scenarios import ScenariosMagasin
 from donnees.magasin.sessions import SessionsMagasin
@@ -22,7 +24,8 @@ from donnees.magasin.tables import TABLES, creer_moteur, table_journal
 from donnees.erreurs import ErreurDonnees, sur_panne
 
 
-class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin):
+class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin,
+              EchangesMagasin, NotificationsMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):
