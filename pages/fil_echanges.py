@@ -91,7 +91,8 @@ def _afficher_saisie(facade, u, operation_id: int, code_insee: str, cle: str) ->
     limite = lire_parametres_echanges()["longueur_max_message"]
     with st.form(f"{cle}_formulaire", clear_on_submit=True, border=False):
         texte = st.text_area("Votre réponse" if repondre else "Votre question", key=f"{cle}_texte", max_chars=limite,
-                             placeholder="ex. Quel paillage avez-vous choisi sous les arbres ?")
+                             placeholder="ex. Du broyat de la commune, sur 10 cm, renouvelé chaque hiver." if repondre
+                             else "ex. Quel paillage avez-vous choisi sous les arbres ?")
         genre = "question"
         if repondre:
             genre = st.radio("Genre", list(GENRES_PROPOSES), format_func=GENRES_PROPOSES.get, horizontal=True,

@@ -170,6 +170,22 @@ def test_notifications_une_fois_aux_bons_destinataires_jamais_a_l_auteur(magasin
     assert len(magasin.lire_notifications(EMAILS["financeur"])) == 4
 
 
+def test_pas_de_notification_a_qui_ne_peut_plus_lire_le_fil(magasin, ops):
+    """Un abonné dont le compte est désactivé, ou qui ne peut plus lire l'opération (repassée « à valider » : le
+    référent d'une autre commune ne la voit plus), n'est plus notifié ; les autres le restent."""
+    ref_b = protege(magasin, "referent_B")
+    ref_b.suivre_fil(ops["a_val"])
+    protege(magasin, "financeur").suivre_fil(ops["a_val"])
+    magasin.creer_utilisateur("ancien@sete.fr", "Ancien", "referent", [A], None, auteur="test")
+    magasin.suivre_fil(ops["a_val"], "ancien@sete.fr")
+    magasin.modifier_utilisateur("ancien@sete.fr", {"actif": False}, "test")
+    protege(magasin, "referent_A").modifier_operation(ops["a_val"], 1, {"arbres_plantes": 12})  # « à valider »
+    protege(magasin, "administrateur").repondre(ops["a_val"], "Le syndicat regarde.")
+    assert notifications(magasin, "referent_B") == []
+    assert magasin.lire_notifications("ancien@sete.fr").empty
+    assert notifications(magasin, "financeur") == [("message_fil", f"/fiche?id={ops['a_val']}")]
+
+
 def test_validation_et_correction_notifient_les_referents_de_la_commune(magasin, ops):
     admin = protege(magasin, "administrateur")
     magasin.creer_utilisateur("ref2@sete.fr", "Second Sète", "referent", [A, B], None, auteur="test")

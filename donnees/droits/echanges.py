@@ -17,6 +17,7 @@ non validée d'une autre commune) ; le public ne voit ni les fils, ni les messag
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,9 +44,10 @@ class EcrituresEchanges:
 
     def _operation_du_fil(self, u, operation_id: Any) -> dict:
         """L'opération dont on veut le fil, si elle existe et si l'utilisateur peut la lire."""
-        if isinstance(operation_id, bool) or not isinstance(operation_id, int):
+        if isinstance(operation_id, bool) or not isinstance(operation_id, numbers.Integral):
             raise ErreurDonnees(f"Identifiant d'opération entier attendu (reçu « {operation_id} »).", "message_fil",
                                 "operation_id")
+        operation_id = int(operation_id)
         etats = self._magasin.lire_etat_operations([operation_id])
         if etats.empty:
             raise ErreurDonnees(f"Opération n° {operation_id} introuvable : pas de fil d'échanges.", "message_fil",

@@ -37,6 +37,7 @@ from donnees.magasin.tables import (
     table_fil_discussion,
     table_message,
     table_operation,
+    table_utilisateur,
 )
 
 OBJET_OPERATION = "operation"
@@ -156,7 +157,8 @@ class EchangesMagasin:
     @staticmethod
     def _operation(conn: Connection, operation_id: int) -> Any:
         o = table_operation.c
-        ligne = conn.execute(select(o.id, o.nom, o.code_insee, o.supprimee).where(o.id == int(operation_id))).first()
+        ligne = conn.execute(select(o.id, o.nom, o.code_insee, o.validation, o.supprimee)
+                             .where(o.id == int(operation_id))).first()
         if ligne is None or ligne.supprimee:
             raise ErreurDonnees(f"Opération n° {operation_id} introuvable (supprimée ?) : pas de fil d'échanges.",
                                 "message_fil", "operation_id")
@@ -167,6 +169,29 @@ class EchangesMagasin:
         a, f = table_abonnement_fil.c, table_fil_discussion.c
         return sorted(conn.execute(select(a.email).join(table_fil_discussion, f.id == a.fil_id).where(
             f.objet == OBJET_OPERATION, f.objet_id == int(operation_id))).scalars())
+
+    @staticmethod
+    def _lecteurs(conn: Connection, emails: Iterable[str], operation: Any) -> list[str]:
+        """Parmi ``emails``, les comptes actifs qui peuvent encore lire le fil de l'opération (une opération
+        repassée « à valider » n'est plus lue par les référents des autres communes) : une notification ne dit rien
+        à qui ne peut plus voir son objet."""
+        from donnees.comptes import Utilisateur
+        from donnees.droits.politique import peut
+
+        u = table_utilisateur.c
+        emails = sorted(set(emails))
+        if not emails:
+            return []
+        etat = {"id": operation.id, "code_insee": operation.code_insee, "validation": operation.validation,
+                "supprimee": bool(operation.supprimee)}
+        lecteurs = []
+        for ligne in conn.execute(select(u.email, u.nom, u.role, u.communes, u.actif).where(u.email.in_(emails))):
+            compte = Utilisateur(ligne.email, ligne.nom, ligne.role,
+                                 frozenset(c for c in (ligne.communes or "").split(",") if c), bool(ligne.actif))
+            if peut(compte, "lire_echanges", noms_communes={}) and peut(compte, "lire", operation=etat,
+                                                                           noms_communes={}):
+                lecteurs.append(ligne.email)
+        return lecteurs
 
     @staticmethod
     def _abonner(conn: Connection, fil_id: int, email: str, quand: datetime) -> bool:
@@ -201,7 +226,8 @@ class EchangesMagasin:
             message_id = int(conn.execute(table_message.insert().values(
                 fil_id=fil_id, auteur_email=auteur_email, auteur_nom=nom, genre=genre, texte=texte,
                 cree_le=maintenant, masque=False)).inserted_primary_key[0])
-            abonnes = [e for e in self._abonnes(conn, operation_id) if e != auteur_email]
+            abonnes = self._lecteurs(conn, [e for e in self._abonnes(conn, operation_id) if e != auteur_email],
+                                     operation)
             self._abonner(conn, fil_id, auteur_email, maintenant)
             titre = extraire(operation.nom)
             lien = f"/fiche?id={operation_id}"
