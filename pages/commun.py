@@ -219,6 +219,7 @@ PAGES = [
     ("pages/retours.py", "Retours d'expérience", ":material/forum:", None),
     ("pages/scenarios.py", "Scénarios", ":material/timeline:", "lire_scenarios"),
     ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
+    ("pages/notifications.py", "Notifications", ":material/notifications:", "lire_notifications"),
     ("pages/methode.py", "Méthode", ":material/functions:", None),
     ("pages/administration.py", "Administration", ":material/admin_panel_settings:", "gerer_comptes"),
     ("pages/connexion.py", "Connexion", ":material/login:", None),
@@ -226,15 +227,17 @@ PAGES = [
 
 
 def lister_pages(utilisateur: Utilisateur, nombre_a_valider: int | None = None,
-                 plusieurs_territoires: bool = False) -> list[dict]:
+                 plusieurs_territoires: bool = False, nombre_notifications: int | None = None) -> list[dict]:
     """Pages de la navigation pour cet utilisateur : ``chemin``, ``titre``, ``icone``, ``defaut``, ``visible``
     (vrai si ``donnees.droits.peut`` lui permet l'action de la page). La file « À valider » porte son nombre
-    d'opérations en attente dans son titre ; la page « Territoires » n'est montrée que si l'instance en a
-    plusieurs."""
+    d'opérations en attente dans son titre, la page « Notifications » son nombre de non lues ; la page
+    « Territoires » n'est montrée que si l'instance en a plusieurs."""
     pages = []
     for chemin, titre, icone, action in PAGES:
         if chemin == "pages/a_valider.py" and nombre_a_valider is not None:
             titre = f"{titre} ({nombre_a_valider})"
+        if chemin == PAGE_NOTIFICATIONS and nombre_notifications:
+            titre = f"{titre} ({nombre_notifications})"
         visible = action is None or peut(utilisateur, action)
         if chemin == PAGE_TERRITOIRES:
             visible = plusieurs_territoires
@@ -284,8 +287,20 @@ def construire_navigation():
     return st.navigation([
         st.Page(p["chemin"], title=p["titre"], icon=p["icone"], default=p["defaut"],
                 visibility="visible" if p["visible"] else "hidden")
-        for p in lister_pages(utilisateur, nombre, plusieurs_territoires())],
+        for p in lister_pages(utilisateur, nombre, plusieurs_territoires(), compter_notifications_non_lues())],
         expanded=True)  # pas de « View more » en anglais
+
+
+PAGE_NOTIFICATIONS = "pages/notifications.py"
+
+
+def compter_notifications_non_lues() -> int:
+    """Notifications non lues de l'utilisateur courant (0 pour le public), relues à chaque exécution : une requête
+    de comptage sur l'index du destinataire."""
+    utilisateur = utilisateur_courant()
+    if not peut(utilisateur, "lire_notifications"):
+        return 0
+    return obtenir_magasin().compter_notifications_non_lues(utilisateur.email)
 
 
 # ------------------------------------------------------------------------------------ territoires de l'instance

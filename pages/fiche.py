@@ -9,7 +9,7 @@ from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_reve
 from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
 from indicateurs.chaleur_abords import estimer_chaleur_site
-from pages import commun
+from pages import commun, fil_echanges
 from pages.vues_en_cache import afficher_carte
 from vues.cartes import construire_carte_commune
 from vues.format import echapper_markdown, formater_nombre
@@ -130,3 +130,11 @@ if len(photos):
         if chemin is not None:
             colonne.image(str(chemin), caption=echapper_markdown(
                 f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}"))
+
+# Échanges : le fil de l'opération (le même que sous son retour d'expérience), réservé aux membres connectés.
+facade = commun.obtenir_facade()
+if facade.peut("lire_echanges"):
+    st.subheader("Échanges", anchor="echanges")
+    fil_echanges.afficher_fil(facade, int(ident), str(operation["code_insee"]), f"fil_{ident}")
+else:
+    st.caption("Questions et réponses entre membres : réservées aux membres connectés (page Connexion).")

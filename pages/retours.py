@@ -6,7 +6,7 @@ import streamlit as st
 from donnees.config import dossier_donnees
 from donnees.nomenclatures import MOMENTS_PHOTO, lire_types_site
 from donnees.photos import resoudre_photo
-from pages import commun
+from pages import commun, fil_echanges
 from vues.fiches import construire_fiche_imprimable
 from vues.format import echapper_markdown
 from vues.images import creer_vignette
@@ -64,8 +64,13 @@ page = st.number_input(f"Page (sur {pages})", min_value=1, max_value=pages, valu
 st.caption(f"{len(operations)} fiches.")
 types = lire_types_site()
 cle = commun.cle_donnees_affichees()
+visibles = operations.iloc[(page - 1) * PAR_PAGE: page * PAR_PAGE]
+# Fil d'échanges de chaque retour : celui de son opération (le même que sur sa fiche), lu en une fois pour la page ;
+# rien pour le public (ni messages ni nombre).
+facade = commun.obtenir_facade()
+echanges = facade.lire_fils(visibles["id"].astype(int)) if facade.peut("lire_echanges") else None
 colonnes = st.columns(3)
-for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: page * PAR_PAGE].iterrows()):
+for rang, (_, operation) in enumerate(visibles.iterrows()):
     ident = int(operation["id"])
     vignette, imprimable = preparer_carte(cle, filtres, ident)
     with colonnes[rang % 3].container(border=True):
@@ -82,3 +87,7 @@ for rang, (_, operation) in enumerate(operations.iloc[(page - 1) * PAR_PAGE: pag
                            query_params={"id": str(ident)})
         liens[1].download_button("Imprimer", imprimable, f"fiche_{ident}.html", mime="text/html",
                                  key=f"imprimer_{ident}", icon=":material/print:", on_click="ignore")
+        if echanges is not None:
+            fil = echanges[echanges["operation_id"].eq(ident).to_numpy(bool)].reset_index(drop=True)
+            with st.expander(f"Échanges ({int((~fil['masque']).sum())})", icon=":material/forum:"):
+                fil_echanges.afficher_fil(facade, ident, str(operation["code_insee"]), f"retour_fil_{ident}", fil)

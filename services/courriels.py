@@ -15,14 +15,14 @@ import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from donnees.config import dossier_donnees, url_base
 from donnees.courriel import ConfigurationSmtp, ErreurEnvoi, envoyer_message, lire_configuration_smtp
 from donnees.erreurs import ErreurDonnees
 from donnees.magasin import Magasin
-from donnees.magasin.journal import _maintenant
+
 from donnees.referentiel import lire_territoire
 from vues.courriels import composer_courriel, construire_resume
 
@@ -68,7 +68,7 @@ def envoyer_resumes(magasin: Magasin, territoire: str, configuration: Configurat
     """Un passage d'envoi (voir le module) ; renvoie son bilan."""
     from donnees.magasin.notifications import lire_genres_notification
 
-    maintenant = maintenant or _maintenant()
+    maintenant = maintenant or datetime.now(UTC).replace(tzinfo=None)  # UTC sans fuseau, comme le magasin
     libelles = lire_genres_notification()
     bilan = BilanEnvoi()
     for abonne in magasin.lister_resumes_dus(maintenant).itertuples(index=False):

@@ -155,3 +155,57 @@ def test_chacun_ses_preferences(magasin, utilisateur, permis):
     assert facade.lire_preference_courriel()["frequence"] == "hebdomadaire"
     assert magasin.lire_preference_courriel(utilisateur.email)["frequence"] == "hebdomadaire"
     assert magasin.lire_preference_courriel("autre@x.fr")["frequence"] == "jamais"
+
+
+def test_resume_envoye_une_fois_et_reporte_si_le_serveur_refuse(dossier_demo_copie, tmp_path):
+    """Bout en bout : une question posée sous une opération de Sète notifie le référent (base réelle) ; son résumé
+    quotidien est refusé une fois par le serveur (rien de marqué, reporté), puis envoyé au passage suivant avec le
+    bon contenu, et jamais renvoyé ensuite."""
+    from donnees.config import url_base
+    from services.courriels import envoyer_resumes_territoire
+
+    magasin = Magasin(url_base(dossier_demo_copie))
+    magasin.creer_tables()
+    creer_compte(magasin, "ref.resume@sete.fr", "Camille Résumé", "referent", ["34301"], "une phrase de passe solide",
+                 auteur="test")
+    operations = magasin.lire_operations()
+    cible = int(operations.loc[operations["code_insee"].eq("34301") & ~operations["supprimee"].astype(bool),
+                               "id"].iloc[0])
+    magasin.publier_message(cible, "question", "Quel paillage <b>après</b> travaux ?", "admin@bassin.fr",
+                            "Dominique Syndicat")
+    assert len(magasin.lire_notifications_a_envoyer("ref.resume@sete.fr")) == 1
+    magasin.ecrire_preference_courriel("ref.resume@sete.fr", "quotidienne", "ref.resume@sete.fr")
+    with ServeurSmtp(refus=1) as serveur:
+        environnement = serveur.environnement()
+        premier = envoyer_resumes_territoire(dossier_demo_copie, environnement)
+        assert premier.envoyes == [] and [e for e, _ in premier.reportes] == ["ref.resume@sete.fr"]
+        assert "451" in premier.reportes[0][1] and serveur.boite.recus == []
+        assert len(magasin.lire_notifications_a_envoyer("ref.resume@sete.fr")) == 1  # rien de perdu
+        assert magasin.lire_preference_courriel("ref.resume@sete.fr")["dernier_envoi"] is None
+        second = envoyer_resumes_territoire(dossier_demo_copie, environnement)
+        assert second.envoyes == [("ref.resume@sete.fr", 1)] and second.reportes == []
+        troisieme = envoyer_resumes_territoire(dossier_demo_copie, environnement)
+        assert troisieme.envoyes == [] and troisieme.reportes == []
+    assert len(serveur.boite.recus) == 1  # une seule fois
+    _, destinataires, recu = serveur.boite.recus[0]
+    assert destinataires == ["ref.resume@sete.fr"] and "1 notification" in recu["Subject"]
+    texte = recu.get_body(("plain",)).get_content()
+    html = recu.get_body(("html",)).get_content()
+    assert "Bonjour Camille Résumé" in texte and f"/fiche?id={cible}" in texte
+    assert "desabonner=" in texte and "<b>après</b>" not in html
+    assert magasin.lire_notifications_a_envoyer("ref.resume@sete.fr").empty
+    assert magasin.lire_preference_courriel("ref.resume@sete.fr")["dernier_envoi"] is not None
+    magasin.fermer()
+
+
+def test_commande_notifications_envoyer(dossier_demo_copie, capsys, monkeypatch):
+    import cli
+
+    with ServeurSmtp() as serveur:
+        for cle, valeur in serveur.environnement().items():
+            monkeypatch.setenv(cle, valeur)
+        assert cli.main(["notifications", "envoyer", "--dossier", str(dossier_demo_copie)]) == 0
+    assert "0 résumé(s) envoyé(s)" in capsys.readouterr().out
+    monkeypatch.delenv("DESIMPER_SMTP_HOTE")
+    assert cli.main(["notifications", "envoyer", "--dossier", str(dossier_demo_copie)]) == 2
+    assert "DESIMPER_SMTP_HOTE" in capsys.readouterr().err

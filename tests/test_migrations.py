@@ -82,12 +82,38 @@ AJOUTS_0006 = ("CREATE TABLE scenario (\n\t" + ", \n\t".join(COLONNES_SCENARIO) 
 AJOUTS_0006_POSTGRESQL = (AJOUTS_0006.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
                           .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL")
                           .replace("geometrie BLOB", "geometrie geometry(GEOMETRY,4326)"))
+# Tables des échanges et des notifications ajoutées par la révision 0008 (issue 16), texte tel que SQLite le garde.
+COLONNES_FIL = ("id INTEGER NOT NULL", "objet VARCHAR(20) NOT NULL", "objet_id INTEGER NOT NULL",
+                "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)")
+COLONNES_MESSAGE = ("id INTEGER NOT NULL", "fil_id INTEGER NOT NULL", "auteur_email VARCHAR(254) NOT NULL",
+                    "auteur_nom TEXT NOT NULL", "genre VARCHAR(10) NOT NULL", "texte TEXT NOT NULL",
+                    "cree_le DATETIME NOT NULL", "masque BOOLEAN NOT NULL", "masque_par VARCHAR(254)",
+                    "masque_le DATETIME", "motif_masquage TEXT", "PRIMARY KEY (id)",
+                    "CONSTRAINT ck_message_fil_genre CHECK (genre IN ('question', 'reponse'))",
+                    "FOREIGN KEY(fil_id) REFERENCES fil_discussion (id) ON DELETE CASCADE")
+COLONNES_ABONNEMENT = ("id INTEGER NOT NULL", "fil_id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL",
+                       "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)",
+                       "FOREIGN KEY(fil_id) REFERENCES fil_discussion (id) ON DELETE CASCADE")
+COLONNES_NOTIFICATION = ("id INTEGER NOT NULL", "destinataire VARCHAR(254) NOT NULL", "genre VARCHAR(40) NOT NULL",
+                         "texte TEXT NOT NULL", "lien TEXT", "cree_le DATETIME NOT NULL", "lue_le DATETIME",
+                         "envoyee_le DATETIME", "PRIMARY KEY (id)")
+AJOUTS_0008 = ("CREATE TABLE fil_discussion (\n\t" + ", \n\t".join(COLONNES_FIL) + "\n);\n"
+               "CREATE UNIQUE INDEX ix_fil_discussion_objet ON fil_discussion (objet, objet_id);\n"
+               "CREATE TABLE message_fil (\n\t" + ", \n\t".join(COLONNES_MESSAGE) + "\n);\n"
+               "CREATE INDEX ix_message_fil_fil_id ON message_fil (fil_id);\n"
+               "CREATE TABLE abonnement_fil (\n\t" + ", \n\t".join(COLONNES_ABONNEMENT) + "\n);\n"
+               "CREATE UNIQUE INDEX ix_abonnement_fil_fil_email ON abonnement_fil (fil_id, email);\n"
+               "CREATE TABLE notification (\n\t" + ", \n\t".join(COLONNES_NOTIFICATION) + "\n);\n"
+               "CREATE INDEX ix_notification_destinataire ON notification (destinataire, lue_le)")
+AJOUTS_0008_POSTGRESQL = (AJOUTS_0008.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+                          .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL"))
 # Tables de la communauté de pratiques (issue 16), révision par révision : (SQLite, PostgreSQL).
 COLONNES_0011 = ("id INTEGER NOT NULL", "email TEXT NOT NULL", "frequence VARCHAR(20) NOT NULL",
                  "jeton VARCHAR(64) NOT NULL", "dernier_envoi DATETIME", "modifie_le DATETIME NOT NULL",
                  "PRIMARY KEY (id)", "UNIQUE (email)", "UNIQUE (jeton)")
 AJOUTS_0011 = "CREATE TABLE preference_courriel (\n\t" + ", \n\t".join(COLONNES_0011) + "\n)"
 AJOUTS_COMMUNAUTE = [
+    (AJOUTS_0008, AJOUTS_0008_POSTGRESQL),
     (AJOUTS_0011, AJOUTS_0011.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
      .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
 ]
@@ -96,6 +122,7 @@ AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" +
 REVISION_SESSIONS = "0004"
 REVISION_AGREGATS = "0005"
 REVISION_SCENARIOS = "0006"
+REVISION_ECHANGES = "0008"
 # Révision d'essai : la suivante de la tête des migrations du magasin, quelle qu'elle soit.
 REVISION_TETE = revision_tete()
 REVISION_ESSAI_NUMERO = f"{int(REVISION_TETE) + 1:04d}"
@@ -224,7 +251,7 @@ def test_base_vide_creee_par_migration_au_schema_exact_de_la_version_precedente(
         assert magasin.compter() == dict.fromkeys(TABLES, 0)
     finally:
         magasin.fermer()
-    # Le schéma de la version précédente, plus les ajouts des révisions 0002 à 0006.
+    # Le schéma de la version précédente, plus les ajouts des révisions 0002 à 0008.
     ancienne = base_v0_sqlite(tmp_path / "v0.sqlite", schema_seul=True, suite=AJOUTS_TETE)
     assert schema_sqlite(magasin.url) == schema_sqlite(ancienne)
     assert revision_stockee(magasin.url) == [REVISION_TETE]
@@ -437,6 +464,47 @@ def test_revision_0006_scenarios_sur_une_base_en_0005_avec_donnees(tmp_path):
     finally:
         magasin.fermer()
     assert revision_stockee(url) == [REVISION_SCENARIOS]
+
+
+def _revision_0008_sur_une_base_en_0006_avec_donnees(magasin: Magasin, tmp_path: Path, lignes_brutes) -> None:
+    """Monte la base remplie (version précédente) jusqu'à 0006 puis applique 0008 : les lignes existantes ne
+    bougent pas ; un fil, un message, un abonnement et une notification s'y écrivent ; les contraintes tiennent."""
+    assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_SCENARIOS))[1] == REVISION_SCENARIOS
+    avant = lignes_brutes()
+    assert magasin.mettre_a_niveau(copier_migrations_jusqua(tmp_path, REVISION_ECHANGES)) == (
+        REVISION_SCENARIOS, REVISION_ECHANGES)
+    assert lignes_brutes() == avant
+    verifier_contenu_v0(instantane(magasin))
+    # la base mise à niveau s'écrit par le magasin : question, abonnement de l'auteur, notification du référent
+    magasin.creer_utilisateur("ref.sete@sete.fr", "Réf Sète", "referent", ["34301"], None, auteur="test")
+    message = magasin.publier_message(1, "question", "Quel paillage ?", "admin@bassin.fr", "Admin")
+    assert magasin.lire_messages([1])["id"].tolist() == [message]
+    assert magasin.suit_fil(1, "admin@bassin.fr")
+    assert magasin.lire_notifications("ref.sete@sete.fr")["genre"].tolist() == ["question_commune"]
+    assert magasin.lire_notifications("ref@sete.fr")["genre"].tolist() == ["question_commune"]  # compte de la v0
+    with magasin.moteur.begin() as conn:
+        with pytest.raises(IntegrityError):
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO message_fil (fil_id, auteur_email, auteur_nom, genre, texte, cree_le, "
+                                  "masque) VALUES (1, 'a@b.fr', 'A', 'avis', 'x', '2026-12-03', false)"))
+        with pytest.raises(IntegrityError):
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO fil_discussion (objet, objet_id, cree_le) "
+                                  "VALUES ('operation', 1, '2026-12-03')"))
+        conn.execute(text("DELETE FROM fil_discussion"))
+        assert conn.execute(text("SELECT count(*) FROM message_fil")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM abonnement_fil")).scalar_one() == 0
+
+
+def test_revision_0008_echanges_sur_une_base_en_0006_avec_donnees(tmp_path):
+    chemin = tmp_path / "v0.sqlite"
+    url = base_v0_sqlite(chemin)
+    magasin = Magasin(url)
+    try:
+        _revision_0008_sur_une_base_en_0006_avec_donnees(magasin, tmp_path, lambda: lignes_brutes_sqlite(chemin))
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_ECHANGES]
 
 
 def _toutes_lignes_sqlite(chemin: Path) -> dict[str, list[tuple]]:
@@ -710,3 +778,15 @@ def test_photos_d_une_base_mise_a_niveau_toujours_lues_et_gardees(tmp_path, monk
         assert [p["chemin"] for p in magasin.lire_operation(1)["photos"]] == ["photos/op1_avant.png"]
     finally:
         magasin.fermer()
+
+
+@pytest.mark.postgresql
+def test_postgis_revision_0008_echanges_sur_une_base_en_0006_avec_donnees(fabrique_base_postgresql, tmp_path):
+    url = fabrique_base_postgresql("desimper_v0_echanges")
+    _base_v0_postgresql(url, tmp_path)
+    magasin = Magasin(url)
+    try:
+        _revision_0008_sur_une_base_en_0006_avec_donnees(magasin, tmp_path, lambda: instantane(magasin))
+    finally:
+        magasin.fermer()
+    assert revision_stockee(url) == [REVISION_ECHANGES]

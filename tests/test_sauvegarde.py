@@ -62,7 +62,8 @@ def etat_registre(url: str) -> dict:
 
 
 def preparer_comptes(url: str) -> str:
-    """Un compte, une session ouverte et un scénario (un site, un avis) ; renvoie le jeton."""
+    """Un compte, une session ouverte, un scénario (un site, un avis) et une question sous une opération de Sète
+    (notification du référent) ; renvoie le jeton."""
     from shapely.geometry import box
 
     magasin = Magasin(url)
@@ -75,6 +76,11 @@ def preparer_comptes(url: str) -> str:
                                                   "revetement_avant": "enrobe", "revetement_apres": "pelouse",
                                                   "type_site": "cour_ecole", "annee": 2030}], "admin@exemple.fr")
         magasin.donner_avis(site, "faisable", "Budget 2029", "admin@exemple.fr")
+        # un fil d'échanges (message, abonnement de l'auteur) et une notification (issue 16)
+        magasin.creer_utilisateur("ref@exemple.fr", "Réf", "referent", ["34301"], None, auteur="test")
+        operation = magasin.lire_operations()
+        operation = int(operation.loc[operation["code_insee"].eq("34301"), "id"].iloc[0])
+        magasin.publier_message(operation, "question", "Quel paillage ?", "admin@exemple.fr", "Admin")
         return ouvrir_session(magasin, utilisateur)
     finally:
         magasin.fermer()
@@ -124,6 +130,7 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert manifeste["base"]["moteur"] == "sqlite"
     assert manifeste["base"]["revision_schema"] == avant["version"]
     assert manifeste["base"]["comptes"] == avant["comptes"]
+    assert avant["comptes"]["message_fil"] == 1 and avant["comptes"]["notification"] >= 1  # échanges sauvegardés
     noms = {ligne["chemin"] for ligne in manifeste["fichiers"]}
     assert {"base/desimper.sqlite", "donnees/territoire.json"} <= noms
     assert all(len(ligne["sha256"]) == 64 for ligne in manifeste["fichiers"])

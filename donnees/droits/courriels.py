@@ -13,13 +13,13 @@ class PreferencesCourriel:
     def lire_preference_courriel(self) -> dict:
         """Fréquence du résumé de l'utilisateur courant (``frequence``, ``dernier_envoi``)."""
         u = self.utilisateur
-        self._exiger(u, "choisir_resume_courriel")
+        self._exiger(u, "lire_notifications")
         return self._magasin.lire_preference_courriel(u.email)
 
     def ecrire_preference_courriel(self, frequence: Any) -> None:
         """Fixe la fréquence du résumé de l'utilisateur courant (jamais, quotidienne, hebdomadaire)."""
         u = self.utilisateur
-        self._exiger(u, "choisir_resume_courriel")
+        self._exiger(u, "lire_notifications")
         self._magasin.ecrire_preference_courriel(u.email, frequence, u.email)
 
     def desabonner_courriel(self, jeton: Any) -> str:

@@ -19,6 +19,7 @@ from donnees.comptes import VISITEUR, Utilisateur
 from donnees.droits.administration import EcrituresAdministration
 from donnees.droits.courriels import PreferencesCourriel
 from donnees.droits.scenarios import EcrituresScenarios
+from donnees.droits.echanges import EcrituresEchanges
 from donnees.droits.changements import detecter_changement, normaliser_valeur
 from donnees.droits.communes import lire_contours_communes, lire_noms_communes
 from donnees.droits.politique import (
@@ -37,7 +38,8 @@ from donnees.erreurs import ErreurDonnees
 from donnees.photos import verifier_photos_du_magasin
 
 
-class MagasinProtege(EcrituresAdministration, EcrituresScenarios, PreferencesCourriel):
+class MagasinProtege(EcrituresAdministration, EcrituresScenarios, EcrituresEchanges,
+                     PreferencesCourriel):
     """Magasin vu par un utilisateur : lectures filtrées, écritures vérifiées et journalisées à son nom.
 
     Le compte est relu dans la base à chaque appel : un compte désactivé ou dont le rôle a changé

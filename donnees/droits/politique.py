@@ -56,14 +56,20 @@ ACTIONS = {
     "lire_scenarios": "consulter les scénarios",
     "gerer_scenarios": "créer ou modifier un scénario",
     "commenter_site": "donner l'avis de la commune sur un site d'un scénario",
-    "choisir_resume_courriel": "choisir le résumé de vos notifications par courriel",
+    "lire_echanges": "lire les échanges (questions et réponses) sous les opérations",
+    "poser_question": "poser une question sous une opération",
+    "repondre_fil": "répondre aux questions sous une opération",
+    "moderer_echanges": "masquer ou restaurer un message des échanges",
+    "suivre_fil": "suivre un fil d'échanges",
+    "lire_notifications": "consulter vos notifications",
 }
 ACTIONS_ECRITURE = ("creer", "modifier", "supprimer", "restaurer", "valider", "demander_correction",
-                    "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site")
+                    "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site",
+                    "poser_question", "repondre_fil", "moderer_echanges")
 ACTIONS_COMMUNE = ("lire_non_validees", "lire_details", "lire_journal", "creer", "modifier", "supprimer",
-                   "commenter_site")
+                   "commenter_site", "repondre_fil")
 ACTIONS_ADMINISTRATEUR = ("lire_supprimees", "restaurer", "valider", "demander_correction", "gerer_comptes",
-                          "gerer_parametres", "gerer_scenarios")
+                          "gerer_parametres", "gerer_scenarios", "moderer_echanges")
 # Rôles qui lisent tout (hors opérations supprimées pour le financeur), sans restriction de commune.
 ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 

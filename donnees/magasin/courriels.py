@@ -107,6 +107,13 @@ class CourrielsMagasin:
                                                   <= pd.Timestamp(maintenant) + TOLERANCE_CRON))
         return table[dus.to_numpy(bool)].reset_index(drop=True)
 
+    def marquer_resume_envoye(self, email: str, identifiants, maintenant: datetime) -> None:
+        """Après l'acceptation du serveur, en une transaction : notifications envoyées (jamais deux fois) et date du
+        dernier résumé."""
+        with self._ecrire() as conn:
+            self.noter_notifications_envoyees(conn, email, identifiants, maintenant)
+            self.noter_resume_envoye(conn, email, maintenant)
+
     def noter_resume_envoye(self, conn, email: str, maintenant: datetime) -> None:
         """Dans la transaction ``conn`` de l'appelant : date du dernier résumé envoyé à ``email``."""
         t = table_preference_courriel

@@ -14,8 +14,10 @@ from donnees.magasin import schema
 from donnees.magasin.agregats import AgregatsMagasin
 from donnees.magasin.comptes import ComptesMagasin
 from donnees.magasin.courriels import CourrielsMagasin
+from donnees.magasin.echanges import EchangesMagasin
 from donnees.magasin.convertisseurs import _verifier_auteur
 from donnees.magasin.journal import _ligne_journal, _maintenant
+from donnees.magasin.notifications import NotificationsMagasin
 from donnees.magasin.operations import OperationsMagasin
 from donnees.magasin.scenarios import ScenariosMagasin
 from donnees.magasin.sessions import SessionsMagasin
@@ -24,7 +26,7 @@ from donnees.erreurs import ErreurDonnees, sur_panne
 
 
 class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin,
-              CourrielsMagasin):
+              EchangesMagasin, NotificationsMagasin, CourrielsMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):

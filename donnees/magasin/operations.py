@@ -31,6 +31,7 @@ from donnees.magasin.convertisseurs import (
     lire_resultat,
 )
 from donnees.magasin.journal import _jsonable, _ligne_journal, _maintenant
+from donnees.magasin.notifications import notifier_decision_validation
 from donnees.magasin.tables import (
     table_financement,
     table_journal,
@@ -380,6 +381,8 @@ class OperationsMagasin:
             action = "validation" if set(diff) <= {"validation", "commentaire_validation"} else "modification"
             self._inserer_journal(conn, [_ligne_journal(maintenant, auteur, action, "operation", operation_id,
                                                         diff)])
+            # Validée ou renvoyée à corriger : les référents de la commune sont notifiés dans cette transaction.
+            notifier_decision_validation(conn, {**apres, "id": operation_id}, diff, auteur, maintenant)
         return nouvelle_version
 
     def _remplacer_financements_photos(self, conn: Connection, operation_id: int, diff: dict, actuelle: dict,

@@ -234,6 +234,58 @@ table_avis_site = Table(
     CheckConstraint("avis IN (" + ", ".join(f"'{a}'" for a in AVIS_SITE) + ")", name="ck_avis_site_avis"),
 )
 
+# Échanges et notifications (révision 0008, issue 16) : un fil de discussion par objet (une opération : son fil
+# sert aussi à son retour d'expérience), ses messages (question ou réponse, masquables par le syndicat avec motif),
+# les abonnements des membres qui le suivent, et les notifications dans l'application (``envoyee_le`` : résumé par
+# courriel). Hors de TABLES : ni saisie du registre ni révision du magasin (clés des caches des pages).
+GENRES_MESSAGE = ("question", "reponse")
+table_fil_discussion = Table(
+    "fil_discussion", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("objet", String(20), nullable=False),
+    Column("objet_id", Integer, nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Index("ix_fil_discussion_objet", "objet", "objet_id", unique=True),
+)
+
+table_message = Table(
+    "message_fil", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fil_id", Integer, ForeignKey("fil_discussion.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("auteur_email", String(254), nullable=False),
+    Column("auteur_nom", Text, nullable=False),
+    Column("genre", String(10), nullable=False),
+    Column("texte", Text, nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Column("masque", Boolean, nullable=False, default=False),
+    Column("masque_par", String(254)),
+    Column("masque_le", DateTime),
+    Column("motif_masquage", Text),
+    CheckConstraint("genre IN (" + ", ".join(f"'{g}'" for g in GENRES_MESSAGE) + ")", name="ck_message_fil_genre"),
+)
+
+table_abonnement_fil = Table(
+    "abonnement_fil", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fil_id", Integer, ForeignKey("fil_discussion.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Index("ix_abonnement_fil_fil_email", "fil_id", "email", unique=True),
+)
+
+table_notification = Table(
+    "notification", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("destinataire", String(254), nullable=False),
+    Column("genre", String(40), nullable=False),
+    Column("texte", Text, nullable=False),
+    Column("lien", Text),
+    Column("cree_le", DateTime, nullable=False),
+    Column("lue_le", DateTime),
+    Column("envoyee_le", DateTime),
+    Index("ix_notification_destinataire", "destinataire", "lue_le"),
+)
+
 # Résumé des notifications par courriel (révision 0011, issue 16) : fréquence choisie par chaque compte, jeton du
 # lien de désabonnement (il ne fait que désabonner), date du dernier résumé envoyé. Hors de TABLES : ni saisie du
 # registre ni révision du magasin.

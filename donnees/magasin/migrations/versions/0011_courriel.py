@@ -2,7 +2,7 @@
 lien de désabonnement, date du dernier résumé envoyé).
 
 Révision : 0011
-Précédente : 0006 (rechaînée à la fusion sur la dernière révision de la communauté de pratiques)
+Précédente : 0008 (échanges et notifications)
 
 Figé : n'importe rien du magasin.
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
