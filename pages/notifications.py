@@ -14,8 +14,8 @@ from vues.format import echapper_markdown
 facade = commun.obtenir_facade()
 commun.ouvrir_page_reservee("Notifications", facade.peut("lire_notifications"),
                             "Les notifications sont réservées aux membres connectés", "notifications_message")
-st.page_link("pages/connexion.py", label="Résumé par courriel (jamais, chaque jour, chaque semaine) : à choisir sur la "
-             "page Connexion", icon=":material/mail:")
+st.page_link("pages/connexion.py", label="Résumé par courriel : page Connexion", icon=":material/mail:",
+             help="Jamais, chaque jour ou chaque semaine : un courriel regroupe les notifications non lues.")
 limite = lire_parametres_echanges()["nombre_max_notifications_affichees"]
 notifications = facade.lire_notifications(limite)
 if notifications.empty:
