@@ -424,3 +424,26 @@ def test_partage_entre_territoires(tmp_path):
     assert "auteur_email" not in table.columns
     vide, _ = lire_ressources_partagees(territoires, "b", lambda t: VISITEUR)  # rien d'autre que B lui-même
     assert vide.empty
+
+
+# ------------------------------------------------------------------------------------------ ligne de commande
+
+
+def test_cli_ressources_lister(tmp_path, capsys):
+    import cli
+
+    magasin = Magasin(f"sqlite:///{(tmp_path / NOM_BASE_SQLITE).as_posix()}")
+    try:
+        magasin.creer_tables()
+        magasin.creer_ressource(lien(genre="appel_a_projets", titre="Appel Écoles", echeance="2027-01-31"), "a@b.fr",
+                                "A")
+        masquee = magasin.creer_ressource(lien(titre="Écoles masquée"), "a@b.fr", "A")
+        magasin.masquer_ressource(masquee, "Doublon", "admin@b.fr")
+    finally:
+        magasin.fermer()
+    assert cli.main(["ressources", "lister", "--dossier", str(tmp_path), "--recherche", "ECOLES"]) == 0
+    sortie = capsys.readouterr().out
+    assert "1 ressource(s) publiée(s)" in sortie and "Appel Écoles · échéance 31/01/2027" in sortie
+    assert "masquée" not in sortie and "a@b.fr" not in sortie
+    assert cli.main(["ressources", "lister", "--dossier", str(tmp_path), "--theme", "parkings"]) == 0
+    assert "Aucune ressource publiée" in capsys.readouterr().out
