@@ -447,3 +447,18 @@ def test_cli_ressources_lister(tmp_path, capsys):
     assert "masquée" not in sortie and "a@b.fr" not in sortie
     assert cli.main(["ressources", "lister", "--dossier", str(tmp_path), "--theme", "parkings"]) == 0
     assert "Aucune ressource publiée" in capsys.readouterr().out
+
+
+def test_verification_des_fichiers_de_ressources(magasin, monde):
+    from donnees.verification import verifier_fichiers_ressources
+
+    dossier = monde["dossier"]
+    assert verifier_fichiers_ressources(magasin, dossier) == []
+    ident = protege(magasin, "referent_A", dossier).creer_ressource(lien(url=None), (PDF, "guide.pdf"))
+    constat, = verifier_fichiers_ressources(magasin, dossier)
+    assert constat.niveau == "ok" and "1 avec fichier" in constat.message
+    resoudre_fichier(magasin.lire_ressource(ident)["fichier_chemin"], dossier).write_bytes(PDF + b"altere")
+    constat, = verifier_fichiers_ressources(magasin, dossier)
+    assert constat.niveau == "erreur" and "altérés" in constat.message
+    with pytest.raises(ErreurDonnees, match="absent ou altéré"):
+        protege(magasin, "visiteur", dossier).lire_fichier_ressource(ident)

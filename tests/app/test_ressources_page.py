@@ -127,3 +127,23 @@ def test_vue_ensemble_echeance_proche_seulement_connecte(monkeypatch, dossier_de
     assert not any("Appels à projets à échéance proche" in m.value for m in public.markdown)
     membre = _page(monkeypatch, dossier_demo_copie, comptes["sete"], page="pages/vue_ensemble.py")
     assert any("Appels à projets à échéance proche" in m.value for m in membre.markdown)
+
+
+def test_nom_de_fichier_hostile_et_moderation(monkeypatch, dossier_demo_copie, monde):
+    """Fichier au nom hostile : nom affiché échappé, bouton de téléchargement (pièce jointe) ; le syndicat masque
+    avec un motif, la ressource disparaît pour le public."""
+    magasin, comptes, _ = monde
+    ident = magasin.creer_ressource({"genre": "fiche_materiau", "titre": "Fiche pavés", "themes": ["parkings"]},
+                                    "ref.r@sete.fr", "Camille Sète",
+                                    (b"%PDF-1.7\n%%EOF\n", "<img src=x onerror=alert(1)>.pdf"), dossier_demo_copie)
+    public = _page(monkeypatch, dossier_demo_copie, None, id=ident)
+    legendes = [c.value for c in public.caption]
+    assert any("Fichier : \\<img src=x onerror=alert(1)\\>.pdf" in c for c in legendes), legendes  # échappé
+    assert len(public.get("download_button")) == 1  # pièce jointe, jamais rendue dans la page
+    admin = _page(monkeypatch, dossier_demo_copie, comptes["admin"], id=ident)
+    admin.text_input(key=f"ressource_motif_{ident}").input("Doublon d'une autre fiche")
+    next(b for b in admin.button if b.label == "Masquer").click().run()
+    assert any("masquée" in s.value for s in admin.success), [e.value for e in admin.error]
+    assert magasin.lire_ressource(ident)["statut"] == "masquee"
+    apres = _page(monkeypatch, dossier_demo_copie, None)
+    assert not any("Fiche pavés" in t for t in _textes(apres))
