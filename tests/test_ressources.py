@@ -29,7 +29,7 @@ from donnees.fichiers_ressources import (
 )
 from donnees.magasin import Magasin
 from donnees.magasin.tables import table_notification, table_ressource, table_ressource_operation
-from services.ressources import lire_ressources_partagees, rechercher_ressources
+from services.ressources import lire_fichier_partage, lire_ressources_partagees, rechercher_ressources
 
 ROLES = ["visiteur", "financeur", "referent_A", "referent_B", "administrateur"]
 CONNECTES = set(ROLES) - {"visiteur"}
@@ -413,15 +413,22 @@ def test_partage_entre_territoires(tmp_path):
     try:
         magasin_b.creer_tables()
         magasin_b.creer_ressource(lien(titre="Partagée", partagee_territoires=True), "x@b.fr", "X")
-        magasin_b.creer_ressource(lien(titre="Locale"), "x@b.fr", "X")
+        locale = magasin_b.creer_ressource(lien(url=None, titre="Locale"), "x@b.fr", "X", (PDF, "l.pdf"),
+                                           tmp_path / "b")
+        fichier = magasin_b.creer_ressource(lien(url=None, titre="Fichier partagé", partagee_territoires=True),
+                                            "x@b.fr", "X", (PNG, "plan.png"), tmp_path / "b")
         masquee = magasin_b.creer_ressource(lien(titre="Partagée masquée", partagee_territoires=True), "x@b.fr", "X")
         magasin_b.masquer_ressource(masquee, "Doublon", "admin@b.fr")
     finally:
         magasin_b.fermer()
     table, erreurs = lire_ressources_partagees(territoires, "a", lambda t: VISITEUR)
     assert not erreurs
-    assert table["titre"].tolist() == ["Partagée"] and table["territoire_nom"].tolist() == ["Territoire B"]
+    assert sorted(table["titre"]) == ["Fichier partagé", "Partagée"]
+    assert set(table["territoire_nom"]) == {"Territoire B"}
     assert "auteur_email" not in table.columns
+    assert lire_fichier_partage(territoires[1], VISITEUR, fichier) == PNG
+    with pytest.raises(ErreurDonnees, match="n'est pas partagée"):
+        lire_fichier_partage(territoires[1], VISITEUR, locale)
     vide, _ = lire_ressources_partagees(territoires, "b", lambda t: VISITEUR)  # rien d'autre que B lui-même
     assert vide.empty
 

@@ -147,3 +147,36 @@ def test_nom_de_fichier_hostile_et_moderation(monkeypatch, dossier_demo_copie, m
     assert magasin.lire_ressource(ident)["statut"] == "masquee"
     apres = _page(monkeypatch, dossier_demo_copie, None)
     assert not any("Fiche pavés" in t for t in _textes(apres))
+
+
+def test_ressources_partagees_d_un_autre_territoire(monkeypatch, dossier_demo, tmp_path):
+    """Instance à deux territoires : la page Ressources de « thau » liste, en lecture seule et marquée « du
+    territoire … », la ressource partagée (et publiée) de « etang », pas celle qu'il garde pour lui."""
+    import json
+    import shutil
+
+    racine = tmp_path / "instance"
+    for code in ("thau", "etang"):
+        shutil.copytree(dossier_demo, racine / code)
+    (racine / "instance.json").write_text(json.dumps({
+        "territoires": [{"code": "thau", "nom": "Bassin de Thau", "dossier": "thau"},
+                        {"code": "etang", "nom": "Étang voisin", "dossier": "etang"}], "defaut": "thau"}),
+        encoding="utf-8")
+    magasin = Magasin(url_base(racine / "etang"))
+    try:
+        magasin.creer_tables()
+        magasin.creer_ressource({"genre": "cahier_des_charges", "titre": "CCTP cour perméable de l'étang",
+                                 "themes": ["cours_ecole"], "partagee_territoires": True}, "ref@etang.fr", "Réf",
+                                (b"%PDF-1.7\n%%EOF\n", "cctp.pdf"), racine / "etang")
+        magasin.creer_ressource({"genre": "etude", "titre": "Étude interne de l'étang", "url": "https://exemple.fr",
+                                 "themes": ["parkings"]}, "ref@etang.fr", "Réf")
+    finally:
+        magasin.fermer()
+    monkeypatch.setenv("DESIMPER_INSTANCE", str(racine))
+    appli = _page(monkeypatch, racine / "thau", None)
+    textes = _textes(appli)
+    assert any("CCTP cour perméable de l'étang" in t for t in textes)
+    assert any(t.startswith("du territoire Étang voisin") for t in (c.value for c in appli.caption))
+    assert not any("Étude interne de l'étang" in t for t in textes)
+    assert any("partagée(s) par d'autres territoires" in c.value for c in appli.caption)
+    assert appli.get("download_button")  # fichier de l'autre territoire : téléchargement au clic
