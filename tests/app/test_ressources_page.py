@@ -180,3 +180,22 @@ def test_ressources_partagees_d_un_autre_territoire(monkeypatch, dossier_demo, t
     assert not any("Étude interne de l'étang" in t for t in textes)
     assert any("partagée(s) par d'autres territoires" in c.value for c in appli.caption)
     assert appli.get("download_button")  # fichier de l'autre territoire : téléchargement au clic
+
+
+def test_auteur_modifie_sa_ressource_les_autres_non(monkeypatch, dossier_demo_copie, monde):
+    magasin, comptes, ids = monde
+    meze = creer_compte(magasin, "ref.r@meze.fr", "Dominique Mèze", "referent", ["34157"], MOT_DE_PASSE,
+                        auteur="test")
+    autre = _page(monkeypatch, dossier_demo_copie, meze, id=ids["hostile"])
+    assert not any(e.label == "Modifier cette ressource" for e in autre.expander)
+    assert not any(b.label == "Masquer" for b in autre.button)
+    auteur = _page(monkeypatch, dossier_demo_copie, comptes["sete"], id=ids["hostile"])
+    cle = f"ressource_modifier_{ids['hostile']}"
+    assert any(e.label == "Modifier cette ressource" for e in auteur.expander)
+    auteur.text_input(key=f"{cle}_titre").input("Guide corrigé")
+    next(b for b in auteur.button if b.label == "Enregistrer").click().run()
+    assert not auteur.exception, auteur.exception
+    assert any("Ressource enregistrée" in s.value for s in auteur.success), [e.value for e in auteur.error]
+    ressource = magasin.lire_ressource(ids["hostile"])
+    assert ressource["titre"] == "Guide corrigé" and ressource["version"] == 2
+    assert ressource["url"] == "https://exemple.fr/guide"  # document inchangé
