@@ -369,6 +369,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_scenario(sous)
     ajouter_commande_rapport(sous)
     ajouter_commandes_notifications(sous)
+    ajouter_commandes_ressources(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -431,6 +432,44 @@ def _activer_territoire_cli(args):
                                 "territoire")
         return None
     return activer_territoire(trouver_territoire(code).actif)
+
+
+def commande_ressources_lister(args) -> int:
+    from donnees.comptes import VISITEUR
+    from donnees.droits import MagasinProtege
+    from donnees.format import formater_date, neutraliser_controles
+    from services.ressources import rechercher_ressources
+
+    magasin = _magasin_comptes(args)
+    try:
+        table = rechercher_ressources(MagasinProtege(magasin, VISITEUR).lire_ressources(), args.recherche or "",
+                                      genre=args.genre, theme=args.theme)
+    finally:
+        magasin.fermer()
+    if table.empty:
+        print("Aucune ressource publiée ne répond.")
+        return 0
+    print(f"{len(table)} ressource(s) publiée(s) :")
+    for ligne in table.to_dict("records"):
+        echeance = f" · échéance {formater_date(ligne['echeance'])}" if ligne["echeance"] is not None \
+            and ligne["echeance"] == ligne["echeance"] else ""
+        document = ligne["url"] or f"fichier {ligne['fichier_nom']}"
+        # Texte des membres : contrôles et séquences ANSI affichés, jamais exécutés.
+        print(f"  n° {ligne['id']} · {ligne['genre_libelle']} · {neutraliser_controles(ligne['titre'])}{echeance} · "
+              f"{neutraliser_controles(document)}")
+    return 0
+
+
+def ajouter_commandes_ressources(sous) -> None:
+    """Sous-commande `desimper ressources lister` (ressources publiées, vue publique)."""
+    ressources = sous.add_parser("ressources", help="ressources de la communauté de pratiques : lister")
+    actions = ressources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lister = actions.add_parser("lister", help="liste les ressources publiées (recherche sans accents ni casse)")
+    lister.add_argument("--recherche", help="mots cherchés dans le titre, le résumé, le fichier et les thèmes")
+    lister.add_argument("--genre", help="code du genre (donnees/nomenclatures/genres_ressource.csv)")
+    lister.add_argument("--theme", help="code du thème (donnees/nomenclatures/themes_ressource.csv)")
+    lister.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    lister.set_defaults(fonction=commande_ressources_lister)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -589,6 +589,11 @@ def _tous_les_champs() -> dict[str, Champ]:
 LIBELLES_JOURNAL = {"derniere_connexion": "dernière connexion", "email": "adresse électronique", "role": "rôle",
                     "echecs_connexion": "échecs de connexion", "bloque_jusqua": "blocage jusqu'à",
                     "mot_de_passe_hash": "mot de passe", "actif": "compte actif"}
+# Ressources (issue 16, partie 1 ; journal de la table « ressource »).
+LIBELLES_JOURNAL.update({"fichier_nom": "nom du fichier", "fichier_chemin": "fichier stocké",
+                         "fichier_type": "type du fichier", "fichier_taille": "taille du fichier",
+                         "fichier_sha256": "empreinte du fichier", "partagee_territoires": "partage entre territoires",
+                         "motif_masquage": "motif du masquage"})
 
 
 def libelle(nom: str) -> str:

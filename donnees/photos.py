@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from donnees.config import SOUS_DOSSIER_PHOTOS
-from donnees.erreurs import ErreurDonnees, sur_panne
+from donnees.erreurs import ErreurDonnees
+from donnees.fichiers_stockes import ecrire_stocke, resoudre_stocke
 from donnees.format import formater_nombre, neutraliser_controles
 
 TAILLE_MAX_OCTETS = 10 * 1024 * 1024
@@ -95,16 +95,7 @@ def resoudre_photo(nom_stocke, dossier: Path) -> Path | None:
     """Fichier d'une photo stockée, **dans** ``dossier/photos/`` seulement ; None si le nom est refusé (voir
     :func:`verifier_nom_photo`), si le fichier manque, n'est pas un fichier ordinaire ou passe par un lien
     symbolique. Seule fonction par laquelle on lit une photo."""
-    if not isinstance(nom_stocke, str) or not MOTIF_NOM_PHOTO.fullmatch(nom_stocke):
-        return None
-    racine = Path(dossier) / SOUS_DOSSIER_PHOTOS
-    chemin = racine / nom_stocke.split("/", 1)[1]
-    if racine.is_symlink() or chemin.is_symlink() or not racine.is_dir():
-        return None
-    reel = chemin.resolve()
-    if reel.parent != racine.resolve() or not reel.is_file():
-        return None
-    return reel
+    return resoudre_stocke(nom_stocke, dossier, SOUS_DOSSIER_PHOTOS, MOTIF_NOM_PHOTO)
 
 
 def verifier_photos_du_magasin(photos, dossier: Path, deja_rattachees=()) -> None:
@@ -136,20 +127,6 @@ def stocker_photo(octets: bytes, nom_fichier: str, dossier: Path) -> tuple[str, 
     temporaire puis renommage) ; disque plein ou dossier en lecture seule : :class:`ErreurPanne`, rien d'écrit."""
     propres, extension = nettoyer_photo(octets, nom_fichier)
     relatif = nommer_photo(propres, extension)
-    racine = Path(dossier) / SOUS_DOSSIER_PHOTOS
-    if racine.is_symlink():
-        raise ErreurDonnees(f"Photo « {neutraliser_controles(nom_fichier)} » : le dossier des photos est un lien "
-                            "symbolique ; l'administrateur doit le remplacer par un vrai dossier.", "photo", "fichier")
-    cible = racine / relatif.split("/", 1)[1]
-    provisoire = racine / f".{cible.name}.{os.getpid()}.tmp"
-    with sur_panne(f"le dossier des photos {racine}"):
-        racine.mkdir(parents=True, exist_ok=True)
-        if resoudre_photo(relatif, dossier) is not None:
-            return relatif, False
-        try:
-            provisoire.write_bytes(propres)
-            os.replace(provisoire, cible)
-        except OSError:
-            provisoire.unlink(missing_ok=True)  # disque plein : pas de fichier tronqué laissé derrière
-            raise
-    return relatif, True
+    nouvelle = ecrire_stocke(propres, relatif, dossier, SOUS_DOSSIER_PHOTOS, MOTIF_NOM_PHOTO, "photo", nom_fichier,
+                             "photo")
+    return relatif, nouvelle

@@ -186,7 +186,29 @@ def _verifier_magasin(dossier: Path, url: str, codes: set[str], demo: bool = Tru
         constats.append(Constat("avertissement", "photos", f"{len(absentes)} fichiers photo introuvables ou "
                                 "refusés (nom qui n'est pas celui d'une photo du magasin, lien symbolique, hors du "
                                 f"dossier photos/ ; par exemple « {neutraliser_controles(absentes[0])[:120]} »)."))
+    constats.extend(verifier_fichiers_ressources(magasin, dossier))
     return constats
+
+
+def verifier_fichiers_ressources(magasin, dossier: Path) -> list[Constat]:
+    """Fichiers des ressources (issue 16) : présents sous ``ressources/`` et conformes à leur empreinte SHA-256."""
+    import hashlib
+
+    from donnees.fichiers_ressources import resoudre_fichier
+
+    ressources = magasin.lire_ressources()
+    fichiers = ressources[ressources["fichier_chemin"].notna().to_numpy(bool)]
+    fautifs = []
+    for chemin, empreinte in zip(fichiers["fichier_chemin"], fichiers["fichier_sha256"]):
+        fichier = resoudre_fichier(chemin, dossier)
+        if fichier is None or hashlib.sha256(fichier.read_bytes()).hexdigest() != empreinte:
+            fautifs.append(chemin)
+    if fautifs:
+        return [Constat("erreur", "ressources", f"{len(fautifs)} fichier(s) de ressources absents ou altérés (par "
+                        f"exemple « {neutraliser_controles(fautifs[0])[:120]} ») : restaurez-les depuis une "
+                        "sauvegarde (desimper restaurer).")]
+    return [Constat("ok", "ressources", f"{len(ressources)} ressource(s), dont {len(fichiers)} avec fichier, "
+                    "fichiers présents et conformes")] if len(ressources) else []
 
 
 def verifier_donnees(dossier: Path | None = None, url: str | None = None) -> list[Constat]:

@@ -217,6 +217,7 @@ PAGES = [
     ("pages/saisie.py", "Saisir une opération", ":material/edit_square:", "creer"),
     ("pages/importer.py", "Importer", ":material/upload_file:", "creer"),
     ("pages/retours.py", "Retours d'expérience", ":material/forum:", None),
+    ("pages/ressources.py", "Ressources", ":material/menu_book:", None),
     ("pages/scenarios.py", "Scénarios", ":material/timeline:", "lire_scenarios"),
     ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
     ("pages/notifications.py", "Notifications", ":material/notifications:", "lire_notifications"),
@@ -1561,3 +1562,27 @@ def proposer_rapport(genre: str, filtres: Filtres, code_insee: str | None = None
             icon=":material/picture_as_pdf:", key=f"{cle}_bouton",
             help=f"Rapport {annee}, {version}, avec les filtres en vigueur sur cette page ; produit au clic "
                  "(quelques secondes).")
+
+
+# ------------------------------------------------------------------------------------ ressources (issue 16, partie 1)
+
+
+def lire_ressources_partagees() -> tuple:
+    """Ressources publiées et partagées des autres territoires de l'instance, lues avec les droits de cette session
+    dans chacun (:func:`services.ressources.lire_ressources_partagees`) ; (table vide, []) sans autre territoire."""
+    from services import ressources
+
+    if not plusieurs_territoires():
+        return ressources.lire_ressources_partagees([], "", _utilisateur_du_territoire)
+    return ressources.lire_ressources_partagees(lister_territoires_instance(), territoire_courant().code,
+                                                _utilisateur_du_territoire)
+
+
+def preparer_fichier_partage(code: str, ressource_id: int):
+    """Fonction sans argument qui lit le fichier d'une ressource partagée du territoire ``code`` (au clic sur
+    « Télécharger », hors de l'exécution du script : compte du lecteur dans ce territoire lu dès maintenant)."""
+    from services import ressources
+
+    territoire = next(t for t in lister_territoires_instance() if t.code == code)
+    utilisateur = _utilisateur_du_territoire(territoire)
+    return lambda: ressources.lire_fichier_partage(territoire, utilisateur, int(ressource_id))

@@ -9,7 +9,7 @@ from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_reve
 from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
 from indicateurs.chaleur_abords import estimer_chaleur_site
-from pages import commun, fil_echanges
+from pages import commun, fil_echanges, ressources_communs
 from pages.vues_en_cache import afficher_carte
 from vues.cartes import construire_carte_commune
 from vues.format import echapper_markdown, formater_nombre
@@ -138,3 +138,6 @@ if facade.peut("lire_echanges"):
     fil_echanges.afficher_fil(facade, int(ident), str(operation["code_insee"]), f"fil_{ident}")
 else:
     st.caption("Questions et réponses entre membres : réservées aux membres connectés (page Connexion).")
+
+# Ressources liées (issue 16, partie 1) : guides, fiches techniques… lisibles par tous ; lier si le rôle le permet.
+ressources_communs.afficher_ressources_liees(facade, int(ident), f"ressources_{ident}")

@@ -11,7 +11,7 @@ from indicateurs.catalogue import (codes_publics, formater_chiffre, formater_val
 from indicateurs.chaleur_abords import decrire_estimation_site
 from indicateurs.communs import CODE_BASSIN
 from indicateurs.trajectoire import cible_sdage_pourcent
-from pages import commun
+from pages import commun, ressources_communs
 from pages.vues_en_cache import afficher_carte_bornee, construire_figure
 from services.indicateurs import decrire_statuts, nommer_statuts, statuts_non_comptes
 from vues.cartes import Choroplethe, construire_fond_bassin, decrire_selection
@@ -32,6 +32,8 @@ CUMULABLES = {"surface_desimpermeabilisee", "volume_infiltre", "nombre_operation
 territoire = commun.charger_territoire()
 st.title("Vue d'ensemble")
 st.caption(f"{echapper_markdown(territoire['nom'])} — registre des opérations de désimperméabilisation")
+# Appels à projets à échéance proche (issue 16, partie 1) : membres connectés seulement.
+ressources_communs.afficher_echeances_proches(commun.obtenir_facade())
 
 perimetre = commun.choisir_perimetre(commun.lire_filtres(), "vue_perimetre")
 filtres = perimetre.filtres

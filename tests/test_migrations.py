@@ -112,10 +112,38 @@ COLONNES_0011 = ("id INTEGER NOT NULL", "email TEXT NOT NULL", "frequence VARCHA
                  "jeton VARCHAR(64) NOT NULL", "dernier_envoi DATETIME", "modifie_le DATETIME NOT NULL",
                  "PRIMARY KEY (id)", "UNIQUE (email)", "UNIQUE (jeton)")
 AJOUTS_0011 = "CREATE TABLE preference_courriel (\n\t" + ", \n\t".join(COLONNES_0011) + "\n)"
+# Tables des ressources ajoutées par la révision 0012 (issue 16, partie 1), texte tel que SQLite le garde.
+COLONNES_RESSOURCE = ("id INTEGER NOT NULL", "genre VARCHAR(40) NOT NULL", "titre TEXT NOT NULL",
+                      "resume TEXT NOT NULL", "url TEXT", "fichier_nom TEXT", "fichier_chemin VARCHAR(120)",
+                      "fichier_type VARCHAR(120)", "fichier_taille INTEGER", "fichier_sha256 VARCHAR(64)",
+                      "echeance DATE", "communes TEXT NOT NULL", "themes TEXT NOT NULL",
+                      "auteur_email VARCHAR(254) NOT NULL", "auteur_nom TEXT NOT NULL", "statut VARCHAR(10) NOT NULL",
+                      "masque_par VARCHAR(254)", "masque_le DATETIME", "motif_masquage TEXT",
+                      "partagee_territoires BOOLEAN NOT NULL", "cree_le DATETIME NOT NULL",
+                      "modifie_le DATETIME NOT NULL", "version INTEGER NOT NULL", "PRIMARY KEY (id)",
+                      "CONSTRAINT ck_ressource_statut CHECK (statut IN ('publiee', 'masquee'))",
+                      "CONSTRAINT ck_ressource_url_ou_fichier CHECK ((url IS NULL) <> (fichier_chemin IS NULL))",
+                      "CONSTRAINT ck_ressource_version CHECK (version >= 1)")
+COLONNES_RESSOURCE_OPERATION = ("id INTEGER NOT NULL", "ressource_id INTEGER NOT NULL",
+                                "operation_id INTEGER NOT NULL", "lie_par VARCHAR(254) NOT NULL",
+                                "lie_le DATETIME NOT NULL", "PRIMARY KEY (id)",
+                                "FOREIGN KEY(ressource_id) REFERENCES ressource (id) ON DELETE CASCADE",
+                                "FOREIGN KEY(operation_id) REFERENCES operation (id) ON DELETE CASCADE")
+COLONNES_SUIVI_THEME = ("id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL", "theme VARCHAR(40) NOT NULL",
+                        "cree_le DATETIME NOT NULL", "PRIMARY KEY (id)")
+AJOUTS_0012 = ("CREATE TABLE ressource (\n\t" + ", \n\t".join(COLONNES_RESSOURCE) + "\n);\n"
+               "CREATE TABLE ressource_operation (\n\t" + ", \n\t".join(COLONNES_RESSOURCE_OPERATION) + "\n);\n"
+               "CREATE INDEX ix_ressource_operation_operation_id ON ressource_operation (operation_id);\n"
+               "CREATE UNIQUE INDEX ix_ressource_operation_lien ON ressource_operation (ressource_id, operation_id);\n"
+               "CREATE TABLE suivi_theme (\n\t" + ", \n\t".join(COLONNES_SUIVI_THEME) + "\n);\n"
+               "CREATE UNIQUE INDEX ix_suivi_theme_email_theme ON suivi_theme (email, theme)")
+AJOUTS_0012_POSTGRESQL = (AJOUTS_0012.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+                          .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL"))
 AJOUTS_COMMUNAUTE = [
     (AJOUTS_0008, AJOUTS_0008_POSTGRESQL),
     (AJOUTS_0011, AJOUTS_0011.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
      .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
+    (AJOUTS_0012, AJOUTS_0012_POSTGRESQL),
 ]
 AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
                + AJOUTS_0006 + "".join(";\n" + sqlite for sqlite, _ in AJOUTS_COMMUNAUTE))
@@ -536,6 +564,13 @@ def test_revisions_de_la_communaute_sur_une_base_en_0006_avec_donnees(tmp_path):
         verifier_contenu_v0(instantane(magasin))
         magasin.ecrire_preference_courriel("admin@bassin.fr", "hebdomadaire", "admin@bassin.fr")
         assert magasin.lire_preference_courriel("admin@bassin.fr")["frequence"] == "hebdomadaire"
+        # Ressources (révision 0012) : une ressource-lien s'écrit, se lie à une opération existante et se relit.
+        assert {"ressource", "ressource_operation", "suivi_theme"} <= nouvelles
+        ident = magasin.creer_ressource({"genre": "guide", "titre": "Guide", "url": "https://exemple.fr/guide",
+                                         "themes": ["parkings"], "communes": ["34301"]}, "admin@bassin.fr", "Admin")
+        assert magasin.lier_ressource(ident, 1, "admin@bassin.fr")
+        assert magasin.lire_liens_ressources(operation_ids=[1])["ressource_id"].tolist() == [ident]
+        assert magasin.lire_ressource(ident)["communes"] == ["34301"]
     finally:
         magasin.fermer()
     assert revision_stockee(url) == [REVISION_TETE]

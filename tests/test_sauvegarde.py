@@ -120,8 +120,19 @@ def reecrire_archive(source: Path, cible: Path, modifier) -> None:
 # ------------------------------------------------------------------------------- aller-retour SQLite
 
 
+def ajouter_ressource_fichier(dossier: Path) -> int:
+    """Une ressource avec son fichier rangé sous ``ressources/`` du dossier (issue 16, partie 1)."""
+    magasin = Magasin(url_sqlite(dossier))
+    try:
+        return magasin.creer_ressource({"genre": "guide", "titre": "Guide", "themes": ["parkings"]},
+                                       "admin@exemple.fr", "Admin", (b"%PDF-1.7\n%%EOF\n", "guide.pdf"), dossier)
+    finally:
+        magasin.fermer()
+
+
 def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(territoire, tmp_path):
     dossier, jeton = territoire
+    ressource = ajouter_ressource_fichier(dossier)
     avant = etat_registre(url_sqlite(dossier))
     fichiers_avant = empreintes_dossier(dossier)
     archive = tmp_path / "sauvegarde.tar"
@@ -144,6 +155,14 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert apres["photos"] == avant["photos"] and len(avant["photos"]) > 0
     assert empreintes_dossier(cible) == fichiers_avant  # photos et couches octet pour octet
     assert any(nom.startswith("photos/") for nom in fichiers_avant)
+    # Ressources : tables et fichiers (sous ressources/) restaurés, fichier relu et vérifié par son empreinte.
+    assert avant["comptes"]["ressource"] >= 2 and avant["comptes"]["ressource_operation"] >= 1
+    assert any(nom.startswith("ressources/") for nom in fichiers_avant)
+    restaure = Magasin(url_sqlite(cible))
+    try:
+        assert restaure.lire_fichier_ressource(ressource, cible) == b"%PDF-1.7\n%%EOF\n"
+    finally:
+        restaure.fermer()
     assert not [c for c in verifier_donnees(cible, url_sqlite(cible)) if c.niveau == "erreur"]
     # Les sessions de la sauvegarde sont révoquées ; celle du territoire d'origine reste ouverte.
     assert not session_valide(url_sqlite(cible), jeton)

@@ -39,6 +39,7 @@ from donnees.demo.operations import generer_operations
 from donnees.demo.parametres import TAILLES, lire_communes_demo, lire_parametres, lire_sources_demo
 from donnees.demo.parcellaire import decouper_cellules, generer_parcelles
 from donnees.demo.photos import generer_photos
+from donnees.demo.ressources import generer_ressources_demo
 from donnees.erreurs import ErreurDonnees, sur_panne
 from donnees.geometrie import CRS_CALCUL, en_wgs84, vers_wgs84
 from donnees.partitions import COLONNES_PARTITION
@@ -142,6 +143,7 @@ def _enregistrer_operations(url: str, operations: list[dict], auteur: str,
             progression("Enregistrement des opérations", 0.85 + 0.14 * faites / max(total, 1))
 
     magasin.importer_lot(operations, auteur=auteur, progression=suivre)
+    generer_ressources_demo(magasin, auteur, "Syndicat de bassin (démonstration)")  # ressources (issue 16)
     comptes = magasin.compter()
     magasin.fermer()
     return comptes

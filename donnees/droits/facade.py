@@ -20,6 +20,7 @@ from donnees.droits.administration import EcrituresAdministration
 from donnees.droits.courriels import PreferencesCourriel
 from donnees.droits.scenarios import EcrituresScenarios
 from donnees.droits.echanges import EcrituresEchanges
+from donnees.droits.ressources import RessourcesProtegees
 from donnees.droits.changements import detecter_changement, normaliser_valeur
 from donnees.droits.communes import lire_contours_communes, lire_noms_communes
 from donnees.droits.politique import (
@@ -39,7 +40,7 @@ from donnees.photos import verifier_photos_du_magasin
 
 
 class MagasinProtege(EcrituresAdministration, EcrituresScenarios, EcrituresEchanges,
-                     PreferencesCourriel):
+                     PreferencesCourriel, RessourcesProtegees):
     """Magasin vu par un utilisateur : lectures filtrées, écritures vérifiées et journalisées à son nom.
 
     Le compte est relu dans la base à chaque appel : un compte désactivé ou dont le rôle a changé

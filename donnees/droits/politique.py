@@ -62,14 +62,23 @@ ACTIONS = {
     "moderer_echanges": "masquer ou restaurer un message des échanges",
     "suivre_fil": "suivre un fil d'échanges",
     "lire_notifications": "consulter vos notifications",
+    # Ressources (issue 16, partie 1 ; donnees/droits/ressources.py).
+    "lire_ressources_membres": "consulter les auteurs des ressources et les échéances proches des appels à projets",
+    "creer_ressource": "déposer une ressource",
+    "modifier_ressource": "modifier ou supprimer une ressource",
+    "lier_ressource": "lier une ressource à une opération",
+    "moderer_ressources": "masquer ou restaurer une ressource",
+    "suivre_theme": "suivre un thème des ressources",
 }
 ACTIONS_ECRITURE = ("creer", "modifier", "supprimer", "restaurer", "valider", "demander_correction",
                     "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site",
-                    "poser_question", "repondre_fil", "moderer_echanges")
+                    "poser_question", "repondre_fil", "moderer_echanges",
+                    "creer_ressource", "modifier_ressource", "lier_ressource", "moderer_ressources")
 ACTIONS_COMMUNE = ("lire_non_validees", "lire_details", "lire_journal", "creer", "modifier", "supprimer",
                    "commenter_site", "repondre_fil")
 ACTIONS_ADMINISTRATEUR = ("lire_supprimees", "restaurer", "valider", "demander_correction", "gerer_comptes",
-                          "gerer_parametres", "gerer_scenarios", "moderer_echanges")
+                          "gerer_parametres", "gerer_scenarios", "moderer_echanges",
+                          "moderer_ressources")
 # Rôles qui lisent tout (hors opérations supprimées pour le financeur), sans restriction de commune.
 ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 

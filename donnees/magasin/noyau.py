@@ -19,6 +19,7 @@ from donnees.magasin.convertisseurs import _verifier_auteur
 from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.notifications import NotificationsMagasin
 from donnees.magasin.operations import OperationsMagasin
+from donnees.magasin.ressources import RessourcesMagasin
 from donnees.magasin.scenarios import ScenariosMagasin
 from donnees.magasin.sessions import SessionsMagasin
 from donnees.magasin.tables import TABLES, creer_moteur, table_journal
@@ -26,7 +27,7 @@ from donnees.erreurs import ErreurDonnees, sur_panne
 
 
 class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin,
-              EchangesMagasin, NotificationsMagasin, CourrielsMagasin):
+              EchangesMagasin, NotificationsMagasin, CourrielsMagasin, RessourcesMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):

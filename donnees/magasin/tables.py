@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -297,6 +298,61 @@ table_preference_courriel = Table(
     Column("jeton", String(64), nullable=False, unique=True),
     Column("dernier_envoi", DateTime),
     Column("modifie_le", DateTime, nullable=False),
+)
+
+# Ressources (révision 0012, issue 16 partie 1) : bibliothèque partagée (guides, cahiers des charges, fiches
+# techniques, appels à projets et subventions avec échéance, études), fichier stocké sous ``ressources/`` (nom
+# d'origine, chemin, type MIME, taille, empreinte) ou lien ; liens vers les opérations ; thèmes suivis par les
+# membres (notifications). Hors de TABLES : ni saisie du registre ni révision du magasin.
+STATUTS_RESSOURCE = ("publiee", "masquee")
+table_ressource = Table(
+    "ressource", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("genre", String(40), nullable=False),
+    Column("titre", Text, nullable=False),
+    Column("resume", Text, nullable=False),
+    Column("url", Text),
+    Column("fichier_nom", Text),
+    Column("fichier_chemin", String(120)),
+    Column("fichier_type", String(120)),
+    Column("fichier_taille", Integer),
+    Column("fichier_sha256", String(64)),
+    Column("echeance", Date),
+    Column("communes", Text, nullable=False),
+    Column("themes", Text, nullable=False),
+    Column("auteur_email", String(254), nullable=False),
+    Column("auteur_nom", Text, nullable=False),
+    Column("statut", String(10), nullable=False),
+    Column("masque_par", String(254)),
+    Column("masque_le", DateTime),
+    Column("motif_masquage", Text),
+    Column("partagee_territoires", Boolean, nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Column("modifie_le", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("statut IN (" + ", ".join(f"'{s}'" for s in STATUTS_RESSOURCE) + ")",
+                    name="ck_ressource_statut"),
+    CheckConstraint("(url IS NULL) <> (fichier_chemin IS NULL)", name="ck_ressource_url_ou_fichier"),
+    CheckConstraint("version >= 1", name="ck_ressource_version"),
+)
+
+table_ressource_operation = Table(
+    "ressource_operation", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ressource_id", Integer, ForeignKey("ressource.id", ondelete="CASCADE"), nullable=False),
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("lie_par", String(254), nullable=False),
+    Column("lie_le", DateTime, nullable=False),
+    Index("ix_ressource_operation_lien", "ressource_id", "operation_id", unique=True),
+)
+
+table_suivi_theme = Table(
+    "suivi_theme", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("theme", String(40), nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Index("ix_suivi_theme_email_theme", "email", "theme", unique=True),
 )
 
 table_journal = Table(
