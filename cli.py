@@ -369,6 +369,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_scenario(sous)
     ajouter_commande_rapport(sous)
     ajouter_commandes_notifications(sous)
+    ajouter_commandes_agenda(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1207,6 +1208,31 @@ def ajouter_commandes_notifications(sous) -> None:
                "Exemple (crontab) : 0 7 * * * desimper notifications envoyer --dossier /srv/desimper/thau")
     envoyer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     envoyer.set_defaults(fonction=commande_notifications_envoyer)
+
+
+def commande_agenda_exporter(args) -> int:
+    """`desimper agenda exporter --sortie agenda.ics` : flux iCalendar public du territoire (écriture atomique)."""
+    from services.agenda import exporter_flux
+
+    nombre = exporter_flux(Path(args.sortie), _dossier_de(args))
+    print(f"Flux de l'agenda écrit : {args.sortie} ({nombre} événement(s)).")
+    return 0
+
+
+def ajouter_commandes_agenda(sous) -> None:
+    """Commande `desimper agenda exporter`."""
+    agenda = sous.add_parser("agenda", help="agenda de la communauté : flux iCalendar abonnable")
+    actions = agenda.add_subparsers(dest="action", required=True)
+    exporter = actions.add_parser(
+        "exporter", help="écrit le flux iCalendar public (.ics) du territoire et des événements partagés",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Le fichier est remplacé d'un coup (jamais lu à moitié écrit) ; servez-le comme fichier statique\n"
+               "(voir docs/deploiement.md, « Agenda abonnable »).\n"
+               "Exemple (crontab) : */15 * * * * desimper agenda exporter --dossier /srv/desimper/thau "
+               "--sortie /srv/desimper/public/agenda.ics")
+    exporter.add_argument("--sortie", required=True, help="fichier .ics à écrire")
+    exporter.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    exporter.set_defaults(fonction=commande_agenda_exporter)
 
 
 def commande_rapport(args) -> int:

@@ -589,6 +589,10 @@ def _tous_les_champs() -> dict[str, Champ]:
 LIBELLES_JOURNAL = {"derniere_connexion": "dernière connexion", "email": "adresse électronique", "role": "rôle",
                     "echecs_connexion": "échecs de connexion", "bloque_jusqua": "blocage jusqu'à",
                     "mot_de_passe_hash": "mot de passe", "actif": "compte actif"}
+# Champs des événements de l'agenda au journal (issue 16, partie 3 ; libellés de donnees/agenda.py).
+LIBELLES_JOURNAL.update({"en_ligne": "en ligne", "places_max": "places", "partage_territoires": "partage avec les "
+                         "autres territoires", "motif_annulation": "motif d'annulation",
+                         "operation_ids": "opérations liées"})
 
 
 def libelle(nom: str) -> str:
