@@ -217,6 +217,7 @@ PAGES = [
     ("pages/saisie.py", "Saisir une opération", ":material/edit_square:", "creer"),
     ("pages/importer.py", "Importer", ":material/upload_file:", "creer"),
     ("pages/retours.py", "Retours d'expérience", ":material/forum:", None),
+    ("pages/agenda.py", "Agenda", ":material/event:", None),  # agenda de la communauté (issue 16, partie 3)
     ("pages/scenarios.py", "Scénarios", ":material/timeline:", "lire_scenarios"),
     ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
     ("pages/notifications.py", "Notifications", ":material/notifications:", "lire_notifications"),
