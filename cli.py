@@ -143,7 +143,8 @@ def _servir_derriere_nginx(args) -> int:
 
     plan = PlanDeploiement(args.processus, port_mandataire=args.port, adresse_mandataire=args.adresse,
                            premier_port=args.premier_port,
-                           dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None)
+                           dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None,
+                           flux_agenda=Path(args.flux_agenda) if args.flux_agenda else None)
     from donnees.instance import lister_territoires
 
     for territoire in lister_territoires():  # instance à plusieurs territoires : chaque base doit être partagée
@@ -358,6 +359,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
                          help="configuration, journaux et fichiers temporaires de nginx (défaut : dossier temporaire)")
     serveur.add_argument("--ecrire-nginx", metavar="FICHIER",
                          help="écrit la configuration nginx (map, upstream, server) pour un nginx système")
+    serveur.add_argument("--flux-agenda", metavar="FICHIER",
+                         help="agenda abonnable (desimper agenda exporter --sortie FICHIER) servi par nginx en "
+                              "/agenda.ics")
     serveur.set_defaults(fonction=commande_serveur)
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)

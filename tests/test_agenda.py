@@ -483,3 +483,29 @@ def test_evenements_demo_realistes(dossier_demo):
         assert any(liens.values())
     finally:
         magasin.fermer()
+
+
+def test_nginx_sert_le_flux_de_l_agenda(tmp_path):
+    from services.deploiement import PlanDeploiement, generer_configuration_nginx, trouver_nginx
+
+    flux = tmp_path / "public" / "agenda.ics"
+    sans = generer_configuration_nginx(PlanDeploiement(2, premier_port=9001), complete=False)
+    assert "agenda.ics" not in sans
+    plan = PlanDeploiement(2, premier_port=9001, dossier_execution=tmp_path / "nginx", flux_agenda=flux)
+    texte = generer_configuration_nginx(plan, complete=True)
+    assert "location = /agenda.ics {" in texte and f'alias "{flux.resolve()}";' in texte
+    assert "default_type text/calendar;" in texte
+    with pytest.raises(ErreurDonnees, match="sans espace"):
+        generer_configuration_nginx(PlanDeploiement(2, flux_agenda=tmp_path / "mon agenda.ics"), complete=False)
+    nginx = trouver_nginx()
+    if nginx is None:
+        pytest.skip("nginx absent : la syntaxe de la configuration n'est pas vérifiée")
+    import subprocess
+
+    for dossier in ("temp/corps", "temp/mandataire", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
+        (tmp_path / "nginx" / dossier).mkdir(parents=True, exist_ok=True)
+    configuration = tmp_path / "nginx" / "nginx.conf"
+    configuration.write_text(texte, encoding="utf-8")
+    resultat = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path / "nginx"), "-c", str(configuration)],
+                              capture_output=True, text=True, check=False)
+    assert resultat.returncode == 0, resultat.stderr
