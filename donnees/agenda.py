@@ -43,6 +43,7 @@ CHAMPS_SAISIS = {
     "longitude": "longitude", "latitude": "latitude", "en_ligne": "en ligne", "url": "adresse (URL)",
     "places_max": "places", "partage_territoires": "partage avec les autres territoires",
 }
+LIBELLES_CHAMPS = {**CHAMPS_SAISIS, "motif_annulation": "motif d'annulation"}
 SCHEMA_GENRES = pa.DataFrameSchema({
     "code": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »"),
                       unique=True),
@@ -140,7 +141,7 @@ def verifier_texte_evenement(valeur: Any, champ: str, longueur_max: int, obligat
     if vide and not obligatoire:
         return None
     try:
-        return verifier_texte(valeur, "Événement", champ, CHAMPS_SAISIS.get(champ, champ), longueur_max)
+        return verifier_texte(valeur, "Événement", champ, LIBELLES_CHAMPS.get(champ, champ), longueur_max)
     except ErreurDonnees as erreur:
         raise ErreurDonnees(str(erreur), "evenement", champ) from None
 

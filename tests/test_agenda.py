@@ -240,6 +240,23 @@ def test_inscription_refusee_complet_annule_passe_et_une_seule_par_membre(magasi
     assert magasin.lire_inscriptions(complet)["email"].tolist() == [EMAILS["referent_B"]]
 
 
+def test_inscriptions_simultanees_ne_depassent_pas_les_places(magasin, ops):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ident = magasin.creer_evenement(saisie(places_max=3), EMAILS["administrateur"])
+
+    def inscrire(rang: int) -> str:
+        try:
+            return "inscrit" if magasin.inscrire_evenement(ident, f"membre{rang}@exemple.fr", f"M {rang}") else "deja"
+        except ErreurDonnees as erreur:
+            return "complet" if "complet" in str(erreur) else str(erreur)
+
+    with ThreadPoolExecutor(max_workers=8) as groupe:
+        resultats = list(groupe.map(inscrire, range(8)))
+    assert sorted(resultats) == ["complet"] * 5 + ["inscrit"] * 3, resultats
+    assert len(magasin.lire_inscriptions(ident)) == 3
+
+
 # ------------------------------------------------------------------------------------------ notifications
 
 def genres_de(magasin, role: str) -> list[str]:

@@ -130,3 +130,34 @@ def test_fiche_operation_liste_ses_evenements(monkeypatch, dossier_demo_copie, m
     appli.switch_page("pages/fiche.py").run()
     assert not appli.exception, appli.exception
     assert any(m.value == "**Événements liés**" for m in appli.markdown)
+
+
+def test_syndicat_annule_depuis_la_fiche_et_les_inscrits_sont_prevenus(monkeypatch, dossier_demo_copie, monde):
+    magasin, comptes, ident, _ = monde
+    magasin.inscrire_evenement(ident, "ref@sete.fr", "Camille Sète")
+    appli = _agenda(monkeypatch, dossier_demo_copie, comptes["admin"], ident)
+    _bouton(appli, "Annuler l'événement").click().run()
+    assert any("motif d'annulation" in e.value and "vide" in e.value for e in appli.error), appli.error  # motif obligatoire
+    assert magasin.lire_evenement(ident)["statut"] == "prevu"
+    appli.text_input(key=f"agenda_motif_{ident}").input("Salle <b>inondée</b>")
+    _bouton(appli, "Annuler l'événement").click().run()
+    assert not appli.exception, appli.exception
+    assert magasin.lire_evenement(ident)["statut"] == "annule"
+    assert any("Motif" in w.value and "inondée" in w.value for w in appli.warning)
+    textes = magasin.lire_notifications("ref@sete.fr")["texte"].tolist()
+    assert any(t.startswith("Annulé : Atelier") and t.endswith("Motif : Salle <b>inondée</b>") for t in textes)
+
+
+def test_agenda_vide_d_un_territoire_reel_tout_juste_initialise(monkeypatch, dossier_demo, tmp_path):
+    import json
+    import shutil
+
+    dossier = tmp_path / "reel"
+    dossier.mkdir()
+    for nom in ("communes.parquet", "communes_affichage.parquet"):
+        shutil.copy(dossier_demo / nom, dossier / nom)
+    territoire = json.loads((dossier_demo / "territoire.json").read_text(encoding="utf-8"))
+    territoire.update(nom="Territoire réel d'essai", demo=False)
+    (dossier / "territoire.json").write_text(json.dumps(territoire, ensure_ascii=False), encoding="utf-8")
+    appli = _agenda(monkeypatch, dossier, None)
+    assert any("Aucun événement à l'agenda" in i.value for i in appli.info)
