@@ -54,11 +54,13 @@ def horaire(ligne) -> str:
 def decrire(ligne) -> str:
     """Ligne de tête d'un événement : genre, horaire (Paris), lieu, statut, territoire d'origine (échappés)."""
     lieu = "en ligne" if ligne.get("en_ligne") else ligne.get("lieu")
-    morceaux = [genres.get(ligne["genre"], ligne["genre"]), horaire(ligne), lieu if isinstance(lieu, str) else None,
-                "**annulé**" if ligne["statut"] == "annule" else None]
+    morceaux = [genres.get(ligne["genre"], ligne["genre"]), horaire(ligne), lieu if isinstance(lieu, str) else None]
     if isinstance(ligne.get("territoire"), str) and ligne["territoire"]:
         morceaux.append(f"territoire {ligne['territoire']} (partagé)")
-    return " · ".join(echapper_markdown(m) if not m.startswith("**") else m for m in morceaux if m)
+    textes = [echapper_markdown(m) for m in morceaux if m]  # textes des membres : jamais interprétés
+    if ligne["statut"] == "annule":
+        textes.append("**annulé**")
+    return " · ".join(textes)
 
 
 def places(ligne) -> str:

@@ -332,7 +332,8 @@ class AgendaMagasin:
     def generer_rappels_agenda(self, maintenant: datetime | None = None) -> int:
         """Rappel « à venir » aux inscrits (comptes actifs) des événements prévus qui commencent dans les
         ``delai_rappel_jours`` ; une fois par inscription (``rappel_le``), même si la fonction repasse ou si deux
-        passages se croisent. Renvoie le nombre de notifications créées."""
+        passages se croisent (un horaire changé après le rappel est déjà notifié aux inscrits : pas de second
+        rappel). Renvoie le nombre de notifications créées."""
         maintenant = maintenant or _maintenant()
         limite = maintenant + timedelta(days=lire_parametres_agenda()["delai_rappel_jours"])
         e, i = table_evenement.c, table_inscription_evenement.c

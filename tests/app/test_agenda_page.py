@@ -34,7 +34,7 @@ def monde(dossier_demo_copie):
     operation = int(operations[operations["validation"].eq("validee")].sort_values("id")["id"].iloc[0])
     debut = datetime.now().replace(microsecond=0, second=0) + timedelta(days=5)
     ident = magasin.creer_evenement({"genre": "atelier", "titre": HOSTILE, "sujet": HOSTILE + "\nsuite",
-                                     "debut": debut, "fin": debut + timedelta(hours=2), "lieu": HOSTILE,
+                                     "debut": debut, "fin": debut + timedelta(hours=2), "lieu": "**Salle** " + HOSTILE,
                                      "places_max": 10}, "admin@bassin.fr", {"operation": [operation]})
     yield magasin, comptes, ident, operation
     magasin.fermer()
@@ -75,6 +75,7 @@ def test_public_voit_l_agenda_sans_inscription_et_le_texte_hostile_en_texte(monk
     assert any("\\<script\\>" in m.value or "&lt;script" in m.value or "\\*\\*gras\\*\\*" in m.value
                for m in appli.markdown)
     assert not any("](javascript:" in m.value and "\\]" not in m.value for m in appli.markdown)
+    assert any("\\*\\*Salle\\*\\*" in c.value for c in appli.caption)  # lieu : gras non interprété
     assert "M'inscrire" not in [b.label for b in appli.button]
     fiche = _agenda(monkeypatch, dossier_demo_copie, None, ident)
     assert "M'inscrire" not in [b.label for b in fiche.button]
