@@ -311,7 +311,8 @@ def test_rappel_genere_par_l_envoi_des_resumes_avant_les_courriels(dossier_demo_
     magasin.creer_tables()
     magasin.creer_utilisateur("inscrit.rappel@sete.fr", "Inscrit Rappel", "referent", [A], None, auteur="test")
     demain = datetime.now().replace(microsecond=0) + timedelta(days=1)
-    ident = magasin.creer_evenement(saisie(debut=demain, fin=demain + timedelta(hours=2)), "admin@bassin.fr")
+    ident = magasin.creer_evenement(saisie(titre="Visite <b>chantier</b> & <script>x</script>", debut=demain,
+                                           fin=demain + timedelta(hours=2)), "admin@bassin.fr")
     magasin.inscrire_evenement(ident, "inscrit.rappel@sete.fr", "Inscrit Rappel")
     magasin.marquer_notifications_lues("inscrit.rappel@sete.fr")
     magasin.ecrire_preference_courriel("inscrit.rappel@sete.fr", "quotidienne", "inscrit.rappel@sete.fr")
@@ -322,6 +323,9 @@ def test_rappel_genere_par_l_envoi_des_resumes_avant_les_courriels(dossier_demo_
     assert ("inscrit.rappel@sete.fr", 1) in premier.envoyes
     recus = [r for _, d, r in serveur.boite.recus if d == ["inscrit.rappel@sete.fr"]]
     assert len(recus) == 1 and "Rappel : vous êtes inscrit" in recus[0].get_body(("plain",)).get_content()
+    html = recus[0].get_body(("html",)).get_content()  # titre hostile : échappé dans le courriel HTML
+    assert "&lt;b&gt;chantier&lt;/b&gt;" in html and "<script>" not in html and "<b>chantier" not in html
+    assert f"/agenda?id={ident}" in recus[0].get_body(("plain",)).get_content()
     magasin.fermer()
 
 
