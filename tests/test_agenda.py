@@ -135,6 +135,15 @@ def test_saisie_fautive_refusee_en_francais_sans_rien_ecrire(magasin, ops, fauti
     assert etat(magasin) == avant
 
 
+@pytest.mark.parametrize("liens", [{"operation": "12"}, {"operation": ["douze"]}, {"operation": [True]},
+                                   {"ressource": [1]}, ["operation"]])
+def test_liens_fautifs_refuses_sans_rien_ecrire(magasin, ops, liens):
+    avant = etat(magasin)
+    with pytest.raises(ErreurDonnees):
+        protege(magasin, "administrateur").creer_evenement(saisie(), liens)
+    assert etat(magasin) == avant
+
+
 def test_point_hors_du_territoire_refuse(magasin, ops):
     facade = protege(magasin, "administrateur")
     facade._contours = {A: vers_lambert93(shapely.box(3.6, 43.35, 3.75, 43.45))}

@@ -70,7 +70,13 @@ class EcrituresAgenda:
                                 "evenement", "liens")
         propres = {}
         for objet, ids in liens.items():
-            ids = [int(i) for i in ids] if ids is not None else []
+            if ids is None:
+                ids = []
+            if isinstance(ids, (str, bytes, Mapping)) or not isinstance(ids, Iterable) or any(
+                    isinstance(i, bool) or not isinstance(i, numbers.Integral) for i in ids):
+                raise ErreurDonnees(f"Événement, liens « {objet} » : liste d'identifiants entiers attendue.",
+                                    "evenement", f"{objet}_ids")
+            ids = [int(i) for i in ids]
             if objet == "operation" and ids:
                 lisibles = self._operations_lisibles(self.utilisateur, ids)
                 refusees = sorted(set(ids) - set(lisibles))
