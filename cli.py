@@ -143,7 +143,8 @@ def _servir_derriere_nginx(args) -> int:
 
     plan = PlanDeploiement(args.processus, port_mandataire=args.port, adresse_mandataire=args.adresse,
                            premier_port=args.premier_port,
-                           dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None)
+                           dossier_execution=Path(args.dossier_execution) if args.dossier_execution else None,
+                           flux_agenda=Path(args.flux_agenda) if args.flux_agenda else None)
     from donnees.instance import lister_territoires
 
     for territoire in lister_territoires():  # instance à plusieurs territoires : chaque base doit être partagée
@@ -358,6 +359,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
                          help="configuration, journaux et fichiers temporaires de nginx (défaut : dossier temporaire)")
     serveur.add_argument("--ecrire-nginx", metavar="FICHIER",
                          help="écrit la configuration nginx (map, upstream, server) pour un nginx système")
+    serveur.add_argument("--flux-agenda", metavar="FICHIER",
+                         help="agenda abonnable (desimper agenda exporter --sortie FICHIER) servi par nginx en "
+                              "/agenda.ics")
     serveur.set_defaults(fonction=commande_serveur)
     ajouter_commandes_utilisateur(sous)
     ajouter_commandes_modeles(sous)
@@ -370,6 +374,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commande_rapport(sous)
     ajouter_commandes_notifications(sous)
     ajouter_commandes_ressources(sous)
+    ajouter_commandes_agenda(sous)
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1246,6 +1251,31 @@ def ajouter_commandes_notifications(sous) -> None:
                "Exemple (crontab) : 0 7 * * * desimper notifications envoyer --dossier /srv/desimper/thau")
     envoyer.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     envoyer.set_defaults(fonction=commande_notifications_envoyer)
+
+
+def commande_agenda_exporter(args) -> int:
+    """`desimper agenda exporter --sortie agenda.ics` : flux iCalendar public du territoire (écriture atomique)."""
+    from services.agenda import exporter_flux
+
+    nombre = exporter_flux(Path(args.sortie), _dossier_de(args))
+    print(f"Flux de l'agenda écrit : {args.sortie} ({nombre} événement(s)).")
+    return 0
+
+
+def ajouter_commandes_agenda(sous) -> None:
+    """Commande `desimper agenda exporter`."""
+    agenda = sous.add_parser("agenda", help="agenda de la communauté : flux iCalendar abonnable")
+    actions = agenda.add_subparsers(dest="action", required=True)
+    exporter = actions.add_parser(
+        "exporter", help="écrit le flux iCalendar public (.ics) du territoire et des événements partagés",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Le fichier est remplacé d'un coup (jamais lu à moitié écrit) ; servez-le comme fichier statique\n"
+               "(voir docs/deploiement.md, « Agenda abonnable »).\n"
+               "Exemple (crontab) : */15 * * * * desimper agenda exporter --dossier /srv/desimper/thau "
+               "--sortie /srv/desimper/public/agenda.ics")
+    exporter.add_argument("--sortie", required=True, help="fichier .ics à écrire")
+    exporter.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    exporter.set_defaults(fonction=commande_agenda_exporter)
 
 
 def commande_rapport(args) -> int:

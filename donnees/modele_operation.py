@@ -594,6 +594,10 @@ LIBELLES_JOURNAL.update({"fichier_nom": "nom du fichier", "fichier_chemin": "fic
                          "fichier_type": "type du fichier", "fichier_taille": "taille du fichier",
                          "fichier_sha256": "empreinte du fichier", "partagee_territoires": "partage entre territoires",
                          "motif_masquage": "motif du masquage"})
+# Champs des événements de l'agenda au journal (issue 16, partie 3 ; libellés de donnees/agenda.py).
+LIBELLES_JOURNAL.update({"en_ligne": "en ligne", "places_max": "places", "partage_territoires": "partage avec les "
+                         "autres territoires", "motif_annulation": "motif d'annulation",
+                         "operation_ids": "opérations liées"})
 
 
 def libelle(nom: str) -> str:

@@ -218,6 +218,7 @@ PAGES = [
     ("pages/importer.py", "Importer", ":material/upload_file:", "creer"),
     ("pages/retours.py", "Retours d'expérience", ":material/forum:", None),
     ("pages/ressources.py", "Ressources", ":material/menu_book:", None),
+    ("pages/agenda.py", "Agenda", ":material/event:", None),  # agenda de la communauté (issue 16, partie 3)
     ("pages/scenarios.py", "Scénarios", ":material/timeline:", "lire_scenarios"),
     ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
     ("pages/notifications.py", "Notifications", ":material/notifications:", "lire_notifications"),

@@ -4,7 +4,9 @@ retour d'expérience, estimation de l'effet de chaleur)."""
 import pandas as pd
 import streamlit as st
 
+from donnees.agenda import decrire_horaire
 from donnees.config import dossier_donnees
+from donnees.erreurs import ErreurDonnees
 from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_revetements, lire_types_site
 from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
@@ -130,6 +132,20 @@ if len(photos):
         if chemin is not None:
             colonne.image(str(chemin), caption=echapper_markdown(
                 f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}"))
+
+# Agenda : événements liés à l'opération (visite, atelier), lien vers leur fiche dans la page Agenda.
+facade_agenda = commun.obtenir_facade()
+try:
+    evenements_lies = facade_agenda.lire_evenements_operation(int(ident))
+except ErreurDonnees:
+    evenements_lies = None
+if evenements_lies is not None and len(evenements_lies):
+    st.markdown("**Événements liés**")
+    for evenement in evenements_lies.to_dict("records"):
+        etat = " (annulé)" if evenement["statut"] == "annule" else ""
+        quand = decrire_horaire(evenement["debut"], evenement["fin"])
+        st.page_link("pages/agenda.py", label=f"{evenement['titre']} — {quand}{etat}", icon=":material/event:",
+                     query_params={"id": str(evenement["id"])})
 
 # Échanges : le fil de l'opération (le même que sous son retour d'expérience), réservé aux membres connectés.
 facade = commun.obtenir_facade()

@@ -37,10 +37,13 @@ class BilanEnvoi:
     envoyes: list[tuple[str, int]] = field(default_factory=list)  # (adresse, nombre de notifications)
     reportes: list[tuple[str, str]] = field(default_factory=list)  # (adresse, motif)
     sans_nouveaute: int = 0
+    rappels_agenda: int = 0  # rappels « à venir » de l'agenda créés juste avant l'envoi
 
     def resumer(self) -> str:
         lignes = [f"{len(self.envoyes)} résumé(s) envoyé(s), {len(self.reportes)} reporté(s), "
                   f"{self.sans_nouveaute} compte(s) sans nouvelle notification."]
+        if self.rappels_agenda:
+            lignes.append(f"  {self.rappels_agenda} rappel(s) d'événement de l'agenda ajouté(s) aux notifications.")
         lignes += [f"  envoyé à {email} : {nombre} notification(s)" for email, nombre in self.envoyes]
         lignes += [f"  reporté pour {email} : {motif}" for email, motif in self.reportes]
         return "\n".join(lignes)
@@ -102,6 +105,10 @@ def envoyer_resumes_territoire(dossier: Path | None = None, environnement: dict 
     try:
         magasin.creer_tables()
         with verrouiller_envoi(dossier):
-            return envoyer_resumes(magasin, nom, configuration, maintenant)
+            # Agenda : rappels « à venir » aux inscrits, une fois par inscription, avant de composer les résumés.
+            rappels = magasin.generer_rappels_agenda(maintenant)
+            bilan = envoyer_resumes(magasin, nom, configuration, maintenant)
+            bilan.rappels_agenda = rappels
+            return bilan
     finally:
         magasin.fermer()

@@ -65,6 +65,7 @@ class PlanDeploiement:
     adresse_mandataire: str = "127.0.0.1"
     premier_port: int = PREMIER_PORT_PROCESSUS
     dossier_execution: Path | None = None  # défaut : <temp>/desimper-mandataire-<port du mandataire>
+    flux_agenda: Path | None = None  # agenda abonnable écrit par `desimper agenda exporter`, servi en /agenda.ics
 
     def __post_init__(self) -> None:
         if self.dossier_execution is None:
@@ -120,7 +121,8 @@ def generer_configuration_nginx(plan: PlanDeploiement, complete: bool = True) ->
         adresse=plan.adresse_mandataire, dossier=_verifier_chemin(plan.dossier_execution) if complete else "",
         cookie_route=COOKIE_ROUTE, taille_max_mo=lire_taille_max_televersement(),
         delai_connexion_s=DELAI_CONNEXION_S, delai_websocket_s=DELAI_WEBSOCKET_S, echecs_max=ECHECS_MAX,
-        delai_echec_s=DELAI_ECHEC_S, connexions_gardees=CONNEXIONS_GARDEES)
+        delai_echec_s=DELAI_ECHEC_S, connexions_gardees=CONNEXIONS_GARDEES,
+        flux_agenda=_verifier_chemin(plan.flux_agenda) if plan.flux_agenda else None)
 
 
 def trouver_nginx() -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -139,11 +139,38 @@ AJOUTS_0012 = ("CREATE TABLE ressource (\n\t" + ", \n\t".join(COLONNES_RESSOURCE
                "CREATE UNIQUE INDEX ix_suivi_theme_email_theme ON suivi_theme (email, theme)")
 AJOUTS_0012_POSTGRESQL = (AJOUTS_0012.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
                           .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL"))
+# Agenda (révision 0013, issue 16 partie 3) : événements, opérations liées, inscriptions.
+COLONNES_EVENEMENT = ("id INTEGER NOT NULL", "uid VARCHAR(120) NOT NULL", "genre VARCHAR(40) NOT NULL",
+                      "titre TEXT NOT NULL", "sujet TEXT", "debut DATETIME NOT NULL", "fin DATETIME NOT NULL",
+                      "lieu TEXT", "longitude FLOAT", "latitude FLOAT", "en_ligne BOOLEAN NOT NULL", "url TEXT",
+                      "places_max INTEGER", "statut VARCHAR(10) NOT NULL", "motif_annulation TEXT",
+                      "partage_territoires BOOLEAN NOT NULL", "sequence INTEGER NOT NULL",
+                      "cree_par VARCHAR(254) NOT NULL", "cree_le DATETIME NOT NULL", "modifie_le DATETIME NOT NULL",
+                      "PRIMARY KEY (id)", "CONSTRAINT ck_evenement_statut CHECK (statut IN ('prevu', 'annule'))",
+                      "CONSTRAINT ck_evenement_horaire CHECK (fin > debut)",
+                      "CONSTRAINT ck_evenement_places CHECK (places_max IS NULL OR places_max >= 1)",
+                      "CONSTRAINT ck_evenement_sequence CHECK (sequence >= 0)", "UNIQUE (uid)")
+COLONNES_EVENEMENT_OPERATION = ("id INTEGER NOT NULL", "evenement_id INTEGER NOT NULL", "operation_id INTEGER NOT NULL",
+                                "PRIMARY KEY (id)",
+                                "FOREIGN KEY(evenement_id) REFERENCES evenement (id) ON DELETE CASCADE",
+                                "FOREIGN KEY(operation_id) REFERENCES operation (id) ON DELETE CASCADE")
+COLONNES_INSCRIPTION = ("id INTEGER NOT NULL", "evenement_id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL",
+                        "nom TEXT NOT NULL", "inscrit_le DATETIME NOT NULL", "rappel_le DATETIME", "PRIMARY KEY (id)",
+                        "FOREIGN KEY(evenement_id) REFERENCES evenement (id) ON DELETE CASCADE")
+AJOUTS_0013 = ("CREATE TABLE evenement (\n\t" + ", \n\t".join(COLONNES_EVENEMENT) + "\n);\n"
+               "CREATE INDEX ix_evenement_debut ON evenement (debut);\n"
+               "CREATE TABLE evenement_operation (\n\t" + ", \n\t".join(COLONNES_EVENEMENT_OPERATION) + "\n);\n"
+               "CREATE INDEX ix_evenement_operation_operation_id ON evenement_operation (operation_id);\n"
+               "CREATE UNIQUE INDEX ix_evenement_operation_lien ON evenement_operation (evenement_id, operation_id);\n"
+               "CREATE TABLE inscription_evenement (\n\t" + ", \n\t".join(COLONNES_INSCRIPTION) + "\n);\n"
+               "CREATE UNIQUE INDEX ix_inscription_evenement_email ON inscription_evenement (evenement_id, email)")
 AJOUTS_COMMUNAUTE = [
     (AJOUTS_0008, AJOUTS_0008_POSTGRESQL),
     (AJOUTS_0011, AJOUTS_0011.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
      .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
     (AJOUTS_0012, AJOUTS_0012_POSTGRESQL),
+    (AJOUTS_0013, AJOUTS_0013.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+     .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL")),
 ]
 AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
                + AJOUTS_0006 + "".join(";\n" + sqlite for sqlite, _ in AJOUTS_COMMUNAUTE))
@@ -571,6 +598,22 @@ def test_revisions_de_la_communaute_sur_une_base_en_0006_avec_donnees(tmp_path):
         assert magasin.lier_ressource(ident, 1, "admin@bassin.fr")
         assert magasin.lire_liens_ressources(operation_ids=[1])["ressource_id"].tolist() == [ident]
         assert magasin.lire_ressource(ident)["communes"] == ["34301"]
+        # agenda (révision 0013) : un événement lié à une opération de la base d'avant, une inscription
+        assert {"evenement", "evenement_operation", "inscription_evenement"} <= nouvelles
+        debut = datetime(2031, 5, 6, 8)
+        evenement = magasin.creer_evenement({"genre": "visite_site", "titre": "Visite", "debut": debut,
+                                             "fin": debut + timedelta(hours=2), "lieu": "Sur place"},
+                                            "admin@bassin.fr", {"operation": [1]})
+        assert magasin.inscrire_evenement(evenement, "ref@sete.fr", "Référent de la v0")
+        assert magasin.lire_evenement(evenement)["operation_ids"] == [1]
+        assert magasin.lire_notifications("ref@sete.fr")["lien"].tolist() == [f"/agenda?id={evenement}"]
+        with magasin.moteur.begin() as conn:
+            with pytest.raises(IntegrityError):  # une seule inscription par adresse
+                with conn.begin_nested():
+                    conn.execute(text("INSERT INTO inscription_evenement (evenement_id, email, nom, inscrit_le) "
+                                      "VALUES (:e, 'ref@sete.fr', 'R', '2031-01-01')"), {"e": evenement})
+            conn.execute(text("DELETE FROM operation WHERE id = 1"))  # lien retiré avec l'opération
+            assert conn.execute(text("SELECT count(*) FROM evenement_operation")).scalar_one() == 0
     finally:
         magasin.fermer()
     assert revision_stockee(url) == [REVISION_TETE]

@@ -81,6 +81,12 @@ def preparer_comptes(url: str) -> str:
         operation = magasin.lire_operations()
         operation = int(operation.loc[operation["code_insee"].eq("34301"), "id"].iloc[0])
         magasin.publier_message(operation, "question", "Quel paillage ?", "admin@exemple.fr", "Admin")
+        # un événement de l'agenda lié à l'opération, une inscription (issue 16, partie 3)
+        from datetime import datetime
+        evenement = magasin.creer_evenement({"genre": "visite_site", "titre": "Visite", "lieu": "Sète",
+                                             "debut": datetime(2031, 5, 6, 8), "fin": datetime(2031, 5, 6, 10)},
+                                            "admin@exemple.fr", {"operation": [operation]})
+        magasin.inscrire_evenement(evenement, "ref@exemple.fr", "Réf")
         return ouvrir_session(magasin, utilisateur)
     finally:
         magasin.fermer()
@@ -142,6 +148,7 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert manifeste["base"]["revision_schema"] == avant["version"]
     assert manifeste["base"]["comptes"] == avant["comptes"]
     assert avant["comptes"]["message_fil"] == 1 and avant["comptes"]["notification"] >= 1  # échanges sauvegardés
+    assert min(avant["comptes"][t] for t in ("evenement", "evenement_operation", "inscription_evenement")) >= 1
     noms = {ligne["chemin"] for ligne in manifeste["fichiers"]}
     assert {"base/desimper.sqlite", "donnees/territoire.json"} <= noms
     assert all(len(ligne["sha256"]) == 64 for ligne in manifeste["fichiers"])

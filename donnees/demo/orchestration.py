@@ -149,6 +149,18 @@ def _enregistrer_operations(url: str, operations: list[dict], auteur: str,
     return comptes
 
 
+def _enregistrer_agenda(url: str, contours_l93: dict, comptes: dict) -> dict:
+    """Événements de l'agenda de la démonstration (``agenda_demo.json``) ; renvoie les comptes complétés."""
+    from donnees.demo.agenda import generer_agenda_demo
+    from donnees.magasin import Magasin
+
+    magasin = Magasin(url)
+    try:
+        return {**comptes, "evenement": generer_agenda_demo(magasin, contours_l93)}
+    finally:
+        magasin.fermer()
+
+
 def generer_demo(dossier: Path, taille: str = "complete", graine: int = 42, url_base: str | None = None,
                  progression: Callable[[str, float], None] | None = None) -> dict:
     """Génère le territoire de démonstration dans ``dossier`` et les opérations dans le magasin.
@@ -272,6 +284,7 @@ def _construire_demo(dossier: Path, taille: str, graine: int, url: str,
     # 7. magasin
     etape("Enregistrement des opérations", 0.85, "ecriture_couches")
     comptes = _enregistrer_operations(url, operations, parametres["territoire"]["auteur"], progression)
+    comptes = _enregistrer_agenda(url, dict(zip((str(c) for c in codes_insee), communes)), comptes)
 
     # 8. territoire
     ecrire_territoire({

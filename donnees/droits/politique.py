@@ -79,6 +79,16 @@ ACTIONS_COMMUNE = ("lire_non_validees", "lire_details", "lire_journal", "creer",
 ACTIONS_ADMINISTRATEUR = ("lire_supprimees", "restaurer", "valider", "demander_correction", "gerer_comptes",
                           "gerer_parametres", "gerer_scenarios", "moderer_echanges",
                           "moderer_ressources")
+# Agenda de la communauté (issue 16, partie 3 ; tableau des droits : donnees/droits/agenda.py). Lire l'agenda ne
+# demande aucune action (public compris) ; « proposer_evenement » : créer un événement et modifier ou annuler les
+# siens ; « gerer_agenda » : modifier ou annuler tout événement, lire les inscrits (syndicat).
+ACTIONS.update({
+    "inscrire_evenement": "vous inscrire à un événement de l'agenda",
+    "proposer_evenement": "proposer un événement à l'agenda",
+    "gerer_agenda": "modifier ou annuler l'événement d'un autre membre, ou lire la liste des inscrits",
+})
+ACTIONS_ECRITURE += ("proposer_evenement", "gerer_agenda")
+ACTIONS_ADMINISTRATEUR += ("gerer_agenda",)
 # Rôles qui lisent tout (hors opérations supprimées pour le financeur), sans restriction de commune.
 ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 

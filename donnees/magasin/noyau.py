@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from donnees.config import url_base
 from donnees.magasin import schema
+from donnees.magasin.agenda import AgendaMagasin
 from donnees.magasin.agregats import AgregatsMagasin
 from donnees.magasin.comptes import ComptesMagasin
 from donnees.magasin.courriels import CourrielsMagasin
@@ -27,7 +28,7 @@ from donnees.erreurs import ErreurDonnees, sur_panne
 
 
 class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin,
-              EchangesMagasin, NotificationsMagasin, CourrielsMagasin, RessourcesMagasin):
+              EchangesMagasin, NotificationsMagasin, CourrielsMagasin, RessourcesMagasin, AgendaMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):

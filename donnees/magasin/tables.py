@@ -353,6 +353,59 @@ table_suivi_theme = Table(
     Column("theme", String(40), nullable=False),
     Column("cree_le", DateTime, nullable=False),
     Index("ix_suivi_theme_email_theme", "email", "theme", unique=True),
+# Agenda de la communauté (révision 0013, issue 16, partie 3) : événements (genre : nomenclature
+# genres_evenement.csv ; début et fin en UTC ; lieu et point WGS84 facultatif, ou en ligne avec son adresse ; uid
+# stable et séquence pour iCalendar), leurs liens vers d'autres objets (``evenement_operation`` ; un autre lien,
+# ``evenement_ressource``, se déclare de la même façon dans LIENS_EVENEMENT de donnees/magasin/agenda.py) et les
+# inscriptions des membres (une par adresse ; ``rappel_le`` : rappel « à venir » déjà fait, jamais deux fois).
+# Hors de TABLES : ni saisie du registre ni révision du magasin.
+STATUTS_EVENEMENT = ("prevu", "annule")
+table_evenement = Table(
+    "evenement", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uid", String(120), nullable=False, unique=True),
+    Column("genre", String(40), nullable=False),
+    Column("titre", Text, nullable=False),
+    Column("sujet", Text),
+    Column("debut", DateTime, nullable=False, index=True),
+    Column("fin", DateTime, nullable=False),
+    Column("lieu", Text),
+    Column("longitude", Float),
+    Column("latitude", Float),
+    Column("en_ligne", Boolean, nullable=False, default=False),
+    Column("url", Text),
+    Column("places_max", Integer),
+    Column("statut", String(10), nullable=False, default="prevu"),
+    Column("motif_annulation", Text),
+    Column("partage_territoires", Boolean, nullable=False, default=False),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("cree_par", String(254), nullable=False),
+    Column("cree_le", DateTime, nullable=False),
+    Column("modifie_le", DateTime, nullable=False),
+    CheckConstraint("statut IN (" + ", ".join(f"'{s}'" for s in STATUTS_EVENEMENT) + ")",
+                    name="ck_evenement_statut"),
+    CheckConstraint("fin > debut", name="ck_evenement_horaire"),
+    CheckConstraint("places_max IS NULL OR places_max >= 1", name="ck_evenement_places"),
+    CheckConstraint("sequence >= 0", name="ck_evenement_sequence"),
+)
+
+table_evenement_operation = Table(
+    "evenement_operation", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("evenement_id", Integer, ForeignKey("evenement.id", ondelete="CASCADE"), nullable=False),
+    Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), nullable=False, index=True),
+    Index("ix_evenement_operation_lien", "evenement_id", "operation_id", unique=True),
+)
+
+table_inscription_evenement = Table(
+    "inscription_evenement", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("evenement_id", Integer, ForeignKey("evenement.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("nom", Text, nullable=False),
+    Column("inscrit_le", DateTime, nullable=False),
+    Column("rappel_le", DateTime),
+    Index("ix_inscription_evenement_email", "evenement_id", "email", unique=True),
 )
 
 table_journal = Table(
