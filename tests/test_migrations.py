@@ -112,9 +112,18 @@ COLONNES_0011 = ("id INTEGER NOT NULL", "email TEXT NOT NULL", "frequence VARCHA
                  "jeton VARCHAR(64) NOT NULL", "dernier_envoi DATETIME", "modifie_le DATETIME NOT NULL",
                  "PRIMARY KEY (id)", "UNIQUE (email)", "UNIQUE (jeton)")
 AJOUTS_0011 = "CREATE TABLE preference_courriel (\n\t" + ", \n\t".join(COLONNES_0011) + "\n)"
+# Annuaire des membres (révision 0014, issue 16 partie 4).
+COLONNES_0014 = ("id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL", "consentement BOOLEAN NOT NULL",
+                 "consenti_le DATETIME", "fonction TEXT", "telephone VARCHAR(40)", "email_visible BOOLEAN NOT NULL",
+                 "presentation TEXT", "sujets TEXT", "visible_autres_territoires BOOLEAN NOT NULL",
+                 "masquee BOOLEAN NOT NULL", "masquee_par VARCHAR(254)", "masquee_le DATETIME", "motif_masquage TEXT",
+                 "modifie_le DATETIME NOT NULL", "PRIMARY KEY (id)", "UNIQUE (email)")
+AJOUTS_0014 = "CREATE TABLE fiche_annuaire (\n\t" + ", \n\t".join(COLONNES_0014) + "\n)"
 AJOUTS_COMMUNAUTE = [
     (AJOUTS_0008, AJOUTS_0008_POSTGRESQL),
     (AJOUTS_0011, AJOUTS_0011.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+     .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
+    (AJOUTS_0014, AJOUTS_0014.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
      .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
 ]
 AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
@@ -536,6 +545,13 @@ def test_revisions_de_la_communaute_sur_une_base_en_0006_avec_donnees(tmp_path):
         verifier_contenu_v0(instantane(magasin))
         magasin.ecrire_preference_courriel("admin@bassin.fr", "hebdomadaire", "admin@bassin.fr")
         assert magasin.lire_preference_courriel("admin@bassin.fr")["frequence"] == "hebdomadaire"
+        # annuaire (0014) : la fiche d'un compte existant s'écrit, se lit avec son nom relu du compte, se retire
+        magasin.ecrire_fiche_annuaire("admin@bassin.fr", True, {"fonction": "Animatrice"}, "admin@bassin.fr")
+        fiches = magasin.lire_fiches_annuaire()
+        assert fiches["fonction"].tolist() == ["Animatrice"] and fiches["email"].tolist() == [None]
+        assert "fiche_annuaire" in nouvelles
+        assert magasin.retirer_fiche_annuaire("admin@bassin.fr", "admin@bassin.fr")
+        assert magasin.lire_fiches_annuaire().empty
     finally:
         magasin.fermer()
     assert revision_stockee(url) == [REVISION_TETE]

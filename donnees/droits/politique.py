@@ -62,14 +62,20 @@ ACTIONS = {
     "moderer_echanges": "masquer ou restaurer un message des échanges",
     "suivre_fil": "suivre un fil d'échanges",
     "lire_notifications": "consulter vos notifications",
+    # Annuaire et pairs (issue 16, partie 4 ; voir donnees/droits/annuaire.py)
+    "lire_annuaire": "consulter l'annuaire des membres",
+    "gerer_fiche_annuaire": "gérer votre fiche dans l'annuaire",
+    "moderer_annuaire": "masquer ou rétablir une fiche de l'annuaire",
 }
 ACTIONS_ECRITURE = ("creer", "modifier", "supprimer", "restaurer", "valider", "demander_correction",
                     "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site",
                     "poser_question", "repondre_fil", "moderer_echanges")
+ACTIONS_ECRITURE += ("moderer_annuaire",)  # annuaire (issue 16, partie 4) ; sa propre fiche : tout membre
 ACTIONS_COMMUNE = ("lire_non_validees", "lire_details", "lire_journal", "creer", "modifier", "supprimer",
                    "commenter_site", "repondre_fil")
 ACTIONS_ADMINISTRATEUR = ("lire_supprimees", "restaurer", "valider", "demander_correction", "gerer_comptes",
                           "gerer_parametres", "gerer_scenarios", "moderer_echanges")
+ACTIONS_ADMINISTRATEUR += ("moderer_annuaire",)  # annuaire (issue 16, partie 4)
 # Rôles qui lisent tout (hors opérations supprimées pour le financeur), sans restriction de commune.
 ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 

@@ -299,6 +299,30 @@ table_preference_courriel = Table(
     Column("modifie_le", DateTime, nullable=False),
 )
 
+# Annuaire des membres (révision 0014, issue 16 partie 4) : une fiche par compte qui y consent. Nom, rôle et communes
+# viennent du compte (jamais recopiés ici) ; les champs facultatifs ne sont montrés que remplis par le membre
+# (courriel seulement si ``email_visible``) ; retrait du consentement = champs facultatifs effacés, fiche hors de
+# l'annuaire. Le syndicat peut masquer une fiche (modération). Hors de TABLES : ni saisie du registre ni révision
+# du magasin.
+table_fiche_annuaire = Table(
+    "fiche_annuaire", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("consentement", Boolean, nullable=False, default=False),
+    Column("consenti_le", DateTime),
+    Column("fonction", Text),
+    Column("telephone", String(40)),
+    Column("email_visible", Boolean, nullable=False, default=False),
+    Column("presentation", Text),
+    Column("sujets", Text),
+    Column("visible_autres_territoires", Boolean, nullable=False, default=False),
+    Column("masquee", Boolean, nullable=False, default=False),
+    Column("masquee_par", String(254)),
+    Column("masquee_le", DateTime),
+    Column("motif_masquage", Text),
+    Column("modifie_le", DateTime, nullable=False),
+)
+
 table_journal = Table(
     "journal", metadonnees,
     Column("id", Integer, primary_key=True, autoincrement=True),
