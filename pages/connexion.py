@@ -116,6 +116,11 @@ if not est_public(utilisateur):
         commun.deconnecter(tous_appareils=True)
         st.rerun()
     afficher_resume_courriel()
+    if commun.obtenir_facade().peut("gerer_fiche_annuaire"):  # annuaire des membres (issue 16, partie 4)
+        st.page_link("pages/annuaire.py", label="Ma fiche dans l'annuaire des membres", icon=":material/badge:",
+                     query_params={"section": "ma-fiche"},
+                     help="Figurer ou non dans l'annuaire, avec les coordonnées que vous choisissez ; retrait à tout "
+                          "moment.")
     afficher_mes_sessions()
     st.caption("La session reste ouverte si vous rechargez la page ou ouvrez un nouvel onglet ; elle se ferme "
                "après une période d'inactivité, au plus tard après une journée, ou quand vous vous déconnectez.")

@@ -9,8 +9,9 @@ from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_reve
 from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
 from indicateurs.chaleur_abords import estimer_chaleur_site
-from pages import commun, fil_echanges
+from pages import commun, fil_echanges, qui_avant_moi
 from pages.vues_en_cache import afficher_carte
+from services.pairs import chercher_pairs
 from vues.cartes import construire_carte_commune
 from vues.format import echapper_markdown, formater_nombre
 from vues.methode import decrire_compromis_zones
@@ -131,8 +132,15 @@ if len(photos):
             colonne.image(str(chemin), caption=echapper_markdown(
                 f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}"))
 
-# Échanges : le fil de l'opération (le même que sous son retour d'expérience), réservé aux membres connectés.
+# Qui l'a fait avant moi ? (issue 16, partie 4) : opérations réalisées semblables, leurs communes et, pour un membre
+# connecté, les référents consentants de ces communes ; coût comparé seulement s'il est lisible.
+st.subheader("Qui l'a fait avant moi ?", anchor="pairs")
 facade = commun.obtenir_facade()
+qui_avant_moi.afficher_pairs(chercher_pairs(facade, operation_id=int(ident),
+                                            indicateurs_operations=commun.calculer_operations(commun.Filtres()),
+                                            zones=commun.charger_zones(), noms_communes=communes))
+
+# Échanges : le fil de l'opération (le même que sous son retour d'expérience), réservé aux membres connectés.
 if facade.peut("lire_echanges"):
     st.subheader("Échanges", anchor="echanges")
     fil_echanges.afficher_fil(facade, int(ident), str(operation["code_insee"]), f"fil_{ident}")

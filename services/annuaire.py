@@ -14,6 +14,7 @@ import pandas as pd
 from donnees.comptes import Utilisateur
 from donnees.config import dans_territoire
 from donnees.droits.annuaire import lire_pairs_autres_territoires
+from donnees.droits.communes import lire_noms_communes
 from donnees.erreurs import ErreurDonnees
 from donnees.instance import TerritoireInstance
 from donnees.magasin import Magasin
@@ -22,8 +23,9 @@ from donnees.magasin import Magasin
 def lire_pairs_instance(lecteur: Utilisateur, territoires: list[TerritoireInstance],
                         code_courant: str) -> tuple[pd.DataFrame, list[str]]:
     """Fiches visibles hors territoire des autres territoires que ``code_courant`` pour ``lecteur`` (son compte dans
-    le territoire courant), et les messages des territoires illisibles."""
-    erreurs, sources = [], []
+    le territoire courant), et les messages des territoires illisibles. Colonne ``noms_communes`` : noms des communes
+    de la fiche dans SON territoire (codes INSEE → nom)."""
+    erreurs, sources, noms = [], [], {}
     with ExitStack() as pile:
         for territoire in territoires:
             if territoire.code == code_courant:
@@ -33,8 +35,11 @@ def lire_pairs_instance(lecteur: Utilisateur, territoires: list[TerritoireInstan
                     magasin = Magasin(territoire.url)
                     pile.callback(magasin.fermer)
                     magasin.creer_tables()
+                    noms[territoire.code] = lire_noms_communes(territoire.dossier)
             except ErreurDonnees as erreur:
                 erreurs.append(f"{territoire.nom} : {erreur}")
                 continue
             sources.append((territoire.code, territoire.nom, magasin))
-        return lire_pairs_autres_territoires(lecteur, sources), erreurs
+        fiches = lire_pairs_autres_territoires(lecteur, sources)
+    fiches["noms_communes"] = [noms.get(code, {}) for code in fiches["territoire"]]
+    return fiches, erreurs

@@ -81,6 +81,8 @@ def preparer_comptes(url: str) -> str:
         operation = magasin.lire_operations()
         operation = int(operation.loc[operation["code_insee"].eq("34301"), "id"].iloc[0])
         magasin.publier_message(operation, "question", "Quel paillage ?", "admin@exemple.fr", "Admin")
+        # une fiche d'annuaire consentie (issue 16, partie 4)
+        magasin.ecrire_fiche_annuaire("ref@exemple.fr", True, {"fonction": "Technicienne"}, "ref@exemple.fr")
         return ouvrir_session(magasin, utilisateur)
     finally:
         magasin.fermer()
@@ -131,6 +133,7 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert manifeste["base"]["revision_schema"] == avant["version"]
     assert manifeste["base"]["comptes"] == avant["comptes"]
     assert avant["comptes"]["message_fil"] == 1 and avant["comptes"]["notification"] >= 1  # échanges sauvegardés
+    assert avant["comptes"]["fiche_annuaire"] == 1  # annuaire sauvegardé
     noms = {ligne["chemin"] for ligne in manifeste["fichiers"]}
     assert {"base/desimper.sqlite", "donnees/territoire.json"} <= noms
     assert all(len(ligne["sha256"]) == 64 for ligne in manifeste["fichiers"])
@@ -142,6 +145,11 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert apres["comptes"] == avant["comptes"]
     assert apres["journal"] == avant["journal"]
     assert apres["photos"] == avant["photos"] and len(avant["photos"]) > 0
+    restaure = Magasin(url_sqlite(cible))
+    try:  # la fiche d'annuaire revient avec son consentement
+        assert restaure.lire_fiches_annuaire()[["nom", "fonction"]].values.tolist() == [["Réf", "Technicienne"]]
+    finally:
+        restaure.fermer()
     assert empreintes_dossier(cible) == fichiers_avant  # photos et couches octet pour octet
     assert any(nom.startswith("photos/") for nom in fichiers_avant)
     assert not [c for c in verifier_donnees(cible, url_sqlite(cible)) if c.niveau == "erreur"]
