@@ -331,3 +331,30 @@ def test_pairs_par_type_de_site_sans_cout_pour_le_public(comptes, registre):
     financeur = chercher_pairs(protege(comptes, "financeur"), projet=projet)
     assert financeur.pairs["cout_par_m2"].notna().all() and "€/m²" in financeur.pairs.loc[0, "explication"]
     assert financeur.referents.empty  # le référent de Sète n'a pas de fiche : rien n'est inventé
+
+
+def test_service_des_pairs_de_l_instance(comptes, tmp_path, monkeypatch):
+    """Le service ouvre chaque autre territoire de l'instance (pas le courant), lit ses fiches partagées avec les noms
+    de SES communes, et signale un territoire illisible sans s'arrêter."""
+    from donnees.instance import TerritoireInstance
+    from services.annuaire import lire_pairs_instance
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    comptes.ecrire_fiche_annuaire(EMAILS["referent_A"], True, {"visible_autres_territoires": True}, "test")
+    lez = TerritoireInstance("lez", "Bassin du Lez", tmp_path / "lez")
+    autre = Magasin(lez.url)
+    try:
+        autre.creer_tables()
+        autre.creer_utilisateur("a@lez.fr", "Agnès Lez", "referent", ["34116"], None, auteur="test")
+        autre.ecrire_fiche_annuaire("a@lez.fr", True, {"visible_autres_territoires": True}, "a@lez.fr")
+    finally:
+        autre.fermer()
+    courant = TerritoireInstance("thau", "Thau", tmp_path / "thau", base_url=comptes.url, defaut=True)
+    panne = TerritoireInstance("vide", "Sans base", tmp_path / "vide", base_url="$VARIABLE_ABSENTE_ANNUAIRE")
+    lecteur = protege(comptes, "referent_B").utilisateur
+    fiches, erreurs = lire_pairs_instance(lecteur, [courant, lez, panne], "thau")
+    assert fiches["nom"].tolist() == ["Agnès Lez"]  # pas la fiche du territoire courant
+    assert isinstance(fiches.loc[0, "noms_communes"], dict)
+    assert len(erreurs) == 1 and erreurs[0].startswith("Sans base : ") and "VARIABLE_ABSENTE_ANNUAIRE" in erreurs[0]
+    with pytest.raises(ErreurDroits):
+        lire_pairs_instance(VISITEUR, [courant, lez], "thau")
