@@ -358,3 +358,31 @@ def test_service_des_pairs_de_l_instance(comptes, tmp_path, monkeypatch):
     assert len(erreurs) == 1 and erreurs[0].startswith("Sans base : ") and "VARIABLE_ABSENTE_ANNUAIRE" in erreurs[0]
     with pytest.raises(ErreurDroits):
         lire_pairs_instance(VISITEUR, [courant, lez], "thau")
+
+
+def test_commande_pairs_publique_puis_avec_un_compte(dossier_demo_copie, monkeypatch, capsys):
+    """`desimper pairs` : même service, mêmes droits (public sans --utilisateur : aucun nom, aucun coût)."""
+    import cli
+    from donnees.config import url_base
+
+    monkeypatch.delenv("DESIMPER_BASE_URL", raising=False)
+    magasin = Magasin(url_base(dossier_demo_copie))
+    try:
+        magasin.creer_tables()
+        premier = chercher_pairs(MagasinProtege(magasin, VISITEUR), projet=ProjetReference("cour_ecole")).pairs
+        code = str(premier.loc[0, "code_insee"])  # commune du premier pair
+        magasin.creer_utilisateur("ref@demo.fr", "Rémi Référent", "referent", [code], None, auteur="test")
+        magasin.creer_utilisateur("fin@demo.fr", "Fanny Financeuse", "financeur", [], None, auteur="test")
+        magasin.ecrire_fiche_annuaire("ref@demo.fr", True, {"fonction": "Technicien"}, "ref@demo.fr")
+    finally:
+        magasin.fermer()
+    arguments = ["pairs", "--type-site", "cour_ecole", "--cout-m2", "150", "--dossier", str(dossier_demo_copie)]
+    assert cli.main(arguments) == 0
+    public = capsys.readouterr().out
+    assert "1. n° " in public and "même type (Cour d'école)" in public
+    assert "Rémi" not in public and "€" not in public
+    assert cli.main([*arguments, "--utilisateur", "fin@demo.fr"]) == 0
+    financeur = capsys.readouterr().out
+    assert "€/m²" in financeur
+    assert "   référent : Rémi Référent (Technicien)" in financeur  # consentant, lu par un membre connecté
+    assert cli.main(["pairs", "--operation", "999999", "--dossier", str(dossier_demo_copie)]) == 2
