@@ -1064,6 +1064,7 @@ def filtrer_operations(operations, filtres: Filtres):
 
 
 HAUTEUR_LIGNE_TABLEAU_PX = 35  # lignes et en-tête des tableaux de Streamlit (glide-data-grid)
+NOMBRE_MAX_LISTE_DEPLIEE = 3  # au-delà, une liste d'opérations (ex. « à corriger » sur Connexion) est repliée
 
 
 def hauteur_tableau(nombre_lignes: int, maximum: int | None = None) -> int:

@@ -20,8 +20,11 @@ def afficher_a_corriger() -> None:
         return
     st.warning(f"**{len(a_corriger)} opération(s) à corriger** : le syndicat de bassin demande une correction.",
                icon=":material/edit_note:")
+    # Liste repliée au-delà de quelques opérations : le reste de la page (préférences, sessions) reste visible.
+    repliee = len(a_corriger) > commun.NOMBRE_MAX_LISTE_DEPLIEE
+    cadre = st.expander("Voir les opérations à corriger") if repliee else st.container()
     for operation in a_corriger.sort_values("id").to_dict("records"):
-        with st.container(border=True):
+        with cadre, st.container(border=True):
             st.markdown(f"**n° {operation['id']} · {commun.echapper_markdown(operation['nom'])}**")
             commentaire = operation.get("commentaire_validation")
             st.text(f"Commentaire du syndicat : {commentaire}" if isinstance(commentaire, str) and commentaire
@@ -105,6 +108,12 @@ if not est_public(utilisateur):
                f"{ROLES.get(utilisateur.role, utilisateur.role)}"
                + (f", communes : {commun.echapper_markdown(commun.nommer_communes(utilisateur.communes))}"
                   if utilisateur.communes else ""))
+    afficher_resume_courriel()
+    if commun.obtenir_facade().peut("gerer_fiche_annuaire"):  # annuaire des membres (issue 16, partie 4)
+        st.page_link("pages/annuaire.py", label="Ma fiche dans l'annuaire des membres", icon=":material/badge:",
+                     query_params={"section": "ma-fiche"},
+                     help="Figurer ou non dans l'annuaire, avec les coordonnées que vous choisissez ; retrait à tout "
+                          "moment.")
     afficher_a_corriger()
     afficher_a_valider()
     gauche, droite = st.columns(2)
@@ -115,12 +124,6 @@ if not est_public(utilisateur):
                      help="Ferme aussi les sessions ouvertes sur d'autres navigateurs ou postes."):
         commun.deconnecter(tous_appareils=True)
         st.rerun()
-    afficher_resume_courriel()
-    if commun.obtenir_facade().peut("gerer_fiche_annuaire"):  # annuaire des membres (issue 16, partie 4)
-        st.page_link("pages/annuaire.py", label="Ma fiche dans l'annuaire des membres", icon=":material/badge:",
-                     query_params={"section": "ma-fiche"},
-                     help="Figurer ou non dans l'annuaire, avec les coordonnées que vous choisissez ; retrait à tout "
-                          "moment.")
     afficher_mes_sessions()
     st.caption("La session reste ouverte si vous rechargez la page ou ouvrez un nouvel onglet ; elle se ferme "
                "après une période d'inactivité, au plus tard après une journée, ou quand vous vous déconnectez.")

@@ -57,8 +57,12 @@ for ligne in notifications.itertuples(index=False):
                                                 None if lue else "**non lue**"])))
         gauche.text(ligne.texte)
         cible = page_du_lien(ligne.lien)
-        if cible is not None:
-            gauche.page_link(cible[0], label="Ouvrir", icon=":material/open_in_new:", query_params=cible[1])
+        # « Ouvrir » marque la notification lue puis ouvre sa page (le compteur de la navigation baisse).
+        if cible is not None and gauche.button("Ouvrir", key=f"notification_ouvrir_{ligne.id}",
+                                               icon=":material/open_in_new:"):
+            if not lue:
+                facade.marquer_notifications_lues([int(ligne.id)])
+            st.switch_page(cible[0], query_params=cible[1])
         if not lue and droite.button("Marquer lu", key=f"notification_lue_{ligne.id}", icon=":material/done:"):
             commun.executer_ecriture(lambda ident=int(ligne.id): facade.marquer_notifications_lues([ident]),
                                      "Notification marquée lue.", "notifications_message")

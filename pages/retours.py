@@ -89,5 +89,8 @@ for rang, (_, operation) in enumerate(visibles.iterrows()):
                                  key=f"imprimer_{ident}", icon=":material/print:", on_click="ignore")
         if echanges is not None:
             fil = echanges[echanges["operation_id"].eq(ident).to_numpy(bool)].reset_index(drop=True)
-            with st.expander(f"Échanges ({int((~fil['masque']).sum())})", icon=":material/forum:"):
+            # Rouvert après une écriture dans ce fil (le libellé change avec le nombre de messages : sans cela le
+            # volet se refermerait et cacherait la confirmation).
+            ouvert = f"retour_fil_{ident}_message" in st.session_state
+            with st.expander(f"Échanges ({int((~fil['masque']).sum())})", icon=":material/forum:", expanded=ouvert):
                 fil_echanges.afficher_fil(facade, ident, str(operation["code_insee"]), f"retour_fil_{ident}", fil)

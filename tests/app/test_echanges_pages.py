@@ -182,8 +182,18 @@ def test_page_notifications(monkeypatch, dossier_demo_copie, monde):
     assert not sete.exception, sete.exception
     assert sum("non lue" in c.value for c in sete.caption) >= 2
     assert any(t.value.startswith("Question de <b>Dominique</b> **Mèze**") for t in sete.text)  # texte brut
-    liens = [lien for lien in sete.get("page_link") if "connexion" not in lien.proto.page]  # hors lien du résumé
-    assert liens and all(lien.proto.page.endswith("fiche") or "fiche" in lien.proto.page for lien in liens)
+    lues = magasin.lire_notifications("ref@sete.fr")
+    assert all(b.label == "Ouvrir" for b in sete.button if b.key.startswith("notification_ouvrir_"))
+    assert sum(b.key.startswith("notification_ouvrir_") for b in sete.button) == len(lues)
+    assert lues["lien"].str.startswith("/fiche?id=").all()
+    # « Ouvrir » marque lue et ouvre la fiche de l'opération.
+    deuxieme = int(lues["id"].iloc[1])
+    next(b for b in sete.button if b.key == f"notification_ouvrir_{deuxieme}").click().run()
+    assert not sete.exception, sete.exception
+    assert sete.title[0].value == "Fiche opération"
+    assert magasin.compter_notifications_non_lues("ref@sete.fr") == 1
+    magasin.publier_message(ident, "question", "Et l'arrosage ?", "ref@meze.fr", "Dominique Mèze")
+    sete.switch_page("pages/notifications.py").run()
     premier = int(magasin.lire_notifications("ref@sete.fr")["id"].iloc[0])
     next(b for b in sete.button if b.key == f"notification_lue_{premier}").click().run()
     assert magasin.compter_notifications_non_lues("ref@sete.fr") == 1
