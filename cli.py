@@ -375,6 +375,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     ajouter_commandes_notifications(sous)
     ajouter_commandes_ressources(sous)
     ajouter_commandes_agenda(sous)
+    ajouter_commande_pairs(sous)  # issue 16, partie 4
 
     base = sous.add_parser("base", help="base des opérations : mise à niveau du schéma (migrations)")
     actions_base = base.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -1333,6 +1334,62 @@ def ajouter_commande_rapport(sous) -> None:
     rapport.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
     rapport.set_defaults(fonction=commande_rapport)
 
+
+
+def commande_pairs(args) -> int:
+    """`desimper pairs --operation N | --type-site CODE [--surface M2] [--utilisateur EMAIL]` : « Qui l'a fait avant
+    moi ? » avec les droits du compte (public sans --utilisateur : communes et chiffres publics, aucun nom)."""
+    from donnees.comptes import VISITEUR, Utilisateur
+    from donnees.config import url_base
+    from donnees.droits import MagasinProtege
+    from donnees.format import neutraliser_controles
+    from donnees.magasin import Magasin
+    from indicateurs.pairs import ProjetReference
+    from services.pairs import chercher_pairs
+
+    magasin = Magasin(url_base(_dossier_de(args)))
+    try:
+        utilisateur = VISITEUR
+        if args.utilisateur:
+            compte = magasin.lire_utilisateur(args.utilisateur)
+            if compte is None or not compte["actif"]:
+                print(f"Erreur : aucun compte actif « {args.utilisateur} ».", file=sys.stderr)
+                return 2
+            utilisateur = Utilisateur.depuis_compte(compte)
+        facade = MagasinProtege(magasin, utilisateur)
+        projet = None if args.operation is not None else ProjetReference(args.type_site, args.surface, args.cout_m2)
+        resultat = chercher_pairs(facade, projet=projet, operation_id=args.operation)
+    finally:
+        magasin.fermer()
+    if resultat is None:
+        print(f"Erreur : opération n° {args.operation} introuvable ou non lisible avec ces droits.", file=sys.stderr)
+        return 2
+    if resultat.pairs.empty:
+        print("Aucune opération réalisée et validée semblable dans le registre.")
+        return 0
+    for pair in resultat.pairs.to_dict("records"):
+        print(neutraliser_controles(f"{pair['rang']}. n° {pair['operation_id']} « {pair['nom']} » : "
+                                    f"{pair['explication']}"))
+        if resultat.referents is not None:
+            for referent in resultat.referents[resultat.referents["code_insee"].eq(pair["code_insee"])].to_dict(
+                    "records"):
+                contacts = " · ".join(str(referent[c]) for c in ("fonction", "email", "telephone") if referent[c])
+                print(neutraliser_controles(f"   référent : {referent['nom']}" + (f" ({contacts})" if contacts
+                                                                                   else "")))
+    return 0
+
+
+def ajouter_commande_pairs(sous) -> None:
+    """Commande `desimper pairs`."""
+    pairs = sous.add_parser("pairs", help="« Qui l'a fait avant moi ? » : opérations semblables et leurs communes")
+    choix = pairs.add_mutually_exclusive_group(required=True)
+    choix.add_argument("--operation", type=int, metavar="N", help="opération de référence")
+    choix.add_argument("--type-site", metavar="CODE", help="type de site du projet (ex. cour_ecole)")
+    pairs.add_argument("--surface", type=float, metavar="M2", help="surface du projet (avec --type-site)")
+    pairs.add_argument("--cout-m2", type=float, metavar="EUR", help="coût HT au m² du projet (avec --type-site)")
+    pairs.add_argument("--utilisateur", metavar="EMAIL", help="compte dont les droits s'appliquent (défaut : public)")
+    pairs.add_argument("--dossier", help="dossier de données (défaut : $DESIMPER_DONNEES ou donnees/local)")
+    pairs.set_defaults(fonction=commande_pairs)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -222,6 +222,7 @@ PAGES = [
     ("pages/scenarios.py", "Scénarios", ":material/timeline:", "lire_scenarios"),
     ("pages/indicateurs.py", "Indicateurs", ":material/bar_chart:", None),
     ("pages/notifications.py", "Notifications", ":material/notifications:", "lire_notifications"),
+    ("pages/annuaire.py", "Annuaire", ":material/contacts:", "lire_annuaire"),  # issue 16, partie 4
     ("pages/methode.py", "Méthode", ":material/functions:", None),
     ("pages/administration.py", "Administration", ":material/admin_panel_settings:", "gerer_comptes"),
     ("pages/connexion.py", "Connexion", ":material/login:", None),

@@ -9,12 +9,15 @@ from indicateurs.communs import CODE_BASSIN
 from indicateurs.comparaison import CRITERES, choisir_villes_pairs
 from indicateurs.potentiel import choisir_parcelles_potentiel
 from indicateurs.priorites import classer_parcelles
-from pages import commun
+from pages import commun, qui_avant_moi
 from pages.vues_en_cache import afficher_carte, construire_figure
 from vues.cartes import construire_carte_commune, limiter_zones
 from vues.figures import COLONNES_TRAJECTOIRE, figure_barres, figure_trajectoire
 from vues.format import echapper_markdown, formater_nombre
+from services.pairs import chercher_pairs
 from services.potentiel import decrire_potentiel
+from donnees.nomenclatures import lire_types_site
+from indicateurs.pairs import ProjetReference
 from vues.tableaux import preparer_tableau, tableau_potentiel
 
 M2_PAR_KM2 = 1_000_000
@@ -144,6 +147,19 @@ elif section == "Villes pairs":
                           unite="m²/ha", hauteur=320, surlignes=[ligne["nom"]]),
         preparer_tableau(pairs, ["territoire", "nom", *COMPARAISON]), f"villes_pairs_{code}",
         "Lecture : m² rendus perméables pour chaque hectare imperméable, comparés aux villes pairs.", "pairs")
+    # Qui l'a fait avant moi ? (issue 16, partie 4) : les opérations semblables menées dans les autres communes.
+    st.subheader("Qui l'a fait avant moi ?", anchor="qui-avant-moi")
+    st.caption("Choisissez un type de site (et une surface) : les opérations réalisées et validées semblables des "
+               "autres communes, et leurs référents pour les membres connectés.")
+    types = lire_types_site()
+    gauche, droite = st.columns(2)
+    type_site = gauche.selectbox("Type de site", list(types), format_func=types.get, key="commune_pairs_type")
+    surface = droite.number_input("Surface du projet (m², 0 : toutes tailles)", min_value=0, value=0, step=100,
+                                  key="commune_pairs_surface")
+    qui_avant_moi.afficher_pairs(chercher_pairs(
+        commun.obtenir_facade(), projet=ProjetReference(type_site, float(surface) or None, exclure_commune=code),
+        indicateurs_operations=commun.calculer_operations(commun.Filtres()), zones=commun.charger_zones(),
+        noms_communes=commun.noms_communes()))
 
 elif section == "Parcelles prioritaires":
     commun.signaler_couche_absente("parcelles", "pas de parcelle à classer")

@@ -109,6 +109,11 @@ if not est_public(utilisateur):
                + (f", communes : {commun.echapper_markdown(commun.nommer_communes(utilisateur.communes))}"
                   if utilisateur.communes else ""))
     afficher_resume_courriel()
+    if commun.obtenir_facade().peut("gerer_fiche_annuaire"):  # annuaire des membres (issue 16, partie 4)
+        st.page_link("pages/annuaire.py", label="Ma fiche dans l'annuaire des membres", icon=":material/badge:",
+                     query_params={"section": "ma-fiche"},
+                     help="Figurer ou non dans l'annuaire, avec les coordonnées que vous choisissez ; retrait à tout "
+                          "moment.")
     afficher_a_corriger()
     afficher_a_valider()
     gauche, droite = st.columns(2)

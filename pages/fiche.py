@@ -11,8 +11,9 @@ from donnees.nomenclatures import MOMENTS_PHOTO, STATUTS, VALIDATIONS, lire_reve
 from donnees.photos import resoudre_photo
 from indicateurs.catalogue import codes_geometriques, codes_publics, formater_valeur, libelle, lire_catalogue
 from indicateurs.chaleur_abords import estimer_chaleur_site
-from pages import commun, fil_echanges, ressources_communs
+from pages import commun, fil_echanges, qui_avant_moi, ressources_communs
 from pages.vues_en_cache import afficher_carte
+from services.pairs import chercher_pairs
 from vues.cartes import construire_carte_commune
 from vues.format import echapper_markdown, formater_nombre
 from vues.methode import decrire_compromis_zones
@@ -133,10 +134,13 @@ if len(photos):
             colonne.image(str(chemin), caption=echapper_markdown(
                 f"{MOMENTS_PHOTO.get(photo['moment'], '')} — {photo['legende'] or ''}"))
 
+facade = commun.obtenir_facade()
+# Ressources liées (issue 16, partie 1) : guides, fiches techniques… lisibles par tous ; lier si le rôle le permet.
+ressources_communs.afficher_ressources_liees(facade, int(ident), f"ressources_{ident}")
+
 # Agenda : événements liés à l'opération (visite, atelier), lien vers leur fiche dans la page Agenda.
-facade_agenda = commun.obtenir_facade()
 try:
-    evenements_lies = facade_agenda.lire_evenements_operation(int(ident))
+    evenements_lies = facade.lire_evenements_operation(int(ident))
 except ErreurDonnees:
     evenements_lies = None
 if evenements_lies is not None and len(evenements_lies):
@@ -147,13 +151,16 @@ if evenements_lies is not None and len(evenements_lies):
         st.page_link("pages/agenda.py", label=f"{evenement['titre']} — {quand}{etat}", icon=":material/event:",
                      query_params={"id": str(evenement["id"])})
 
+# Qui l'a fait avant moi ? (issue 16, partie 4) : opérations réalisées semblables, leurs communes et, pour un membre
+# connecté, les référents consentants de ces communes ; coût comparé seulement s'il est lisible.
+st.subheader("Qui l'a fait avant moi ?", anchor="pairs")
+qui_avant_moi.afficher_pairs(chercher_pairs(facade, operation_id=int(ident),
+                                            indicateurs_operations=commun.calculer_operations(commun.Filtres()),
+                                            zones=commun.charger_zones(), noms_communes=communes))
+
 # Échanges : le fil de l'opération (le même que sous son retour d'expérience), réservé aux membres connectés.
-facade = commun.obtenir_facade()
 if facade.peut("lire_echanges"):
     st.subheader("Échanges", anchor="echanges")
     fil_echanges.afficher_fil(facade, int(ident), str(operation["code_insee"]), f"fil_{ident}")
 else:
     st.caption("Questions et réponses entre membres : réservées aux membres connectés (page Connexion).")
-
-# Ressources liées (issue 16, partie 1) : guides, fiches techniques… lisibles par tous ; lier si le rôle le permet.
-ressources_communs.afficher_ressources_liees(facade, int(ident), f"ressources_{ident}")

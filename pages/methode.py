@@ -72,6 +72,12 @@ with onglets[-2]:
                "des opérations du registre de même type et même revêtement après travaux (fourchette : 1er – 3e "
                "quartile) ; effet calculé avec les mêmes formules et modèles que le registre.")
     afficher_table_sourcee("scenarios")
+    st.subheader("Qui l'a fait avant moi ? (opérations semblables)")
+    st.caption("Fichier `indicateurs/parametres/pairs.csv` : opérations réalisées et validées de même type de site, "
+               "surface dans un rapport toléré, classées par la moyenne pondérée des écarts (surface et coût au m² en "
+               "logarithme, revêtement après travaux) ; un critère inconnu ou non lisible (coût pour le public) sort "
+               "de la moyenne.")
+    afficher_table_sourcee("pairs")
     st.subheader("Estimation de chaleur par site")
     st.caption("Fichier `indicateurs/parametres/chaleur_site.csv` : facteur calibré sur le modèle sur grille.")
     afficher_table_sourcee("chaleur_site")

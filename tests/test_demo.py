@@ -286,6 +286,10 @@ def test_comptes_demo_un_par_role_et_reinitialisables(demo, tmp_path):
         utilisateur = authentifier(magasin, compte["email"], compte["mot_de_passe"])
         assert utilisateur.role == compte["role"] and utilisateur.communes == frozenset(compte["communes"])
     assert len({c["mot_de_passe"] for c in comptes}) == 3
+    # Annuaire : certains comptes de démonstration y figurent (consentis), pas tous (le financeur n'y est pas).
+    annuaire = magasin.lire_fiches_annuaire()
+    assert sorted(annuaire["role"]) == ["administrateur", "referent"]
+    assert magasin.lire_fiche_annuaire("financeur.demo@desimper.fr") is None
     # seconde fois : mêmes comptes, nouveaux mots de passe ; les anciens ne marchent plus
     nouveaux = creer_comptes_demo(dossier)
     assert [c["email"] for c in nouveaux] == [c["email"] for c in comptes]

@@ -164,6 +164,13 @@ AJOUTS_0013 = ("CREATE TABLE evenement (\n\t" + ", \n\t".join(COLONNES_EVENEMENT
                "CREATE UNIQUE INDEX ix_evenement_operation_lien ON evenement_operation (evenement_id, operation_id);\n"
                "CREATE TABLE inscription_evenement (\n\t" + ", \n\t".join(COLONNES_INSCRIPTION) + "\n);\n"
                "CREATE UNIQUE INDEX ix_inscription_evenement_email ON inscription_evenement (evenement_id, email)")
+# Annuaire des membres (révision 0014, issue 16 partie 4).
+COLONNES_0014 = ("id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL", "consentement BOOLEAN NOT NULL",
+                 "consenti_le DATETIME", "fonction TEXT", "telephone VARCHAR(40)", "email_visible BOOLEAN NOT NULL",
+                 "presentation TEXT", "sujets TEXT", "visible_autres_territoires BOOLEAN NOT NULL",
+                 "masquee BOOLEAN NOT NULL", "masquee_par VARCHAR(254)", "masquee_le DATETIME", "motif_masquage TEXT",
+                 "modifie_le DATETIME NOT NULL", "PRIMARY KEY (id)", "UNIQUE (email)")
+AJOUTS_0014 = "CREATE TABLE fiche_annuaire (\n\t" + ", \n\t".join(COLONNES_0014) + "\n)"
 AJOUTS_COMMUNAUTE = [
     (AJOUTS_0008, AJOUTS_0008_POSTGRESQL),
     (AJOUTS_0011, AJOUTS_0011.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
@@ -171,6 +178,8 @@ AJOUTS_COMMUNAUTE = [
     (AJOUTS_0012, AJOUTS_0012_POSTGRESQL),
     (AJOUTS_0013, AJOUTS_0013.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
      .replace("(\n\tid INTEGER NOT NULL", "(\n\tid SERIAL NOT NULL")),
+    (AJOUTS_0014, AJOUTS_0014.replace("DATETIME", "TIMESTAMP WITHOUT TIME ZONE")
+     .replace("id INTEGER NOT NULL", "id SERIAL NOT NULL", 1)),
 ]
 AJOUTS_TETE = (AJOUTS_0002 + ";\n" + AJOUTS_0003 + ";\n" + AJOUTS_0004 + ";\n" + AJOUTS_0005 + ";\n"
                + AJOUTS_0006 + "".join(";\n" + sqlite for sqlite, _ in AJOUTS_COMMUNAUTE))
@@ -614,6 +623,13 @@ def test_revisions_de_la_communaute_sur_une_base_en_0006_avec_donnees(tmp_path):
                                       "VALUES (:e, 'ref@sete.fr', 'R', '2031-01-01')"), {"e": evenement})
             conn.execute(text("DELETE FROM operation WHERE id = 1"))  # lien retiré avec l'opération
             assert conn.execute(text("SELECT count(*) FROM evenement_operation")).scalar_one() == 0
+        # annuaire (0014) : la fiche d'un compte existant s'écrit, se lit avec son nom relu du compte, se retire
+        magasin.ecrire_fiche_annuaire("admin@bassin.fr", True, {"fonction": "Animatrice"}, "admin@bassin.fr")
+        fiches = magasin.lire_fiches_annuaire()
+        assert fiches["fonction"].tolist() == ["Animatrice"] and fiches["email"].tolist() == [None]
+        assert "fiche_annuaire" in nouvelles
+        assert magasin.retirer_fiche_annuaire("admin@bassin.fr", "admin@bassin.fr")
+        assert magasin.lire_fiches_annuaire().empty
     finally:
         magasin.fermer()
     assert revision_stockee(url) == [REVISION_TETE]

@@ -87,6 +87,8 @@ def preparer_comptes(url: str) -> str:
                                              "debut": datetime(2031, 5, 6, 8), "fin": datetime(2031, 5, 6, 10)},
                                             "admin@exemple.fr", {"operation": [operation]})
         magasin.inscrire_evenement(evenement, "ref@exemple.fr", "Réf")
+        # une fiche d'annuaire consentie (issue 16, partie 4)
+        magasin.ecrire_fiche_annuaire("ref@exemple.fr", True, {"fonction": "Technicienne"}, "ref@exemple.fr")
         return ouvrir_session(magasin, utilisateur)
     finally:
         magasin.fermer()
@@ -149,6 +151,7 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert manifeste["base"]["comptes"] == avant["comptes"]
     assert avant["comptes"]["message_fil"] == 1 and avant["comptes"]["notification"] >= 1  # échanges sauvegardés
     assert min(avant["comptes"][t] for t in ("evenement", "evenement_operation", "inscription_evenement")) >= 1
+    assert avant["comptes"]["fiche_annuaire"] == 1  # annuaire sauvegardé
     noms = {ligne["chemin"] for ligne in manifeste["fichiers"]}
     assert {"base/desimper.sqlite", "donnees/territoire.json"} <= noms
     assert all(len(ligne["sha256"]) == 64 for ligne in manifeste["fichiers"])
@@ -160,6 +163,11 @@ def test_restauration_sqlite_dans_un_dossier_vide_rend_un_registre_identique(ter
     assert apres["comptes"] == avant["comptes"]
     assert apres["journal"] == avant["journal"]
     assert apres["photos"] == avant["photos"] and len(avant["photos"]) > 0
+    restaure = Magasin(url_sqlite(cible))
+    try:  # la fiche d'annuaire revient avec son consentement
+        assert restaure.lire_fiches_annuaire()[["nom", "fonction"]].values.tolist() == [["Réf", "Technicienne"]]
+    finally:
+        restaure.fermer()
     assert empreintes_dossier(cible) == fichiers_avant  # photos et couches octet pour octet
     assert any(nom.startswith("photos/") for nom in fichiers_avant)
     # Ressources : tables et fichiers (sous ressources/) restaurés, fichier relu et vérifié par son empreinte.

@@ -17,6 +17,7 @@ from indicateurs.parametres import (
     lire_table_parametres,
     lister_compromis_zones,
 )
+from indicateurs.pairs import FICHIER_PAIRS
 from indicateurs.potentiel import FICHIER_POTENTIEL
 from indicateurs.scenarios import FICHIER_SCENARIOS
 from indicateurs.priorites import FICHIER_PRIORITES
@@ -42,6 +43,7 @@ def lire_statuts(fichier: str) -> dict[str, str]:
               "indicateurs/parametres/chaleur_site.csv": lambda: lire_table_parametres(FICHIER_CHALEUR_SITE),
               "indicateurs/parametres/potentiel.csv": lambda: lire_table_parametres(FICHIER_POTENTIEL),
               "indicateurs/parametres/scenarios.csv": lambda: lire_table_parametres(FICHIER_SCENARIOS),
+              "indicateurs/parametres/pairs.csv": lambda: lire_table_parametres(FICHIER_PAIRS),
               "indicateurs/parametres/percolation.csv": lire_statuts_percolation,
               "donnees/nomenclatures/revetements.csv": lire_parametres_revetements}
     return tables[fichier]()["statut"].to_dict() if fichier in tables else {}
@@ -136,6 +138,12 @@ def tableau_scenarios() -> pd.DataFrame:
     """Paramètres des scénarios prospectifs (``scenarios.csv`` : estimation des coûts), comme
     :func:`tableau_priorites`."""
     return _tableau_scalaires(FICHIER_SCENARIOS)
+
+
+def tableau_pairs() -> pd.DataFrame:
+    """Paramètres de « Qui l'a fait avant moi ? » (``pairs.csv`` : tolérances, poids, nombre de pairs), comme
+    :func:`tableau_priorites`."""
+    return _tableau_scalaires(FICHIER_PAIRS)
 
 
 def tableau_chaleur_site() -> pd.DataFrame:
@@ -250,7 +258,8 @@ def preparer_contenu_methode(parametres, sources_territoire: dict | None = None,
             "priorites": (tableau_priorites(), "Paramètre"),
             "chaleur_site": (tableau_chaleur_site(), "Paramètre"),
             "potentiel": (tableau_potentiel(*(potentiel_territoire or ({}, {}))), "Paramètre"),
-            "scenarios": (tableau_scenarios(), "Paramètre")}.items()},
+            "scenarios": (tableau_scenarios(), "Paramètre"),
+            "pairs": (tableau_pairs(), "Paramètre")}.items()},
         "ocsge": tableau_correspondance_ocsge(),
         "compromis": lister_compromis_markdown(tableau_compromis()),
     }

@@ -35,7 +35,8 @@ def creer_comptes_demo(dossier: Path, url_base: str | None = None) -> list[dict]
 
     Chaque élément : ``email``, ``nom``, ``role``, ``libelle_role``, ``communes`` (codes INSEE),
     ``noms_communes`` (« Sète (34301) »), ``mot_de_passe`` (généré, conforme à la politique des comptes).
-    Un compte déjà présent est réactivé avec un nouveau mot de passe.
+    Un compte déjà présent est réactivé avec un nouveau mot de passe. Les comptes dont la démonstration déclare une
+    fiche d'annuaire (clé ``annuaire``) y figurent, avec consentement ; les autres n'y sont pas.
     Les mots de passe ne sont gardés qu'en empreinte : c'est la seule occasion de les lire.
     """
     from donnees.magasin import Magasin  # import local : le magasin n'est utile qu'ici
@@ -57,6 +58,8 @@ def creer_comptes_demo(dossier: Path, url_base: str | None = None) -> list[dict]
                 modifier_compte(magasin, email, AUTEUR_COMPTES_DEMO, nom=compte["nom"], role=compte["role"],
                                 communes=communes, actif=True)
                 mot_de_passe = reinitialiser_mot_de_passe(magasin, email, AUTEUR_COMPTES_DEMO)
+            if compte.get("annuaire"):  # fiche d'annuaire consentie (issue 16, partie 4) ; pas pour tous
+                magasin.ecrire_fiche_annuaire(email, True, compte["annuaire"], AUTEUR_COMPTES_DEMO)
             resultat.append({"email": email, "nom": compte["nom"], "role": compte["role"],
                              "libelle_role": nomenclatures.ROLES[compte["role"]], "communes": communes,
                              "noms_communes": [f"{noms.get(c, c)} ({c})" for c in communes],

@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from donnees.comptes import VISITEUR, Utilisateur
 from donnees.droits.administration import EcrituresAdministration
 from donnees.droits.agenda import EcrituresAgenda
+from donnees.droits.annuaire import AnnuaireProtege
 from donnees.droits.courriels import PreferencesCourriel
 from donnees.droits.scenarios import EcrituresScenarios
 from donnees.droits.echanges import EcrituresEchanges
@@ -41,7 +42,7 @@ from donnees.photos import verifier_photos_du_magasin
 
 
 class MagasinProtege(EcrituresAdministration, EcrituresScenarios, EcrituresEchanges,
-                     PreferencesCourriel, RessourcesProtegees, EcrituresAgenda):
+                     PreferencesCourriel, RessourcesProtegees, EcrituresAgenda, AnnuaireProtege):
     """Magasin vu par un utilisateur : lectures filtrées, écritures vérifiées et journalisées à son nom.
 
     Le compte est relu dans la base à chaque appel : un compte désactivé ou dont le rôle a changé

@@ -69,6 +69,10 @@ ACTIONS = {
     "lier_ressource": "lier une ressource à une opération",
     "moderer_ressources": "masquer ou restaurer une ressource",
     "suivre_theme": "suivre un thème des ressources",
+    # Annuaire et pairs (issue 16, partie 4 ; voir donnees/droits/annuaire.py)
+    "lire_annuaire": "consulter l'annuaire des membres",
+    "gerer_fiche_annuaire": "gérer votre fiche dans l'annuaire",
+    "moderer_annuaire": "masquer ou rétablir une fiche de l'annuaire",
 }
 ACTIONS_ECRITURE = ("creer", "modifier", "supprimer", "restaurer", "valider", "demander_correction",
                     "gerer_comptes", "gerer_parametres", "gerer_scenarios", "commenter_site",
@@ -89,6 +93,8 @@ ACTIONS.update({
 })
 ACTIONS_ECRITURE += ("proposer_evenement", "gerer_agenda")
 ACTIONS_ADMINISTRATEUR += ("gerer_agenda",)
+ACTIONS_ECRITURE += ("moderer_annuaire",)  # annuaire (issue 16, partie 4) ; sa propre fiche : tout membre
+ACTIONS_ADMINISTRATEUR += ("moderer_annuaire",)  # annuaire (issue 16, partie 4)
 # Rôles qui lisent tout (hors opérations supprimées pour le financeur), sans restriction de commune.
 ROLES_LECTURE_COMPLETE = ("administrateur", "financeur")
 

@@ -13,6 +13,7 @@ from donnees.config import url_base
 from donnees.magasin import schema
 from donnees.magasin.agenda import AgendaMagasin
 from donnees.magasin.agregats import AgregatsMagasin
+from donnees.magasin.annuaire import AnnuaireMagasin
 from donnees.magasin.comptes import ComptesMagasin
 from donnees.magasin.courriels import CourrielsMagasin
 from donnees.magasin.echanges import EchangesMagasin
@@ -28,7 +29,8 @@ from donnees.erreurs import ErreurDonnees, sur_panne
 
 
 class Magasin(OperationsMagasin, AgregatsMagasin, ComptesMagasin, SessionsMagasin, ScenariosMagasin,
-              EchangesMagasin, NotificationsMagasin, CourrielsMagasin, RessourcesMagasin, AgendaMagasin):
+              EchangesMagasin, NotificationsMagasin, CourrielsMagasin, RessourcesMagasin, AgendaMagasin,
+              AnnuaireMagasin):
     """Magasin des saisies (SQLite par défaut, PostgreSQL + PostGIS selon l'URL)."""
 
     def __init__(self, url: str | None = None):

@@ -353,6 +353,8 @@ table_suivi_theme = Table(
     Column("theme", String(40), nullable=False),
     Column("cree_le", DateTime, nullable=False),
     Index("ix_suivi_theme_email_theme", "email", "theme", unique=True),
+)
+
 # Agenda de la communauté (révision 0013, issue 16, partie 3) : événements (genre : nomenclature
 # genres_evenement.csv ; début et fin en UTC ; lieu et point WGS84 facultatif, ou en ligne avec son adresse ; uid
 # stable et séquence pour iCalendar), leurs liens vers d'autres objets (``evenement_operation`` ; un autre lien,
@@ -406,6 +408,30 @@ table_inscription_evenement = Table(
     Column("inscrit_le", DateTime, nullable=False),
     Column("rappel_le", DateTime),
     Index("ix_inscription_evenement_email", "evenement_id", "email", unique=True),
+)
+
+# Annuaire des membres (révision 0014, issue 16 partie 4) : une fiche par compte qui y consent. Nom, rôle et communes
+# viennent du compte (jamais recopiés ici) ; les champs facultatifs ne sont montrés que remplis par le membre
+# (courriel seulement si ``email_visible``) ; retrait du consentement = champs facultatifs effacés, fiche hors de
+# l'annuaire. Le syndicat peut masquer une fiche (modération). Hors de TABLES : ni saisie du registre ni révision
+# du magasin.
+table_fiche_annuaire = Table(
+    "fiche_annuaire", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("consentement", Boolean, nullable=False, default=False),
+    Column("consenti_le", DateTime),
+    Column("fonction", Text),
+    Column("telephone", String(40)),
+    Column("email_visible", Boolean, nullable=False, default=False),
+    Column("presentation", Text),
+    Column("sujets", Text),
+    Column("visible_autres_territoires", Boolean, nullable=False, default=False),
+    Column("masquee", Boolean, nullable=False, default=False),
+    Column("masquee_par", String(254)),
+    Column("masquee_le", DateTime),
+    Column("motif_masquage", Text),
+    Column("modifie_le", DateTime, nullable=False),
 )
 
 table_journal = Table(
