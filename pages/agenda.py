@@ -138,6 +138,11 @@ def formulaire_evenement(cle: str, actuel: dict | None = None) -> dict | None:
     liees = [o["id"] for o in actuel.get("operations", []) if o["id"] in choix]
     operation_ids = st.multiselect("Opérations liées (visites, exemples)", list(choix), default=liees,
                                    format_func=choix.get, key=f"{cle}_operations")
+    ressources = facade.lire_ressources()
+    titres = {int(i): str(t) for i, t in zip(ressources["id"], ressources["titre"])}
+    ressources_liees = st.multiselect("Ressources liées (guides, fiches, supports)", list(titres),
+                                      default=[r["id"] for r in actuel.get("ressources", []) if r["id"] in titres],
+                                      format_func=titres.get, key=f"{cle}_ressources")
     libelle = "Enregistrer les modifications" if actuel else "Proposer l'événement"
     if not st.button(libelle, type="primary", key=f"{cle}_envoyer", icon=":material/event_available:"):
         return None
@@ -149,7 +154,8 @@ def formulaire_evenement(cle: str, actuel: dict | None = None) -> dict | None:
     saisie = {"genre": genre, "titre": titre, "sujet": sujet, "debut": debut, "fin": fin, "en_ligne": en_ligne,
               "lieu": lieu, "url": url or None, "places_max": int(places_max) or None, "partage_territoires": partage,
               "longitude": point[0] if point else None, "latitude": point[1] if point else None}
-    return {"saisie": saisie, "liens": {"operation": [int(i) for i in operation_ids]}}
+    return {"saisie": saisie, "liens": {"operation": [int(i) for i in operation_ids],
+                                        "ressource": [int(i) for i in ressources_liees]}}
 
 
 # ------------------------------------------------------------------------------------ fiche
@@ -178,6 +184,11 @@ def afficher_fiche(evenement_id: int) -> None:
         for operation in evenement["operations"]:
             st.page_link("pages/fiche.py", label=f"n° {operation['id']} · {operation['nom']}",
                          icon=":material/description:", query_params={"id": str(operation["id"])})
+    if evenement.get("ressources"):
+        st.markdown("**Ressources liées**")
+        for ressource in evenement["ressources"]:
+            st.page_link("pages/ressources.py", label=ressource["titre"], icon=":material/menu_book:",
+                         query_params={"id": str(ressource["id"])})
     st.markdown(f"**Inscriptions** : {places(evenement)}")
     passe = pd.Timestamp(evenement["debut"]) <= pd.Timestamp(service_agenda.maintenant_utc())
     if facade.peut("inscrire_evenement"):

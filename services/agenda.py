@@ -184,6 +184,7 @@ def construire_flux(dossier: Path | None = None, nom: str | None = None,
                     evenements.append(evenement)
                     territoires[evenement["uid"]] = territoire.nom
                     evenement["operations"] = []  # liens vers la base d'un autre territoire : non suivis ici
+                    evenement["ressources"] = []
         except (ErreurDonnees, SQLAlchemyError):
             continue
         finally:

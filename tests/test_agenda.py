@@ -509,8 +509,11 @@ def test_evenements_demo_realistes(dossier_demo):
         assert len(evenements) >= 3 and set(evenements["genre"]) >= {"atelier", "visite_site", "reunion"}
         assert (pd.to_datetime(evenements["fin"]) < datetime.now()).any()  # un passé
         assert evenements["nombre_inscrits"].sum() >= 2
-        liens = magasin.lire_liens_evenements(evenements["id"])["operation"]
-        assert any(liens.values())
+        liens = magasin.lire_liens_evenements(evenements["id"])
+        assert any(liens["operation"].values())
+        atelier = int(evenements[evenements["genre"].eq("atelier")]["id"].iloc[0])
+        titres = magasin.lire_ressources().set_index("id")["titre"]
+        assert any("Cours Oasis" in titres[i] for i in liens["ressource"][atelier])  # supports de l'atelier
     finally:
         magasin.fermer()
 
@@ -539,3 +542,35 @@ def test_nginx_sert_le_flux_de_l_agenda(tmp_path):
     resultat = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path / "nginx"), "-c", str(configuration)],
                               capture_output=True, text=True, check=False)
     assert resultat.returncode == 0, resultat.stderr
+
+
+def test_ressources_liees_lisibles_seulement_et_dans_le_ics(magasin, ops):
+    """Lien événement ↔ ressources : une ressource publiée se lie et apparaît dans la fiche et le .ics ; une ressource
+    masquée ne se lie que par son auteur ou le syndicat et n'apparaît pas au public ; ressource inconnue refusée sans
+    rien écrire ; supprimer la ressource retire le lien."""
+    publiee = magasin.creer_ressource({"genre": "guide", "titre": "Guide <des> cours, « oasis »",
+                                       "url": "https://exemple.fr/guide", "themes": ["cours_ecole"],
+                                       "communes": [A]}, EMAILS["referent_A"], "Camille Sète")
+    masquee = magasin.creer_ressource({"genre": "etude", "titre": "Étude interne", "url": "https://exemple.fr/e",
+                                       "themes": ["cours_ecole"], "communes": [A]}, EMAILS["referent_A"],
+                                      "Camille Sète")
+    magasin.masquer_ressource(masquee, "Doublon", EMAILS["administrateur"])
+    referent_b = protege(magasin, "referent_B")
+    avant = etat(magasin)
+    with pytest.raises(ErreurDroits):
+        referent_b.creer_evenement(saisie(), {"ressource": [masquee]})
+    with pytest.raises(ErreurDonnees, match="introuvable"):
+        referent_b.creer_evenement(saisie(), {"ressource": [publiee, 99_999]})
+    assert etat(magasin) == avant
+    ident = referent_b.creer_evenement(saisie(), {"operation": [ops["b_val"]], "ressource": [publiee]})
+    assert [r["titre"] for r in referent_b.lire_evenement(ident)["ressources"]] == ["Guide <des> cours, « oasis »"]
+    syndicat = protege(magasin, "administrateur")
+    syndicat.modifier_evenement(ident, {}, {"ressource": [publiee, masquee]})
+    assert [r["id"] for r in syndicat.lire_evenement(ident)["ressources"]] == [publiee, masquee]
+    assert [r["id"] for r in protege(magasin, "visiteur").lire_evenement(ident)["ressources"]] == [publiee]
+    _, vevent = relire_ics(service_agenda.construire_ics_evenement(protege(magasin, "visiteur"), ident)[1]
+                           .decode("utf-8"))
+    assert "Ressources liées :\n- Guide <des> cours, « oasis »" in vevent["DESCRIPTION"]
+    assert "Étude interne" not in vevent["DESCRIPTION"]
+    magasin.supprimer_ressource(publiee, EMAILS["administrateur"])
+    assert magasin.lire_evenement(ident)["ressource_ids"] == [masquee]

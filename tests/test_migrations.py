@@ -154,6 +154,10 @@ COLONNES_EVENEMENT_OPERATION = ("id INTEGER NOT NULL", "evenement_id INTEGER NOT
                                 "PRIMARY KEY (id)",
                                 "FOREIGN KEY(evenement_id) REFERENCES evenement (id) ON DELETE CASCADE",
                                 "FOREIGN KEY(operation_id) REFERENCES operation (id) ON DELETE CASCADE")
+COLONNES_EVENEMENT_RESSOURCE = ("id INTEGER NOT NULL", "evenement_id INTEGER NOT NULL", "ressource_id INTEGER NOT NULL",
+                                "PRIMARY KEY (id)",
+                                "FOREIGN KEY(evenement_id) REFERENCES evenement (id) ON DELETE CASCADE",
+                                "FOREIGN KEY(ressource_id) REFERENCES ressource (id) ON DELETE CASCADE")
 COLONNES_INSCRIPTION = ("id INTEGER NOT NULL", "evenement_id INTEGER NOT NULL", "email VARCHAR(254) NOT NULL",
                         "nom TEXT NOT NULL", "inscrit_le DATETIME NOT NULL", "rappel_le DATETIME", "PRIMARY KEY (id)",
                         "FOREIGN KEY(evenement_id) REFERENCES evenement (id) ON DELETE CASCADE")
@@ -162,6 +166,9 @@ AJOUTS_0013 = ("CREATE TABLE evenement (\n\t" + ", \n\t".join(COLONNES_EVENEMENT
                "CREATE TABLE evenement_operation (\n\t" + ", \n\t".join(COLONNES_EVENEMENT_OPERATION) + "\n);\n"
                "CREATE INDEX ix_evenement_operation_operation_id ON evenement_operation (operation_id);\n"
                "CREATE UNIQUE INDEX ix_evenement_operation_lien ON evenement_operation (evenement_id, operation_id);\n"
+               "CREATE TABLE evenement_ressource (\n\t" + ", \n\t".join(COLONNES_EVENEMENT_RESSOURCE) + "\n);\n"
+               "CREATE INDEX ix_evenement_ressource_ressource_id ON evenement_ressource (ressource_id);\n"
+               "CREATE UNIQUE INDEX ix_evenement_ressource_lien ON evenement_ressource (evenement_id, ressource_id);\n"
                "CREATE TABLE inscription_evenement (\n\t" + ", \n\t".join(COLONNES_INSCRIPTION) + "\n);\n"
                "CREATE UNIQUE INDEX ix_inscription_evenement_email ON inscription_evenement (evenement_id, email)")
 # Annuaire des membres (révision 0014, issue 16 partie 4).
@@ -608,13 +615,14 @@ def test_revisions_de_la_communaute_sur_une_base_en_0006_avec_donnees(tmp_path):
         assert magasin.lire_liens_ressources(operation_ids=[1])["ressource_id"].tolist() == [ident]
         assert magasin.lire_ressource(ident)["communes"] == ["34301"]
         # agenda (révision 0013) : un événement lié à une opération de la base d'avant, une inscription
-        assert {"evenement", "evenement_operation", "inscription_evenement"} <= nouvelles
+        assert {"evenement", "evenement_operation", "evenement_ressource", "inscription_evenement"} <= nouvelles
         debut = datetime(2031, 5, 6, 8)
         evenement = magasin.creer_evenement({"genre": "visite_site", "titre": "Visite", "debut": debut,
                                              "fin": debut + timedelta(hours=2), "lieu": "Sur place"},
-                                            "admin@bassin.fr", {"operation": [1]})
+                                            "admin@bassin.fr", {"operation": [1], "ressource": [ident]})
         assert magasin.inscrire_evenement(evenement, "ref@sete.fr", "Référent de la v0")
         assert magasin.lire_evenement(evenement)["operation_ids"] == [1]
+        assert magasin.lire_evenement(evenement)["ressource_ids"] == [ident]
         assert magasin.lire_notifications("ref@sete.fr")["lien"].tolist() == [f"/agenda?id={evenement}"]
         with magasin.moteur.begin() as conn:
             with pytest.raises(IntegrityError):  # une seule inscription par adresse

@@ -61,7 +61,8 @@ def _vide(valeur: Any) -> bool:
 def construire_vevent(evenement: Mapping, maintenant: datetime, lien: str | None = None,
                       territoire: str | None = None) -> str:
     """Bloc ``VEVENT`` d'un événement (colonnes du magasin ; ``operations`` : liste de ``{"id", "nom"}`` déjà
-    limitée à ce que le lecteur peut voir ; ``genre_libelle`` facultatif) ; ``lien`` : adresse de sa fiche."""
+    limitée à ce que le lecteur peut voir, ``ressources`` : ``{"id", "titre"}`` de même ; ``genre_libelle``
+    facultatif) ; ``lien`` : adresse de sa fiche."""
     lignes = [plier_ligne("BEGIN:VEVENT"),
               _propriete("UID", echapper_texte(evenement["uid"])),
               _propriete("DTSTAMP", formater_instant(maintenant)),
@@ -85,6 +86,9 @@ def construire_vevent(evenement: Mapping, maintenant: datetime, lien: str | None
     operations = list(evenement.get("operations") or [])
     if operations:
         description.append("Opérations liées :\n" + "\n".join(f"- n° {int(o['id'])} {o['nom']}" for o in operations))
+    ressources = list(evenement.get("ressources") or [])
+    if ressources:
+        description.append("Ressources liées :\n" + "\n".join(f"- {r['titre']}" for r in ressources))
     if lien:
         description.append(f"Fiche : {lien}")
     if description:

@@ -53,6 +53,12 @@ def generer_agenda_demo(magasin, contours_l93: dict, maintenant: datetime | None
                 centre = leurs_zones.to_crs(4326).geometry.union_all().centroid
                 saisie.update(longitude=round(float(centre.x), 6), latitude=round(float(centre.y), 6))
                 saisie["lieu"] = f"{entree['lieu']} — {operation['nom']}"
+        if entree.get("ressource_theme"):  # supports de l'atelier : ressources publiées de ce thème
+            ressources = magasin.lire_ressources(inclure_masquees=False)
+            liees = ressources[ressources["themes"].map(lambda t, th=entree["ressource_theme"]: th in t)
+                               .to_numpy(bool)]
+            if len(liees):
+                liens["ressource"] = sorted(int(i) for i in liees["id"])
         if entree.get("commune"):
             point = _point_commune(contours_l93, str(entree["commune"]))
             if point is not None:

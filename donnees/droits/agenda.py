@@ -62,7 +62,7 @@ class EcrituresAgenda:
                                "un autre membre. Demandez au syndicat de bassin ou à son auteur.", "gerer_agenda")
 
     def _verifier_liens(self, liens: Mapping[str, Iterable[int]] | None) -> dict[str, list[int]]:
-        """Liens d'un événement : chaque opération liée doit être lisible par l'utilisateur."""
+        """Liens d'un événement : chaque opération et chaque ressource liée doit être lisible par l'utilisateur."""
         if not liens:
             return {}
         if not isinstance(liens, Mapping):
@@ -83,6 +83,9 @@ class EcrituresAgenda:
                 if refusees:
                     raise ErreurDroits(f"Vous ne pouvez pas lier l'opération n° {', '.join(map(str, refusees))} : "
                                        "elle est introuvable ou vous ne pouvez pas la consulter.", "lire")
+            if objet == "ressource":
+                for ident in ids:  # ressource masquée : seuls son auteur et le syndicat la lient
+                    self._ressource_lisible(self.utilisateur, ident)
             propres[objet] = ids
         return propres
 
@@ -113,6 +116,10 @@ class EcrituresAgenda:
         ids = vue.pop("operation_ids", [])
         lisibles = self._operations_lisibles(u, ids)
         vue["operations"] = [{"id": i, "nom": str(lisibles[i]["nom"])} for i in ids if i in lisibles]
+        ids_ressources = vue.pop("ressource_ids", [])
+        ressources = self.lire_ressources() if ids_ressources else None  # publiées (+ siennes, + masquées : syndicat)
+        titres = {} if ressources is None else dict(zip(ressources["id"].astype(int), ressources["titre"]))
+        vue["ressources"] = [{"id": i, "titre": str(titres[i])} for i in ids_ressources if i in titres]
         if est_public(u):
             vue.pop("cree_par", None)
             vue.pop("cree_le", None)

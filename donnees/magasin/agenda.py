@@ -45,14 +45,18 @@ from donnees.magasin.notifications import ajouter_notifications, extraire
 from donnees.magasin.tables import (
     table_evenement,
     table_evenement_operation,
+    table_evenement_ressource,
     table_inscription_evenement,
     table_operation,
+    table_ressource,
     table_utilisateur,
 )
 
 GENRE_NOTIFICATION = "evenement_a_venir"
-# Objet lié → (table de liens, colonne de l'objet). Un lien de plus (ressources) : une entrée de plus.
-LIENS_EVENEMENT = {"operation": (table_evenement_operation, "operation_id")}
+# Objet lié → (table de liens, colonne de l'objet). Un lien de plus : une entrée de plus (et son contrôle
+# d'existence dans :meth:`AgendaMagasin._verifier_liens_existants`).
+LIENS_EVENEMENT = {"operation": (table_evenement_operation, "operation_id"),
+                   "ressource": (table_evenement_ressource, "ressource_id")}
 COLONNES_EVENEMENT = [c.name for c in table_evenement.columns]
 COLONNES_INSCRIPTIONS = ["evenement_id", "email", "nom", "inscrit_le", "rappel_le"]
 
@@ -169,14 +173,26 @@ class AgendaMagasin:
         return ecrits
 
     @staticmethod
-    def _verifier_operations(conn: Connection, ids: Iterable[int]) -> None:
-        o = table_operation.c
-        ids = _ids(ids)
-        presentes = set(conn.execute(select(o.id).where(o.id.in_(ids), o.supprimee.is_(False))).scalars())
-        absentes = [str(i) for i in ids if i not in presentes]
-        if absentes:
-            raise ErreurDonnees(f"Événement, opérations liées : n° {', '.join(absentes)} introuvable(s) ou "
-                                "supprimée(s) ; retirez-les.", "evenement", "operation_ids")
+    def _verifier_liens_existants(conn: Connection, liens: Mapping[str, Iterable[int]] | None) -> None:
+        """Chaque objet lié existe : opération non supprimée, ressource présente (masquée comprise : la façade
+        vérifie qu'elle est lisible par qui la lie)."""
+        for objet, ids in (liens or {}).items():
+            if objet == "operation":
+                o = table_operation.c
+                ids = _ids(ids)
+                presents = set(conn.execute(select(o.id).where(o.id.in_(ids), o.supprimee.is_(False))).scalars())
+                nom, conseil = "opérations liées", "introuvable(s) ou supprimée(s)"
+            elif objet == "ressource":
+                r = table_ressource.c
+                ids = _ids(ids)
+                presents = set(conn.execute(select(r.id).where(r.id.in_(ids))).scalars())
+                nom, conseil = "ressources liées", "introuvable(s)"
+            else:
+                continue  # lien inconnu : refusé par _ecrire_liens
+            absents = [str(i) for i in ids if i not in presents]
+            if absents:
+                raise ErreurDonnees(f"Événement, {nom} : n° {', '.join(absents)} {conseil} ; retirez-les.",
+                                    "evenement", f"{objet}_ids")
 
     @staticmethod
     def _membres_actifs(conn: Connection) -> list[str]:
@@ -203,8 +219,7 @@ class AgendaMagasin:
         propre = verifier_evenement(saisie)
         maintenant = _maintenant()
         with self._ecrire() as conn:
-            if liens and "operation" in liens:
-                self._verifier_operations(conn, liens["operation"])
+            self._verifier_liens_existants(conn, liens)
             evenement_id = int(conn.execute(table_evenement.insert().values(
                 **propre, uid=uid or f"{uuid.uuid4()}@desimper", statut="prevu", sequence=0, cree_par=auteur,
                 cree_le=maintenant, modifie_le=maintenant)).inserted_primary_key[0])
@@ -232,8 +247,7 @@ class AgendaMagasin:
                                     "autre).", "evenement", "statut")
             propre = verifier_evenement(modifications, dict(actuel._mapping))
             diff = {c: v for c, v in propre.items() if getattr(actuel, c) != v}
-            if liens and "operation" in liens:
-                self._verifier_operations(conn, liens["operation"])
+            self._verifier_liens_existants(conn, liens)
             anciens = {f"{o}_ids": ids.get(evenement_id, [])
                        for o, ids in self._lire_liens_conn(conn, [evenement_id]).items()}
             ecrits = self._ecrire_liens(conn, evenement_id, liens or {})

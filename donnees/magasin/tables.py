@@ -357,8 +357,8 @@ table_suivi_theme = Table(
 
 # Agenda de la communauté (révision 0013, issue 16, partie 3) : événements (genre : nomenclature
 # genres_evenement.csv ; début et fin en UTC ; lieu et point WGS84 facultatif, ou en ligne avec son adresse ; uid
-# stable et séquence pour iCalendar), leurs liens vers d'autres objets (``evenement_operation`` ; un autre lien,
-# ``evenement_ressource``, se déclare de la même façon dans LIENS_EVENEMENT de donnees/magasin/agenda.py) et les
+# stable et séquence pour iCalendar), leurs liens vers les opérations et les ressources (``evenement_operation``,
+# ``evenement_ressource`` ; déclarés dans LIENS_EVENEMENT de donnees/magasin/agenda.py) et les
 # inscriptions des membres (une par adresse ; ``rappel_le`` : rappel « à venir » déjà fait, jamais deux fois).
 # Hors de TABLES : ni saisie du registre ni révision du magasin.
 STATUTS_EVENEMENT = ("prevu", "annule")
@@ -397,6 +397,14 @@ table_evenement_operation = Table(
     Column("evenement_id", Integer, ForeignKey("evenement.id", ondelete="CASCADE"), nullable=False),
     Column("operation_id", Integer, ForeignKey("operation.id", ondelete="CASCADE"), nullable=False, index=True),
     Index("ix_evenement_operation_lien", "evenement_id", "operation_id", unique=True),
+)
+
+table_evenement_ressource = Table(
+    "evenement_ressource", metadonnees,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("evenement_id", Integer, ForeignKey("evenement.id", ondelete="CASCADE"), nullable=False),
+    Column("ressource_id", Integer, ForeignKey("ressource.id", ondelete="CASCADE"), nullable=False, index=True),
+    Index("ix_evenement_ressource_lien", "evenement_id", "ressource_id", unique=True),
 )
 
 table_inscription_evenement = Table(

@@ -1,7 +1,8 @@
 """Agenda de la communauté de pratiques (issue 16, partie 3) : tables ``evenement`` (atelier, visite de site,
 réunion… : début et fin en UTC, lieu et point WGS84 facultatif ou en ligne, places, statut prévu ou annulé avec
-motif, partage avec les autres territoires, uid et séquence iCalendar), ``evenement_operation`` (opérations liées) et
-``inscription_evenement`` (une inscription par adresse ; ``rappel_le`` : rappel déjà fait).
+motif, partage avec les autres territoires, uid et séquence iCalendar), ``evenement_operation`` (opérations liées),
+``evenement_ressource`` (ressources liées) et ``inscription_evenement`` (une inscription par adresse ;
+``rappel_le`` : rappel déjà fait).
 
 Révision : 0013
 Précédente : 0012 (ressources de la communauté)
@@ -59,6 +60,15 @@ def upgrade() -> None:
     op.create_index("ix_evenement_operation_lien", "evenement_operation", ["evenement_id", "operation_id"],
                     unique=True)
     op.create_table(
+        "evenement_ressource",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("evenement_id", sa.Integer(), sa.ForeignKey("evenement.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("ressource_id", sa.Integer(), sa.ForeignKey("ressource.id", ondelete="CASCADE"), nullable=False),
+    )
+    op.create_index("ix_evenement_ressource_ressource_id", "evenement_ressource", ["ressource_id"])
+    op.create_index("ix_evenement_ressource_lien", "evenement_ressource", ["evenement_id", "ressource_id"],
+                    unique=True)
+    op.create_table(
         "inscription_evenement",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("evenement_id", sa.Integer(), sa.ForeignKey("evenement.id", ondelete="CASCADE"), nullable=False),
@@ -74,6 +84,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_inscription_evenement_email", table_name="inscription_evenement")
     op.drop_table("inscription_evenement")
+    op.drop_index("ix_evenement_ressource_lien", table_name="evenement_ressource")
+    op.drop_index("ix_evenement_ressource_ressource_id", table_name="evenement_ressource")
+    op.drop_table("evenement_ressource")
     op.drop_index("ix_evenement_operation_lien", table_name="evenement_operation")
     op.drop_index("ix_evenement_operation_operation_id", table_name="evenement_operation")
     op.drop_table("evenement_operation")
