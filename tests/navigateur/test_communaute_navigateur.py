@@ -1,7 +1,7 @@
 """Playwright + Chromium : la communauté de pratiques de bout en bout (issue 16). Un référent pose une question sous
 le retour d'expérience d'une autre commune ; le référent de cette commune est notifié, ouvre la notification et
 répond ; le premier est notifié à son tour et lit la réponse ; le syndicat masque un message, qui disparaît pour
-les membres."""
+les membres ; le syndicat crée un événement, un membre notifié s'y inscrit et télécharge son ``.ics``."""
 
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from test_saisie_navigateur import MOT_DE_PASSE, _se_connecter
 SORTIES = Path(__file__).resolve().parents[1] / "sorties"
 QUESTION = "Quel paillage avez-vous choisi <b>sous les arbres</b> ?"
 REPONSE = "Du broyat de la commune, sur 10 cm, renouvelé chaque hiver."
+EVENEMENT = "Visite de la cour désimperméabilisée, suivie d'un atelier"
 
 pytestmark = pytest.mark.navigateur
 
@@ -57,14 +58,14 @@ def _publier(page, etiquette: str, texte: str, confirmation: str) -> None:
     page.get_by_text(confirmation).first.wait_for(timeout=60_000)
 
 
-def _ouvrir_notification(page, url: str) -> None:
-    """Page Notifications : une notification non lue, ouverte par son lien (fiche de l'opération)."""
+def _ouvrir_notification(page, url: str, titre: str = "Fiche opération") -> None:
+    """Page Notifications : la plus récente non lue, ouverte par son bouton (page ``titre``)."""
     page.goto(url + "/notifications")
     attendre_application(page, "Notifications")
     attendre_calme(page)
     page.get_by_text("non lue").first.wait_for(timeout=30_000)
     page.locator("[data-testid='stMain']").get_by_role("button", name="Ouvrir").first.click()
-    attendre_application(page, "Fiche opération")
+    attendre_application(page, titre)
     attendre_calme(page)
     # Ouverte, donc lue : plus de compteur dans la navigation.
     page.get_by_role("link", name="Notifications", exact=True).first.wait_for(timeout=30_000)
@@ -131,6 +132,33 @@ def test_question_notification_reponse_et_moderation(navigateur, demarrer_serveu
         attendre_calme(demandeur)
         demandeur.get_by_text(QUESTION).first.wait_for(timeout=30_000)
         assert demandeur.get_by_text(REPONSE).count() == 0
+
+        # 5. Le syndicat crée un événement ; le référent, notifié, s'y inscrit et télécharge le .ics.
+        syndicat.goto(url + "/agenda")
+        attendre_application(syndicat, "Agenda")
+        attendre_calme(syndicat)
+        syndicat.get_by_text("Proposer un événement").first.click()
+        syndicat.locator(".st-key-agenda_nouveau_titre input").fill(EVENEMENT)
+        syndicat.locator(".st-key-agenda_nouveau_lieu input").fill("Salle des fêtes ; parking « Les Pins »")
+        syndicat.locator(".st-key-agenda_nouveau_envoyer button").click()
+        syndicat.get_by_text("Événement proposé").first.wait_for(timeout=60_000)
+        evenement = int(magasin.lire_evenements().query("titre == @EVENEMENT")["id"].iloc[0])
+        assert magasin.lire_notifications("ref@sete.fr")["lien"].iloc[0] == f"/agenda?id={evenement}"
+        _ouvrir_notification(demandeur, url, "Agenda")
+        demandeur.locator(f".st-key-agenda_inscrire_{evenement} button").click()
+        demandeur.get_by_text("Inscription enregistrée").first.wait_for(timeout=60_000)
+        assert list(magasin.lire_inscriptions(evenement)["email"]) == ["ref@sete.fr"]
+        with demandeur.expect_download(timeout=60_000) as telechargement:
+            demandeur.get_by_role("button", name="Ajouter à mon calendrier (.ics)").click()
+        chemin = SORTIES / telechargement.value.suggested_filename
+        telechargement.value.save_as(str(chemin))
+        contenu = chemin.read_bytes()
+        assert chemin.suffix == ".ics" and contenu.startswith(b"BEGIN:VCALENDAR\r\n")
+        texte = contenu.decode("utf-8").replace("\r\n ", "")  # lignes dépliées (RFC 5545)
+        assert "SUMMARY:" + EVENEMENT.replace(",", "\\,") in texte  # « , » échappé
+        assert "LOCATION:Salle des fêtes \\; parking « Les Pins »" in texte  # « ; » échappé
+        demandeur.get_by_text("Vous êtes inscrit").first.scroll_into_view_if_needed()
+        demandeur.screenshot(path=str(SORTIES / "communaute_inscription.png"), full_page=True)
         assert not (erreurs or erreurs_b or erreurs_c)
     finally:
         for contexte in ouverts:
