@@ -11,7 +11,6 @@ occurrence (heure d'été), comme le font les agendas courants.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from collections.abc import Mapping
@@ -27,7 +26,7 @@ import pandera.pandas as pa
 
 from donnees.erreurs import ErreurDonnees
 from donnees.format import FUSEAU_AFFICHAGE
-from donnees.validation import lire_csv_valide, texte_non_vide
+from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
 
 FUSEAU_PARIS = ZoneInfo(FUSEAU_AFFICHAGE)
 CHEMIN_GENRES = Path(__file__).resolve().parent / "nomenclatures" / "genres_evenement.csv"
@@ -63,16 +62,7 @@ def lire_genres_evenement() -> dict[str, str]:
 @lru_cache(maxsize=None)
 def lire_parametres_agenda() -> dict:
     """Limites et délais de l'agenda (``donnees/parametres_agenda.json``), chacun justifié."""
-    parametres = json.loads(CHEMIN_PARAMETRES.read_text(encoding="utf-8"))
-    for cle in CLES_ENTIERES:
-        valeur = parametres.get(cle)
-        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < 1:
-            raise ErreurDonnees(f"Fichier {CHEMIN_PARAMETRES.name}, champ « {cle} » : nombre entier ≥ 1 attendu "
-                                f"(reçu « {valeur} »).", "parametres_agenda", cle)
-        if not str(parametres.get("justification", {}).get(cle) or "").strip():
-            raise ErreurDonnees(f"Fichier {CHEMIN_PARAMETRES.name}, champ « {cle} » sans justification : dites "
-                                "pourquoi cette valeur.", "parametres_agenda", cle)
-    return parametres
+    return lire_parametres_justifies(CHEMIN_PARAMETRES, tuple(CLES_ENTIERES), "parametres_agenda")
 
 
 # ------------------------------------------------------------------------------------ heures

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import unicodedata
 import zipfile
@@ -31,7 +30,7 @@ import pandera.pandas as pa
 from donnees.erreurs import ErreurDonnees
 from donnees.fichiers_stockes import ecrire_stocke, resoudre_stocke
 from donnees.format import formater_nombre, neutraliser_controles
-from donnees.validation import lire_csv_valide, texte_non_vide
+from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
 
 DOSSIER = Path(__file__).resolve().parent
 CHEMIN_GENRES = DOSSIER / "nomenclatures" / "genres_ressource.csv"
@@ -86,14 +85,8 @@ def _refus_parametre(cle: str, attendu: str) -> ErreurDonnees:
 def lire_parametres_ressources() -> dict:
     """Paramètres des ressources (``donnees/parametres_ressources.json``), contrôlés : entiers ≥ 1, types avec
     extensions, type MIME et contrôle connus, chaque valeur justifiée."""
-    parametres = json.loads(CHEMIN_PARAMETRES.read_text(encoding="utf-8"))
-    for cle in ("taille_max_octets", "delai_echeance_proche_jours", *LONGUEURS):
-        valeur = parametres.get(cle)
-        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < 1:
-            raise _refus_parametre(cle, f"nombre entier ≥ 1 attendu (reçu « {valeur} »)")
-    for cle in ("taille_max_octets", "delai_echeance_proche_jours", "types", *LONGUEURS):
-        if not str(parametres.get("justification", {}).get(cle) or "").strip():
-            raise _refus_parametre(cle, "sans justification : dites pourquoi cette valeur")
+    parametres = lire_parametres_justifies(CHEMIN_PARAMETRES, ("taille_max_octets", "delai_echeance_proche_jours",
+                                                               *LONGUEURS), "parametres_ressources", ("types",))
     vues = set()
     for rang, type_ in enumerate(parametres.get("types") or [], start=1):
         extensions = type_.get("extensions") or []

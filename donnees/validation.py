@@ -202,3 +202,21 @@ def lire_json_valide(chemin: Path, modele: type[Modele], couche: str | None = No
         raise ErreurDonnees(f"Fichier {Path(chemin).name} illisible ({chemin}) : {exc}.{' ' + correction}",
                             couche or Path(chemin).name) from None
     return valider_json(modele, contenu, str(chemin), couche, correction)
+
+
+def lire_parametres_justifies(chemin: Path, entiers: tuple[str, ...], couche: str,
+                              justifies: tuple[str, ...] = ()) -> dict:
+    """Paramètres d'un fichier JSON où chaque valeur porte sa raison (``justification``) : les clés ``entiers``
+    doivent être des entiers ≥ 1 ; ``entiers`` et ``justifies`` doivent être justifiées. Refus en français qui
+    nomme le fichier et le champ (:class:`ErreurDonnees`, ``couche``)."""
+    parametres = json.loads(Path(chemin).read_text(encoding="utf-8"))
+    for cle in entiers:
+        valeur = parametres.get(cle)
+        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < 1:
+            raise ErreurDonnees(f"Fichier {Path(chemin).name}, champ « {cle} » : nombre entier ≥ 1 attendu "
+                                f"(reçu « {valeur} »).", couche, cle)
+    for cle in (*entiers, *justifies):
+        if not str(parametres.get("justification", {}).get(cle) or "").strip():
+            raise ErreurDonnees(f"Fichier {Path(chemin).name}, champ « {cle} » sans justification : dites pourquoi "
+                                "cette valeur.", couche, cle)
+    return parametres

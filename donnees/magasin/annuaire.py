@@ -14,7 +14,6 @@ vérifiés par la façade (:mod:`donnees.droits.annuaire`).
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +28,7 @@ from donnees.magasin.convertisseurs import _verifier_auteur, _verifier_identifia
 from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.tables import table_fiche_annuaire, table_utilisateur
 from donnees.nomenclatures import DOSSIER_NOMENCLATURES
-from donnees.validation import lire_csv_valide, texte_non_vide
+from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
 
 CHEMIN_PARAMETRES = Path(__file__).resolve().parents[1] / "parametres_annuaire.json"
 FICHIER_SUJETS = DOSSIER_NOMENCLATURES / "sujets_annuaire.csv"
@@ -49,16 +48,9 @@ SCHEMA_SUJETS = pa.DataFrameSchema({
 @lru_cache(maxsize=None)
 def lire_parametres_annuaire() -> dict:
     """Limites des fiches d'annuaire (``donnees/parametres_annuaire.json``, avec leur justification)."""
-    parametres = json.loads(CHEMIN_PARAMETRES.read_text(encoding="utf-8"))
-    for cle in ("longueur_max_fonction", "longueur_max_presentation", "longueur_max_motif", "nombre_max_sujets"):
-        valeur = parametres.get(cle)
-        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < 1:
-            raise ErreurDonnees(f"Fichier {CHEMIN_PARAMETRES.name}, champ « {cle} » : nombre entier ≥ 1 attendu "
-                                f"(reçu « {valeur} »).", "parametres_annuaire", cle)
-        if not str(parametres.get("justification", {}).get(cle) or "").strip():
-            raise ErreurDonnees(f"Fichier {CHEMIN_PARAMETRES.name}, champ « {cle} » sans justification : dites "
-                                "pourquoi cette valeur.", "parametres_annuaire", cle)
-    return parametres
+    return lire_parametres_justifies(CHEMIN_PARAMETRES, ("longueur_max_fonction", "longueur_max_presentation",
+                                                         "longueur_max_motif", "nombre_max_sujets"),
+                                     "parametres_annuaire")
 
 
 @lru_cache(maxsize=None)

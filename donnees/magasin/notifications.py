@@ -11,7 +11,6 @@ leur transaction, si bien qu'une écriture annulée n'en laisse aucune. Chacun n
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
@@ -26,7 +25,7 @@ from donnees.erreurs import ErreurDonnees
 from donnees.magasin.convertisseurs import lire_resultat
 from donnees.magasin.journal import _maintenant
 from donnees.magasin.tables import table_notification, table_utilisateur
-from donnees.validation import lire_csv_valide, texte_non_vide
+from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
 
 CHEMIN_GENRES = Path(__file__).resolve().parents[1] / "nomenclatures" / "notifications.csv"
 CHEMIN_PARAMETRES = Path(__file__).resolve().parents[1] / "parametres_echanges.json"
@@ -50,17 +49,9 @@ def lire_genres_notification() -> dict[str, str]:
 @lru_cache(maxsize=None)
 def lire_parametres_echanges() -> dict:
     """Limites des échanges et des notifications (``donnees/parametres_echanges.json``, avec leur raison)."""
-    parametres = json.loads(CHEMIN_PARAMETRES.read_text(encoding="utf-8"))
-    for cle in ("longueur_max_message", "longueur_max_motif", "longueur_max_extrait_notification",
-                "nombre_max_notifications_affichees"):
-        valeur = parametres.get(cle)
-        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < 1:
-            raise ErreurDonnees(f"Fichier {CHEMIN_PARAMETRES.name}, champ « {cle} » : nombre entier ≥ 1 attendu "
-                                f"(reçu « {valeur} »).", "parametres_echanges", cle)
-        if not str(parametres.get("justification", {}).get(cle) or "").strip():
-            raise ErreurDonnees(f"Fichier {CHEMIN_PARAMETRES.name}, champ « {cle} » sans justification : dites "
-                                "pourquoi cette valeur.", "parametres_echanges", cle)
-    return parametres
+    return lire_parametres_justifies(CHEMIN_PARAMETRES, ("longueur_max_message", "longueur_max_motif",
+                                                         "longueur_max_extrait_notification",
+                                                         "nombre_max_notifications_affichees"), "parametres_echanges")
 
 
 def extraire(texte, longueur: int | None = None) -> str:
