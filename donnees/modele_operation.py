@@ -597,7 +597,7 @@ LIBELLES_JOURNAL.update({"fichier_nom": "nom du fichier", "fichier_chemin": "fic
 # Champs des événements de l'agenda au journal (issue 16, partie 3 ; libellés de donnees/agenda.py).
 LIBELLES_JOURNAL.update({"en_ligne": "en ligne", "places_max": "places", "partage_territoires": "partage avec les "
                          "autres territoires", "motif_annulation": "motif d'annulation",
-                         "operation_ids": "opérations liées"})
+                         "operation_ids": "opérations liées", "ressource_ids": "ressources liées"})
 
 
 def libelle(nom: str) -> str:

@@ -74,7 +74,7 @@ def _proprietes_carte(cadre) -> str:
 def _dessiner_polygone(page, centre_lonlat: tuple[float, float]) -> None:
     """Outil polygone de Leaflet.draw, quatre clics de souris autour du point, clic sur le premier pour fermer."""
     iframe = page.locator("iframe[title*='streamlit_folium']").first
-    iframe.wait_for(timeout=60_000)
+    iframe.wait_for(timeout=150_000)  # composant affiché une fois chargé : lent sous la charge de la suite parallèle
     cadre = page.frame_locator("iframe[title*='streamlit_folium']").first
     outil = cadre.locator("a.leaflet-draw-draw-polygon")
     outil.wait_for(timeout=60_000)
