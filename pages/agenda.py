@@ -18,7 +18,8 @@ from donnees.agenda import (
     utc_vers_paris,
 )
 from donnees.erreurs import ErreurDonnees
-from pages import commun
+from donnees.magasin.notifications import extraire
+from pages import commun, ressources_communs
 from pages.vues_en_cache import afficher_carte
 from services import agenda as service_agenda
 from vues.agenda import construire_carte_agenda, construire_carte_choix_point
@@ -187,7 +188,9 @@ def afficher_fiche(evenement_id: int) -> None:
     if evenement.get("ressources"):
         st.markdown("**Ressources liées**")
         for ressource in evenement["ressources"]:
-            st.page_link("pages/ressources.py", label=ressource["titre"], icon=":material/menu_book:",
+            titre = echapper_markdown(ressource["titre"])
+            st.page_link(ressources_communs.PAGE, icon=":material/menu_book:", help=titre,
+                         label=echapper_markdown(extraire(ressource["titre"], ressources_communs.LONGUEUR_MAX_LIEN)),
                          query_params={"id": str(ressource["id"])})
     st.markdown(f"**Inscriptions** : {places(evenement)}")
     passe = pd.Timestamp(evenement["debut"]) <= pd.Timestamp(service_agenda.maintenant_utc())

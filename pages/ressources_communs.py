@@ -10,11 +10,15 @@ import streamlit as st
 from donnees.erreurs import ErreurDonnees
 from donnees.fichiers_ressources import lire_genres_ressource, lire_themes_ressource
 from donnees.format import formater_date
+from donnees.magasin.notifications import extraire
 from pages import commun
 from services.ressources import jours_avant
 from vues.format import echapper_markdown
 
 PAGE = "pages/ressources.py"
+# Un lien de page tient sur une ligne (coupé au-delà) : titre raccourci, titre entier dans l'info-bulle, genre,
+# thèmes et échéance en légende dessous (lisible à 390 px).
+LONGUEUR_MAX_LIEN = 70
 
 
 def decrire(ligne) -> str:
@@ -31,6 +35,13 @@ def decrire(ligne) -> str:
     return " · ".join(echapper_markdown(m) for m in morceaux if m)
 
 
+def afficher_lien(ligne, icone: str) -> None:
+    """Lien vers la fiche d'une ressource (titre raccourci) et sa légende (genre, thèmes, échéance)."""
+    st.page_link(PAGE, label=echapper_markdown(extraire(ligne["titre"], LONGUEUR_MAX_LIEN)), icon=icone,
+                 help=echapper_markdown(ligne["titre"]), query_params={"id": str(int(ligne["id"]))})
+    st.caption(decrire(ligne))
+
+
 def afficher_echeances_proches(facade) -> None:
     """« Appels à projets à échéance proche » (membres connectés seulement ; rien pour le public)."""
     if not facade.peut("lire_ressources_membres"):
@@ -45,8 +56,7 @@ def afficher_echeances_proches(facade) -> None:
     with st.container(border=True):
         st.markdown("**Appels à projets à échéance proche**")
         for ligne in proches.to_dict("records"):
-            st.page_link(PAGE, label=f"{echapper_markdown(ligne['titre'])} — {decrire(ligne)}",
-                         icon=":material/event:", query_params={"id": str(int(ligne["id"]))})
+            afficher_lien(ligne, ":material/event:")
 
 
 def afficher_ressources_liees(facade, operation_id: int, cle: str) -> None:
@@ -64,8 +74,7 @@ def afficher_ressources_liees(facade, operation_id: int, cle: str) -> None:
     if liees.empty:
         st.caption("Aucune ressource liée à cette opération (guides, fiches techniques, cahiers des charges…).")
     for ligne in liees.to_dict("records"):
-        st.page_link(PAGE, label=f"{echapper_markdown(ligne['titre'])} — {decrire(ligne)}",
-                     icon=":material/menu_book:", query_params={"id": str(int(ligne["id"]))})
+        afficher_lien(ligne, ":material/menu_book:")
     if not facade.peut("lier_ressource"):
         return
     candidates = facade.lire_ressources()
