@@ -20,8 +20,10 @@ limite = lire_parametres_echanges()["nombre_max_notifications_affichees"]
 notifications = facade.lire_notifications(limite)
 if notifications.empty:
     st.info("Aucune notification pour l'instant. Vous en recevrez quand quelqu'un répond dans un fil que vous "
-            "suivez, pose une question sur une opération de vos communes, ou quand le syndicat valide ou renvoie "
-            "à corriger une de vos opérations.", icon=":material/notifications_none:")
+            "suivez ou pose une question sur une opération de vos communes, quand le syndicat valide ou renvoie "
+            "à corriger une de vos opérations, quand une ressource paraît dans un thème que vous suivez (page "
+            "Ressources) et quand un événement est annoncé à l'agenda ou approche.",
+            icon=":material/notifications_none:")
     st.stop()
 
 non_lues = notifications["lue_le"].isna()
