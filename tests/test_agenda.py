@@ -303,6 +303,16 @@ def test_notifications_creation_horaire_annulation_et_rappel_unique(magasin, ops
     assert magasin.generer_rappels_agenda(dans_fenetre + timedelta(hours=20)) == 0
     assert genres_de(magasin, "financeur")[0].startswith("Rappel : vous êtes inscrit à Atelier")
     assert sum(t.startswith("Rappel") for t in genres_de(magasin, "referent_B")) == 1
+    # avancé d'une heure après le rappel : pas de second rappel ; reporté d'une semaine : rappelé de nouveau, une fois
+    protege(magasin, "administrateur").modifier_evenement(ident, {"debut": FUTUR, "fin": FUTUR + timedelta(hours=3)})
+    assert magasin.generer_rappels_agenda(dans_fenetre) == 0
+    reporte = FUTUR + timedelta(days=7)
+    protege(magasin, "administrateur").modifier_evenement(ident, {"debut": reporte,
+                                                                  "fin": reporte + timedelta(hours=2)})
+    assert magasin.generer_rappels_agenda(dans_fenetre) == 0  # hors de la fenêtre de la nouvelle date
+    assert magasin.generer_rappels_agenda(reporte - timedelta(days=1)) == 2
+    assert magasin.generer_rappels_agenda(reporte - timedelta(days=1)) == 0
+    assert sum(t.startswith("Rappel") for t in genres_de(magasin, "referent_B")) == 2
     # annulation : les inscrits, motif en extrait
     protege(magasin, "administrateur").annuler_evenement(ident, "Alerte orange\norages")
     annulations = [t for t in genres_de(magasin, "referent_B") if t.startswith("Annulé : Atelier")]

@@ -257,6 +257,10 @@ class AgendaMagasin:
             sequence = int(actuel.sequence) + 1
             conn.execute(update(table_evenement).where(table_evenement.c.id == evenement_id)
                          .values(**propre, sequence=sequence, modifie_le=maintenant))
+            if "debut" in diff and propre["debut"] > actuel.debut:  # reporté : le rappel déjà fait est périmé
+                conn.execute(update(table_inscription_evenement)
+                             .where(table_inscription_evenement.c.evenement_id == evenement_id)
+                             .values(rappel_le=None))
             if "debut" in diff or "fin" in diff:
                 nouveau = self._evenement(conn, evenement_id)
                 ajouter_notifications(conn, [e for e in self._inscrits_actifs(conn, evenement_id) if e != auteur],
@@ -346,8 +350,9 @@ class AgendaMagasin:
     def generer_rappels_agenda(self, maintenant: datetime | None = None) -> int:
         """Rappel « à venir » aux inscrits (comptes actifs) des événements prévus qui commencent dans les
         ``delai_rappel_jours`` ; une fois par inscription (``rappel_le``), même si la fonction repasse ou si deux
-        passages se croisent (un horaire changé après le rappel est déjà notifié aux inscrits : pas de second
-        rappel). Renvoie le nombre de notifications créées."""
+        passages se croisent. Un événement reporté après le rappel est rappelé de nouveau avant sa nouvelle date
+        (``rappel_le`` remis à vide par :meth:`modifier_evenement`) ; avancé, non (le changement est déjà notifié).
+        Renvoie le nombre de notifications créées."""
         maintenant = maintenant or _maintenant()
         limite = maintenant + timedelta(days=lire_parametres_agenda()["delai_rappel_jours"])
         e, i = table_evenement.c, table_inscription_evenement.c
