@@ -302,7 +302,15 @@ def dossier_demo_copie(dossier_demo, tmp_path) -> Path:
 # ou base PostgreSQL propre au module, vidée avant chaque test.
 # =====================================================================================================
 
-TABLES_MAGASIN = "journal, avis_site, site_scenario, scenario, photo, financement, zone, operation, utilisateur"
+def _tables_magasin() -> str:
+    """Toutes les tables du schéma du magasin (vidées entre deux tests PostgreSQL : une table ajoutée n'est jamais
+    oubliée)."""
+    from donnees.magasin.tables import metadonnees
+
+    return ", ".join(table.name for table in metadonnees.sorted_tables)
+
+
+TABLES_MAGASIN = _tables_magasin()
 
 
 @pytest.fixture(scope="module")

@@ -209,6 +209,14 @@ def test_moderation_journalisee_et_visible_du_seul_syndicat(comptes):
     actions = journal[journal["table_cible"].eq("fiche_annuaire")]
     assert {"suppression", "restauration"} <= set(actions["action"])
     assert EMAILS["administrateur"] in set(actions["auteur"])
+    # Le membre est prévenu du masquage (avec le motif) puis du rétablissement ; personne d'autre.
+    notifications = comptes.lire_notifications(EMAILS["referent_A"])
+    assert notifications["genre"].tolist() == ["fiche_annuaire_moderee"] * 2
+    assert set(notifications["texte"]) == {
+        "Votre fiche de l'annuaire a été masquée par le syndicat de bassin. Motif : Numéro personnel",
+        "Votre fiche de l'annuaire a été rétablie par le syndicat de bassin."}
+    assert set(notifications["lien"]) == {"/annuaire"}
+    assert comptes.lire_notifications(EMAILS["administrateur"]).empty
 
 
 def test_public_ne_lit_rien(comptes):

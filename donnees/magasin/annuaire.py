@@ -26,12 +26,15 @@ from sqlalchemy import select, update
 from donnees.erreurs import ErreurDonnees
 from donnees.magasin.convertisseurs import _verifier_auteur, _verifier_identifiant, lire_resultat
 from donnees.magasin.journal import _ligne_journal, _maintenant
+from donnees.magasin.notifications import ajouter_notifications, extraire
 from donnees.magasin.tables import table_fiche_annuaire, table_utilisateur
 from donnees.nomenclatures import DOSSIER_NOMENCLATURES
 from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
 
 CHEMIN_PARAMETRES = Path(__file__).resolve().parents[1] / "parametres_annuaire.json"
 FICHIER_SUJETS = DOSSIER_NOMENCLATURES / "sujets_annuaire.csv"
+GENRE_NOTIFICATION = "fiche_annuaire_moderee"
+LIEN_ANNUAIRE = "/annuaire"
 COUCHE = "fiche_annuaire"
 CHAMPS_FACULTATIFS = ("fonction", "telephone", "email_visible", "presentation", "sujets", "visible_autres_territoires")
 MOTIF_TELEPHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
@@ -260,7 +263,8 @@ class AnnuaireMagasin:
         t, f = table_fiche_annuaire, table_fiche_annuaire.c
         maintenant = _maintenant()
         with self._ecrire() as conn:
-            actuel = conn.execute(select(f.masquee, f.motif_masquage, f.consentement).where(f.id == fiche_id)).first()
+            actuel = conn.execute(select(f.masquee, f.motif_masquage, f.consentement, f.email)
+                                  .where(f.id == fiche_id)).first()
             if actuel is None or not actuel.consentement:
                 raise ErreurDonnees(f"Fiche d'annuaire n° {fiche_id} introuvable.", COUCHE, "id")
             if bool(actuel.masquee) == masquer:
@@ -274,6 +278,10 @@ class AnnuaireMagasin:
                     "motif_masquage": [None, motif] if masquer else [actuel.motif_masquage, None]}
             self._inserer_journal(conn, [_ligne_journal(maintenant, auteur, "suppression" if masquer
                                                         else "restauration", COUCHE, fiche_id, diff)])
+            # Le membre est prévenu (dans la même transaction), avec le motif : sa fiche ne disparaît pas en silence.
+            texte = (f"Votre fiche de l'annuaire a été masquée par le syndicat de bassin. Motif : {extraire(motif)}"
+                     if masquer else "Votre fiche de l'annuaire a été rétablie par le syndicat de bassin.")
+            ajouter_notifications(conn, [actuel.email], GENRE_NOTIFICATION, texte, LIEN_ANNUAIRE, maintenant)
 
 
 __all__ = ["CHAMPS_FACULTATIFS", "AnnuaireMagasin", "lire_parametres_annuaire", "lire_sujets_annuaire",
