@@ -250,7 +250,8 @@ with st.expander("Créer un compte", expanded=comptes.empty):
         email = gauche.text_input("Adresse électronique")
         nom = droite.text_input("Nom")
         role = gauche.selectbox("Rôle", list(ROLES), format_func=ROLES.get)
-        rattachees = droite.multiselect("Communes (référents)", codes, format_func=commun.nommer_commune)
+        rattachees = droite.multiselect("Communes (référents)", codes, format_func=commun.nommer_commune,
+                                        placeholder=commun.CHOISIR)
         mot_de_passe = st.text_input("Mot de passe (laisser vide pour en générer un)", type="password")
         if st.form_submit_button("Créer le compte", type="primary"):
             def creer():
@@ -275,7 +276,8 @@ if not comptes.empty:
             nom = gauche.text_input("Nom", value=str(ligne["nom"]))
             role = droite.selectbox("Rôle", list(ROLES), index=list(ROLES).index(ligne["role"]),
                                     format_func=ROLES.get)
-            rattachees = st.multiselect("Communes", codes, default=actuelles, format_func=commun.nommer_commune)
+            rattachees = st.multiselect("Communes", codes, default=actuelles, format_func=commun.nommer_commune,
+                                        placeholder=commun.CHOISIR)
             actif = st.checkbox("Compte actif", value=bool(ligne["actif"]))
             if st.form_submit_button("Enregistrer", type="primary"):
                 commun.executer_ecriture(

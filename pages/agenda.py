@@ -138,12 +138,12 @@ def formulaire_evenement(cle: str, actuel: dict | None = None) -> dict | None:
     choix = {int(i): f"n° {int(i)} · {n}" for i, n in zip(operations["id"], operations["nom"])}
     liees = [o["id"] for o in actuel.get("operations", []) if o["id"] in choix]
     operation_ids = st.multiselect("Opérations liées (visites, exemples)", list(choix), default=liees,
-                                   format_func=choix.get, key=f"{cle}_operations")
+                                   format_func=choix.get, key=f"{cle}_operations", placeholder=commun.CHOISIR)
     ressources = facade.lire_ressources()
     titres = {int(i): str(t) for i, t in zip(ressources["id"], ressources["titre"])}
     ressources_liees = st.multiselect("Ressources liées (guides, fiches, supports)", list(titres),
                                       default=[r["id"] for r in actuel.get("ressources", []) if r["id"] in titres],
-                                      format_func=titres.get, key=f"{cle}_ressources")
+                                      format_func=titres.get, key=f"{cle}_ressources", placeholder=commun.CHOISIR)
     libelle = "Enregistrer les modifications" if actuel else "Proposer l'événement"
     if not st.button(libelle, type="primary", key=f"{cle}_envoyer", icon=":material/event_available:"):
         return None

@@ -110,7 +110,7 @@ def afficher_ma_fiche() -> None:
                                     max_chars=parametres["longueur_max_presentation"], key="annuaire_presentation")
         choisis = st.multiselect("Sujets de compétence", list(sujets), default=actuelle.get("sujets") or [],
                                  format_func=sujets.get, max_selections=parametres["nombre_max_sujets"],
-                                 key="annuaire_sujets")
+                                 key="annuaire_sujets", placeholder=commun.CHOISIR)
         autres = st.checkbox("Visible aussi des membres des autres territoires de l'instance",
                              value=bool(actuelle.get("visible_autres_territoires")),
                              key="annuaire_autres_territoires")

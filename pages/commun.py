@@ -759,6 +759,8 @@ def _feuille_de_style() -> str:
           f"{{ font-size: 0; }} [data-testid='stDateInputField'] [role='spinbutton'][data-placeholder='true']"
           f"[data-type='{champ}']::before {{ content: {_texte_css(repere)}; font-size: 1rem; }}"
           for champ, repere in (("day", "jj"), ("month", "mm"), ("year", "aaaa"))],
+        # consigne de saisie en anglais (« Press Enter to apply », « Press Ctrl+Enter to submit form ») : masquée
+        "[data-testid='InputInstructions'] { display: none; }",
         "[data-testid='stTooltipErrorContent'] { font-size: 0; }",
         f"[data-testid='stTooltipErrorContent']::before {{ font-size: 0.875rem; content: "
         f"{_texte_css(f'Fichier refusé : {limite} au plus, dans un des formats indiqués.')}; }}",
@@ -1066,6 +1068,7 @@ def filtrer_operations(operations, filtres: Filtres):
 
 
 HAUTEUR_LIGNE_TABLEAU_PX = 35  # lignes et en-tête des tableaux de Streamlit (glide-data-grid)
+CHOISIR = "Choisir…"  # invite des listes à choix multiple vides (Streamlit écrit « Choose options »)
 NOMBRE_MAX_LISTE_DEPLIEE = 3  # au-delà, une liste d'opérations (ex. « à corriger » sur Connexion) est repliée
 
 

@@ -57,10 +57,11 @@ def _formulaire(cle: str, actuelle: dict | None = None) -> None:
         resume = st.text_area("Résumé", value=actuelle.get("resume", ""), key=f"{cle}_resume",
                               max_chars=parametres["longueur_max_resume"])
         choix_themes = st.multiselect("Thèmes", list(themes), default=actuelle.get("themes", []),
-                                      format_func=themes.get, key=f"{cle}_themes")
+                                      format_func=themes.get, key=f"{cle}_themes", placeholder=commun.CHOISIR)
         choix_communes = st.multiselect("Communes concernées", sorted(noms, key=noms.get),
                                         default=[c for c in actuelle.get("communes", []) if c in noms],
-                                        format_func=lambda c: f"{noms[c]} ({c})", key=f"{cle}_communes")
+                                        format_func=lambda c: f"{noms[c]} ({c})", key=f"{cle}_communes",
+                                        placeholder=commun.CHOISIR)
         echeance = actuelle.get("echeance")
         echeance = st.date_input("Échéance (obligatoire pour un appel à projets ou une subvention)",
                                  value=None if echeance is None or pd.isna(echeance) else pd.Timestamp(echeance).date(),
@@ -92,12 +93,24 @@ def _formulaire(cle: str, actuelle: dict | None = None) -> None:
             CLE_MESSAGE)
 
 
+def decrire_taille(octets) -> str | None:
+    """Taille d'un fichier lisible : octets sous 1 ko (jamais « 0 ko »), ko sous 1 Mo, puis Mo ; None si inconnue."""
+    if octets is None or pd.isna(octets):
+        return None
+    octets = int(octets)
+    if octets < 1024:
+        return formater_nombre(octets, 0, "octets")
+    if octets < 2**20:
+        return formater_nombre(octets / 1024, 0, "ko")
+    return formater_nombre(octets / 2**20, 1, "Mo")
+
+
 def _afficher_document(ressource: dict, telecharger, differe: bool = False) -> None:
     """Bouton de téléchargement (fichier) ou lien ; ``telecharger`` rend les octets, lu tout de suite ou, si
     ``differe``, seulement au clic (ressource d'un autre territoire listée parmi d'autres)."""
     if ressource.get("fichier_chemin"):
-        st.caption(f"Fichier : {echapper_markdown(ressource['fichier_nom'])} · "
-                   f"{formater_nombre(ressource['fichier_taille'] / 1024, 0, 'ko')}")
+        st.caption(" · ".join(filter(None, [f"Fichier : {echapper_markdown(ressource['fichier_nom'])}",
+                                             decrire_taille(ressource.get("fichier_taille"))])))
         try:
             octets = telecharger if differe else telecharger()
         except ErreurDonnees as erreur:

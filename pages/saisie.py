@@ -356,7 +356,7 @@ if edition is not None and edition["photos"]:
     photos_gardees = st.multiselect(
         "Photos déjà enregistrées (retirez celles à supprimer)", edition["photos"], default=edition["photos"],
         format_func=lambda p: f"{MOMENTS_PHOTO[p['moment']]} · {p['legende'] or p['chemin']}",
-        key="saisie_photos_gardees")
+        key="saisie_photos_gardees", placeholder=commun.CHOISIR)
 photos = st.file_uploader("Nouvelles photos avant / après (JPEG ou PNG, 10 Mo au plus chacune)",
                           type=["jpg", "jpeg", "png"],
                           accept_multiple_files=True, key=f"saisie_photos_{jeton}")

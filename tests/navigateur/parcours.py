@@ -44,6 +44,8 @@ INTERDITS = {
     "200MB": re.compile(r"200\s?MB"),
     "Drag and drop": re.compile(r"Drag and drop", re.IGNORECASE),
     "Browse files": re.compile(r"Browse files", re.IGNORECASE),
+    "Choose option": re.compile(r"Choose (an )?options?", re.IGNORECASE),
+    "Press Enter": re.compile(r"Press (Ctrl\+|⌘\+)?Enter", re.IGNORECASE),
     "mi": re.compile(r"\bmi\b"),
     "ft": re.compile(r"\bft\b"),
     "None": re.compile(r"\bNone\b"),
