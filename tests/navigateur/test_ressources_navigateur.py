@@ -57,6 +57,8 @@ def test_depot_refus_puis_telechargement_en_piece_jointe(navigateur, demarrer_se
         deguise.write_bytes(b"<html><body><script>alert(1)</script></body></html>")
         _deposer(page, deguise)
         page.get_by_text("« programme.pdf »").first.wait_for(timeout=60_000)
+        page.locator(".st-key-ressource_deposer_resume textarea").click()  # consigne « Ctrl+Entrée » affichée
+        assert not chercher_interdits(lire_texte_visible(page))
         assert len(magasin.lire_ressources()) == avant
         # Un vrai PDF au nom hostile (il remplace le premier dans le téléverseur) : déposé.
         vrai = tmp_path / NOM_HOSTILE.replace("/", "∕")
