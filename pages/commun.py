@@ -761,6 +761,10 @@ def _feuille_de_style() -> str:
           for champ, repere in (("day", "jj"), ("month", "mm"), ("year", "aaaa"))],
         # consigne de saisie en anglais (« Press Enter to apply », « Press Ctrl+Enter to submit form ») : masquée
         "[data-testid='InputInstructions'] { display: none; }",
+        # lien d'évitement (visible au clavier) : « Skip to main content » écrit en français
+        "[data-testid='stSkipToContent'], [data-testid='stSkipToContent']:focus { font-size: 0 !important; }",
+        f"[data-testid='stSkipToContent']::after {{ content: {_texte_css('Aller au contenu principal')}; "
+        "font-size: 1rem !important; }",
         "[data-testid='stTooltipErrorContent'] { font-size: 0; }",
         f"[data-testid='stTooltipErrorContent']::before {{ font-size: 0.875rem; content: "
         f"{_texte_css(f'Fichier refusé : {limite} au plus, dans un des formats indiqués.')}; }}",
