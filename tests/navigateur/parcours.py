@@ -80,9 +80,10 @@ CALME = """() => {
 INTERVALLE_CALME_MS = 250
 
 
-def attendre_calme(page, delai_ms: int = 90_000) -> None:
+def attendre_calme(page, delai_ms: int = 150_000) -> None:
     """Attend la fin de l'exécution Streamlit : titre de page affiché, script arrêté et aucun élément périmé,
-    trois fois de suite à ``INTERVALLE_CALME_MS`` d'intervalle ; puis le rendu des cartes."""
+    trois fois de suite à ``INTERVALLE_CALME_MS`` d'intervalle ; puis le rendu des cartes. Délai large : sous la
+    charge de la suite parallèle (deux cœurs), une page a dépassé 90 s une fois en CI (session 14)."""
     calmes = 0
     while calmes < 3:
         page.wait_for_function(CALME, timeout=delai_ms)
@@ -209,7 +210,14 @@ def parcourir(navigateur, url: str, role: Role, visiter) -> list[str]:
     try:
         libelles = [libelle for libelle in lister_pages(page) if libelle != "Connexion" or not role.email]
         for libelle in libelles:
-            aller_a(page, libelle)
+            try:
+                aller_a(page, libelle)
+            except Exception:
+                # Diagnostic d'un délai dépassé : la page où le parcours s'est arrêté, telle qu'elle était.
+                sortie = Path(__file__).resolve().parents[1] / "sorties"
+                sortie.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(sortie / f"parcours-echec-{nom_fichier(role, libelle, 1440)}"))
+                raise
             visiter(page, libelle)
         return libelles
     finally:
