@@ -22,14 +22,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import pandera.pandas as pa
 
 from donnees.erreurs import ErreurDonnees
 from donnees.format import FUSEAU_AFFICHAGE
-from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
+from donnees.nomenclatures import lire_libelles
+from donnees.validation import lire_parametres_justifies
 
 FUSEAU_PARIS = ZoneInfo(FUSEAU_AFFICHAGE)
-CHEMIN_GENRES = Path(__file__).resolve().parent / "nomenclatures" / "genres_evenement.csv"
 CHEMIN_PARAMETRES = Path(__file__).resolve().parent / "parametres_agenda.json"
 STATUTS_EVENEMENT = {"prevu": "Prévu", "annule": "Annulé"}
 CLES_ENTIERES = ("longueur_max_titre", "longueur_max_sujet", "longueur_max_lieu", "longueur_max_url",
@@ -43,20 +42,12 @@ CHAMPS_SAISIS = {
     "places_max": "places", "partage_territoires": "partage avec les autres territoires",
 }
 LIBELLES_CHAMPS = {**CHAMPS_SAISIS, "motif_annulation": "motif d'annulation"}
-SCHEMA_GENRES = pa.DataFrameSchema({
-    "code": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »"),
-                      unique=True),
-    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
-    "description": pa.Column(str, texte_non_vide("description")),
-}, strict=True)
 
 
 @lru_cache(maxsize=None)
 def lire_genres_evenement() -> dict[str, str]:
     """Genres d'événement : code → libellé (``donnees/nomenclatures/genres_evenement.csv``)."""
-    table = lire_csv_valide(CHEMIN_GENRES, SCHEMA_GENRES, "genre_evenement", correction=(
-        "Corrigez donnees/nomenclatures/genres_evenement.csv."), dtype=str, keep_default_na=False)
-    return dict(zip(table["code"], table["libelle"]))
+    return lire_libelles("genres_evenement.csv")
 
 
 @lru_cache(maxsize=None)

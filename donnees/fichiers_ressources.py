@@ -25,32 +25,18 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
-import pandera.pandas as pa
 
 from donnees.erreurs import ErreurDonnees
 from donnees.fichiers_stockes import ecrire_stocke, resoudre_stocke
 from donnees.format import formater_nombre, neutraliser_controles
-from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
+from donnees.nomenclatures import lire_libelles, lire_nomenclature
+from donnees.validation import lire_parametres_justifies
 
 DOSSIER = Path(__file__).resolve().parent
-CHEMIN_GENRES = DOSSIER / "nomenclatures" / "genres_ressource.csv"
-CHEMIN_THEMES = DOSSIER / "nomenclatures" / "themes_ressource.csv"
 CHEMIN_PARAMETRES = DOSSIER / "parametres_ressources.json"
 SOUS_DOSSIER_RESSOURCES = "ressources"
 # Nom stocké : « ressources/ », l'empreinte SHA-256 du contenu, une extension acceptée ; rien d'autre.
 MOTIF_NOM_STOCKE = re.compile(rf"{SOUS_DOSSIER_RESSOURCES}/[0-9a-f]{{64}}\.[a-z0-9]{{2,5}}")
-_CODE = pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »")
-SCHEMA_GENRES = pa.DataFrameSchema({
-    "code": pa.Column(str, _CODE, unique=True),
-    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
-    "echeance": pa.Column(str, pa.Check.isin(["oui", "non"], error="« oui » ou « non »")),
-    "description": pa.Column(str, texte_non_vide("description")),
-}, strict=True)
-SCHEMA_THEMES = pa.DataFrameSchema({
-    "code": pa.Column(str, _CODE, unique=True),
-    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
-    "description": pa.Column(str, texte_non_vide("description")),
-}, strict=True)
 LONGUEURS = ("longueur_max_titre", "longueur_max_resume", "longueur_max_url", "longueur_max_nom_fichier")
 CONTROLES = ("signature", "webp", "ooxml", "odf", "texte")
 # Contenus toujours refusés, quelle que soit l'extension : pages et images actives (HTML, SVG, XML), exécutables.
@@ -62,8 +48,7 @@ TAILLE_MAX_MIMETYPE_ODF = 200
 @lru_cache(maxsize=None)
 def lire_genres_ressource() -> dict[str, dict]:
     """Genres de ressource : code → {``libelle``, ``echeance`` (vrai : échéance obligatoire), ``description``}."""
-    table = lire_csv_valide(CHEMIN_GENRES, SCHEMA_GENRES, "genre de ressource", correction=(
-        "Corrigez donnees/nomenclatures/genres_ressource.csv."), dtype=str, keep_default_na=False)
+    table = lire_nomenclature("genres_ressource.csv")
     return {ligne["code"]: {"libelle": ligne["libelle"], "echeance": ligne["echeance"] == "oui",
                             "description": ligne["description"]} for ligne in table.to_dict("records")}
 
@@ -71,9 +56,7 @@ def lire_genres_ressource() -> dict[str, dict]:
 @lru_cache(maxsize=None)
 def lire_themes_ressource() -> dict[str, str]:
     """Thèmes des ressources : code → libellé (``donnees/nomenclatures/themes_ressource.csv``)."""
-    table = lire_csv_valide(CHEMIN_THEMES, SCHEMA_THEMES, "thème de ressource", correction=(
-        "Corrigez donnees/nomenclatures/themes_ressource.csv."), dtype=str, keep_default_na=False)
-    return dict(zip(table["code"], table["libelle"]))
+    return lire_libelles("themes_ressource.csv")
 
 
 def _refus_parametre(cle: str, attendu: str) -> ErreurDonnees:

@@ -97,10 +97,25 @@ SCHEMA_FREQUENCES_COURRIEL = pa.DataFrameSchema({
     "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
     "jours": pa.Column(str, pa.Check.str_matches(r"^\d{1,3}$", error="nombre de jours entier attendu")),
 }, strict=True)
+# Listes de la communauté (issue 16) : code → libellé, le plus souvent avec une description.
+SCHEMA_LIBELLES = pa.DataFrameSchema({
+    "code": pa.Column(str, _CODE, unique=True),
+    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
+}, strict=True)
+SCHEMA_LIBELLES_DECRITS = SCHEMA_LIBELLES.add_columns({"description": pa.Column(str, texte_non_vide("description"))})
+SCHEMA_GENRES_RESSOURCE = SCHEMA_LIBELLES.add_columns({
+    "echeance": pa.Column(str, pa.Check.isin(["oui", "non"], error="« oui » ou « non »")),
+    "description": pa.Column(str, texte_non_vide("description")),
+})
 SCHEMAS_NOMENCLATURES = {"revetements.csv": SCHEMA_REVETEMENTS, "types_site.csv": SCHEMA_TYPES_SITE,
                          "ocsge_revetements.csv": SCHEMA_OCSGE, "financeurs.csv": SCHEMA_FINANCEURS,
                          "correspondances_import.csv": SCHEMA_CORRESPONDANCES_IMPORT,
-                         "frequences_courriel.csv": SCHEMA_FREQUENCES_COURRIEL}
+                         "frequences_courriel.csv": SCHEMA_FREQUENCES_COURRIEL,
+                         "notifications.csv": SCHEMA_LIBELLES_DECRITS,
+                         "genres_evenement.csv": SCHEMA_LIBELLES_DECRITS,
+                         "themes_ressource.csv": SCHEMA_LIBELLES_DECRITS,
+                         "genres_ressource.csv": SCHEMA_GENRES_RESSOURCE,
+                         "sujets_annuaire.csv": SCHEMA_LIBELLES}
 
 
 # Lecture des tables : en texte, sauf les paramètres numériques des revêtements.
@@ -113,6 +128,12 @@ def lire_nomenclature(nom_fichier: str, colonne_code: str | None = "code") -> pd
     return lire_csv_valide(DOSSIER_NOMENCLATURES / nom_fichier, SCHEMAS_NOMENCLATURES[nom_fichier],
                            colonne_code=colonne_code, correction=f"Corrigez donnees/nomenclatures/{nom_fichier}.",
                            **options)
+
+
+def lire_libelles(nom_fichier: str) -> dict[str, str]:
+    """Une liste de ``donnees/nomenclatures/`` (colonnes ``code`` et ``libelle``, validée) : code → libellé."""
+    table = lire_nomenclature(nom_fichier)
+    return dict(zip(table["code"], table["libelle"]))
 
 
 @lru_cache(maxsize=None)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pandera.pandas as pa
 from sqlalchemy import select, update
 
 from donnees.erreurs import ErreurDonnees
@@ -28,11 +27,10 @@ from donnees.magasin.convertisseurs import _verifier_auteur, _verifier_identifia
 from donnees.magasin.journal import _ligne_journal, _maintenant
 from donnees.magasin.notifications import ajouter_notifications, extraire
 from donnees.magasin.tables import table_fiche_annuaire, table_utilisateur
-from donnees.nomenclatures import DOSSIER_NOMENCLATURES
-from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
+from donnees.nomenclatures import lire_libelles
+from donnees.validation import lire_parametres_justifies
 
 CHEMIN_PARAMETRES = Path(__file__).resolve().parents[1] / "parametres_annuaire.json"
-FICHIER_SUJETS = DOSSIER_NOMENCLATURES / "sujets_annuaire.csv"
 GENRE_NOTIFICATION = "fiche_annuaire_moderee"
 LIEN_ANNUAIRE = "/annuaire"
 COUCHE = "fiche_annuaire"
@@ -41,11 +39,6 @@ MOTIF_TELEPHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
 CONTROLES_PERMIS = "\n\t"
 COLONNES_ANNUAIRE = ["id", "nom", "role", "communes", "fonction", "telephone", "email", "presentation", "sujets",
                      "visible_autres_territoires", "masquee", "motif_masquage", "modifie_le"]
-SCHEMA_SUJETS = pa.DataFrameSchema({
-    "code": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »"),
-                      unique=True),
-    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
-}, strict=True)
 
 
 @lru_cache(maxsize=None)
@@ -59,10 +52,7 @@ def lire_parametres_annuaire() -> dict:
 @lru_cache(maxsize=None)
 def lire_sujets_annuaire() -> dict[str, str]:
     """Sujets de compétence proposés (``donnees/nomenclatures/sujets_annuaire.csv``) : code → libellé."""
-    table = lire_csv_valide(FICHIER_SUJETS, SCHEMA_SUJETS, couche=FICHIER_SUJETS.name,
-                            correction="Corrigez donnees/nomenclatures/sujets_annuaire.csv.", dtype=str,
-                            keep_default_na=False)
-    return dict(zip(table["code"], table["libelle"]))
+    return lire_libelles("sujets_annuaire.csv")
 
 
 def _texte_facultatif(valeur: Any, champ: str, libelle: str, longueur_max: int, une_ligne: bool) -> str | None:

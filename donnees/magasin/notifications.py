@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
@@ -25,25 +24,17 @@ from donnees.erreurs import ErreurDonnees
 from donnees.magasin.convertisseurs import lire_resultat
 from donnees.magasin.journal import _maintenant
 from donnees.magasin.tables import table_notification, table_utilisateur
-from donnees.validation import lire_csv_valide, lire_parametres_justifies, texte_non_vide
+from donnees.nomenclatures import lire_libelles
+from donnees.validation import lire_parametres_justifies
 
-CHEMIN_GENRES = Path(__file__).resolve().parents[1] / "nomenclatures" / "notifications.csv"
 CHEMIN_PARAMETRES = Path(__file__).resolve().parents[1] / "parametres_echanges.json"
-SCHEMA_GENRES = pa.DataFrameSchema({
-    "code": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$", error="code en minuscules ASCII et « _ »"),
-                      unique=True),
-    "libelle": pa.Column(str, texte_non_vide("libellé"), unique=True),
-    "description": pa.Column(str, texte_non_vide("description")),
-}, strict=True)
 COLONNES_NOTIFICATIONS = ["id", "genre", "texte", "lien", "cree_le", "lue_le", "envoyee_le"]
 
 
 @lru_cache(maxsize=None)
 def lire_genres_notification() -> dict[str, str]:
     """Genres de notification : code → libellé (``donnees/nomenclatures/notifications.csv``)."""
-    table = lire_csv_valide(CHEMIN_GENRES, SCHEMA_GENRES, "notification", correction=(
-        "Corrigez donnees/nomenclatures/notifications.csv."), dtype=str, keep_default_na=False)
-    return dict(zip(table["code"], table["libelle"]))
+    return lire_libelles("notifications.csv")
 
 
 @lru_cache(maxsize=None)
