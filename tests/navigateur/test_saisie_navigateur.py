@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from parcours import attendre_calme
 from test_pages_navigateur import attendre_application
 
 SORTIES = Path(__file__).resolve().parents[1] / "sorties"
@@ -297,6 +298,7 @@ def _verifier_formulaire_vide(page, nom: str) -> None:
     """Après succès : message, lien vers la fiche, « Saisir une autre opération », champs et dessin effacés."""
     page.get_by_text("est « à valider » par le syndicat").first.wait_for(timeout=60_000)
     attendre_application(page, "Saisir une opération")
+    attendre_calme(page)  # le message (toast) paraît avant la fin de la relance qui vide le formulaire
     page.get_by_role("button", name="Saisir une autre opération").wait_for(timeout=30_000)
     assert page.get_by_role("link", name=re.compile(r"Voir la fiche de l'opération n° \d+")).count() == 1
     assert page.get_by_label("Nom de l'opération").input_value() == ""
